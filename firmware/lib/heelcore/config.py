@@ -1,0 +1,112 @@
+# One validated configuration object for every threshold and target.
+#
+# Defaults come from ../shared/DOMAIN.md section 7(a). The same object is read
+# from JSON on the board's flash (firmware) and from --config FILE (host).
+# Unknown keys and out-of-range values are errors with a message that names the
+# key, the value, the allowed range and what to do; ConfigError carries it.
+#
+# Units: angles in degrees, angular rates in degrees per second, durations in
+# seconds (converted once, at construction, to integer ms for the engine).
+
+
+class ConfigError(ValueError):
+    pass
+
+
+# name: (default, min, max, kind, help). kind: "f" float, "i" int, "s" choice.
+# Kept as a tuple table so that the firmware spends no code on per-key classes.
+SPEC = {
+    # session and targets
+    "side": ("left", None, None, ("left", "right"), "which foot is on the step"),
+    "hold_target_s": (30.0, 5.0, 120.0, "f", "hold target at the bottom (ACSM 10-30 s; 30-60 s for older users)"),
+    "reps_per_side": (15, 1, 100, "i", "reps prescribed per side (Alfredson: 15)"),
+    "depth_target_deg": (20.0, 5.0, 45.0, "f", "heel depth below level that counts as a full drop"),
+    # calibration
+    "still_gyro_dps": (3.0, 0.5, 10.0, "f", "gyro change below which the foot counts as still"),
+    "still_time_s": (2.0, 0.5, 10.0, "f", "still time needed at start-up to estimate gyro bias and level"),
+    "axis_min_deg": (8.0, 4.0, 30.0, "f", "tilt of the first descent needed to learn the foot's pitch axis"),
+    "fusion_tau_s": (1.0, 0.2, 5.0, "f", "complementary filter time constant"),
+    "accel_gate_g": (0.1, 0.02, 0.5, "f", "accelerometer ignored when |a| differs from 1 g by more"),
+    # rep state machine
+    "descent_start_deg": (3.0, 1.0, 8.0, "f", "depth above the top that starts a rep"),
+    "descent_rate_dps": (3.0, 1.0, 10.0, "f", "pitch rate that confirms a descent"),
+    "min_depth_deg": (8.0, 3.0, 20.0, "f", "shallowest drop that counts as a rep"),
+    "hold_rate_dps": (5.0, 2.0, 15.0, "f", "pitch rate below which the heel is settled"),
+    "hold_enter_s": (1.0, 0.2, 3.0, "f", "settled time that starts a hold"),
+    "hold_band_deg": (3.0, 1.0, 8.0, "f", "depth change allowed while holding"),
+    "no_hold_s": (2.0, 0.5, 10.0, "f", "a hold shorter than this is flagged no_hold"),
+    "rise_rate_dps": (8.0, 3.0, 30.0, "f", "upward pitch rate that starts the rise"),
+    "top_band_deg": (3.0, 1.0, 8.0, "f", "distance from level that counts as back at the top"),
+    "reset_s": (0.5, 0.1, 5.0, "f", "steady time at the top before the next rep"),
+    # faults
+    "fast_descent_dps": (20.0, 5.0, 120.0, "f", "mean descent speed above which the descent is too fast"),
+    "fast_descent_peak_dps": (45.0, 10.0, 300.0, "f", "peak descent speed above which the descent is too fast"),
+    "snap_up_dps": (40.0, 10.0, 200.0, "f", "mean rise speed above which the rise is a snap-up"),
+    "snap_up_peak_dps": (90.0, 20.0, 400.0, "f", "peak rise speed above which the rise is a snap-up"),
+    "bounce_rate_dps": (15.0, 5.0, 100.0, "f", "rebound speed that counts as a bounce"),
+    "bounce_min_deg": (2.0, 0.5, 10.0, "f", "rebound amplitude that counts as a bounce"),
+    "roll_out_deg": (15.0, 4.0, 40.0, "f", "outward roll beyond the person's own normal roll that is a fault"),
+    "roll_out_abs_deg": (20.0, 5.0, 45.0, "f", "outward roll from level that is a fault before a baseline exists"),
+    "roll_out_time_s": (0.3, 0.05, 2.0, "f", "time past the roll limit before roll-out is flagged"),
+    "twist_deg": (20.0, 5.0, 60.0, "f", "yaw change within a rep that is a twist"),
+    "max_rate_dps": (400.0, 100.0, 2000.0, "f", "rates above this are not a heel drop (steps, walking)"),
+}
+
+
+class Config:
+    """Validated settings. Config(side="right", hold_target_s=20) or Config.from_dict(d)."""
+
+    def __init__(self, **kw):
+        for name in SPEC:
+            setattr(self, name, SPEC[name][0])
+        self.update(kw)
+
+    @classmethod
+    def from_dict(cls, d, where="config"):
+        if not isinstance(d, dict):
+            raise ConfigError("%s: expected a JSON object of settings, got %s" % (where, type(d).__name__))
+        c = cls()
+        c.update(d, where)
+        return c
+
+    def update(self, d, where="config"):
+        # Validate everything first, then apply: a bad key changes nothing.
+        vals = {}
+        for k in d:
+            vals[k] = check(k, d[k], where)
+        for k in vals:
+            setattr(self, k, vals[k])
+
+    def to_dict(self):
+        d = {}
+        for name in SPEC:
+            d[name] = getattr(self, name)
+        return d
+
+    def ms(self, name):
+        """A duration setting (seconds) as integer milliseconds."""
+        return int(getattr(self, name) * 1000 + 0.5)
+
+
+def check(key, value, where="config"):
+    """Return the validated value for key, or raise ConfigError saying what to do."""
+    if key not in SPEC:
+        raise ConfigError("%s: unknown setting '%s'; known settings: %s" % (where, key, ", ".join(sorted(SPEC))))
+    default, lo, hi, kind, _help = SPEC[key]
+    if isinstance(kind, tuple):
+        if value not in kind:
+            raise ConfigError("%s: %s must be one of %s, got %r" % (where, key, "/".join(kind), value))
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError("%s: %s must be a number (%s), got %r" % (where, key, _help, value))
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError("%s: %s must be a finite number, got %r" % (where, key, value))
+    if kind == "i":
+        if value != int(value):
+            raise ConfigError("%s: %s must be a whole number, got %r" % (where, key, value))
+        value = int(value)
+    else:
+        value = float(value)
+    if value < lo or value > hi:
+        raise ConfigError("%s: %s=%r is out of range %r..%r (%s)" % (where, key, value, lo, hi, _help))
+    return value
