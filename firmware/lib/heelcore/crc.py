@@ -1,0 +1,111 @@
+# CRC-32 and CRC-16/CCITT, the same numbers on MicroPython and CPython.
+#
+# crc32: the zlib/PNG CRC (reflected poly 0xEDB88320, init and xorout
+#   0xFFFFFFFF); check value crc32(b"123456789") == 0xCBF43926.
+# crc16: CRC-16/CCITT-FALSE (a.k.a. CRC-16/IBM-3740: poly 0x1021, init 0xFFFF,
+#   not reflected, no xorout); check value crc16(b"123456789") == 0x29B1.
+#
+# Both take bytes, bytearray or memoryview plus optional start/end indices and
+# a running value, so a caller can checksum part of a preallocated buffer
+# without slicing it (a slice allocates):
+#     c = crc32(buf, 0, n)                # whole message at once
+#     c = crc32(b"6789", crc=crc32(b"12345"))   # or in pieces
+#
+# Memory: the tables are built once at import (2 x 512 bytes + 512 bytes).
+# The CRC-32 table is kept as two array('H') halves rather than one
+# array('I'): 32-bit MicroPython ports (ESP32, RP2040) have 31-bit small ints,
+# so every table entry or running value above 2**30 would be a heap-allocated
+# long. Split in 16-bit halves the loop allocates nothing on any port; only the
+# returned value may be a long. On CPython, crc32 uses binascii.crc32 (C speed
+# for host tools decoding big logs); crc32_py is the table version, and the
+# tests check that the two agree.
+import array
+
+try:
+    from micropython import const
+
+    _MPY = True
+except ImportError:  # CPython
+    _MPY = False
+
+    def const(x):
+        return x
+
+
+_POLY32 = const(0xEDB88320)
+_POLY16 = const(0x1021)
+
+
+def _build32():
+    lo = array.array("H", bytes(512))
+    hi = array.array("H", bytes(512))
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            if c & 1:
+                c = (c >> 1) ^ _POLY32
+            else:
+                c >>= 1
+        lo[i] = c & 0xFFFF
+        hi[i] = c >> 16
+    return lo, hi
+
+
+def _build16():
+    t = array.array("H", bytes(512))
+    for i in range(256):
+        c = i << 8
+        for _ in range(8):
+            if c & 0x8000:
+                c = ((c << 1) ^ _POLY16) & 0xFFFF
+            else:
+                c = (c << 1) & 0xFFFF
+        t[i] = c
+    return t
+
+
+_T32LO, _T32HI = _build32()
+_T16 = _build16()
+
+
+def crc32_py(data, start=0, end=None, crc=0):
+    """CRC-32 (zlib) of data[start:end], continuing from crc. Table-driven."""
+    if end is None:
+        end = len(data)
+    tlo = _T32LO
+    thi = _T32HI
+    # running register (inverted) as two 16-bit halves: small ints everywhere
+    c = crc ^ 0xFFFFFFFF
+    lo = c & 0xFFFF
+    hi = c >> 16
+    for i in range(start, end):
+        j = (lo ^ data[i]) & 0xFF
+        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ tlo[j]
+        hi = (hi >> 8) ^ thi[j]
+    return ((hi << 16) | lo) ^ 0xFFFFFFFF
+
+
+try:
+    from binascii import crc32 as _bcrc32
+except ImportError:
+    _bcrc32 = None
+
+if _MPY or _bcrc32 is None:
+    crc32 = crc32_py
+else:
+
+    def crc32(data, start=0, end=None, crc=0):
+        """CRC-32 (zlib) of data[start:end], continuing from crc."""
+        if start or (end is not None and end != len(data)):
+            data = memoryview(data)[start:end]
+        return _bcrc32(data, crc) & 0xFFFFFFFF
+
+
+def crc16(data, start=0, end=None, crc=0xFFFF):
+    """CRC-16/CCITT-FALSE of data[start:end], continuing from crc (init 0xFFFF)."""
+    if end is None:
+        end = len(data)
+    t = _T16
+    for i in range(start, end):
+        crc = ((crc << 8) & 0xFF00) ^ t[((crc >> 8) ^ data[i]) & 0xFF]
+    return crc
