@@ -17,6 +17,9 @@ COMMANDS = {
     "replay": "heeldrop.cmd_replay",
     "demo": "heeldrop.cmd_demo",
     "synth": "heeldrop.cmd_synth",
+    "report": "heeldrop.cmd_report",
+    "import": "heeldrop.cmd_import",
+    "history": "heeldrop.cmd_history",
 }
 
 

@@ -1,0 +1,31 @@
+"""heeldrop report: a self-contained HTML page, PNG figures and a text summary of sessions."""
+import sys
+
+HELP = "report on sessions: per-rep table, per-side summary, left/right difference, tips, figures"
+EPILOG = """examples:
+  heeldrop report session.csv                        text summary only
+  heeldrop report left.csv right.csv --html out/report.html
+  heeldrop report S0007.hdl --html report.html --png figs/
+  heeldrop report today.csv --config physio.json      (hold target, reps per side)
+
+The left/right difference (degrees) is judged by the 5 degree rule: < 3 symmetric,
+3-5 borderline, >= 5 meaningful; it needs >= 5 valid reps per side."""
+
+
+def add_arguments(p):
+    p.add_argument("paths", nargs="+", metavar="SESSION_OR_TRACE", help="device session logs or trace CSV files")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report (one file, works offline)")
+    p.add_argument("--png", metavar="DIR", help="write the figures as PNG files into DIR")
+    p.add_argument("--config", metavar="FILE", help="JSON settings (hold_target_s, reps_per_side, thresholds)")
+
+
+def run(args):
+    from heeldrop import report
+
+    cfg = report.load_config(args.config)
+    report.make_report(args.paths, config=cfg, html_path=args.html, png_dir=args.png, out=sys.stdout)
+    if args.html:
+        print("report: %s" % args.html)
+    if args.png:
+        print("figures: %s" % args.png)
+    return 0

@@ -1,0 +1,971 @@
+"""Session reports: what a runner and a physiotherapist look at after a session.
+
+One or more sessions (device session logs or trace CSVs) are turned into
+per-rep rows, a per-side summary, a left/right comparison judged by the 5 degree
+rule of ../shared/DOMAIN.md section 1.5, tips from the exercise guide for each
+fault seen, figures (matplotlib, Agg) and a single self-contained HTML page.
+
+Layers, each usable on its own (tests and `heeldrop history` use the middle):
+  load_session(path, config)      -> Session   (file -> events, optional depth)
+  Session(...) from an event list  -> Session   (tests, other tools)
+  analyse(sessions, config)       -> Analysis  (reps, sides, symmetry, tips)
+  render_html / render_text / figures          (presentation)
+"""
+import base64
+import datetime
+import hashlib
+import html
+import io
+import json
+import os
+import statistics
+import time
+
+from heeldrop.errors import UserError
+
+# --- the numbers of the 5 degree rule (../shared/DOMAIN.md sections 1.5, 6, 7a) ---
+SYMMETRIC_BELOW_DEG = 3.0   # < 3 deg: normal, symmetric
+MEANINGFUL_DEG = 5.0        # >= 5 deg: beyond measurement error (MDC 4.6-4.7 deg)
+MIN_VALID_REPS = 5          # per-side medians need at least this many valid reps
+
+FAULTS = ("fast_descent", "bounce", "roll_out", "twist", "snap_up", "no_hold")
+FAULT_LABELS = {
+    "fast_descent": "too-fast descent",
+    "bounce": "bounce",
+    "roll_out": "roll-out",
+    "twist": "twist",
+    "snap_up": "snap-up",
+    "no_hold": "no hold",
+}
+# Faults that distort the measured end range: a rep with one of these does not
+# count as a valid rep for the depth medians (the heel overshoots when it drops
+# fast or bounces; rolling or twisting changes what the pitch axis sees).
+DEPTH_FAULTS = ("fast_descent", "bounce", "roll_out", "twist")
+
+# Tips quoted word for word from the exercise guide (../shared/EXERCISE.md),
+# chosen for each fault the detector reports. tests/host/test_report.py checks
+# that every one of them is still in the guide.
+TIPS = {
+    "fast_descent": [
+        "A slower descent usually gives a better calf stretch than trying to sink quickly into the bottom position.",
+        "Letting the heel fall too fast or letting the ankle roll outward. The drop should be straight down with the foot staying square on the step.",
+    ],
+    "bounce": [
+        "Let the heel sink down slowly until you feel a firm stretch through the calf and Achilles, then pause without bouncing.",
+        "Yes, a short pause at the bottom helps you feel the stretch, but it should stay smooth and controlled rather than bouncing into the end range.",
+    ],
+    "roll_out": [
+        "Keep the heel moving straight down instead of letting the ankle roll outward onto the pinky-toe side.",
+        "Keep the ball of the foot on the step edge, not the arch, so the heel can drop without the foot sliding forward.",
+    ],
+    "twist": [
+        "Press the forefoot into the step and lift the heel back to level in a smooth line, avoiding any twisting or snapping up.",
+        "Hold onto a wall, rail, or upright support if needed so the working foot can stay still while you set your balance.",
+    ],
+    "snap_up": [
+        "Press the forefoot into the step and lift the heel back to level in a smooth line, avoiding any twisting or snapping up.",
+        "Hold the top position between reps long enough to re-stack the ankle before dropping again.",
+    ],
+    "no_hold": [
+        "Breathe out as you settle into the bottom position, then breathe normally while you hold the stretch for a controlled count.",
+        "Yes, a short pause at the bottom helps you feel the stretch, but it should stay smooth and controlled rather than bouncing into the end range.",
+    ],
+}
+ASYMMETRY_TIP = (
+    "This movement is especially useful when one side feels tighter than the other, since it lets you "
+    "compare left and right ankle motion and spend extra time on the restricted side."
+)
+
+LOG_EXTENSIONS = (".hdl", ".log", ".bin", ".hdlog", ".session", ".sess")
+
+
+# --------------------------------------------------------------------------
+# configuration
+
+
+def load_config(path=None, **overrides):
+    """heelcore Config from a JSON file (or defaults); errors as UserError."""
+    from heelcore.config import Config, ConfigError
+
+    d = {}
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                d = json.load(f)
+        except OSError as e:
+            raise UserError("%s: cannot read the config file (%s); check the path" % (path, e.strerror or e))
+        except ValueError as e:
+            raise UserError("%s: not valid JSON (%s); fix the file or drop --config" % (path, e))
+    try:
+        cfg = Config.from_dict(d, where=path or "config")
+        if overrides:
+            cfg.update(overrides)
+    except ConfigError as e:
+        raise UserError(str(e))
+    return cfg
+
+
+# --------------------------------------------------------------------------
+# sessions
+
+
+class Session:
+    """One recorded session: its events (contract dicts) and what is known of it.
+
+    path, kind ("trace" | "log" | "events"), meta (dict), side (starting side),
+    events (list of event dicts), depth (None or (t_ms list, depth_deg list)),
+    notes (list of str: what was recovered, what is missing), started (ISO
+    string or None), sha256 (of the file's bytes, or None).
+    """
+
+    def __init__(self, events, path="session", kind="events", meta=None, side=None,
+                 depth=None, notes=None, started=None, sha256=None, span_ms=None):
+        self.path = path
+        self.kind = kind
+        self.meta = dict(meta or {})
+        self.side = side or self.meta.get("side") or "left"
+        self.events = list(events)
+        self.depth = depth
+        self.notes = list(notes or [])
+        self.started = started if started is not None else self.meta.get("started")
+        self.sha256 = sha256
+        ts = [e["t_ms"] for e in self.events if isinstance(e.get("t_ms"), (int, float))]
+        for e in self.events:
+            if e.get("type") == "rep_end":
+                ts.append(e.get("start_ms", e["t_ms"]))
+        if depth and depth[0]:
+            ts.extend((depth[0][0], depth[0][-1]))
+        if span_ms:
+            ts.extend(span_ms)
+        self.t0_ms = min(ts) if ts else 0
+        self.t1_ms = max(ts) if ts else 0
+
+    @property
+    def name(self):
+        return os.path.basename(self.path)
+
+    @property
+    def duration_s(self):
+        return (self.t1_ms - self.t0_ms) / 1000.0
+
+    def reps(self):
+        """Completed reps as dicts: the rep_end fields plus side, session, faults, events."""
+        side = self.side
+        side_at_start = {}
+        per_rep = {}
+        out = []
+        for ev in self.events:
+            typ = ev.get("type")
+            if typ == "side" and ev.get("side") in ("left", "right"):
+                side = ev["side"]
+            elif typ == "rep_start":
+                side_at_start[ev.get("rep")] = side
+            if ev.get("rep"):
+                per_rep.setdefault(ev["rep"], []).append(typ)
+            if typ == "rep_end":
+                r = dict(ev)
+                r["side"] = side_at_start.get(ev.get("rep"), side)
+                r["session"] = self.name
+                r["bounces"] = int(r.get("bounces") or 0)
+                r["bounce"] = r["bounces"] > 0
+                for k in ("fast_descent", "roll_out", "snap_up", "twist", "no_hold"):
+                    r[k] = bool(r.get(k))
+                r["faults"] = [f for f in FAULTS if r[f]]
+                r["hold_target_reached"] = "hold_target" in per_rep.get(ev.get("rep"), ())
+                out.append(r)
+        return out
+
+    def incomplete_reps(self):
+        """Rep numbers that started but never ended (e.g. a truncated log)."""
+        started = {e.get("rep") for e in self.events if e.get("type") == "rep_start"}
+        ended = {e.get("rep") for e in self.events if e.get("type") == "rep_end"}
+        return sorted(r for r in started - ended if r)
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _log_magic():
+    try:
+        from heelcore import record
+    except ImportError:
+        return None
+    return getattr(record, "MAGIC", None)
+
+
+def detect_kind(path):
+    """'log' or 'trace' by magic bytes, then by extension, then by content."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except IsADirectoryError:
+        raise UserError("%s: is a folder; give session logs or trace CSV files (or use 'heeldrop import DIR')" % path)
+    except OSError as e:
+        raise UserError("%s: cannot read (%s); check the path" % (path, e.strerror or e))
+    magic = _log_magic()
+    if magic and head.startswith(magic):
+        return "log"
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".csv", ".txt"):
+        return "trace"
+    if ext in LOG_EXTENSIONS:
+        return "log"
+    text = head.lstrip()
+    if text.startswith(b"#") or b"t_ms" in head:
+        return "trace"
+    raise UserError(
+        "%s: neither a session log nor a trace CSV (unknown start bytes %r); give a .csv trace or a device session log"
+        % (path, head[:8])
+    )
+
+
+def _engine_module():
+    try:
+        from heelcore import engine
+    except ImportError:
+        return None
+    return engine
+
+
+def _run_with_depth(trace, config):
+    """Events and a per-sample depth trace in one pass, if the engine exposes depth.
+
+    Returns (events, depth) or None when heelcore.engine has no per-step
+    `depth_deg`; then the caller uses heeldrop.replay.run_engine.
+    """
+    return None
+
+
+def run_trace(trace, config):
+    """The real engine over a trace: (events, depth or None)."""
+    got = _run_with_depth(trace, config)
+    if got is not None:
+        return got
+    try:
+        from heeldrop.replay import run_engine
+    except ImportError as e:
+        raise UserError("the detection engine is not available (%s); reinstall heeldrop with 'make setup'" % e)
+    return run_engine(trace, config), None
+
+
+def _load_trace(path, config, notes):
+    from heeldrop.traceio import TraceError, read_trace
+
+    try:
+        trace = read_trace(path)
+    except TraceError as e:
+        try:
+            trace = read_trace(path, skip_bad=True)
+        except TraceError:
+            raise UserError("%s; fix the file or re-export it from the device" % e)
+        notes.append("%s; recovered the rest: %d bad line(s) skipped, %d samples read" % (
+            e, trace.skipped, len(trace.t_ms)))
+    if not trace.t_ms:
+        raise UserError("%s: the trace has no samples; record a session first" % path)
+    return trace
+
+
+def _load_log(path, config, notes):
+    """(meta, events, trace or None) from a device session log."""
+    try:
+        from heelcore.record import LogReader
+    except ImportError as e:
+        raise UserError("%s: session logs need heelcore.record (%s); convert it with 'heeldrop convert' first" % (path, e))
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        reader = LogReader(data)
+    except Exception as e:  # the codec's own errors: say what and where
+        raise UserError("%s: not a readable session log (%s); is it complete and from this firmware?" % (path, e))
+    return _read_log(reader, path, notes)
+
+
+def _read_log(reader, path, notes):
+    header = dict(getattr(reader, "header", None) or {})
+    samples = {k: [] for k in ("t_ms", "ax", "ay", "az", "gx", "gy", "gz")}
+    events = []
+    for rec in reader:
+        kind = rec[0] if isinstance(rec, tuple) else rec.get("kind")
+        if kind == "sample":
+            s = rec[1] if isinstance(rec, tuple) else rec
+            for k in samples:
+                samples[k].append(s[k] if isinstance(s, dict) else s[list(samples).index(k)])
+        elif kind == "event":
+            events.append(rec[1] if isinstance(rec, tuple) else rec["event"])
+        elif kind == "side":
+            ev = rec[1] if isinstance(rec, tuple) else rec
+            events.append({"type": "side", "t_ms": ev["t_ms"], "rep": 0, "side": ev["side"]})
+    for msg in getattr(reader, "errors", None) or ():
+        notes.append("%s: %s" % (path, msg))
+    return header, events, samples
+
+
+def load_session(path, config=None):
+    """Read a session log or trace CSV and get its events (the real engine for traces)."""
+    if config is None:
+        config = load_config()
+    kind = detect_kind(path)
+    notes = []
+    sha = file_sha256(path)
+    if kind == "trace":
+        trace = _load_trace(path, config, notes)
+        meta = dict(trace.meta)
+        cfg = config
+        side = meta.get("side")
+        if side in ("left", "right") and side != config.side:
+            cfg = _with(config, side=side)
+        events, depth = run_trace(trace, cfg)
+        span = (trace.t_ms[0], trace.t_ms[-1])
+    else:
+        meta, events, samples = _load_log(path, config, notes)
+        depth = None
+        span = (samples["t_ms"][0], samples["t_ms"][-1]) if samples["t_ms"] else None
+        if not any(e.get("type") == "rep_end" for e in events) and samples["t_ms"]:
+            from heeldrop.traceio import Trace
+
+            trace = Trace(meta=meta, path=path, **samples)
+            events, depth = run_trace(trace, config)
+            notes.append("%s: no events recorded in the log; replayed its samples through the engine" % path)
+    sess = Session(events, path=path, kind=kind, meta=meta, side=meta.get("side") or config.side,
+                   depth=depth, notes=notes, sha256=sha, span_ms=span)
+    for r in sess.incomplete_reps():
+        sess.notes.append("%s: rep %d started but did not end (session cut short?); left out of the numbers"
+                          % (path, r))
+    return sess
+
+
+def _with(config, **kw):
+    from heelcore.config import Config
+
+    c = Config.from_dict(config.to_dict())
+    c.update(kw)
+    return c
+
+
+# --------------------------------------------------------------------------
+# analysis
+
+
+def is_valid(rep, config):
+    """A rep whose depth counts for the medians: deep enough, controlled, clean end range."""
+    d = rep.get("depth_deg")
+    if d is None or d < config.min_depth_deg:
+        return False
+    return not any(rep.get(f) for f in DEPTH_FAULTS)
+
+
+def _median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def side_summary(reps, config):
+    """Numbers for one side from its rep dicts."""
+    valid = [r for r in reps if r["valid"]]
+    n = len(reps)
+    held = sum(r.get("hold_s") or 0.0 for r in reps)
+    target = config.hold_target_s
+    reached = sum(1 for r in reps if (r.get("hold_s") or 0.0) >= target - 0.05)
+    counts = {f: sum(1 for r in reps if r.get(f)) for f in FAULTS}
+    faulty = sum(1 for r in reps if r["faults"])
+    return {
+        "reps": n,
+        "valid_reps": len(valid),
+        "median_depth_deg": _median([r["depth_deg"] for r in valid]),
+        "median_depth_all_deg": _median([r["depth_deg"] for r in reps if r.get("depth_deg") is not None]),
+        "max_depth_deg": max([r["depth_deg"] for r in reps], default=None),
+        "held_s": held,
+        "median_hold_s": _median([r.get("hold_s") or 0.0 for r in reps]),
+        "hold_target_s": target,
+        "hold_reached": reached,
+        "hold_adherence": (reached / n) if n else None,
+        "reps_target": config.reps_per_side,
+        "rep_adherence": (n / config.reps_per_side) if config.reps_per_side else None,
+        "median_descent_s": _median([r["descent_s"] for r in reps if r.get("descent_s") is not None]),
+        "median_descent_speed_dps": _median([r["descent_speed_dps"] for r in reps if r.get("descent_speed_dps") is not None]),
+        "fault_counts": counts,
+        "faulty_reps": faulty,
+        "fault_rate": (faulty / n) if n else None,
+    }
+
+
+def symmetry(left_depths, right_depths, min_reps=MIN_VALID_REPS):
+    """Left/right comparison on per-side medians of valid-rep depths.
+
+    Primary: the absolute difference in degrees, judged by the 5 degree rule
+    (< 3 symmetric, 3-5 borderline, >= 5 meaningful). Secondary: the limb
+    symmetry index LSI = restricted (shallower) side / other side x 100.
+    verdict is one of symmetric, borderline, meaningful, too_few, one_side, none.
+    """
+    nl, nr = len(left_depths), len(right_depths)
+    ml, mr = _median(left_depths), _median(right_depths)
+    out = {"n_left": nl, "n_right": nr, "median_left": ml, "median_right": mr,
+           "diff_deg": None, "restricted": None, "lsi": None, "verdict": "none", "enough": False}
+    if ml is None and mr is None:
+        out["message"] = "No valid reps yet: nothing to compare."
+        return out
+    if ml is None or mr is None:
+        have = "left" if ml is not None else "right"
+        missing = "right" if have == "left" else "left"
+        out["verdict"] = "one_side"
+        out["message"] = ("Only the %s side has valid reps: record the %s side too to compare them."
+                          % (have, missing))
+        return out
+    diff = abs(ml - mr)
+    out["diff_deg"] = diff
+    if ml != mr:
+        out["restricted"] = "left" if ml < mr else "right"
+    deeper = max(ml, mr)
+    out["lsi"] = (min(ml, mr) / deeper * 100.0) if deeper > 0 else None
+    few = [s for s, n in (("left", nl), ("right", nr)) if n < min_reps]
+    if diff < SYMMETRIC_BELOW_DEG:
+        verdict = "symmetric"
+        msg = "Difference %.1f\u00b0 (< %g\u00b0): symmetric, within normal variation." % (diff, SYMMETRIC_BELOW_DEG)
+    elif diff < MEANINGFUL_DEG:
+        verdict = "borderline"
+        msg = ("Difference %.1f\u00b0 (%g\u2013%g\u00b0): borderline, within measurement error; the %s side is "
+               "the shallower one, keep an eye on it." % (diff, SYMMETRIC_BELOW_DEG, MEANINGFUL_DEG, out["restricted"]))
+    else:
+        verdict = "meaningful"
+        msg = ("Difference %.1f\u00b0 (\u2265 %g\u00b0): a meaningful difference, beyond measurement error. "
+               "Spend extra time on the restricted side: the %s side." % (diff, MEANINGFUL_DEG, out["restricted"]))
+    if few:
+        out["verdict"] = "too_few"
+        out["judged_as"] = verdict
+        out["message"] = ("Fewer than %d valid reps on the %s side (%s): not judged yet; the medians need at least %d "
+                          "valid reps per side. Provisional: %s" % (
+                              min_reps, " and ".join(few),
+                              ", ".join("%s %d" % (s, nl if s == "left" else nr) for s in few),
+                              min_reps, msg))
+    else:
+        out["verdict"] = verdict
+        out["enough"] = True
+        out["message"] = msg
+    return out
+
+
+class Analysis:
+    def __init__(self, sessions, config):
+        self.sessions = sessions
+        self.config = config
+        self.reps = []
+        for s in sessions:
+            for r in s.reps():
+                r["valid"] = is_valid(r, config)
+                self.reps.append(r)
+        self.sides = {}
+        for side in ("left", "right"):
+            rs = [r for r in self.reps if r["side"] == side]
+            if rs:
+                self.sides[side] = side_summary(rs, config)
+        self.symmetry = symmetry(
+            [r["depth_deg"] for r in self.reps if r["side"] == "left" and r["valid"]],
+            [r["depth_deg"] for r in self.reps if r["side"] == "right" and r["valid"]],
+        )
+        seen = []
+        for f in FAULTS:
+            if any(r.get(f) for r in self.reps):
+                seen.append(f)
+        self.faults_seen = seen
+        self.notes = [n for s in sessions for n in s.notes]
+
+    def tips(self):
+        """[(fault label, count, [tip text, ...])] for every fault seen, plus asymmetry."""
+        out = []
+        for f in self.faults_seen:
+            n = sum(1 for r in self.reps if r.get(f))
+            out.append((FAULT_LABELS[f], n, TIPS[f]))
+        if self.symmetry["verdict"] == "meaningful" or self.symmetry.get("judged_as") == "meaningful":
+            out.append(("restricted %s side" % self.symmetry["restricted"], None, [ASYMMETRY_TIP]))
+        return out
+
+
+def analyse(sessions, config=None):
+    return Analysis(sessions, config or load_config())
+
+
+# --------------------------------------------------------------------------
+# text
+
+
+def _f(x, fmt="%.1f", none="-"):
+    return none if x is None else fmt % x
+
+
+def _pct(x):
+    return "-" if x is None else "%d%%" % round(100 * x)
+
+
+def rep_faults_text(r):
+    parts = []
+    for f in r["faults"]:
+        if f == "bounce":
+            parts.append("bounce x%d" % r["bounces"])
+        else:
+            parts.append(FAULT_LABELS[f])
+    return ", ".join(parts) or "-"
+
+
+def render_text(a):
+    lines = []
+    for s in a.sessions:
+        lines.append("%s: %s, %d reps, %s" % (s.name, s.kind, len(s.reps()), _clock(s.duration_s)))
+    for side, m in a.sides.items():
+        fc = ", ".join("%s %d" % (FAULT_LABELS[f], n) for f, n in m["fault_counts"].items() if n) or "no faults"
+        lines.append(
+            "%-5s  reps %d/%d  valid %d  median depth %s\u00b0  held %s s  holds \u2265 %gs %s  faults: %s (%s of reps)"
+            % (side, m["reps"], m["reps_target"], m["valid_reps"], _f(m["median_depth_deg"]), _f(m["held_s"], "%.0f"),
+               m["hold_target_s"], _pct(m["hold_adherence"]), fc, _pct(m["fault_rate"]))
+        )
+    sy = a.symmetry
+    if sy["diff_deg"] is not None:
+        lines.append("left/right: %.1f\u00b0 difference, LSI %s  \u2014 %s" % (
+            sy["diff_deg"], _f(sy["lsi"], "%.0f%%"), sy["message"]))
+    else:
+        lines.append("left/right: " + sy["message"])
+    for label, n, tips in a.tips():
+        lines.append("tip (%s%s): %s" % (label, "" if n is None else " x%d" % n, tips[0]))
+    for n in a.notes:
+        lines.append("note: " + n)
+    return "\n".join(lines) + "\n"
+
+
+def _clock(seconds):
+    seconds = int(round(seconds))
+    return "%d:%02d" % (seconds // 60, seconds % 60)
+
+
+# --------------------------------------------------------------------------
+# figures
+
+PHASE_COLOURS = {"descent": "#9ecae1", "hold": "#a1d99b", "rise": "#fdd0a2"}
+SIDE_COLOURS = {"left": "#1f77b4", "right": "#d62728"}
+# event type -> (marker, colour, label); faults in warm colours
+EVENT_STYLE = {
+    "calibrated": ("s", "#555555", "calibrated"),
+    "calibration_failed": ("X", "#000000", "calibration failed"),
+    "side": ("P", "#7b3294", "side change"),
+    "rep_start": ("|", "#08519c", "rep start"),
+    "descent_too_fast": (">", "#e6550d", "too-fast descent"),
+    "hold_start": ("v", "#238b45", "hold start"),
+    "hold_tick": (".", "#74c476", "hold tick (1 s)"),
+    "hold_target": ("*", "#006d2c", "hold target"),
+    "bounce": ("x", "#de2d26", "bounce"),
+    "roll_out": ("<", "#a50f15", "roll-out"),
+    "twist": ("D", "#c51b8a", "twist"),
+    "rise_start": ("^", "#8c6d31", "rise start"),
+    "snap_up": ("^", "#fd8d3c", "snap-up"),
+    "rep_end": ("|", "#3f007d", "rep end"),
+    "reset_ready": ("o", "#969696", "ready"),
+    "sensor_gap": ("$\u2205$", "#000000", "sensor gap"),
+}
+PANEL_S = 300.0  # seconds of session per timeline panel
+
+
+def _phases(r):
+    s = r["start_ms"]
+    d = (r.get("descent_s") or 0.0) * 1000.0
+    h = (r.get("hold_s") or 0.0) * 1000.0
+    u = (r.get("rise_s") or 0.0) * 1000.0
+    end = r.get("end_ms", s + d + h + u)
+    a, b = s, min(s + d, end)
+    c = min(b + h, end)
+    e = min(c + u, end)
+    return [("descent", a, b), ("hold", b, c), ("rise", c, e)]
+
+
+def schematic_depth(reps):
+    """(t_ms, depth) polyline through each rep's phases: level, bottom, held, back to level."""
+    t, y = [], []
+    for r in sorted(reps, key=lambda r: r["start_ms"]):
+        ph = _phases(r)
+        dep = r.get("depth_deg") or 0.0
+        t += [ph[0][1], ph[0][2], ph[1][2], ph[2][2]]
+        y += [0.0, dep, dep, 0.0]
+    return t, y
+
+
+def _decimate(t, y, max_points=6000):
+    """Min/max envelope so a long trace plots fast and keeps its peaks."""
+    import numpy as np
+
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(t)
+    if n <= max_points:
+        return t, y
+    bins = max_points // 2
+    step = n // bins
+    m = step * bins
+    tb = t[:m].reshape(bins, step)
+    yb = y[:m].reshape(bins, step)
+    imin = yb.argmin(axis=1)
+    imax = yb.argmax(axis=1)
+    rows = np.arange(bins)
+    first = np.minimum(imin, imax)
+    second = np.maximum(imin, imax)
+    tt = np.empty(2 * bins)
+    yy = np.empty(2 * bins)
+    tt[0::2] = tb[rows, first]
+    tt[1::2] = tb[rows, second]
+    yy[0::2] = yb[rows, first]
+    yy[1::2] = yb[rows, second]
+    return np.concatenate([tt, t[m:]]), np.concatenate([yy, y[m:]])
+
+
+def _mpl():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def timeline_figure(session, reps):
+    """The depth trace (or the schematic from rep numbers) with phases shaded and every event marked."""
+    import numpy as np
+
+    plt = _mpl()
+    from matplotlib.ticker import FuncFormatter
+
+    t0 = session.t0_ms
+    if session.depth is not None:
+        dt, dy = session.depth
+        measured = True
+    else:
+        dt, dy = schematic_depth(reps)
+        measured = False
+    dt = np.asarray(dt, dtype=float)
+    dy = np.asarray(dy, dtype=float)
+    total_s = max(session.duration_s, 1.0)
+    npan = max(1, int(np.ceil(total_s / PANEL_S)))
+    span = min(PANEL_S, total_s) if npan == 1 else PANEL_S
+    fig, axes = plt.subplots(npan, 1, figsize=(10, 1.2 + 2.1 * npan), squeeze=False)
+    axes = axes[:, 0]
+    xs = (dt - t0) / 1000.0
+    px, py = _decimate(xs, dy)
+    ymax = max(float(dy.max()) if len(dy) else 0.0, 10.0) * 1.15
+    ymin = min(float(dy.min()) if len(dy) else 0.0, 0.0) - 2.0
+    by_type = {}
+    for ev in session.events:
+        by_type.setdefault(ev.get("type"), []).append(ev)
+    handles = {}
+    for i, ax in enumerate(axes):
+        lo, hi = i * span, (i + 1) * span
+        for r in reps:
+            for name, a, b in _phases(r):
+                a_s, b_s = (a - t0) / 1000.0, (b - t0) / 1000.0
+                if b_s >= lo and a_s <= hi and b_s > a_s:
+                    h = ax.axvspan(a_s, b_s, color=PHASE_COLOURS[name], alpha=0.6, lw=0)
+                    handles.setdefault(name, h)
+        sel = (px >= lo - 1) & (px <= hi + 1)
+        (line,) = ax.plot(px[sel], py[sel], color="#222222", lw=1.0 if measured else 1.2,
+                          ls="-" if measured else "--")
+        handles.setdefault("depth" if measured else "depth (schematic)", line)
+        for typ, evs in by_type.items():
+            marker, colour, label = EVENT_STYLE.get(typ, ("o", "#000000", typ))
+            et = np.array([(e["t_ms"] - t0) / 1000.0 for e in evs if isinstance(e.get("t_ms"), (int, float))])
+            if not len(et):
+                continue
+            m = (et >= lo) & (et <= hi)
+            if not m.any():
+                continue
+            ey = np.interp(et[m] * 1000.0 + t0, dt, dy) if len(dt) else np.zeros(m.sum())
+            size = 12 if typ == "hold_tick" else 46
+            sc = ax.scatter(et[m], ey, marker=marker, c=colour, s=size, zorder=3,
+                            linewidths=1.5 if marker in ("|", "x") else 0.8)
+            handles.setdefault(label, sc)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(ymax, ymin)  # heel down is down
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _clock(v)))
+        ax.set_ylabel("depth \u00b0")
+        ax.grid(True, alpha=0.3)
+    axes[-1].set_xlabel("session time (m:ss)")
+    title = "%s \u2014 heel depth below level%s" % (session.name, "" if measured else
+                                                       " (schematic from each rep's numbers)")
+    axes[0].set_title(title, fontsize=10, loc="left")
+    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=6, fontsize=7,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.75 / (1.2 + 2.1 * npan), 1, 1))
+    return fig
+
+
+def reps_figure(a):
+    """Depth per rep by side (valid filled, others hollow) with medians; hold per rep vs the target."""
+    plt = _mpl()
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=False)
+    for side in ("left", "right"):
+        rs = [r for r in a.reps if r["side"] == side]
+        if not rs:
+            continue
+        col = SIDE_COLOURS[side]
+        xs = list(range(1, len(rs) + 1))
+        v = [(x, r["depth_deg"]) for x, r in zip(xs, rs) if r["valid"]]
+        nv = [(x, r["depth_deg"]) for x, r in zip(xs, rs) if not r["valid"]]
+        if v:
+            ax1.plot([p[0] for p in v], [p[1] for p in v], "o", color=col, label="%s (valid)" % side)
+        if nv:
+            ax1.plot([p[0] for p in nv], [p[1] for p in nv], "o", mfc="none", color=col,
+                     label="%s (fault or shallow)" % side)
+        med = a.sides[side]["median_depth_deg"]
+        if med is not None:
+            ax1.axhline(med, color=col, ls="--", lw=1, label="%s median %.1f\u00b0" % (side, med))
+        off = -0.2 if side == "left" else 0.2
+        ax2.bar([x + off for x in xs], [r.get("hold_s") or 0.0 for r in rs], width=0.4, color=col, label=side)
+    ax1.set_ylabel("depth \u00b0")
+    ax1.set_title("Depth per rep", fontsize=10, loc="left")
+    ax1.grid(True, alpha=0.3)
+    ax1.legend(fontsize=7, ncol=3, loc="lower right")
+    ax2.axhline(a.config.hold_target_s, color="#006d2c", ls=":", lw=1.2,
+                label="target %g s" % a.config.hold_target_s)
+    ax2.set_ylabel("hold s")
+    ax2.set_xlabel("rep (per side)")
+    ax2.set_title("Hold per rep", fontsize=10, loc="left")
+    ax2.grid(True, alpha=0.3)
+    ax2.legend(fontsize=7, ncol=3, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig, dpi=90):
+    plt = _mpl()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def figures(a):
+    """[(file name, title, PNG bytes)]: one timeline per session, then the per-rep figure."""
+    out = []
+    used = set()
+    for i, s in enumerate(a.sessions, 1):
+        reps = [r for r in a.reps if r["session"] == s.name]
+        stem = _safe(os.path.splitext(s.name)[0]) or "session"
+        name = "timeline-%s.png" % stem
+        if name in used:
+            name = "timeline-%d-%s.png" % (i, stem)
+        used.add(name)
+        out.append((name, "Session %s" % s.name, _png(timeline_figure(s, reps))))
+    if a.reps:
+        out.append(("reps.png", "Depth and hold per rep", _png(reps_figure(a))))
+    return out
+
+
+def _safe(s):
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in s)
+
+
+# --------------------------------------------------------------------------
+# HTML
+
+CSS = """
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:12px;color:#1a1a1a;
+background:#fafafa;line-height:1.4;font-size:16px}
+main{max-width:980px;margin:0 auto}
+h1{font-size:1.35rem;margin:.2em 0 .4em}
+h2{font-size:1.1rem;margin:1.4em 0 .4em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.meta{color:#555;font-size:.85rem;overflow-wrap:anywhere}
+.verdict{border-radius:8px;padding:10px 12px;margin:10px 0;border-left:6px solid #888;background:#fff}
+.verdict.symmetric{border-color:#2ca25f}.verdict.borderline{border-color:#fec44f}
+.verdict.meaningful{border-color:#de2d26}.verdict.too_few,.verdict.one_side,.verdict.none{border-color:#999}
+.big{font-size:1.6rem;font-weight:700}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%;margin:6px 0;border:1px solid #e3e3e3;
+background:#fff}
+table{border-collapse:collapse;font-size:.85rem;white-space:nowrap}
+th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}
+th{background:#f0f0f0;position:sticky;top:0}
+td.l,th.l{text-align:left}
+tr.fault td{background:#fff5f0}
+figure{margin:10px 0}
+figure img{display:block;width:100%;max-width:100%;height:auto;background:#fff}
+figcaption{font-size:.8rem;color:#555}
+ul.tips li{margin:.3em 0}
+blockquote{margin:.2em 0 .2em .6em;padding-left:.6em;border-left:3px solid #ccc;color:#333}
+.notes li{color:#8a4b00}
+.small{font-size:.8rem;color:#555}
+"""
+
+# Sets data-figures-ok on <html> once every figure decoded (the browser test reads it),
+# and records any script error in data-errors.
+CHECK_JS = """
+(function(){
+  var root=document.documentElement, errs=[];
+  window.addEventListener('error',function(e){errs.push(String(e.message||e));root.setAttribute('data-errors',errs.join(' | '));});
+  function check(){
+    var imgs=document.querySelectorAll('img'), bad=[];
+    for(var i=0;i<imgs.length;i++){var im=imgs[i];
+      if(!(im.complete&&im.naturalWidth>0)){bad.push(im.getAttribute('alt')||('img'+i));}}
+    root.setAttribute('data-figures', String(imgs.length));
+    root.setAttribute('data-figures-ok', bad.length?('no: '+bad.join(', ')):'yes');
+  }
+  if(document.readyState==='complete'){check();}else{window.addEventListener('load',check);}
+})();
+"""
+
+
+def _e(x):
+    return html.escape(str(x), quote=True)
+
+
+def _table(headers, rows, row_classes=None):
+    out = ['<div class="scroll"><table><thead><tr>']
+    for i, h in enumerate(headers):
+        out.append('<th%s>%s</th>' % (' class="l"' if i == 0 else "", _e(h)))
+    out.append("</tr></thead><tbody>")
+    for j, row in enumerate(rows):
+        cls = (row_classes or [None] * len(rows))[j]
+        out.append("<tr%s>" % (' class="%s"' % cls if cls else ""))
+        for i, c in enumerate(row):
+            out.append('<td%s>%s</td>' % (' class="l"' if i == 0 or i == len(row) - 1 else "", _e(c)))
+        out.append("</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def side_rows(a):
+    heads = ["side", "reps", "valid reps", "median depth (valid)", "deepest", "time held", "median hold",
+             "holds \u2265 target", "median descent", "descent speed"] + \
+            [FAULT_LABELS[f] for f in FAULTS] + ["fault rate"]
+    rows = []
+    for side, m in a.sides.items():
+        rows.append([
+            side, "%d / %d" % (m["reps"], m["reps_target"]), m["valid_reps"],
+            _f(m["median_depth_deg"], "%.1f\u00b0"), _f(m["max_depth_deg"], "%.1f\u00b0"),
+            _f(m["held_s"], "%.0f s"), _f(m["median_hold_s"], "%.1f s"),
+            "%d (%s) of %g s" % (m["hold_reached"], _pct(m["hold_adherence"]), m["hold_target_s"]),
+            _f(m["median_descent_s"], "%.1f s"), _f(m["median_descent_speed_dps"], "%.1f \u00b0/s"),
+        ] + [m["fault_counts"][f] for f in FAULTS] + [_pct(m["fault_rate"])])
+    return heads, rows
+
+
+def rep_rows(a):
+    heads = ["session", "side", "rep", "depth", "hold", "descent", "descent speed", "rise", "rise speed",
+             "bounces", "max roll", "valid", "faults"]
+    rows, cls = [], []
+    for r in a.reps:
+        rows.append([
+            r["session"], r["side"], r.get("rep"), _f(r.get("depth_deg"), "%.1f\u00b0"),
+            _f(r.get("hold_s"), "%.1f s"), _f(r.get("descent_s"), "%.1f s"),
+            _f(r.get("descent_speed_dps"), "%.1f \u00b0/s"), _f(r.get("rise_s"), "%.1f s"),
+            _f(r.get("rise_speed_dps"), "%.1f \u00b0/s"), r["bounces"], _f(r.get("max_roll_deg"), "%.1f\u00b0"),
+            "yes" if r["valid"] else "no", rep_faults_text(r),
+        ])
+        cls.append("fault" if r["faults"] else None)
+    return heads, rows, cls
+
+
+def render_html(a, figs=None, title="heeldrop session report"):
+    """The whole page as a string: inline CSS, figures as base64 PNG, no external URL."""
+    if figs is None:
+        figs = figures(a)
+    sy = a.symmetry
+    p = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+         "<title>%s</title><style>%s</style><script>%s</script></head><body><main>" % (_e(title), CSS, CHECK_JS),
+         "<h1>%s</h1>" % _e(title)]
+    p.append('<p class="meta">%s</p>' % "<br>".join(
+        _e("%s \u2014 %s, %s, %d reps%s" % (s.name, s.kind, _clock(s.duration_s), len(s.reps()),
+                                             (", started " + s.started) if s.started else ""))
+        for s in a.sessions))
+    # the left/right comparison first: it is the headline
+    p.append("<h2>Left / right</h2>")
+    p.append('<div class="verdict %s">' % _e(sy["verdict"]))
+    if sy["diff_deg"] is not None:
+        p.append('<div><span class="big">%s\u00b0</span> difference &nbsp; <span>LSI %s</span></div>' % (
+            _e("%.1f" % sy["diff_deg"]), _e(_f(sy["lsi"], "%.0f%%"))))
+        p.append('<div class="small">medians of valid reps: left %s (%d reps), right %s (%d reps)</div>' % (
+            _e(_f(sy["median_left"], "%.1f\u00b0")), sy["n_left"], _e(_f(sy["median_right"], "%.1f\u00b0")),
+            sy["n_right"]))
+    p.append("<p>%s</p>" % _e(sy["message"]))
+    p.append('<div class="small">The difference in degrees is the primary measure: under 3\u00b0 is symmetric, '
+             '3\u20135\u00b0 borderline, 5\u00b0 or more is meaningful (beyond the 4.6\u20134.7\u00b0 measurement '
+             'error). LSI = shallower side \u00f7 deeper side \u00d7 100. Computed on per-side medians of at least '
+             '%d valid reps (deep enough, no too-fast descent, bounce, roll-out or twist).</div></div>'
+             % MIN_VALID_REPS)
+    p.append("<h2>Per side</h2>")
+    if a.sides:
+        heads, rows = side_rows(a)
+        p.append(_table(heads, rows))
+        p.append('<p class="small">Prescription: %d reps per side, hold %g s.</p>' % (
+            a.config.reps_per_side, a.config.hold_target_s))
+    else:
+        p.append("<p>No completed reps.</p>")
+    tips = a.tips()
+    p.append("<h2>Tips</h2>")
+    if tips:
+        p.append('<ul class="tips">')
+        for label, n, texts in tips:
+            p.append("<li><b>%s</b>%s%s</li>" % (
+                _e(label), _e("" if n is None else " (%d rep%s)" % (n, "" if n == 1 else "s")),
+                "".join("<blockquote>%s</blockquote>" % _e(t) for t in texts)))
+        p.append("</ul>")
+    else:
+        p.append("<p>No faults seen: smooth, even reps.</p>")
+    p.append("<h2>Figures</h2>")
+    for name, cap, data in figs:
+        p.append('<figure><img alt="%s" src="data:image/png;base64,%s"><figcaption>%s</figcaption></figure>' % (
+            _e(name), base64.b64encode(data).decode("ascii"), _e(cap)))
+    p.append('<p class="small">Shading: blue descent, green hold, orange rise. Markers: every detector event '
+             '(faults in red and orange).</p>')
+    p.append("<h2>Reps</h2>")
+    if a.reps:
+        heads, rows, cls = rep_rows(a)
+        p.append(_table(heads, rows, cls))
+    else:
+        p.append("<p>No completed reps.</p>")
+    if a.notes:
+        p.append('<h2>Notes</h2><ul class="notes">%s</ul>' % "".join("<li>%s</li>" % _e(n) for n in a.notes))
+    p.append('<p class="small">Made by heeldrop on %s.</p>' % _e(
+        datetime.datetime.now().strftime("%Y-%m-%d %H:%M")))
+    p.append("</main></body></html>\n")
+    return "".join(p)
+
+
+# --------------------------------------------------------------------------
+# the whole job
+
+
+def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
+    """Load, analyse, write the requested outputs; return the Analysis. Prints the text summary to out."""
+    config = config or load_config()
+    sessions = [load_session(p, config) for p in paths]
+    a = analyse(sessions, config)
+    figs = figures(a) if (html_path or png_dir) else None
+    if png_dir:
+        try:
+            os.makedirs(png_dir, exist_ok=True)
+            for name, _cap, data in figs:
+                with open(os.path.join(png_dir, name), "wb") as f:
+                    f.write(data)
+        except OSError as e:
+            raise UserError("%s: cannot write figures (%s); pick a writable folder with --png" % (png_dir, e.strerror or e))
+    if html_path:
+        page = render_html(a, figs)
+        try:
+            d = os.path.dirname(os.path.abspath(html_path))
+            os.makedirs(d, exist_ok=True)
+            with open(html_path, "w", encoding="utf-8") as f:
+                f.write(page)
+        except OSError as e:
+            raise UserError("%s: cannot write the report (%s); pick a writable path with --html" % (html_path, e.strerror or e))
+    if out is not None:
+        out.write(render_text(a))
+    return a
+
+
+def bench_report(path, html_path=None, png_dir=None):
+    """Seconds to report on one session file end to end (read, engine, analysis, figures, HTML)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        make_report([path], html_path=html_path or os.path.join(tmp, "r.html"),
+                    png_dir=png_dir or os.path.join(tmp, "png"))
+        return time.perf_counter() - t
