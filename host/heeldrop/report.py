@@ -263,8 +263,10 @@ def _load_trace(path, config, notes):
             trace = read_trace(path, skip_bad=True)
         except TraceError:
             raise UserError("%s; fix the file or re-export it from the device" % e)
-        notes.append("%s; recovered the rest: %d bad line(s) skipped, %d samples read" % (
-            e, trace.skipped, len(trace.t_ms)))
+        lines = ", ".join(str(n) for n, _m in trace.bad_lines[:5]) + (", ..." if len(trace.bad_lines) > 5 else "")
+        notes.append("%s; recovered the rest: %d bad line(s) skipped (line %s), %d samples read (%s)" % (
+            e, trace.skipped, lines, len(trace.t_ms), _clock((trace.t_ms[-1] - trace.t_ms[0]) / 1000.0)
+            if trace.t_ms else "0:00"))
     if not trace.t_ms:
         raise UserError("%s: the trace has no samples; record a session first" % path)
     return trace

@@ -1,0 +1,252 @@
+"""heeldrop report: symmetry rule, tables, tips, self-contained HTML, bad input."""
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from reportkit import set_events  # noqa: E402
+
+from heeldrop import report  # noqa: E402
+from heeldrop.cli import main  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GUIDE = os.path.join(os.path.dirname(ROOT), "shared", "EXERCISE.md")
+
+
+def cfg(**kw):
+    return report.load_config(**kw)
+
+
+def two_sides(left, right, **flags):
+    evs = set_events(left, side="left", hold=31.0, **flags)
+    t = evs[-1]["t_ms"] + 5000
+    evs += set_events(right, side="right", first_rep=len(left) + 1, t0=t, hold=31.0)[1:]
+    return report.Session(evs, path="both.csv", kind="trace")
+
+
+# ---------------------------------------------------------------- the 5 degree rule
+
+@pytest.mark.parametrize("left,right,verdict,restricted", [
+    ([24.0] * 5, [22.0] * 5, "symmetric", "right"),          # 2.0
+    ([24.0] * 5, [21.01] * 5, "symmetric", "right"),         # 2.99
+    ([24.0] * 5, [21.0] * 5, "borderline", "right"),         # exactly 3
+    ([20.0] * 6, [24.9] * 6, "borderline", "left"),          # 4.9
+    ([20.0] * 5, [25.0] * 5, "meaningful", "left"),          # exactly 5
+    ([30.0] * 7, [18.0] * 5, "meaningful", "right"),         # 12
+    ([22.0] * 5, [22.0] * 5, "symmetric", None),
+])
+def test_symmetry_rule(left, right, verdict, restricted):
+    s = report.symmetry(left, right)
+    assert s["verdict"] == verdict
+    assert s["enough"]
+    assert s["restricted"] == restricted
+    assert s["diff_deg"] == pytest.approx(abs(statistics_median(left) - statistics_median(right)))
+    if verdict == "meaningful":
+        assert "Spend extra time on the restricted side: the %s side" % restricted in s["message"]
+    else:
+        assert "Spend extra time" not in s["message"]
+
+
+def statistics_median(xs):
+    import statistics
+
+    return statistics.median(xs)
+
+
+def test_symmetry_uses_medians_not_means():
+    # one outlier rep does not move the median
+    s = report.symmetry([24, 24, 24, 24, 40], [23, 23, 23, 23, 23])
+    assert s["diff_deg"] == pytest.approx(1.0)
+    assert s["verdict"] == "symmetric"
+
+
+def test_lsi_is_shallower_over_deeper():
+    s = report.symmetry([20.0] * 5, [25.0] * 5)
+    assert s["lsi"] == pytest.approx(80.0)
+    s = report.symmetry([25.0] * 5, [20.0] * 5)
+    assert s["lsi"] == pytest.approx(80.0) and s["restricted"] == "right"
+
+
+def test_symmetry_too_few_reps_is_not_judged():
+    s = report.symmetry([20.0] * 4, [27.0] * 9)
+    assert s["verdict"] == "too_few" and not s["enough"]
+    assert s["judged_as"] == "meaningful"
+    assert "Fewer than 5 valid reps on the left side (left 4)" in s["message"]
+    assert s["diff_deg"] == pytest.approx(7.0)  # still shown
+
+
+def test_symmetry_one_side_or_none():
+    assert report.symmetry([20.0] * 6, [])["verdict"] == "one_side"
+    assert "record the right side" in report.symmetry([20.0] * 6, [])["message"]
+    assert report.symmetry([], [])["verdict"] == "none"
+
+
+# ---------------------------------------------------------------- analysis and tables
+
+def test_sides_follow_side_events_and_valid_reps_exclude_depth_faults():
+    evs = set_events([24, 25, 23, 26, 24], side="left")
+    t = evs[-1]["t_ms"] + 4000
+    evs += set_events([18, 19], side="right", first_rep=6, t0=t)[1:]
+    t = evs[-1]["t_ms"] + 4000
+    evs += set_events([30, 31], first_rep=8, t0=t, bounces=2)[1:]          # still right, bounced
+    t = evs[-1]["t_ms"] + 4000
+    evs += set_events([17, 18, 19], first_rep=10, t0=t, fast_descent=True)[1:]  # too fast
+    t = evs[-1]["t_ms"] + 4000
+    evs += set_events([18.5, 19.5, 20], first_rep=13, t0=t, snap_up=True)[1:]  # snap-up keeps depth valid
+    a = report.analyse([report.Session(evs, path="s.csv")], cfg())
+    L, R = a.sides["left"], a.sides["right"]
+    assert (L["reps"], L["valid_reps"]) == (5, 5)
+    assert (R["reps"], R["valid_reps"]) == (10, 5)
+    assert R["median_depth_deg"] == pytest.approx(19.0)   # 18, 19, 18.5, 19.5, 20
+    assert R["fault_counts"]["bounce"] == 2 and R["fault_counts"]["fast_descent"] == 3
+    assert R["fault_counts"]["snap_up"] == 3
+    assert R["fault_rate"] == pytest.approx(0.8)
+    assert a.symmetry["verdict"] == "meaningful" and a.symmetry["restricted"] == "right"
+    assert a.symmetry["diff_deg"] == pytest.approx(5.0)
+
+
+def test_hold_adherence_and_time_held():
+    evs = set_events([24] * 4, side="left", hold=31.0)
+    t = evs[-1]["t_ms"] + 4000
+    evs += set_events([24] * 2, first_rep=5, t0=t, hold=12.0)[1:]
+    a = report.analyse([report.Session(evs, path="h.csv")], cfg(hold_target_s=30.0, reps_per_side=10))
+    L = a.sides["left"]
+    assert L["held_s"] == pytest.approx(4 * 31 + 2 * 12)
+    assert L["hold_reached"] == 4 and L["hold_adherence"] == pytest.approx(4 / 6)
+    assert L["rep_adherence"] == pytest.approx(0.6)
+    text = report.render_text(a)
+    assert "reps 6/10" in text and "holds \u2265 30s 67%" in text
+
+
+def test_rep_table_rows():
+    evs = set_events([24.25], side="right", bounces=3, hold=31.0)
+    a = report.analyse([report.Session(evs, path="t.csv")], cfg())
+    heads, rows, cls = report.rep_rows(a)
+    assert heads[:5] == ["session", "side", "rep", "depth", "hold"]
+    row = dict(zip(heads, rows[0]))
+    assert row["side"] == "right" and row["rep"] == 1
+    assert row["depth"] == "24.2\u00b0" or row["depth"] == "24.3\u00b0"
+    assert row["hold"] == "31.0 s" and row["descent"] == "3.0 s"
+    assert row["bounces"] == 3 and row["faults"] == "bounce x3" and row["valid"] == "no"
+    assert cls == ["fault"]
+
+
+def test_tips_are_the_guides_words_for_each_fault_seen():
+    with open(GUIDE, encoding="utf-8") as f:
+        guide = " ".join(f.read().split())
+    for fault, tips in report.TIPS.items():
+        assert fault in report.FAULTS
+        for tip in tips:
+            assert tip in guide, (fault, tip)
+    assert report.ASYMMETRY_TIP in guide
+    assert set(report.TIPS) == set(report.FAULTS)
+
+    evs = set_events([24, 25], side="left", roll_out=True, twist=True)
+    a = report.analyse([report.Session(evs, path="x.csv")], cfg())
+    labels = [t[0] for t in a.tips()]
+    assert labels == ["roll-out", "twist"]
+    assert "roll outward onto the pinky-toe side" in report.render_text(a)
+
+
+def test_meaningful_asymmetry_adds_the_guides_restricted_side_tip():
+    a = report.analyse([two_sides([26] * 5, [19] * 5)], cfg())
+    labels = [t[0] for t in a.tips()]
+    assert labels == ["restricted right side"]
+
+
+# ---------------------------------------------------------------- HTML
+
+def test_html_is_self_contained_escaped_and_responsive(tmp_path):
+    s = two_sides([26, 25, 27, 26, 25], [19, 20, 18, 19, 21])
+    s.path = "<b>evil & \"name\".csv"
+    s.notes.append("<script>alert(1)</script>")
+    a = report.analyse([s], cfg())
+    page = report.render_html(a)
+    # nothing fetched from anywhere: no URL in any src/href, no link/import
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page and "@import" not in page
+    imgs = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert len(imgs) == 2 and all(i.startswith("data:image/png;base64,") for i in imgs)
+    # escaped text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;evil &amp; &quot;name&quot;.csv" in page
+    # phone layout: viewport, tables scroll in their own box, figures scale
+    assert 'name="viewport" content="width=device-width' in page
+    assert page.count('<div class="scroll"><table>') == 2
+    assert "figure img{display:block;width:100%" in page
+    # the headline
+    assert "7.0\u00b0</span> difference" in page and "LSI 73%" in page
+    assert "Spend extra time on the restricted side: the right side." in page
+
+
+def test_cli_report_writes_html_png_and_text(tmp_path, monkeypatch, capsys):
+    evs = set_events([24, 25, 26, 24, 25], side="left", hold=31.0)
+    monkeypatch.setattr(report, "run_trace", lambda trace, config: (evs, None))
+    trace = tmp_path / "left.csv"
+    trace.write_text("# side=left\nt_ms,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps\n" +
+                     "".join("%d,0,0,1,0,0,0\n" % (10 * i) for i in range(20000)))
+    out = tmp_path / "r" / "report.html"
+    png = tmp_path / "png"
+    assert main(["report", str(trace), "--html", str(out), "--png", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "left   reps 5/15  valid 5  median depth 25.0\u00b0" in text
+    assert "Only the left side has valid reps" in text
+    assert out.exists() and "<!DOCTYPE html>" in out.read_text()
+    assert sorted(os.listdir(png)) == ["reps.png", "timeline-left.png"]
+    assert (png / "reps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_truncated_trace_is_reported_with_what_was_recovered(tmp_path, monkeypatch, capsys):
+    evs = set_events([24, 25], side="left", hold=31.0)
+    monkeypatch.setattr(report, "run_trace", lambda trace, config: (evs, None))
+    rows = "".join("%d,0.01,0.02,0.99,0.1,0.2,0.3\n" % (10 * i) for i in range(3000))
+    p = tmp_path / "cut.csv"
+    # a garbled line in the middle and a last line cut by a power loss
+    body = rows.replace("15000,0.01", "15000,0.0#!1", 1) + "30000,0.01,0.0"
+    p.write_text("# side=left\nt_ms,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps\n" + body)
+    assert main(["report", str(p)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"note: .*cut\.csv:\d+: .*recovered the rest: 2 bad line\(s\) skipped \(line \d+, \d+\), "
+                     r"2999 samples read", text), text
+
+
+def test_bad_inputs_are_one_line_user_errors(tmp_path, capsys):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01\x02garbage")
+    missing = tmp_path / "nope.csv"
+    nocols = tmp_path / "nocols.csv"
+    nocols.write_text("time,x,y\n1,2,3\n")
+    for path in (missing, nocols, tmp_path):
+        code = main(["report", str(path)])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.count("\n") == 1 and "Traceback" not in err and str(path) in err
+    bad_cfg = tmp_path / "c.json"
+    bad_cfg.write_text('{"hold_target_s": 1000}')
+    assert main(["report", str(nocols), "--config", str(bad_cfg)]) == 2
+    assert "hold_target_s" in capsys.readouterr().err
+
+
+def test_timeline_uses_depth_trace_when_given():
+    evs = set_events([24], side="left", hold=5.0)
+    t = list(range(0, 15000, 10))
+    d = [min(24.0, max(0.0, (x - 2000) / 125.0)) if x < 11000 else max(0.0, 24 - (x - 11000) / 50.0) for x in t]
+    s = report.Session(evs, path="d.csv", depth=(t, d))
+    a = report.analyse([s], cfg())
+    figs = report.figures(a)
+    assert [f[0] for f in figs] == ["timeline-d.png", "reps.png"]
+
+
+def test_long_session_timeline_splits_into_panels():
+    evs = []
+    t = 2000
+    for i in range(40):
+        evs += set_events([24], first_rep=i + 1, t0=t, hold=30.0)[1:]
+        t = evs[-1]["t_ms"] + 3000
+    s = report.Session(evs, path="long.csv")
+    fig = report.timeline_figure(s, s.reps())
+    assert len(fig.axes) == int(-(-s.duration_s // report.PANEL_S))
