@@ -71,10 +71,16 @@ def connect(path, create=True):
         d = os.path.dirname(os.path.abspath(path))
         os.makedirs(d, exist_ok=True)
         con = sqlite3.connect(path, isolation_level=None)  # explicit BEGIN/COMMIT below
-        con.executescript(SCHEMA)
-        con.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:  # new file: create the tables (an opened database is not written to)
+            con.executescript("BEGIN;" + SCHEMA + "PRAGMA user_version=%d; COMMIT;" % SCHEMA_VERSION)
+            version = SCHEMA_VERSION
     except (OSError, sqlite3.Error) as e:
         raise UserError("%s: cannot open the history database (%s); check the path or give --db" % (path, e))
+    if version != SCHEMA_VERSION:
+        con.close()
+        raise UserError("%s: history database version %d, this heeldrop reads version %d; upgrade heeldrop or "
+                        "use another --db" % (path, version, SCHEMA_VERSION))
     return con
 
 
