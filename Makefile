@@ -23,8 +23,17 @@ $(STAMP): requirements-dev.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv with pinned dependencies
 
-test: $(STAMP) ## run every test (CPython, MicroPython unix port, mpy-cross)
+test: $(STAMP) browser ## run every test (CPython, MicroPython unix port, mpy-cross)
 	$(PY) -m pytest
+
+browser: ## install headless Chromium (Debian package) for the report's browser test
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "make browser: /usr/bin/chromium is missing and this is not root; run: sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	    exit 1; \
+	  fi; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
 
 test-unix: $(STAMP) ## run the shared tests under the MicroPython unix port only
 	$(PY) -m pytest tests/host/test_unix_port.py
