@@ -358,13 +358,11 @@ class Cues:
             if m is None:
                 return False
             c = m[0]
-            if m[1] != B_KEEP and m[1] != self._base:
+            if m[1] != B_KEEP:
                 self._base = m[1]
-                if self.cue == NONE:
-                    self._show_base()
-            if c == NONE:
-                return False
-        if c == HOLD_TICK and self._style == _MINIMAL:
+        if c == NONE or (c == HOLD_TICK and self._style == _MINIMAL):
+            if self.cue == NONE:
+                self._show_base()  # the base state may have changed
             return False
         cur = self.cue
         if cur == NONE or _PRIO[c] > _PRIO[cur]:
