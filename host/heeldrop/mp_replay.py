@@ -1,0 +1,43 @@
+# Runs inside the MicroPython unix port (and CPython): read integer samples
+# from stdin, run heelcore's engine, print the events as contract JSON lines.
+# argv: accel_lsb_per_g gyro_lsb_per_dps bad_sample_count
+# stdin: first line a JSON object {"config": {...}}, then "t ax ay az gx gy gz" lines.
+import json
+import sys
+
+from heelcore.config import Config
+from heelcore.engine import Engine
+from heelcore.events import to_json
+
+
+def main():
+    alsb = float(sys.argv[1])
+    if alsb == int(alsb):
+        alsb = int(alsb)
+    glsb = float(sys.argv[2])
+    bad = int(sys.argv[3])
+    rd = sys.stdin.readline
+    cfg = Config.from_dict(json.loads(rd())["config"])
+    eng = Engine(cfg, alsb, glsb)
+    out = sys.stdout.write
+    while True:
+        line = rd()
+        if not line:
+            break
+        f = line.split()
+        n = eng.step(int(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), int(f[5]), int(f[6]))
+        while n:
+            out(to_json(eng.pop_event()) + "\n")
+            n -= 1
+    eng.finish()
+    ev = eng.pop_event()
+    while ev is not None:
+        out(to_json(ev) + "\n")
+        ev = eng.pop_event()
+    summ = eng.summary()
+    if bad:
+        summ["bad_samples"] = summ.get("bad_samples", 0) + bad
+    out(to_json(summ) + "\n")
+
+
+main()

@@ -1,0 +1,101 @@
+"""Run the shared engine over a trace, on CPython or inside the MicroPython unix port.
+
+Trace values (g, deg/s) are converted to integer counts at a fixed virtual
+scale (that of an MPU-6050 at +-4 g and +-500 deg/s), the engine's input on the
+board. The conversion is done here, once, for both interpreters, so that the
+two engines see the same integers and must print the same events.
+"""
+import os
+import subprocess
+import sys
+
+from heelcore.config import Config
+from heelcore.engine import Engine
+from heelcore.events import to_json
+
+ACCEL_LSB_PER_G = 8192
+GYRO_LSB_PER_DPS = 65.5
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIRMWARE_LIB = os.path.join(ROOT, "firmware", "lib")
+MP_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_replay.py")
+
+
+def to_counts(trace):
+    """Yield (t, ax, ay, az, gx, gy, gz) integer tuples; NaN/inf values become None."""
+    a = ACCEL_LSB_PER_G
+    g = GYRO_LSB_PER_DPS
+    out = []
+    for i in range(len(trace.t_ms)):
+        try:
+            out.append((
+                int(trace.t_ms[i]),
+                int(round(trace.ax[i] * a)), int(round(trace.ay[i] * a)), int(round(trace.az[i] * a)),
+                int(round(trace.gx[i] * g)), int(round(trace.gy[i] * g)), int(round(trace.gz[i] * g)),
+            ))
+        except (ValueError, OverflowError):
+            out.append(None)
+    return out
+
+
+def config_for(trace, config=None, side=None):
+    cfg = Config() if config is None else Config.from_dict(config.to_dict())
+    s = side or trace.meta.get("side")
+    if s in ("left", "right"):
+        cfg.update({"side": s})
+    return cfg
+
+
+def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None):
+    """Events (contract dicts) of the engine over a trace, in order, ending with a summary."""
+    cfg = config_for(trace, config, side)
+    eng = Engine(cfg, ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS)
+    events = []
+    bad = 0
+    for s in to_counts(trace):
+        if s is None:
+            bad += 1
+            continue
+        n = eng.step(*s)
+        while n:
+            events.append(eng.pop_event())
+            n -= 1
+        if on_sample is not None:
+            on_sample(eng, s)
+    eng.finish()
+    ev = eng.pop_event()
+    while ev is not None:
+        events.append(ev)
+        ev = eng.pop_event()
+    if with_summary:
+        summ = eng.summary()
+        if bad:
+            summ["bad_samples"] = summ.get("bad_samples", 0) + bad
+        events.append(summ)
+    return events
+
+
+def micropython_bin():
+    return os.path.join(os.path.dirname(sys.executable), "micropython")
+
+
+def run_engine_micropython(trace, config=None, side=None, heap="8m"):
+    """The same, inside the MicroPython unix port: returns the JSON lines it printed."""
+    cfg = config_for(trace, config, side)
+    mp = micropython_bin()
+    if not os.path.exists(mp):
+        raise RuntimeError("MicroPython unix port not found at %s: run `make setup`" % mp)
+    lines = [to_json({"type": "config", "t_ms": 0, "rep": 0, "config": cfg.to_dict()})]
+    bad = 0
+    for s in to_counts(trace):
+        if s is None:
+            bad += 1
+            continue
+        lines.append("%d %d %d %d %d %d %d" % s)
+    data = ("\n".join(lines) + "\n").encode()
+    env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")
+    r = subprocess.run([mp, "-X", "heapsize=" + heap, MP_RUNNER, str(ACCEL_LSB_PER_G), str(GYRO_LSB_PER_DPS), str(bad)],
+                       input=data, capture_output=True, env=env, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError("micropython engine failed: %s" % r.stderr.decode(errors="replace").strip()[-2000:])
+    return r.stdout.decode().splitlines()
