@@ -162,7 +162,14 @@ def _number(text, column):
     except ValueError:
         if not text:
             raise _Bad("column %r: empty value" % column) from None
-        raise _Bad("column %r: not a number: %r" % (column, text[:40])) from None
+        hint = ""
+        if "," in text:
+            try:
+                float(text.replace(",", "."))
+                hint = " (decimal comma? use '.')"
+            except ValueError:
+                pass
+        raise _Bad("column %r: not a number: %r%s" % (column, text[:40], hint)) from None
     if not math.isfinite(v):
         raise _Bad("column %r: %s is not allowed (value %r)" % (column, "NaN" if math.isnan(v) else "infinity", text))
     return v
