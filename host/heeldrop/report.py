@@ -233,12 +233,30 @@ def _engine_module():
 
 
 def _run_with_depth(trace, config):
-    """Events and a per-sample depth trace in one pass, if the engine exposes depth.
+    """Events and the per-sample depth in one pass of the real engine, if it exposes depth.
 
-    Returns (events, depth) or None when heelcore.engine has no per-step
-    `depth_deg`; then the caller uses heeldrop.replay.run_engine.
+    heeldrop.replay.run_engine calls on_sample(engine, sample) after each step;
+    when heelcore's Engine has depth_deg(), the depth is read there (NaN until
+    the foot axis is known). Returns None when it has not: the caller then
+    runs the engine without it and the figure falls back to a schematic.
     """
-    return None
+    try:
+        from heelcore.engine import Engine
+        from heeldrop.replay import run_engine
+    except ImportError as e:
+        raise UserError("the detection engine is not available (%s); reinstall heeldrop with 'make setup'" % e)
+    if not callable(getattr(Engine, "depth_deg", None)):
+        return None
+    ts, ds = [], []
+    t_add, d_add = ts.append, ds.append
+    nan = float("nan")
+
+    def on_sample(eng, s):
+        t_add(s[0])
+        d_add(eng.depth_deg() if eng.axis_known else nan)
+
+    events = run_engine(trace, config, on_sample=on_sample)
+    return events, (ts, ds)
 
 
 def run_trace(trace, config):
@@ -246,10 +264,8 @@ def run_trace(trace, config):
     got = _run_with_depth(trace, config)
     if got is not None:
         return got
-    try:
-        from heeldrop.replay import run_engine
-    except ImportError as e:
-        raise UserError("the detection engine is not available (%s); reinstall heeldrop with 'make setup'" % e)
+    from heeldrop.replay import run_engine
+
     return run_engine(trace, config), None
 
 
@@ -273,38 +289,65 @@ def _load_trace(path, config, notes):
 
 
 def _load_log(path, config, notes):
-    """(meta, events, trace or None) from a device session log."""
+    """(meta, events, trace or None) from a device session log; damage is described in notes."""
     try:
-        from heelcore.record import LogReader
+        from heelcore.record import LogFormatError, LogReader
     except ImportError as e:
-        raise UserError("%s: session logs need heelcore.record (%s); convert it with 'heeldrop convert' first" % (path, e))
-    with open(path, "rb") as f:
-        data = f.read()
+        raise UserError("%s: session logs need heelcore.record (%s); reinstall heeldrop with 'make setup'" % (path, e))
     try:
-        reader = LogReader(data)
-    except Exception as e:  # the codec's own errors: say what and where
-        raise UserError("%s: not a readable session log (%s); is it complete and from this firmware?" % (path, e))
-    return _read_log(reader, path, notes)
-
-
-def _read_log(reader, path, notes):
-    header = dict(getattr(reader, "header", None) or {})
-    samples = {k: [] for k in ("t_ms", "ax", "ay", "az", "gx", "gy", "gz")}
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise UserError("%s: cannot read (%s); check the path" % (path, e.strerror or e))
+    try:
+        r = LogReader(data)
+    except LogFormatError as e:
+        raise UserError("%s: %s; give a heeldrop session log (.hdl) or a trace CSV" % (path, e))
+    header = dict(r.header or {})
+    samples = r.samples()
     events = []
-    for rec in reader:
-        kind = rec[0] if isinstance(rec, tuple) else rec.get("kind")
-        if kind == "sample":
-            s = rec[1] if isinstance(rec, tuple) else rec
-            for k in samples:
-                samples[k].append(s[k] if isinstance(s, dict) else s[list(samples).index(k)])
-        elif kind == "event":
-            events.append(rec[1] if isinstance(rec, tuple) else rec["event"])
-        elif kind == "side":
-            ev = rec[1] if isinstance(rec, tuple) else rec
-            events.append({"type": "side", "t_ms": ev["t_ms"], "rep": 0, "side": ev["side"]})
-    for msg in getattr(reader, "errors", None) or ():
-        notes.append("%s: %s" % (path, msg))
-    return header, events, samples
+    bad_events = 0
+    for line in r.events():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            bad_events += 1
+            continue
+        if isinstance(ev, dict) and "type" in ev:
+            events.append(ev)
+    if not any(e.get("type") == "side" for e in events):
+        for side, t in r.sides():
+            events.append({"type": "side", "t_ms": t, "rep": 0, "side": side})
+        events.sort(key=lambda e: e.get("t_ms", 0))
+    span = "%d samples (%s)" % (len(samples), _clock((samples[-1][1] - samples[0][1]) / 1000.0)) if samples \
+        else "no samples"
+    if r.errors or bad_events or not r.complete:
+        what = list(r.errors)
+        if bad_events:
+            what.append("%d unreadable event record(s)" % bad_events)
+        if not r.complete and not r.truncated:
+            what.append("no end record (the session was not closed)")
+        notes.append("%s: damaged session log: %s; recovered %s, %d events, %d reps" % (
+            path, "; ".join(what) or "incomplete", span, len(events),
+            sum(1 for e in events if e.get("type") == "rep_end")))
+    if r.header is None:
+        notes.append("%s: no readable header: scales assumed %s LSB/g and %s LSB/(deg/s)" % (path, 8192, 65.5))
+    gaps = r.gaps()
+    if gaps:
+        notes.append("%s: %d gap(s) in the samples, %d samples lost (%s)" % (
+            path, len(gaps), sum(g[1] for g in gaps), ", ".join(sorted({g[2] for g in gaps}))))
+    trace = None
+    if samples:
+        from heeldrop.traceio import Trace
+
+        a = float(header.get("accel_lsb_per_g") or 8192)
+        g = float(header.get("gyro_lsb_per_dps") or 65.5)
+        cols = list(zip(*samples))
+        meta = {k: header[k] for k in ("side", "started", "imu", "board", "firmware") if header.get(k)}
+        trace = Trace(t_ms=cols[1], ax=[v / a for v in cols[2]], ay=[v / a for v in cols[3]],
+                      az=[v / a for v in cols[4]], gx=[v / g for v in cols[5]], gy=[v / g for v in cols[6]],
+                      gz=[v / g for v in cols[7]], meta=meta, path=path)
+    return header, events, trace
 
 
 def load_session(path, config=None):
@@ -324,15 +367,31 @@ def load_session(path, config=None):
         events, depth = run_trace(trace, cfg)
         span = (trace.t_ms[0], trace.t_ms[-1])
     else:
-        meta, events, samples = _load_log(path, config, notes)
+        meta, events, trace = _load_log(path, config, notes)
         depth = None
-        span = (samples["t_ms"][0], samples["t_ms"][-1]) if samples["t_ms"] else None
-        if not any(e.get("type") == "rep_end" for e in events) and samples["t_ms"]:
-            from heeldrop.traceio import Trace
-
-            trace = Trace(meta=meta, path=path, **samples)
-            events, depth = run_trace(trace, config)
+        span = (trace.t_ms[0], trace.t_ms[-1]) if trace is not None and trace.t_ms else None
+        if trace is not None and not any(e.get("type") in ("rep_end", "calibrated") for e in events):
+            side = meta.get("side")
+            cfg = _with(config, side=side) if side in ("left", "right") and side != config.side else config
+            events, depth = run_trace(trace, cfg)
             notes.append("%s: no events recorded in the log; replayed its samples through the engine" % path)
+        elif trace is not None and events:
+            # the recorded events are the truth; the depth curve is only for the figure
+            got = _run_with_depth(trace, _with(config, side=meta["side"]) if meta.get("side") in ("left", "right")
+                                  else config)
+            if got is not None:
+                depth = got[1]
+        if trace is None and not events:
+            raise UserError("%s: nothing could be recovered from this session log (%s); it holds no samples or events"
+                            % (path, "; ".join(notes) or "empty"))
+    for ev in events:
+        if ev.get("type") == "calibration_failed":
+            notes.append("%s: calibration could not complete: %s" % (path, ev.get("reason", "")))
+        elif ev.get("type") == "summary":
+            if ev.get("note") and "calibration could not complete" not in ev["note"]:
+                notes.append("%s: %s" % (path, ev["note"]))
+            if ev.get("bad_samples"):
+                notes.append("%s: the engine skipped %d bad sample(s)" % (path, ev["bad_samples"]))
     sess = Session(events, path=path, kind=kind, meta=meta, side=meta.get("side") or config.side,
                    depth=depth, notes=notes, sha256=sha, span_ms=span)
     for r in sess.incomplete_reps():
@@ -628,13 +687,19 @@ def _mpl():
     return plt
 
 
-def timeline_figure(session, reps):
+# (figure width in, seconds per panel, panel height in, legend columns, font size)
+LAYOUTS = {"wide": (10.0, PANEL_S, 2.1, 7, 8), "phone": (4.3, 120.0, 1.9, 3, 8)}
+NOT_MARKED = ("summary",)  # the end-of-replay totals: not a moment in the session
+
+
+def timeline_figure(session, reps, layout="wide"):
     """The depth trace (or the schematic from rep numbers) with phases shaded and every event marked."""
     import numpy as np
 
     plt = _mpl()
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    width, panel_s, panel_h, ncol, fs = LAYOUTS[layout]
     t0 = session.t0_ms
     if session.depth is not None:
         dt, dy = session.depth
@@ -645,17 +710,24 @@ def timeline_figure(session, reps):
     dt = np.asarray(dt, dtype=float)
     dy = np.asarray(dy, dtype=float)
     total_s = max(session.duration_s, 1.0)
-    npan = max(1, int(np.ceil(total_s / PANEL_S)))
-    span = min(PANEL_S, total_s) if npan == 1 else PANEL_S
-    fig, axes = plt.subplots(npan, 1, figsize=(10, 1.2 + 2.1 * npan), squeeze=False)
+    npan = max(1, int(np.ceil(total_s / panel_s)))
+    span = min(panel_s, total_s) if npan == 1 else panel_s
+    by_type = {}
+    for ev in session.events:
+        if ev.get("type") not in NOT_MARKED:
+            by_type.setdefault(ev.get("type"), []).append(ev)
+    n_labels = 4 + len(by_type)
+    legend_h = 0.2 + 0.17 * ((n_labels + ncol - 1) // ncol)
+    fig_h = 0.45 + panel_h * npan + legend_h
+    fig, axes = plt.subplots(npan, 1, figsize=(width, fig_h), squeeze=False)
     axes = axes[:, 0]
     xs = (dt - t0) / 1000.0
     px, py = _decimate(xs, dy)
-    ymax = max(float(dy.max()) if len(dy) else 0.0, 10.0) * 1.15
-    ymin = min(float(dy.min()) if len(dy) else 0.0, 0.0) - 2.0
-    by_type = {}
-    for ev in session.events:
-        by_type.setdefault(ev.get("type"), []).append(ev)
+    finite = dy[np.isfinite(dy)]
+    ymax = max(float(finite.max()) if len(finite) else 0.0, 10.0) * 1.15
+    ymin = min(float(finite.min()) if len(finite) else 0.0, 0.0) - 2.0
+    known = np.isfinite(dy)
+    mt, my = (dt[known], dy[known]) if known.any() else (np.array([t0]), np.array([0.0]))
     handles = {}
     for i, ax in enumerate(axes):
         lo, hi = i * span, (i + 1) * span
@@ -677,30 +749,31 @@ def timeline_figure(session, reps):
             m = (et >= lo) & (et <= hi)
             if not m.any():
                 continue
-            ey = np.interp(et[m] * 1000.0 + t0, dt, dy) if len(dt) else np.zeros(m.sum())
+            ey = np.interp(et[m] * 1000.0 + t0, mt, my, left=0.0)
             size = 12 if typ == "hold_tick" else 46
             sc = ax.scatter(et[m], ey, marker=marker, c=colour, s=size, zorder=3,
                             linewidths=1.5 if marker in ("|", "x") else 0.8)
             handles.setdefault(label, sc)
         ax.set_xlim(lo, hi)
         ax.set_ylim(ymax, ymin)  # heel down is down
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6 if layout == "wide" else 4, steps=[1, 2, 3, 5, 6, 10]))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _clock(v)))
-        ax.set_ylabel("depth \u00b0")
+        ax.tick_params(labelsize=fs)
+        ax.set_ylabel("depth \u00b0", fontsize=fs)
         ax.grid(True, alpha=0.3)
-    axes[-1].set_xlabel("session time (m:ss)")
-    title = "%s \u2014 heel depth below level%s" % (session.name, "" if measured else
-                                                       " (schematic from each rep's numbers)")
-    axes[0].set_title(title, fontsize=10, loc="left")
-    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=6, fontsize=7,
+    axes[-1].set_xlabel("session time (m:ss)", fontsize=fs)
+    title = "%s: heel depth below level%s" % (session.name, "" if measured else " (schematic from rep numbers)")
+    axes[0].set_title(title, fontsize=fs + 1, loc="left")
+    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=ncol, fontsize=fs - 1,
                frameon=False)
-    fig.tight_layout(rect=(0, 0.75 / (1.2 + 2.1 * npan), 1, 1))
+    fig.tight_layout(rect=(0, legend_h / fig_h, 1, 1))
     return fig
 
 
-def reps_figure(a):
+def reps_figure(a, layout="wide"):
     """Depth per rep by side (valid filled, others hollow) with medians; hold per rep vs the target."""
     plt = _mpl()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.6), sharex=False)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.6) if layout == "wide" else (4.3, 6.4), sharex=False)
     for side in ("left", "right"):
         rs = [r for r in a.reps if r["side"] == side]
         if not rs:
@@ -722,7 +795,7 @@ def reps_figure(a):
     ax1.set_ylabel("depth \u00b0")
     ax1.set_title("Depth per rep", fontsize=10, loc="left")
     ax1.grid(True, alpha=0.3)
-    ax1.legend(fontsize=7, ncol=3, loc="lower right")
+    ax1.legend(fontsize=7, ncol=3 if layout == "wide" else 2, loc="lower right")
     ax2.axhline(a.config.hold_target_s, color="#006d2c", ls=":", lw=1.2,
                 label="target %g s" % a.config.hold_target_s)
     ax2.set_ylabel("hold s")
@@ -742,8 +815,11 @@ def _png(fig, dpi=90):
     return buf.getvalue()
 
 
-def figures(a):
-    """[(file name, title, PNG bytes)]: one timeline per session, then the per-rep figure."""
+def figures(a, phone=True):
+    """[(file name, title, PNG bytes, phone PNG bytes or None)]: a timeline per session, then the per-rep figure.
+
+    The phone variant (narrow, shorter panels) is what a <picture> shows on screens up to 640 px wide.
+    """
     out = []
     used = set()
     for i, s in enumerate(a.sessions, 1):
@@ -753,10 +829,15 @@ def figures(a):
         if name in used:
             name = "timeline-%d-%s.png" % (i, stem)
         used.add(name)
-        out.append((name, "Session %s" % s.name, _png(timeline_figure(s, reps))))
+        out.append((name, "Session %s" % s.name, _png(timeline_figure(s, reps)),
+                    _png(timeline_figure(s, reps, "phone"), dpi=PHONE_DPI) if phone else None))
     if a.reps:
-        out.append(("reps.png", "Depth and hold per rep", _png(reps_figure(a))))
+        out.append(("reps.png", "Depth and hold per rep", _png(reps_figure(a)),
+                    _png(reps_figure(a, "phone"), dpi=PHONE_DPI) if phone else None))
     return out
+
+
+PHONE_DPI = 150
 
 
 def _safe(s):
@@ -786,6 +867,7 @@ th{background:#f0f0f0;position:sticky;top:0}
 td.l,th.l{text-align:left}
 tr.fault td{background:#fff5f0}
 figure{margin:10px 0}
+figure picture{display:block}
 figure img{display:block;width:100%;max-width:100%;height:auto;background:#fff}
 figcaption{font-size:.8rem;color:#555}
 ul.tips li{margin:.3em 0}
@@ -911,8 +993,12 @@ def render_html(a, figs=None, title="heeldrop session report"):
     else:
         p.append("<p>No faults seen: smooth, even reps.</p>")
     p.append("<h2>Figures</h2>")
-    for name, cap, data in figs:
-        p.append('<figure><img alt="%s" src="data:image/png;base64,%s"><figcaption>%s</figcaption></figure>' % (
+    for name, cap, data, phone in figs:
+        p.append("<figure><picture>")
+        if phone:
+            p.append('<source media="(max-width: 640px)" srcset="data:image/png;base64,%s">'
+                     % base64.b64encode(phone).decode("ascii"))
+        p.append('<img alt="%s" src="data:image/png;base64,%s"></picture><figcaption>%s</figcaption></figure>' % (
             _e(name), base64.b64encode(data).decode("ascii"), _e(cap)))
     p.append('<p class="small">Shading: blue descent, green hold, orange rise. Markers: every detector event '
              '(faults in red and orange).</p>')
@@ -943,9 +1029,12 @@ def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
     if png_dir:
         try:
             os.makedirs(png_dir, exist_ok=True)
-            for name, _cap, data in figs:
+            for name, _cap, data, phone in figs:
                 with open(os.path.join(png_dir, name), "wb") as f:
                     f.write(data)
+                if phone:
+                    with open(os.path.join(png_dir, name[:-4] + "-phone.png"), "wb") as f:
+                        f.write(phone)
         except OSError as e:
             raise UserError("%s: cannot write figures (%s); pick a writable folder with --png" % (png_dir, e.strerror or e))
     if html_path:

@@ -52,3 +52,40 @@ def write_truth_like(path, events):
     with open(path, "w") as f:
         for e in events:
             f.write(json.dumps(e) + "\n")
+
+
+def kinematic_trace(path, reps, side="left", rate_hz=100, still_s=4.0, rest_s=3.0, seed=1, started=None):
+    """A simple rigid heel drop trace CSV (sensor z up, x forward): still start, then each rep
+    (depth_deg, descent_s, hold_s, rise_s) as minimum-jerk moves about the sensor's y axis, with
+    a little noise. Enough for the engine to calibrate and count reps; the corpus has the physics."""
+    import math
+    import random
+
+    rnd = random.Random(seed)
+    segs = [(0.0, 0.0, still_s)]
+    for depth, descent, hold, rise in reps:
+        segs += [(0.0, depth, descent), (depth, depth, hold), (depth, 0.0, rise), (0.0, 0.0, rest_s)]
+    dt = 1000.0 / rate_hz
+    lines = ["# sample_rate_hz=%d" % rate_hz, "# side=%s" % side, "# imu=mpu6050"]
+    if started:
+        lines.append("# started=%s" % started)
+    lines.append("t_ms,ax_g,ay_g,az_g,gx_dps,gy_dps,gz_dps")
+    t = 0.0
+    for a, b, dur in segs:
+        n = max(1, int(round(dur * rate_hz)))
+        for i in range(n):
+            s = i / n
+            mj = 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5
+            dmj = (30 * s ** 2 - 60 * s ** 3 + 30 * s ** 4) / dur
+            th = a + (b - a) * mj
+            w = (b - a) * dmj
+            r = math.radians(th)
+            ax = -math.sin(r) + rnd.gauss(0, 0.004)
+            az = math.cos(r) + rnd.gauss(0, 0.004)
+            ay = rnd.gauss(0, 0.004)
+            lines.append("%d,%.5f,%.5f,%.5f,%.3f,%.3f,%.3f" % (
+                int(round(t)), ax, ay, az, rnd.gauss(0, 0.1), w + rnd.gauss(0, 0.1), rnd.gauss(0, 0.1)))
+            t += dt
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path

@@ -170,6 +170,8 @@ def test_html_is_self_contained_escaped_and_responsive(tmp_path):
     assert "<link" not in page and "@import" not in page
     imgs = re.findall(r'<img [^>]*src="([^"]+)"', page)
     assert len(imgs) == 2 and all(i.startswith("data:image/png;base64,") for i in imgs)
+    phone = re.findall(r'<source media="\(max-width: 640px\)" srcset="([^"]+)"', page)
+    assert len(phone) == 2 and all(i.startswith("data:image/png;base64,") for i in phone)
     # escaped text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -196,7 +198,7 @@ def test_cli_report_writes_html_png_and_text(tmp_path, monkeypatch, capsys):
     assert "left   reps 5/15  valid 5  median depth 25.0\u00b0" in text
     assert "Only the left side has valid reps" in text
     assert out.exists() and "<!DOCTYPE html>" in out.read_text()
-    assert sorted(os.listdir(png)) == ["reps.png", "timeline-left.png"]
+    assert sorted(os.listdir(png)) == ["reps-phone.png", "reps.png", "timeline-left-phone.png", "timeline-left.png"]
     assert (png / "reps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -239,6 +241,7 @@ def test_timeline_uses_depth_trace_when_given():
     a = report.analyse([s], cfg())
     figs = report.figures(a)
     assert [f[0] for f in figs] == ["timeline-d.png", "reps.png"]
+    assert all(f[2][:4] == b"\x89PNG" and f[3][:4] == b"\x89PNG" for f in figs)
 
 
 def test_long_session_timeline_splits_into_panels():
@@ -250,3 +253,5 @@ def test_long_session_timeline_splits_into_panels():
     s = report.Session(evs, path="long.csv")
     fig = report.timeline_figure(s, s.reps())
     assert len(fig.axes) == int(-(-s.duration_s // report.PANEL_S))
+    fig = report.timeline_figure(s, s.reps(), "phone")
+    assert len(fig.axes) == int(-(-s.duration_s // report.LAYOUTS["phone"][1]))
