@@ -125,8 +125,8 @@ def test_sim_board_prints_led_and_buzzer():
         restore_output()
     assert "[   12.345 s] LED amber" in lines, lines
     assert "[   12.345 s] BUZZ 880 Hz 120 ms" in lines, lines
-    assert "[   12.465 s] BUZZ 660 Hz 120 ms" in lines, lines
-    assert "[   12.785 s] LED off" in lines, lines
+    assert "[   12.465 s] BUZZ 660 Hz 130 ms" in lines, lines
+    assert "[   12.755 s] LED off" in lines, lines
 
 
 def test_detect_names_a_known_board():

@@ -309,13 +309,16 @@ def test_plain_led_stays_lit_while_holding():
 def test_active_buzzer_beeps_the_rhythm():
     bpin = Pin()
     c = Cues(Led(Pin()), ActiveBuzzer(bpin))
-    c.on_event("twist", 0)  # 150 on, 80 off, 150 on
+    c.on_event("twist", 0)  # beep 100, gap 60, beep 250 (two pitches, one beep)
     assert bpin.v == 1
-    c.tick(150)
+    c.tick(100)
     assert bpin.v == 0
-    c.tick(230)
+    c.tick(160)
     assert bpin.v == 1
-    c.tick(380)
+    writes = bpin.writes
+    c.tick(285)  # the pitch changes, the active buzzer stays on
+    assert bpin.v == 1 and bpin.writes == writes
+    c.tick(410)
     assert bpin.v == 0 and not c.busy()
 
 
