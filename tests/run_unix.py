@@ -4,13 +4,20 @@
 # and a closing line "unix-port: N passed, N failed"; exits with the failure count.
 import sys
 
-ROOT = __file__.rsplit("/", 2)[0] if "/" in __file__ else "."
+_parts = __file__.split("/")[:-2]
+ROOT = "/".join(_parts) if _parts else "."
+if not ROOT:
+    ROOT = "/"
 for p in (ROOT + "/firmware/lib", ROOT + "/firmware", ROOT + "/tests/shared"):
     if p not in sys.path:
         sys.path.insert(0, p)
 
 
 def run_file(path, only=None):
+    if "/" in path:
+        d = path.rsplit("/", 1)[0]
+        if d not in sys.path:
+            sys.path.insert(0, d)
     name = path.rsplit("/", 1)[-1][:-3]
     mod = __import__(name)
     passed = failed = 0

@@ -20,7 +20,7 @@ def test_micropython_is_installed():
 @pytest.mark.parametrize("path", SHARED, ids=[os.path.basename(p) for p in SHARED])
 def test_shared_file_under_unix_port(path):
     r = subprocess.run(
-        [MICROPYTHON, "-X", "heapsize=4m", os.path.join(ROOT, "tests", "run_unix.py"), path],
+        [MICROPYTHON, "-X", "heapsize=16m", os.path.join(ROOT, "tests", "run_unix.py"), path],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )
     out = r.stdout + r.stderr

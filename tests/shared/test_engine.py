@@ -1,0 +1,160 @@
+# Shared engine tests: plain functions, run by pytest on CPython and by
+# tests/run_unix.py in the MicroPython unix port.
+from heelcore.config import Config, ConfigError
+from heelcore.engine import Engine
+from heelcore.events import to_json
+from heelcore.ticks import TICKS_PERIOD
+from minisim import generate, rep_script
+
+
+def run(samples, **cfg):
+    eng = Engine(Config(**cfg))
+    evs = []
+    for s in samples:
+        n = eng.step(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+        while n:
+            evs.append(eng.pop_event())
+            n -= 1
+    eng.finish()
+    e = eng.pop_event()
+    while e is not None:
+        evs.append(e)
+        e = eng.pop_event()
+    return eng, evs
+
+
+def of(evs, typ):
+    return [e for e in evs if e["type"] == typ]
+
+
+def test_clean_set_counts_reps_with_depth_and_hold():
+    segs, end = rep_script(reps=3, depth=24.0, hold=6.0)
+    eng, evs = run(generate(segs, end))
+    ends = of(evs, "rep_end")
+    assert len(ends) == 3, [e["type"] for e in evs]
+    for i, r in enumerate(ends):
+        assert r["rep"] == i + 1
+        assert abs(r["depth_deg"] - 24.0) < 1.0, r
+        assert abs(r["hold_s"] - 6.0) < 0.75, r
+        assert not (r["fast_descent"] or r["snap_up"] or r["roll_out"] or r["twist"] or r["no_hold"]), r
+        assert r["bounces"] == 0
+    assert len(of(evs, "calibrated")) == 2
+
+
+def test_every_axis_aligned_mounting_with_misalignment():
+    segs, end = rep_script(reps=2, depth=20.0, hold=4.0)
+    for k in range(0, 12, 1):
+        eng, evs = run(generate(segs, end, mount=k, tilt_deg=12.0, rate_hz=50))
+        ends = of(evs, "rep_end")
+        assert len(ends) == 2, (k, [e["type"] for e in evs])
+        for r in ends:
+            assert abs(r["depth_deg"] - 20.0) < 1.5, (k, r)
+
+
+def test_gyro_bias_of_20_dps_is_removed():
+    segs, end = rep_script(reps=2, depth=25.0, hold=10.0)
+    eng, evs = run(generate(segs, end, bias=(20.0, -15.0, 12.0)))
+    ends = of(evs, "rep_end")
+    assert len(ends) == 2
+    for r in ends:
+        assert abs(r["depth_deg"] - 25.0) < 1.0, r
+
+
+def test_fast_descent_flagged_before_the_bottom():
+    segs, end = rep_script(reps=1, depth=24.0, descent=0.6, hold=5.0)
+    segs2, end2 = rep_script(reps=1, depth=24.0, descent=3.0, hold=5.0)
+    # first a slow rep teaches the axis, then the fast one
+    segs = segs2 + [(a + end2, b + end2, p, q, r) for (a, b, p, q, r) in segs[0:]]
+    eng, evs = run(generate(segs, end + end2))
+    ends = of(evs, "rep_end")
+    assert len(ends) == 2
+    assert not ends[0]["fast_descent"]
+    assert ends[1]["fast_descent"]
+    fast = of(evs, "descent_too_fast")
+    assert len(fast) == 1
+    bottom_ms = int((end2 + 3.0 + 0.6) * 1000)
+    assert fast[0]["t_ms"] <= bottom_ms, (fast[0], bottom_ms)
+
+
+def test_no_hold_and_snap_up():
+    segs, end = rep_script(reps=2, depth=22.0, hold=0.3, rise=0.35)
+    eng, evs = run(generate(segs, end))
+    ends = of(evs, "rep_end")
+    assert len(ends) == 2
+    for r in ends:
+        assert r["no_hold"] and r["snap_up"], r
+
+
+def test_roll_out_is_outward_only_and_mirrored():
+    segs, end = rep_script(reps=2, depth=22.0, hold=6.0, roll_extra=20.0)
+    for side in ("left", "right"):
+        eng, evs = run(generate(segs, end, side=side), side=side)
+        ends = of(evs, "rep_end")
+        assert len(ends) == 2 and all(r["roll_out"] for r in ends), (side, ends)
+        # the same roll on the other foot is inward: not roll-out
+        other = "right" if side == "left" else "left"
+        eng, evs = run(generate(segs, end, side=other), side=side)
+        ends = of(evs, "rep_end")
+        assert len(ends) == 2 and not any(r["roll_out"] for r in ends), (side, ends)
+
+
+def test_ticks_wrap_crossed_mid_rep():
+    segs, end = rep_script(reps=2, depth=24.0, hold=5.0)
+    start = TICKS_PERIOD - 9000  # wraps during the first rep
+    eng, evs = run(generate(segs, end, t0_ms=start))
+    ends = of(evs, "rep_end")
+    assert len(ends) == 2
+    for r in ends:
+        assert abs(r["hold_s"] - 5.0) < 0.75, r
+        assert abs(r["depth_deg"] - 24.0) < 1.0
+
+
+def test_no_still_start_reports_calibration_failure():
+    samples = []
+    for i in range(500):
+        v = (i * 7919) % 200 - 100
+        samples.append((i * 10, 8192 + v * 20, v * 30, v * 10, v * 50, -v * 40, v * 60))
+    eng, evs = run(samples)
+    assert of(evs, "calibration_failed"), evs
+    assert not of(evs, "rep_start")
+    assert eng.summary()["calibrated"] is False
+
+
+def test_bad_and_out_of_order_samples_are_counted_not_fatal():
+    segs, end = rep_script(reps=1, depth=20.0, hold=3.0)
+    samples = generate(segs, end)
+    mixed = []
+    for i, s in enumerate(samples):
+        mixed.append(s)
+        if i % 97 == 5:
+            mixed.append((s[0] - 50,) + s[1:])  # out of order
+        if i % 89 == 3:
+            mixed.append((s[0], 1 << 40, 0, 0, 0, 0, 0))  # garbage
+    eng, evs = run(mixed)
+    assert len(of(evs, "rep_end")) == 1
+    assert eng.out_of_order > 0 and eng.bad_samples > 0
+
+
+def test_event_json_is_stable():
+    line = to_json({"type": "rep_end", "t_ms": 5, "rep": 1, "depth_deg": 12.5, "hold_s": 3.0,
+                    "fast_descent": False, "bounces": 2})
+    assert line == '{"type": "rep_end", "t_ms": 5, "rep": 1, "depth_deg": 12.5, "hold_s": 3.0, "bounces": 2, "fast_descent": false}', line
+    assert to_json({"type": "bounce", "t_ms": 1, "rep": 2, "amplitude_deg": -0.004}) == '{"type": "bounce", "t_ms": 1, "rep": 2, "amplitude_deg": 0.0}'
+
+
+def test_config_validation_names_key_and_range():
+    try:
+        Config(hold_target_s=500)
+        assert False, "accepted an out-of-range hold target"
+    except ConfigError as e:
+        assert "hold_target_s" in str(e) and "120" in str(e)
+    try:
+        Config(bogus=1)
+        assert False
+    except ConfigError as e:
+        assert "bogus" in str(e)
+    try:
+        Config(side="up")
+        assert False
+    except ConfigError as e:
+        assert "left/right" in str(e)
