@@ -4,7 +4,8 @@
 #   [   12.345 s] LED green
 #   [   12.345 s] BUZZ 880 Hz 120 ms
 #
-# and the fake I2C bus of sim/i2cbus.py (chip emulations in sim/chips.py).
+# and the fake I2C bus of sim/i2cbus.py (chip emulations in sim/chips.py),
+# passed in by whoever attaches the chips.
 # The pin numbers are nominal (a Pico-like layout with a NeoPixel, so the
 # printout names colours); they are checked against hardware/README.md like
 # every board's.
@@ -27,21 +28,15 @@ PINS = {
 def build(i2c=None):
     """(i2c, led, buzzer, button_pin) built on fakes; see boards/__init__.py.
 
-    i2c: the bus to hand back (a sim.i2cbus bus with emulated chips attached);
-    None: make one with sim.i2cbus.I2C if that module is there, else None.
-    The button pin is a fakemachine.Pin: drive it with .set_input(0/1)."""
+    i2c: the bus to hand back, normally a sim.i2cbus.FakeI2C with emulated
+    chips attached by the virtual device; None: a bus on which nothing
+    answers (an unplugged sensor). The button pin is a fakemachine.Pin:
+    drive it with .set_input(0/1)."""
     from boards import make
     from sim import fakemachine
 
     fakemachine.LABELS[PINS["led"] if PINS["led"] is not None else PINS["neopixel"]] = "LED"
     fakemachine.LABELS[PINS["buzzer"]] = "BUZZ"
-    if i2c is None:
-        try:
-            from sim.i2cbus import I2C
-        except ImportError:
-            I2C = None
-        if I2C is not None:
-            i2c = I2C(PINS["i2c"], scl=PINS["scl"], sda=PINS["sda"], freq=PINS["freq"])
     return make(fakemachine, PINS, neopixel=fakemachine, i2c=i2c if i2c is not None else _NoBus())
 
 
