@@ -692,6 +692,13 @@ LAYOUTS = {"wide": (10.0, PANEL_S, 2.1, 7, 8), "phone": (4.3, 120.0, 1.9, 3, 8)}
 NOT_MARKED = ("summary",)  # the end-of-replay totals: not a moment in the session
 
 
+def n_panels(total_s, panel_s):
+    """Panels of equal length, none longer than panel_s by more than 10%."""
+    import math
+
+    return max(1, int(math.ceil(total_s / panel_s - 0.1)))
+
+
 def timeline_figure(session, reps, layout="wide"):
     """The depth trace (or the schematic from rep numbers) with phases shaded and every event marked."""
     import numpy as np
@@ -710,8 +717,8 @@ def timeline_figure(session, reps, layout="wide"):
     dt = np.asarray(dt, dtype=float)
     dy = np.asarray(dy, dtype=float)
     total_s = max(session.duration_s, 1.0)
-    npan = max(1, int(np.ceil(total_s / panel_s)))
-    span = min(panel_s, total_s) if npan == 1 else panel_s
+    npan = n_panels(total_s, panel_s)
+    span = total_s / npan
     by_type = {}
     for ev in session.events:
         if ev.get("type") not in NOT_MARKED:
@@ -887,6 +894,7 @@ CHECK_JS = """
     for(var i=0;i<imgs.length;i++){var im=imgs[i];
       if(!(im.complete&&im.naturalWidth>0)){bad.push(im.getAttribute('alt')||('img'+i));}}
     root.setAttribute('data-figures', String(imgs.length));
+    root.setAttribute('data-page-width', document.documentElement.scrollWidth+'/'+window.innerWidth);
     root.setAttribute('data-figures-ok', bad.length?('no: '+bad.join(', ')):'yes');
   }
   if(document.readyState==='complete'){check();}else{window.addEventListener('load',check);}
