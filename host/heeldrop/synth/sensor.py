@@ -1,0 +1,155 @@
+"""The IMU error model (DOMAIN.md section 7(b) and 3.2): bias, drift, noise,
+scale and cross-axis errors, g-sensitivity, offsets, the chip's low-pass filter,
+sampling at the output rate, quantisation, saturation, timestamp jitter and
+dropped samples.
+"""
+import math
+
+import numpy as np
+
+from .physics import FS
+
+GYRO_LSB = 65.5     # LSB per deg/s at +-500 deg/s
+ACCEL_LSB = 8192.0  # LSB per g at +-4 g
+RATES = (25, 50, 100, 200, 500, 1000)
+
+
+def dlpf_for_rate(rate_hz):
+    """The DLPF setting a firmware would pick for an output rate (MPU-6050 steps)."""
+    if rate_hz <= 25:
+        return 10.0
+    if rate_hz <= 50:
+        return 21.0
+    if rate_hz <= 100:
+        return 21.0
+    return 44.0
+
+
+def _biquad_lowpass_impulse(fc, fs):
+    """Impulse response of a 2nd-order Butterworth low-pass (bilinear transform),
+    truncated where it has died out, normalised to unit DC gain."""
+    w0 = 2 * math.pi * fc / fs
+    alpha = math.sin(w0) / (2 * math.sqrt(0.5))
+    cw = math.cos(w0)
+    b0, b1, b2 = (1 - cw) / 2, 1 - cw, (1 - cw) / 2
+    a0, a1, a2 = 1 + alpha, -2 * cw, 1 - alpha
+    b0, b1, b2, a1, a2 = b0 / a0, b1 / a0, b2 / a0, a1 / a0, a2 / a0
+    n = int(math.ceil(3.0 * fs / fc)) + 8
+    h = np.zeros(n)
+    x1 = x2 = y1 = y2 = 0.0
+    for i in range(n):
+        x0 = 1.0 if i == 0 else 0.0
+        y0 = b0 * x0 + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+        h[i] = y0
+        x2, x1, y2, y1 = x1, x0, y1, y0
+    return h / h.sum()
+
+
+def lowpass(x, fc, fs=FS):
+    """Causal low-pass of each column of x (N, k), starting in steady state."""
+    h = _biquad_lowpass_impulse(fc, fs)
+    n = len(x)
+    L = len(h)
+    out = np.empty_like(x)
+    for j in range(x.shape[1]):
+        col = np.concatenate([np.full(L, x[0, j]), x[:, j]])
+        out[:, j] = np.convolve(col, h)[L:L + n]
+    return out
+
+
+def _misc_matrix(rng, scale, cross):
+    """I + diag(scale errors) + off-diagonal cross-axis terms."""
+    M = np.eye(3) + np.diag(rng.uniform(-scale, scale, 3))
+    off = rng.uniform(-cross, cross, (3, 3))
+    np.fill_diagonal(off, 0.0)
+    return M + off
+
+
+def sample_errors(rng, kind="realistic", imu="mpu6050"):
+    """Draw one sensor's error parameters. kind: 'ideal', 'realistic', 'uncalibrated'."""
+    e = {"kind": kind, "imu": imu}
+    if kind == "ideal":
+        return e
+    if imu == "mpu6050" or kind == "uncalibrated":
+        b0 = rng.uniform(-20, 20, 3)
+        if kind == "uncalibrated":
+            # far from zero on every axis
+            b0 = np.sign(b0 + 1e-9) * rng.uniform(10, 20, 3)
+    else:
+        b0 = rng.uniform(-1.0, 1.0, 3)
+    e["gyro_bias0"] = b0
+    warm = rng.uniform(0.1, 1.0, 3) * rng.choice([-1, 1], 3)
+    if kind == "uncalibrated":
+        warm = warm * 1.5
+    e["gyro_warmup"] = warm                       # deg/s reached exponentially
+    e["gyro_warmup_tau"] = float(rng.uniform(300, 900))  # s
+    e["gyro_rw"] = 0.0005                         # deg/s per sqrt(s) bias random walk
+    e["gyro_steps"] = int(rng.integers(0, 3))     # 1-LSB thermal bias jumps
+    e["gyro_noise"] = 0.005 if imu == "mpu6050" else float(rng.uniform(0.003, 0.01))
+    e["gyro_M"] = _misc_matrix(rng, 0.03, 0.02)
+    e["gyro_gsens"] = rng.uniform(-0.1, 0.1, (3, 3))  # deg/s per g
+    e["accel_offset"] = np.array([rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.08, 0.08)])
+    e["accel_M"] = _misc_matrix(rng, 0.03, 0.02)
+    e["accel_nonlin"] = rng.uniform(-0.005, 0.005, 3)  # fraction of full scale at full scale
+    e["accel_noise"] = 400e-6  # g / sqrt(Hz)
+    return e
+
+
+def apply_errors(gyro, accel, e, rng, fs=FS):
+    """Add the sensor errors to ideal signals at the internal rate (in place copy)."""
+    if e["kind"] == "ideal":
+        return gyro.copy(), accel.copy()
+    n = len(gyro)
+    t = np.arange(n) / fs
+    g = gyro @ e["gyro_M"].T
+    bias = e["gyro_bias0"][None, :] + e["gyro_warmup"][None, :] * (1 - np.exp(-t / e["gyro_warmup_tau"]))[:, None]
+    bias = bias + np.cumsum(rng.normal(0, e["gyro_rw"] / math.sqrt(fs), (n, 3)), axis=0)
+    for _ in range(e["gyro_steps"]):
+        i = int(rng.integers(n // 4, max(n // 4 + 1, n)))
+        bias[i:, int(rng.integers(0, 3))] += rng.choice([-1, 1]) / GYRO_LSB
+    g = g + bias + accel @ e["gyro_gsens"].T
+    g = g + rng.normal(0, e["gyro_noise"] * math.sqrt(fs / 2), (n, 3))
+    a = accel @ e["accel_M"].T + e["accel_offset"][None, :]
+    a = a + e["accel_nonlin"][None, :] * a * np.abs(a) / 4.0
+    a = a + rng.normal(0, e["accel_noise"] * math.sqrt(fs / 2), (n, 3))
+    return g, a
+
+
+def quantise(x, lsb_per_unit):
+    """Round to the ADC step and saturate at the 16-bit range."""
+    return np.clip(np.round(x * lsb_per_unit), -32768, 32767) / lsb_per_unit
+
+
+def sample_output(gyro, accel, rate_hz, rng, *, dlpf_hz=None, quant=True, jitter_ms=0,
+                  drop_frac=0.0, protect_ms=0, fs=FS):
+    """Low-pass, sample at the output rate, quantise, timestamp and drop samples.
+
+    Returns (t_ms int array, internal index array, gyro (M,3), accel (M,3)).
+    """
+    if fs % rate_hz:
+        raise ValueError("rate %s Hz does not divide the internal %s Hz" % (rate_hz, fs))
+    fc = dlpf_hz or dlpf_for_rate(rate_hz)
+    g = lowpass(gyro, fc, fs)
+    a = lowpass(accel, fc, fs)
+    step = fs // rate_hz
+    idx = np.arange(0, len(g), step)
+    g, a = g[idx], a[idx]
+    if quant:
+        g = quantise(g, GYRO_LSB)
+        a = quantise(a, ACCEL_LSB)
+    t = idx * (1000.0 / fs)
+    if jitter_ms:
+        t = t + rng.uniform(-jitter_ms, jitter_ms, len(t))
+    t_ms = np.maximum(np.round(t), 0).astype(np.int64)
+    t_ms = np.maximum.accumulate(t_ms)
+    keep = np.ones(len(idx), dtype=bool)
+    if drop_frac > 0:
+        n_drop = int(drop_frac * len(idx))
+        first = int(protect_ms * rate_hz / 1000) + 1
+        while n_drop > 0 and first < len(idx) - 12:
+            burst = int(min(n_drop, rng.integers(1, 11)))
+            i = int(rng.integers(first, len(idx) - 11))
+            keep[i:i + burst] = False
+            n_drop -= burst
+        keep[-1] = True
+    return t_ms[keep], idx[keep], g[keep], a[keep]
