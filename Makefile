@@ -49,3 +49,7 @@ corpus: $(STAMP) ## regenerate the simulated trace corpus from its seeds
 
 clean: ## remove build products (keeps .venv)
 	rm -rf build out .pytest_cache
+
+.PHONY: typecheck
+typecheck: $(STAMP) ## type-check firmware against the pinned rp2 and esp32 stubs (mypy; stubs in build/typings/PORT)
+	$(PY) tools/typecheck.py
