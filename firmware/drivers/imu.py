@@ -1,0 +1,327 @@
+# IMU driver base class, shared FIFO bookkeeping and probe().
+#
+# Runs unchanged on MicroPython (boards, unix port) and CPython (tests).
+# Imports only array/struct/micropython.const: never machine or time. The bus
+# is injected and duck-typed (readfrom_mem_into, writeto_mem: machine.I2C,
+# machine.SoftI2C or firmware/sim/i2cbus.FakeI2C); so is the optional clock
+# (a function returning microseconds that wrap like time.ticks_us, e.g.
+# clock_us=time.ticks_us on the board).
+#
+#   from drivers import probe
+#   imu = probe(i2c, clock_us=time.ticks_us)
+#   imu.configure(100)                     # rate_hz -> nearest ODR, FIFO on
+#   buf = array.array("h", bytearray(2 * 6 * 32))
+#   n = imu.read_fifo(buf, 32)             # raw counts ax ay az gx gy gz
+#   ax_g = buf[0] / imu.accel_lsb_per_g    # g; gyro: / imu.gyro_lsb_per_dps
+#   gap = imu.take_gap()                   # samples lost since last call
+#
+# Sample accounting (never silent):
+#   seq        samples the chip produced since configure(), lost ones included
+#   first_seq  sequence number of buf[0:6] after the last read_fifo()
+#   lost       samples lost in total (overflow, I2C error, unplug)
+#   overflows  FIFO overflow events seen
+#   take_gap() samples lost since the previous take_gap() (0 if none)
+# After read_fifo() returns n, the samples have sequence numbers
+# first_seq .. first_seq + n - 1 and seq == first_seq + n. Lost samples sit
+# before first_seq (a jump from the previous read's last number).
+#
+# Error policy: I2C errors propagate as OSError (the app turns them into a
+# gap and a cue). After an error the FIFO content cannot be trusted (a burst
+# may have stopped mid-frame), so the next read_fifo() flushes it first and
+# books what was in it as lost. After the sensor came back (replugged,
+# brown-out), recover() re-reads WHO_AM_I, re-applies the configuration and
+# books the samples missed meanwhile. On FIFO overflow the content is
+# discarded (an overwritten FIFO is misaligned on the MPU-6050 and stale on
+# all chips) and everything since the last good read is booked as lost.
+#
+# Lost counts come from the elapsed time on clock_us (exact when the sensor
+# clock matches the MCU clock; off by the ODR tolerance, about 1 % for long
+# gaps) or, on the QMI8658, from its on-chip sample counter. Without a clock
+# the driver still reports every gap, with a lower bound as the count
+# (capacity + 1 for an overflow, 1 for an error).
+
+import array
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+_CHUNK = const(16)  # samples per I2C burst (bursts of 16, 8, 4, 2, 1)
+_STALE_MIN = const(4)  # min periods without any sample => sensor stopped
+_EIO = const(5)
+_ENODEV = const(19)
+
+
+class IMUError(OSError):
+    """A sensor problem that is not a plain bus error: unknown chip,
+    sensor stopped producing samples, command timeout."""
+
+
+def _wrap_diff(a, b):
+    # a - b for tick values that wrap at 2**30 (time.ticks_us on every port),
+    # written so every intermediate stays a small int on 32-bit ports.
+    d = (a - b) & 0x3FFFFFFF
+    if d >= 0x20000000:
+        d = d - 0x20000000 - 0x20000000
+    return d
+
+
+class IMU:
+    """Base class. Subclasses set the chip constants and implement
+    _setup(), _fifo_reset(), _read()."""
+
+    name = "imu"
+    FRAME = 12  # bytes per whole sample as read from the FIFO
+    FIFO_SAMPLES = 0  # capacity in whole samples
+
+    def __init__(self, bus, addr, whoami=None, clock_us=None):
+        self.bus = bus
+        self.addr = addr
+        self.whoami = whoami
+        self.clock_us = clock_us
+        self.rate_hz = 0.0  # actual ODR, Hz
+        self.accel_lsb_per_g = 0.0  # counts per g
+        self.gyro_lsb_per_dps = 0.0  # counts per degree/s
+        self.accel_range_g = 0
+        self.gyro_range_dps = 0
+        self.seq = 0
+        self.first_seq = 0
+        self.lost = 0
+        self.overflows = 0
+        self.errors = 0
+        self.recoveries = 0
+        self._gap = 0
+        self._num = 0  # ODR = _num / _den Hz, exactly as the chip derives it
+        self._den = 1
+        self._stale_us = 0
+        self._t_last = 0
+        self._left = 0  # whole samples left in the FIFO by the last read
+        self._dirty = False  # FIFO content untrusted (after an error)
+        self._cfg = None
+        self._b1 = bytearray(1)
+        self._b2 = bytearray(2)
+        self._b4 = bytearray(4)
+        self._buf = bytearray(_CHUNK * self.FRAME)
+        # Preallocated views for bursts of 16, 8, 4, 2, 1 samples: slicing a
+        # memoryview allocates, so it is done once here.
+        mv = memoryview(self._buf)
+        self._views = [mv[0 : k * self.FRAME] for k in (16, 8, 4, 2, 1)]
+
+    # -- register helpers (configuration path; not allocation-free) -------
+    def _w(self, reg, val):
+        self._b1[0] = val & 0xFF
+        self.bus.writeto_mem(self.addr, reg, self._b1)
+
+    def _r(self, reg):
+        self.bus.readfrom_mem_into(self.addr, reg, self._b1)
+        return self._b1[0]
+
+    def _now(self):
+        c = self.clock_us
+        return c() if c is not None else 0
+
+    def _periods(self, now):
+        """Whole sample periods between the last good read and now (rounded);
+        None without a clock."""
+        if self.clock_us is None:
+            return None
+        dt = _wrap_diff(now, self._t_last)
+        if dt <= 0:
+            return 0
+        d = self._den * 1000000
+        return (dt * self._num * 2 + d) // (2 * d)
+
+    def _set_rate(self, num, den):
+        self._num = num
+        self._den = den
+        self.rate_hz = num / den
+        # 100 ms (and at least _STALE_MIN periods) without a single sample
+        # means the sensor stopped (reset, brown-out, asleep).
+        s = _STALE_MIN * 1000000 * den // num
+        self._stale_us = s if s > 100000 else 100000
+
+    # -- public API --------------------------------------------------------
+    def configure(self, rate_hz, accel_range_g=4, gyro_range_dps=500):
+        """Set the nearest supported ODR (rate_hz, Hz), the smallest ranges
+        covering accel_range_g (g) and gyro_range_dps (deg/s), the chip's low
+        pass filter (about 20-44 Hz where it has one), the FIFO for accel +
+        gyro, and reset the FIFO. Restarts the sample counters."""
+        self._cfg = (rate_hz, accel_range_g, gyro_range_dps)
+        self._setup(rate_hz, accel_range_g, gyro_range_dps)
+        self._fifo_reset()
+        self._t_last = self._now()
+        self._left = 0
+        self._dirty = False
+        self.seq = 0
+        self.first_seq = 0
+        self.lost = 0
+        self.overflows = 0
+        self._gap = 0
+
+    def take_gap(self):
+        """Number of samples lost since the previous call (0 if none)."""
+        g = self._gap
+        self._gap = 0
+        return g
+
+    def read_fifo(self, buf_counts, max_samples):
+        """Drain up to max_samples whole samples from the FIFO into
+        buf_counts (array('h') of at least 6 * max_samples: ax, ay, az, gx,
+        gy, gz raw counts per sample, sensor axes). Returns the count.
+        Allocation-free on the steady path. Raises OSError on bus errors and
+        IMUError when the sensor stopped producing samples."""
+        try:
+            if self._dirty:
+                self._discard(False)
+            n = self._read(buf_counts, max_samples)
+        except OSError:
+            self._dirty = True
+            self.errors += 1
+            raise
+        self.first_seq = self.seq
+        self.seq += n
+        return n
+
+    def recover(self):
+        """Call after the sensor came back (read_fifo raised OSError): checks
+        WHO_AM_I at the same address, re-applies the configuration, resets
+        the FIFO and books the samples missed meanwhile as a gap, keeping
+        seq continuous. Raises OSError while the sensor is still absent."""
+        who = self._read_whoami()
+        if who != self.whoami:
+            raise IMUError(
+                _ENODEV, "%s gone: WHO_AM_I 0x%02x at 0x%02x" % (self.name, who, self.addr)
+            )
+        now = self._now()
+        p = self._periods(now)
+        missed = self._left + (p if p is not None else 1)
+        if self._cfg is not None:
+            r, a, g = self._cfg
+            self._setup(r, a, g)
+        self._fifo_reset()
+        self._t_last = self._now()
+        self._left = 0
+        self._dirty = False
+        self.recoveries += 1
+        self._book_lost(missed)
+
+    # -- shared bookkeeping ------------------------------------------------
+    def _book_lost(self, n):
+        if n > 0:
+            self.lost += n
+            self._gap += n
+            self.seq += n
+
+    def _discard(self, overflow):
+        """Drop the FIFO content and book everything since the last good
+        read as lost (overflow, corrupted count, or after a bus error)."""
+        now = self._now()
+        p = self._periods(now)
+        self._fifo_reset()
+        if p is None:
+            lost = self.FIFO_SAMPLES + 1 if overflow else 1
+        else:
+            lost = self._left + p
+            if overflow and lost < self.FIFO_SAMPLES + 1:
+                lost = self.FIFO_SAMPLES + 1
+        if overflow:
+            self.overflows += 1
+        self._t_last = now
+        self._left = 0
+        self._dirty = False
+        self._book_lost(lost)
+
+    def _check_alive(self, avail):
+        # No sample for _stale_us: the chip was reset or is asleep. Only
+        # small-int arithmetic here: this runs on every empty poll.
+        if avail == 0 and self.clock_us is not None:
+            dt = _wrap_diff(self.clock_us(), self._t_last)
+            if dt >= self._stale_us:
+                self._dirty = True
+                raise IMUError(_EIO, "%s: no sample for %d us" % (self.name, dt))
+
+    def _done(self, avail, n):
+        # Bookkeeping after a successful read of n of avail samples.
+        self._left = avail - n
+        if self.clock_us is not None:
+            self._t_last = self.clock_us()
+
+    def _burst(self, reg, nsamples):
+        """Read k whole frames from FIFO register reg into self._buf, k the
+        largest of 16, 8, 4, 2, 1 not above nsamples (>= 1); returns k."""
+        i = 0
+        k = 16
+        while k > nsamples:
+            k >>= 1
+            i += 1
+        self.bus.readfrom_mem_into(self.addr, reg, self._views[i])
+        return k
+
+    # -- subclass hooks ----------------------------------------------------
+    def _read_whoami(self):
+        raise NotImplementedError
+
+    def _setup(self, rate_hz, accel_range_g, gyro_range_dps):
+        raise NotImplementedError
+
+    def _fifo_reset(self):
+        raise NotImplementedError
+
+    def _read(self, buf, max_samples):
+        raise NotImplementedError
+
+
+def _pick(table, want):
+    """Index of the entry of table (sorted ascending) nearest to want."""
+    best = 0
+    for i in range(len(table)):
+        if abs(table[i] - want) < abs(table[best] - want):
+            best = i
+    return best
+
+
+def _pick_range(table, want):
+    """Index of the smallest range >= want (the largest if none is)."""
+    for i in range(len(table)):
+        if table[i] >= want:
+            return i
+    return len(table) - 1
+
+
+def probe(bus, clock_us=None):
+    """Find the IMU on bus and return a driver instance (not configured).
+    Tries MPU-6050/6500/9250 at 0x68/0x69, LSM6DS3/LSM6DS3TR-C/LSM6DSOX and
+    QMI8658 at 0x6A/0x6B. Raises IMUError naming what answered where when
+    nothing matches."""
+    from drivers import lsm6ds, mpu6050, qmi8658
+
+    seen = []
+    for addr in (0x68, 0x69):
+        try:
+            who = mpu6050.read_whoami(bus, addr)
+        except OSError:
+            seen.append("0x%02x: no answer" % addr)
+            continue
+        if who in mpu6050.WHOAMI:
+            return mpu6050.MPU6050(bus, addr, who, clock_us)
+        seen.append("0x%02x: WHO_AM_I(0x75)=0x%02x" % (addr, who))
+    for addr in (0x6A, 0x6B):
+        try:
+            who = lsm6ds.read_whoami(bus, addr)
+        except OSError:
+            seen.append("0x%02x: no answer" % addr)
+            continue
+        if who in lsm6ds.WHOAMI:
+            return lsm6ds.driver_for(who)(bus, addr, who, clock_us)
+        try:
+            who2 = qmi8658.read_whoami(bus, addr)
+        except OSError:
+            who2 = -1
+        if who2 == qmi8658.WHOAMI:
+            return qmi8658.QMI8658(bus, addr, who2, clock_us)
+        seen.append("0x%02x: WHO_AM_I(0x0f)=0x%02x, (0x00)=0x%02x" % (addr, who, who2 & 0xFF))
+    raise IMUError(_ENODEV, "no supported IMU; " + "; ".join(seen))
