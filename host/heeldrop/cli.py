@@ -20,6 +20,8 @@ COMMANDS = {
     "report": "heeldrop.cmd_report",
     "import": "heeldrop.cmd_import",
     "history": "heeldrop.cmd_history",
+    "convert": "heeldrop.cmd_convert",
+    "events": "heeldrop.cmd_events",
 }
 
 
