@@ -70,8 +70,13 @@ def make(machine, pins, neopixel=None, i2c=None):
     else:
         led = Led(Pin(pins["led"], Pin.OUT))
     if pins["buzzer_kind"] == "passive":
-        pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT))
-        pwm.freq(1000)
+        try:
+            # silent from the start: ESP32 ports otherwise begin at 50 % duty
+            pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT), freq=1000, duty_u16=0)
+        except TypeError:  # older ports without keyword arguments
+            pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT))
+            pwm.duty_u16(0)
+            pwm.freq(1000)
         buzzer = PassiveBuzzer(pwm)
     else:
         buzzer = ActiveBuzzer(Pin(pins["buzzer"], Pin.OUT, value=0))
