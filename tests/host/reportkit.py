@@ -89,3 +89,34 @@ def kinematic_trace(path, reps, side="left", rate_hz=100, still_s=4.0, rest_s=3.
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
+
+
+def write_log(path, trace, events, side="left", started="2026-11-02T07:30:00", close=True):
+    """A device session log (heelcore.record) holding a trace's samples (as counts) and the given events."""
+    from heelcore.events import to_json
+    from heelcore.record import LogWriter
+
+    out = bytearray()
+    w = LogWriter(out.extend, {"firmware": "test", "board": "sim", "imu": "mpu6050", "rate_hz": 100,
+                               "accel_lsb_per_g": 8192, "gyro_lsb_per_dps": 65.5, "accel_range_g": 4,
+                               "gyro_range_dps": 500, "side": side, "started": started,
+                               "calibration": {}, "config": {}})
+    evs = sorted((e for e in events if e.get("type") != "summary"), key=lambda e: e["t_ms"])
+    k = 0
+    for i in range(len(trace.t_ms)):
+        t = trace.t_ms[i]
+        w.add_sample(i, t, int(round(trace.ax[i] * 8192)), int(round(trace.ay[i] * 8192)),
+                     int(round(trace.az[i] * 8192)), int(round(trace.gx[i] * 65.5)),
+                     int(round(trace.gy[i] * 65.5)), int(round(trace.gz[i] * 65.5)))
+        while k < len(evs) and evs[k]["t_ms"] <= t:
+            w.flush()
+            w.add_event(to_json(evs[k]))
+            k += 1
+    w.flush()
+    for e in evs[k:]:
+        w.add_event(to_json(e))
+    if close:
+        w.close(trace.t_ms[-1])
+    with open(path, "wb") as f:
+        f.write(bytes(out))
+    return bytes(out)

@@ -256,3 +256,90 @@ def test_long_session_timeline_splits_into_panels():
     fig = report.timeline_figure(s, s.reps(), "phone")
     assert len(fig.axes) == report.n_panels(s.duration_s, report.LAYOUTS["phone"][1]) >= 12
     assert report.n_panels(121, 120) == 1 and report.n_panels(133, 120) == 2 and report.n_panels(50, 120) == 1
+
+
+# ---------------------------------------------------------------- real engine, session logs
+
+def _real_trace(tmp_path, name="left.csv", side="left", depth=24.0, n=6):
+    from reportkit import kinematic_trace
+
+    return kinematic_trace(str(tmp_path / name), [(depth, 3, 8, 1.5)] * n, side=side, seed=n)
+
+
+def test_trace_goes_through_the_real_engine_with_a_depth_curve(tmp_path):
+    p = _real_trace(tmp_path)
+    s = report.load_session(p, cfg())
+    assert s.kind == "trace" and s.side == "left"
+    reps = s.reps()
+    assert len(reps) == 6
+    assert all(abs(r["depth_deg"] - 24.0) < 2.5 for r in reps)
+    assert s.depth is not None and len(s.depth[0]) == len(s.depth[1]) > 1000
+
+
+def test_session_log_uses_its_recorded_events(tmp_path):
+    from heeldrop.replay import run_engine
+    from heeldrop.traceio import read_trace
+    from reportkit import write_log
+
+    tr = read_trace(_real_trace(tmp_path))
+    events = run_engine(tr, cfg(side="left"))
+    # mark the recorded events so we can tell they were used, not replayed
+    for e in events:
+        if e["type"] == "rep_end":
+            e["depth_deg"] = 30.5
+    log = tmp_path / "S0001.hdl"
+    write_log(str(log), tr, events)
+    assert report.detect_kind(str(log)) == "log"
+    s = report.load_session(str(log), cfg())
+    assert s.kind == "log" and s.started == "2026-11-02T07:30:00"
+    assert [r["depth_deg"] for r in s.reps()] == [30.5] * 6
+    assert s.depth is not None  # the figure's curve comes from the log's samples
+    assert not s.notes
+
+
+def test_truncated_session_log_reports_what_was_recovered(tmp_path, capsys):
+    from heeldrop.replay import run_engine
+    from heeldrop.traceio import read_trace
+    from reportkit import write_log
+
+    tr = read_trace(_real_trace(tmp_path))
+    events = run_engine(tr, cfg(side="left"))
+    data = write_log(str(tmp_path / "full.hdl"), tr, events, close=False)
+    cut = tmp_path / "cut.hdl"
+    cut.write_bytes(data[: int(len(data) * 0.6) + 3])  # power cut mid-record
+    assert main(["report", str(cut), "--html", str(tmp_path / "r.html")]) == 0
+    out = capsys.readouterr().out
+    m = re.search(r"note: .*cut\.hdl: damaged session log: file ends inside a record at offset \d+ "
+                  r"\(\d+ bytes lost\); recovered (\d+) samples \((\d+:\d\d)\), (\d+) events, (\d) reps", out)
+    assert m, out
+    assert 0 < int(m.group(1)) < len(tr.t_ms)
+    n_reps = int(m.group(4))
+    assert 1 <= n_reps < 6
+    assert "reps %d/15" % n_reps in out
+    page = (tmp_path / "r.html").read_text()
+    assert "damaged session log" in page
+
+
+def test_session_log_with_garbage_inside_and_no_events(tmp_path, capsys):
+    from heeldrop.traceio import read_trace
+    from reportkit import write_log
+
+    tr = read_trace(_real_trace(tmp_path))
+    data = bytearray(write_log(str(tmp_path / "x.hdl"), tr, []))
+    mid = len(data) // 2
+    data[mid:mid + 40] = b"\xff" * 40
+    bad = tmp_path / "bad.hdl"
+    bad.write_bytes(bytes(data))
+    assert main(["report", str(bad)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"damaged session log: skipped \d+ bytes at offset \d+", out), out
+    assert "no events recorded in the log; replayed its samples through the engine" in out
+    assert re.search(r"left +reps [56]/15", out), out
+
+
+def test_not_a_session_log(tmp_path, capsys):
+    p = tmp_path / "x.hdl"
+    p.write_bytes(b"NOPE" + b"\x00" * 50)
+    assert main(["report", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "x.hdl" in err and "session log" in err and err.count("\n") == 1
