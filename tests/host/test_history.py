@@ -236,3 +236,28 @@ def test_history_without_database_is_a_user_error(tmp_path, capsys):
     assert main(["history", "--db", str(tmp_path / "none.sqlite")]) == 2
     err = capsys.readouterr().err
     assert "heeldrop import DIR" in err and err.count("\n") == 1
+
+
+def test_import_real_traces_and_logs_through_the_engine(tmp_path, capsys):
+    """No stub: a trace CSV and a device session log, through the real engine and log reader."""
+    from heeldrop.replay import run_engine
+    from heeldrop.traceio import read_trace
+    from reportkit import kinematic_trace, write_log
+
+    d = tmp_path / "dl"
+    d.mkdir()
+    kinematic_trace(str(d / "left.csv"), [(24, 3, 8, 1.5)] * 5, side="left", started="2026-11-02T07:00:00")
+    tr = read_trace(kinematic_trace(str(tmp_path / "r.csv"), [(18, 3, 8, 1.5)] * 5, side="right", seed=9))
+    write_log(str(d / "S0002.bin"), tr, run_engine(tr, report.load_config(side="right")), side="right",
+              started="2026-11-02T07:10:00")
+    db = str(tmp_path / "h.sqlite")
+    assert main(["import", str(d), "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "2 added" in out
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT kind, side, day, date_source, n_reps FROM sessions ORDER BY side").fetchall()
+    con.close()
+    assert rows == [("trace", "left", "2026-11-02", "started", 5), ("log", "right", "2026-11-02", "started", 5)]
+    assert main(["history", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-02" in out
