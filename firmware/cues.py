@@ -314,7 +314,7 @@ class Cues:
         self._style = _FULL
         self.set_style(style)
         self.cue = NONE  # cue playing now, or NONE
-        self._steps = ()
+        self._steps = _STEPS[READY]  # the playing cue's steps (valid while cue != NONE)
         self._i = 0
         self._end = 0  # tick at which step _i ends
         self._base = B_OFF

@@ -58,28 +58,38 @@ def make(machine, pins, neopixel=None, i2c=None):
     machine module (the real one, or sim.fakemachine); neopixel: the module
     providing NeoPixel, imported here when None and needed; i2c: a bus to use
     instead of building machine.I2C."""
-    from cues import ActiveBuzzer, Led, NeoPixelLed, PassiveBuzzer
-
     Pin = machine.Pin
     if i2c is None:
         i2c = machine.I2C(pins["i2c"], scl=Pin(pins["scl"]), sda=Pin(pins["sda"]), freq=pins["freq"])
-    if pins.get("neopixel") is not None:
-        if neopixel is None:
-            import neopixel
-        led = NeoPixelLed(neopixel.NeoPixel(Pin(pins["neopixel"], Pin.OUT), 1))
-    else:
-        led = Led(Pin(pins["led"], Pin.OUT))
-    if pins["buzzer_kind"] == "passive":
-        try:
-            # silent from the start: ESP32 ports otherwise begin at 50 % duty
-            pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT), freq=1000, duty_u16=0)
-        except TypeError:  # older ports without keyword arguments
-            pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT))
-            pwm.duty_u16(0)
-            pwm.freq(1000)
-        buzzer = PassiveBuzzer(pwm)
-    else:
-        buzzer = ActiveBuzzer(Pin(pins["buzzer"], Pin.OUT, value=0))
+    led = _led(machine, pins, neopixel)
+    buzzer = _buzzer(machine, pins)
     pull = Pin.PULL_UP if pins["button_pull"] == "up" else Pin.PULL_DOWN
     button = Pin(pins["button"], Pin.IN, pull)
     return i2c, led, buzzer, button
+
+
+def _led(machine, pins, neopixel):
+    from cues import Led, NeoPixelLed
+
+    Pin = machine.Pin
+    if pins.get("neopixel") is not None:
+        if neopixel is None:
+            import neopixel
+        return NeoPixelLed(neopixel.NeoPixel(Pin(pins["neopixel"], Pin.OUT), 1))
+    return Led(Pin(pins["led"], Pin.OUT))
+
+
+def _buzzer(machine, pins):
+    from cues import ActiveBuzzer, PassiveBuzzer
+
+    Pin = machine.Pin
+    if pins["buzzer_kind"] != "passive":
+        return ActiveBuzzer(Pin(pins["buzzer"], Pin.OUT, value=0))
+    try:
+        # silent from the start: ESP32 ports otherwise begin at 50 % duty
+        pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT), freq=1000, duty_u16=0)
+    except TypeError:  # older ports without keyword arguments
+        pwm = machine.PWM(Pin(pins["buzzer"], Pin.OUT))
+        pwm.duty_u16(0)
+        pwm.freq(1000)
+    return PassiveBuzzer(pwm)
