@@ -97,6 +97,26 @@ def test_constant_and_flat_axes():
     assert len(sink.data()) - len(sink.chunks[0]) - 2 * len(sink.chunks[1]) < 2 * (9 + 33) + 20
 
 
+def test_spikes_in_quiet_blocks_use_escapes():
+    # one large value among tiny ones: small Rice k, quotient far past the
+    # escape threshold (this is what a knock on the sensor looks like)
+    S = []
+    for i in range(150):
+        q = (i * 7) % 3 - 1
+        spike = 30000 if i % 50 == 17 else (-25000 if i % 50 == 33 else 0)
+        t = 1000 + i * 10 + (q if i % 50 != 40 else 700)  # and one late timestamp
+        S.append((i, t, q + spike, -q, spike // 2, q * 2, 0, -spike))
+    # moderate jumps too: every Rice quotient around the escape threshold
+    for i in range(150, 600):
+        q = (i * 7) % 3 - 1
+        jump = ((i // 50) * 3 + 4) if i % 50 == 20 else 0
+        S.append((i, 1000 + i * 10, q + jump, q - jump, jump * 2, -jump // 2, q, 0))
+    for block in (50, 25):
+        sink, _ = write_log(S, block=block, extra=False)
+        r = LogReader(sink.data())
+        assert r.errors == [] and r.samples() == S
+
+
 def test_seq_jumps_split_blocks():
     S = recsynth.samples(120)
     S = S[:30] + S[37:90] + S[91:]  # lost samples: seq jumps

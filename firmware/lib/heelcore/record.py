@@ -40,10 +40,13 @@
 #
 # SAMPLES payload (block of n consecutive sequence numbers, n <= 255):
 #   u32 first_seq, u32 t0_ms (tick, [0, 2**30)), u8 n, u8 flags (0),
-#   i32 dt_base, u8 t_code,   then per axis ax..gz: i16 base, u8 mode<<6|code,
-#   then one LSB-first bit stream, padded to a byte:
-#     time: n-1 values dt_i - dt_base (dt_i = ticks_diff(t_i, t_(i-1));
-#           dt_base is the block's smallest dt, so the values are >= 0)
+#   i32 t_base, u8 t_mode<<6|t_code,   then per axis ax..gz: i16 base,
+#   u8 mode<<6|code, then one LSB-first bit stream, padded to a byte:
+#     time: n-1 values, t_mode 0: dt_i - t_base (dt_i = ticks_diff(t_i,
+#           t_(i-1)); t_base is the block's smallest dt, so values are >= 0);
+#           t_mode 1: zigzag(ticks_diff(t_i, t0) - (i * t_base + 500) // 1000)
+#           with t_base the block's mean period in microseconds (FIFO
+#           timestamps on a grid, even a non-integer one, cost nothing)
 #     each axis: mode 0: zigzag(v_i - base) for i in 0..n-1 (base: block mean)
 #                mode 1: zigzag(v_i - v_(i-1)) for i in 1..n-1 (base = v_0)
 #                mode 2: zigzag of v_1 - v_0, then v_i - 2 v_(i-1) + v_(i-2)
@@ -310,7 +313,7 @@ class LogWriter:
             for i in range(m):
                 v = z[i]
                 q = v >> k
-                if q + k < 22:
+                if q < _ESC_Q and q + k < 22:
                     # q one-bits, a zero-bit, then the k low bits
                     acc |= (((1 << q) - 1) | ((v & mask) << (q + 1))) << nb
                     nb += q + 1 + k
@@ -361,27 +364,58 @@ class LogWriter:
         return code
 
     def _encode_time(self, n):
-        # dt stream into z: dt_i - min(dt), returns (via _dmin) the base
+        # Time stream into z, in whichever mode costs less: 0 = deltas minus
+        # their minimum (self._dmin = that minimum), 1 = zigzag offsets from
+        # the block's straight line t0 + i * period (self._dmin = period in
+        # us); jittery timestamps cost about a bit less per sample on the
+        # line. Returns (mode << 6) | code.
         t = self._t
         z = self._z
+        m = n - 1
         dmin = 0
+        rel = 0
         for i in range(1, n):
             d = ((t[i] - t[i - 1] + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
             z[i - 1] = d
+            rel += d
             if i == 1 or d < dmin:
                 dmin = d
-        m = n - 1
         tot = 0
         mx = 0
         for i in range(m):
             v = z[i] - dmin
-            z[i] = v
             tot += v
             if v > mx:
                 mx = v
-        self._dmin = dmin
+        mode = 0
+        if mx > 1:
+            per = (rel * 1000 + (m >> 1)) // m if rel > 0 else 0
+            gtot = 0
+            r = 0
+            for i in range(m):
+                r += z[i]
+                e = r - ((i + 1) * per + 500) // 1000
+                gtot += (e << 1) if e >= 0 else ((-e) << 1) - 1
+            if gtot < tot and per > 0:
+                mode = 1
+        if mode == 0:
+            for i in range(m):
+                z[i] -= dmin
+            self._dmin = dmin
+        else:
+            r = 0
+            mx = 0
+            for i in range(m):
+                r += z[i]
+                e = r - ((i + 1) * per + 500) // 1000
+                e = (e << 1) if e >= 0 else ((-e) << 1) - 1
+                z[i] = e
+                if e > mx:
+                    mx = e
+            tot = gtot
+            self._dmin = per
         if mx <= 1:
-            return 32 + mx
+            return (mode << 6) | (32 + mx)
         k0 = _bitlen(tot // m)
         c0 = c1 = c2 = 0
         for i in range(m):
@@ -389,7 +423,7 @@ class LogWriter:
             c0 += v >> (k0 - 2) if k0 >= 2 else v
             c1 += v >> (k0 - 1) if k0 >= 1 else v
             c2 += v >> k0
-        return self._code_for(m, tot, mx, c0, c1, c2, k0)
+        return (mode << 6) | self._code_for(m, tot, mx, c0, c1, c2, k0)
 
     def _encode_axis(self, a, n):
         # Pick the predictor and code for axis a, leave its zigzag residuals
@@ -424,21 +458,20 @@ class LogWriter:
             d1 = d
             p1 = v
             j += 6
-        if a0 <= a1 and a0 <= a2:
-            mode = 0
+        mode = 0
+        zs = a0
+        if a1 < zs:
+            mode = 1
+            zs = a1
+        if a2 < zs:
+            mode = 2
+            zs = a2
+        if mode == 0:
             m = n
             base = mean
-            zs = a0
-        elif a1 <= a2:
-            mode = 1
-            m = n - 1
-            base = s[a]
-            zs = a1
         else:
-            mode = 2
             m = n - 1
             base = s[a]
-            zs = a2
         self._base = base
         if m == 0:
             return (mode << 6) | 32
@@ -482,7 +515,7 @@ class LogWriter:
         self._pos = p + _BLOCK_FIXED
         self._acc = 0
         self._nb = 0
-        self._put_stream(n - 1, tcode)
+        self._put_stream(n - 1, tcode & 63)
         for a in range(6):
             mc = self._encode_axis(a, n)
             struct.pack_into("<hB", out, p + 15 + 3 * a, self._base, mc)
@@ -566,12 +599,18 @@ def decode_block(payload):
         raise ValueError("empty samples block")
     endbit = len(payload) * 8
     bp = _BLOCK_FIXED * 8
-    dts, bp = _decode_stream(payload, bp, endbit, n - 1, tcode)
+    dts, bp = _decode_stream(payload, bp, endbit, n - 1, tcode & 63)
     ts = [t0]
-    t = t0
-    for d in dts:
-        t = (t + d + dmin) & _TICKS_MASK
-        ts.append(t)
+    if tcode >> 6 == 0:
+        t = t0
+        for d in dts:
+            t = (t + d + dmin) & _TICKS_MASK
+            ts.append(t)
+    elif tcode >> 6 == 1:
+        for i in range(1, n):
+            ts.append((t0 + _unzig(dts[i - 1]) + (i * dmin + 500) // 1000) & _TICKS_MASK)
+    else:
+        raise ValueError("bad time mode")
     axes = []
     for a in range(6):
         base, mc = struct.unpack_from("<hB", payload, 15 + 3 * a)
@@ -580,7 +619,7 @@ def decode_block(payload):
         if mode == 0:
             zs, bp = _decode_stream(payload, bp, endbit, n, code)
             col = [base + _unzig(v) for v in zs]
-        elif mode in (1, 2):
+        elif mode < 3:
             zs, bp = _decode_stream(payload, bp, endbit, n - 1, code)
             col = [base]
             p2 = 0
