@@ -3,7 +3,7 @@
 #   GPIO8 SDA, GPIO9 SCL     GPIO5 passive buzzer (LEDC PWM)
 #   GPIO6 button to GND (pull-up)
 #   NeoPixel (WS2812, onboard "RGB" LED): GPIO48 on board v1.0, GPIO38 on
-#   v1.1 (printed on the board's underside): set PINS["neopixel"] = 38 there.
+#   v1.1: if the LED stays dark, set PINS["neopixel"] = 38 (and in hardware/README.md).
 #
 # Avoid GPIO0 (BOOT), GPIO3/45/46 (straps), GPIO19/20 (USB), GPIO26-32
 # (flash) and, on boards with octal PSRAM (N8R8, N16R8), GPIO33-37.
