@@ -268,9 +268,6 @@ def _row(period, start, side, reps, config, days, sessions, span_days):
 def progress(reps, config, weeks=None, today=None):
     """(day rows, week rows): per side, oldest first. weeks limits to the last N calendar weeks up to today."""
     today = today or datetime.date.today()
-    if weeks:
-        first = datetime.date.fromisoformat(_week_start(today.isoformat())) - datetime.timedelta(weeks=weeks - 1)
-        reps = [r for r in reps if r["day"] >= first.isoformat()]
     days, wks = [], []
     for side in ("left", "right"):
         rs = [r for r in reps if r["side"] == side]
@@ -304,8 +301,34 @@ def progress(reps, config, weeks=None, today=None):
             if row["median_depth_deg"] is not None:
                 prev = row
             wks.append(row)
+    if weeks:  # filtered after the fact, so the first week shown still has its change from the week before
+        first = (datetime.date.fromisoformat(_week_start(today.isoformat()))
+                 - datetime.timedelta(weeks=weeks - 1)).isoformat()
+        days = [r for r in days if r["start"] >= first]
+        wks = [r for r in wks if r["start"] >= first]
     key = lambda r: (r["start"], r["side"])  # noqa: E731
     return sorted(days, key=key), sorted(wks, key=key)
+
+
+def symmetry_by_week(week_rows):
+    """Per week with both sides: left/right difference of the weekly medians, LSI, 5 degree verdict."""
+    out = []
+    by = {}
+    for r in week_rows:
+        by.setdefault(r["start"], {})[r["side"]] = r
+    for wk in sorted(by):
+        L, R = by[wk].get("left"), by[wk].get("right")
+        if not L or not R or L["median_depth_deg"] is None or R["median_depth_deg"] is None:
+            continue
+        ml, mr = L["median_depth_deg"], R["median_depth_deg"]
+        diff = abs(ml - mr)
+        few = min(L["valid_reps"], R["valid_reps"]) < report.MIN_VALID_REPS
+        out.append({"start": wk, "left": ml, "right": mr, "diff_deg": diff,
+                    "restricted": None if ml == mr else ("left" if ml < mr else "right"),
+                    "lsi": min(ml, mr) / max(ml, mr) * 100.0 if max(ml, mr) > 0 else None,
+                    "verdict": report.verdict_for(diff) + (" (fewer than %d valid reps)" % report.MIN_VALID_REPS
+                                                           if few else "")})
+    return out
 
 
 def _fmt(v, col):
@@ -331,6 +354,16 @@ TEXT_COLUMNS = (("start", "from"), ("side", "side"), ("days", "days"), ("reps", 
 def render_text(day_rows, week_rows, config):
     lines = ["Prescription: %d reps per side per day, hold %g s. A week-to-week change counts when it is "
              "\u2265 %g\u00b0." % (config.reps_per_side, config.hold_target_s, MDC_DEG)]
+    sym = symmetry_by_week(week_rows)
+    if sym:
+        lines.append("")
+        lines.append("Left/right by week (difference of medians: < 3\u00b0 symmetric, 3-5\u00b0 borderline, "
+                     "\u2265 5\u00b0 meaningful)")
+        for r in sym:
+            lines.append("  %s  left %.1f\u00b0  right %.1f\u00b0  difference %.1f\u00b0  LSI %s  %s%s" % (
+                r["start"], r["left"], r["right"], r["diff_deg"], "-" if r["lsi"] is None else "%.0f%%" % r["lsi"],
+                r["verdict"], "" if not r["restricted"] or r["verdict"].startswith("symmetric")
+                else " (restricted: %s)" % r["restricted"]))
     for title, rows, cols in (("By week", week_rows, TEXT_COLUMNS),
                               ("By day", day_rows, TEXT_COLUMNS[:-2])):
         lines.append("")
@@ -415,6 +448,8 @@ def plot(path, day_rows, week_rows, config):
     a1.set_title("Depth of valid reps (labelled: weekly changes \u2265 %g\u00b0)" % MDC_DEG, fontsize=10, loc="left")
     a2.set_ylabel("held, min")
     a2.set_title("Time held per day", fontsize=10, loc="left")
+    top = max([100 * (r["fault_rate"] or 0.0) for r in week_rows] + [0.0])
+    a3.set_ylim(0, max(10.0, top * 1.15))
     a3.set_ylabel("% of reps")
     a3.set_title("Reps with a fault, per week", fontsize=10, loc="left")
     for ax in (a1, a2, a3):

@@ -454,6 +454,15 @@ def side_summary(reps, config):
     }
 
 
+def verdict_for(diff_deg):
+    """The 5 degree rule: 'symmetric' (< 3), 'borderline' (3 to < 5) or 'meaningful' (>= 5)."""
+    if diff_deg < SYMMETRIC_BELOW_DEG:
+        return "symmetric"
+    if diff_deg < MEANINGFUL_DEG:
+        return "borderline"
+    return "meaningful"
+
+
 def symmetry(left_depths, right_depths, min_reps=MIN_VALID_REPS):
     """Left/right comparison on per-side medians of valid-rep depths.
 
@@ -483,15 +492,13 @@ def symmetry(left_depths, right_depths, min_reps=MIN_VALID_REPS):
     deeper = max(ml, mr)
     out["lsi"] = (min(ml, mr) / deeper * 100.0) if deeper > 0 else None
     few = [s for s, n in (("left", nl), ("right", nr)) if n < min_reps]
-    if diff < SYMMETRIC_BELOW_DEG:
-        verdict = "symmetric"
+    verdict = verdict_for(diff)
+    if verdict == "symmetric":
         msg = "Difference %.1f\u00b0 (< %g\u00b0): symmetric, within normal variation." % (diff, SYMMETRIC_BELOW_DEG)
-    elif diff < MEANINGFUL_DEG:
-        verdict = "borderline"
+    elif verdict == "borderline":
         msg = ("Difference %.1f\u00b0 (%g\u2013%g\u00b0): borderline, within measurement error; the %s side is "
                "the shallower one, keep an eye on it." % (diff, SYMMETRIC_BELOW_DEG, MEANINGFUL_DEG, out["restricted"]))
     else:
-        verdict = "meaningful"
         msg = ("Difference %.1f\u00b0 (\u2265 %g\u00b0): a meaningful difference, beyond measurement error. "
                "Spend extra time on the restricted side: the %s side." % (diff, MEANINGFUL_DEG, out["restricted"]))
     if few:

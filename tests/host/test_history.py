@@ -261,3 +261,18 @@ def test_import_real_traces_and_logs_through_the_engine(tmp_path, capsys):
     assert main(["history", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "2026-11-02" in out
+
+
+def test_symmetry_by_week_and_weeks_filter_keeps_the_change(tmp_path, stub_engine, capsys):
+    db, mon = make_weeks(tmp_path, stub_engine)
+    con = history.connect(db)
+    reps = history.load_reps(con)
+    con.close()
+    cfg = report.load_config()
+    _d, weeks = history.progress(reps, cfg, today=mon + datetime.timedelta(days=16))
+    sym = history.symmetry_by_week(weeks)
+    assert [(r["diff_deg"], r["verdict"], r["restricted"]) for r in sym] == [
+        (pytest.approx(6.0), "meaningful", "left"), (pytest.approx(4.0), "borderline", "left"),
+        (pytest.approx(1.5), "symmetric", "right")]  # right: 24 x15 and 25 x15
+    _d, last = history.progress(reps, cfg, weeks=1, today=mon + datetime.timedelta(days=16))
+    assert [r["change_flag"] for r in last if r["side"] == "left"] == ["real gain"]
