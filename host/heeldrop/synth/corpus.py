@@ -19,7 +19,7 @@ from .scenarios import SCENARIOS
 
 CORPUS_VERSION = 1
 BASE_SEED = 1000
-RATE_CYCLE = (100, 25, 200, 100, 50, 500, 100, 1000)
+RATE_CYCLE = (100, 25, 200, 100, 50, 500, 100, 1000, 100, 50, 200, 100)
 # scenario -> number of traces (sides alternate left, right, ...)
 COUNTS = {s: 4 for s in SCENARIOS if s != "session"}
 COUNTS.update({"realistic_good": 6, "mixed_faults": 6, "walk_to_step": 5, "session": 1})
@@ -95,7 +95,7 @@ def build_corpus(out_dir, base_seed=BASE_SEED, progress=None):
     entries = []
     for e in corpus_plan(base_seed):
         r = render(e["scenario"], e["seed"], e["side"], e["rate"], e["mounting"],
-                   demo=False)
+                   short=e["rate"] >= 500)
         write_rendered(r, os.path.join(out_dir, e["name"] + ".csv"))
         ent = dict(e)
         ent["mounting_name"] = MOUNTING_NAMES[e["mounting"]]

@@ -32,15 +32,21 @@ class Rendered:
                 "gz": g[:, 2].tolist()}
 
 
-def _sines(rng, n, amp, f_lo=0.1, f_hi=1.0, k=3):
+def _sines(rng, n, amp, f_lo=0.1, f_hi=1.0, k=3, max_rate=0.6):
+    """Sum of k sinusoids (f_lo..f_hi Hz) with total amplitude ``amp``, weights
+    falling as 1/f and each component's peak rate capped at ``max_rate`` per s
+    (postural sway is mostly below 0.5 Hz; a still stance stays under ~3 deg/s)."""
     if amp <= 0:
         return np.zeros(n)
     t = np.arange(n) / FS
-    w = rng.uniform(0.3, 1.0, k)
+    f = rng.uniform(f_lo, f_hi, k)
+    w = rng.uniform(0.5, 1.0, k) / f
     w = w / w.sum() * amp
+    if max_rate:
+        w = np.minimum(w, max_rate / (2 * np.pi * f))
     out = np.zeros(n)
-    for wi in w:
-        out += wi * np.sin(2 * np.pi * rng.uniform(f_lo, f_hi) * t + rng.uniform(0, 2 * np.pi))
+    for wi, fi in zip(w, f):
+        out += wi * np.sin(2 * np.pi * fi * t + rng.uniform(0, 2 * np.pi))
     return out
 
 
@@ -74,11 +80,11 @@ def _speed_10_90(seg):
 
 
 def _longest_run(mask):
-    best = cur = 0
-    for v in mask:
-        cur = cur + 1 if v else 0
-        best = max(best, cur)
-    return best
+    """Length of the longest run of True."""
+    m = np.concatenate([[0], np.asarray(mask, dtype=np.int8), [0]])
+    d = np.diff(m)
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return int((ends - starts).max()) if len(starts) else 0
 
 
 def rep_truth(k, rec, theta, roll_extra, psi):
@@ -125,8 +131,9 @@ def rep_truth(k, rec, theta, roll_extra, psi):
     }
 
 
-def render(scenario, seed, side="left", rate=100, mounting=0, demo=False):
-    """Simulate one trace. Deterministic in all its arguments."""
+def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=False):
+    """Simulate one trace. Deterministic in all its arguments. ``demo``: 20 s
+    holds (6 reps per side in a session); ``short``: 3-4.5 s holds."""
     if scenario not in SCENARIOS:
         raise ValueError("unknown scenario %r (known: %s)" % (scenario, ", ".join(SCENARIOS)))
     if side not in ("left", "right"):
@@ -135,9 +142,10 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False):
         raise ValueError("rate must be one of %s" % (RATES,))
     if not 0 <= mounting < 24:
         raise ValueError("mounting must be 0..23")
-    key = [int(seed) & 0xFFFFFFFF, SCENARIOS.index(scenario), 0 if side == "left" else 1, rate, mounting, int(demo)]
+    key = [int(seed) & 0xFFFFFFFF, SCENARIOS.index(scenario), 0 if side == "left" else 1, rate, mounting,
+           int(demo) + 2 * int(short)]
     rng = np.random.default_rng(key)
-    sc, st, pers, notes = build(scenario, rng, side, demo)
+    sc, st, pers, notes = build(scenario, rng, side, demo, short)
     out = sc.finish()
     n = out["n"]
     theta, psi, roll_extra = out["theta"], out["psi"], out["roll_extra"]
@@ -152,13 +160,18 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False):
     for (a, b) in sc.restraps:
         env[max(0, a - 1000):b + 1000] = 0.0
     env = _moving_avg(env, 1000)
+    # standing still before the first rep: less sway and tremor
+    if sc.reps:
+        q = np.ones(n)
+        q[st["still_start_ms"]:max(st["still_start_ms"], sc.reps[0]["start"] - 300)] = 0.4
+        env = env * _moving_avg(q, 300)
     if st["sway"]:
         sw = st["sway"]
         th_m += env * _sines(rng, n, sw["pitch"])
         ro_m += env * _sines(rng, n, sw["roll"])
         ps_m += env * _sines(rng, n, sw["yaw"])
-        pivot[:, 0] += env * _sines(rng, n, sw["transl_m"], 0.2, 1.0)
-        pivot[:, 1] += env * _sines(rng, n, sw["transl_m"], 0.2, 1.0)
+        pivot[:, 0] += env * _sines(rng, n, sw["transl_m"], 0.2, 1.0, max_rate=0)
+        pivot[:, 1] += env * _sines(rng, n, sw["transl_m"], 0.2, 1.0, max_rate=0)
     t = np.arange(n) / FS
     if st["tremor"]:
         tr = st["tremor"]
@@ -166,6 +179,7 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False):
         a = tr["amp"] * (1 + (tr["action"] - 1) * moving)
         ph0 = rng.uniform(0, 2 * np.pi, 2)
         wander = 0.6 * np.sin(2 * np.pi * 0.21 * t)
+        a = a * env
         th_m += a * np.sin(2 * np.pi * tr["hz"] * t + ph0[0] + wander)
         ro_m += 0.5 * a * np.sin(2 * np.pi * tr["hz"] * 1.07 * t + ph0[1] + wander)
     if st.get("fatigue"):

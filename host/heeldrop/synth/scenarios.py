@@ -180,7 +180,7 @@ def trace_settings(rng, scenario):
         "misalign": [round(float(x), 2) for x in rng.uniform(-15, 15, 3)],
         "sway": {"pitch": float(rng.uniform(0.3, 1.0)), "roll": float(rng.uniform(0.5, 2.0)),
                  "yaw": float(rng.uniform(0.2, 0.5)), "transl_m": float(rng.uniform(0.002, 0.005))},
-        "tremor": {"amp": float(rng.uniform(0.01, 0.05)), "hz": float(rng.uniform(6, 9)),
+        "tremor": {"amp": float(rng.uniform(0.01, 0.03)), "hz": float(rng.uniform(6, 9)),
                    "action": float(rng.uniform(2, 5))},
         "skin_creep": float(rng.uniform(0.05, 0.2)),
         "jitter": int(rng.integers(1, 3)),
@@ -200,7 +200,7 @@ def _assign(rng, n, fault, first_clean=1, min_faults=2, p=0.7):
     return {i: [fault] for i in chosen}
 
 
-def build(scenario, rng, side, demo=False):
+def build(scenario, rng, side, demo=False, short=False):
     """Return (Script, settings, person, notes)."""
     if scenario not in SCENARIOS:
         raise ValueError("unknown scenario %r" % scenario)
@@ -247,6 +247,9 @@ def build(scenario, rng, side, demo=False):
         n = int(rng.integers(3, 6))
     elif scenario == "session":
         n = 6 if demo else int(rng.integers(3, 5))
+
+    if short:  # keeps the high-rate traces of the corpus small
+        pers["hold"] = (3.0, 4.5)
 
     if scenario == "walk_to_step":
         sc.still(rng.uniform(0.5, 1.0))

@@ -155,7 +155,7 @@ class Script:
             self.heading += 180.0
         for k in range(strides):
             T = rng.uniform(1.0, 1.2)
-            L = rng.uniform(1.1, 1.4)
+            L = rng.uniform(0.9, 1.2)
             th_to = rng.uniform(35, 55)
             th_hs = rng.uniform(12, 25)
             dz = 0.0
@@ -163,8 +163,8 @@ class Script:
                 dz = step_height
             if direction == "out" and k == 0:
                 dz = -step_height
-            n_st, n_po, n_sw, n_hs = ms(0.4 * T), ms(0.2 * T), ms(0.35 * T), ms(0.1 * T)
-            self.still(0.4 * T)
+            n_po, n_sw, n_hs = ms(0.25 * T), ms(0.38 * T), ms(0.12 * T)
+            self.still(0.25 * T)
             self._append(-th_to * minjerk(n_po))
             # swing: forefoot pivot travels L along the heading and lifts
             s = minjerk(n_sw)

@@ -101,15 +101,15 @@ def apply_errors(gyro, accel, e, rng, fs=FS):
         return gyro.copy(), accel.copy()
     n = len(gyro)
     t = np.arange(n) / fs
-    g = gyro @ e["gyro_M"].T
+    g = gyro @ np.ascontiguousarray(e["gyro_M"].T)
     bias = e["gyro_bias0"][None, :] + e["gyro_warmup"][None, :] * (1 - np.exp(-t / e["gyro_warmup_tau"]))[:, None]
     bias = bias + np.cumsum(rng.normal(0, e["gyro_rw"] / math.sqrt(fs), (n, 3)), axis=0)
     for _ in range(e["gyro_steps"]):
         i = int(rng.integers(n // 4, max(n // 4 + 1, n)))
         bias[i:, int(rng.integers(0, 3))] += rng.choice([-1, 1]) / GYRO_LSB
-    g = g + bias + accel @ e["gyro_gsens"].T
+    g = g + bias + accel @ np.ascontiguousarray(e["gyro_gsens"].T)
     g = g + rng.normal(0, e["gyro_noise"] * math.sqrt(fs / 2), (n, 3))
-    a = accel @ e["accel_M"].T + e["accel_offset"][None, :]
+    a = accel @ np.ascontiguousarray(e["accel_M"].T) + e["accel_offset"][None, :]
     a = a + e["accel_nonlin"][None, :] * a * np.abs(a) / 4.0
     a = a + rng.normal(0, e["accel_noise"] * math.sqrt(fs / 2), (n, 3))
     return g, a
