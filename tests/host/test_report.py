@@ -343,3 +343,18 @@ def test_not_a_session_log(tmp_path, capsys):
     assert main(["report", str(p)]) == 2
     err = capsys.readouterr().err
     assert "x.hdl" in err and "session log" in err and err.count("\n") == 1
+
+
+def test_side_switch_metadata_switches_the_engine_side(tmp_path):
+    from reportkit import kinematic_trace
+
+    p = kinematic_trace(str(tmp_path / "both.csv"), [(24, 3, 8, 1.5)] * 6, side="left")
+    text = open(p).read()
+    # the 4th rep starts at 4 + 3 * 15.5 = 50.5 s: switch sides between reps 3 and 4
+    with open(p, "w") as f:
+        f.write("# side_switch_ms=49000\n" + text)
+    assert report.side_switches({"side": "left", "side_switch_ms": "49000"}, "left") == [(49000, "right")]
+    assert report.side_switches({"side": "right", "side_switch_ms": "1,2"}, "left") == [(1, "left"), (2, "right")]
+    s = report.load_session(p, cfg())
+    assert [r["side"] for r in s.reps()] == ["left"] * 3 + ["right"] * 3
+    assert any(e["type"] == "side" and e["side"] == "right" for e in s.events)
