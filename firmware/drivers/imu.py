@@ -98,7 +98,8 @@ class IMU:
         self._num = 0  # ODR = _num / _den Hz, exactly as the chip derives it
         self._den = 1
         self._stale_us = 0
-        self._t_last = 0
+        self._t_last = 0  # clock when the FIFO last held data we accounted for
+        self._period_us = 0
         self._left = 0  # whole samples left in the FIFO by the last read
         self._dirty = False  # FIFO content untrusted (after an error)
         self._cfg = None
@@ -139,6 +140,7 @@ class IMU:
         self._num = num
         self._den = den
         self.rate_hz = num / den
+        self._period_us = den * 1000000 // num
         # 100 ms (and at least _STALE_MIN periods) without a single sample
         # means the sensor stopped (reset, brown-out, asleep).
         s = _STALE_MIN * 1000000 * den // num
@@ -235,19 +237,31 @@ class IMU:
         self._dirty = False
         self._book_lost(lost)
 
-    def _check_alive(self, avail):
-        # No sample for _stale_us: the chip was reset or is asleep. Only
-        # small-int arithmetic here: this runs on every empty poll.
-        if avail == 0 and self.clock_us is not None:
-            dt = _wrap_diff(self.clock_us(), self._t_last)
+    def _check(self, avail):
+        """Sanity of a FIFO level (whole samples) before reading it. With a
+        clock: no sample for 100 ms means the chip stopped (reset, asleep):
+        IMUError; more samples than the elapsed time allows (10 % + 4
+        slack) means a corrupted count: resync and return False. Only
+        small-int arithmetic: this runs on every poll."""
+        if self.clock_us is None:
+            return True
+        dt = _wrap_diff(self.clock_us(), self._t_last)
+        if avail == 0:
             if dt >= self._stale_us:
                 self._dirty = True
                 raise IMUError(_EIO, "%s: no sample for %d us" % (self.name, dt))
+            return True
+        if (avail - self._left - 4) * self._period_us > dt + dt // 9:
+            self._discard(False)
+            return False
+        return True
 
     def _done(self, avail, n):
-        # Bookkeeping after a successful read of n of avail samples.
+        # Bookkeeping after a successful read of n of avail samples. An
+        # empty FIFO leaves _t_last alone: the last time data was seen is
+        # what the stale check and the loss estimate count from.
         self._left = avail - n
-        if self.clock_us is not None:
+        if avail and self.clock_us is not None:
             self._t_last = self.clock_us()
 
     def _burst(self, reg, nsamples):

@@ -83,7 +83,7 @@ _ODR_ND = ((25, 2), (26, 1), (52, 1), (104, 1), (208, 1), (416, 1), (833, 1), (1
 _ACCEL_RANGES = (2, 4, 8, 16)  # g
 _FS_XL = (0, 2, 3, 1)  # FS_XL[1:0] codes for 2, 4, 8, 16 g
 _ACCEL_MG = (0.061, 0.122, 0.244, 0.488)  # mg per LSB (datasheet)
-_GYRO_RANGES = (245, 500, 1000, 2000)  # deg/s (250 on DSOX); FS_G 0..3
+_GYRO_RANGES = (250, 500, 1000, 2000)  # deg/s, FS_G 0..3 (the first is 245 on DS3)
 _GYRO_MDPS = (8.75, 17.5, 35.0, 70.0)  # mdps per LSB
 
 
@@ -114,8 +114,8 @@ class _LSM(IMU):
         self._set_rate(num, den)
         self.accel_range_g = _ACCEL_RANGES[ai]
         self.gyro_range_dps = _GYRO_RANGES[gi]
-        if self.whoami == 0x6C and gi == 0:
-            self.gyro_range_dps = 250
+        if self.whoami != 0x6C and gi == 0:
+            self.gyro_range_dps = 245
         self.accel_lsb_per_g = 1000.0 / _ACCEL_MG[ai]
         self.gyro_lsb_per_dps = 1000.0 / _GYRO_MDPS[gi]
         self._fs_xl = _FS_XL[ai]
@@ -179,7 +179,8 @@ class LSM6DS3(_LSM):
             self._discard(False)
             return 0
         avail = words // 6  # a partly written sample stays for next time
-        self._check_alive(avail)
+        if not self._check(avail):
+            return 0
         n = avail if avail < max_samples else max_samples
         b = self._buf
         i = 0
@@ -251,7 +252,8 @@ class LSM6DSOX(_LSM):
             return 0
         pend = 1 if (self._gcnt >= 0 or self._acnt >= 0) else 0
         avail = (words + pend) >> 1
-        self._check_alive(words)
+        if not self._check(avail if avail or not words else 1):
+            return 0
         todo = 2 * max_samples - pend
         if todo > words:
             todo = words

@@ -147,7 +147,15 @@ class QMI8658(IMU):
         self._book_lost(lost)
 
     def _read(self, buf, max_samples):
-        t = self._stamp()  # first the counter, then the level (see below)
+        # Order matters. 1. the sample counter; 2. read mode (the FIFO
+        # freezes: later samples are dropped, counted by the counter);
+        # 3. the level of the frozen FIFO, exact. Samples landing between 1
+        # and 2 are in the FIFO but not in the counter reading (a surplus,
+        # absorbed below); samples dropped from 2 on are counted next time,
+        # where they belong: after everything read now, before what the
+        # FIFO stores once read mode ends.
+        t = self._stamp()
+        self._cmd(_CMD_REQ_FIFO)
         s = self._b2
         self.bus.readfrom_mem_into(self.addr, _FIFO_SMPL_CNT, s)
         st = s[1]
@@ -159,38 +167,32 @@ class QMI8658(IMU):
             self._discard(True)
             return 0
         avail = nbytes // 12
-        self._check_alive(avail)
-        # Produced since the last read vs what the FIFO holds: the rest was
-        # dropped (e.g. while the FIFO was in read mode). A sample landing
-        # between the two reads above shows as a surplus: move the counter
-        # base past it so it is not counted twice.
+        if not self._check(avail):
+            return 0
         lost = self._left + ((t - self._ts_last) & 0xFFFFFF) - avail
         if lost < 0:
             self._ts_last = (t - lost) & 0xFFFFFF
         else:
             self._ts_last = t
             self._book_lost(lost)
-        if avail == 0:
-            self._done(0, 0)
-            return 0
         n = avail if avail < max_samples else max_samples
-        self._cmd(_CMD_REQ_FIFO)
-        self._w(_CTRL1, 0x00)  # FIFO_DATA is a port: no auto-increment
-        b = self._buf
-        i = 0
-        o = 0
-        while i < n:
-            k = self._burst(_FIFO_DATA, n - i)
-            j = 0
-            for _ in range(k * 6):
-                v = b[j] | (b[j + 1] << 8)
-                if v & 0x8000:
-                    v -= 0x10000
-                buf[o] = v
-                o += 1
-                j += 2
-            i += k
-        self._w(_CTRL1, _CTRL1_AI)
+        if n:
+            self._w(_CTRL1, 0x00)  # FIFO_DATA is a port: no auto-increment
+            b = self._buf
+            i = 0
+            o = 0
+            while i < n:
+                k = self._burst(_FIFO_DATA, n - i)
+                j = 0
+                for _ in range(k * 6):
+                    v = b[j] | (b[j + 1] << 8)
+                    if v & 0x8000:
+                        v -= 0x10000
+                    buf[o] = v
+                    o += 1
+                    j += 2
+                i += k
+            self._w(_CTRL1, _CTRL1_AI)
         self._w(_FIFO_CTRL, _FIFO_CTRL_VAL)  # FIFO_RD_MODE = 0: store again
         self._done(avail, n)
         return n

@@ -13,7 +13,10 @@
 #   chip.advance_to(t_us)   # produce every sample due up to t_us at the ODR
 #                           # the registers set (queued values in order, then
 #                           # the last value held)
-#   chip.produced           # samples produced since power-on / reset
+#   chip.source = fn        # optional: fn(k) -> (ax, ay, az, gx, gy, gz)
+#                           # for sample k (k = produced count) when the
+#                           # queue is empty: long traces without a queue
+#   chip.produced           # samples produced since power-on
 # Values become counts with the sensitivity the range registers select,
 # rounded to nearest and clamped to int16, as the ADC would.
 #
@@ -96,6 +99,7 @@ class Chip:
         self._queue = []
         self._qi = 0
         self._hold = (0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+        self.source = None
         self._glitch = {}
         self._rate = None
         self._t0 = 0
@@ -107,13 +111,15 @@ class Chip:
     def feed(self, ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps):
         self._queue.append((ax_g, ay_g, az_g, gx_dps, gy_dps, gz_dps))
 
-    def _next_phys(self):
+    def _next_phys(self, k):
         if self._qi < len(self._queue):
             self._hold = self._queue[self._qi]
             self._qi += 1
             if self._qi == len(self._queue):
                 self._queue = []
                 self._qi = 0
+        elif self.source is not None:
+            self._hold = self.source(k)
         return self._hold
 
     def advance_to(self, t_us):
@@ -125,18 +131,18 @@ class Chip:
             target = (t_us - self._t0) * num // (den * 1000000)
             while self._n < target:
                 self._n += 1
-                self.produced += 1
                 if self._pending is not None:
                     units = self._pending
                     self._pending = None
                     self._store(units)
                 else:
-                    self._store(self._frame(self._next_phys()))
+                    self._store(self._frame(self._next_phys(self.produced)))
+                self.produced += 1
         self.now_us = t_us
 
     def split_next(self, k):
         """Write the first k units of the next sample's FIFO frame now."""
-        units = self._frame(self._next_phys())
+        units = self._frame(self._next_phys(self.produced))
         self._store(units[:k], partial=True)
         self._pending = units[k:]
 
@@ -327,6 +333,7 @@ class MPU6050Chip(Chip):
         if a == 0x6A:  # USER_CTRL
             if v & 0x04 and not (v & 0x40):  # FIFO_RESET while FIFO_EN = 0
                 self.fifo.clear()
+                self._pending = None
             v &= 0xF8  # reset bits clear themselves
         if a in (0x75, 0x72, 0x73, 0x3A) or 0x3B <= a <= 0x48:
             return  # read-only
