@@ -649,6 +649,7 @@ EVENT_STYLE = {
     "rep_end": ("|", "#3f007d", "rep end"),
     "reset_ready": ("o", "#969696", "ready"),
     "sensor_gap": ("$\u2205$", "#000000", "sensor gap"),
+    "rep_cancel": ("o", "#000000", "rep cancelled"),
 }
 PANEL_S = 300.0  # seconds of session per timeline panel
 
@@ -714,7 +715,7 @@ def _mpl():
 
 
 # (figure width in, seconds per panel, panel height in, legend columns, font size)
-LAYOUTS = {"wide": (10.0, PANEL_S, 2.1, 7, 8), "phone": (4.3, 120.0, 1.9, 3, 8)}
+LAYOUTS = {"wide": (10.0, PANEL_S, 2.1, 7, 8), "phone": (4.3, 180.0, 1.9, 3, 8)}
 NOT_MARKED = ("summary",)  # the end-of-replay totals: not a moment in the session
 
 
@@ -764,9 +765,14 @@ def timeline_figure(session, reps, layout="wide"):
     axes = axes[:, 0]
     xs = (dt - t0) / 1000.0
     px, py = _decimate(xs, dy)
+    # robust range: the reps' depths and the bulk of the curve, never wider than -45..90 deg,
+    # so a stretch of nonsense (e.g. a sensor knocked loose) cannot flatten the real reps
     finite = dy[np.isfinite(dy)]
-    ymax = max(float(finite.max()) if len(finite) else 0.0, 10.0) * 1.15
-    ymin = min(float(finite.min()) if len(finite) else 0.0, 0.0) - 2.0
+    deepest = max([r.get("depth_deg") or 0.0 for r in reps] + [10.0])
+    hi = float(np.percentile(finite, 99.5)) if len(finite) else 0.0
+    lo = float(np.percentile(finite, 0.5)) if len(finite) else 0.0
+    ymax = min(max(deepest, hi), 90.0) * 1.15
+    ymin = max(min(lo, 0.0), -45.0) - 2.0
     known = np.isfinite(dy)
     mt, my = (dt[known], dy[known]) if known.any() else (np.array([t0]), np.array([0.0]))
     # phases as one bar collection per phase and panel; events as marker-only lines (cheap to draw)
@@ -803,6 +809,7 @@ def timeline_figure(session, reps, layout="wide"):
         ax.set_xlim(lo, hi)
         ax.set_ylim(ymax, ymin)  # heel down is down
         ax.xaxis.set_major_locator(MultipleLocator(_tick_step(span, 6 if layout == "wide" else 4)))
+        ax.yaxis.set_major_locator(MultipleLocator(_tick_step(ymax - ymin, 4)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _clock(v)))
         ax.tick_params(labelsize=fs)
         ax.set_ylabel("depth \u00b0", fontsize=fs)
@@ -1210,10 +1217,15 @@ def bench_trace(path=BENCH_TRACE, minutes=30.0, seed=1000):
     meta = None
     t_end = 0
     k = 0
+    switches = []  # left -> right inside each render, right -> left at each join
     while t_end < minutes * 60000:
         r = render("session", seed=seed + k, side="left", rate=100, mounting=0, demo=True)
         c = r.columns()
         off = t_end + 10 if cols["t_ms"] else 0
+        if cols["t_ms"]:
+            switches.append(off)
+        if r.meta.get("side_switch_ms") is not None:
+            switches.append(int(r.meta["side_switch_ms"]) + off)
         cols["t_ms"].extend(int(t) + off for t in c["t_ms"])
         for key in ("ax", "ay", "az", "gx", "gy", "gz"):
             cols[key].extend(c[key])
@@ -1223,6 +1235,7 @@ def bench_trace(path=BENCH_TRACE, minutes=30.0, seed=1000):
                     "source": "heeldrop-synth session x%d (bench)"}
         k += 1
     meta["source"] = meta["source"] % k
+    meta["side_switch_ms"] = ",".join(str(t) for t in switches)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     write_trace(tmp, cols, meta)
