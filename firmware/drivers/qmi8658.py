@@ -8,15 +8,21 @@
 # FIFO_STATUS[1:0] (0x16) give the fill level in 2-byte units. FIFO_STATUS:
 # bit 7 full, bit 6 watermark, bit 5 overflow, bit 4 not empty.
 # Reading: CTRL9 command CTRL_CMD_REQ_FIFO (0x05) puts the FIFO in read mode
-# (FIFO_CTRL bit 7 FIFO_RD_MODE = 1, new samples are not stored meanwhile);
-# with CTRL8 bit 7 = 1 the command completion is STATUSINT (0x2D) bit 7,
-# acknowledged by writing CTRL_CMD_ACK (0x00) to CTRL9. FIFO_DATA (0x17) is
-# then burst-read with address auto-increment off (CTRL1.ADDR_AI = 0), and
-# writing FIFO_CTRL with FIFO_RD_MODE = 0 resumes storing.
+# (FIFO_CTRL bit 7 FIFO_RD_MODE = 1); with CTRL8 bit 7 = 1 the command
+# completion is STATUSINT (0x2D) bit 7, acknowledged by writing CTRL_CMD_ACK
+# (0x00) to CTRL9. FIFO_DATA (0x17) is then burst-read with address
+# auto-increment off (CTRL1.ADDR_AI = 0), and writing FIFO_CTRL with
+# FIFO_RD_MODE = 0 resumes storing. Samples due while the FIFO is in read
+# mode are not stored (the emulation assumes the worst here); they are
+# counted, see below. Per read_fifo: ~8 transactions + the data burst
+# (12 B per sample, ~0.3 ms per sample at 400 kHz).
 #
 # Loss accounting is exact: TIMESTAMP (0x30..0x32) is a 24-bit counter
 # incremented once per sample, so every sample the chip produced but the
-# FIFO did not hand over (overflow, read-mode window) is counted.
+# FIFO did not hand over (overflow, read-mode window) is counted. Where a
+# read-mode loss sits in the sequence is exact too, except when a sample
+# lands between the counter read and the read-mode request: then one read's
+# numbering can be off by one (the count stays right).
 #
 # ODR in 6DOF mode follows the gyro: 7174.4 Hz / 2**gODR; the nearest to
 # 100 Hz is 112.1 Hz, to 200 Hz 224.2 Hz. Stall tolerance: 128 samples ->
