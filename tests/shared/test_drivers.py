@@ -486,3 +486,57 @@ def test_read_fifo_does_not_allocate():
             total += n
         assert total > 0 and imu.take_gap() == 0, cls.NAME
         assert imu.seq + (rig.produced() - imu.seq) == rig.produced()
+
+
+def test_bus_api_and_error_injection():
+    bus = FakeI2C()
+    bus.attach(chips.MPU6050Chip())
+    bus.attach(chips.QMI8658Chip(0x6B))
+    assert bus.scan() == [0x68, 0x6B]
+    assert bus.readfrom_mem(0x68, 0x75, 1) == b"\x68"
+    assert bus.readfrom_mem(0x6B, 0x00, 1) == b"\x05"
+    bus.fail_next(2, errno=5)
+    for _ in range(2):
+        try:
+            bus.readfrom_mem(0x68, 0x75, 1)
+            assert False
+        except OSError as e:
+            assert e.args[0] == 5
+    assert bus.readfrom_mem(0x68, 0x75, 1) == b"\x68"
+    try:
+        bus.writeto_mem(0x50, 0x00, b"\x00")
+        assert False
+    except OSError as e:
+        assert e.args[0] == 19
+
+
+def test_chip_soft_resets_restore_power_on_values():
+    # MPU-6050 DEVICE_RESET, LSM6DS SW_RESET, QMI8658 RESET = 0xB0: registers
+    # back to power-on values (MPU asleep), FIFO empty, WHO_AM_I intact
+    cases = (
+        (chips.MPU6050Chip, 0x6B, 0x80, 0x6B, 0x40),
+        (chips.LSM6DS3Chip, 0x12, 0x01, 0x12, 0x04),
+        (chips.LSM6DSOXChip, 0x12, 0x01, 0x10, 0x00),
+        (chips.QMI8658Chip, 0x60, 0xB0, 0x02, 0x20),
+    )
+    for cls, reg, val, check_reg, check_val in cases:
+        rig = Rig(cls, 100)
+        rig.run(100000)
+        rig.chip.advance_to(150000)
+        assert rig.chip.fifo.count > 0
+        rig.bus.writeto_mem(rig.chip.addr, reg, bytes([val]))
+        c = rig.chip
+        assert c.regs[c.WHOAMI_REG] == c.WHOAMI and c.fifo.count == 0, cls.NAME
+        assert c.regs[check_reg] == check_val, (cls.NAME, c.regs[check_reg])
+        # the driver notices the silence, recover() brings it back
+        c.advance_to(300000)
+        try:
+            rig.imu.read_fifo(rig.buf, MAXN)
+            assert False, "silent sensor must raise: " + cls.NAME
+        except IMUError:
+            pass
+        rig.imu.recover()
+        assert rig.imu.take_gap() > 0
+        rig.base = c.produced - rig.imu.seq
+        rig.run(500000)
+        assert rig.imu.take_gap() == 0 and len(rig.got) > 10, cls.NAME
