@@ -7,12 +7,22 @@
 #
 # Inputs are the sensor's raw integer counts in its own axes (any mounting)
 # and a tick time in ms. The host converts trace CSV values to counts at the
-# trace's scale (heeldrop.replay). The per-sample path is fixed-point integer
-# arithmetic: angles in micro-degrees (udeg), rates in milli-degrees per second
-# (mdps). Small ints are not heap objects in MicroPython, so a sample costs a
-# few float objects (the atan2 calls) and no other allocation; integer results
-# are also bit-identical on CPython and MicroPython. Floats are used only at
-# calibration and when an event is built (a few times a rep).
+# trace's scale (heeldrop.replay).
+#
+# Two layers, one source for MicroPython and CPython:
+# - _core(), every sample: a viper function (machine-word integers, no heap
+#   objects) over one array('i') of state: low-pass filters, gyro bias
+#   removal, projection of the rates on the foot axes, integration of pitch,
+#   roll and yaw, peak and level-crossing tracking. On CPython the decorator
+#   and ptr32 are identities and the same code runs as plain Python.
+# - _slow(), the slow tick (every >= 20 ms of samples): the accelerometer
+#   correction of the fusion (atan2, a few floats), calibration and the rep
+#   state machine with its faults and events. Human movement here is below
+#   3 Hz, so 50 Hz decisions lose nothing, and events carry the tick time.
+# Units: angles in micro-degrees (udeg), rates in milli-degrees per second
+# (mdps), times in ms. Every value stays within 32 bits for int16 inputs, so
+# the board computes exactly what the host computes (only the atan2 of the
+# slow tick is single precision on the boards).
 #
 # Signals (DOMAIN.md conventions):
 #   theta: foot pitch below the level tare, + = heel below level (depth)
@@ -23,16 +33,37 @@
 # Calibration: a still start (gyro bias, level "up" vector u), then the first
 # slow drop of at least axis_min_deg: the direction gravity tilted towards
 # gives the foot's forward axis f, and p = f x u is the pitch axis (pointing
-# to the foot's right whatever the mounting). Both are refined: u is re-tared
-# whenever the foot rests at the top (strap slip), and the gyro bias is tracked
-# whenever the foot is still at the top.
+# to the foot's right whatever the mounting). u is re-tared whenever the foot
+# rests at the top (strap slip), and the gyro bias is tracked while still.
+import array
 import math
 
 try:
+    import micropython
     from micropython import const
-except ImportError:  # CPython
+except ImportError:  # CPython: the same code, interpreted
+    class micropython:  # noqa: N801 - stands in for the module
+        @staticmethod
+        def viper(f):
+            return f
+
     def const(x):
         return x
+
+    class ptr32:  # noqa: N801
+        # viper's ptr32 as the 64-bit unix port has it: loads are unsigned
+        # 32-bit words, stores keep the low 32 bits. The core sign-extends
+        # every signed load, so it computes the same on every interpreter.
+        __slots__ = ("a",)
+
+        def __init__(self, a):
+            self.a = a
+
+        def __getitem__(self, i):
+            return self.a[i] & 0xFFFFFFFF
+
+        def __setitem__(self, i, v):
+            self.a[i] = ((v + 0x80000000) & 0xFFFFFFFF) - 0x80000000
 
 from heelcore.config import Config
 from heelcore.events import r2
@@ -47,17 +78,66 @@ S_HOLD = const(4)
 S_RISE = const(5)
 PHASES = ("calibrating", "learning", "top", "descent", "hold", "rise")
 
+# state array indices
+_TLAST = const(0)
+_HAVE = const(1)
+_GLX = const(2)  # low-passed gyro, counts * 16
+_GLY = const(3)
+_GLZ = const(4)
+_ALX = const(5)  # low-passed accel, counts * 16
+_ALY = const(6)
+_ALZ = const(7)
+_BX = const(8)  # gyro bias, counts
+_BY = const(9)
+_BZ = const(10)
+_RPX = const(11)  # pitch-rate axis: mdps per count * 1024
+_RPY = const(12)
+_RPZ = const(13)
+_RFX = const(14)  # roll-rate axis
+_RFY = const(15)
+_RFZ = const(16)
+_RUX = const(17)  # yaw-rate axis
+_RUY = const(18)
+_RUZ = const(19)
+_TH = const(20)  # theta, udeg
+_PH = const(21)  # phi (not side-corrected), udeg
+_PS = const(22)  # psi, udeg
+_WP = const(23)  # pitch rate, mdps
+_WL = const(24)  # low-passed pitch rate, mdps
+_STILL = const(25)  # 1 while every sample since the last tick was still
+_STILLC = const(26)  # still threshold, counts
+_ACC = const(27)  # ms since the last slow tick
+_SLOW = const(28)  # slow tick period, ms
+_PEAK = const(29)  # max theta since reset
+_TPEAK = const(30)
+_BAD = const(31)
+_OOO = const(32)
+_GAPS = const(33)
+_LIM = const(34)
+_STATE = const(35)
+_TRACK = const(36)  # crossing tracking: 0 off, 1 top (last up), 2 descent (first up)
+_NEXTK = const(37)
+_PREVK = const(38)
+_RESTART = const(39)
+_WLMAX = const(40)  # max / min of wl since the last tick
+_WLMIN = const(41)
+_THMIN = const(42)  # min theta since reset (rise)
+_TTHMIN = const(43)
+_RX = const(44)  # integrated rate vector while learning the axis, counts*ms/16
+_RY = const(45)
+_RZ = const(46)
+_WMAX = const(47)  # max |w| L1 since the last tick, counts
+_NS = const(48)
+
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
-_AX_SHIFT = const(14)  # unit axis vectors as ints scaled by 2**14
-_AX_ONE = const(16384)
-_RATE_SHIFT = const(10)  # rate axis vectors: mdps per count scaled by 2**10
+_AX_ONE = const(16384)  # unit axis vectors as ints scaled by 2**14
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
-_LPF_MS = const(53)  # 3 Hz one-pole low-pass on the pitch rate
 _OFF = const(16)  # crossing tables cover -16..95 degrees
 _NK = const(112)
 _BASELINE_REPS = const(3)
 _PRIOR_K1024 = const(-266)  # normal coupling phi = -0.26 theta (DOMAIN 7b)
+_CLAMP = const(1000000000)
 
 
 def _mj(s):
@@ -98,11 +178,19 @@ class Engine:
         self.cfg = c
         self.alsb = accel_lsb_per_g
         self.glsb = gyro_lsb_per_dps
-        mdps = 1000.0 / gyro_lsb_per_dps  # mdps per count
-        self._mdps = mdps
+        self._mdps = 1000.0 / gyro_lsb_per_dps  # mdps per count
+        s = array.array("i", [0] * _NS)
+        self._s = s
+        self._tc_up = array.array("i", [0] * _NK)
+        self._tc_dn = array.array("i", [0] * _NK)
+        s[_STILLC] = int(c.still_gyro_dps * gyro_lsb_per_dps + 0.5)
+        s[_SLOW] = 40
+        s[_LIM] = 1 << 17
+        s[_PREVK] = _OFF
+        s[_RESTART] = 1
+        s[_STILL] = 1
         # thresholds in engine units, computed once
-        self._still_c = int(c.still_gyro_dps * gyro_lsb_per_dps + 0.5)  # counts
-        self._still_a = int(0.03 * accel_lsb_per_g + 0.5)  # counts (30 mg)
+        self._still_a = int(0.03 * accel_lsb_per_g * 16 + 0.5)  # low-passed counts*16 (30 mg)
         self._still_ms = c.ms("still_time_s")
         self._tau = c.ms("fusion_tau_s")
         self._axis_min = int(c.axis_min_deg * _UDEG)
@@ -112,9 +200,9 @@ class Engine:
         self._hold_rate = int(c.hold_rate_dps * 1000)
         self._hold_enter = c.ms("hold_enter_s")
         self._band = int(c.hold_band_deg * _UDEG)
-        self._rise_rate = int(c.rise_rate_dps * 1000)
         self._top_band = int(c.top_band_deg * _UDEG)
         self._reset_ms = c.ms("reset_s")
+        self._fast_mean_lim = int(c.fast_descent_dps * 1000)
         self._fast_peak = int(c.fast_descent_peak_dps * 1000)
         self._snap_peak = int(c.snap_up_peak_dps * 1000)
         self._b_min = int(c.bounce_min_deg * _UDEG)
@@ -123,62 +211,57 @@ class Engine:
         self._roll_ms = c.ms("roll_out_time_s")
         self._twist = int(c.twist_deg * _UDEG)
         self._max_rate = int(c.max_rate_dps * 1000)
+        self._max_rate_c = int(c.max_rate_dps * gyro_lsb_per_dps)
         self._hold_target_ms = c.ms("hold_target_s")
-        self._no_hold_ms = c.ms("no_hold_s")
-        g2 = accel_lsb_per_g >> 2
-        self._lim = 1 << 24  # counts beyond this are garbage
         # accelerometer gate on |a|^2 in (counts/4)^2, set at calibration
         self._g2lo = 0
-        self._g2hi = g2 * g2 * 4
+        self._g2hi = 1 << 30
         self._q = []
         self.rep = 0
         self.side = c.side
         self._rsign = 1 if c.side == "left" else -1
-        self.bad_samples = 0
-        self.out_of_order = 0
-        self.gaps = 0
-        self.state = S_CAL
-        self._t = None
         self.t_ms = 0
-        self._prev_k = _OFF
-        self._tc_up = [0] * _NK
-        self._tc_dn = [0] * _NK
-        self._baseline = {"left": [0, 0, 0, 0, 0, 0], "right": [0, 0, 0, 0, 0, 0]}
+        self._bl_sums = {"left": [0, 0, 0, 0, 0, 0], "right": [0, 0, 0, 0, 0, 0]}
         self._k1024 = {"left": _PRIOR_K1024, "right": _PRIOR_K1024}
         self._c_md = {"left": 0, "right": 0}
         self.reps_by_side = {"left": [], "right": []}
         self.calibrated = False
         self.axis_known = False
         self._longest_still = 0
-        self._cal_reset(0)
-        # fusion state (udeg, mdps)
-        self.theta = 0
-        self.phi = 0
-        self.psi = 0
-        self.wl = 0  # low-passed pitch rate, mdps
-        self._B = [0, 0, 0]  # gyro bias, counts * 16
-        self._bx = 0  # gyro bias, counts
-        self._by = 0
-        self._bz = 0
-        self._P = (0, 0, 0)
-        self._F = (0, 0, 0)
-        self._U = (0, 0, 0)
-        self._RF = (0, 0, 0)
-        self._RU = (0, 0, 0)
-        self._RP = (0, 0, 0)
-        self._alp = [0, 0, 0]  # low-passed accel (counts * 16)
-        self._glp = None  # low-passed gyro (counts * 16), set by the first sample
+        self._u = (0.0, 0.0, 1.0)
+        self._f = (1.0, 0.0, 0.0)
+        self._B16 = [0, 0, 0]  # gyro bias, counts * 16 (slow tracking)
         self._still_since = None
         self._retared = False
-        self._restart = True
         self._await_ready = False
         self._ready_since = None
-        self._fast_mean = 0.0
-        self._t_bn = 0
-        self.wp = 0
+        self._t_cand = None
+        self._t_last_top = 0
+        self._cal_reset(0)
+        self._ax_reset(0)
         self._reset_rep()
 
     # ---------------------------------------------------------------- API
+    @property
+    def state(self):
+        return self._s[_STATE]
+
+    @property
+    def theta(self):
+        return self._s[_TH]
+
+    @property
+    def bad_samples(self):
+        return self._s[_BAD]
+
+    @property
+    def out_of_order(self):
+        return self._s[_OOO]
+
+    @property
+    def gaps(self):
+        return self._s[_GAPS]
+
     def pop_event(self):
         if self._q:
             return self._q.pop(0)
@@ -189,21 +272,21 @@ class Engine:
             raise ValueError("side must be left or right, got %r" % (side,))
         if side == self.side:
             return 0
+        if self._s[_STATE] >= S_DESC:
+            self._cancel("side switched")
         self.side = side
         self._rsign = 1 if side == "left" else -1
-        if self.state in (S_DESC, S_HOLD, S_RISE):
-            self._cancel("side switched")
         self._emit("side", self.t_ms if t_ms is None else t_ms, side=side)
-        return 1
+        return len(self._q)
 
     def phase(self):
-        return PHASES[self.state]
+        return PHASES[self._s[_STATE]]
 
     def depth_deg(self):
-        return self.theta / _UDEG
+        return self._s[_TH] / _UDEG
 
     def hold_ms(self):
-        if self.state == S_HOLD:
+        if self._s[_STATE] == S_HOLD:
             return max(0, ticks_diff(self.t_ms, self._t_dend))
         return 0
 
@@ -220,8 +303,8 @@ class Engine:
 
     def summary(self):
         sides = {}
-        for s in ("left", "right"):
-            reps = self.reps_by_side[s]
+        for sd in ("left", "right"):
+            reps = self.reps_by_side[sd]
             n = len(reps)
             d = {"reps": n}
             if n:
@@ -231,7 +314,7 @@ class Engine:
                 for flag in ("fast_descent", "roll_out", "snap_up", "twist", "no_hold"):
                     d[flag] = len([1 for r in reps if r[flag]])
                 d["bounces"] = sum([r["bounces"] for r in reps])
-            sides[s] = d
+            sides[sd] = d
         note = ""
         if not self.calibrated:
             note = "calibration could not complete: no still start"
@@ -239,155 +322,292 @@ class Engine:
             note = "calibrated level, but no slow heel drop of %.0f deg to learn the foot axis" % (self._axis_min / _UDEG)
         ev = {"type": "summary", "t_ms": self.t_ms, "rep": 0, "reps": self.rep, "side": self.side,
               "sides": sides, "calibrated": self.calibrated, "note": note}
-        if self.bad_samples or self.out_of_order or self.gaps:
-            ev["bad_samples"] = self.bad_samples
-            ev["out_of_order"] = self.out_of_order
-            ev["gaps"] = self.gaps
+        s = self._s
+        if s[_BAD] or s[_OOO] or s[_GAPS]:
+            ev["bad_samples"] = s[_BAD]
+            ev["out_of_order"] = s[_OOO]
+            ev["gaps"] = s[_GAPS]
         return ev
+
+    # ------------------------------------------------------------ step
+    def step(self, t, ax, ay, az, gx, gy, gz):
+        """Feed one sample (integer counts). Returns the number of queued events."""
+        if self._core(t, ax, ay, az, gx, gy, gz):
+            self.t_ms = t
+            self._slow(t)
+        return len(self._q)
+
+    @micropython.viper
+    def _core(self, t: int, ax: int, ay: int, az: int, gx: int, gy: int, gz: int) -> int:
+        # Every sample; returns 1 when the slow tick is due. No heap objects.
+        # ptr32 loads are zero-extended on a 64-bit port and signed words on
+        # a 32-bit board; "v -= ((v >> 31) << 16) << 16" sign-extends on the
+        # former and is a no-op on the latter (no shift by 32, no big constant).
+        s = ptr32(self._s)
+        lim = s[_LIM]
+        if (ax <= -lim or ax >= lim or ay <= -lim or ay >= lim or az <= -lim or az >= lim
+                or gx <= -lim or gx >= lim or gy <= -lim or gy >= lim or gz <= -lim or gz >= lim):
+            s[_BAD] += 1
+            return 0
+        if s[_HAVE] == 0:
+            s[_HAVE] = 1
+            dt = 0
+            s[_GLX] = gx << 4
+            s[_GLY] = gy << 4
+            s[_GLZ] = gz << 4
+            s[_ALX] = ax << 4
+            s[_ALY] = ay << 4
+            s[_ALZ] = az << 4
+        else:
+            dt = int(ticks_diff(t, s[_TLAST]))
+            if dt < 0:
+                s[_OOO] += 1
+                return 0
+        s[_TLAST] = t
+        if dt > _GAP_MS:
+            s[_GAPS] += 1
+            s[_RESTART] = 1
+            dt = 0
+        k = dt if dt < 64 else 64  # one-pole low-passes, tau 64 ms
+        v = s[_ALX]
+        v -= ((v >> 31) << 16) << 16
+        s[_ALX] = v + (((ax << 4) - v) * k >> 6)
+        v = s[_ALY]
+        v -= ((v >> 31) << 16) << 16
+        s[_ALY] = v + (((ay << 4) - v) * k >> 6)
+        v = s[_ALZ]
+        v -= ((v >> 31) << 16) << 16
+        s[_ALZ] = v + (((az << 4) - v) * k >> 6)
+        v = s[_GLX]
+        v -= ((v >> 31) << 16) << 16
+        lx = v + (((gx << 4) - v) * k >> 6)
+        s[_GLX] = lx
+        v = s[_GLY]
+        v -= ((v >> 31) << 16) << 16
+        ly = v + (((gy << 4) - v) * k >> 6)
+        s[_GLY] = ly
+        v = s[_GLZ]
+        v -= ((v >> 31) << 16) << 16
+        lz = v + (((gz << 4) - v) * k >> 6)
+        s[_GLZ] = lz
+        bx = s[_BX]
+        bx -= ((bx >> 31) << 16) << 16
+        by = s[_BY]
+        by -= ((by >> 31) << 16) << 16
+        bz = s[_BZ]
+        bz -= ((bz >> 31) << 16) << 16
+        wx = gx - bx
+        wy = gy - by
+        wz = gz - bz
+        sc = s[_STILLC]
+        lx = (lx >> 4) - bx
+        ly = (ly >> 4) - by
+        lz = (lz >> 4) - bz
+        if lx <= -sc or lx >= sc or ly <= -sc or ly >= sc or lz <= -sc or lz >= sc:
+            s[_STILL] = 0
+        w1 = (wx if wx > 0 else -wx) + (wy if wy > 0 else -wy) + (wz if wz > 0 else -wz)
+        if w1 > s[_WMAX]:
+            s[_WMAX] = w1
+        st = s[_STATE]
+        if st == S_AXIS:
+            v = s[_RX]
+            v -= ((v >> 31) << 16) << 16
+            s[_RX] = v + (wx * dt >> 4)
+            v = s[_RY]
+            v -= ((v >> 31) << 16) << 16
+            s[_RY] = v + (wy * dt >> 4)
+            v = s[_RZ]
+            v -= ((v >> 31) << 16) << 16
+            s[_RZ] = v + (wz * dt >> 4)
+        elif st >= S_TOP:
+            a = s[_RPX]
+            a -= ((a >> 31) << 16) << 16
+            b = s[_RPY]
+            b -= ((b >> 31) << 16) << 16
+            c = s[_RPZ]
+            c -= ((c >> 31) << 16) << 16
+            wp = (wx * a + wy * b + wz * c) >> 10  # mdps
+            a = s[_RFX]
+            a -= ((a >> 31) << 16) << 16
+            b = s[_RFY]
+            b -= ((b >> 31) << 16) << 16
+            c = s[_RFZ]
+            c -= ((c >> 31) << 16) << 16
+            wr = (wx * a + wy * b + wz * c) >> 10
+            a = s[_RUX]
+            a -= ((a >> 31) << 16) << 16
+            b = s[_RUY]
+            b -= ((b >> 31) << 16) << 16
+            c = s[_RUZ]
+            c -= ((c >> 31) << 16) << 16
+            wu = (wx * a + wy * b + wz * c) >> 10
+            s[_WP] = wp
+            th = s[_TH]
+            th -= ((th >> 31) << 16) << 16
+            th += wp * dt  # mdps * ms = udeg
+            if th > _CLAMP:
+                th = _CLAMP
+            elif th < -_CLAMP:
+                th = -_CLAMP
+            s[_TH] = th
+            v = s[_PH]
+            v -= ((v >> 31) << 16) << 16
+            v += wr * dt
+            if -_CLAMP < v < _CLAMP:
+                s[_PH] = v
+            v = s[_PS]
+            v -= ((v >> 31) << 16) << 16
+            v += wu * dt
+            if -_CLAMP < v < _CLAMP:
+                s[_PS] = v
+            k = dt if dt < 53 else 53  # 3 Hz low-pass of the pitch rate
+            wl = s[_WL]
+            wl -= ((wl >> 31) << 16) << 16
+            wl += (wp - wl) * k // 53
+            s[_WL] = wl
+            v = s[_WLMAX]
+            v -= ((v >> 31) << 16) << 16
+            if wl > v:
+                s[_WLMAX] = wl
+            v = s[_WLMIN]
+            v -= ((v >> 31) << 16) << 16
+            if wl < v:
+                s[_WLMIN] = wl
+            v = s[_PEAK]
+            v -= ((v >> 31) << 16) << 16
+            if th > v:
+                s[_PEAK] = th
+                s[_TPEAK] = t
+            v = s[_THMIN]
+            v -= ((v >> 31) << 16) << 16
+            if th < v:
+                s[_THMIN] = th
+                s[_TTHMIN] = t
+            # level crossings of whole degrees, for the tempo fits
+            kk = th // 1000000 + _OFF
+            if kk < 0:
+                kk = 0
+            elif kk >= _NK:
+                kk = _NK - 1
+            pk = s[_PREVK]
+            tr = s[_TRACK]
+            if kk > pk:
+                if tr == 1:
+                    up = ptr32(self._tc_up)
+                    j = pk + 1
+                    while j <= kk:
+                        up[j] = t
+                        j += 1
+            elif kk < pk:
+                dn = ptr32(self._tc_dn)
+                j = kk + 1
+                while j <= pk:
+                    dn[j] = t
+                    j += 1
+            if tr == 2:
+                nk = s[_NEXTK]
+                if nk <= kk:
+                    up = ptr32(self._tc_up)
+                    while nk <= kk:
+                        up[nk] = t
+                        nk += 1
+                    s[_NEXTK] = nk
+            s[_PREVK] = kk
+        s[_ACC] += dt
+        if s[_ACC] >= s[_SLOW] or s[_RESTART] or st < S_TOP:
+            return 1
+        return 0
 
     # --------------------------------------------------------- internals
     def _emit(self, typ, t, **fields):
         fields["type"] = typ
         fields["t_ms"] = t
         if "rep" not in fields:
-            fields["rep"] = self.rep if self.state in (S_DESC, S_HOLD, S_RISE) else 0
+            fields["rep"] = self.rep if self._s[_STATE] >= S_DESC else 0
         self._q.append(fields)
 
+    def _slow(self, t):
+        s = self._s
+        acc = s[_ACC]
+        s[_ACC] = 0
+        still = s[_STILL]
+        s[_STILL] = 1
+        wmax = s[_WMAX]
+        s[_WMAX] = 0
+        st = s[_STATE]
+        if st == S_CAL:
+            self._step_cal(t)
+            return
+        if st == S_AXIS:
+            self._step_axis(t, acc, still, wmax)
+            return
+        self._correct(acc)
+        wlmax = s[_WLMAX]
+        wlmin = s[_WLMIN]
+        s[_WLMAX] = s[_WL]
+        s[_WLMIN] = s[_WL]
+        if st == S_TOP:
+            self._step_top(t, acc, still)
+        else:
+            self._step_rep(t, wlmax, wlmin, wmax)
+
+    def _accel(self):
+        s = self._s
+        return s[_ALX] >> 4, s[_ALY] >> 4, s[_ALZ] >> 4
+
+    def _correct(self, acc):
+        # complementary filter: pull theta and phi towards the accelerometer's
+        # pose, with gain acc/tau, unless the foot is accelerating or turning fast
+        s = self._s
+        ax, ay, az = self._accel()
+        F = self._F
+        U = self._U
+        P = self._P
+        x = (ax * F[0] + ay * F[1] + az * F[2]) >> 14
+        z = (ax * U[0] + ay * U[1] + az * U[2]) >> 14
+        y = (ax * P[0] + ay * P[1] + az * P[2]) >> 14
+        if s[_RESTART]:
+            s[_RESTART] = 0
+            s[_TH] = int(math.atan2(x, z) * _R2U)
+            s[_PH] = int(math.atan2(y, math.sqrt(x * x + z * z)) * _R2U)
+            s[_WL] = 0
+            return
+        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
+        if self._g2lo < a2 < self._g2hi and -30000 < s[_WP] < 30000:
+            tau = self._tau
+            th = s[_TH]
+            ta = int(math.atan2(x, z) * _R2U)
+            s[_TH] = th + (ta - th) * acc // tau
+            ph = s[_PH]
+            pa = int(math.atan2(y, math.sqrt(x * x + z * z)) * _R2U)
+            s[_PH] = ph + (pa - ph) * acc // tau
+
+    # ------------------------------------------------------ calibration
     def _cal_reset(self, t):
         self._cs_n = 0
         self._cs_t0 = t
         self._cs = [0, 0, 0, 0, 0, 0]
 
-    def _reset_rep(self):
-        self._t_onset = 0  # crude onset (last time near the top)
-        self._t_last_top = self.t_ms
-        self._t_cand = None  # descent candidate since
-        self._peak = 0
-        self._t_peak = 0
-        self._peak_w = 0  # max downward LPF rate
-        self._peak_up = 0  # max upward LPF rate (positive number)
-        self._next_k = 0
-        self._k_first = 0
-        self._settle = None
-        self._t_dend = 0
-        self._hold_ticks = 0
-        self._hold_ref = 0
-        self._bmode = 0
-        self._bmax = 0
-        self._bmax_t = 0
-        self._bmin = 0
-        self._bmin_w = 0
-        self._bounces = 0
-        self._fast = False
-        self._snap = False
-        self._roll_out = False
-        self._roll_since = None
-        self._max_roll = -(1 << 30)
-        self._twisted = False
-        self._rise_min = 0
-        self._t_rise_min = 0
-        self._t_rise_conf = 0
-        self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
-        self._bl_t = 0
-        self._psi0 = self.psi
-
-    def _set_frame(self, u, f):
-        # u: level up, f: forward (both unit float 3-tuples, f perpendicular to u)
-        p = _cross(f, u)
-        self._u, self._f, self._p = u, f, p
-        s = _AX_ONE
-        self._U = (int(u[0] * s), int(u[1] * s), int(u[2] * s))
-        self._F = (int(f[0] * s), int(f[1] * s), int(f[2] * s))
-        self._P = (int(p[0] * s), int(p[1] * s), int(p[2] * s))
-        k = self._mdps * (1 << _RATE_SHIFT)
-        self._RP = (int(p[0] * k), int(p[1] * k), int(p[2] * k))
-        self._RF = (int(-f[0] * k), int(-f[1] * k), int(-f[2] * k))  # roll rate = -w.f
-        self._RU = (int(u[0] * k), int(u[1] * k), int(u[2] * k))
-
-    # ------------------------------------------------------------- step
-    def step(self, t, ax, ay, az, gx, gy, gz):
-        """Feed one sample (integer counts). Returns the number of queued events."""
-        lim = self._lim
-        if not (-lim < ax < lim and -lim < ay < lim and -lim < az < lim
-                and -lim < gx < lim and -lim < gy < lim and -lim < gz < lim):
-            self.bad_samples += 1
-            return len(self._q)
-        if self._t is None:
-            dt = 0
-        else:
-            dt = ticks_diff(t, self._t)
-            if dt < 0:
-                self.out_of_order += 1
-                return len(self._q)
-        self._t = t
-        self.t_ms = t
-        if dt > _GAP_MS:
-            self.gaps += 1
-            self._restart = True
-            dt = 0
-        # low-passed accel (tau ~ 64 ms) for poses
-        alp = self._alp
-        k = dt if dt < 64 else 64
-        if self._glp is None:
-            self._glp = [gx * 16, gy * 16, gz * 16]
-            alp[0] = ax * 16
-            alp[1] = ay * 16
-            alp[2] = az * 16
-        else:
-            alp[0] += (ax * 16 - alp[0]) * k // 64
-            alp[1] += (ay * 16 - alp[1]) * k // 64
-            alp[2] += (az * 16 - alp[2]) * k // 64
-        # low-passed gyro (tau 80 ms, counts * 16) judges stillness: tremor
-        # and sway spikes of a standing person are not motion
-        glp = self._glp
-        k = dt if dt < 80 else 80
-        glp[0] += (gx * 16 - glp[0]) * k // 80
-        glp[1] += (gy * 16 - glp[1]) * k // 80
-        glp[2] += (gz * 16 - glp[2]) * k // 80
-        st = self.state
-        if st == S_CAL:
-            self._step_cal(t, dt, ax, ay, az, glp[0] >> 4, glp[1] >> 4, glp[2] >> 4)
-            return len(self._q)
-        # bias-corrected rates in counts
-        wx = gx - self._bx
-        wy = gy - self._by
-        wz = gz - self._bz
-        sc = self._still_c
-        lx = (glp[0] >> 4) - self._bx
-        ly = (glp[1] >> 4) - self._by
-        lz = (glp[2] >> 4) - self._bz
-        still = -sc < lx < sc and -sc < ly < sc and -sc < lz < sc
-        if st == S_AXIS:
-            self._step_axis(t, dt, ax, ay, az, wx, wy, wz, still)
-            return len(self._q)
-        self._fuse(dt, ax, ay, az, wx, wy, wz)
-        if st == S_TOP:
-            self._step_top(t, dt, gx, gy, gz, still)
-        else:
-            self._step_rep(t, dt)
-        return len(self._q)
-
-    # ------------------------------------------------------ calibration
-    def _step_cal(self, t, dt, ax, ay, az, gx, gy, gz):
+    def _step_cal(self, t):
+        # a still spell: low-passed gyro and accel stay near the spell's mean
+        s = self._s
+        v = (s[_ALX], s[_ALY], s[_ALZ], s[_GLX], s[_GLY], s[_GLZ])
         cs = self._cs
         n = self._cs_n
         if n:
-            sc = self._still_c
-            sa = self._still_a
-            # compare with the mean of the still spell so far
-            if (abs(gx * n - cs[3]) > sc * n or abs(gy * n - cs[4]) > sc * n or abs(gz * n - cs[5]) > sc * n
-                    or abs(ax * n - cs[0]) > sa * n or abs(ay * n - cs[1]) > sa * n or abs(az * n - cs[2]) > sa * n):
-                self._cal_reset(t)
-                cs = self._cs
-                n = 0
+            sc = s[_STILLC] * 16 * n
+            sa = self._still_a * n
+            for i in range(6):
+                lim = sa if i < 3 else sc
+                if abs(v[i] * n - cs[i]) > lim:
+                    self._cal_reset(t)
+                    cs = self._cs
+                    n = 0
+                    break
         if n == 0:
             self._cs_t0 = t
-        cs[0] += ax
-        cs[1] += ay
-        cs[2] += az
-        cs[3] += gx
-        cs[4] += gy
-        cs[5] += gz
+        for i in range(6):
+            cs[i] += v[i]
         n += 1
         self._cs_n = n
         span = ticks_diff(t, self._cs_t0)
@@ -397,56 +617,65 @@ class Engine:
             self._calibrate_level(t, cs, n)
 
     def _calibrate_level(self, t, cs, n):
-        u = _norm3(cs[0] / n, cs[1] / n, cs[2] / n)
+        u = _norm3(cs[0], cs[1], cs[2])
         if u is None:
             self._cal_reset(t)
             return
-        self._B = [cs[3] * 16 // n, cs[4] * 16 // n, cs[5] * 16 // n]
+        s = self._s
+        self._B16 = [cs[3] // n, cs[4] // n, cs[5] // n]
         self._set_bias()
-        gn = math.sqrt(cs[0] * cs[0] + cs[1] * cs[1] + cs[2] * cs[2]) / n  # counts
-        self._g0 = gn
+        gn = math.sqrt(cs[0] * cs[0] + cs[1] * cs[1] + cs[2] * cs[2]) / n / 16  # counts
         gate = self.cfg.accel_gate_g * self.alsb
         lo = (gn - gate) / 4
         hi = (gn + gate) / 4
         self._g2lo = int(lo * lo) if lo > 0 else 0
         self._g2hi = int(hi * hi)
         self._u = u
-        self._U = (int(u[0] * _AX_ONE), int(u[1] * _AX_ONE), int(u[2] * _AX_ONE))
         # tilt of the board from its nearest axis, for the user
         m = max(abs(u[0]), abs(u[1]), abs(u[2]))
         tilt = math.degrees(math.acos(min(1.0, m)))
         self.calibrated = True
-        self.state = S_AXIS
+        s[_STATE] = S_AXIS
         self._ax_reset(t)
+        g = 16 * n * self.glsb
         self._emit("calibrated", t, rep=0, stage="level", level_tilt_deg=r2(tilt),
                    axis=[r2(u[0]), r2(u[1]), r2(u[2])], axis_source="up",
-                   bias_dps=[r2(cs[3] / n / self.glsb), r2(cs[4] / n / self.glsb), r2(cs[5] / n / self.glsb)])
+                   bias_dps=[r2(cs[3] / g), r2(cs[4] / g), r2(cs[5] / g)])
 
     def _set_bias(self):
-        B = self._B
-        self._bx = (B[0] + 8) >> 4
-        self._by = (B[1] + 8) >> 4
-        self._bz = (B[2] + 8) >> 4
+        B = self._B16
+        s = self._s
+        s[_BX] = (B[0] + 8) >> 4
+        s[_BY] = (B[1] + 8) >> 4
+        s[_BZ] = (B[2] + 8) >> 4
+
+    def _track_bias(self, acc):
+        # slow gyro bias tracking while still (tau 8 s), from the low-passed gyro
+        s = self._s
+        B = self._B16
+        k = acc if acc < 100 else 100
+        B[0] += (s[_GLX] - B[0]) * k // 8000
+        B[1] += (s[_GLY] - B[1]) * k // 8000
+        B[2] += (s[_GLZ] - B[2]) * k // 8000
+        self._set_bias()
 
     # ------------------------------------------------ learning the axis
     def _ax_reset(self, t):
+        s = self._s
         self._ax_on = False  # a candidate drop is under way
         self._ax_t0 = t
-        self._ax_r = [0, 0, 0]  # integrated rate vector, counts*ms
-        self._ax_peak = 0  # max tilt, udeg
-        self._ax_wmax = 0
+        s[_RX] = 0
+        s[_RY] = 0
+        s[_RZ] = 0
+        self._ax_peak = 0
         self._ax_settle = None
         self._ax_bad = False
         self._ax_last_level = t
-        self._ax_still = None
 
     def _tilt(self):
-        # tilt of the low-passed accel from u (udeg), floats: only while learning
-        a = self._alp
+        # tilt of the low-passed accel from u (udeg), and its direction
+        x, y, z = self._accel()
         u = self._u
-        x = a[0] / 16
-        y = a[1] / 16
-        z = a[2] / 16
         up = x * u[0] + y * u[1] + z * u[2]
         px = x - up * u[0]
         py = y - up * u[1]
@@ -454,34 +683,32 @@ class Engine:
         perp = math.sqrt(px * px + py * py + pz * pz)
         return int(math.atan2(perp, up) * _R2U), (px, py, pz)
 
-    def _step_axis(self, t, dt, ax, ay, az, wx, wy, wz, still):
+    def _step_axis(self, t, acc, still, wmax):
+        s = self._s
         tilt, perp = self._tilt()
-        wmag = abs(wx) + abs(wy) + abs(wz)  # counts, L1 norm
-        w_mdps = int(wmag * self._mdps)
+        w_mdps = int(wmax * self._mdps)
+        ax, ay, az = self._accel()
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
         impact = a2 > self._g2hi * 4  # more than ~2 g
         if not self._ax_on:
             if tilt < self._d_start // 2:
                 self._ax_last_level = t
+                s[_RX] = 0
+                s[_RY] = 0
+                s[_RZ] = 0
                 if still:
-                    self._track_bias(dt, wx, wy, wz)
+                    self._track_bias(acc)
                     self._retare_level(t)
+                else:
+                    self._still_since = None
             if tilt > self._d_start and not self._ax_bad:
                 self._ax_on = True
                 self._ax_t0 = self._ax_last_level
-                self._ax_r = [0, 0, 0]
                 self._ax_peak = tilt
-                self._ax_wmax = 0
                 self._ax_settle = None
             elif self._ax_bad and tilt < self._d_start // 2 and still:
                 self._ax_bad = False
             return
-        r = self._ax_r
-        r[0] += wx * dt
-        r[1] += wy * dt
-        r[2] += wz * dt
-        if w_mdps > self._ax_wmax:
-            self._ax_wmax = w_mdps
         if w_mdps > self._max_rate or impact:
             # fast, violent motion (walking, stepping): not a calibration drop
             self._ax_on = False
@@ -493,8 +720,7 @@ class Engine:
             self._ax_on = False  # back to level: it was a shuffle
             return
         # settled at a tilted pose, or turning back: learn the axis
-        slow = w_mdps < self._hold_rate * 2
-        if slow:
+        if w_mdps < self._hold_rate * 2:
             if self._ax_settle is None:
                 self._ax_settle = t
         else:
@@ -505,18 +731,18 @@ class Engine:
             self._learn_axis(t, perp, tilt)
 
     def _learn_axis(self, t, perp, tilt):
+        s = self._s
         u = self._u
         f = _norm3(perp[0], perp[1], perp[2])
-        r = self._ax_r
         if f is None:
             return
         p = _cross(f, u)
-        # the gyro must agree: rotation about p of about the tilt seen
-        rot = (r[0] * p[0] + r[1] * p[1] + r[2] * p[2]) * self._mdps / 1000.0  # mdeg*... -> deg
-        rot_deg = rot / 1000.0
-        rn = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]) * self._mdps / 1e6
+        # the gyro must agree: a rotation about p of about the tilt seen
+        k = 16 * self._mdps / 1e6  # (counts*ms/16) -> deg
+        rot = (s[_RX] * p[0] + s[_RY] * p[1] + s[_RZ] * p[2]) * k
+        rn = math.sqrt(s[_RX] * s[_RX] + s[_RY] * s[_RY] + s[_RZ] * s[_RZ]) * k
         tilt_deg = tilt / _UDEG
-        if rot_deg < 0.5 * tilt_deg or rn > 2.0 * tilt_deg + 5:
+        if rot < 0.5 * tilt_deg or rn > 2.0 * tilt_deg + 5:
             # inconsistent rotation: not a single-axis drop; wait for another
             self._ax_on = False
             self._ax_bad = True
@@ -526,23 +752,32 @@ class Engine:
         self._emit("calibrated", t, rep=0, stage="axis", level_tilt_deg=r2(tilt_deg),
                    axis=[r2(p[0]), r2(p[1]), r2(p[2])], axis_source="descent")
         # start the fusion from the accelerometer and enter the first rep
-        self._restart = True
-        self._fuse(0, self._alp[0] // 16, self._alp[1] // 16, self._alp[2] // 16, 0, 0, 0)
-        self.state = S_TOP
-        self._reset_rep()
+        s[_RESTART] = 1
+        self._correct(0)
+        s[_STATE] = S_TOP
         self._start_rep(t, self._ax_t0)
-        # replay what the drop so far tells: crossings are unknown, use the onset
-        self._peak = self.theta
-        self._t_peak = t
+        s[_PEAK] = s[_TH]
+        s[_TPEAK] = t
 
-    def _track_bias(self, dt, wx, wy, wz):
-        # slow gyro bias tracking while still (tau 8 s)
-        B = self._B
-        k = dt if dt < 100 else 100
-        B[0] += (wx * 16) * k // 8000
-        B[1] += (wy * 16) * k // 8000
-        B[2] += (wz * 16) * k // 8000
-        self._set_bias()
+    def _set_frame(self, u, f):
+        # u: level up, f: forward (both unit float 3-tuples, f perpendicular to u)
+        p = _cross(f, u)
+        self._u = u
+        self._f = f
+        self._U = (int(u[0] * _AX_ONE), int(u[1] * _AX_ONE), int(u[2] * _AX_ONE))
+        self._F = (int(f[0] * _AX_ONE), int(f[1] * _AX_ONE), int(f[2] * _AX_ONE))
+        self._P = (int(p[0] * _AX_ONE), int(p[1] * _AX_ONE), int(p[2] * _AX_ONE))
+        k = self._mdps * 1024
+        s = self._s
+        s[_RPX] = int(p[0] * k)
+        s[_RPY] = int(p[1] * k)
+        s[_RPZ] = int(p[2] * k)
+        s[_RFX] = int(-f[0] * k)  # roll rate = -w.f
+        s[_RFY] = int(-f[1] * k)
+        s[_RFZ] = int(-f[2] * k)
+        s[_RUX] = int(u[0] * k)
+        s[_RUY] = int(u[1] * k)
+        s[_RUZ] = int(u[2] * k)
 
     def _retare_level(self, t):
         # Re-take the level pose after 1.5 s of rest near level (strap slip).
@@ -553,78 +788,28 @@ class Engine:
         if self._retared or ticks_diff(t, self._still_since) < 1500:
             return
         self._retared = True
-        a = self._alp
-        u = _norm3(a[0], a[1], a[2])
+        x, y, z = self._accel()
+        u = _norm3(x, y, z)
         if u is None:
             return
         self._u = u
-        self._U = (int(u[0] * _AX_ONE), int(u[1] * _AX_ONE), int(u[2] * _AX_ONE))
         if self.axis_known:
             f = self._f
             d = _dot(f, u)
             f = _norm3(f[0] - d * u[0], f[1] - d * u[1], f[2] - d * u[2])
             if f is not None:
                 self._set_frame(u, f)
-                self._restart = True
-
-    # ---------------------------------------------------------- fusion
-    def _fuse(self, dt, ax, ay, az, wx, wy, wz):
-        RP = self._RP
-        wp = (wx * RP[0] + wy * RP[1] + wz * RP[2]) >> _RATE_SHIFT  # mdps
-        RF = self._RF
-        wr = (wx * RF[0] + wy * RF[1] + wz * RF[2]) >> _RATE_SHIFT
-        RU = self._RU
-        wu = (wx * RU[0] + wy * RU[1] + wz * RU[2]) >> _RATE_SHIFT
-        self.wp = wp
-        # mdps * ms = udeg: (1e-3 deg/s) * (1e-3 s)
-        th = self.theta + wp * dt
-        ph = self.phi + wr * dt
-        self.psi += wu * dt
-        # accelerometer correction, gated off in dynamics
-        F = self._F
-        U = self._U
-        P = self._P
-        x = (ax * F[0] + ay * F[1] + az * F[2]) >> _AX_SHIFT
-        z = (ax * U[0] + ay * U[1] + az * U[2]) >> _AX_SHIFT
-        y = (ax * P[0] + ay * P[1] + az * P[2]) >> _AX_SHIFT
-        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
-        if self._restart:
-            self._restart = False
-            th = int(math.atan2(x, z) * _R2U)
-            ph = int(math.atan2(y, math.sqrt(x * x + z * z)) * _R2U)
-            self.wl = 0
-        elif self._g2lo < a2 < self._g2hi and -30000 < wp < 30000:
-            tau = self._tau
-            ta = int(math.atan2(x, z) * _R2U)
-            th += (ta - th) // tau * dt
-            pa = int(math.atan2(y, math.sqrt(x * x + z * z)) * _R2U)
-            ph += (pa - ph) // tau * dt
-        self.theta = th
-        self.phi = ph
-        k = dt if dt < _LPF_MS else _LPF_MS
-        self.wl += (wp - self.wl) * k // _LPF_MS
+                self._s[_RESTART] = 1
 
     # ------------------------------------------------------------- top
-    def _step_top(self, t, dt, gx, gy, gz, still):
-        th = self.theta
-        wl = self.wl
-        # last upward crossing of each degree while at the top: the start of a
-        # drop is crossed before the drop is confirmed
-        kk = th // _UDEG + _OFF
-        if kk < 0:
-            kk = 0
-        elif kk >= _NK:
-            kk = _NK - 1
-        pk = self._prev_k
-        if kk > pk:
-            tcu = self._tc_up
-            for j in range(pk + 1, kk + 1):
-                tcu[j] = t
-        self._prev_k = kk
+    def _step_top(self, t, acc, still):
+        s = self._s
+        th = s[_TH]
+        wl = s[_WL]
         if th < self._top_band:
             self._t_last_top = t
         if th < self._top_band and still and -self._hold_rate < wl < self._hold_rate:
-            self._track_bias(dt, gx - self._bx, gy - self._by, gz - self._bz)
+            self._track_bias(acc)
             self._retare_level(t)
         else:
             self._still_since = None
@@ -647,75 +832,88 @@ class Engine:
         else:
             self._t_cand = None
 
+    def _reset_rep(self):
+        s = self._s
+        s[_PEAK] = s[_TH]
+        s[_TPEAK] = self.t_ms
+        s[_THMIN] = s[_TH]
+        s[_TTHMIN] = self.t_ms
+        s[_TRACK] = 1  # at the top: last upward crossings
+        self._t_onset = self.t_ms
+        self._peak_w = 0  # max downward low-passed rate
+        self._peak_up = 0  # max upward low-passed rate (positive)
+        self._k_first = 0
+        self._settle = None
+        self._t_dend = self.t_ms
+        self._hold_ticks = 0
+        self._hold_ref = 0
+        self._hold_target_sent = False
+        self._bmode = 0
+        self._bmax = s[_TH]
+        self._bmax_t = self.t_ms
+        self._bmin = 0
+        self._bmin_w = 0
+        self._bounces = 0
+        self._fast = False
+        self._fast_mean = 0.0
+        self._snap = False
+        self._roll_out = False
+        self._roll_since = None
+        self._max_roll = -(1 << 30)
+        self._twisted = False
+        self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
+        self._psi0 = s[_PS]
+
     def _start_rep(self, t, onset):
+        s = self._s
         self._reset_rep()
         self.rep += 1
-        self.state = S_DESC
+        s[_STATE] = S_DESC
+        s[_TRACK] = 2  # first upward crossings from here on
         self._await_ready = False
         self._t_onset = onset
-        k = self.theta // _UDEG + _OFF + 1
+        k = s[_TH] // _UDEG + _OFF + 1
         if k < 0:
             k = 0
-        self._next_k = k
+        s[_NEXTK] = k
         # levels already passed were crossed while at the top (or are unknown)
-        self._k_first = k
         tcu = self._tc_up
         j = k - 1
         while j >= 0 and ticks_diff(tcu[j], onset) >= 0:
             j -= 1
         self._k_first = j + 1
-        self._psi0 = self.psi
         self._emit("rep_start", t, onset_ms=onset)
 
     def _cancel(self, reason):
         self._emit("rep_cancel", self.t_ms, reason=reason)
         self.rep -= 1
-        self.state = S_TOP
+        self._s[_STATE] = S_TOP
+        self._reset_rep()
         self._t_cand = None
         self._await_ready = True
         self._ready_since = None
 
     # ------------------------------------------------------------ reps
-    def _step_rep(self, t, dt):
-        th = self.theta
-        wl = self.wl
-        st = self.state
-        if wl > self._max_rate or wl < -self._max_rate:
+    def _step_rep(self, t, wlmax, wlmin, wmax):
+        s = self._s
+        th = s[_TH]
+        wl = s[_WL]
+        st = s[_STATE]
+        if wlmax > self._max_rate or wlmin < -self._max_rate or wmax > self._max_rate_c * 2:
             self._cancel("too violent for a heel drop")
             return
-        # first upward crossings (descent) and last downward crossings (rise)
-        kk = th // _UDEG + _OFF
-        if kk < 0:
-            kk = 0
-        elif kk >= _NK:
-            kk = _NK - 1
-        if st == S_DESC:
-            nk = self._next_k
-            while nk <= kk:
-                self._tc_up[nk] = t
-                nk += 1
-            self._next_k = nk
-        pk = self._prev_k
-        if kk < pk:
-            tcd = self._tc_dn
-            for j in range(kk + 1, pk + 1):
-                tcd[j] = t
-        self._prev_k = kk
-        if th > self._peak:
-            self._peak = th
-            self._t_peak = t
-        # roll-out beyond the person's coupling, and twist
         self._check_roll_twist(t, th)
         if st == S_DESC:
-            self._step_desc(t, th, wl)
+            self._step_desc(t, th, wl, wlmax)
         elif st == S_HOLD:
             self._step_hold(t, th, wl)
         else:
-            self._step_rise(t, th, wl)
+            self._step_rise(t, th, wl, wlmin)
 
     def _check_roll_twist(self, t, th):
+        s = self._s
         side = self.side
-        ro = self._rsign * self.phi // 1000  # mdeg, + = inversion
+        ro = self._rsign * s[_PH] // 1000  # mdeg, + = inversion
         if ro > self._max_roll:
             self._max_roll = ro
         extra = ro - (self._k1024[side] * (th // 1000) >> 10) - self._c_md[side]
@@ -727,18 +925,16 @@ class Engine:
                 self._emit("roll_out", t, roll_deg=r2(extra / 1000))
         else:
             self._roll_since = None
-        # baseline sums, every 50 ms (0.1 deg units)
-        if ticks_diff(t, self._bl_t) >= 50:
-            self._bl_t = t
-            a = th // 100000
-            b = ro // 100
-            bl = self._bl
-            bl[0] += 1
-            bl[1] += a
-            bl[2] += b
-            bl[3] += a * a
-            bl[4] += a * b
-        dpsi = self.psi - self._psi0
+        # baseline sums (0.1 deg units)
+        a = th // 100000
+        b = ro // 100
+        bl = self._bl
+        bl[0] += 1
+        bl[1] += a
+        bl[2] += b
+        bl[3] += a * a
+        bl[4] += a * b
+        dpsi = s[_PS] - self._psi0
         if not self._twisted and (dpsi > self._twist or dpsi < -self._twist):
             self._twisted = True
             self._emit("twist", t, yaw_deg=r2(dpsi / _UDEG))
@@ -749,14 +945,13 @@ class Engine:
             if th >= self._bmax:
                 self._bmax = th
                 self._bmax_t = t
-            elif self._bmax - th >= self._b_min and th > self._peak - 8 * _UDEG:
+            elif self._bmax - th >= self._b_min and th > self._s[_PEAK] - 8 * _UDEG:
                 self._bmode = 1
                 self._bmin = th
                 self._bmin_w = wl
             return 0
         if th < self._bmin:
             self._bmin = th
-            self._t_bn = t
         if wl < self._bmin_w:
             self._bmin_w = wl
         amp = self._bmax - self._bmin
@@ -774,62 +969,66 @@ class Engine:
             return 0
         return 1
 
-    def _step_desc(self, t, th, wl):
-        if wl > self._peak_w:
-            self._peak_w = wl
-        # too fast: peak rate, or mean rate since the start threshold once 8 deg deep
+    def _step_desc(self, t, th, wl, wlmax):
+        s = self._s
+        peak = s[_PEAK]
+        if wlmax > self._peak_w:
+            self._peak_w = wlmax
+        # too fast: peak rate, or mean rate since the start threshold once deep enough
         if not self._fast:
-            el = ticks_diff(t, self._tc_up_at(self._d_start))
-            fast = wl > self._fast_peak
-            if not fast and th >= self._min_depth and th < self._peak + 1 and el > 0:
-                fast = (th - self._d_start) // el > int(self.cfg.fast_descent_dps * 1000)
+            fast = wlmax > self._fast_peak
+            if not fast and th >= self._min_depth and th + _UDEG > peak:
+                el = ticks_diff(t, self._tc_up_at(self._d_start))
+                if el > 0:
+                    fast = (th - self._d_start) // el > self._fast_mean_lim
             if fast:
                 self._fast = True
-                self._emit("descent_too_fast", t, speed_dps=r2(max(wl, 0) / 1000))
+                self._emit("descent_too_fast", t, speed_dps=r2(max(wlmax, 0) / 1000))
         reb = self._bounce_track(t, th, wl)
         # settled at the bottom: hold
-        if -self._hold_rate < wl < self._hold_rate and th >= self._peak - self._peak // 5:
+        if -self._hold_rate < wl < self._hold_rate and th >= peak - peak // 5:
             if self._settle is None:
                 self._settle = t
-            elif ticks_diff(t, self._settle) >= self._hold_enter and self._peak >= self._min_depth:
+            elif ticks_diff(t, self._settle) >= self._hold_enter and peak >= self._min_depth:
                 self._enter_hold(t, th)
                 return
         else:
             self._settle = None
         # rising without a hold
         if reb and self._rising(t, th):
-            if self._peak < self._min_depth:
+            if peak < self._min_depth:
                 self._cancel("too shallow")
                 return
             self._t_dend = self._desc_end(t)
             self._enter_rise(t)
             return
-        if self._peak < self._min_depth and th < self._top_band and wl < 0:
+        if peak < self._min_depth and th < self._top_band and wl < 0:
             self._cancel("too shallow")
 
     def _tc_up_at(self, level):
         k = level // _UDEG + _OFF + 1
-        return self._tc_up[k] if 0 <= k < self._next_k else self._t_onset
+        if self._k_first <= k < self._s[_NEXTK]:
+            return self._tc_up[k]
+        return self._t_onset
 
     def _rising(self, t, th):
         # a rebound that keeps going up for 0.6 s, or passes halfway to the top
-        drop = self._bmax - th
-        if drop < self._band:
+        if self._bmax - th < self._band:
             return False
-        if th <= self._peak >> 1:
+        if th <= self._s[_PEAK] >> 1:
             return True
-        return ticks_diff(t, self._bmax_t) >= 600 and self.wl < 0
+        return ticks_diff(t, self._bmax_t) >= 600 and self._s[_WL] < 0
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
         fit = self._fit_up()
         if fit is None:
-            return self._t_peak if self._settle is None else self._settle
+            return self._s[_TPEAK] if self._settle is None else self._settle
         self._t_onset = fit[0]
         return fit[1]
 
     def _fit_up(self):
-        P = self._peak / _UDEG
+        P = self._s[_PEAK] / _UDEG
         if P < 3:
             return None
         k1 = int(0.1 * P + 0.5)
@@ -841,7 +1040,7 @@ class Engine:
             i1 = self._k_first
             k1 = i1 - _OFF
         i2 = k2 + _OFF
-        if k2 <= k1 or i2 >= self._next_k or k1 < 1:
+        if k2 <= k1 or i2 >= self._s[_NEXTK] or k1 < 1:
             return None
         t1 = self._tc_up[i1]
         t2 = self._tc_up[i2]
@@ -851,17 +1050,17 @@ class Engine:
         if d <= 0 or s2 <= s1:
             return None
         T = d / (s2 - s1)
-        self._fast_mean = (k2 - k1) * 1000.0 / d  # dps over ~10-90 %
+        self._fast_mean = (k2 - k1) * 1000.0 / d  # deg/s over ~10-90 %
         return ticks_add(t1, -int(s1 * T + 0.5)), ticks_add(t2, int((1.0 - s2) * T + 0.5))
 
     def _enter_hold(self, t, th):
+        s = self._s
         self._t_dend = self._desc_end(t)
         if ticks_diff(self._t_dend, t) > 0:
             self._t_dend = t
-        self.state = S_HOLD
-        self._hold_ref = self._peak
-        self._hold_ticks = 0
-        self._hold_target_sent = False
+        s[_STATE] = S_HOLD
+        s[_TRACK] = 0
+        self._hold_ref = s[_PEAK]
         self._emit("hold_start", t, depth_deg=r2(th / _UDEG))
         self._hold_tick(t)
 
@@ -875,6 +1074,8 @@ class Engine:
             self._emit("hold_target", t, hold_s=r2(el / 1000))
 
     def _step_hold(self, t, th, wl):
+        if th > self._hold_ref:
+            self._hold_ref = th
         reb = self._bounce_track(t, th, wl)
         if reb and self._rising(t, th):
             self._enter_rise(t)
@@ -883,22 +1084,21 @@ class Engine:
             self._hold_tick(t)
 
     def _enter_rise(self, t):
-        self.state = S_RISE
-        self._rise_min = self.theta
-        self._t_rise_min = t
-        self._t_rise_conf = t
+        s = self._s
+        s[_STATE] = S_RISE
+        s[_TRACK] = 0
+        s[_THMIN] = s[_TH]
+        s[_TTHMIN] = t
         self._emit("rise_start", t, hold_s=r2(max(0, ticks_diff(self._bmax_t, self._t_dend)) / 1000))
 
-    def _step_rise(self, t, th, wl):
-        up = -wl
+    def _step_rise(self, t, th, wl, wlmin):
+        s = self._s
+        up = -wlmin
         if up > self._peak_up:
             self._peak_up = up
             if not self._snap and up > self._snap_peak:
                 self._snap = True
                 self._emit("snap_up", t, speed_dps=r2(up / 1000))
-        if th < self._rise_min:
-            self._rise_min = th
-            self._t_rise_min = t
         if th < self._top_band and -self._hold_rate < wl < self._hold_rate:
             self._end_rep(t, t)
             return
@@ -906,9 +1106,9 @@ class Engine:
             self._end_rep(t, t)
             return
         # going down again before reaching the top: a new rep (continuous pumping)
-        if th - self._rise_min > 4 * _UDEG and wl > self._d_rate:
-            onset = self._t_rise_min
-            self._end_rep(t, self._t_rise_min)
+        if th - s[_THMIN] > 4 * _UDEG and wl > self._d_rate:
+            onset = s[_TTHMIN]
+            self._end_rep(t, onset)
             self._start_rep(t, onset)
 
     def _fit_dn(self, H, L):
@@ -939,9 +1139,11 @@ class Engine:
         return ticks_add(t_hi, -int(s_hi * T + 0.5)), ticks_add(t_lo, int((1.0 - s_lo) * T + 0.5)), mean
 
     def _end_rep(self, t, t_end):
-        peak = self._peak
+        s = self._s
+        peak = s[_PEAK]
         H = self._hold_ref if self._hold_ref else peak
-        fit = self._fit_dn(H, self._rise_min if self._rise_min > 0 else 0)
+        low = s[_THMIN]
+        fit = self._fit_dn(H, low if low > 0 else 0)
         if fit is not None:
             r_on, r_end, r_mean = fit
         else:
@@ -953,39 +1155,38 @@ class Engine:
         h_s = max(0, ticks_diff(r_on, self._t_dend)) / 1000
         r_s = max(1, ticks_diff(r_end, r_on)) / 1000
         depth = peak / _UDEG
-        rise_deg = (H - self._rise_min) / _UDEG
-        d_speed = depth / d_s
-        r_speed = rise_deg / r_s
-        fmean = getattr(self, "_fast_mean", 0.0)
-        self._fast_mean = 0.0
+        rise_deg = (H - low) / _UDEG
+        fmean = self._fast_mean
         fast = self._fast or fmean > self.cfg.fast_descent_dps or self._peak_w > self._fast_peak
         if fast and not self._fast:
             self._emit("descent_too_fast", t, speed_dps=r2(fmean))
         snap = self._snap or r_mean > self.cfg.snap_up_dps or self._peak_up > self._snap_peak
         if snap and not self._snap:
             self._emit("snap_up", t, speed_dps=r2(max(r_mean, self._peak_up / 1000)))
-        no_hold = h_s < self.cfg.no_hold_s
         ev = {
             "start_ms": start, "end_ms": r_end, "depth_deg": r2(depth), "hold_s": r2(h_s),
-            "descent_s": r2(d_s), "rise_s": r2(r_s), "descent_speed_dps": r2(d_speed),
-            "rise_speed_dps": r2(r_speed), "bounces": self._bounces,
+            "descent_s": r2(d_s), "rise_s": r2(r_s), "descent_speed_dps": r2(depth / d_s),
+            "rise_speed_dps": r2(rise_deg / r_s), "bounces": self._bounces,
             "max_roll_deg": r2(self._max_roll / 1000), "fast_descent": fast,
-            "roll_out": self._roll_out, "snap_up": snap, "twist": self._twisted, "no_hold": no_hold,
+            "roll_out": self._roll_out, "snap_up": snap, "twist": self._twisted,
+            "no_hold": h_s < self.cfg.no_hold_s,
         }
         self._emit("rep_end", t, **ev)
         ev["side"] = self.side
         self.reps_by_side[self.side].append(ev)
         if not (self._roll_out or self._twisted):
             self._add_baseline()
-        self.state = S_TOP
+        s[_STATE] = S_TOP
+        self._reset_rep()
         self._t_cand = None
         self._await_ready = True
         self._ready_since = None
         self._t_last_top = t
 
     def _add_baseline(self):
+        # the person's own pitch-roll coupling, fitted on clean reps per side
         side = self.side
-        B = self._baseline[side]
+        B = self._bl_sums[side]
         bl = self._bl
         if bl[0] < 10:
             return
