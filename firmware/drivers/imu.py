@@ -118,7 +118,7 @@ class IMU:
         mv = memoryview(self._buf)
         self._views = [mv[0 : k * self.FRAME] for k in (16, 8, 4, 2, 1)]
 
-    # -- register helpers (configuration path; not allocation-free) -------
+    # -- register helpers (allocation-free: the QMI8658 writes in read_fifo)
     def _w(self, reg, val):
         self._b1[0] = val & 0xFF
         self.bus.writeto_mem(self.addr, reg, self._b1)
@@ -133,7 +133,8 @@ class IMU:
 
     def _periods(self, now):
         """Whole sample periods between the last good read and now (rounded);
-        None without a clock."""
+        None without a clock. Error paths only: the products here leave the
+        small-int range of 32-bit ports (a few bytes of heap)."""
         if self.clock_us is None:
             return None
         dt = _wrap_diff(now, self._t_last)

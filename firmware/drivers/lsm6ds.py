@@ -35,6 +35,8 @@
 # bandwidth is set by the ODR (check against the datasheet LPF1 tables
 # before relying on a sharper cut).
 
+import array
+
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -213,8 +215,8 @@ class LSM6DSOX(_LSM):
         self._cap_words = 512
         self.FIFO_SAMPLES = 256
         # words waiting for their partner (gyro/accel of the same TAG_CNT)
-        self._g = array_h3()
-        self._a = array_h3()
+        self._g = array.array("h", (0, 0, 0))
+        self._a = array.array("h", (0, 0, 0))
         self._gcnt = -1
         self._acnt = -1
         self.unpaired = 0  # words dropped for lack of a partner (diagnostic)
@@ -307,12 +309,6 @@ class LSM6DSOX(_LSM):
             todo -= k
         self._done(avail, n)
         return n
-
-
-def array_h3():
-    import array
-
-    return array.array("h", (0, 0, 0))
 
 
 def driver_for(whoami):
