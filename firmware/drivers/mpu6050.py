@@ -148,7 +148,8 @@ class MPU6050(IMU):
             return 0
         # count % 12 != 0: a frame is being written; take whole frames only.
         avail = count // 12
-        self._check_alive(avail)
+        if not self._check(avail):
+            return 0
         n = avail if avail < max_samples else max_samples
         b = self._buf
         i = 0
