@@ -560,6 +560,22 @@ class Analysis:
         self.faults_seen = seen
         self.notes = [n for s in sessions for n in s.notes]
 
+    def tip_groups(self):
+        """[([label, ...], [tip text, ...])]: each guide tip once, under every fault seen that it answers."""
+        groups = []
+        where = {}
+        for label, n, texts in self.tips():
+            lab = label if n is None else "%s (%d rep%s)" % (label, n, "" if n == 1 else "s")
+            fresh = [t for t in texts if t not in where]
+            for t in texts:
+                if t in where and lab not in groups[where[t]][0]:
+                    groups[where[t]][0].append(lab)
+            if fresh:
+                groups.append(([lab], fresh))
+                for t in fresh:
+                    where[t] = len(groups) - 1
+        return groups
+
     def tips(self):
         """[(fault label, count, [tip text, ...])] for every fault seen, plus asymmetry."""
         out = []
@@ -614,8 +630,8 @@ def render_text(a):
             sy["diff_deg"], _f(sy["lsi"], "%.0f%%"), sy["message"]))
     else:
         lines.append("left/right: " + sy["message"])
-    for label, n, tips in a.tips():
-        lines.append("tip (%s%s): %s" % (label, "" if n is None else " x%d" % n, tips[0]))
+    for labels, texts in a.tip_groups():
+        lines.append("tip (%s): %s" % (", ".join(labels), texts[0]))
     for n in a.notes:
         lines.append("note: " + n)
     return "\n".join(lines) + "\n"
@@ -989,8 +1005,9 @@ figure{margin:10px 0}
 figure picture{display:block}
 figure img{display:block;width:100%;max-width:100%;height:auto;background:#fff}
 figcaption{font-size:.8rem;color:#555}
+ul.tips{padding-left:1.1em}
 ul.tips li{margin:.3em 0}
-blockquote{margin:.2em 0 .2em .6em;padding-left:.6em;border-left:3px solid #ccc;color:#333}
+blockquote{margin:.2em 0 .2em .3em;padding-left:.6em;border-left:3px solid #ccc;color:#333;font-size:.92rem}
 .notes li{color:#8a4b00}
 .small{font-size:.8rem;color:#555}
 """
@@ -1101,14 +1118,13 @@ def render_html(a, figs=None, title="heeldrop session report"):
             a.config.reps_per_side, a.config.hold_target_s))
     else:
         p.append("<p>No completed reps.</p>")
-    tips = a.tips()
+    tips = a.tip_groups()
     p.append("<h2>Tips</h2>")
     if tips:
-        p.append('<ul class="tips">')
-        for label, n, texts in tips:
-            p.append("<li><b>%s</b>%s%s</li>" % (
-                _e(label), _e("" if n is None else " (%d rep%s)" % (n, "" if n == 1 else "s")),
-                "".join("<blockquote>%s</blockquote>" % _e(t) for t in texts)))
+        p.append('<p class="small">From the exercise guide, for what was seen in this session.</p><ul class="tips">')
+        for labels, texts in tips:
+            p.append("<li><b>%s</b>%s</li>" % (
+                _e(", ".join(labels)), "".join("<blockquote>%s</blockquote>" % _e(t) for t in texts)))
         p.append("</ul>")
     else:
         p.append("<p>No faults seen: smooth, even reps.</p>")

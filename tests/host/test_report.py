@@ -358,3 +358,15 @@ def test_side_switch_metadata_switches_the_engine_side(tmp_path):
     s = report.load_session(p, cfg())
     assert [r["side"] for r in s.reps()] == ["left"] * 3 + ["right"] * 3
     assert any(e["type"] == "side" and e["side"] == "right" for e in s.events)
+
+
+def test_each_tip_is_shown_once_under_every_fault_it_answers():
+    evs = set_events([24, 25], side="left", twist=True, snap_up=True)
+    a = report.analyse([report.Session(evs, path="x.csv")], cfg())
+    groups = a.tip_groups()
+    texts = [t for _l, ts in groups for t in ts]
+    assert len(texts) == len(set(texts))
+    assert groups[0] == (["twist (2 reps)", "snap-up (2 reps)"], report.TIPS["twist"])
+    assert groups[1] == (["snap-up (2 reps)"], [report.TIPS["snap_up"][1]])
+    text = report.render_text(a)
+    assert "tip (twist (2 reps), snap-up (2 reps)): Press the forefoot" in text

@@ -7,7 +7,6 @@ the DOM after load. Console messages come from --enable-logging=stderr (lines
 with CONSOLE); the report logs nothing, so any is a failure. A 390 px wide
 screenshot is kept in out/report-390.png.
 """
-import glob
 import os
 import re
 import shutil
@@ -57,17 +56,12 @@ def load_page(path, tmp_path):
 
 
 def real_traces(tmp_path):
-    """Corpus traces of both sides when the corpus has them, else two drawn here; both go through the real engine."""
-    corpus = sorted(glob.glob(os.path.join(ROOT, "tests", "traces", "*.csv")))
-    by_side = {}
-    for p in corpus:
-        with open(p, encoding="utf-8", errors="replace") as f:
-            head = f.read(400)
-        m = re.search(r"^# *side=(left|right)", head, re.M)
-        if m and "clean" in os.path.basename(p) and m.group(1) not in by_side:
-            by_side[m.group(1)] = p
-    if len(by_side) == 2:
-        return [by_side["left"], by_side["right"]]
+    """Committed corpus traces (a two-sided session and a faulty set) through the real engine;
+    two traces drawn here only if the corpus is not there."""
+    corpus = [os.path.join(ROOT, "tests", "traces", n) for n in ("demo_session.csv", "mixed_faults_right.csv")]
+    have = [p for p in corpus if os.path.exists(p)]
+    if have:
+        return have
     return [kinematic_trace(str(tmp_path / "left.csv"), [(24, 3, 12, 1.5)] * 6, side="left", seed=3),
             kinematic_trace(str(tmp_path / "right.csv"), [(19, 3, 12, 1.5), (19, 0.8, 2, 0.4)] * 3,
                             side="right", seed=4)]
@@ -82,7 +76,7 @@ def png_size(path):
 
 def test_report_renders_in_headless_chromium(tmp_path, capsys):
     os.makedirs(OUT, exist_ok=True)
-    page = os.path.join(OUT, "report.html")
+    page = str(tmp_path / "report.html")
     traces = real_traces(tmp_path)
     assert main(["report"] + traces + ["--html", page]) == 0
     text = capsys.readouterr().out
@@ -94,12 +88,14 @@ def test_report_renders_in_headless_chromium(tmp_path, capsys):
     assert int(attrs["data-figures"]) == len(traces) + 1
     scroll, inner = (int(x) for x in attrs["data-page-width"].split("/"))
     assert scroll <= inner, "the page is wider than a 390 px phone screen: %d > %d" % (scroll, inner)
-    shot = os.path.join(OUT, "report-390.png")
-    if os.path.exists(shot):
-        os.remove(shot)
+    shot = str(tmp_path / "report-390.png")
     run_chromium(["--screenshot=%s" % shot, "file://" + page], tmp_path)
     w, h = png_size(shot)
     assert (w, h) == (390, 2000)
+    shutil.copyfile(page, os.path.join(OUT, "report.html"))
+    kept = os.path.join(OUT, "report-390.png")
+    shutil.copyfile(shot, kept + ".tmp")
+    os.replace(kept + ".tmp", kept)  # whole file, even with another test run writing it
 
 
 def test_the_browser_check_catches_broken_figures_and_script_errors(tmp_path):
