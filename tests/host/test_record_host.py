@@ -181,19 +181,17 @@ def _clip(v):
     return max(-32768, min(32767, int(round(v))))
 
 
-def test_size_on_the_trace_corpus():
-    """Bytes per sample on tests/traces/*.csv at 100 Hz (g -> counts at 8192
-    LSB/g, deg/s -> counts at 65.5 LSB/(deg/s)), exact round trip."""
+def corpus_sizes(block=50):
+    """[(file, rate_hz, samples, bytes of SAMPLES records)] for tests/traces/*.csv,
+    g -> counts at 8192 LSB/g and deg/s -> counts at 65.5 LSB/(deg/s); each
+    log is checked to decode to exactly the counts written."""
     from heeldrop.traceio import read_trace
 
-    paths = sorted(glob.glob(os.path.join(ROOT, "tests", "traces", "*.csv")))
-    total_b = total_n = 0
-    for path in paths:
+    rows = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "tests", "traces", "*.csv"))):
         tr = read_trace(path)
-        if tr.meta.get("sample_rate_hz") != 100:
-            continue
         buf = bytearray()
-        w = LogWriter(buf.extend, HEADER, block_samples=50)
+        w = LogWriter(buf.extend, HEADER, block_samples=block)
         head = w.bytes_written
         S = []
         for i, t in enumerate(tr.t_ms):
@@ -203,10 +201,16 @@ def test_size_on_the_trace_corpus():
             w.add_sample(*s)
         w.flush()
         assert LogReader(buf).samples() == S, path
-        total_b += len(buf) - head
-        total_n += len(S)
-    if total_n:
-        assert total_b / total_n <= 6.0, total_b / total_n
+        rows.append((os.path.basename(path), tr.meta.get("sample_rate_hz"), len(S), len(buf) - head))
+    return rows
+
+
+def test_size_on_the_trace_corpus():
+    """At most 6 bytes per sample on the 100 Hz traces of the corpus."""
+    rows = [r for r in corpus_sizes() if r[1] == 100]
+    n = sum(r[2] for r in rows)
+    if n:
+        assert sum(r[3] for r in rows) / n <= 6.0
 
 
 def test_record_layout_is_as_documented():
@@ -218,3 +222,19 @@ def test_record_layout_is_as_documented():
     assert len(rec) == 9 + n
     assert struct.unpack_from("<I", rec, 5 + n)[0] == zlib.crc32(rec[2:5 + n])
     assert struct.unpack_from("<IIB", rec, 5) == (5, 100, 2)
+
+
+if __name__ == "__main__":
+    # .venv/bin/python tests/host/test_record_host.py [BLOCK_SAMPLES]
+    # prints the log size per sample on the trace corpus
+    import sys
+
+    sys.path[:0] = [os.path.join(ROOT, "firmware", "lib"), os.path.join(ROOT, "host")]
+    block = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    rows = corpus_sizes(block)
+    for name, rate, n, b in rows:
+        print("%-32s %4s Hz %7d samples %8d bytes  %.2f bytes/sample" % (name, rate, n, b, b / n))
+    for label, sel in (("100 Hz traces", [r for r in rows if r[1] == 100]), ("all traces", rows)):
+        n = sum(r[2] for r in sel)
+        if n:
+            print("%-32s %.2f bytes/sample (block of %d samples)" % (label, sum(r[3] for r in sel) / n, block))
