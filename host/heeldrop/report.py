@@ -561,19 +561,22 @@ class Analysis:
         self.notes = [n for s in sessions for n in s.notes]
 
     def tip_groups(self):
-        """[([label, ...], [tip text, ...])]: each guide tip once, under every fault seen that it answers."""
-        groups = []
-        where = {}
+        """[([label, ...], [tip text, ...])]: each guide tip once, under every fault seen that it answers
+        (tips answering the same faults share one entry)."""
+        order, labels = [], {}
         for label, n, texts in self.tips():
             lab = label if n is None else "%s (%d rep%s)" % (label, n, "" if n == 1 else "s")
-            fresh = [t for t in texts if t not in where]
             for t in texts:
-                if t in where and lab not in groups[where[t]][0]:
-                    groups[where[t]][0].append(lab)
-            if fresh:
-                groups.append(([lab], fresh))
-                for t in fresh:
-                    where[t] = len(groups) - 1
+                if t not in labels:
+                    labels[t] = []
+                    order.append(t)
+                labels[t].append(lab)
+        groups = []
+        for t in order:
+            if groups and groups[-1][0] == labels[t]:
+                groups[-1][1].append(t)
+            else:
+                groups.append((labels[t], [t]))
         return groups
 
     def tips(self):
