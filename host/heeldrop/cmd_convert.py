@@ -10,7 +10,10 @@ EPILOG = """examples:
   heeldrop convert 0007.hdl --to csv -o left-day3.csv
   heeldrop convert 0007.hdl --to csv -o - | head      # to standard output
 
-Raw counts become g and deg/s with the scales in the log's header; the
+Raw counts become g and deg/s with the scales in the log's header. t_ms
+keeps the device's clock (the ticks the recorded events refer to, unwrapped
+so it never goes backwards), so 'heeldrop replay' of the CSV and 'heeldrop
+events' of the log share one timeline; --from-zero starts it at 0. The
 header's side (at the start), imu, board, firmware and start time become
 the CSV's metadata lines. Samples the device lost (FIFO overflow, I2C
 errors) are simply absent, so the timestamps show the gap. A log cut off by
@@ -25,6 +28,8 @@ def add_arguments(p):
     p.add_argument("--to", choices=("csv",), default="csv", help="output format (only csv for now)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="output file ('-' for standard output; default: SESSION with a .csv extension)")
+    p.add_argument("--from-zero", action="store_true",
+                   help="t_ms from 0 at the first sample instead of the device's clock")
     p.add_argument("--accel-lsb-per-g", type=float, metavar="N",
                    help="accelerometer scale, if the log's header is lost or wrong")
     p.add_argument("--gyro-lsb-per-dps", type=float, metavar="N",
@@ -89,7 +94,8 @@ def _scales(path, header, args):
 
 
 def log_to_trace(r, path, args):
-    """(Trace, notes) from a LogReader: counts scaled, t_ms from 0, meta from the header."""
+    """(Trace, notes) from a LogReader: counts scaled, t_ms on the device's
+    clock unwrapped (or from 0 with args.from_zero), meta from the header."""
     from heelcore.ticks import ticks_diff
     from heeldrop.traceio import Trace, parse_meta_value
 
@@ -98,7 +104,8 @@ def log_to_trace(r, path, args):
     samples = r.samples()
     notes = []
     t_ms, cols = [], [[], [], [], [], [], []]
-    t = 0
+    t = 0 if (getattr(args, "from_zero", False) or not samples) else samples[0][1]
+    start = t
     prev = None
     back = 0
     for s in samples:
@@ -131,7 +138,7 @@ def log_to_trace(r, path, args):
     sides = r.sides()
     if sides:
         notes.append("%s: the side changed during the session (%s); the CSV's side= is the starting side" % (
-            path, ", ".join("%s at t_ms=%d" % (sd, ticks_diff(ts, samples[0][1]) if samples else ts)
+            path, ", ".join("%s at t_ms=%d" % (sd, start + ticks_diff(ts, samples[0][1]) if samples else ts)
                             for sd, ts in sides)))
     tr = Trace(t_ms=t_ms, ax=cols[0], ay=cols[1], az=cols[2], gx=cols[3], gy=cols[4], gz=cols[5],
                meta=meta, path=path)

@@ -57,8 +57,12 @@ def test_convert_writes_the_trace_contract(tmp_path, capsys):
     assert tr.meta["board"] == "pico" and tr.meta["firmware"] == "0.1.0"
     assert tr.meta["started"] == "2026-11-24T06:00:00Z"
     assert len(tr.t_ms) == 988
-    assert tr.t_ms[0] == 0 and tr.t_ms[-1] == 9990  # across the tick wrap
+    # the device's clock, unwrapped across the tick wrap
+    assert tr.t_ms[0] == T0 and tr.t_ms[-1] == T0 + 9990 and tr.t_ms[-1] > 1 << 30
     assert tr.t_ms[400] - tr.t_ms[399] == 130  # the gap shows as missing timestamps
+    assert main(["convert", str(log), "--from-zero", "-o", str(tmp_path / "z.csv")]) == 0
+    z = read_trace(str(tmp_path / "z.csv"))
+    assert z.t_ms[0] == 0 and z.t_ms[-1] == 9990 and z.ax == tr.ax
     S = recsynth.samples(1000)
     assert abs(tr.ax[0] - S[0][2] / 8192) < 1e-5 and abs(tr.gy[0] - S[0][6] / 65.5) < 1e-3
 
