@@ -37,17 +37,22 @@ The mypy settings, and why (written to build/typings/mypy-<port>.ini):
 - disable_error_code = var-annotated: "need type annotation" for an empty
   dict or list is a demand for annotations, not an error, in unannotated code.
 
-One finding is dropped as a known false alarm: "All conditional function
-variants must have identical signatures" for the CPython fallback
-`def const(x): return x` under `try: from micropython import const /
-except ImportError:`. That is the project's compatibility idiom; mypy
-compares it with the stub's generic const() and complains.
+Findings inside CPython fallbacks are dropped: an `except ImportError:`
+block whose `try:` imports micropython (`from micropython import const`,
+`import micropython`) runs only on CPython, never on a board, and the
+stand-ins it defines (`def const(x): return x`, `class micropython:` with
+an identity `viper`) make mypy complain ("All conditional function variants
+must have identical signatures", "Name already defined"). That is the
+project's compatibility idiom, not a board-side type error. Other
+`except ImportError` fallbacks (e.g. an optional binascii.crc32) can run on
+a board and stay checked.
 
 Exit status 0 when no errors remain, 1 otherwise, 2 when the setup failed.
 Library use (the tests): ensure_stubs(port), firmware_modules(), run(port, files)
 returning a list of Finding.
 """
 import argparse
+import ast
 import json
 import os
 import re
@@ -212,9 +217,47 @@ def write_config(port, folder):
     return ini
 
 
+def _catches_import_error(handler):
+    t = handler.type
+    names = t.elts if isinstance(t, ast.Tuple) else [t]
+    return any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError") for n in names)
+
+
+def _imports_micropython(stmts):
+    for node in stmts:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.ImportFrom) and sub.module == "micropython":
+                return True
+            if isinstance(sub, ast.Import) and any(a.name == "micropython" for a in sub.names):
+                return True
+    return False
+
+
+def cpython_fallback_lines(path, _cache={}):
+    """Line numbers of `except ImportError:` blocks whose try imports
+    micropython: code that runs only on CPython."""
+    try:
+        key = (path, os.stat(path).st_mtime_ns)
+    except OSError:
+        return set()
+    if key not in _cache:
+        lines = set()
+        try:
+            with open(path, encoding="utf-8") as f:
+                tree = ast.parse(f.read(), path)
+        except (OSError, SyntaxError, ValueError):
+            tree = None
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.Try) and _imports_micropython(node.body):
+                for h in node.handlers:
+                    if _catches_import_error(h):
+                        lines.update(range(h.lineno, (h.end_lineno or h.lineno) + 1))
+        _cache[key] = lines
+    return _cache[key]
+
+
 def is_known_false_alarm(f):
-    return (f.message == "All conditional function variants must have identical signatures"
-            and f.hint is not None and "def const(" in f.hint)
+    return bool(f.path) and f.line in cpython_fallback_lines(f.path)
 
 
 def run(port, files=None, modules=None):
