@@ -117,7 +117,23 @@ def foot_rotation(theta_deg, phi_deg, psi_deg, side):
     """R_wf (foot -> world), shape (N, 3, 3). ``phi`` is side-corrected (+ = inversion);
     ``side`` is "left"/"right" or an array of +-1 signs per sample."""
     s = side_sign(side) if isinstance(side, str) else np.asarray(side, dtype=float)
-    return rz(np.radians(psi_deg)) @ ry(-np.radians(theta_deg)) @ rx(s * np.radians(phi_deg))
+    # closed form of Rz(psi) @ Ry(-theta) @ Rx(s * phi)
+    a = -np.radians(np.asarray(theta_deg, dtype=float))
+    b = s * np.radians(np.asarray(phi_deg, dtype=float))
+    c = np.radians(np.asarray(psi_deg, dtype=float))
+    a, b, c = np.broadcast_arrays(a, b, c)
+    ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
+    R = np.empty(a.shape + (3, 3))
+    R[..., 0, 0] = cc * ca
+    R[..., 0, 1] = cc * sa * sb - sc * cb
+    R[..., 0, 2] = cc * sa * cb + sc * sb
+    R[..., 1, 0] = sc * ca
+    R[..., 1, 1] = sc * sa * sb + cc * cb
+    R[..., 1, 2] = sc * sa * cb - cc * sb
+    R[..., 2, 0] = -sa
+    R[..., 2, 1] = ca * sb
+    R[..., 2, 2] = ca * cb
+    return R
 
 
 def body_rate(R, fs=FS):

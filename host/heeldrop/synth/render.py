@@ -60,9 +60,12 @@ def _smooth_step(n, i0, dur_n):
 
 
 def _moving_avg(x, n):
+    """Centred moving average (same length, zero padded like np.convolve 'same')."""
     if n <= 1:
         return x
-    return np.convolve(x, np.ones(n) / n, mode="same")
+    c = np.concatenate([[0.0], np.cumsum(np.concatenate([np.zeros(n), x, np.zeros(n)]))])
+    lo = np.arange(len(x)) + n - (n - 1) // 2 - (0 if n % 2 else 1) + 1
+    return (c[lo + n - 1] - c[lo - 1]) / n
 
 
 def _speed_10_90(seg):
@@ -243,7 +246,7 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
             "scenario": scenario, "seed": int(seed), "mounting": ph.MOUNTING_NAMES[mounting],
             "source": "heeldrop-synth"}
     if side_switch:
-        meta["side_switch_ms"] = side_switch[0]
+        meta["side_switch_ms"] = ",".join(str(x) for x in side_switch)
         meta["sides"] = "+".join(sd for _, sd in sc.sides)
     truth = {
         "scenario": scenario, "seed": int(seed), "side": side,
@@ -259,7 +262,7 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
         "gyro_bias_dps": [round(float(x), 3) for x in err.get("gyro_bias0", np.zeros(3))],
         "heel_radius_m": round(pers["r"], 4), "roll_coupling_k": round(k, 4),
         "roll_gain": round(st["roll_gain"], 3),
-        "jitter_ms": st["jitter"], "dropped": int(n // (FS // rate) + (1 if (n - 1) % (FS // rate) else 0) - len(t_ms)),
+        "jitter_ms": st["jitter"], "dropped": int((n + FS // rate - 1) // (FS // rate) - len(t_ms)),
         "definitions": {
             "descent_speed_dps": "mean pitch speed over 10-90 % of the descent travel",
             "rise_speed_dps": "mean pitch speed over 10-90 % of the rise travel",

@@ -205,7 +205,7 @@ def build(scenario, rng, side, demo=False, short=False):
     if scenario not in SCENARIOS:
         raise ValueError("unknown scenario %r" % scenario)
     st = trace_settings(rng, scenario)
-    hold = (18.0, 22.0) if demo else (4.0, 9.0)
+    hold = (18.0, 22.0) if demo else (5.0, 12.0)
     pers = person(rng, hold)
     if scenario == "shoe_mount":
         pers["roll_max"] = 3.0
@@ -217,6 +217,7 @@ def build(scenario, rng, side, demo=False, short=False):
         faults = _assign(rng, n, scenario)
     elif scenario in ("roll_out", "inward_roll"):
         n = int(rng.integers(5, 7))
+        pers["hold"] = (4.0, 8.0)
         faults = _assign(rng, n, scenario, first_clean=3, min_faults=2)
     elif scenario == "realistic_good":
         for i in rng.choice(np.arange(1, n), size=int(rng.integers(1, 3)), replace=False):
@@ -229,7 +230,7 @@ def build(scenario, rng, side, demo=False, short=False):
         pers["hold"] = (4.0, 7.0)
     elif scenario == "mixed_faults":
         n = int(rng.integers(6, 9))
-        pers["hold"] = (3.0, 5.0)
+        pers["hold"] = (3.0, 4.5)
         kinds = list(rng.choice(list(FAULTS), size=int(rng.integers(3, 5)), replace=False))
         slots = list(range(1, n))
         for kind in kinds:
@@ -239,7 +240,7 @@ def build(scenario, rng, side, demo=False, short=False):
             faults[int(rng.choice(cand))] = [kind]
         if rng.random() < 0.5:
             cand = [i for i in slots if i not in faults]
-            if cand:
+            if len(cand) >= 2:  # keep two clean reps
                 faults[int(rng.choice(cand))] = ["too_fast", "snap_up"]
     elif scenario == "ideal":
         n = int(rng.integers(3, 6))
