@@ -210,7 +210,8 @@ def test_history_cli_table_csv_parquet_and_plot(tmp_path, stub_engine, capsys):
     assert len(rows) == 18 and {r["period"] for r in rows} == {"day", "week"}
     gain = [r for r in rows if r["change_flag"] == "real gain"]
     assert len(gain) == 1 and gain[0]["side"] == "left" and float(gain[0]["change_deg"]) == pytest.approx(6.0)
-    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is in requirements-dev.txt: run make setup")
+    import pyarrow.parquet as pq  # pinned in requirements-dev.txt (make setup installs it)
+
     t = pq.read_table(out_pq)
     assert t.column_names == list(history.PROGRESS_COLUMNS) and t.num_rows == 18
     assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
