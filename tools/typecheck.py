@@ -272,6 +272,11 @@ def run(port, files=None, modules=None):
            "--no-error-summary"]
     for name, _ in modules:
         cmd += ["-m", name]
+    if files:
+        # Ad-hoc files (tests, a file given on the command line) may share a
+        # module name with an earlier run's file elsewhere; mypy's cache then
+        # reports the old path. Only the firmware gets a cache.
+        cmd += ["--cache-dir", os.devnull]
     cmd += [os.path.abspath(p) for p in (files or [])]
     if not modules and not files:
         return []
