@@ -3,7 +3,10 @@ payloads, garbage between frames, arbitrary splits and corruption."""
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heelcore import proto
+import json
+import math
+
+from heelcore import minijson, proto
 from heelcore.proto import RESERVED, FrameDecoder, encode_frame, max_frame_size
 
 frames_st = st.lists(
@@ -134,3 +137,39 @@ def test_sample_batches_round_trip(rows, seq0, t0):
             assert b.add(*s)
     got.extend(proto.parse_samples(bytes(b.payload())))
     assert got == want
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63), st.text(max_size=20),
+              st.floats(allow_nan=False, allow_infinity=False)),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=8), inner, max_size=5)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_minijson_agrees_with_json(v):
+    text = minijson.dumps(v)
+    assert json.loads(text) == v
+    assert minijson.loads(text) == v
+    assert minijson.loads(json.dumps(v)) == v
+    assert minijson.loads(json.dumps(v, indent=2, ensure_ascii=True)) == v
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.text(alphabet='0123456789-+.eE[]{},:" tfnrul\\', max_size=20)))
+def test_minijson_rejects_what_json_rejects(text):
+    try:
+        want = json.loads(text)
+    except ValueError:
+        want = ValueError
+    try:
+        got = minijson.loads(text)
+    except ValueError:
+        got = ValueError
+    if want is ValueError:
+        assert got is ValueError
+    elif not (isinstance(want, float) and not math.isfinite(want)):
+        # (json also takes NaN and Infinity literals; minijson does not)
+        assert got == want

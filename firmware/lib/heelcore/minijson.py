@@ -169,28 +169,41 @@ def _string(s, i):
         i += 1
 
 
-def _number(s, i):
+def _digits(s, j):
     n = len(s)
+    k = j
+    while k < n and "0" <= s[k] <= "9":
+        k += 1
+    return k
+
+
+def _number(s, i):
+    # JSON grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
     j = i
-    if j < n and s[j] == "-":
+    if j < len(s) and s[j] == "-":
         j += 1
+    k = _digits(s, j)
+    if k == j or (s[j] == "0" and k > j + 1):
+        _err("bad number", i)
+    j = k
     is_float = False
-    while j < n:
-        c = s[j]
-        if "0" <= c <= "9":
+    if j < len(s) and s[j] == ".":
+        k = _digits(s, j + 1)
+        if k == j + 1:
+            _err("bad number", i)
+        j = k
+        is_float = True
+    if j < len(s) and s[j] in "eE":
+        j += 1
+        if j < len(s) and s[j] in "+-":
             j += 1
-        elif c in ".eE+-":
-            is_float = True
-            j += 1
-        else:
-            break
+        k = _digits(s, j)
+        if k == j:
+            _err("bad number", i)
+        j = k
+        is_float = True
     text = s[i:j]
-    if not text or text == "-":
-        _err("unexpected character %r" % s[i], i)
-    try:
-        return (float(text) if is_float else int(text)), j
-    except ValueError:
-        _err("bad number %r" % text, i)
+    return (float(text) if is_float else int(text)), j
 
 
 def loads(s):

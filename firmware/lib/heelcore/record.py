@@ -692,7 +692,8 @@ class LogReader:
             raise LogFormatError("not a heeldrop session log (no HDLG magic)")
         self.version = data[4]
         if self.version != FORMAT_VERSION:
-            raise LogFormatError("session log format %d, this reader knows %d" % (self.version, FORMAT_VERSION))
+            raise LogFormatError("session log format %d, this reader knows format %d (update heeldrop)"
+                                 % (self.version, FORMAT_VERSION))
         self._parse(data, 5, header_only)
         if self.header is None and not header_only:
             self.errors.append("no readable header record")
