@@ -89,23 +89,25 @@ def connect(path, create=True):
 
 
 def is_session_file(path):
-    """A trace CSV or a session log (by magic or extension); truth files and the rest are ignored."""
+    """A session log (its magic bytes) or a trace CSV (a .csv whose header names t_ms).
+
+    Anything else in the folder (truth files, exported progress CSVs, text logs) is ignored.
+    """
     name = os.path.basename(path)
     if name.startswith("."):
         return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    magic = report._log_magic()
+    if magic and head.startswith(magic):
+        return True
     ext = os.path.splitext(name)[1].lower()
     if ext == ".csv":
-        return True
-    if ext in report.LOG_EXTENSIONS:
-        return True
-    magic = report._log_magic()
-    if magic:
-        try:
-            with open(path, "rb") as f:
-                return f.read(len(magic)) == magic
-        except OSError:
-            return False
-    return False
+        return b"t_ms" in head
+    return ext == ".hdl"
 
 
 def scan(folder):

@@ -277,3 +277,14 @@ def test_symmetry_by_week_and_weeks_filter_keeps_the_change(tmp_path, stub_engin
         (pytest.approx(1.5), "symmetric", "right")]  # right: 24 x15 and 25 x15
     _d, last = history.progress(reps, cfg, weeks=1, today=mon + datetime.timedelta(days=16))
     assert [r["change_flag"] for r in last if r["side"] == "left"] == ["real gain"]
+
+
+def test_import_ignores_files_that_are_not_sessions(tmp_path, stub_engine, capsys):
+    d = tmp_path / "s"
+    d.mkdir()
+    write_session(d, "a.csv", "left", "2026-11-02T08:00:00", [24] * 5)
+    (d / "progress.csv").write_text("period,start,side\nday,2026-11-02,left\n")   # an export, not a trace
+    (d / "build.log").write_text("some text log\n")
+    (d / "notes.txt").write_text("hello\n")
+    (d / ".hidden.csv").write_text("t_ms,ax_g\n")
+    assert history.scan(str(d)) == [str(d / "a.csv")]
