@@ -103,7 +103,7 @@ def test_unreadable_file_aborts_import_unless_skip_bad(tmp_path, stub_engine, ca
     d = tmp_path / "s"
     d.mkdir()
     write_session(d, "a.csv", "left", "2026-11-02T08:00:00", [24] * 5)
-    (d / "broken.csv").write_text("no,header,here\n1,2,3\n")
+    (d / "broken.csv").write_text("t_ms,ax_g,ay_g\n1,2,3\n")  # a trace missing its gyro columns
     db = str(tmp_path / "h.sqlite")
     assert main(["import", str(d), "--db", db]) == 2
     err = capsys.readouterr().err
