@@ -86,7 +86,9 @@ def crc32_py(data, start=0, end=None, crc=0):
 
 
 try:
-    from binascii import crc32 as _bcrc32
+    import binascii
+
+    _bcrc32 = getattr(binascii, "crc32", None)
 except ImportError:
     _bcrc32 = None
 
