@@ -25,6 +25,12 @@ def main():
         if not line:
             break
         f = line.split()
+        if f[0] == "S":
+            n = eng.set_side("right" if eng.side == "left" else "left", int(f[1]))
+            while n:
+                out(to_json(eng.pop_event()) + "\n")
+                n -= 1
+            continue
         n = eng.step(int(f[0]), int(f[1]), int(f[2]), int(f[3]), int(f[4]), int(f[5]), int(f[6]))
         while n:
             out(to_json(eng.pop_event()) + "\n")

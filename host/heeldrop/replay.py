@@ -46,16 +46,38 @@ def config_for(trace, config=None, side=None):
     return cfg
 
 
+def side_switches(trace):
+    """Times (ms) of side switches recorded in the trace metadata (side_switch_ms=t1,t2...)."""
+    raw = trace.meta.get("side_switch_ms")
+    if raw in (None, ""):
+        return []
+    out = []
+    for part in str(raw).replace(";", ",").split(","):
+        part = part.strip().strip("[]")
+        if part:
+            try:
+                out.append(int(float(part)))
+            except ValueError:
+                pass
+    return sorted(out)
+
+
 def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None):
-    """Events (contract dicts) of the engine over a trace, in order, ending with a summary."""
+    """Events (contract dicts) of the engine over a trace, in order, ending with a summary.
+
+    Side switches recorded in the trace (side_switch_ms) are applied as the
+    button would: the engine switches side and recalibrates."""
     cfg = config_for(trace, config, side)
     eng = Engine(cfg, ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS)
     events = []
     bad = 0
+    switches = side_switches(trace)
     for s in to_counts(trace):
         if s is None:
             bad += 1
             continue
+        while switches and s[0] >= switches[0]:
+            eng.set_side("right" if eng.side == "left" else "left", switches.pop(0))
         n = eng.step(*s)
         while n:
             events.append(eng.pop_event())
@@ -87,10 +109,13 @@ def run_engine_micropython(trace, config=None, side=None, heap="8m"):
         raise RuntimeError("MicroPython unix port not found at %s: run `make setup`" % mp)
     lines = [to_json({"type": "config", "t_ms": 0, "rep": 0, "config": cfg.to_dict()})]
     bad = 0
+    switches = side_switches(trace)
     for s in to_counts(trace):
         if s is None:
             bad += 1
             continue
+        while switches and s[0] >= switches[0]:
+            lines.append("S %d" % switches.pop(0))
         lines.append("%d %d %d %d %d %d %d" % s)
     data = ("\n".join(lines) + "\n").encode()
     env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")

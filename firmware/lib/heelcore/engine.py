@@ -127,7 +127,8 @@ _RX = const(44)  # integrated rate vector while learning the axis, counts*ms/16
 _RY = const(45)
 _RZ = const(46)
 _WMAX = const(47)  # max |w| L1 since the last tick, counts
-_NS = const(48)
+_AMAX = const(48)  # max |a/4|^2 since the last tick
+_NS = const(49)
 
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
@@ -136,7 +137,10 @@ _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerom
 _OFF = const(16)  # crossing tables cover -16..95 degrees
 _NK = const(112)
 _BASELINE_REPS = const(3)
-_PRIOR_K1024 = const(-266)  # normal coupling phi = -0.26 theta (DOMAIN 7b)
+# Prior pitch-roll coupling before the person's own is fitted: 0, because the
+# axis learned on the first drop already contains that drop's coupled roll
+# (DOMAIN 7b: normal coupling phi = -0.26 theta).
+_PRIOR_K1024 = const(0)
 _CLAMP = const(1000000000)
 
 
@@ -201,6 +205,7 @@ class Engine:
         self._hold_enter = c.ms("hold_enter_s")
         self._band = int(c.hold_band_deg * _UDEG)
         self._top_band = int(c.top_band_deg * _UDEG)
+        self._rise_half = int(c.rise_rate_dps * 500)  # mdps
         self._reset_ms = c.ms("reset_s")
         self._fast_mean_lim = int(c.fast_descent_dps * 1000)
         self._fast_peak = int(c.fast_descent_peak_dps * 1000)
@@ -272,12 +277,26 @@ class Engine:
             raise ValueError("side must be left or right, got %r" % (side,))
         if side == self.side:
             return 0
+        t = self.t_ms if t_ms is None else t_ms
         if self._s[_STATE] >= S_DESC:
             self._cancel("side switched")
         self.side = side
         self._rsign = 1 if side == "left" else -1
-        self._emit("side", self.t_ms if t_ms is None else t_ms, side=side)
+        self._emit("side", t, side=side)
+        # the sensor moves to the other foot: learn level and axis again
+        self.recalibrate(t)
         return len(self._q)
+
+    def recalibrate(self, t_ms=None):
+        """Forget level and axis: a new still start and first drop follow."""
+        s = self._s
+        if s[_STATE] >= S_DESC:
+            self._cancel("recalibrating")
+        s[_STATE] = S_CAL
+        s[_TRACK] = 0
+        self.axis_known = False
+        self._cal_reset(self.t_ms if t_ms is None else t_ms)
+        self._still_since = None
 
     def phase(self):
         return PHASES[self._s[_STATE]]
@@ -408,6 +427,9 @@ class Engine:
         w1 = (wx if wx > 0 else -wx) + (wy if wy > 0 else -wy) + (wz if wz > 0 else -wz)
         if w1 > s[_WMAX]:
             s[_WMAX] = w1
+        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
+        if a2 > s[_AMAX]:
+            s[_AMAX] = a2
         st = s[_STATE]
         if st == S_AXIS:
             v = s[_RX]
@@ -534,6 +556,8 @@ class Engine:
         s[_STILL] = 1
         wmax = s[_WMAX]
         s[_WMAX] = 0
+        self._amax = s[_AMAX]
+        s[_AMAX] = 0
         st = s[_STATE]
         if st == S_CAL:
             self._step_cal(t)
@@ -847,6 +871,8 @@ class Engine:
         self._t_dend = self.t_ms
         self._hold_ticks = 0
         self._hold_ref = 0
+        self._hold_in = 0
+        self._depth_settled = None
         self._hold_target_sent = False
         self._bmode = 0
         self._bmax = s[_TH]
@@ -901,6 +927,10 @@ class Engine:
         st = s[_STATE]
         if wlmax > self._max_rate or wlmin < -self._max_rate or wmax > self._max_rate_c * 2:
             self._cancel("too violent for a heel drop")
+            return
+        dpsi = s[_PS] - self._psi0
+        if self._amax > self._g2hi * 3 or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
+            self._cancel("stepped off or turned: not a heel drop")
             return
         self._check_roll_twist(t, th)
         if st == S_DESC:
@@ -972,10 +1002,11 @@ class Engine:
     def _step_desc(self, t, th, wl, wlmax):
         s = self._s
         peak = s[_PEAK]
-        if wlmax > self._peak_w:
+        if wlmax > self._peak_w and self._bmode == 0 and not self._bounces:
             self._peak_w = wlmax
-        # too fast: peak rate, or mean rate since the start threshold once deep enough
-        if not self._fast:
+        # too fast: peak rate, or mean rate since the start threshold once deep
+        # enough; judged on the way down only, before any rebound at the bottom
+        if not self._fast and self._bmode == 0 and not self._bounces and th + 2 * _UDEG > peak:
             fast = wlmax > self._fast_peak
             if not fast and th >= self._min_depth and th + _UDEG > peak:
                 el = ticks_diff(t, self._tc_up_at(self._d_start))
@@ -1017,7 +1048,8 @@ class Engine:
             return False
         if th <= self._s[_PEAK] >> 1:
             return True
-        return ticks_diff(t, self._bmax_t) >= 600 and self._s[_WL] < 0
+        # still moving up after 1 s: a rise, not a rebound, a slip or a roll transient
+        return ticks_diff(t, self._bmax_t) >= 1000 and self._s[_WL] < -self._rise_half
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
@@ -1061,6 +1093,7 @@ class Engine:
         s[_STATE] = S_HOLD
         s[_TRACK] = 0
         self._hold_ref = s[_PEAK]
+        self._hold_in = t
         self._emit("hold_start", t, depth_deg=r2(th / _UDEG))
         self._hold_tick(t)
 
@@ -1076,6 +1109,11 @@ class Engine:
     def _step_hold(self, t, th, wl):
         if th > self._hold_ref:
             self._hold_ref = th
+        # depth from the settled hold, once the accelerometer correction has
+        # pulled out the gyro's scale error of the descent (a few tau)
+        if ticks_diff(t, self._hold_in) >= 2 * self._tau and -self._hold_rate < wl < self._hold_rate:
+            if self._depth_settled is None or th > self._depth_settled:
+                self._depth_settled = th
         reb = self._bounce_track(t, th, wl)
         if reb and self._rising(t, th):
             self._enter_rise(t)
@@ -1154,7 +1192,7 @@ class Engine:
         d_s = max(1, ticks_diff(self._t_dend, start)) / 1000
         h_s = max(0, ticks_diff(r_on, self._t_dend)) / 1000
         r_s = max(1, ticks_diff(r_end, r_on)) / 1000
-        depth = peak / _UDEG
+        depth = (self._depth_settled if self._depth_settled is not None else peak) / _UDEG
         rise_deg = (H - low) / _UDEG
         fmean = self._fast_mean
         fast = self._fast or fmean > self.cfg.fast_descent_dps or self._peak_w > self._fast_peak
