@@ -204,7 +204,7 @@ def test_truth_flags_follow_definitions_with_margins(corpus):
             else:
                 assert rep["max_extra_roll_deg"] <= 12, ctx
             for pp, t in zip(rep["bounce_pp_deg"], rep["bounce_ms"]):
-                assert pp >= 2.5 and rep["descent_end_ms"] < t < rep["hold_start_ms"], ctx
+                assert pp >= 2.5 and rep["descent_end_ms"] <= t < rep["hold_start_ms"], ctx
             assert rep["bounce_ms"] == sorted(rep["bounce_ms"])
             # the scripted fault is the labelled one
             f = set(rep["scripted_faults"])

@@ -266,6 +266,7 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
         "definitions": {
             "descent_speed_dps": "mean pitch speed over 10-90 % of the descent travel",
             "rise_speed_dps": "mean pitch speed over 10-90 % of the rise travel",
+            "bounce_ms": "for each rebound of >= 2 deg p-p, the time the heel bottoms out and turns back up (the first one is the arrival at the bottom)",
             "hold_s": "quiet hold: from the settle after the descent (after any catch overshoot and bounces) to the rise start",
             "max_roll_deg": "max side-corrected roll (+ = inversion) of the heel vs the level tare, coupling included, sway/tremor excluded",
             "thresholds": {"fast_mean": FAST_MEAN, "fast_peak": FAST_PEAK, "snap_mean": SNAP_MEAN,

@@ -90,15 +90,16 @@ class Script:
         if ov > 0:
             no = ms(p.get("overshoot_s", 0.2))
             self._append(depth_b + ov * np.sin(np.pi * np.arange(1, no + 1) / no))
-        # bounces: upward rebounds from the bottom; the lowest point of each
-        # rebound is the end of its cycle
+        # bounces: rebounds up from the bottom and back. A bounce's lowest
+        # point is where the heel bottoms out and turns back up: the start of
+        # its cycle (the arrival at the bottom for the first one)
         rec["bounce_idx"], rec["bounce_amp"] = [], []
         for amp, f in p.get("bounces", []):
             nb = ms(1.0 / f)
             tt = np.arange(1, nb + 1) / nb
-            self._append(depth_b - 0.5 * amp * (1 - np.cos(2 * np.pi * tt)))
             rec["bounce_idx"].append(self.n - 1)
             rec["bounce_amp"].append(amp)
+            self._append(depth_b - 0.5 * amp * (1 - np.cos(2 * np.pi * tt)))
             if amp >= 2.0:
                 self.wobbles.append((self.n - 1, min(0.5, 0.05 * amp), p.get("wobble_hz", 15.0), 0.08))
         rec["hold_start"] = self.n
