@@ -92,15 +92,20 @@ try:
 except ImportError:
     _bcrc32 = None
 
-if _MPY or _bcrc32 is None:
-    crc32 = crc32_py
-else:
 
-    def crc32(data, start=0, end=None, crc=0):
-        """CRC-32 (zlib) of data[start:end], continuing from crc."""
-        if start or (end is not None and end != len(data)):
-            data = memoryview(data)[start:end]
-        return _bcrc32(data, crc) & 0xFFFFFFFF
+def _crc32_host(data, start=0, end=None, crc=0):
+    """CRC-32 (zlib) of data[start:end], continuing from crc (binascii)."""
+    f = _bcrc32
+    if f is None:
+        return crc32_py(data, start, end, crc)
+    if start or (end is not None and end != len(data)):
+        data = memoryview(data)[start:end]
+    return f(data, crc) & 0xFFFFFFFF
+
+
+# crc32(data, start=0, end=None, crc=0): the table on MicroPython (no long
+# ints in the loop), binascii's C code on CPython
+crc32 = crc32_py if (_MPY or _bcrc32 is None) else _crc32_host
 
 
 def crc16(data, start=0, end=None, crc=0xFFFF):
