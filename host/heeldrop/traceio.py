@@ -184,12 +184,14 @@ class _Bad(Exception):
     pass
 
 
-def _parse_row(row, n, idx, names):
+def _parse_row(row, n, idx, names, names_row=None):
     """Slow path for one row: returns (t, [6 floats]) or raises _Bad(message)."""
     if len(row) != n:
         if row and row[0].lstrip().startswith("#"):
             raise _Bad("comment or metadata line after the header ('# key=value' lines go before the header)")
         raise _Bad("expected %d fields (as in the header), got %d" % (n, len(row)))
+    if [f.strip() for f in row] == names_row:
+        raise _Bad("a second header row (were two files joined?)")
     s = row[idx[0]]
     if _INT_RE.match(s):
         t = int(s)
@@ -366,7 +368,7 @@ def _parse_body(f, pos, path, meta, header, header_line, seen, skip_bad, bad_byt
         try:
             if ln in bad_byte_lines:
                 raise _Bad("not UTF-8 text")
-            t, vals = _parse_row(row, n, idx, COLUMNS)
+            t, vals = _parse_row(row, n, idx, COLUMNS, header)
             if last_t is not None and t < last_t:
                 raise _Bad("time goes backwards: t_ms=%d after t_ms=%d" % (t, last_t))
         except _Bad as e:

@@ -132,6 +132,7 @@ ERRORS = [
      ["backwards", "t_ms=15", "t_ms=20"]),
     ("too few fields", body(ok_row(0), "10,0,0,1,0,0"), 3, ["expected 7 fields", "got 6"]),
     ("too many fields", body(ok_row(0), ok_row(10) + ",9"), 3, ["expected 7 fields", "got 8"]),
+    ("second header row", body(ok_row(0), H, ok_row(10)), 3, ["second header row"]),
     ("comment after header", body(ok_row(0), "# side=left", ok_row(10)), 3, ["before the header"]),
     ("bad side", "# side=both\n" + body(ok_row(0)), 1, ["side", "'left' or 'right'", "'both'"]),
     ("bad rate", "# side=left\n# sample_rate_hz=fast\n" + body(ok_row(0)), 2, ["sample_rate_hz", "number"]),
