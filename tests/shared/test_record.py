@@ -284,6 +284,22 @@ def test_unknown_record_type_is_listed_not_an_error():
     assert ("unknown", len(b"".join(sink.chunks[:4])), (99, payload)) in r.records
 
 
+def test_checked_but_malformed_records_are_skipped():
+    # a good CRC around a payload of the wrong size (a writer bug, not line
+    # noise): reported and skipped, never an exception
+    from heelcore.record import REC_GAP, REC_SIDE, REC_SAMPLES, _record_bytes
+
+    sink = Sink()
+    w = LogWriter(sink, HEADER)
+    sink(_record_bytes(REC_SIDE, b"\x00"))
+    sink(_record_bytes(REC_GAP, b"\x00\x00\x00"))
+    sink(_record_bytes(REC_SAMPLES, b"\x01" * 40))
+    w.add_side("left", 5)
+    r = LogReader(sink.data())
+    assert r.sides() == [("left", 5)]
+    assert len(r.errors) == 1 and "undecodable" in r.errors[0]
+
+
 def test_read_header():
     _, sink = _small_log()
     data = sink.data()

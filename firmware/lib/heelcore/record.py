@@ -726,7 +726,7 @@ class LogReader:
                             try:
                                 rec = self._decode(rtype, p, payload)
                                 ok = True
-                            except (ValueError, IndexError, UnicodeError) as e:
+                            except Exception as e:  # noqa: BLE001 (struct.error on CPython is not a ValueError)
                                 why = "undecodable (%s)" % e
             else:
                 why = "no sync"
