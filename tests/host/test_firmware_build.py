@@ -106,10 +106,6 @@ KNOWN = {
         "fix in heelcore/config.py (class-level field annotations or __getattr__)",
         [r'^Item "Config" of "Any \| Config" has no attribute "\w+"$',
          r'^"Config" has no attribute "\w+"$']),
-    "firmware/lib/heelcore/crc.py": (
-        "optional import fallback `_bcrc32 = None` after `from binascii import crc32 as _bcrc32` "
-        "(mypy wants the name typed Optional or `# type: ignore[assignment]`)",
-        [r'^Incompatible types in assignment \(expression has type "None", variable has type "Callable']),
 }
 
 _results = {}
