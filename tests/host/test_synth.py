@@ -285,15 +285,20 @@ def test_still_start_and_sensor_errors(corpus):
 
 
 def test_quantised_to_lsb_and_saturated(tmp_path):
-    r = render("walk_to_step", 3, "right", 100, 7)
-    path, _ = corp.write_rendered(r, str(tmp_path / "w.csv"))
-    tr = read_trace(path)
-    a = np.array([tr.ax, tr.ay, tr.az])
-    g = np.array([tr.gx, tr.gy, tr.gz])
-    # multiples of the LSB (up to the CSV's decimals)
-    assert np.abs(a * ACCEL_LSB - np.round(a * ACCEL_LSB)).max() < 0.05
-    assert np.abs(g * GYRO_LSB - np.round(g * GYRO_LSB)).max() < 0.05
-    assert np.abs(a).max() <= 4.0 + 1e-9 and np.abs(g).max() <= 32768 / GYRO_LSB + 1e-6
+    imus = set()
+    for seed in range(8):
+        r = render("walk_to_step", seed, "right", 100, 7)
+        imus.add(r.truth["imu"])
+        glsb, alsb = r.truth["gyro_lsb_per_dps"], r.truth["accel_lsb_per_g"]
+        path, _ = corp.write_rendered(r, str(tmp_path / "w.csv"))
+        tr = read_trace(path)
+        a = np.array([tr.ax, tr.ay, tr.az])
+        g = np.array([tr.gx, tr.gy, tr.gz])
+        # multiples of the LSB (up to the CSV's decimals), within the 16-bit range
+        assert np.abs(a * alsb - np.round(a * alsb)).max() < 0.05
+        assert np.abs(g * glsb - np.round(g * glsb)).max() < 0.05
+        assert np.abs(a).max() <= 32768 / alsb + 1e-5 and np.abs(g).max() <= 32768 / glsb + 1e-3
+    assert len(imus) >= 2
     # walking: heel strikes and swings exceed 2 g
     assert np.linalg.norm(a, axis=0).max() > 2.0
     # saturation clips at the 16-bit range
@@ -305,7 +310,7 @@ def test_walk_reaches_saturation_somewhere():
     hits = 0
     for seed in range(4):
         r = render("walk_to_step", seed, "left", 200, seed)
-        hits += int(np.sum(np.abs(r.accel) >= 32767 / ACCEL_LSB))
+        hits += int(np.sum(np.abs(r.accel) >= 32767 / r.truth["accel_lsb_per_g"] - 1e-9))
         assert np.linalg.norm(r.accel, axis=1).max() > 2.0
     assert hits > 0
 

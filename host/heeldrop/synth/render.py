@@ -7,7 +7,7 @@ import numpy as np
 from . import physics as ph
 from .physics import FS
 from .scenarios import SCENARIOS, build
-from .sensor import RATES, apply_errors, dlpf_for_rate, sample_errors, sample_output
+from .sensor import IMU_LSB, RATES, apply_errors, dlpf_for_rate, sample_errors, sample_output
 
 # DOMAIN 7(a) fault definitions (used to label the truth)
 FAST_MEAN, FAST_PEAK = 20.0, 45.0
@@ -233,8 +233,10 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
 
     err = sample_errors(rng, st["errors"], st["imu"])
     g, a = apply_errors(gyro, accel, err, rng)
-    t_ms, idx, g, a = sample_output(g, a, rate, rng, quant=st["quant"], jitter_ms=st["jitter"],
-                                    drop_frac=st["drop"], protect_ms=st["still_start_ms"] + 3000)
+    lsb = IMU_LSB.get(st["imu"], IMU_LSB["mpu6050"])
+    jitter = min(st["jitter"], 1) if rate >= 500 else st["jitter"]
+    t_ms, idx, g, a = sample_output(g, a, rate, rng, quant=st["quant"], jitter_ms=jitter,
+                                    drop_frac=st["drop"], protect_ms=st["still_start_ms"] + 3000, lsb=lsb)
 
     reps = []
     for j, rec in enumerate(sc.reps):
@@ -262,7 +264,9 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
         "gyro_bias_dps": [round(float(x), 3) for x in err.get("gyro_bias0", np.zeros(3))],
         "heel_radius_m": round(pers["r"], 4), "roll_coupling_k": round(k, 4),
         "roll_gain": round(st["roll_gain"], 3),
-        "jitter_ms": st["jitter"], "dropped": int((n + FS // rate - 1) // (FS // rate) - len(t_ms)),
+        "gyro_lsb_per_dps": round(lsb[0], 6) if st["quant"] else None,
+        "accel_lsb_per_g": round(lsb[1], 6) if st["quant"] else None,
+        "jitter_ms": jitter, "dropped": int((n + FS // rate - 1) // (FS // rate) - len(t_ms)),
         "definitions": {
             "descent_speed_dps": "mean pitch speed over 10-90 % of the descent travel",
             "rise_speed_dps": "mean pitch speed over 10-90 % of the rise travel",

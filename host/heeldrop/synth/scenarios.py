@@ -180,7 +180,7 @@ def trace_settings(rng, scenario):
         "misalign": [round(float(x), 2) for x in rng.uniform(-15, 15, 3)],
         "sway": {"pitch": float(rng.uniform(0.3, 1.0)), "roll": float(rng.uniform(0.5, 2.0)),
                  "yaw": float(rng.uniform(0.2, 0.5)), "transl_m": float(rng.uniform(0.002, 0.005))},
-        "tremor": {"amp": float(rng.uniform(0.01, 0.03)), "hz": float(rng.uniform(6, 9)),
+        "tremor": {"amp": float(rng.uniform(0.01, 0.03)), "hz": float(rng.uniform(4.5, 9)),
                    "action": float(rng.uniform(2, 5))},
         "skin_creep": float(rng.uniform(0.05, 0.2)),
         "jitter": int(rng.integers(1, 3)),

@@ -9,8 +9,14 @@ import numpy as np
 
 from .physics import FS
 
-GYRO_LSB = 65.5     # LSB per deg/s at +-500 deg/s
+GYRO_LSB = 65.5     # LSB per deg/s at +-500 deg/s (MPU-6050, ICM-42688)
 ACCEL_LSB = 8192.0  # LSB per g at +-4 g
+# (gyro LSB per deg/s at +-500 deg/s, accel LSB per g at +-4 g) per chip family
+IMU_LSB = {
+    "mpu6050": (GYRO_LSB, ACCEL_LSB),
+    "icm42688": (GYRO_LSB, ACCEL_LSB),
+    "lsm6dsox": (1 / 0.0175, 1 / 0.000122),  # 17.5 mdps/LSB, 0.122 mg/LSB
+}
 RATES = (25, 50, 100, 200, 500, 1000)
 
 
@@ -118,7 +124,7 @@ def apply_errors(gyro, accel, e, rng, fs=FS):
     bias = bias + np.cumsum(rng.normal(0, e["gyro_rw"] / math.sqrt(fs), (n, 3)), axis=0)
     for _ in range(e["gyro_steps"]):
         i = int(rng.integers(n // 4, max(n // 4 + 1, n)))
-        bias[i:, int(rng.integers(0, 3))] += rng.choice([-1, 1]) / GYRO_LSB
+        bias[i:, int(rng.integers(0, 3))] += rng.choice([-1, 1]) / IMU_LSB.get(e["imu"], IMU_LSB["mpu6050"])[0]
     g = g + bias + accel @ np.ascontiguousarray(e["gyro_gsens"].T)
     g = g + rng.normal(0, e["gyro_noise"] * math.sqrt(fs / 2), (n, 3))
     a = accel @ np.ascontiguousarray(e["accel_M"].T) + e["accel_offset"][None, :]
@@ -133,7 +139,7 @@ def quantise(x, lsb_per_unit):
 
 
 def sample_output(gyro, accel, rate_hz, rng, *, dlpf_hz=None, quant=True, jitter_ms=0,
-                  drop_frac=0.0, protect_ms=0, fs=FS):
+                  drop_frac=0.0, protect_ms=0, lsb=(GYRO_LSB, ACCEL_LSB), fs=FS):
     """Low-pass, sample at the output rate, quantise, timestamp and drop samples.
 
     Returns (t_ms int array, internal index array, gyro (M,3), accel (M,3)).
@@ -146,8 +152,8 @@ def sample_output(gyro, accel, rate_hz, rng, *, dlpf_hz=None, quant=True, jitter
     g = lowpass_at(gyro, fc, idx, fs)
     a = lowpass_at(accel, fc, idx, fs)
     if quant:
-        g = quantise(g, GYRO_LSB)
-        a = quantise(a, ACCEL_LSB)
+        g = quantise(g, lsb[0])
+        a = quantise(a, lsb[1])
     t = idx * (1000.0 / fs)
     if jitter_ms:
         t = t + rng.uniform(-jitter_ms, jitter_ms, len(t))
