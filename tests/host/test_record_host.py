@@ -106,7 +106,8 @@ def test_corruption_costs_only_the_damaged_records(samples, data):
     for _ in range(nbad):
         i = data.draw(st.integers(5, len(whole) - 1))
         whole[i] ^= data.draw(st.integers(1, 255))
-        hit.add(i)
+    orig = b"".join(chunks)
+    hit = {i for i in range(len(orig)) if orig[i] != whole[i]}  # (two flips may cancel)
     r = LogReader(bytes(whole))
     # every record that was not touched decodes (same seqs in the same order)
     pos = 0
@@ -126,7 +127,7 @@ def test_corruption_costs_only_the_damaged_records(samples, data):
                 break
         else:
             raise AssertionError("lost an intact record")
-    assert r.errors  # the damage is reported
+    assert r.errors or not hit  # the damage is reported
     for g in got:  # nothing invented
         assert g in samples
 
