@@ -244,7 +244,7 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
         r["rep"] = j + 1
         reps.append(r)
     side_switch = [int(s) for s, _ in sc.sides[1:]]
-    meta = {"sample_rate_hz": rate, "side": side, "imu": st["imu"], "variant": "straight-knee",
+    meta = {"sample_rate_hz": rate, "side": side, "imu": st["imu"], "variant": pers["variant"],
             "scenario": scenario, "seed": int(seed), "mounting": ph.MOUNTING_NAMES[mounting],
             "source": "heeldrop-synth"}
     if side_switch:
@@ -254,7 +254,7 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
         "scenario": scenario, "seed": int(seed), "side": side,
         "mounting": ph.MOUNTING_NAMES[mounting], "mounting_index": int(mounting),
         "misalign_deg": list(st["misalign"]), "rate_hz": rate,
-        "still_start": True, "still_start_ms": st["still_start_ms"],
+        "still_start": True, "still_start_ms": st["still_start_ms"], "variant": pers["variant"],
         "reps": reps, "slips": slips, "notes": "; ".join(notes),
         "sides": [sd for _, sd in sc.sides], "side_switch_ms": side_switch,
         "restrap_delta_deg": restrap_delta,

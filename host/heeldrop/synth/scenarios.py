@@ -31,9 +31,12 @@ FAULTS = ("too_fast", "bounce_mild", "bounce_severe", "no_hold", "snap_up", "rol
 NEAR = ("descent", "rise", "roll", "twist", "hold", "bounce")
 
 
-def person(rng, hold=(5.0, 12.0)):
+def person(rng, hold=(5.0, 12.0), variant="straight-knee"):
+    """Foot-pitch depth: straight knee N(24, 5), bent knee N(22, 6) (DOMAIN 1.4, 7(b))."""
+    mean, sd = (24, 5) if variant == "straight-knee" else (22, 6)
     return {
-        "depth": float(np.clip(rng.normal(24, 5), 14, 34)),
+        "variant": variant,
+        "depth": float(np.clip(rng.normal(mean, sd), 14, 34)),
         "k": float(np.clip(rng.normal(0.26, 0.1), 0.08, 0.45)),
         "r": float(rng.uniform(0.15, 0.20)),
         "h": float(rng.uniform(0.02, 0.05)),
@@ -206,7 +209,8 @@ def build(scenario, rng, side, demo=False, short=False):
         raise ValueError("unknown scenario %r" % scenario)
     st = trace_settings(rng, scenario)
     hold = (18.0, 22.0) if demo else (5.0, 12.0)
-    pers = person(rng, hold)
+    variant = "bent-knee" if (scenario != "ideal" and not demo and rng.random() < 0.3) else "straight-knee"
+    pers = person(rng, hold, variant)
     if scenario == "shoe_mount":
         pers["roll_max"] = 3.0
     sc = Script(side, rng, heel_radius=pers["r"])
