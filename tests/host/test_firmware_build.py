@@ -100,13 +100,7 @@ def test_native_code_needs_the_arch(tmp_path):
 # relative path -> (reason, [regular expressions the allowed messages match]).
 # A file listed here xfails only while every error in it matches; any other
 # error fails the test.
-KNOWN = {
-    "firmware/lib/heelcore/engine.py": (
-        "Config sets its fields with setattr() from a table, so mypy cannot see them; "
-        "fix in heelcore/config.py (class-level field annotations or __getattr__)",
-        [r'^Item "Config" of "Any \| Config" has no attribute "\w+"$',
-         r'^"Config" has no attribute "\w+"$']),
-}
+KNOWN = {}
 
 _results = {}
 

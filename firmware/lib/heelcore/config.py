@@ -56,6 +56,38 @@ SPEC = {
 class Config:
     """Validated settings. Config(side="right", hold_target_s=20) or Config.from_dict(d)."""
 
+    # Every setting of SPEC, declared for type checkers (values are set from SPEC).
+    side: str
+    hold_target_s: float
+    reps_per_side: int
+    depth_target_deg: float
+    still_gyro_dps: float
+    still_time_s: float
+    axis_min_deg: float
+    fusion_tau_s: float
+    accel_gate_g: float
+    descent_start_deg: float
+    descent_rate_dps: float
+    min_depth_deg: float
+    hold_rate_dps: float
+    hold_enter_s: float
+    hold_band_deg: float
+    no_hold_s: float
+    rise_rate_dps: float
+    top_band_deg: float
+    reset_s: float
+    fast_descent_dps: float
+    fast_descent_peak_dps: float
+    snap_up_dps: float
+    snap_up_peak_dps: float
+    bounce_rate_dps: float
+    bounce_min_deg: float
+    roll_out_deg: float
+    roll_out_abs_deg: float
+    roll_out_time_s: float
+    twist_deg: float
+    max_rate_dps: float
+
     def __init__(self, **kw):
         for name in SPEC:
             setattr(self, name, SPEC[name][0])
