@@ -38,6 +38,7 @@ RESERVED = (0x01, 0x02, 0x03, 0x04, 0x05, 0x0A, 0x0D, 0xC0, 0xDB)
 _RES = bytearray(256)  # 1 where a byte must be escaped
 for _b in RESERVED:
     _RES[_b] = 1
+del _b
 MAX_PAYLOAD = const(2048)
 MAX_CHUNK = const(1024)  # data bytes per CHUNK frame
 _HDR = const(6)  # version, type, seq, length

@@ -38,7 +38,8 @@
 # Versioning: FORMAT_VERSION changes only when an existing record's layout
 # changes; new record types and header keys are added without a bump.
 #
-# SAMPLES payload (block of n consecutive sequence numbers, n <= 255):
+# SAMPLES payload (block of n consecutive sequence numbers; n <= 255, this
+# writer makes at most MAX_BLOCK = 200):
 #   u32 first_seq, u32 t0_ms (tick, [0, 2**30)), u8 n, u8 flags (0),
 #   i32 t_base, u8 t_mode<<6|t_code,   then per axis ax..gz: i16 base,
 #   u8 mode<<6|code, then one LSB-first bit stream, padded to a byte:
@@ -59,8 +60,9 @@
 # a few LSB of noise (tests/shared/recsynth.py), 5.7 on the simulated corpus
 # tests/traces/*.csv at 100 Hz (its accelerometer noise is 20-70 LSB);
 # `.venv/bin/python tests/host/test_record_host.py` prints the figures.
-# Encoding a block of 50 takes about 0.3 ms on the unix port (some 30-50 ms
-# on an ESP32 or RP2040, once per 0.5 s at 100 Hz).
+# Encoding a block of 50 takes 0.3-0.45 ms on the unix port; estimated
+# 35-75 ms on an ESP32 or RP2040 (x116-166), once per 0.5 s at 100 Hz.
+# (@micropython.native makes it slower: the work is array indexing.)
 #
 # Power-loss safety: records are whole when handed to write_fn, and records
 # never reference each other, so a file cut at any byte reads up to its last
