@@ -904,11 +904,15 @@ def _render(job):
 
 
 class FigurePool:
-    """Render figures on a second core when the session is long (fork only; else inline).
+    """Render figures in two worker processes when the session is long (fork only; else inline).
 
-    start() forks the worker early so that it imports matplotlib while the
-    engine runs in this process.
+    start() forks the workers before the engine runs, so that they import
+    matplotlib (about 0.5 s) while the engine works in this process; the
+    figures are then drawn two at a time and this process never loads
+    matplotlib at all.
     """
+
+    WORKERS = 2
 
     def __init__(self):
         self.ex = None
@@ -920,27 +924,24 @@ class FigurePool:
         if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return self
         try:
-            self.ex = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-            self.ex.submit(_render, ("warm", None, None))
+            self.ex = ProcessPoolExecutor(max_workers=self.WORKERS, mp_context=multiprocessing.get_context("fork"))
+            for _ in range(self.WORKERS):
+                self.ex.submit(_render, ("warm", None, None))
         except (OSError, ValueError, RuntimeError):
             self.ex = None
         return self
 
     def map(self, jobs):
-        """Results in job order: the worker takes every other job, this process the rest."""
+        """PNG bytes for each job, in job order."""
         if self.ex is None or len(jobs) < 2:
             return [_render(j) for j in jobs]
         try:
-            futs = {i: self.ex.submit(_render, j) for i, j in enumerate(jobs) if i % 2 == 0}
-        except RuntimeError:
+            # heaviest first, so the two workers finish together
+            order = sorted(range(len(jobs)), key=lambda i: jobs[i][0] != "timeline")
+            futs = {i: self.ex.submit(_render, jobs[i]) for i in order}
+            return [futs[i].result() for i in range(len(jobs))]
+        except Exception:  # a broken pool (worker killed, no fork): draw here instead
             return [_render(j) for j in jobs]
-        out = [None] * len(jobs)
-        for i, j in enumerate(jobs):
-            if i not in futs:
-                out[i] = _render(j)
-        for i, f in futs.items():
-            out[i] = f.result()
-        return out
 
     def close(self):
         if self.ex is not None:

@@ -371,3 +371,17 @@ def test_each_tip_is_shown_once_under_every_fault_it_answers():
                       (["snap-up (2 reps)"], [report.TIPS["snap_up"][1]])]
     text = report.render_text(a)
     assert "tip (twist (2 reps), snap-up (2 reps)): Press the forefoot" in text
+
+
+def test_figures_drawn_by_the_worker_pool_equal_inline_ones():
+    evs = set_events([24, 25, 23], side="left", hold=8.0)
+    a = report.analyse([report.Session(evs, path="p.csv")], cfg())
+    inline = report.figures(a)
+    pool = report.FigurePool().start()
+    try:
+        pooled = report.figures(a, pool=pool)
+    finally:
+        pool.close()
+    assert [f[0] for f in pooled] == [f[0] for f in inline]
+    assert all(p[2][:4] == b"\x89PNG" and p[3][:4] == b"\x89PNG" for p in pooled)
+    assert [len(p[2]) > 1000 for p in pooled] == [True, True]
