@@ -243,6 +243,15 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
         r = rep_truth(k, rec, theta, roll_extra, psi)
         r["rep"] = j + 1
         reps.append(r)
+    scripted = ["rep %d: %s" % (r["rep"], "+".join(r["scripted_faults"])) for r in reps if r["scripted_faults"]]
+    near = ["rep %d: %s" % (r["rep"], r["near"]) for r in reps if r["near"]]
+    notes = ["%s, %s foot, %d reps" % (scenario, side, len(reps))] + notes
+    if scripted:
+        notes.append("scripted faults: " + ", ".join(scripted))
+    if near:
+        notes.append("near (not at) a threshold: " + ", ".join(near))
+    if slips:
+        notes.append("strap slip of %.1f deg (%s) at %d ms" % (slips[0]["deg"], slips[0]["axis"], slips[0]["t_ms"]))
     side_switch = [int(s) for s, _ in sc.sides[1:]]
     meta = {"sample_rate_hz": rate, "side": side, "imu": st["imu"], "variant": pers["variant"],
             "scenario": scenario, "seed": int(seed), "mounting": ph.MOUNTING_NAMES[mounting],
