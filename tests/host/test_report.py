@@ -348,11 +348,12 @@ def test_not_a_session_log(tmp_path, capsys):
 def test_side_switch_metadata_switches_the_engine_side(tmp_path):
     from reportkit import kinematic_trace
 
-    p = kinematic_trace(str(tmp_path / "both.csv"), [(24, 3, 8, 1.5)] * 6, side="left")
+    p = kinematic_trace(str(tmp_path / "both.csv"), [(24, 3, 8, 1.5)] * 6, side="left", rest_s=8.0)
     text = open(p).read()
-    # the 4th rep starts at 4 + 3 * 15.5 = 50.5 s: switch sides between reps 3 and 4
+    # rep 3 is back at the top at 4 + 3 * 20.5 - 8 = 57.5 s; the foot then stands still for 8 s:
+    # switch sides 1 s into that (the engine recalibrates on the still foot)
     with open(p, "w") as f:
-        f.write("# side_switch_ms=49000\n" + text)
+        f.write("# side_switch_ms=58500\n" + text)
     assert report.side_switches({"side": "left", "side_switch_ms": "49000"}, "left") == [(49000, "right")]
     assert report.side_switches({"side": "right", "side_switch_ms": "1,2"}, "left") == [(1, "left"), (2, "right")]
     s = report.load_session(p, cfg())
