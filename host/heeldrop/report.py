@@ -160,6 +160,10 @@ class Session:
                 side = ev["side"]
             elif typ == "rep_start":
                 side_at_start[ev.get("rep")] = side
+                per_rep[ev.get("rep")] = []
+            elif typ == "rep_cancel":  # the number is used again by the next rep_start
+                per_rep.pop(ev.get("rep"), None)
+                continue
             if ev.get("rep"):
                 per_rep.setdefault(ev["rep"], []).append(typ)
             if typ == "rep_end":
@@ -176,10 +180,19 @@ class Session:
         return out
 
     def incomplete_reps(self):
-        """Rep numbers that started but never ended (e.g. a truncated log)."""
-        started = {e.get("rep") for e in self.events if e.get("type") == "rep_start"}
-        ended = {e.get("rep") for e in self.events if e.get("type") == "rep_end"}
-        return sorted(r for r in started - ended if r)
+        """Rep numbers that started and were still open when the recording stopped."""
+        open_reps = set()
+        for e in self.events:
+            typ = e.get("type")
+            if typ == "rep_start":
+                open_reps.add(e.get("rep"))
+            elif typ in ("rep_end", "rep_cancel"):
+                open_reps.discard(e.get("rep"))
+        return sorted(r for r in open_reps if r)
+
+    def cancelled(self):
+        """[(t_ms, reason)] of the reps the engine abandoned (stepped off, side switched, ...)."""
+        return [(e["t_ms"], e.get("reason", "")) for e in self.events if e.get("type") == "rep_cancel"]
 
 
 def file_sha256(path):
@@ -363,6 +376,13 @@ def _load_log(path, config, notes):
         g = float(header.get("gyro_lsb_per_dps") or 65.5)
         cols = list(zip(*samples))
         meta = {k: header[k] for k in ("side", "started", "imu", "board", "firmware") if header.get(k)}
+        cur, flips = header.get("side"), []
+        for side, t in r.sides():
+            if side in ("left", "right") and side != cur:
+                flips.append(str(t))
+                cur = side
+        if flips:
+            meta["side_switch_ms"] = ",".join(flips)
         trace = Trace(t_ms=cols[1], ax=[v / a for v in cols[2]], ay=[v / a for v in cols[3]],
                       az=[v / a for v in cols[4]], gx=[v / g for v in cols[5]], gy=[v / g for v in cols[6]],
                       gz=[v / g for v in cols[7]], meta=meta, path=path)
@@ -416,6 +436,11 @@ def load_session(path, config=None):
     for r in sess.incomplete_reps():
         sess.notes.append("%s: rep %d started but did not end (session cut short?); left out of the numbers"
                           % (path, r))
+    gone = sess.cancelled()
+    if gone:
+        sess.notes.append("%s: %d rep(s) abandoned and not counted: %s" % (path, len(gone), "; ".join(
+            "%s %s" % (_clock((t - sess.t0_ms) / 1000.0), why) for t, why in gone[:6]) + ("; ..." if len(gone) > 6
+                                                                                         else "")))
     return sess
 
 

@@ -386,3 +386,19 @@ def test_figures_drawn_by_the_worker_pool_equal_inline_ones():
     assert [f[0] for f in pooled] == [f[0] for f in inline]
     assert all(p[2][:4] == b"\x89PNG" and p[3][:4] == b"\x89PNG" for p in pooled)
     assert [len(p[2]) > 1000 for p in pooled] == [True, True]
+
+
+def test_cancelled_reps_are_noted_not_counted_and_their_number_reused():
+    evs = set_events([24], side="left", hold=8.0)
+    t = evs[-1]["t_ms"] + 2000
+    evs += [{"type": "rep_start", "t_ms": t, "rep": 2, "onset_ms": t - 200},
+            {"type": "hold_start", "t_ms": t + 3000, "rep": 2, "depth_deg": 20.0},
+            {"type": "hold_target", "t_ms": t + 4000, "rep": 2, "hold_s": 30.0},
+            {"type": "rep_cancel", "t_ms": t + 5000, "rep": 2, "reason": "stepped off"}]
+    evs += set_events([25], first_rep=2, t0=t + 9000, hold=8.0)[1:]
+    s = report.Session(evs, path="c.csv")
+    reps = s.reps()
+    assert [r["rep"] for r in reps] == [1, 2] and [r["depth_deg"] for r in reps] == [24, 25]
+    assert not reps[1]["hold_target_reached"]   # the abandoned attempt's event does not count
+    assert s.incomplete_reps() == []
+    assert s.cancelled() == [(t + 5000, "stepped off")]
