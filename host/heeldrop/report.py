@@ -1243,7 +1243,9 @@ def bench_report(path, html_path=None, png_dir=None):
         return time.perf_counter() - t
 
 
-BENCH_TRACE = os.path.join("build", "bench", "session-30min.csv")
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BENCH_TRACE = os.path.join(_ROOT if os.path.exists(os.path.join(_ROOT, "Makefile")) else os.getcwd(),
+                           "build", "bench", "session-30min.csv")
 
 
 def bench_trace(path=BENCH_TRACE, minutes=30.0, seed=1000):
