@@ -41,14 +41,15 @@ CREATE TABLE IF NOT EXISTS reps (
     depth_deg REAL, hold_s REAL, descent_s REAL, rise_s REAL,
     descent_speed_dps REAL, rise_speed_dps REAL,
     bounces INTEGER, max_roll_deg REAL,
-    fast_descent INTEGER, roll_out INTEGER, snap_up INTEGER, twist INTEGER, no_hold INTEGER
+    fast_descent INTEGER, roll_out INTEGER, snap_up INTEGER, twist INTEGER, no_hold INTEGER,
+    hold_target_reached INTEGER
 );
 CREATE INDEX IF NOT EXISTS reps_session ON reps(session_id);
 """
 REP_COLUMNS = ("rep", "side", "start_ms", "end_ms", "depth_deg", "hold_s", "descent_s", "rise_s",
                "descent_speed_dps", "rise_speed_dps", "bounces", "max_roll_deg",
-               "fast_descent", "roll_out", "snap_up", "twist", "no_hold")
-FLAG_COLUMNS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
+               "fast_descent", "roll_out", "snap_up", "twist", "no_hold", "hold_target_reached")
+FLAG_COLUMNS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold", "hold_target_reached")
 
 # one row of the progress table (also the CSV / Parquet columns, in this order)
 PROGRESS_COLUMNS = ("period", "start", "side", "sessions", "days", "reps", "valid_reps", "median_depth_deg",
@@ -247,7 +248,7 @@ def _row(period, start, side, reps, config, days, sessions, span_days):
     valid = [r for r in reps if report.is_valid(r, config)]
     n = len(reps)
     target = config.hold_target_s
-    reached = sum(1 for r in reps if (r.get("hold_s") or 0.0) >= target - 0.05)
+    reached = sum(1 for r in reps if report.held_to_target(r, target))
     per_day = {}
     for r in reps:
         per_day[r["day"]] = per_day.get(r["day"], 0) + 1

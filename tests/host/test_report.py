@@ -402,3 +402,18 @@ def test_cancelled_reps_are_noted_not_counted_and_their_number_reused():
     assert not reps[1]["hold_target_reached"]   # the abandoned attempt's event does not count
     assert s.incomplete_reps() == []
     assert s.cancelled() == [(t + 5000, "stepped off")]
+
+
+def test_bench_report_times_a_whole_report(tmp_path):
+    p = _real_trace(tmp_path, n=2)
+    secs = report.bench_report(p)
+    assert isinstance(secs, float) and 0 < secs < 60
+
+
+def test_config_file_sets_the_prescription(tmp_path, capsys):
+    p = _real_trace(tmp_path, n=3)
+    c = tmp_path / "physio.json"
+    c.write_text("{\"hold_target_s\": 8, \"reps_per_side\": 3}")
+    assert main(["report", p, "--config", str(c)]) == 0
+    out = capsys.readouterr().out
+    assert "reps 3/3" in out and "holds \u2265 8s 100%" in out
