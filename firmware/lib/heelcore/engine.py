@@ -128,7 +128,9 @@ _RY = const(45)
 _RZ = const(46)
 _WMAX = const(47)  # max |w| L1 since the last tick, counts
 _AMAX = const(48)  # max |a/4|^2 since the last tick
-_NS = const(49)
+_XF = const(49)  # theta through a critically damped 2nd-order 2 Hz low-pass, mdeg
+_VF = const(50)  # its rate, mdps
+_NS = const(51)
 
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
@@ -242,6 +244,8 @@ class Engine:
         self._ready_since = None
         self._t_cand = None
         self._t_last_top = 0
+        self._thf = 0
+        self._wf = 0
         self._cal_reset(0)
         self._ax_reset(0)
         self._reset_rep()
@@ -472,6 +476,18 @@ class Engine:
             elif th < -_CLAMP:
                 th = -_CLAMP
             s[_TH] = th
+            # 2nd-order low-pass of theta (2 Hz, critically damped): what the
+            # slow state decisions see; ankle tremor and fatigue shake (4-9 Hz)
+            # are cut by 10x or more. x'' = w^2 (th - x) - 2 w x'
+            xf = s[_XF]
+            xf -= ((xf >> 31) << 16) << 16
+            vf = s[_VF]
+            vf -= ((vf >> 31) << 16) << 16
+            kd = dt if dt < 40 else 40
+            vf += ((th // 1000 - xf) * 158 - ((vf * 402) >> 4)) * kd // 1000
+            xf += vf * kd // 1000
+            s[_XF] = xf
+            s[_VF] = vf
             v = s[_PH]
             v -= ((v >> 31) << 16) << 16
             v += wr * dt
@@ -595,6 +611,8 @@ class Engine:
             s[_TH] = int(math.atan2(x, z) * _R2U)
             s[_PH] = int(math.atan2(y, math.sqrt(x * x + z * z)) * _R2U)
             s[_WL] = 0
+            s[_XF] = s[_TH] // 1000
+            s[_VF] = 0
             return
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
         if self._g2lo < a2 < self._g2hi and -30000 < s[_WP] < 30000:
@@ -828,8 +846,8 @@ class Engine:
     # ------------------------------------------------------------- top
     def _step_top(self, t, acc, still):
         s = self._s
-        th = s[_TH]
-        wl = s[_WL]
+        th = s[_XF] * 1000
+        wl = s[_VF]
         if th < self._top_band:
             self._t_last_top = t
         if th < self._top_band and still and -self._hold_rate < wl < self._hold_rate:
@@ -847,14 +865,18 @@ class Engine:
                     self._emit("reset_ready", t)
             else:
                 self._ready_since = None
-        # descent start: deeper than the start threshold and moving down for 0.2 s
+        # descent start: deeper than the start threshold and moving down for
+        # 0.2 s (low-passed), or a fast drop already well under way (raw)
         if th > self._d_start and wl > self._d_rate:
             if self._t_cand is None:
                 self._t_cand = t
             elif ticks_diff(t, self._t_cand) >= 200:
                 self._start_rep(t, self._t_last_top)
+                return
         else:
             self._t_cand = None
+        if s[_TH] > self._d_start + 2 * _UDEG and s[_WL] > self._fast_mean_lim // 2:
+            self._start_rep(t, self._t_last_top)
 
     def _reset_rep(self):
         s = self._s
@@ -878,6 +900,7 @@ class Engine:
         self._bmax = s[_TH]
         self._bmax_t = self.t_ms
         self._bmin = 0
+        self._bmin_t = 0
         self._bmin_w = 0
         self._bounces = 0
         self._fast = False
@@ -924,6 +947,8 @@ class Engine:
         s = self._s
         th = s[_TH]
         wl = s[_WL]
+        self._thf = s[_XF] * 1000
+        self._wf = s[_VF]
         st = s[_STATE]
         if wlmax > self._max_rate or wlmin < -self._max_rate or wmax > self._max_rate_c * 2:
             self._cancel("too violent for a heel drop")
@@ -978,10 +1003,12 @@ class Engine:
             elif self._bmax - th >= self._b_min and th > self._s[_PEAK] - 8 * _UDEG:
                 self._bmode = 1
                 self._bmin = th
+                self._bmin_t = t
                 self._bmin_w = wl
             return 0
         if th < self._bmin:
             self._bmin = th
+            self._bmin_t = t
         if wl < self._bmin_w:
             self._bmin_w = wl
         amp = self._bmax - self._bmin
@@ -990,7 +1017,9 @@ class Engine:
             back = 600000
         if th - self._bmin >= back:
             # came back down: that was a bounce
-            if -self._bmin_w >= self._b_rate and ticks_diff(t, self._bmax_t) >= 80:
+            # a rebound of a bounce (1-3 Hz) takes >= 140 ms from the deep
+            # point to its top; fatigue shake (5-8 Hz) is quicker
+            if -self._bmin_w >= self._b_rate and ticks_diff(self._bmin_t, self._bmax_t) >= 140:
                 self._bounces += 1
                 self._emit("bounce", t, amplitude_deg=r2(amp / _UDEG))
             self._bmode = 0
@@ -1017,7 +1046,8 @@ class Engine:
                 self._emit("descent_too_fast", t, speed_dps=r2(max(wlmax, 0) / 1000))
         reb = self._bounce_track(t, th, wl)
         # settled at the bottom: hold
-        if -self._hold_rate < wl < self._hold_rate and th >= peak - peak // 5:
+        wf = self._wf
+        if -self._hold_rate < wf < self._hold_rate and self._thf >= peak - peak // 5:
             if self._settle is None:
                 self._settle = t
             elif ticks_diff(t, self._settle) >= self._hold_enter and peak >= self._min_depth:
@@ -1033,7 +1063,7 @@ class Engine:
             self._t_dend = self._desc_end(t)
             self._enter_rise(t)
             return
-        if peak < self._min_depth and th < self._top_band and wl < 0:
+        if peak < self._min_depth and self._thf < self._top_band and wf < 0:
             self._cancel("too shallow")
 
     def _tc_up_at(self, level):
@@ -1043,13 +1073,15 @@ class Engine:
         return self._t_onset
 
     def _rising(self, t, th):
-        # a rebound that keeps going up for 0.6 s, or passes halfway to the top
+        # A rise reaches the top; a rebound (bounce), a strap slip or a roll
+        # transient turns back. Confirm once the heel is within 30 % of the
+        # depth from the top, or still going up after 1 s.
         if self._bmax - th < self._band:
             return False
-        if th <= self._s[_PEAK] >> 1:
+        if th <= self._top_band or th <= (self._s[_PEAK] * 3) // 10:
             return True
         # still moving up after 1 s: a rise, not a rebound, a slip or a roll transient
-        return ticks_diff(t, self._bmax_t) >= 1000 and self._s[_WL] < -self._rise_half
+        return ticks_diff(t, self._bmax_t) >= 1000 and self._wf < -self._rise_half
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
@@ -1111,7 +1143,7 @@ class Engine:
             self._hold_ref = th
         # depth from the settled hold, once the accelerometer correction has
         # pulled out the gyro's scale error of the descent (a few tau)
-        if ticks_diff(t, self._hold_in) >= 2 * self._tau and -self._hold_rate < wl < self._hold_rate:
+        if ticks_diff(t, self._hold_in) >= 2 * self._tau and -self._hold_rate < self._wf < self._hold_rate:
             if self._depth_settled is None or th > self._depth_settled:
                 self._depth_settled = th
         reb = self._bounce_track(t, th, wl)
@@ -1123,11 +1155,17 @@ class Engine:
 
     def _enter_rise(self, t):
         s = self._s
+        # the rise began as a rebound: its fastest upward rate counts
+        if -self._bmin_w > self._peak_up:
+            self._peak_up = -self._bmin_w
         s[_STATE] = S_RISE
         s[_TRACK] = 0
         s[_THMIN] = s[_TH]
         s[_TTHMIN] = t
         self._emit("rise_start", t, hold_s=r2(max(0, ticks_diff(self._bmax_t, self._t_dend)) / 1000))
+        if not self._snap and self._peak_up > self._snap_peak:
+            self._snap = True
+            self._emit("snap_up", t, speed_dps=r2(self._peak_up / 1000))
 
     def _step_rise(self, t, th, wl, wlmin):
         s = self._s
@@ -1137,14 +1175,16 @@ class Engine:
             if not self._snap and up > self._snap_peak:
                 self._snap = True
                 self._emit("snap_up", t, speed_dps=r2(up / 1000))
-        if th < self._top_band and -self._hold_rate < wl < self._hold_rate:
+        thf = self._thf
+        wf = self._wf
+        if thf < self._top_band and -self._hold_rate < wf < self._hold_rate:
             self._end_rep(t, t)
             return
         if th < self._top_band // 2:
             self._end_rep(t, t)
             return
         # going down again before reaching the top: a new rep (continuous pumping)
-        if th - s[_THMIN] > 4 * _UDEG and wl > self._d_rate:
+        if thf - s[_THMIN] > 4 * _UDEG and wf > self._d_rate:
             onset = s[_TTHMIN]
             self._end_rep(t, onset)
             self._start_rep(t, onset)
