@@ -901,6 +901,7 @@ class Engine:
         self._bmax_t = self.t_ms
         self._bmin = 0
         self._bmin_t = 0
+        self._bnear_t = self.t_ms
         self._bmin_w = 0
         self._bounces = 0
         self._fast = False
@@ -996,10 +997,13 @@ class Engine:
 
     def _bounce_track(self, t, th, wl):
         # Rebound tracker at the bottom. Returns 1 while a rebound is under way.
+        if th >= self._bmax - 500000:
+            self._bnear_t = t  # last time near the deep point (0.5 deg)
         if self._bmode == 0:
             if th >= self._bmax:
                 self._bmax = th
                 self._bmax_t = t
+                self._bnear_t = t
             elif self._bmax - th >= self._b_min and th > self._s[_PEAK] - 8 * _UDEG:
                 self._bmode = 1
                 self._bmin = th
@@ -1017,9 +1021,12 @@ class Engine:
             back = 600000
         if th - self._bmin >= back:
             # came back down: that was a bounce
-            # a rebound of a bounce (1-3 Hz) takes >= 140 ms from the deep
-            # point to its top; fatigue shake (5-8 Hz) is quicker
-            if -self._bmin_w >= self._b_rate and ticks_diff(self._bmin_t, self._bmax_t) >= 140:
+            # the rebound of a bounce (1-3 Hz) takes 160-700 ms from the deep
+            # point to its top and comes straight back; fatigue shake (5-8 Hz)
+            # is quicker, a roll-out or a slip comes back much later
+            up_ms = ticks_diff(self._bmin_t, self._bmax_t)
+            if (-self._bmin_w >= self._b_rate and 160 <= up_ms <= 700
+                    and ticks_diff(t, self._bmin_t) <= 600):
                 self._bounces += 1
                 self._emit("bounce", t, amplitude_deg=r2(amp / _UDEG))
             self._bmode = 0
@@ -1080,8 +1087,9 @@ class Engine:
             return False
         if th <= self._top_band or th <= (self._s[_PEAK] * 3) // 10:
             return True
-        # still moving up after 1 s: a rise, not a rebound, a slip or a roll transient
-        return ticks_diff(t, self._bmax_t) >= 1000 and self._wf < -self._rise_half
+        # still moving up 1 s after leaving the bottom: a rise, not a rebound,
+        # a slip or a roll transient
+        return ticks_diff(t, self._bnear_t) >= 1000 and self._wf < -self._rise_half
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
