@@ -1,0 +1,42 @@
+"""heeldrop sessions: the session logs on the device."""
+from heeldrop.transport import add_port_argument, open_device
+
+HELP = "list the sessions recorded on the device"
+EPILOG = """examples:
+  heeldrop sessions
+  heeldrop sessions --port /dev/ttyACM0
+  HEELDROP_PORT=/dev/pts/5 heeldrop sessions     # the virtual device (heeldrop sim --pty)
+
+Then: heeldrop download --all
+exit status: 0 ok, 2 no/wrong/busy port, 3 no heeldrop firmware or another
+protocol version, 4 the board went away or stopped answering."""
+
+
+def add_arguments(p):
+    add_port_argument(p)
+
+
+def list_sessions(t):
+    r = t.command("list_sessions")
+    return list(r.get("sessions") or [])
+
+
+def run(args):
+    with open_device(args.port) as t:
+        h = t.hello
+        sessions = list_sessions(t)
+        try:
+            free = t.command("free_space")
+        except Exception:
+            free = {}
+    print("%s: %s, firmware %s" % (t.name, h.get("board", "?"), h.get("firmware", "?")))
+    if not sessions:
+        print("no sessions on the device")
+    else:
+        print("%6s %10s  %-20s %-6s %s" % ("id", "bytes", "started", "side", "state"))
+        for s in sessions:
+            print("%6s %10s  %-20s %-6s %s" % (s.get("id"), s.get("size"), s.get("started") or "-",
+                                              s.get("side") or "-", "complete" if s.get("complete") else "recording"))
+    if free:
+        print("flash: %s of %s kB free" % (free.get("free_kb", "?"), free.get("total_kb", "?")))
+    return 0
