@@ -263,32 +263,14 @@ def _run_with_depth(trace, config):
     ts, ds = [], []
     t_add, d_add = ts.append, ds.append
     nan = float("nan")
-    switches = side_switches(trace.meta, config.side)
 
+    # side switches recorded in the trace are applied by run_engine itself
     def on_sample(eng, s):
         t_add(s[0])
         d_add(eng.depth_deg() if eng.axis_known else nan)
-        if switches and s[0] >= switches[0][0]:
-            eng.set_side(switches.pop(0)[1], s[0])
 
     events = run_engine(trace, config, on_sample=on_sample)
     return events, (ts, ds)
-
-
-def side_switches(meta, first_side):
-    """[(t_ms, side)] from a trace's `side_switch_ms` metadata (comma-separated times; the
-    simulator writes it for two-sided sessions): the side alternates at each time."""
-    raw = str(meta.get("side_switch_ms") or "").strip()
-    out = []
-    side = meta.get("side") if meta.get("side") in ("left", "right") else first_side
-    for part in raw.split(","):
-        try:
-            t = int(float(part))
-        except ValueError:
-            continue
-        side = "right" if side == "left" else "left"
-        out.append((t, side))
-    return sorted(out)
 
 
 def run_trace(trace, config):

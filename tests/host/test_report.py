@@ -354,8 +354,6 @@ def test_side_switch_metadata_switches_the_engine_side(tmp_path):
     # switch sides 1 s into that (the engine recalibrates on the still foot)
     with open(p, "w") as f:
         f.write("# side_switch_ms=58500\n" + text)
-    assert report.side_switches({"side": "left", "side_switch_ms": "49000"}, "left") == [(49000, "right")]
-    assert report.side_switches({"side": "right", "side_switch_ms": "1,2"}, "left") == [(1, "left"), (2, "right")]
     s = report.load_session(p, cfg())
     assert [r["side"] for r in s.reps()] == ["left"] * 3 + ["right"] * 3
     assert any(e["type"] == "side" and e["side"] == "right" for e in s.events)

@@ -127,10 +127,9 @@ _RX = const(44)  # integrated rate vector while learning the axis, counts*ms/16
 _RY = const(45)
 _RZ = const(46)
 _WMAX = const(47)  # max |w| L1 since the last tick, counts
-_AMAX = const(48)  # max |a/4|^2 since the last tick
-_XF = const(49)  # theta through a critically damped 2nd-order 2 Hz low-pass, mdeg
-_VF = const(50)  # its rate, mdps
-_NS = const(51)
+_XF = const(48)  # theta through a critically damped 2nd-order 2 Hz low-pass, mdeg
+_VF = const(49)  # its rate, mdps
+_NS = const(50)
 
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
@@ -144,6 +143,8 @@ _BASELINE_REPS = const(3)
 # (DOMAIN 7b: normal coupling phi = -0.26 theta).
 _PRIOR_K1024 = const(0)
 _CLAMP = const(1000000000)
+_WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off
+_WALK_MS = const(1500)  # no rep starts this soon after one
 
 
 def _mj(s):
@@ -246,6 +247,7 @@ class Engine:
         self._t_last_top = 0
         self._thf = 0
         self._wf = 0
+        self._t_walk = None
         self._cal_reset(0)
         self._ax_reset(0)
         self._reset_rep()
@@ -431,9 +433,6 @@ class Engine:
         w1 = (wx if wx > 0 else -wx) + (wy if wy > 0 else -wy) + (wz if wz > 0 else -wz)
         if w1 > s[_WMAX]:
             s[_WMAX] = w1
-        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
-        if a2 > s[_AMAX]:
-            s[_AMAX] = a2
         st = s[_STATE]
         if st == S_AXIS:
             v = s[_RX]
@@ -572,8 +571,6 @@ class Engine:
         s[_STILL] = 1
         wmax = s[_WMAX]
         s[_WMAX] = 0
-        self._amax = s[_AMAX]
-        s[_AMAX] = 0
         st = s[_STATE]
         if st == S_CAL:
             self._step_cal(t)
@@ -850,6 +847,9 @@ class Engine:
         wl = s[_VF]
         if th < self._top_band:
             self._t_last_top = t
+        if s[_THMIN] < -_WALK_UDEG:
+            self._t_walk = t
+            s[_THMIN] = s[_TH]
         if th < self._top_band and still and -self._hold_rate < wl < self._hold_rate:
             self._track_bias(acc)
             self._retare_level(t)
@@ -867,6 +867,9 @@ class Engine:
                 self._ready_since = None
         # descent start: deeper than the start threshold and moving down for
         # 0.2 s (low-passed), or a fast drop already well under way (raw)
+        if self._t_walk is not None and ticks_diff(t, self._t_walk) < _WALK_MS:
+            self._t_cand = None
+            return
         if th > self._d_start and wl > self._d_rate:
             if self._t_cand is None:
                 self._t_cand = t
@@ -954,9 +957,11 @@ class Engine:
         if wlmax > self._max_rate or wlmin < -self._max_rate or wmax > self._max_rate_c * 2:
             self._cancel("too violent for a heel drop")
             return
+        # walking: push-off lifts the heel 35-55 deg above level (a raised
+        # top is at most 25); turning away swings the yaw
         dpsi = s[_PS] - self._psi0
-        if self._amax > self._g2hi * 3 or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
-            self._cancel("stepped off or turned: not a heel drop")
+        if s[_TH] < -_WALK_UDEG or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
+            self._cancel("walking or turning: not a heel drop")
             return
         self._check_roll_twist(t, th)
         if st == S_DESC:
