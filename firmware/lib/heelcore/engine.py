@@ -220,6 +220,7 @@ class Engine:
         self._twist = int(c.twist_deg * _UDEG)
         self._max_rate = int(c.max_rate_dps * 1000)
         self._max_rate_c = int(c.max_rate_dps * gyro_lsb_per_dps)
+        self._gate_c = int(30 * gyro_lsb_per_dps)  # 30 deg/s (L1 norm of w), counts
         self._hold_target_ms = c.ms("hold_target_s")
         # accelerometer gate on |a|^2 in (counts/4)^2, set at calibration
         self._g2lo = 0
@@ -578,7 +579,7 @@ class Engine:
         if st == S_AXIS:
             self._step_axis(t, acc, still, wmax)
             return
-        self._correct(acc)
+        self._correct(acc, wmax)
         wlmax = s[_WLMAX]
         wlmin = s[_WLMIN]
         s[_WLMAX] = s[_WL]
@@ -592,9 +593,12 @@ class Engine:
         s = self._s
         return s[_ALX] >> 4, s[_ALY] >> 4, s[_ALZ] >> 4
 
-    def _correct(self, acc):
+    def _correct(self, acc, wmax=0):
         # complementary filter: pull theta and phi towards the accelerometer's
-        # pose, with gain acc/tau, unless the foot is accelerating or turning fast
+        # pose, with gain acc/tau, unless the foot is accelerating or turning
+        # fast (|w| > 30 deg/s on any axis since the last tick, DOMAIN 3.3):
+        # turning about the forefoot, the heel's centripetal acceleration
+        # would read as pitch
         s = self._s
         ax, ay, az = self._accel()
         F = self._F
@@ -612,7 +616,7 @@ class Engine:
             s[_VF] = 0
             return
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
-        if self._g2lo < a2 < self._g2hi and -30000 < s[_WP] < 30000:
+        if self._g2lo < a2 < self._g2hi and wmax < self._gate_c:
             tau = self._tau
             th = s[_TH]
             ta = int(math.atan2(x, z) * _R2U)
