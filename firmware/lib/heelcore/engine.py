@@ -126,7 +126,7 @@ _TTHMIN = const(43)
 _RX = const(44)  # integrated rate vector while learning the axis, counts*ms/16
 _RY = const(45)
 _RZ = const(46)
-_WMAX = const(47)  # max |w| L1 since the last tick, counts
+_WMAX = const(47)  # max low-passed |w| L1 since the last tick, counts
 _XF = const(48)  # theta through a critically damped 2nd-order 2 Hz low-pass, mdeg
 _VF = const(49)  # its rate, mdps
 _NS = const(50)
@@ -431,7 +431,9 @@ class Engine:
         lz = (lz >> 4) - bz
         if lx <= -sc or lx >= sc or ly <= -sc or ly >= sc or lz <= -sc or lz >= sc:
             s[_STILL] = 0
-        w1 = (wx if wx > 0 else -wx) + (wy if wy > 0 else -wy) + (wz if wz > 0 else -wz)
+        # largest low-passed rotation rate (L1, counts) since the last tick:
+        # turning and stepping pass, tremor and shake (4-9 Hz) are damped
+        w1 = (lx if lx > 0 else -lx) + (ly if ly > 0 else -ly) + (lz if lz > 0 else -lz)
         if w1 > s[_WMAX]:
             s[_WMAX] = w1
         st = s[_STATE]
