@@ -123,6 +123,9 @@ class SampleTracker:
 
 def _printable(data, limit=70):
     text = bytes(data).decode("utf-8", "replace")
+    k = text.rfind("MicroPython v")  # a REPL banner says the most: show it
+    if k >= 0:
+        text = text[k:].split("\n")[0]
     text = " ".join("".join(c if (c.isprintable() and c != "\ufffd") else " " for c in text).split())
     return text[-limit:]
 
@@ -176,8 +179,8 @@ class Transport:
             return
         self.rx_bytes += len(data)
         self.rx_tail += data
-        if len(self.rx_tail) > 512:
-            del self.rx_tail[:-256]
+        if len(self.rx_tail) > 4096:
+            del self.rx_tail[:-2048]
         for f in self.decoder.feed(data):
             if f.version != proto.PROTOCOL_VERSION:
                 self.other_versions[f.version] += 1
@@ -269,7 +272,13 @@ class Transport:
 
         Returns the HELLO dict; NoFirmwareError or VersionError otherwise."""
         deadline = time.monotonic() + timeout
+        asked = 0
         while self.hello is None and time.monotonic() < deadline:
+            if asked == 1:
+                # no answer: a Ctrl-B makes a MicroPython REPL (friendly or raw) print its banner, so the
+                # message can say what is there; our firmware ignores the byte (it is not in a frame)
+                self._write(b"\x02")
+            asked += 1
             try:
                 r = self.command("hello", timeout=min(1.0, max(0.05, deadline - time.monotonic())), retries=0,
                                  on_frame=on_frame)

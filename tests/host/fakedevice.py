@@ -17,7 +17,7 @@ from heelcore import proto
 class FakeDevice:
     def __init__(self, sessions=None, hello=None, version=proto.PROTOCOL_VERSION, banner=b"",
                  silent=False, repl=False, samples=None, rate_hz=100, batch=10, drop_seqs=(), garbage_every=0,
-                 die_after_chunks=None, board="fake"):
+                 die_after_chunks=None, board="fake", corrupt_chunks=()):
         self.sessions = dict(sessions or {})
         self.hello = hello or {"protocol": 1, "firmware": "0.1.0", "board": board, "imu": "mpu6050",
                                "rate_hz": rate_hz, "accel_lsb_per_g": 8192, "gyro_lsb_per_dps": 65.5,
@@ -32,6 +32,7 @@ class FakeDevice:
         self.drop_seqs = set(drop_seqs)
         self.garbage_every = garbage_every
         self.die_after_chunks = die_after_chunks
+        self.corrupt_chunks = set(corrupt_chunks)  # chunk numbers sent with data not matching its CRC-32
         self.config = {"side": "left", "hold_target_s": 30}
         self.chunks_sent = 0
         self.deleted = []
@@ -65,7 +66,7 @@ class FakeDevice:
                 self.alive = False
 
     def start(self):
-        if self.banner:
+        if self.banner and not self.repl:
             self._write(self.banner)
         if not self.silent and not self.repl:
             self._send(proto.T_HELLO, proto.json_payload(self.hello))
@@ -129,9 +130,13 @@ class FakeDevice:
                 return
             if not data:
                 return
-            if self.repl:
-                if b"\x03" in data or b"\r" in data:
+            if self.repl:  # a board at the MicroPython REPL without our firmware
+                if b"\x02" in data:  # Ctrl-B: the friendly REPL prints its banner
+                    self._write(b"\r\n" + (self.banner or b"MicroPython v1.24.1\r\n") + b">>> ")
+                elif b"\x03" in data or b"\r" in data:
                     self._write(b"\r\n>>> ")
+                else:
+                    self._write(bytes(b for b in data if 32 <= b < 127))  # the REPL echoes what is typed
                 continue
             if self.silent:
                 continue
@@ -167,7 +172,10 @@ class FakeDevice:
                 self.unplug()
                 return
             self.chunks_sent += 1
-            self._send(proto.T_CHUNK, proto.chunk_payload(req, sid, off, data[off:off + ln], len(data)))
+            pl = bytearray(proto.chunk_payload(req, sid, off, data[off:off + ln], len(data)))
+            if self.chunks_sent in self.corrupt_chunks and len(pl) > 21:
+                pl[21] ^= 0x10  # damaged on the device side: the frame is fine, the chunk CRC is not
+            self._send(proto.T_CHUNK, bytes(pl))
         elif name == "delete_session":
             sid = args.get("id")
             if self.sessions.pop(sid, None) is None:
@@ -226,3 +234,22 @@ def reframe(body_wo_crc):
         else:
             out.append(b)
     return bytes(out)
+
+
+def make_log(n_samples=3000, board="fake", trace=None):
+    """A real session log (heelcore.record) of the first n samples of a corpus trace."""
+    import os
+
+    from heelcore.record import LogWriter
+    from heeldrop.replay import to_counts
+    from heeldrop.traceio import read_trace
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    tr = read_trace(trace or os.path.join(root, "tests", "traces", "demo_session.csv"))
+    buf = bytearray()
+    w = LogWriter(buf.extend, {"firmware": "0.1.0", "board": board, "imu": "mpu6050", "rate_hz": 100,
+                               "accel_lsb_per_g": 8192, "gyro_lsb_per_dps": 65.5, "side": "left", "started": None})
+    cs = [c for c in to_counts(tr) if c is not None][:n_samples]
+    for i, c in enumerate(cs):
+        w.add_sample(i, *c)
+    w.close(cs[-1][0])
+    return bytes(buf)

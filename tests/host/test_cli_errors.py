@@ -1,0 +1,191 @@
+"""Bad ports and bad boards: one line on stderr, no traceback, nonzero exit."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from heeldrop import cli
+from heeldrop import transport as tp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fakedevice import FakeDevice, make_log  # noqa: E402
+
+HEELDROP = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+
+
+def run_cli(capsys, *argv):
+    rc = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def one_line(err):
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(autouse=True)
+def no_env_port(monkeypatch):
+    monkeypatch.delenv("HEELDROP_PORT", raising=False)
+
+
+def test_no_port(monkeypatch, capsys):
+    monkeypatch.setattr(tp, "list_ports", lambda: [("/dev/ttyS0", "ttyS0", None, None, None, None, False)])
+    rc, out, err = run_cli(capsys, "sessions")
+    assert rc == 2
+    assert "no board found" in one_line(err) and "--port" in err
+
+
+def test_several_ports(monkeypatch, capsys):
+    monkeypatch.setattr(tp, "list_ports", lambda: [
+        ("/dev/ttyACM0", "Board CDC", 0x2E8A, 5, "a", "Raspberry Pi RP2040/RP2350 (Pico)", True),
+        ("/dev/ttyUSB0", "CP2102", 0x10C4, 0xEA60, "b", "Silicon Labs CP210x USB-serial (ESP32 DevKit)", True)])
+    rc, out, err = run_cli(capsys, "live")
+    assert rc == 2
+    line = one_line(err)
+    assert "2 boards found" in line and "/dev/ttyACM0" in line and "/dev/ttyUSB0" in line
+
+
+def test_env_port_is_used(monkeypatch, capsys):
+    monkeypatch.setenv("HEELDROP_PORT", "/dev/heeldrop-no-such-port")
+    rc, out, err = run_cli(capsys, "sessions")
+    assert rc == 2 and "/dev/heeldrop-no-such-port: no such port" in one_line(err)
+
+
+@pytest.mark.parametrize("cmd", [["sessions"], ["download", "--all"], ["live"], ["config", "get"], ["side", "left"],
+                                 ["calibrate"], ["doctor"]])
+def test_wrong_port_path(capsys, cmd):
+    rc, out, err = run_cli(capsys, *cmd, "--port", "/dev/heeldrop-no-such-port")
+    assert rc != 0
+    if cmd == ["doctor"]:
+        assert "no such port" in out and "Traceback" not in out + err
+    else:
+        assert "no such port" in one_line(err)
+
+
+def test_not_a_serial_port(capsys, tmp_path):
+    f = tmp_path / "plain.txt"
+    f.write_text("hello")
+    rc, out, err = run_cli(capsys, "sessions", "--port", str(f))
+    assert rc == 2 and "not a serial port" in one_line(err)
+    rc, out, err = run_cli(capsys, "sessions", "--port", str(tmp_path))
+    assert rc == 2 and one_line(err)
+
+
+def test_busy_port(capsys):
+    dev = FakeDevice().start()
+    holder = tp.SerialTransport(dev.path)  # another program has it (exclusive lock)
+    try:
+        rc, out, err = run_cli(capsys, "sessions", "--port", dev.path)
+        assert rc == 2 and "is busy" in one_line(err)
+    finally:
+        holder.close()
+        dev.stop()
+
+
+def test_port_that_answers_nothing(capsys):
+    dev = FakeDevice(silent=True).start()
+    try:
+        rc, out, err = run_cli(capsys, "sessions", "--port", dev.path)
+        line = one_line(err)
+        assert rc == 3
+        assert "no heeldrop firmware answered on %s" % dev.path in line and "heeldrop deploy" in line
+    finally:
+        dev.stop()
+
+
+def test_port_with_a_repl_banner(capsys):
+    dev = FakeDevice(repl=True, banner=b"MicroPython v1.24.1 on 2024-11-29; Raspberry Pi Pico with RP2040\r\n"
+                                         b"Type \"help()\" for more information.\r\n>>> ").start()
+    try:
+        rc, out, err = run_cli(capsys, "config", "get", "--port", dev.path)
+        line = one_line(err)
+        assert rc == 3 and "no heeldrop firmware answered" in line and "MicroPython v1.24.1" in line
+    finally:
+        dev.stop()
+
+
+@pytest.mark.parametrize("version,word", [(2, "update the host tools"), (0, "heeldrop deploy")])
+def test_other_protocol_version_frames(capsys, version, word):
+    dev = FakeDevice(version=version).start()
+    try:
+        rc, out, err = run_cli(capsys, "sessions", "--port", dev.path)
+        line = one_line(err)
+        assert rc == 3 and ("protocol %d" % version) in line and word in line
+    finally:
+        dev.stop()
+
+
+@pytest.mark.parametrize("proto_v,word", [(0, "older"), (9, "newer")])
+def test_hello_names_another_protocol(capsys, proto_v, word):
+    dev = FakeDevice(hello={"protocol": proto_v, "firmware": "0.0.1", "board": "pico"}).start()
+    try:
+        rc, out, err = run_cli(capsys, "side", "left", "--port", dev.path)
+        line = one_line(err)
+        assert rc == 3 and word in line and "speaks protocol %d" % proto_v in line
+    finally:
+        dev.stop()
+
+
+def test_unplug_mid_download_then_resume(capsys, tmp_path):
+    log = make_log(4000)
+    dev = FakeDevice(sessions={5: log}, die_after_chunks=6).start()
+    try:
+        rc, out, err = run_cli(capsys, "download", "--all", "--dest", str(tmp_path), "--port", dev.path)
+    finally:
+        dev.stop()
+    assert rc == 4 and "went away" in one_line(err)
+    part = tmp_path / "fake-s5.hdl.part"
+    assert part.exists() and part.stat().st_size == 6 * 1024
+    assert log.startswith(part.read_bytes())
+    dev = FakeDevice(sessions={5: log}).start()
+    try:
+        rc, out, err = run_cli(capsys, "download", "5", "--dest", str(tmp_path), "--port", dev.path)
+        assert rc == 0, err
+        assert "resumed" in out
+        assert dev.chunks_sent == -(-(len(log) - 6 * 1024) // 1024)
+        assert (tmp_path / "fake-s5.hdl").read_bytes() == log
+        assert not part.exists()
+        assert (tmp_path / "fake-s5.csv").read_text().count("\n") > 100
+        # idempotent: nothing read again
+        rc, out, err = run_cli(capsys, "download", "--all", "--dest", str(tmp_path), "--port", dev.path,
+                               "--delete-after")
+        assert rc == 0 and "skipped" in out
+        assert dev.deleted == [5]
+    finally:
+        dev.stop()
+
+
+def test_corrupted_chunks_are_asked_again(capsys, tmp_path):
+    log = make_log(2000)
+    dev = FakeDevice(sessions={1: log}, corrupt_chunks={1, 3}).start()
+    try:
+        rc, out, err = run_cli(capsys, "download", "1", "--dest", str(tmp_path), "--port", dev.path)
+        assert rc == 0, err
+        assert (tmp_path / "fake-s1.hdl").read_bytes() == log
+        assert "2 chunks asked for again" in out
+    finally:
+        dev.stop()
+
+
+def test_unknown_session_and_device_refusal(capsys, tmp_path):
+    dev = FakeDevice(sessions={1: make_log(500)}).start()
+    try:
+        rc, out, err = run_cli(capsys, "download", "9", "--dest", str(tmp_path), "--port", dev.path)
+        assert rc == 1 and "no session 9" in one_line(err)
+        rc, out, err = run_cli(capsys, "config", "set", "nope=1", "--port", dev.path)
+        assert rc == 1 and "bad_args" in one_line(err)
+        rc, out, err = run_cli(capsys, "download", "--dest", str(tmp_path), "--port", dev.path)
+        assert rc == 2 and "--all" in one_line(err)
+    finally:
+        dev.stop()
+
+
+def test_no_traceback_from_the_real_command():
+    r = subprocess.run([HEELDROP, "download", "--all", "--port", "/dev/heeldrop-no-such-port"],
+                       capture_output=True, text=True, timeout=60, env=dict(os.environ, HEELDROP_PORT=""))
+    assert r.returncode == 2
+    assert r.stdout == "" and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
