@@ -129,7 +129,20 @@ _RZ = const(46)
 _WMAX = const(47)  # max low-passed |w| L1 since the last tick, counts
 _XF = const(48)  # theta through a critically damped 2nd-order 2 Hz low-pass, mdeg
 _VF = const(49)  # its rate, mdps
-_NS = const(50)
+_FX = const(50)  # forward, up and pitch axes in sensor axes, unit * 16384
+_FY = const(51)
+_FZ = const(52)
+_UX = const(53)
+_UY = const(54)
+_UZ = const(55)
+_PX = const(56)
+_PY = const(57)
+_PZ = const(58)
+_G2LO = const(59)  # accelerometer gate on |a/4|^2
+_G2HI = const(60)
+_GATE = const(61)  # rotation gate, counts (L1)
+_TAU = const(62)  # fusion time constant, ms
+_NS = const(63)
 
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
@@ -179,6 +192,90 @@ def _dot(a, b):
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
+# atan(i / 256) in micro-degrees, i = 0..256: a literal, so that every port
+# (single or double precision floats) computes the same angles
+_ATAN = array.array("i", (
+    0, 223811, 447614, 671404, 895174, 1118916, 1342624, 1566291,
+    1789911, 2013475, 2236979, 2460415, 2683775, 2907054, 3130245, 3353340,
+    3576334, 3799220, 4021990, 4244639, 4467159, 4689544, 4911788, 5133884,
+    5355825, 5577605, 5799218, 6020656, 6241914, 6462986, 6683864, 6904543,
+    7125016, 7345278, 7565321, 7785140, 8004729, 8224081, 8443191, 8662052,
+    8880659, 9099006, 9317086, 9534894, 9752425, 9969672, 10186630, 10403293,
+    10619655, 10835712, 11051457, 11266885, 11481991, 11696770, 11911215, 12125323,
+    12339087, 12552503, 12765566, 12978270, 13190611, 13402583, 13614183, 13825404,
+    14036243, 14246695, 14456755, 14666419, 14875682, 15084540, 15292988, 15501022,
+    15708638, 15915832, 16122599, 16328936, 16534838, 16740302, 16945323, 17149899,
+    17354025, 17557697, 17760912, 17963666, 18165957, 18367779, 18569131, 18770008,
+    18970408, 19170327, 19369762, 19568710, 19767169, 19965134, 20162604, 20359575,
+    20556045, 20752011, 20947471, 21142421, 21336859, 21530784, 21724192, 21917080,
+    22109448, 22301293, 22492612, 22683403, 22873665, 23063395, 23252592, 23441254,
+    23629378, 23816963, 24004008, 24190510, 24376469, 24561882, 24746748, 24931066,
+    25114835, 25298053, 25480718, 25662830, 25844388, 26025389, 26205835, 26385722,
+    26565051, 26743821, 26922030, 27099677, 27276763, 27453287, 27629247, 27804643,
+    27979474, 28153741, 28327442, 28500577, 28673146, 28845149, 29016584, 29187453,
+    29357754, 29527487, 29696653, 29865250, 30033280, 30200743, 30367637, 30533964,
+    30699723, 30864914, 31029538, 31193595, 31357085, 31520009, 31682366, 31844157,
+    32005383, 32166044, 32326140, 32485672, 32644640, 32803045, 32960888, 33118169,
+    33274888, 33431047, 33586646, 33741685, 33896167, 34050090, 34203457, 34356267,
+    34508523, 34660224, 34811372, 34961967, 35112011, 35261505, 35410448, 35558844,
+    35706691, 35853993, 36000749, 36146961, 36292630, 36437757, 36582343, 36726389,
+    36869898, 37012869, 37155304, 37297204, 37438572, 37579407, 37719711, 37859486,
+    37998732, 38137452, 38275647, 38413317, 38550465, 38687092, 38823199, 38958787,
+    39093859, 39228415, 39362457, 39495987, 39629005, 39761514, 39893515, 40025010,
+    40156000, 40286486, 40416470, 40545954, 40674940, 40803428, 40931420, 41058919,
+    41185925, 41312441, 41438467, 41564006, 41689058, 41813627, 41937713, 42061318,
+    42184443, 42307091, 42429263, 42550960, 42672185, 42792939, 42913223, 43033039,
+    43152390, 43271276, 43389699, 43507662, 43625165, 43742211, 43858801, 43974936,
+    44090620, 44205852, 44320635, 44434971, 44548861, 44662308, 44775312, 44887875,
+    45000000,
+))
+
+
+@micropython.viper
+def _atan2_u(y: int, x: int) -> int:
+    # atan2(y, x) in micro-degrees from integers: the table with linear
+    # interpolation (error < 0.0001 deg). |x|, |y| < 65536 on the boards.
+    # (in viper, "-x" inside a conditional expression clobbers x in this
+    # MicroPython: write "0 - x")
+    T = ptr32(_ATAN)
+    ax = x if x >= 0 else 0 - x
+    ay = y if y >= 0 else 0 - y
+    if ax == 0 and ay == 0:
+        return 0
+    if ay <= ax:
+        r = (ay << 14) // ax
+    else:
+        r = (ax << 14) // ay
+    i = r >> 6
+    a = T[i]
+    if i < 256:
+        a += ((T[i + 1] - a) * (r & 63)) >> 6
+    if ay > ax:
+        a = 90000000 - a
+    if x < 0:
+        a = 180000000 - a
+    if y < 0:
+        a = -a
+    return a
+
+
+@micropython.viper
+def _isqrt(n: int) -> int:
+    # floor(sqrt(n)) for 0 <= n < 2**31, Newton's method from a power of two above
+    if n <= 0:
+        return 0
+    g = 1
+    m = n
+    while m > 0:
+        m >>= 2
+        g <<= 1
+    while True:
+        h = (g + n // g) >> 1
+        if h >= g:
+            return g
+        g = h
+
+
 class Engine:
     def __init__(self, config=None, accel_lsb_per_g=8192, gyro_lsb_per_dps=65.5):
         c = config if config is not None else Config()
@@ -196,6 +293,9 @@ class Engine:
         s[_PREVK] = _OFF
         s[_RESTART] = 1
         s[_STILL] = 1
+        s[_G2HI] = 1 << 30
+        s[_TAU] = c.ms("fusion_tau_s")
+        s[_GATE] = int(30 * gyro_lsb_per_dps)  # 30 deg/s (L1 norm of w), counts
         # thresholds in engine units, computed once
         self._still_a = int(0.03 * accel_lsb_per_g * 16 + 0.5)  # low-passed counts*16 (30 mg)
         self._still_ms = c.ms("still_time_s")
@@ -220,7 +320,6 @@ class Engine:
         self._twist = int(c.twist_deg * _UDEG)
         self._max_rate = int(c.max_rate_dps * 1000)
         self._max_rate_c = int(c.max_rate_dps * gyro_lsb_per_dps)
-        self._gate_c = int(30 * gyro_lsb_per_dps)  # 30 deg/s (L1 norm of w), counts
         self._hold_target_ms = c.ms("hold_target_s")
         # accelerometer gate on |a|^2 in (counts/4)^2, set at calibration
         self._g2lo = 0
@@ -433,7 +532,8 @@ class Engine:
             s[_STILL] = 0
         # largest low-passed rotation rate (L1, counts) since the last tick:
         # turning and stepping pass, tremor and shake (4-9 Hz) are damped
-        w1 = (lx if lx > 0 else -lx) + (ly if ly > 0 else -ly) + (lz if lz > 0 else -lz)
+        # ("0 - v", not "-v": viper clobbers v with "-v" in a conditional expression)
+        w1 = (lx if lx > 0 else 0 - lx) + (ly if ly > 0 else 0 - ly) + (lz if lz > 0 else 0 - lz)
         if w1 > s[_WMAX]:
             s[_WMAX] = w1
         st = s[_STATE]
@@ -595,37 +695,73 @@ class Engine:
         s = self._s
         return s[_ALX] >> 4, s[_ALY] >> 4, s[_ALZ] >> 4
 
-    def _correct(self, acc, wmax=0):
-        # complementary filter: pull theta and phi towards the accelerometer's
+    @micropython.viper
+    def _correct(self, acc: int, wmax: int) -> int:
+        # Complementary filter: pull theta and phi towards the accelerometer's
         # pose, with gain acc/tau, unless the foot is accelerating or turning
-        # fast (|w| > 30 deg/s on any axis since the last tick, DOMAIN 3.3):
+        # fast (low-passed |w| > 30 deg/s since the last tick, DOMAIN 3.3):
         # turning about the forefoot, the heel's centripetal acceleration
-        # would read as pitch
-        s = self._s
-        ax, ay, az = self._accel()
-        F = self._F
-        U = self._U
-        P = self._P
-        x = (ax * F[0] + ay * F[1] + az * F[2]) >> 14
-        z = (ax * U[0] + ay * U[1] + az * U[2]) >> 14
-        y = (ax * P[0] + ay * P[1] + az * P[2]) >> 14
+        # would read as pitch. Integers only: bit-identical on every port.
+        s = ptr32(self._s)
+        ax = s[_ALX]
+        ax -= ((ax >> 31) << 16) << 16
+        ay = s[_ALY]
+        ay -= ((ay >> 31) << 16) << 16
+        az = s[_ALZ]
+        az -= ((az >> 31) << 16) << 16
+        ax >>= 4
+        ay >>= 4
+        az >>= 4
+        a = s[_FX]
+        a -= ((a >> 31) << 16) << 16
+        b = s[_FY]
+        b -= ((b >> 31) << 16) << 16
+        c = s[_FZ]
+        c -= ((c >> 31) << 16) << 16
+        x = (ax * a + ay * b + az * c) >> 14
+        a = s[_UX]
+        a -= ((a >> 31) << 16) << 16
+        b = s[_UY]
+        b -= ((b >> 31) << 16) << 16
+        c = s[_UZ]
+        c -= ((c >> 31) << 16) << 16
+        z = (ax * a + ay * b + az * c) >> 14
+        a = s[_PX]
+        a -= ((a >> 31) << 16) << 16
+        b = s[_PY]
+        b -= ((b >> 31) << 16) << 16
+        c = s[_PZ]
+        c -= ((c >> 31) << 16) << 16
+        y = (ax * a + ay * b + az * c) >> 14
         if s[_RESTART]:
             s[_RESTART] = 0
-            s[_TH] = int(math.atan2(x, z) * _R2U)
-            s[_PH] = int(math.atan2(y, math.sqrt(x * x + z * z)) * _R2U)
+            th = int(_atan2_u(x, z))
+            s[_TH] = th
+            s[_PH] = int(_atan2_u(y, int(_isqrt((x >> 2) * (x >> 2) + (z >> 2) * (z >> 2))) << 2))
             s[_WL] = 0
-            s[_XF] = s[_TH] // 1000
+            s[_XF] = th // 1000
             s[_VF] = 0
-            return
+            return 0
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
-        if self._g2lo < a2 < self._g2hi and wmax < self._gate_c:
-            tau = self._tau
+        if s[_G2LO] < a2 < s[_G2HI] and wmax < s[_GATE]:
+            k = acc * 256 // s[_TAU]  # gain, Q8
             th = s[_TH]
-            ta = int(math.atan2(x, z) * _R2U)
-            s[_TH] = th + (ta - th) * acc // tau
+            th -= ((th >> 31) << 16) << 16
+            d = int(_atan2_u(x, z)) - th
+            if d > 16777216:
+                d = 16777216
+            elif d < -16777216:
+                d = -16777216
+            s[_TH] = th + ((d * k) >> 8)
             ph = s[_PH]
-            pa = int(math.atan2(y, math.sqrt(x * x + z * z)) * _R2U)
-            s[_PH] = ph + (pa - ph) * acc // tau
+            ph -= ((ph >> 31) << 16) << 16
+            d = int(_atan2_u(y, int(_isqrt((x >> 2) * (x >> 2) + (z >> 2) * (z >> 2))) << 2)) - ph
+            if d > 16777216:
+                d = 16777216
+            elif d < -16777216:
+                d = -16777216
+            s[_PH] = ph + ((d * k) >> 8)
+        return 0
 
     # ------------------------------------------------------ calibration
     def _cal_reset(self, t):
@@ -675,6 +811,8 @@ class Engine:
         hi = (gn + gate) / 4
         self._g2lo = int(lo * lo) if lo > 0 else 0
         self._g2hi = int(hi * hi)
+        s[_G2LO] = self._g2lo
+        s[_G2HI] = self._g2hi
         self._u = u
         # tilt of the board from its nearest axis, for the user
         m = max(abs(u[0]), abs(u[1]), abs(u[2]))
@@ -798,7 +936,7 @@ class Engine:
                    axis=[r2(p[0]), r2(p[1]), r2(p[2])], axis_source="descent")
         # start the fusion from the accelerometer and enter the first rep
         s[_RESTART] = 1
-        self._correct(0)
+        self._correct(0, 0)
         s[_STATE] = S_TOP
         self._start_rep(t, self._ax_t0)
         s[_PEAK] = s[_TH]
@@ -809,11 +947,12 @@ class Engine:
         p = _cross(f, u)
         self._u = u
         self._f = f
-        self._U = (int(u[0] * _AX_ONE), int(u[1] * _AX_ONE), int(u[2] * _AX_ONE))
-        self._F = (int(f[0] * _AX_ONE), int(f[1] * _AX_ONE), int(f[2] * _AX_ONE))
-        self._P = (int(p[0] * _AX_ONE), int(p[1] * _AX_ONE), int(p[2] * _AX_ONE))
-        k = self._mdps * 1024
         s = self._s
+        for i in range(3):
+            s[_FX + i] = int(f[i] * _AX_ONE)
+            s[_UX + i] = int(u[i] * _AX_ONE)
+            s[_PX + i] = int(p[i] * _AX_ONE)
+        k = self._mdps * 1024
         s[_RPX] = int(p[0] * k)
         s[_RPY] = int(p[1] * k)
         s[_RPZ] = int(p[2] * k)
