@@ -202,6 +202,7 @@ def test_writes_are_whole_records():
         assert pos in bounds, (pos, op.files[0].writes)
     assert pos == len(data)
     assert max(op.files[0].writes[2:]) <= 1024 + 600
+    _rmtree(d)
 
 
 # -- power cuts --
