@@ -47,7 +47,7 @@ class Recorder:
         for s in samples:
             if self.prev is None:
                 self.first = s[1]
-                t = 0
+                t = s[1]  # the device's clock (unwrapped), as heeldrop convert keeps it
             else:
                 d = ticks_diff(s[1], self.prev)
                 if d < 0:
@@ -59,7 +59,7 @@ class Recorder:
                 self.t.append(t)
                 self.c.append(s[2:8])
 
-    def trace(self, hello):
+    def trace(self, hello, side=None):
         a = float(hello.get("accel_lsb_per_g") or 8192)
         g = float(hello.get("gyro_lsb_per_dps") or 65.5)
         cols = list(zip(*self.c)) if self.c else [()] * 6
@@ -67,9 +67,19 @@ class Recorder:
         for k, name in enumerate(("ax", "ay", "az", "gx", "gy", "gz")):
             sc = a if k < 3 else g
             d[name] = [v / sc for v in cols[k]]
-        meta = {"sample_rate_hz": hello.get("rate_hz"), "side": hello.get("side"), "imu": hello.get("imu"),
+        meta = {"sample_rate_hz": hello.get("rate_hz"), "side": side or hello.get("side"), "imu": hello.get("imu"),
                 "board": hello.get("board"), "firmware": hello.get("firmware")}
-        return d, {k: v for k, v in meta.items() if v not in (None, "")}
+        from heeldrop.traceio import parse_meta_value
+        ok = {}
+        for k, v in meta.items():
+            if v in (None, ""):
+                continue
+            try:
+                parse_meta_value(k, str(v))
+            except ValueError:
+                continue  # a value the trace contract does not take: left out
+            ok[k] = v
+        return d, ok
 
 
 def ingest(t, view=None, rec=None, seconds=None, on_frame=None):
@@ -96,7 +106,7 @@ def ingest(t, view=None, rec=None, seconds=None, on_frame=None):
                 view.samples = t.samples.received
                 view.lost = t.samples.lost
                 if rec is not None:
-                    view.t_ms = rec.now_ms
+                    view.t_ms = rec.now_ms  # the device's clock: events carry the same
         elif view is None:
             continue
         elif ty == proto.T_STATUS:
@@ -160,9 +170,10 @@ def run(args):
     print("link: %s" % t.describe_stats())
     if args.save:
         if rec.t:
-            cols, meta = rec.trace(h)
+            side = view.state.get("side")
+            cols, meta = rec.trace(h, side if side in ("left", "right") else None)
             write_trace(args.save, cols, meta)
-            print("saved %d samples (%.1f s) to %s" % (len(rec.t), rec.now_ms / 1000.0, args.save))
+            print("saved %d samples (%.1f s) to %s" % (len(rec.t), (rec.t[-1] - rec.t[0]) / 1000.0, args.save))
         else:
             print("no samples received: nothing saved")
     if err is not None:

@@ -1,0 +1,129 @@
+"""Link benchmarks on the virtual device (`heeldrop sim --pty`), name=value lines:
+
+    download_bytes_per_s          heeldrop's verified download of a session log
+    mpremote_cp_bytes_per_s       `mpremote connect PTY resume fs cp :FILE .` of the same file, same run
+    download_to_mpremote_ratio    the first over the second (goal: >= 1)
+    live_1khz_60s_lost_samples    samples lost in a 60 s live ingest of a 1 kHz stream (goal: 0)
+
+    python -m heeldrop.bench_link            (make bench runs it via heeldrop.bench)
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from heeldrop.replay import ROOT
+
+DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
+
+
+def _wait_end(sim, t, timeout):
+    """Read (and drop) frames until the sim reports the end of its trace."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        t.next_frame(0.2)
+        if any(x.startswith("sim: end") for x in sim.lines):
+            return True
+        if not sim.alive():
+            return False
+    return False
+
+
+def bench_download(tmp, log=print):
+    from heeldrop.cmd_sessions import list_sessions
+    from heeldrop.download import download_session
+    from heeldrop.simproc import SimProcess
+    from heeldrop.transport import SerialTransport
+
+    flash = os.path.join(tmp, "flash")
+    with SimProcess(DEMO, speed=None, flash=flash) as sim:
+        t = SerialTransport(sim.port)
+        try:
+            t.connect(timeout=10)
+            _wait_end(sim, t, 300)
+            sessions = list_sessions(t)
+            s = sessions[-1]
+            dest = os.path.join(tmp, "dl")
+            t0 = time.perf_counter()
+            res = download_session(t, s, dest)
+            dt = time.perf_counter() - t0
+            ours = res.size / dt
+        finally:
+            t.close()
+        dev_file = _device_file(flash, s["id"])
+        same = open(res.path, "rb").read() == open(dev_file, "rb").read()
+        # mpremote of the same file from the same device, right after
+        mp = os.path.join(os.path.dirname(sys.executable), "mpremote")
+        mp = [mp] if os.path.exists(mp) else [sys.executable, "-m", "mpremote"]
+        out = os.path.join(tmp, "mp.hdl")
+        # first connection stops the app and enters the REPL; time only the copy
+        subprocess.run(mp + ["connect", sim.port, "resume", "exec", "pass"], capture_output=True, timeout=60)
+        t0 = time.perf_counter()
+        r = subprocess.run(mp + ["connect", sim.port, "resume", "fs", "cp", ":" + dev_file, out],
+                           capture_output=True, text=True, timeout=600)
+        dt = time.perf_counter() - t0
+        if r.returncode != 0 or not os.path.exists(out):
+            log("mpremote_cp_error=%s" % " ".join((r.stderr or r.stdout).split())[-200:])
+            theirs = None
+        else:
+            theirs = os.path.getsize(out) / dt
+    return ours, theirs, same, res.size
+
+
+def _device_file(flash, sid):
+    d = os.path.join(flash, "sessions")
+    for f in sorted(os.listdir(d)):
+        if f.endswith(".hdl") and int("".join(c for c in f if c.isdigit()) or -1) == int(sid):
+            return os.path.join(d, f)
+    raise FileNotFoundError("session %s not in %s" % (sid, d))
+
+
+def make_1khz_trace(path, seconds=65):
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    exe = [exe] if os.path.exists(exe) else [sys.executable, "-m", "heeldrop.cli"]
+    subprocess.run(exe + ["synth", "--scenario", "realistic_good", "--rate", "1000", "-q", "-o", path],
+                   check=True, timeout=300)
+    return path
+
+
+def bench_live_1khz(tmp, seconds=60.0):
+    from heeldrop.cmd_live import Recorder, ingest
+    from heeldrop.simproc import SimProcess
+    from heeldrop.transport import SerialTransport
+
+    trace = make_1khz_trace(os.path.join(tmp, "k1.csv"))
+    with SimProcess(trace, speed=1, flash=os.path.join(tmp, "flash1k")) as sim:
+        t = SerialTransport(sim.port)
+        try:
+            t.connect(timeout=10)
+            rec = Recorder(keep=False)
+            ingest(t, None, rec, seconds)
+        finally:
+            t.close()
+    return t.samples.received, t.samples.lost, t.stats()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="heeldrop-bench-link-")
+    try:
+        ours, theirs, same, size = bench_download(tmp)
+        print("download_file_bytes=%d" % size)
+        print("download_bytes_per_s=%.0f" % ours)
+        print("download_equal_to_device_file=%d" % (1 if same else 0))
+        if theirs:
+            print("mpremote_cp_bytes_per_s=%.0f" % theirs)
+            print("download_to_mpremote_ratio=%.2f" % (ours / theirs))
+        sys.stdout.flush()
+        got, lost, st = bench_live_1khz(tmp)
+        print("live_1khz_60s_samples=%d" % got)
+        print("live_1khz_60s_lost_samples=%d" % lost)
+        print("live_1khz_60s_bad_frames=%d" % st["bad_frames"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
