@@ -11,7 +11,7 @@
 #         unreadable or invalid JSON gives the defaults and one problem; each
 #         bad or unknown key gives one problem and that key keeps its
 #         default, the other keys still apply.
-#     save_config(cfg, device=None, path="/heeldrop.json")
+#     save_config(cfg, path="/heeldrop.json", device=None)
 #         Validates device (ConfigError), writes path + ".tmp", flushes it
 #         and renames it over path, so a power cut leaves either the old or
 #         the new file, never half of one. Raises OSError (e.g. ENOSPC) for
@@ -179,9 +179,10 @@ def config_text(cfg, device=None):
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def save_config(cfg, device=None, path=PATH):
+def save_config(cfg, path=PATH, device=None):
     """Write cfg and device atomically (temp file + rename). Raises
-    ConfigError for a bad device setting, OSError if the flash refuses."""
+    ConfigError for a bad device setting, OSError if the flash refuses.
+    device None: the device defaults are written with cfg."""
     if device:
         for k in device:
             if k not in DEVICE_SPEC:

@@ -137,7 +137,7 @@ def test_save_then_load_round_trip():
     d = tmpdir("save")
     p = d + "/heeldrop.json"
     cfg = Config(hold_target_s=45, reps_per_side=8, side="right")
-    save_config(cfg, {"cue_style": "quiet", "sample_rate_hz": 250}, p)
+    save_config(cfg, p, {"cue_style": "quiet", "sample_rate_hz": 250})
     assert sorted(os.listdir(d)) == ["heeldrop.json"]  # no temp file left
     cfg2, dev2, problems = load_config(p)
     assert problems == [] and cfg2.to_dict() == cfg.to_dict()
@@ -145,14 +145,14 @@ def test_save_then_load_round_trip():
     text = read(p).decode()
     assert text == config_text(cfg, dev2) and text.count("\n") == len(loads(text)) + 2
     # a second save replaces the first
-    save_config(Config(), None, p)
+    save_config(Config(), p)
     cfg3, dev3, problems = load_config(p)
     assert problems == [] and cfg3.to_dict() == Config().to_dict() and dev3 == device_defaults()
     # a bad device setting is refused and the file stays as it was
     before = read(p)
     for bad in ({"cue_style": "loud"}, {"volume": 3}):
         try:
-            save_config(cfg, bad, p)
+            save_config(cfg, p, bad)
             assert False
         except ConfigError:
             pass
@@ -164,7 +164,7 @@ def test_a_cut_save_never_leaves_half_a_config():
     # power cut while the temp file was written: the old file is still whole
     d = tmpdir("cut")
     p = d + "/heeldrop.json"
-    save_config(Config(reps_per_side=9), None, p)
+    save_config(Config(reps_per_side=9), p)
     new = config_text(Config(reps_per_side=4), {"cue_style": "minimal"}).encode()
     for n in (0, 1, len(new) // 2, len(new) - 1):
         write(p + ".tmp", new[:n])
@@ -181,7 +181,7 @@ def test_a_cut_save_never_leaves_half_a_config():
     cfg, dev, problems = load_config(p)
     assert problems == [] and cfg.reps_per_side == 15
     # the next save clears it
-    save_config(cfg, dev, p)
+    save_config(cfg, p, dev)
     assert sorted(os.listdir(d)) == ["heeldrop.json"]
     cleanup(d)
 
