@@ -146,7 +146,8 @@ class Transport:
         self.rx_tail = bytearray()  # the last bytes received (to show what a non-heeldrop board printed)
         self.device_errors = []  # (code, message) from ERROR frames
         self.other_versions = collections.Counter()  # frames of protocol versions we do not speak
-        self._pending = collections.deque()
+        self._pending = collections.deque()  # frames decoded, not yet looked at
+        self._backlog = collections.deque(maxlen=20000)  # frames set aside while awaiting a reply
         self.timeouts = 0
         self.retries = 0
 
@@ -206,6 +207,8 @@ class Transport:
 
     def next_frame(self, timeout=1.0):
         """The next frame, or None when none arrived within timeout (or the stream ended)."""
+        if self._backlog:
+            return self._backlog.popleft()
         if self._pending:
             return self._pending.popleft()
         deadline = time.monotonic() + timeout
@@ -215,6 +218,21 @@ class Transport:
                 return self._pending.popleft()
             if self.eof or time.monotonic() >= deadline:
                 return None
+
+    def _next_new(self, timeout):
+        if self._pending:
+            return self._pending.popleft()
+        deadline = time.monotonic() + timeout
+        while True:
+            self._read_frames(max(0.0, deadline - time.monotonic()))
+            if self._pending:
+                return self._pending.popleft()
+            if self.eof or time.monotonic() >= deadline:
+                return None
+
+    def discard_backlog(self):
+        """Forget the frames set aside while commands were answered (e.g. after a download)."""
+        self._backlog.clear()
 
     def command(self, name, args=None, timeout=1.0, retries=2, on_frame=None):
         """Send a command; return its result (dict), or the CHUNK dict for read_session.
@@ -233,7 +251,7 @@ class Transport:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                f = self.next_frame(left)
+                f = self._next_new(left)
                 if f is None:
                     if self.eof:
                         raise DisconnectedError("%s: the stream ended while waiting for %s" % (self.name, name))
@@ -264,6 +282,8 @@ class Transport:
                     return self.hello  # an unsolicited HELLO (the app starting) answers it as well
                 if on_frame is not None:
                     on_frame(f)
+                else:
+                    self._backlog.append(f)  # next_frame() hands it out later
             self.timeouts += 1
         raise CommandTimeout("%s: no answer to '%s' after %d tries of %.1f s" % (self.name, name, retries + 1, timeout))
 

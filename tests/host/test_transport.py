@@ -275,3 +275,11 @@ def test_pick_port(monkeypatch):
     with pytest.raises(tp.PortError, match="2 boards found.*ttyACM0.*ttyUSB0"):
         tp.pick_port(None)
     assert tp.pick_port("/dev/ttyUSB0") == "/dev/ttyUSB0"
+
+
+def test_frames_arriving_during_a_command_are_kept_for_next_frame():
+    hello = proto.encode_frame(proto.T_HELLO, 5, proto.json_payload(HELLO))
+    t = FileTransport(b"".join(samples_frames(0, 30)) + hello)
+    t.connect(timeout=0.5)
+    got = [f for f in drain(t) if f.type == proto.T_SAMPLES]
+    assert sum(len(f.samples) for f in got) == 30
