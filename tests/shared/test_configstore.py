@@ -194,3 +194,80 @@ def test_unreadable_path_never_raises():
     assert len(problems) == 1 and "heeldrop.json" in problems[0] and "using defaults" in problems[0]
     os.rmdir(d + "/heeldrop.json")
     cleanup(d)
+
+
+# -- on a real littlefs (the boards' filesystem), unix port only --
+
+try:
+    import vfs
+except ImportError:  # CPython: these tests pass without checking
+    vfs = None
+
+
+class RamFlash:
+    """A littlefs block device in RAM; with snap set, the image is saved
+    before every program or erase (a power cut at that moment)."""
+
+    def __init__(self, block_size=512, blocks=32):
+        self.bs = block_size
+        self.data = bytearray(block_size * blocks)
+        self.snap = False
+        self.snaps = []
+
+    def readblocks(self, block, buf, off=0):
+        a = block * self.bs + off
+        buf[:] = self.data[a:a + len(buf)]
+
+    def writeblocks(self, block, buf, off=0):
+        if self.snap:
+            self.snaps.append(bytes(self.data))
+        a = block * self.bs + off
+        self.data[a:a + len(buf)] = buf
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return len(self.data) // self.bs
+        if op == 5:
+            return self.bs
+        if op == 6:
+            if self.snap:
+                self.snaps.append(bytes(self.data))
+            a = arg * self.bs
+            for i in range(a, a + self.bs):
+                self.data[i] = 0xFF
+        return 0
+
+
+def test_power_cut_during_save_on_littlefs():
+    if vfs is None or not hasattr(vfs, "VfsLfs2"):
+        return
+    flash = RamFlash()
+    spare = RamFlash()
+    vfs.VfsLfs2.mkfs(flash)
+    point = "/hdcfg_%s" % "".join(["%02x" % b for b in os.urandom(3)])
+    vfs.mount(vfs.VfsLfs2(flash), point)
+    p = point + "/heeldrop.json"
+    try:
+        save_config(Config(reps_per_side=9), p)
+        flash.snap = True
+        save_config(Config(reps_per_side=4, side="right"), p, {"cue_style": "quiet"})
+        flash.snap = False
+        flash.snaps.append(bytes(flash.data))  # a cut just after save_config returned
+    finally:
+        vfs.umount(point)
+    assert len(flash.snaps) >= 3
+    seen = set()
+    for image in flash.snaps:
+        spare.data[:] = image
+        vfs.mount(vfs.VfsLfs2(spare), point)
+        try:
+            cfg, dev, problems = load_config(p)
+        finally:
+            vfs.umount(point)
+        assert problems == [], problems
+        old = cfg.reps_per_side == 9 and cfg.side == "left" and dev["cue_style"] == "full"
+        new = cfg.reps_per_side == 4 and cfg.side == "right" and dev["cue_style"] == "quiet"
+        assert old or new, (cfg.to_dict(), dev)
+        seen.add(new)
+    assert False in seen, seen  # cuts before the rename keep the old file
+    assert True in seen, seen
