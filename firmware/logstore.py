@@ -13,13 +13,13 @@
 #     store.list() -> [{"id": 7, "name": "s0007.hdl", "size": 81234, "closed": True}, ...]
 #     store.read_chunk(7, offset, 512), store.size(7), store.delete(7), store.free_bytes()
 #
-# Files: ROOT/sNNNN.hdl (the id, at least 4 digits), ROOT/next_id (the next
-# id, decimal text). Ids increase and are never reused: next_id is rewritten
-# (temp file + os.rename, so it is either the old or the new number) before
-# a session file is created; if it is missing or unreadable, the next id is
-# one past the highest file name (ids of deleted newest sessions can then
-# come back; only if next_id itself was lost). The next id is always at least
-# one past the highest file name.
+# Files: ROOT/sNNNN.hdl (the id, at least 4 digits) and ROOT/next_id (the
+# next id as decimal text). Ids only grow and are never reused: start()
+# rewrites next_id (temp file + os.rename: a cut leaves the old or the new
+# number) before it creates the session file. At boot the next id is the
+# larger of next_id and one past the highest file name, so a missing or
+# corrupt next_id is recovered from the names (only then could the id of a
+# deleted newest session come back).
 #
 # Power-loss policy (what a cut can cost):
 # - Only whole records are handed to the file: samples wait in RAM (the
@@ -54,7 +54,9 @@
 # ESP32 for 50 samples) and the record is copied into the staging buffer.
 # poll() allocates nothing unless it writes. Each poll writes at most about
 # one block (_WRITE_CHUNK bytes of whole records); the IMU FIFO covers the
-# flash stall (the app's concern).
+# flash stall (the app's concern). The flush tick is the busiest poll: it
+# encodes the partial block, writes what is staged and syncs the file.
+# RAM per open session: about 6.5 KB (staging buffer 2.6 KB, codec buffers).
 # Size: 50-sample blocks cut at each 1 s flush store the demo corpus session
 # (tests/traces/demo_session.csv, 100 Hz, counts at 8192 LSB/g and 65.5
 # LSB/dps) in 5.8 bytes per sample, 100-sample blocks in 5.4
