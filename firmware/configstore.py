@@ -12,6 +12,7 @@
 #         bad or unknown key gives one problem and that key keeps its
 #         default, the other keys still apply.
 #     save_config(cfg, path="/heeldrop.json", device=None)
+#         (save_config(cfg, device, path) is accepted too)
 #         Validates device (ConfigError), writes path + ".tmp", flushes it
 #         and renames it over path, so a power cut leaves either the old or
 #         the new file, never half of one. Raises OSError (e.g. ENOSPC) for
@@ -182,7 +183,11 @@ def config_text(cfg, device=None):
 def save_config(cfg, path=PATH, device=None):
     """Write cfg and device atomically (temp file + rename). Raises
     ConfigError for a bad device setting, OSError if the flash refuses.
-    device None: the device defaults are written with cfg."""
+    device None: the device defaults are written with cfg. The arguments
+    after cfg are told apart by type, so save_config(cfg, device, path)
+    (the first version's order) works too."""
+    if not isinstance(path, str):  # save_config(cfg, device[, path])
+        path, device = (device if isinstance(device, str) else PATH), path
     if device:
         for k in device:
             if k not in DEVICE_SPEC:

@@ -144,6 +144,9 @@ def test_save_then_load_round_trip():
     assert dev2 == {"cue_style": "quiet", "sample_rate_hz": 250}
     text = read(p).decode()
     assert text == config_text(cfg, dev2) and text.count("\n") == len(loads(text)) + 2
+    # the other argument order: (cfg, device, path)
+    save_config(cfg, {"cue_style": "minimal"}, p)
+    assert load_config(p)[1] == {"cue_style": "minimal", "sample_rate_hz": 100}
     # a second save replaces the first
     save_config(Config(), p)
     cfg3, dev3, problems = load_config(p)
