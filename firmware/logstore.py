@@ -454,7 +454,8 @@ class SessionStore:
         """Close the current session (if any) and start a new one: a new
         file with the header (see record.HEADER_KEYS). Returns a SessionLog;
         a detached one (full, id None) when the store is low or the file
-        cannot be made. block_samples: samples per block (record.LogWriter)."""
+        cannot be made; a closed, full one (with its id) if writing the
+        header failed. block_samples: samples per block (record.LogWriter)."""
         if self._cur is not None:
             self._cur.close(now_ms)
         try:
@@ -479,7 +480,9 @@ class SessionStore:
             except OSError:
                 pass
             raise
-        if not log.closed:
+        if log.full:  # the header write failed: nothing more will be logged
+            log.close(now_ms)
+        else:
             self._cur = log
         return log
 

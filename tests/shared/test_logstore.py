@@ -457,7 +457,8 @@ def test_error_writing_the_header_gives_a_full_log():
     op = Opener(budget=3)
     store = SessionStore(d + "/sessions", open_fn=op)
     log = store.start(HEADER, T0)
-    assert log.full and log.errors == 1 and log.id == 1
+    assert log.full and log.closed and log.errors == 1 and log.id == 1
+    assert store.current() is None
     log.add_sample(0, 0, 1, 2, 3, 4, 5, 6)
     log.poll(T0 + 2000)
     log.close(T0 + 3000)
