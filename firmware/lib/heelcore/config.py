@@ -43,7 +43,7 @@ SPEC = {
     "fast_descent_peak_dps": (45.0, 10.0, 300.0, "f", "peak descent speed above which the descent is too fast"),
     "snap_up_dps": (40.0, 10.0, 200.0, "f", "mean rise speed above which the rise is a snap-up"),
     "snap_up_peak_dps": (90.0, 20.0, 400.0, "f", "peak rise speed above which the rise is a snap-up"),
-    "bounce_rate_dps": (15.0, 5.0, 100.0, "f", "rebound speed that counts as a bounce"),
+    "bounce_rate_dps": (5.0, 2.0, 100.0, "f", "rebound speed (low-passed) that counts as a bounce"),
     "bounce_min_deg": (2.0, 0.5, 10.0, "f", "rebound amplitude that counts as a bounce"),
     "roll_out_deg": (15.0, 4.0, 40.0, "f", "outward roll beyond the person's own normal roll that is a fault"),
     "roll_out_abs_deg": (20.0, 5.0, 45.0, "f", "outward roll from level that is a fault before a baseline exists"),

@@ -118,7 +118,7 @@ _STATE = const(35)
 _TRACK = const(36)  # crossing tracking: 0 off, 1 top (last up), 2 descent (first up)
 _NEXTK = const(37)
 _PREVK = const(38)
-_RESTART = const(39)
+_RESTART = const(39)  # bit 0: restart the fusion from the accelerometer; bit 1: tick now
 _WLMAX = const(40)  # max / min of wl since the last tick
 _WLMIN = const(41)
 _THMIN = const(42)  # min theta since reset (rise)
@@ -142,7 +142,21 @@ _G2LO = const(59)  # accelerometer gate on |a/4|^2
 _G2HI = const(60)
 _GATE = const(61)  # rotation gate, counts (L1)
 _TAU = const(62)  # fusion time constant, ms
-_NS = const(63)
+_BMODE = const(63)  # bounce tracker: 0 tracking the deep point, 1 rebounding
+_BMAX = const(64)  # deep point (udeg) and its time
+_BMAXT = const(65)
+_BNEART = const(66)  # last time within 0.5 deg of the deep point
+_BMIN = const(67)  # top of the rebound (udeg) and its time
+_BMINT = const(68)
+_BMINW = const(69)  # fastest upward low-passed rate of the rebound (mdps, < 0)
+_BCNT = const(70)  # bounces counted in this rep
+_BAMP = const(71)  # amplitude of the last one, udeg
+_BLIM = const(72)  # bounce amplitude threshold, udeg
+_BRATE = const(73)  # bounce rate threshold, mdps
+_XB = const(74)  # theta through a critically damped 2nd-order 4 Hz low-pass, mdeg * 16
+_VB = const(75)  # its rate, mdps
+_BUP = const(76)  # rise time of the last bounce's rebound, ms
+_NS = const(77)
 
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
@@ -288,12 +302,15 @@ class Engine:
         self._tc_up = array.array("i", [0] * _NK)
         self._tc_dn = array.array("i", [0] * _NK)
         s[_STILLC] = int(c.still_gyro_dps * gyro_lsb_per_dps + 0.5)
-        s[_SLOW] = 40
+        s[_SLOW] = 100
         s[_LIM] = 1 << 17
         s[_PREVK] = _OFF
         s[_RESTART] = 1
         s[_STILL] = 1
         s[_G2HI] = 1 << 30
+        # on the 4 Hz view a 2 deg bounce at 3 Hz reads 1.3 deg, shake < 0.7 deg
+        s[_BLIM] = int(c.bounce_min_deg * 0.75 * _UDEG)
+        s[_BRATE] = int(c.bounce_rate_dps * 1000)
         s[_TAU] = c.ms("fusion_tau_s")
         s[_GATE] = int(30 * gyro_lsb_per_dps)  # 30 deg/s (L1 norm of w), counts
         # thresholds in engine units, computed once
@@ -313,8 +330,6 @@ class Engine:
         self._fast_mean_lim = int(c.fast_descent_dps * 1000)
         self._fast_peak = int(c.fast_descent_peak_dps * 1000)
         self._snap_peak = int(c.snap_up_peak_dps * 1000)
-        self._b_min = int(c.bounce_min_deg * _UDEG)
-        self._b_rate = int(c.bounce_rate_dps * 1000)
         self._roll_lim = int(c.roll_out_deg * 1000)  # mdeg
         self._roll_ms = c.ms("roll_out_time_s")
         self._twist = int(c.twist_deg * _UDEG)
@@ -590,6 +605,25 @@ class Engine:
             xf += vf * kd // 1000
             s[_XF] = xf
             s[_VF] = vf
+            # the bounce tracker's view: 4 Hz (bounces are 1-3 Hz, fatigue
+            # shake 5-8 Hz), in mdeg * 16 for resolution
+            xb = s[_XB]
+            xb -= ((xb >> 31) << 16) << 16
+            vb = s[_VB]
+            vb -= ((vb >> 31) << 16) << 16
+            # sub-steps of <= 20 ms keep the integration stable at 25 Hz
+            kb = kd
+            nb = 1
+            if kb > 20:
+                kb = kd >> 1
+                nb = 2
+            while nb > 0:
+                vb += ((th // 1000 - (xb >> 4)) * 632 - ((vb * 804) >> 4)) * kb // 1000
+                xb += (vb * kb << 4) // 1000
+                nb -= 1
+            s[_XB] = xb
+            s[_VB] = vb
+            thb = xb * 1000 >> 4
             v = s[_PH]
             v -= ((v >> 31) << 16) << 16
             v += wr * dt
@@ -623,6 +657,56 @@ class Engine:
             if th < v:
                 s[_THMIN] = th
                 s[_TTHMIN] = t
+            if st == S_DESC or st == S_HOLD:
+                # Bounce tracker, every sample, on the 4 Hz view: a bounce
+                # is a rebound of at least BLIM from the deep point that takes 160-700 ms to its
+                # top (1-3 Hz) and comes straight back down (within 600 ms).
+                # Fatigue shake (5-8 Hz) is quicker; a roll-out or a strap
+                # slip comes back much later; a rise never comes back.
+                bmax = s[_BMAX]
+                bmax -= ((bmax >> 31) << 16) << 16
+                if thb >= bmax - 500000:
+                    s[_BNEART] = t
+                if s[_BMODE] == 0:
+                    if thb >= bmax:
+                        s[_BMAX] = thb
+                        s[_BMAXT] = t
+                        s[_BNEART] = t
+                    else:
+                        pk = s[_PEAK]
+                        pk -= ((pk >> 31) << 16) << 16
+                        if bmax - thb >= s[_BLIM] and thb > pk - 8000000:
+                            s[_BMODE] = 1
+                            s[_BMIN] = thb
+                            s[_BMINT] = t
+                            s[_BMINW] = vb
+                else:
+                    bmin = s[_BMIN]
+                    bmin -= ((bmin >> 31) << 16) << 16
+                    if thb < bmin:
+                        bmin = thb
+                        s[_BMIN] = thb
+                        s[_BMINT] = t
+                    bw = s[_BMINW]
+                    bw -= ((bw >> 31) << 16) << 16
+                    if vb < bw:
+                        bw = vb
+                        s[_BMINW] = vb
+                    amp = bmax - bmin
+                    back = amp >> 2
+                    if back < 600000:
+                        back = 600000
+                    if thb - bmin >= back:
+                        up_ms = int(ticks_diff(s[_BMINT], s[_BMAXT]))
+                        if (0 - bw >= s[_BRATE] and up_ms >= 160 and up_ms <= 700
+                                and int(ticks_diff(t, s[_BMINT])) <= 600):
+                            s[_BCNT] += 1
+                            s[_BAMP] = amp
+                            s[_BUP] = up_ms
+                            s[_RESTART] |= 2  # tick now: the bounce cue is due
+                        s[_BMODE] = 0
+                        s[_BMAX] = thb
+                        s[_BMAXT] = t
             # level crossings of whole degrees, for the tempo fits
             kk = th // 1000000 + _OFF
             if kk < 0:
@@ -733,14 +817,17 @@ class Engine:
         c = s[_PZ]
         c -= ((c >> 31) << 16) << 16
         y = (ax * a + ay * b + az * c) >> 14
-        if s[_RESTART]:
-            s[_RESTART] = 0
+        r = s[_RESTART]
+        s[_RESTART] = 0
+        if r & 1:
             th = int(_atan2_u(x, z))
             s[_TH] = th
             s[_PH] = int(_atan2_u(y, int(_isqrt((x >> 2) * (x >> 2) + (z >> 2) * (z >> 2))) << 2))
             s[_WL] = 0
             s[_XF] = th // 1000
             s[_VF] = 0
+            s[_XB] = (th << 4) // 1000
+            s[_VB] = 0
             return 0
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
         if s[_G2LO] < a2 < s[_G2HI] and wmax < s[_GATE]:
@@ -995,7 +1082,9 @@ class Engine:
         if s[_THMIN] < -_WALK_UDEG:
             self._t_walk = t
             s[_THMIN] = s[_TH]
-        if th < self._top_band and still and -self._hold_rate < wl < self._hold_rate:
+        # at rest near level: track the gyro bias; re-take the level (a strap
+        # slip of up to 5 deg moves it)
+        if -2 * self._top_band < th < 2 * self._top_band and still and -self._hold_rate < wl < self._hold_rate:
             self._track_bias(acc)
             self._retare_level(t)
         else:
@@ -1044,15 +1133,18 @@ class Engine:
         self._hold_in = 0
         self._depth_settled = None
         self._hold_target_sent = False
-        self._bmode = 0
-        self._bmax = s[_TH]
-        self._bmax_t = self.t_ms
-        self._bmin = 0
-        self._bmin_t = 0
-        self._bnear_t = self.t_ms
-        self._bmin_w = 0
+        s[_BMODE] = 0
+        s[_BMAX] = s[_TH]
+        s[_BMAXT] = self.t_ms
+        s[_BNEART] = self.t_ms
+        s[_BMIN] = 0
+        s[_BMINT] = 0
+        s[_BMINW] = 0
+        s[_BCNT] = 0
         self._bounces = 0
         self._fast = False
+        self._rise_settle = None
+        self._past_bottom = False
         self._fast_mean = 0.0
         self._snap = False
         self._roll_out = False
@@ -1145,54 +1237,28 @@ class Engine:
             self._twisted = True
             self._emit("twist", t, yaw_deg=r2(dpsi / _UDEG))
 
-    def _bounce_track(self, t, th, wl):
-        # Rebound tracker at the bottom. Returns 1 while a rebound is under way.
-        if th >= self._bmax - 500000:
-            self._bnear_t = t  # last time near the deep point (0.5 deg)
-        if self._bmode == 0:
-            if th >= self._bmax:
-                self._bmax = th
-                self._bmax_t = t
-                self._bnear_t = t
-            elif self._bmax - th >= self._b_min and th > self._s[_PEAK] - 8 * _UDEG:
-                self._bmode = 1
-                self._bmin = th
-                self._bmin_t = t
-                self._bmin_w = wl
-            return 0
-        if th < self._bmin:
-            self._bmin = th
-            self._bmin_t = t
-        if wl < self._bmin_w:
-            self._bmin_w = wl
-        amp = self._bmax - self._bmin
-        back = amp >> 2
-        if back < 600000:
-            back = 600000
-        if th - self._bmin >= back:
-            # came back down: that was a bounce
-            # the rebound of a bounce (1-3 Hz) takes 160-700 ms from the deep
-            # point to its top and comes straight back; fatigue shake (5-8 Hz)
-            # is quicker, a roll-out or a slip comes back much later
-            up_ms = ticks_diff(self._bmin_t, self._bmax_t)
-            if (-self._bmin_w >= self._b_rate and 160 <= up_ms <= 700
-                    and ticks_diff(t, self._bmin_t) <= 600):
-                self._bounces += 1
-                self._emit("bounce", t, amplitude_deg=r2(amp / _UDEG))
-            self._bmode = 0
-            self._bmax = th
-            self._bmax_t = t
-            return 0
-        return 1
+    def _bounce_sync(self, t):
+        # emit the bounces the core counted; 1 while a rebound is under way
+        s = self._s
+        n = s[_BCNT]
+        while self._bounces < n:
+            self._bounces += 1
+            # undo the 4 Hz filter's gain at the rebound's frequency
+            f = 500.0 / max(1, s[_BUP])
+            self._emit("bounce", t, amplitude_deg=r2(s[_BAMP] / _UDEG * (1.0 + (f / 4.0) ** 2)))
+        return s[_BMODE]
 
     def _step_desc(self, t, th, wl, wlmax):
         s = self._s
         peak = s[_PEAK]
-        if wlmax > self._peak_w and self._bmode == 0 and not self._bounces:
+        # the descent is over once the heel has come back 1 deg from its deepest
+        if th < peak - _UDEG:
+            self._past_bottom = True
+        if wlmax > self._peak_w and not self._past_bottom:
             self._peak_w = wlmax
         # too fast: peak rate, or mean rate since the start threshold once deep
         # enough; judged on the way down only, before any rebound at the bottom
-        if not self._fast and self._bmode == 0 and not self._bounces and th + 2 * _UDEG > peak:
+        if not self._fast and not self._past_bottom and th + 2 * _UDEG > peak:
             fast = wlmax > self._fast_peak
             if not fast and th >= self._min_depth and th + _UDEG > peak:
                 el = ticks_diff(t, self._tc_up_at(self._d_start))
@@ -1201,7 +1267,7 @@ class Engine:
             if fast:
                 self._fast = True
                 self._emit("descent_too_fast", t, speed_dps=r2(max(wlmax, 0) / 1000))
-        reb = self._bounce_track(t, th, wl)
+        reb = self._bounce_sync(t)
         # settled at the bottom: hold
         wf = self._wf
         if -self._hold_rate < wf < self._hold_rate and self._thf >= peak - peak // 5:
@@ -1233,13 +1299,13 @@ class Engine:
         # A rise reaches the top; a rebound (bounce), a strap slip or a roll
         # transient turns back. Confirm once the heel is within 30 % of the
         # depth from the top, or still going up after 1 s.
-        if self._bmax - th < self._band:
+        if self._s[_BMAX] - th < self._band:
             return False
         if th <= self._top_band or th <= (self._s[_PEAK] * 3) // 10:
             return True
         # still moving up 1 s after leaving the bottom: a rise, not a rebound,
         # a slip or a roll transient
-        return ticks_diff(t, self._bnear_t) >= 1000 and self._wf < -self._rise_half
+        return ticks_diff(t, self._s[_BNEART]) >= 1000 and self._wf < -self._rise_half
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
@@ -1304,7 +1370,7 @@ class Engine:
         if ticks_diff(t, self._hold_in) >= 2 * self._tau and -self._hold_rate < self._wf < self._hold_rate:
             if self._depth_settled is None or th > self._depth_settled:
                 self._depth_settled = th
-        reb = self._bounce_track(t, th, wl)
+        reb = self._bounce_sync(t)
         if reb and self._rising(t, th):
             self._enter_rise(t)
             return
@@ -1314,13 +1380,13 @@ class Engine:
     def _enter_rise(self, t):
         s = self._s
         # the rise began as a rebound: its fastest upward rate counts
-        if -self._bmin_w > self._peak_up:
-            self._peak_up = -self._bmin_w
+        if -s[_BMINW] > self._peak_up:
+            self._peak_up = -s[_BMINW]
         s[_STATE] = S_RISE
         s[_TRACK] = 0
         s[_THMIN] = s[_TH]
         s[_TTHMIN] = t
-        self._emit("rise_start", t, hold_s=r2(max(0, ticks_diff(self._bmax_t, self._t_dend)) / 1000))
+        self._emit("rise_start", t, hold_s=r2(max(0, ticks_diff(s[_BMAXT], self._t_dend)) / 1000))
         if not self._snap and self._peak_up > self._snap_peak:
             self._snap = True
             self._emit("snap_up", t, speed_dps=r2(self._peak_up / 1000))
@@ -1338,6 +1404,15 @@ class Engine:
         if thf < self._top_band and -self._hold_rate < wf < self._hold_rate:
             self._end_rep(t, t)
             return
+        # settled near the top, which a strap slip may have moved: done too
+        if -self._hold_rate < wf < self._hold_rate and thf <= (s[_PEAK] * 3) // 10:
+            if self._rise_settle is None:
+                self._rise_settle = t
+            elif ticks_diff(t, self._rise_settle) >= 500:
+                self._end_rep(t, self._rise_settle)
+                return
+        else:
+            self._rise_settle = None
         if th < self._top_band // 2:
             self._end_rep(t, t)
             return
@@ -1383,7 +1458,7 @@ class Engine:
         if fit is not None:
             r_on, r_end, r_mean = fit
         else:
-            r_on, r_end, r_mean = self._bmax_t, t_end, 0.0
+            r_on, r_end, r_mean = s[_BMAXT], t_end, 0.0
         if ticks_diff(r_on, self._t_dend) < 0:
             r_on = self._t_dend
         start = self._t_onset
