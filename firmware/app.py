@@ -1,0 +1,800 @@
+# The device app: the main loop that turns IMU samples into cues, a session
+# log and a serial stream. Every stage is an injected object, so the same
+# loop runs on a board (app.run()), in the unix port on the sim board
+# (firmware/sim/runner.py) and in the tests.
+#
+#   a = App(imu, config, settings, cues, button, store, link, ticks_ms, idle)
+#   a.start(side="left")            # coaching (+ recording when a store is given)
+#   a.run()                         # until stop_loop() or KeyboardInterrupt
+#
+# One pass of the loop (loop_once):
+#   1. drain the IMU FIFO into a preallocated array('h') (up to _MAXN
+#      samples a pass); per sample: t_ms from the sample clock, engine.step,
+#      log.add_sample, stream batch. Events are drained after the batch: cues,
+#      log EVENT records, EVENT frames.
+#   2. cues.tick(now), button poll, log.poll(now), link.poll(now), a STATUS
+#      frame once a second or when the phase changes.
+#   3. nothing sleeps; idle() (a bounded 1 ms yield on a board) only when
+#      the FIFO was empty.
+#
+# The sample clock: the FIFO, not the loop, sets the time. Sample seq (the
+# driver's count, lost samples included) has t_ms = t0 + seq * period,
+# advanced incrementally (integer ms plus a remainder, so a non-integer ODR
+# like 104 Hz stays exact and nothing leaves the small-int range), with
+# t0 = ticks_ms() when sampling started. A stalled loop therefore changes
+# nothing the engine sees: the samples come out of the FIFO later with the
+# same times.
+#
+# Error policy (never crash, never lose data silently):
+# - OSError/IMUError from the driver: cue "sensor_fault", a GAP record with
+#   count 0 and the reason right away (so a power cut during the outage still
+#   leaves the fault in the log), a STATUS and an ERROR frame; then
+#   imu.recover() every 500 ms. When it returns the driver's booked gap
+#   (imu.take_gap()) is logged as a GAP record with the reason and the
+#   sample clock jumps over it. A transient error (the next read works) is
+#   booked the same way by the driver's next read_fifo.
+# - FIFO overflow (the loop stalled longer than the FIFO holds): a GAP
+#   record "fifo_overflow"; coaching goes on.
+# - flash low or full: cue, STATUS, the session file is closed cleanly and
+#   recording stops; coaching goes on.
+# - an exception in a command handler becomes an "internal" REPLY (link.py).
+# - KeyboardInterrupt (Ctrl-C on the wire) ends run() after closing the log,
+#   so the REPL and mpremote take over.
+#
+# Memory: the per-sample path (_process) allocates nothing itself: ints from
+# preallocated arrays into the engine (viper core), the log's add_sample
+# (preallocated block) and SampleBatch.add (pack_into). Events, STATUS and
+# commands allocate (a few per second at most).
+from heelcore import VERSION
+from heelcore.engine import Engine
+from heelcore.events import to_json
+from heelcore.ticks import ticks_add, ticks_diff
+
+try:
+    from micropython import const
+except ImportError:  # CPython (tests)
+
+    def const(x):
+        return x
+
+
+import array
+
+_MAXN = const(64)  # samples drained per pass (a 150 ms stall at 400 Hz)
+_MASK = const(0x3FFFFFFF)
+_RECOVER_MS = const(500)
+_STATUS_MS = const(1000)
+_LOWCHECK_MS = const(1000)
+
+GAP_OTHER = const(0)
+GAP_FIFO_OVERFLOW = const(1)
+GAP_I2C_ERROR = const(2)
+GAP_UNPLUGGED = const(3)
+_GAP_NAMES = ("other", "fifo_overflow", "i2c_error", "sensor_unplugged")
+
+DEVICE_SETTINGS = ("cue_style", "sample_rate_hz")
+
+
+def _reason_of(e):
+    # ENODEV (19) / ETIMEDOUT (110) / "gone" or "no sample": the sensor is
+    # away; anything else is a bus error.
+    code = e.args[0] if e.args else 0
+    if code in (19, 110) or code == 5 and len(e.args) > 1:
+        return GAP_UNPLUGGED
+    return GAP_I2C_ERROR
+
+
+def _civil(days):
+    # days since 1970-01-01 -> (y, m, d) (proleptic Gregorian; H. Hinnant)
+    z = days + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + 3 if mp < 10 else mp - 9
+    return (y + 1 if m <= 2 else y), m, d
+
+
+def _days(y, m, d):
+    y -= m <= 2
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def parse_utc(s):
+    """"YYYY-MM-DDTHH:MM:SS[.fff]Z" (or +00:00) -> seconds since 1970; ValueError if not."""
+    if not isinstance(s, str) or len(s) < 19 or s[4] != "-" or s[7] != "-" or s[10] not in "T " \
+            or s[13] != ":" or s[16] != ":":
+        raise ValueError("utc must be ISO 8601 like 2026-11-24T06:40:00Z, got %r" % (s,))
+    rest = s[19:]
+    if rest.startswith("."):
+        i = 1
+        while i < len(rest) and rest[i] in "0123456789":
+            i += 1
+        rest = rest[i:]
+    if rest not in ("Z", "", "+00:00"):
+        raise ValueError("utc must be in UTC (end in Z), got %r" % (s,))
+    y, mo, d = int(s[0:4]), int(s[5:7]), int(s[8:10])
+    h, mi, se = int(s[11:13]), int(s[14:16]), int(s[17:19])
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and se < 61):
+        raise ValueError("utc out of range: %r" % (s,))
+    return _days(y, mo, d) * 86400 + h * 3600 + mi * 60 + se
+
+
+def format_utc(secs):
+    days = secs // 86400
+    r = secs - days * 86400
+    y, m, d = _civil(days)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, m, d, r // 3600, (r // 60) % 60, r % 60)
+
+
+class App:
+    """The main loop. imu: a configured driver (drivers.imu API) or None when
+    none answered at boot (find_imu() is then retried); config: the engine's
+    heelcore.config.Config; settings: dict (cue_style, sample_rate_hz,
+    autostart); cues: cues.Cues; button: button.Button or None; store:
+    logstore.SessionStore or None (no recording); link: link.Link or None;
+    ticks_ms: clock (ms ticks, wrapping like time.ticks_ms); idle: called
+    when the FIFO was empty (board: time.sleep_ms(1)); board, imu_name: for
+    the header and HELLO; save_config(config, settings) persists config_set."""
+
+    def __init__(self, imu, config, settings, cues, button=None, store=None, link=None,
+                 ticks_ms=None, idle=None, board="unknown", find_imu=None, save_config=None,
+                 clock_us=None):
+        self.imu = imu
+        self.config = config
+        self.settings = settings if settings is not None else {}
+        self.cues = cues
+        self.button = button
+        self.store = store
+        self.link = link
+        self._ticks = ticks_ms
+        self._idle = idle
+        self.board = board
+        self._find_imu = find_imu
+        self._save_config = save_config
+        self._clock_us = clock_us
+        self._buf = array.array("h", bytearray(2 * 6 * _MAXN))
+        self.eng = None
+        self.running = False
+        self.log = None
+        self.session = None  # id of the open session log
+        self.recording = False
+        self.last_stop = None
+        self.sensor_ok = imu is not None
+        self.sampling = True  # False: the FIFO is left alone (sim: the trace ended)
+        self._fault_reason = GAP_UNPLUGGED
+        self._next_recover = 0
+        self._overflows = 0
+        self.flash_state = 0  # 0 ok, 1 low, 2 full
+        self.samples = 0  # samples read from the FIFO
+        self.lost = 0  # samples booked lost by the driver
+        self.gaps = 0
+        self.faults = 0
+        self._stop = False
+        self._utc = None  # (seconds, tick) from set_clock
+        self._phase = -1
+        self._next_status = 0
+        self._next_low = 0
+        self.recal_at_boot = False
+        self.hook = None  # sim/tests: hook(app, now) once a pass
+        now = self.now()
+        self._t0 = now
+        self._cseq = 0  # next expected seq of the sample clock
+        self._tnext = now  # t_ms of sample _cseq
+        self._frac = 0
+        self._q = 10
+        self._r = 0
+        self._num = 1
+        if imu is not None:
+            self._set_clock_base(now)
+
+    # ------------------------------------------------------------ clock
+    def now(self):
+        return self._ticks() & _MASK
+
+    def _set_clock_base(self, now):
+        # period = 1000 * den / num ms, as q ms + r / num
+        imu = self.imu
+        num = getattr(imu, "_num", 0)
+        den = getattr(imu, "_den", 1)
+        if not num:
+            rate = imu.rate_hz or 100
+            num = int(rate * 1000 + 0.5)
+            den = 1000
+        p = 1000 * den
+        self._num = num
+        self._q = p // num
+        self._r = p % num
+        self._frac = 0
+        self._cseq = imu.seq
+        # sample 0 arrives one period after the FIFO was reset
+        self._tnext = ticks_add(now, self._q)
+        self.rate_hz = num / den
+        n = int(self.rate_hz // 10)
+        self.batch_n = 2 if n < 2 else (50 if n > 50 else n)
+        if self.link is not None:
+            self.link.set_batch(self.batch_n)
+
+    def _advance_to(self, seq):
+        # move the sample clock over samples that never arrived (a gap)
+        k = seq - self._cseq
+        if k <= 0:
+            return
+        t = self._tnext + k * self._q
+        f = self._frac + k * self._r
+        if f >= self._num:
+            t += f // self._num
+            f = f % self._num
+        self._tnext = t & _MASK
+        self._frac = f
+        self._cseq = seq
+
+    # ------------------------------------------------------------ sessions
+    def header(self, side):
+        imu = self.imu
+        h = {
+            "firmware": VERSION, "board": self.board,
+            "imu": imu.name if imu is not None else None,
+            "rate_hz": self.rate_hz if imu is not None else None,
+            "accel_lsb_per_g": imu.accel_lsb_per_g if imu is not None else None,
+            "gyro_lsb_per_dps": imu.gyro_lsb_per_dps if imu is not None else None,
+            "accel_range_g": imu.accel_range_g if imu is not None else None,
+            "gyro_range_dps": imu.gyro_range_dps if imu is not None else None,
+            "side": side, "started": self.utc_now(), "calibration": {},
+            "config": self.config.to_dict(),
+            "cue_style": self.settings.get("cue_style", "full"),
+        }
+        return h
+
+    def utc_now(self):
+        if self._utc is None:
+            return None
+        secs, tick = self._utc
+        return format_utc(secs + ticks_diff(self.now(), tick) // 1000)
+
+    def set_clock(self, utc):
+        secs = parse_utc(utc)
+        self._utc = (secs, self.now())
+        return format_utc(secs)
+
+    def start(self, side=None, record=True):
+        """Start coaching (and recording). Returns the session id or None;
+        raises RuntimeError("busy") when already running."""
+        if self.running:
+            raise RuntimeError("busy")
+        if side is None:
+            side = self.config.side
+        if side not in ("left", "right"):
+            raise ValueError("side must be left or right, got %r" % (side,))
+        from heelcore.config import Config
+
+        cfg = Config.from_dict(self.config.to_dict())
+        cfg.update({"side": side})
+        imu = self.imu
+        a = imu.accel_lsb_per_g if imu is not None else 8192
+        g = imu.gyro_lsb_per_dps if imu is not None else 65.5
+        self.eng = Engine(cfg, a, g)
+        self.running = True
+        self._phase = -1
+        now = self.now()
+        self.log = None
+        self.session = None
+        self.recording = False
+        if record and self.store is not None and self.flash_state == 0:
+            self._open_log(side, now)
+        if self.recal_at_boot:
+            self.recal_at_boot = False
+            self.eng.recalibrate(self._tnext)
+        self.cues.on_event("session_start", now)
+        self.send_status(now)
+        return self.session
+
+    def _open_log(self, side, now):
+        # SessionStore.start never raises on flash trouble: it returns a
+        # detached log (id None, full set) when the flash is low or the file
+        # cannot be made
+        log = self.store.start(self.header(side), now)
+        if log.id is None or log.full:
+            self._flash(2 if log.errors else 1, now)
+            return
+        self.log = log
+        self.session = log.id
+        self.recording = True
+
+    def stop(self):
+        """Stop coaching; close the session log. Returns the stop result dict
+        (the last one again when not running: stop is idempotent)."""
+        if not self.running:
+            if self.last_stop is not None:
+                return self.last_stop
+            return {"session": None, "samples": 0, "bytes": 0}
+        now = self.now()
+        eng = self.eng
+        eng.finish()
+        self._drain(now)
+        summ = eng.summary()
+        self._event_out(summ, now, False)
+        res = self._close_log(now)
+        self.running = False
+        self.cues.on_event("session_stop", now)
+        self.last_stop = res
+        self.send_status(now)
+        return res
+
+    def _close_log(self, now):
+        log = self.log
+        res = {"session": self.session, "samples": 0, "bytes": 0}
+        if log is not None:
+            self.log = None
+            self.recording = False
+            try:
+                log.close(now)
+            except OSError as e:
+                self._error(5, "closing the session log: %s" % (e,))
+            w = getattr(log, "_w", None)
+            res["samples"] = w.samples_written if w is not None else 0
+            res["bytes"] = log.bytes_written
+        return res
+
+    def switch_side(self, side=None):
+        """Switch side (the button's short press, or the side command): the
+        engine switches and recalibrates, the log gets a SIDE record and the
+        side event. The switch takes effect at the next sample's time, which
+        is where heeldrop replay applies a recorded side switch."""
+        eng = self.eng
+        if eng is None:
+            if side is not None:
+                self.config.update({"side": side})
+            return self.config.side
+        if side is None:
+            side = "right" if eng.side == "left" else "left"
+        if side == eng.side:
+            return side
+        t = self._tnext
+        eng.set_side(side, t)
+        if self.log is not None:
+            self._log_call(self.log.add_side, side, t)
+        now = self.now()
+        self._drain(now)
+        self.send_status(now)
+        return side
+
+    def calibrate(self):
+        if self.eng is not None:
+            self.eng.recalibrate(self._tnext)
+            self.send_status(self.now())
+            return True
+        self.recal_at_boot = True
+        return False
+
+    # ------------------------------------------------------------ loop
+    def run(self):
+        """Loop until stop_loop() or Ctrl-C; the log is closed either way."""
+        self._stop = False
+        try:
+            while not self._stop:
+                self.loop_once()
+        finally:
+            if self.running:
+                try:
+                    self.stop()
+                except Exception as e:  # closing must not hide the cause
+                    print("app: stop failed:", e)
+
+    def stop_loop(self):
+        self._stop = True
+
+    def loop_once(self):
+        now = self.now()
+        got = 0
+        if not self.sampling:
+            pass
+        elif self.sensor_ok:
+            got = self._read(now)
+        elif ticks_diff(now, self._next_recover) >= 0:
+            self._try_recover(now)
+        self.cues.tick(now)
+        b = self.button
+        if b is not None:
+            g = b.poll(now)
+            if g is not None:
+                self._gesture(g, now)
+        log = self.log
+        if log is not None:
+            try:
+                log.poll(now)
+            except OSError as e:
+                self._error(5, "session log write failed: %s" % (e,))
+                self._flash(2, now)
+            if log.full:
+                self._flash(2 if log.errors else 1, now)
+        if self.store is not None and ticks_diff(now, self._next_low) >= 0:
+            self._next_low = ticks_add(now, _LOWCHECK_MS)
+            if self.recording and self.store.low():
+                self._flash(1, now)
+        lk = self.link
+        if lk is not None:
+            lk.poll(now)
+        eng = self.eng
+        if eng is not None and self.running:
+            ph = eng.state
+            if ph != self._phase:
+                self._phase = ph
+                self.send_status(now)
+        if ticks_diff(now, self._next_status) >= 0:
+            self.send_status(now)
+        h = self.hook
+        if h is not None:
+            h(self, now)
+        if not got and self._idle is not None:
+            self._idle()
+
+    def _read(self, now):
+        imu = self.imu
+        try:
+            n = imu.read_fifo(self._buf, _MAXN)
+        except OSError as e:  # IMUError is an OSError
+            self._fault(e, now)
+            return 0
+        gap = imu.take_gap()
+        if gap:
+            ov = imu.overflows
+            reason = GAP_FIFO_OVERFLOW if ov != self._overflows else GAP_OTHER
+            self._overflows = ov
+            self._gap(imu.first_seq - gap, gap, reason, now)
+        if n:
+            self._process(n, now)
+        return n
+
+    def _process(self, n, now):
+        # The per-sample path. Locals only; no allocation (see module comment).
+        buf = self._buf
+        seq = self.imu.first_seq
+        if seq != self._cseq:
+            self._advance_to(seq)
+        t = self._tnext
+        q = self._q
+        r = self._r
+        num = self._num
+        frac = self._frac
+        eng = self.eng if self.running else None
+        step = eng.step if eng is not None else None
+        log = self.log
+        add = log.add_sample if log is not None else None
+        lk = self.link
+        batch = lk.batch if lk is not None and lk.streaming else None
+        j = 0
+        pending = 0
+        for _ in range(n):
+            ax = buf[j]
+            ay = buf[j + 1]
+            az = buf[j + 2]
+            gx = buf[j + 3]
+            gy = buf[j + 4]
+            gz = buf[j + 5]
+            j += 6
+            if step is not None:
+                pending = step(t, ax, ay, az, gx, gy, gz)
+            if add is not None:
+                add(seq, t, ax, ay, az, gx, gy, gz)
+            if batch is not None and not batch.add(seq, t, ax, ay, az, gx, gy, gz):
+                lk.send_batch()
+                batch.add(seq, t, ax, ay, az, gx, gy, gz)
+            seq += 1
+            t += q
+            if r:
+                frac += r
+                if frac >= num:
+                    frac -= num
+                    t += 1
+            t &= _MASK
+        self._tnext = t
+        self._frac = frac
+        self._cseq = seq
+        self.samples += n
+        if batch is not None and batch.n >= self.batch_n:
+            lk.send_batch()
+        if pending:
+            self._drain(now)
+
+    def _drain(self, now):
+        eng = self.eng
+        ev = eng.pop_event()
+        while ev is not None:
+            self._event_out(ev, now, True)
+            ev = eng.pop_event()
+
+    def _event_out(self, ev, now, cue):
+        line = to_json(ev)
+        if self.log is not None:
+            self._log_call(self.log.add_event, line, ev["t_ms"])
+        if cue:
+            self.cues.on_engine_event(ev, now)
+        lk = self.link
+        if lk is not None:
+            lk.send_event(line)
+
+    def _log_call(self, fn, a, b):
+        try:
+            fn(a, b)
+        except OSError as e:
+            self._error(5, "session log write failed: %s" % (e,))
+            self._flash(2, self.now())
+
+    # ------------------------------------------------------------ faults
+    def _gap(self, first, count, reason, now):
+        self.gaps += 1
+        self.lost += count
+        log = self.log
+        if log is not None:
+            try:
+                log.add_gap(first, count, reason)
+            except OSError as e:
+                self._error(5, "session log write failed: %s" % (e,))
+                self._flash(2, now)
+
+    def _fault(self, e, now):
+        self.sensor_ok = False
+        self.faults += 1
+        reason = _reason_of(e)
+        self._fault_reason = reason
+        self._next_recover = ticks_add(now, _RECOVER_MS)
+        self.cues.on_event("sensor_fault", now)
+        # a marker at once (count 0: the loss is known only when the sensor
+        # answers again), so a power cut during the outage still shows it
+        self._gap(self.imu.seq, 0, reason, now)
+        self.gaps -= 1
+        self._error(6, "IMU: %s (%s)" % (e, _GAP_NAMES[reason]))
+        self.send_status(now)
+
+    def _try_recover(self, now):
+        self._next_recover = ticks_add(now, _RECOVER_MS)
+        imu = self.imu
+        try:
+            if imu is None:
+                if self._find_imu is None:
+                    return
+                imu = self._find_imu()
+                self.imu = imu
+                self._set_clock_base(now)
+            else:
+                imu.recover()
+        except OSError:
+            return
+        self.sensor_ok = True
+        gap = imu.take_gap()
+        if gap:
+            self._gap(imu.seq - gap, gap, self._fault_reason, now)
+        self._advance_to(imu.seq)
+        self._overflows = imu.overflows
+        self.cues.on_event("sensor_ok", now)
+        self.send_status(now)
+
+    def _flash(self, state, now):
+        # flash low (1) or full (2): cue, close the log, keep coaching
+        if state <= self.flash_state and self.log is None:
+            return
+        self.flash_state = state if state > self.flash_state else self.flash_state
+        self.cues.on_event("flash_full" if state == 2 else "flash_low", now)
+        if self.log is not None:
+            self._close_log(now)
+        self._error(11 if state == 2 else 5, "flash %s: recording stopped, coaching goes on" % (
+            "full" if state == 2 else "low"))
+        self.send_status(now)
+
+    def _error(self, code, msg):
+        lk = self.link
+        if lk is not None:
+            lk.send_error(code, msg)
+
+    # ------------------------------------------------------------ button
+    def _gesture(self, g, now):
+        if g == "short":
+            if self.running:
+                self.switch_side()
+        elif g == "long":
+            if self.running:
+                self.stop()
+            else:
+                self.start()
+
+    # ------------------------------------------------------------ status
+    def status(self):
+        eng = self.eng
+        run = self.running and eng is not None
+        st = self.store
+        free = None
+        if st is not None:
+            try:
+                free = st.free_bytes() // 1024
+            except OSError:
+                free = None
+        imu = self.imu
+        return {
+            "phase": eng.phase() if run else "idle",
+            "side": eng.side if run else self.config.side,
+            "rep": eng.rep if run else 0,
+            "depth_deg": int(eng.depth_deg() * 10) / 10 if run else 0,
+            "hold_s": eng.hold_ms() // 100 / 10 if run else 0,
+            "recording": self.recording,
+            "session": self.session if self.recording else None,
+            "battery_pct": None,
+            "flash_free_kb": free,
+            "flash": ("ok", "low", "full")[self.flash_state],
+            "sensor_ok": self.sensor_ok,
+            "imu": imu.name if imu is not None else None,
+            "samples": self.samples,
+            "lost": self.lost,
+            "gaps": self.gaps,
+        }
+
+    def send_status(self, now):
+        self._next_status = ticks_add(now, _STATUS_MS)
+        lk = self.link
+        if lk is not None:
+            lk.send_status(self.status())
+
+    def hello(self):
+        imu = self.imu
+        from heelcore.proto import MAX_PAYLOAD, PROTOCOL_VERSION
+
+        return {
+            "protocol": PROTOCOL_VERSION, "firmware": VERSION, "board": self.board,
+            "imu": imu.name if imu is not None else None,
+            "rate_hz": self.rate_hz if imu is not None else None,
+            "accel_lsb_per_g": imu.accel_lsb_per_g if imu is not None else None,
+            "gyro_lsb_per_dps": imu.gyro_lsb_per_dps if imu is not None else None,
+            "max_payload": MAX_PAYLOAD,
+        }
+
+    # ------------------------------------------------------------ config
+    def config_get(self, keys=None):
+        d = self.config.to_dict()
+        for k in DEVICE_SETTINGS:
+            if k in self.settings:
+                d[k] = self.settings[k]
+        if keys is None:
+            return d
+        out = {}
+        for k in keys:
+            if k not in d:
+                raise ValueError("unknown setting '%s'" % (k,))
+            out[k] = d[k]
+        return out
+
+    def config_set(self, changes):
+        """Validate every key first (heelcore.config / configstore messages),
+        then apply and save. Engine settings take effect at the next session
+        start; cue_style at once; sample_rate_hz at the next boot."""
+        from heelcore.config import SPEC, check
+
+        try:
+            from configstore import DEVICE_SPEC, check_device
+        except ImportError:  # a build without the config store
+            DEVICE_SPEC = {}
+            check_device = None
+        eng_vals = {}
+        dev_vals = {}
+        for k in changes:
+            if k in SPEC or k not in DEVICE_SPEC:
+                eng_vals[k] = check(k, changes[k])  # unknown keys fail here, listing the known ones
+            else:
+                dev_vals[k] = check_device(k, changes[k])
+        changed = []
+        old = self.config.to_dict()
+        for k in eng_vals:
+            if old.get(k) != eng_vals[k]:
+                changed.append(k)
+        for k in dev_vals:
+            if self.settings.get(k) != dev_vals[k]:
+                changed.append(k)
+        self.config.update(eng_vals)
+        for k in dev_vals:
+            self.settings[k] = dev_vals[k]
+        if "cue_style" in dev_vals:
+            self.cues.set_style(dev_vals["cue_style"])
+        if changed and self._save_config is not None:
+            self._save_config(self.config, self.settings)
+        return changed
+
+
+# ---------------------------------------------------------------- board entry
+
+
+def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
+    """Board entry (main.py): pick the board file, probe the IMU on its I2C,
+    load the config, start coaching and recording, loop until Ctrl-C."""
+    import micropython
+
+    micropython.alloc_emergency_exception_buf(100)
+    import os
+    import time
+
+    import boards
+    from button import Button
+    from cues import Cues
+
+    b = boards.load(board)
+    i2c, led, buzzer, button_pin = b.build()
+    cfg, settings, problems = _load_config(config_path)
+    cues = Cues(led, buzzer, settings.get("cue_style", "full"))
+    button = Button(button_pin)
+    t_end = time.ticks_add(time.ticks_ms(), 60)
+    recal = False
+    while time.ticks_diff(t_end, time.ticks_ms()) > 0 and not recal:
+        recal = button.held_at_boot(time.ticks_ms())
+        time.sleep_ms(5)
+    rate = settings.get("sample_rate_hz", 100)
+
+    def find_imu():
+        from drivers import probe
+
+        imu = probe(i2c, clock_us=time.ticks_us)
+        imu.configure(rate)
+        return imu
+
+    try:
+        imu = find_imu()
+    except OSError as e:
+        print("heeldrop: no IMU:", e)
+        imu = None
+    store = None
+    try:
+        from logstore import SessionStore
+
+        store = SessionStore(sessions, 32 * 1024, os.statvfs)
+    except (ImportError, OSError) as e:
+        print("heeldrop: no session store:", e)
+    from link import Link, StdioStream
+
+    link = Link(StdioStream(), board=b.__name__.split(".")[-1])
+
+    def save(c, s):
+        from configstore import save_config
+
+        save_config(c, s, config_path)
+
+    a = App(imu, cfg, settings, cues, button, store, link, time.ticks_ms,
+            lambda: time.sleep_ms(1), b.__name__.split(".")[-1], find_imu, save)
+    link.attach(a)
+    if imu is None:
+        a.sensor_ok = False
+        a._fault(OSError(19, "no IMU answered"), a.now())
+    a.recal_at_boot = recal
+    link.send_hello()
+    for p in problems:
+        link.send_error(2, "config: " + p)
+    a.start()
+    try:
+        a.run()
+    except KeyboardInterrupt:
+        print("heeldrop: stopped (Ctrl-C); REPL")
+
+
+def _load_config(path):
+    from heelcore.config import Config
+
+    try:
+        from configstore import load_config
+
+        r = load_config(path)
+    except ImportError:
+        return Config(), {"cue_style": "full", "sample_rate_hz": 100}, ["configstore missing: defaults"]
+    return _split_loaded(r)
+
+
+def _split_loaded(r):
+    # configstore.load_config -> (Config, settings dict, problems list)
+    if isinstance(r, tuple):
+        cfg = r[0]
+        settings = r[1] if len(r) > 1 and r[1] is not None else {}
+        problems = r[2] if len(r) > 2 and r[2] is not None else []
+        return cfg, dict(settings), list(problems)
+    return r, {}, []

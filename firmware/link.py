@@ -1,0 +1,372 @@
+# The serial protocol, device side (docs/PROTOCOL.md; framing in
+# heelcore/proto.py). Streams HELLO, SAMPLES batches, EVENT, STATUS and ERROR
+# frames and answers the host's CMD frames with one REPLY (or CHUNK) each.
+#
+#   link = Link(StdioStream())        # board: USB serial / UART stdio
+#   link.attach(app)                  # app.App: commands act on it
+#   link.send_hello()
+#   ... link.poll(now) every loop pass; the app calls send_event(line),
+#   send_status(dict), send_error(code, msg), batch.add(...)/send_batch()
+#
+# The byte stream is injected: anything with read_into(buf) -> n (never
+# blocks; 0 when nothing is there) and write(bytes-like). StdioStream is the
+# board's (and the unix port's) sys.stdin/sys.stdout; tests use MemStream.
+#
+# Input that is not a frame (REPL noise, a terminal's typing, boot text) is
+# ignored by the decoder, which resynchronises on the next 0xC0. A 0x03
+# byte (Ctrl-C) raises KeyboardInterrupt: frames never contain one (byte
+# stuffing), so it is always a real Ctrl-C (mpremote sends \r\x03\x03 before
+# its raw REPL). On a board the port's own keyboard interrupt usually gets
+# there first; on the unix port behind a raw pty this check is what stops
+# the app.
+#
+# Memory: one output buffer for the largest frame (4.1 KB), the decoder's
+# 2 KB and a 256-byte input buffer, allocated once. SAMPLES frames are
+# encoded into the output buffer without allocation; replies and events
+# allocate their payloads (rare).
+from heelcore import proto
+from heelcore.proto import (
+    E_BAD_ARGS, E_BAD_FRAME, E_BUSY, E_INTERNAL, E_IO, E_NOT_FOUND, E_RANGE, E_UNKNOWN_CMD,
+    E_VERSION, MAX_CHUNK, MAX_PAYLOAD, OK, PROTOCOL_VERSION, T_CHUNK, T_CMD, T_ERROR, T_EVENT,
+    T_HELLO, T_REPLY, T_SAMPLES, T_STATUS, FrameDecoder, SampleBatch, encode_frame, max_frame_size,
+)
+from heelcore.record import read_header
+from heelcore.ticks import ticks_add, ticks_diff
+
+_CTRL_C = 3
+
+
+class CommandError(Exception):
+    """A command failed with a protocol error code (proto.E_*)."""
+
+    def __init__(self, code, message):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+
+
+class StdioStream:
+    """sys.stdin / sys.stdout as a non-blocking byte stream (select.poll)."""
+
+    def __init__(self, inp=None, out=None):
+        import select
+        import sys
+
+        self._in = inp if inp is not None else sys.stdin.buffer
+        self._out = out if out is not None else sys.stdout.buffer
+        self._poll = select.poll()
+        self._poll.register(self._in, select.POLLIN)
+        self._one = bytearray(1)
+        self._ipoll = getattr(self._poll, "ipoll", None)
+        self.eof = False
+
+    def _ready(self):
+        if self._ipoll is not None:
+            for _ in self._ipoll(0):
+                return True
+            return False
+        return bool(self._poll.poll(0))
+
+    def read_into(self, buf):
+        if self.eof:
+            return 0
+        n = 0
+        one = self._one
+        while n < len(buf) and self._ready():
+            k = self._in.readinto(one)
+            if not k:
+                self.eof = True  # the other end closed (pipe): stop polling
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
+
+    def write(self, data):
+        try:
+            self._out.write(data)
+        except OSError:
+            pass  # nobody listening (closed pipe): the app must go on
+
+
+class MemStream:
+    """In-memory stream for tests: feed(bytes) what the host sends; .out
+    collects what the device wrote."""
+
+    def __init__(self):
+        self.inbox = bytearray()
+        self.out = bytearray()
+
+    def feed(self, data):
+        self.inbox += data
+
+    def read_into(self, buf):
+        n = min(len(buf), len(self.inbox))
+        buf[:n] = self.inbox[:n]
+        self.inbox = self.inbox[n:]
+        return n
+
+    def write(self, data):
+        self.out += data
+
+
+class Link:
+    def __init__(self, stream, app=None, board=None, batch_n=10):
+        self.stream = stream
+        self.app = app
+        self.board = board
+        self.dec = FrameDecoder()
+        self._out = bytearray(max_frame_size(MAX_PAYLOAD))
+        self._mv = memoryview(self._out)
+        self._in = bytearray(256)
+        self._inv = memoryview(self._in)
+        self._seq = 0
+        self.batch = SampleBatch(batch_n)
+        self.streaming = True  # SAMPLES frames on (the host reads them or ignores them)
+        self.commands = 0
+        self._bad_seen = 0
+        self._next_err = 0
+        self.frames_out = 0
+
+    def attach(self, app):
+        self.app = app
+
+    def set_batch(self, n):
+        if n != self.batch.max_n:
+            self.batch = SampleBatch(n)
+
+    # ------------------------------------------------------------ output
+    def send(self, ftype, payload):
+        n = encode_frame(ftype, self._seq, payload, self._out)
+        self._seq = (self._seq + 1) & 0xFFFF
+        self.frames_out += 1
+        self.stream.write(self._mv[:n])
+
+    def send_batch(self):
+        b = self.batch
+        if b.n:
+            self.send(T_SAMPLES, b.payload())
+            b.clear()
+
+    def send_event(self, line):
+        self.send_batch()  # samples before the event they explain
+        self.send(T_EVENT, line.encode() if isinstance(line, str) else line)
+
+    def send_status(self, d):
+        self.send(T_STATUS, proto.json_payload(d))
+
+    def send_error(self, code, message):
+        self.send(T_ERROR, proto.error_payload(code, message))
+
+    def send_hello(self):
+        if self.app is not None:
+            self.send(T_HELLO, proto.json_payload(self.app.hello()))
+
+    # ------------------------------------------------------------ input
+    def poll(self, now):
+        """Read what arrived, answer complete commands. Raises
+        KeyboardInterrupt on a Ctrl-C byte."""
+        n = self.stream.read_into(self._in)
+        if not n:
+            return
+        data = self._inv[:n]
+        for i in range(n):
+            if data[i] == _CTRL_C:
+                raise KeyboardInterrupt
+        for f in self.dec.feed(bytes(data)):
+            self._frame(f)
+        bad = self.dec.bad_frames
+        if bad != self._bad_seen and ticks_diff(now, self._next_err) >= 0:
+            self._bad_seen = bad
+            self._next_err = ticks_add(now, 1000)
+            self.send_error(E_BAD_FRAME, "bad frames received: %d" % bad)
+
+    def _frame(self, f):
+        if f.type != T_CMD:
+            return  # the device ignores frame types it does not take
+        if f.version != PROTOCOL_VERSION:
+            req = (f.payload[0] | (f.payload[1] << 8)) if len(f.payload) >= 2 else 0
+            self.send(T_REPLY, proto.error_reply(
+                req, E_VERSION, "protocol version %d not supported (device speaks %d)" % (f.version, PROTOCOL_VERSION)))
+            return
+        try:
+            req, name, args = proto.parse_cmd(f.payload)
+        except (ValueError, UnicodeError) as e:
+            req = (f.payload[0] | (f.payload[1] << 8)) if len(f.payload) >= 2 else 0
+            self.send(T_REPLY, proto.error_reply(req, E_BAD_ARGS, "malformed command: %s" % (e,)))
+            return
+        self.commands += 1
+        try:
+            res = self.handle(req, name, args)
+        except CommandError as e:
+            self.send(T_REPLY, proto.error_reply(req, e.code, e.message))
+            return
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # a bug in a handler must not stop the app
+            self.send(T_REPLY, proto.error_reply(req, E_INTERNAL, "%s: %s" % (type(e).__name__, e)))
+            return
+        if res is not None:
+            self.send(T_REPLY, proto.reply_payload(req, OK, res))
+
+    # ------------------------------------------------------------ commands
+    def handle(self, req, name, args):
+        """Run command name; returns the REPLY result (None when the answer
+        was sent otherwise, e.g. a CHUNK). Raises CommandError."""
+        fn = getattr(self, "_c_" + name, None)
+        if fn is None or name not in proto.COMMANDS:
+            raise CommandError(E_UNKNOWN_CMD, "unknown command '%s'" % (name,))
+        app = self.app
+        if app is None:
+            raise CommandError(E_BUSY, "the app is not running")
+        return fn(req, args)
+
+    def _c_hello(self, req, args):
+        return self.app.hello()
+
+    def _c_start(self, req, args):
+        _only(args, ("side", "record"))
+        side = args.get("side")
+        if side is not None and side not in ("left", "right"):
+            raise CommandError(E_BAD_ARGS, "side must be 'left' or 'right', got %r" % (side,))
+        record = args.get("record", True)
+        if not isinstance(record, bool):
+            raise CommandError(E_BAD_ARGS, "record must be true or false, got %r" % (record,))
+        app = self.app
+        if app.running:
+            raise CommandError(E_BUSY, "already running (session %s); send stop first" % (app.session,))
+        sid = app.start(side, record)
+        return {"session": sid}
+
+    def _c_stop(self, req, args):
+        return self.app.stop()
+
+    def _c_side(self, req, args):
+        _only(args, ("side",))
+        side = args.get("side")
+        if side not in ("left", "right"):
+            raise CommandError(E_BAD_ARGS, "side must be 'left' or 'right', got %r" % (side,))
+        return {"side": self.app.switch_side(side)}
+
+    def _c_calibrate(self, req, args):
+        self.app.calibrate()
+        return {"started": True}
+
+    def _c_config_get(self, req, args):
+        _only(args, ("keys",))
+        keys = args.get("keys")
+        if keys is not None and not isinstance(keys, list):
+            raise CommandError(E_BAD_ARGS, "keys must be a list of setting names")
+        try:
+            return self.app.config_get(keys)
+        except ValueError as e:
+            raise CommandError(E_BAD_ARGS, str(e))
+
+    def _c_config_set(self, req, args):
+        if not args:
+            raise CommandError(E_BAD_ARGS, "config_set needs at least one KEY: VALUE")
+        try:
+            changed = self.app.config_set(args)
+        except ValueError as e:  # heelcore.config.ConfigError is a ValueError
+            raise CommandError(E_BAD_ARGS, str(e))
+        except OSError as e:
+            raise CommandError(E_IO, "config saved in memory only: %s" % (e,))
+        return {"changed": changed}
+
+    def _c_set_clock(self, req, args):
+        _only(args, ("utc",))
+        try:
+            return {"utc": self.app.set_clock(args.get("utc"))}
+        except ValueError as e:
+            raise CommandError(E_BAD_ARGS, str(e))
+
+    def _store(self):
+        st = self.app.store
+        if st is None:
+            raise CommandError(E_IO, "this device has no session store")
+        return st
+
+    def _c_list_sessions(self, req, args):
+        st = self._store()
+        try:
+            items = st.list()
+        except OSError as e:
+            raise CommandError(E_IO, "cannot list sessions: %s" % (e,))
+        out = []
+        for it in items:
+            sid = it["id"]
+            started = side = None
+            try:
+                h = read_header(st.read_chunk(sid, 0, 2048))
+            except (OSError, ValueError):
+                h = None
+            if h is not None:
+                started = h.get("started")
+                side = h.get("side")
+            out.append({"id": sid, "size": it["size"], "started": started, "side": side,
+                        "complete": bool(it.get("closed"))})
+        return {"sessions": out}
+
+    def _sid_arg(self, args):
+        sid = args.get("id")
+        if isinstance(sid, bool) or not isinstance(sid, int) or sid < 0:
+            raise CommandError(E_BAD_ARGS, "id must be a session number, got %r" % (sid,))
+        return sid
+
+    def _c_read_session(self, req, args):
+        _only(args, ("id", "offset", "length"))
+        sid = self._sid_arg(args)
+        off = args.get("offset", 0)
+        ln = args.get("length", MAX_CHUNK)
+        if isinstance(off, bool) or not isinstance(off, int) or off < 0:
+            raise CommandError(E_BAD_ARGS, "offset must be a byte offset >= 0, got %r" % (off,))
+        if isinstance(ln, bool) or not isinstance(ln, int) or not 0 <= ln <= MAX_CHUNK:
+            raise CommandError(E_BAD_ARGS, "length must be 0..%d, got %r" % (MAX_CHUNK, ln))
+        st = self._store()
+        app = self.app
+        if app.log is not None and app.session == sid:
+            app.log.poll(app.now())  # hand what is recorded so far to the file
+        try:
+            total = st.size(sid)
+            if off > total:
+                raise CommandError(E_RANGE, "offset %d beyond the end of session %d (%d bytes)" % (off, sid, total))
+            data = st.read_chunk(sid, off, ln)
+        except OSError as e:
+            if e.args and e.args[0] == 2:
+                raise CommandError(E_NOT_FOUND, "no session %d" % sid)
+            raise CommandError(E_IO, "cannot read session %d: %s" % (sid, e))
+        self.send(T_CHUNK, proto.chunk_payload(req, sid, off, data, total))
+        return None
+
+    def _c_delete_session(self, req, args):
+        _only(args, ("id",))
+        sid = self._sid_arg(args)
+        app = self.app
+        if app.log is not None and app.session == sid:
+            raise CommandError(E_BUSY, "session %d is being recorded; stop first" % sid)
+        st = self._store()
+        try:
+            st.delete(sid)
+        except OSError as e:
+            if e.args and e.args[0] == 2:
+                raise CommandError(E_NOT_FOUND, "no session %d" % sid)
+            if e.args and e.args[0] == 16:
+                raise CommandError(E_BUSY, "session %d is being recorded; stop first" % sid)
+            raise CommandError(E_IO, "cannot delete session %d: %s" % (sid, e))
+        return {"deleted": sid}
+
+    def _c_free_space(self, req, args):
+        st = self._store()
+        try:
+            free = st.free_bytes()
+            v = st._statvfs(st.root)
+            total = (v[1] or v[0]) * v[2]
+            n = len(st.list())
+        except OSError as e:
+            raise CommandError(E_IO, "cannot read the flash: %s" % (e,))
+        return {"free_kb": free // 1024, "total_kb": total // 1024, "sessions": n}
+
+
+def _only(args, known):
+    for k in args:
+        if k not in known:
+            raise CommandError(E_BAD_ARGS, "unknown argument '%s' (known: %s)" % (k, ", ".join(known)))
