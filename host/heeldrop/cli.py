@@ -31,6 +31,7 @@ COMMANDS = {
     "history": "heeldrop.cmd_history",
     "convert": "heeldrop.cmd_convert",
     "events": "heeldrop.cmd_events",
+    "sim": "heeldrop.cmd_sim",
 }
 
 
