@@ -29,7 +29,7 @@
 # - OSError/IMUError from the driver: cue "sensor_fault", a GAP record with
 #   count 0 and the reason right away (so a power cut during the outage still
 #   leaves the fault in the log), a STATUS and an ERROR frame; then
-#   imu.recover() every 500 ms. When it returns the driver's booked gap
+#   imu.recover() after 10, 40, 100, 250 ms and every 500 ms after that. When it returns the driver's booked gap
 #   (imu.take_gap()) is logged as a GAP record with the reason and the
 #   sample clock jumps over it. A transient error (the next read works) is
 #   booked the same way by the driver's next read_fifo.
@@ -63,6 +63,9 @@ import array
 _MAXN = const(64)  # samples drained per pass (a 150 ms stall at 400 Hz)
 _MASK = const(0x3FFFFFFF)
 _RECOVER_MS = const(500)
+# first retries come sooner: a transient bus error costs ~10 ms of samples,
+# not half a second
+_RETRY_MS = (10, 40, 100, 250)
 _STATUS_MS = const(1000)
 _LOWCHECK_MS = const(1000)
 
@@ -169,8 +172,10 @@ class App:
         self.last_stop = None
         self.sensor_ok = imu is not None
         self.sampling = True  # False: the FIFO is left alone (sim: the trace ended)
+        self.last_read = 0  # samples the last pass read
         self._fault_reason = GAP_UNPLUGGED
         self._next_recover = 0
+        self._tries = 0
         self._overflows = 0
         self.flash_state = 0  # 0 ok, 1 low, 2 full
         self.samples = 0  # samples read from the FIFO
@@ -398,6 +403,7 @@ class App:
             pass
         elif self.sensor_ok:
             got = self._read(now)
+            self.last_read = got
         elif ticks_diff(now, self._next_recover) >= 0:
             self._try_recover(now)
         self.cues.tick(now)
@@ -545,7 +551,8 @@ class App:
         self.faults += 1
         reason = _reason_of(e)
         self._fault_reason = reason
-        self._next_recover = ticks_add(now, _RECOVER_MS)
+        self._tries = 0
+        self._next_recover = ticks_add(now, _RETRY_MS[0])
         self.cues.on_event("sensor_fault", now)
         # a marker at once (count 0: the loss is known only when the sensor
         # answers again), so a power cut during the outage still shows it
@@ -555,7 +562,9 @@ class App:
         self.send_status(now)
 
     def _try_recover(self, now):
-        self._next_recover = ticks_add(now, _RECOVER_MS)
+        k = self._tries + 1
+        self._tries = k
+        self._next_recover = ticks_add(now, _RETRY_MS[k] if k < len(_RETRY_MS) else _RECOVER_MS)
         imu = self.imu
         try:
             if imu is None:

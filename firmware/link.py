@@ -40,7 +40,7 @@ class CommandError(Exception):
     """A command failed with a protocol error code (proto.E_*)."""
 
     def __init__(self, code, message):
-        Exception.__init__(self, message)
+        super().__init__(message)
         self.code = code
         self.message = message
 

@@ -79,14 +79,23 @@ class FakeClock:
 class Samples:
     """The chip's source: sample k of the file as (g, g, g, dps, dps, dps)."""
 
-    def __init__(self, path, n):
+    def __init__(self, path, n, rate):
         self.f = open(path, "rb")
         self.n = n
+        self.rate = rate
         self.k = -1
+        self.skip = 0  # rows that passed while the chip was unplugged or asleep
+        self._lost_us = 0
         self.buf = bytearray(12)
         self.last = (0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
 
+    def lost_time(self, us):
+        # the foot moves on while the sensor is away: those rows are lost
+        self._lost_us += us
+        self.skip = int(self._lost_us * self.rate // 1000000)
+
     def __call__(self, k):
+        k += self.skip
         if k >= self.n:
             return self.last
         if k != self.k + 1:
@@ -117,7 +126,8 @@ def make_chip(name):
 
 def clocked_bus(clock, limit):
     """A FakeI2C whose chips are brought to the fake clock before every
-    transfer (never past limit[0] us: the end of the trace)."""
+    transfer (never past limit[0] us: the end of the trace). While a chip
+    is unplugged or not sampling, its trace rows go by unseen (lost)."""
     from sim.i2cbus import FakeI2C
 
     class ClockedI2C(FakeI2C):
@@ -127,9 +137,16 @@ def clocked_bus(clock, limit):
                 t = limit[0]
             for d in self._devs.values():
                 if t > d.now_us:
-                    d.advance_to(t)
+                    if d._rate is None:
+                        if d.source is not None and hasattr(d.source, "lost_time"):
+                            d.source.lost_time(t - d.now_us)
+                        d.now_us = t
+                    else:
+                        d.advance_to(t)
             for d in self._gone.values():
                 if t > d.now_us:
+                    if d.source is not None and hasattr(d.source, "lost_time"):
+                        d.source.lost_time(t - d.now_us)
                     d.now_us = t
             return FakeI2C._dev(self, addr)
 
@@ -199,7 +216,8 @@ class Script:
     """The runner's hook (App.hook, once a loop pass): stalls, faults,
     button presses, the end of the trace."""
 
-    def __init__(self, o, clock, bus, chip, button_pin, n):
+    def __init__(self, o, clock, bus, chip, button_pin, n, limit):
+        self.limit = limit
         self.clock = clock
         self.bus = bus
         self.chip = chip
@@ -242,7 +260,7 @@ class Script:
             if m > self.peak:
                 self.peak = m
         us = self.clock.us()
-        if self.stall_us and us >= self.next_stall:
+        if self.stall_us and us >= self.next_stall and us < self.limit[0]:
             self.next_stall += 1000000
             self.clock.advance(self.stall_us)  # the loop is stuck; the FIFO fills
         ev = self.events
@@ -263,7 +281,7 @@ class Script:
             self.switch.pop(0)
             self.pin.set_input(0)
             self.release_at = us + 200000  # a 200 ms press: "short"
-        if not self.ended and app.imu is not None and app.imu.seq >= self.n and app.sensor_ok:
+        if not self.ended and us >= self.limit[0] and app.last_read == 0 and app.sensor_ok:
             self.ended = True
             app.sampling = False
             if app.running:
@@ -334,13 +352,15 @@ def main(argv):
     limit = [1 << 62]
     bus = clocked_bus(clock, limit)
     chip = make_chip(o["imu"])
-    chip.source = Samples(o["samples"], n)
+    chip.source = Samples(o["samples"], n, o["rate"])
     bus.attach(chip)
     i2c, led, buzzer, button_pin = simboard.build(i2c=bus)
     imu = probe(bus, clock_us=clock.ticks_us)
     imu.configure(o["rate"])
     # the trace ends at its n-th sample: the chip makes no more
     limit[0] = chip._t0 + (n * imu._den * 1000000 + imu._num - 1) // imu._num
+    chip.source.skip = 0
+    chip.source._lost_us = 0
     flash = o["flash"]
     store = None
     cfg_path = None
@@ -397,7 +417,7 @@ def main(argv):
     else:
         for p in problems:
             out.write("sim: config: %s\n" % p)
-    sc = Script(o, clock, bus, chip, button_pin, n)
+    sc = Script(o, clock, bus, chip, button_pin, n, limit)
     a.hook = sc
     a.start(o["side"])
     try:

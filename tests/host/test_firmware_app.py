@@ -1,0 +1,419 @@
+"""The device firmware (firmware/app.py, link.py, the drivers, the log) run
+for real in the MicroPython unix port on the sim board (heeldrop sim),
+checked from CPython:
+
+- parity: for corpus traces, the events in the firmware's session log equal
+  `heeldrop replay` of the log converted to CSV (`heeldrop convert`), line
+  for line (a subset here, every trace in test_parity_all_corpus);
+- stalls of 150 ms every second lose no sample; longer ones are logged gaps;
+- an I2C error or an unplugged IMU gives the fault cue, GAP records and a
+  session that goes on, every sample before and after intact;
+- a 30-minute session under a 96 KB data heap;
+- a log cut at any byte converts up to its last whole record;
+- garbage on the serial input, then commands (download, delete), then Ctrl-C.
+
+Run directly for the figures: .venv/bin/python tests/host/test_firmware_app.py
+"""
+import argparse
+import concurrent.futures
+import glob
+import os
+import random
+import re
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "firmware", "lib"))
+
+from heelcore import proto  # noqa: E402
+from heelcore.events import to_json  # noqa: E402
+from heelcore.record import LogReader  # noqa: E402
+from heeldrop import cmd_sim  # noqa: E402
+from heeldrop.cmd_convert import log_to_trace  # noqa: E402
+from heeldrop.replay import run_engine, to_counts  # noqa: E402
+from heeldrop.synth.corpus import ensure_corpus  # noqa: E402
+from heeldrop.traceio import read_trace, write_trace  # noqa: E402
+
+CORPUS = os.path.join(ROOT, "build", "corpus")
+# scenarios x rates (25..500 Hz), the side-switching session included
+SUBSET = (
+    "001_ideal_right_25hz", "004_realistic_good_left_50hz", "005_realistic_good_right_500hz",
+    "008_realistic_good_left_100hz", "013_too_fast_right_25hz", "016_bounce_mild_left_50hz",
+    "023_no_hold_right_100hz", "027_snap_up_right_100hz", "033_roll_out_right_50hz",
+    "037_inward_roll_right_25hz", "040_twist_left_50hz", "044_slip_midset_left_100hz",
+    "049_uncalibrated_bias_right_25hz", "052_shoe_mount_left_50hz", "057_fatigue_tremor_right_50hz",
+    "061_mixed_faults_right_25hz", "064_shuffle_left_50hz", "069_walk_to_step_right_50hz",
+    "073_session_left_25hz",
+)
+WORKERS = max(2, min(4, os.cpu_count() or 2))
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return ensure_corpus(CORPUS)
+
+
+def sim(trace, flash, *extra, timeout=600):
+    """heeldrop sim --speed max --quiet; returns the CompletedProcess."""
+    cmd = [sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "max",
+           "--flash", str(flash), "--quiet"] + list(extra)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def end_line(r):
+    m = re.search(r"sim: end samples=(\d+) lost=(\d+) gaps=(\d+) faults=(\d+)", r.stdout)
+    assert m, r.stdout[-2000:] + r.stderr[-2000:]
+    return [int(x) for x in m.groups()]
+
+
+def session_files(flash):
+    return sorted(glob.glob(os.path.join(str(flash), "sessions", "s*.hdl")))
+
+
+def read_log(path):
+    with open(path, "rb") as f:
+        return LogReader(f.read())
+
+
+def replay_of_log(path, csv_path):
+    """`heeldrop convert` of the log (the CSV written as the command writes
+    it), the recorded side switches added as side_switch_ms, then `heeldrop
+    replay`: its JSON lines."""
+    r = read_log(path)
+    tr, _notes = log_to_trace(r, path, argparse.Namespace(from_zero=False, accel_lsb_per_g=None,
+                                                          gyro_lsb_per_dps=None))
+    if r.sides():
+        tr.meta["side_switch_ms"] = ",".join(str(t) for _side, t in r.sides())
+    write_trace(csv_path, tr)
+    return [to_json(e) for e in run_engine(read_trace(csv_path))]
+
+
+def parity(name, tmp):
+    trace = os.path.join(CORPUS, name + ".csv")
+    flash = os.path.join(str(tmp), name)
+    r = sim(trace, flash)
+    if r.returncode != 0:
+        return name, "sim failed: " + r.stderr[-1500:]
+    files = session_files(flash)
+    if len(files) != 1:
+        return name, "expected one session, got %r" % files
+    fw = read_log(files[0]).events()
+    fw = [x.decode() if isinstance(x, bytes) else x for x in fw]
+    rp = replay_of_log(files[0], os.path.join(flash, "converted.csv"))
+    if fw != rp:
+        for i, (a, b) in enumerate(zip(fw, rp)):
+            if a != b:
+                return name, "line %d differs:\n firmware %s\n replay   %s" % (i + 1, a, b)
+        return name, "firmware logged %d events, replay printed %d" % (len(fw), len(rp))
+    samples, lost, _gaps, _faults = end_line(r)
+    n = len(read_trace(trace).t_ms)
+    if samples != n or lost:
+        return name, "samples %d of %d, lost %d" % (samples, n, lost)
+    return name, None
+
+
+def run_parity(names, tmp):
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as ex:
+        results = list(ex.map(lambda n: parity(n, tmp), names))
+    return [(n, why) for n, why in results if why]
+
+
+def test_parity_subset(corpus, tmp_path):
+    names = [n for n in SUBSET if n in corpus]
+    assert len(names) >= 12
+    bad = run_parity(names, tmp_path)
+    assert not bad, "\n".join("%s: %s" % b for b in bad)
+
+
+def test_parity_all_corpus(corpus, tmp_path):
+    # every corpus trace (25..1000 Hz), ~2-3 minutes
+    bad = run_parity(corpus, tmp_path)
+    assert not bad, "\n".join("%s: %s" % b for b in bad)
+
+
+# ---------------------------------------------------------------- stalls
+
+
+def samples_match_trace(path, trace):
+    """Every logged sample equals the trace row of its sequence number."""
+    c = to_counts(read_trace(trace))
+    s = read_log(path).samples()
+    wrong = [x[0] for x in s if tuple(x[2:]) != c[x[0]][1:]]
+    return s, wrong
+
+
+@pytest.mark.parametrize("name", ["008_realistic_good_left_100hz", "022_no_hold_left_200hz"])
+def test_stall_150ms_every_second_loses_nothing(corpus, tmp_path, name):
+    trace = os.path.join(CORPUS, name + ".csv")
+    r = sim(trace, tmp_path, "--stall", "150")
+    assert r.returncode == 0, r.stderr
+    samples, lost, gaps, faults = end_line(r)
+    n = len(read_trace(trace).t_ms)
+    assert (samples, lost, gaps, faults) == (n, 0, 0, 0)
+    path = session_files(tmp_path)[0]
+    s, wrong = samples_match_trace(path, trace)
+    assert [x[0] for x in s] == list(range(n)) and not wrong
+    assert read_log(path).gaps() == []
+
+
+def test_stall_longer_than_the_fifo_is_a_logged_gap(corpus, tmp_path):
+    # 1 s stalls at 100 Hz overflow the MPU-6050's 85-sample FIFO: never silent
+    trace = os.path.join(CORPUS, "008_realistic_good_left_100hz.csv")
+    r = sim(trace, tmp_path, "--stall", "1000")
+    assert r.returncode == 0, r.stderr
+    samples, lost, gaps, _ = end_line(r)
+    path = session_files(tmp_path)[0]
+    rd = read_log(path)
+    g = rd.gaps()
+    assert gaps > 0 and g and all(x[2] == "fifo_overflow" for x in g)
+    n = len(read_trace(trace).t_ms)
+    assert samples + lost == n and sum(x[1] for x in g) == lost
+    s, wrong = samples_match_trace(path, trace)
+    assert not wrong and len(s) == samples
+
+
+# ---------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize("inject,reason", [("i2c@5", "i2c_error"), ("unplug@5+2", "sensor_unplugged")])
+def test_sensor_fault_mid_session(corpus, tmp_path, inject, reason):
+    trace = os.path.join(CORPUS, "000_ideal_left_100hz.csv")
+    cmd = [sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "max",
+           "--flash", str(tmp_path), "--inject", inject]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    samples, lost, gaps, faults = end_line(r)
+    assert faults == 1 and gaps == 1 and lost > 0
+    # the sensor_fault cue: its 1760 Hz tone at 5 s
+    assert re.search(r"\[\s+5\.0\d\d s\] BUZZ 1760 Hz", r.stdout), r.stdout[:3000]
+    files = session_files(tmp_path)
+    assert len(files) == 1  # one session, resumed
+    rd = read_log(files[0])
+    g = rd.gaps()
+    assert g[0][1] == 0 and g[0][2] == reason  # the marker written when the fault began
+    assert sum(x[1] for x in g) == lost and all(x[2] == reason for x in g)
+    n = len(read_trace(trace).t_ms)
+    s, wrong = samples_match_trace(files[0], trace)
+    assert not wrong and len(s) == samples == n - lost
+    first = g[-1][0]
+    assert [x[0] for x in s] == list(range(first)) + list(range(first + lost, n))
+    assert rd.records[-1][0] == "end"
+    # and the engine kept going: the events still equal replay of the log
+    fw = [x.decode() if isinstance(x, bytes) else x for x in rd.events()]
+    assert fw == replay_of_log(files[0], str(tmp_path / "c.csv"))
+
+
+def test_flash_full_stops_logging_keeps_coaching(corpus, tmp_path):
+    # ~27 KB of log on a 28 KB flash that keeps 8 KB in reserve
+    trace = os.path.join(CORPUS, "008_realistic_good_left_100hz.csv")
+    r = sim(trace, tmp_path, "--flash-kb", "28")
+    assert r.returncode == 0, r.stderr
+    samples, lost, _, _ = end_line(r)
+    assert samples == len(read_trace(trace).t_ms) and lost == 0
+    rd = read_log(session_files(tmp_path)[0])
+    assert 0 < len(rd.samples()) < samples  # stopped early, but cleanly readable
+    assert any("flash_low" in str(n) for n in rd.notes()) or rd.records[-1][0] == "end"
+
+
+# ---------------------------------------------------------------- memory
+
+
+def test_30_minute_session_under_96k_heap(corpus, tmp_path):
+    # 30 min at 100 Hz from corpus traces laid end to end
+    parts = [n for n in corpus if n.endswith("_100hz")]
+    cols = {k: [] for k in ("t_ms", "ax", "ay", "az", "gx", "gy", "gz")}
+    t = 0
+    for name in parts * 4:
+        tr = read_trace(os.path.join(CORPUS, name + ".csv"))
+        for i in range(len(tr.t_ms)):
+            t += 10
+            cols["t_ms"].append(t)
+            for k in ("ax", "ay", "az", "gx", "gy", "gz"):
+                cols[k].append(getattr(tr, k)[i])
+        if t >= 30 * 60 * 1000:
+            break
+    assert t >= 30 * 60 * 1000
+    path = str(tmp_path / "long.csv")
+    write_trace(path, cols, {"sample_rate_hz": 100, "side": "left"})
+    r = sim(path, tmp_path / "flash", "--heap", "96k", timeout=900)
+    assert r.returncode == 0 and "MemoryError" not in r.stderr, r.stderr[-3000:]
+    samples, lost, _, _ = end_line(r)
+    assert samples == len(cols["t_ms"]) and lost == 0
+    m = re.search(r"data_heap=(\d+)", r.stdout)
+    assert m and int(m.group(1)) == 96 * 1024
+    rd = read_log(session_files(tmp_path / "flash")[0])
+    assert len(rd.samples()) == samples and rd.records[-1][0] == "end"
+
+
+# ---------------------------------------------------------------- power cut
+
+
+def test_log_cut_at_any_byte_converts_to_its_last_whole_record(corpus, tmp_path):
+    trace = os.path.join(CORPUS, "023_no_hold_right_100hz.csv")
+    r = sim(trace, tmp_path)
+    assert r.returncode == 0, r.stderr
+    path = session_files(tmp_path)[0]
+    with open(path, "rb") as f:
+        data = f.read()
+    full = LogReader(data)
+    all_s = full.samples()
+    all_e = full.events()
+    # every byte of the first 4 KB (header, first blocks), around every 7th
+    # record boundary, and 400 random cuts
+    cuts = set(range(0, min(len(data), 4096)))
+    rng = random.Random(5)
+    cuts.update(rng.randrange(len(data)) for _ in range(400))
+    i = data.find(b"\xe7\x5a")
+    k = 0
+    while i >= 0:
+        if k % 7 == 0:
+            cuts.update((i - 1, i, i + 1))
+        k += 1
+        i = data.find(b"\xe7\x5a", i + 1)
+    args = argparse.Namespace(from_zero=False, accel_lsb_per_g=None, gyro_lsb_per_dps=None)
+    prev = 0
+    for cut in sorted(c for c in cuts if 0 <= c <= len(data)):
+        rd = LogReader(data[:cut])
+        s = rd.samples()
+        assert s == all_s[:len(s)], cut
+        assert rd.events() == all_e[:len(rd.events())], cut
+        assert len(s) >= prev  # never fewer samples from more bytes
+        prev = len(s)
+        if rd.header is not None:
+            tr, _ = log_to_trace(rd, path, args)
+            assert len(tr.t_ms) == len(s)
+    assert prev == len(all_s)
+
+
+# ---------------------------------------------------------------- serial
+
+
+def frames_until(proc, dec, pred, timeout=20.0):
+    """Read the device's stdout until pred(frame) holds; returns the frames."""
+    got = []
+    end = time.time() + timeout
+    fd = proc.stdout.fileno()
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            if proc.poll() is not None:
+                break
+            continue
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        for f in dec.feed(data):
+            got.append(f)
+            if pred(f):
+                return got
+    raise AssertionError("no matching frame in %.0f s (got %d frames)" % (timeout, len(got)))
+
+
+def test_serial_garbage_commands_download_and_ctrl_c(corpus, tmp_path):
+    trace = os.path.join(CORPUS, "023_no_hold_right_100hz.csv")
+    info = cmd_sim.prepare(trace, str(tmp_path))
+    args = argparse.Namespace(heap="96k", speed="max", imu="mpu6050", side=None, stall=0, inject="",
+                              flash_kb=0, quiet=True)
+    flash = str(tmp_path / "flash")
+    os.makedirs(flash)
+    cmd = cmd_sim.runner_command(args, info, flash, serial=True) + ["--keep"]
+    proc = subprocess.Popen(cmd, env=cmd_sim.sim_env(), cwd=flash, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dec = proto.FrameDecoder()
+    seq = [0]
+
+    def send(raw):
+        proc.stdin.write(raw)
+        proc.stdin.flush()
+
+    def command(name, args=None, req=None):
+        req = req if req is not None else 100 + seq[0]
+        seq[0] += 1
+        send(proto.encode_frame(proto.T_CMD, seq[0], proto.cmd_payload(req, name, args)))
+        fr = frames_until(proc, dec, lambda f: f.type in (proto.T_REPLY, proto.T_CHUNK)
+                          and f.payload[0] | (f.payload[1] << 8) == req)
+        return fr[-1], fr
+
+    try:
+        hello = frames_until(proc, dec, lambda f: f.type == proto.T_HELLO)[-1]
+        h = proto.parse_json(hello.payload)
+        assert h["protocol"] == 1 and h["imu"] == "MPU-6050" and h["accel_lsb_per_g"] == 8192
+        # garbage: REPL text, random bytes (no Ctrl-C), cut and corrupt frames
+        rng = random.Random(1)
+        junk = bytes(b for b in rng.randbytes(5000) if b != 3)
+        good = proto.encode_frame(proto.T_CMD, 1, proto.cmd_payload(7, "hello"))
+        send(b">>> print('hi')\r\n" + junk + good[:9] + bytes([good[9] ^ 0x55]) + good[10:] + good[:12])
+        f, _ = command("hello")
+        assert proto.parse_reply(f.payload)[1] == proto.OK
+        f, _ = command("nonsense")
+        assert proto.parse_reply(f.payload)[1] == proto.E_UNKNOWN_CMD
+        f, _ = command("config_set", {"hold_target_s": 500})
+        req, st, res = proto.parse_reply(f.payload)
+        assert st == proto.E_BAD_ARGS and "hold_target_s" in res["message"]
+        f, _ = command("config_set", {"hold_target_s": 20, "cue_style": "quiet"})
+        assert proto.parse_reply(f.payload)[2] == {"changed": ["hold_target_s", "cue_style"]}
+        assert '"hold_target_s": 20' in open(os.path.join(flash, "heeldrop.json")).read()
+        f, _ = command("set_clock", {"utc": "2026-11-24T06:40:00Z"})
+        assert proto.parse_reply(f.payload)[2] == {"utc": "2026-11-24T06:40:00Z"}
+        # wait for the end of the trace (session closed, device idle)
+        frames_until(proc, dec, lambda f: f.type == proto.T_STATUS
+                     and proto.parse_json(f.payload)["phase"] == "idle", timeout=120)
+        f, _ = command("list_sessions")
+        sessions = proto.parse_reply(f.payload)[2]["sessions"]
+        assert len(sessions) == 1 and sessions[0]["complete"] and sessions[0]["side"] == "right"
+        sid, size = sessions[0]["id"], sessions[0]["size"]
+        # download in chunks, resuming at the length kept
+        got = b""
+        while True:
+            f, _ = command("read_session", {"id": sid, "offset": len(got), "length": 1000})
+            assert f.type == proto.T_CHUNK
+            c = proto.parse_chunk(f.payload)
+            assert c["ok"] and c["total"] == size and c["offset"] == len(got)
+            if not c["data"]:
+                break
+            got += c["data"]
+        with open(session_files(flash)[0], "rb") as fh:
+            assert got == fh.read()
+        f, _ = command("read_session", {"id": sid, "offset": size + 5, "length": 10})
+        assert proto.parse_reply(f.payload)[1] == proto.E_RANGE
+        f, _ = command("free_space")
+        fs = proto.parse_reply(f.payload)[2]
+        assert fs["sessions"] == 1 and fs["free_kb"] > 0
+        f, _ = command("start", {"side": "left"})
+        new = proto.parse_reply(f.payload)[2]["session"]
+        assert new == sid + 1
+        f, _ = command("delete_session", {"id": new})
+        assert proto.parse_reply(f.payload)[1] == proto.E_BUSY
+        f, _ = command("stop")
+        assert proto.parse_reply(f.payload)[2]["session"] == new
+        f, _ = command("delete_session", {"id": sid})
+        assert proto.parse_reply(f.payload)[2] == {"deleted": sid}
+        f, _ = command("delete_session", {"id": sid})
+        assert proto.parse_reply(f.payload)[1] == proto.E_NOT_FOUND
+        assert dec.bad_frames == 0
+        # Ctrl-C: the app closes its log and ends
+        send(b"\x03")
+        assert proc.wait(20) == 0
+        assert "stopped by Ctrl-C" in proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    names = ensure_corpus(CORPUS)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.time()
+        bad = run_parity(names, d)
+        print("parity: %d of %d corpus traces equal replay (%.0f s)" % (len(names) - len(bad), len(names),
+                                                                        time.time() - t0))
+        for b in bad:
+            print("  %s: %s" % b)
