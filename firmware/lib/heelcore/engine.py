@@ -156,7 +156,8 @@ _BRATE = const(73)  # bounce rate threshold, mdps
 _XB = const(74)  # theta through a critically damped 2nd-order 4 Hz low-pass, mdeg * 16
 _VB = const(75)  # its rate, mdps
 _BUP = const(76)  # rise time of the last bounce's rebound, ms
-_NS = const(77)
+_WRAW = const(77)  # max raw |w| L1 since the last tick, counts (walking, stepping)
+_NS = const(78)
 
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
@@ -551,6 +552,9 @@ class Engine:
         w1 = (lx if lx > 0 else 0 - lx) + (ly if ly > 0 else 0 - ly) + (lz if lz > 0 else 0 - lz)
         if w1 > s[_WMAX]:
             s[_WMAX] = w1
+        w1 = (wx if wx > 0 else 0 - wx) + (wy if wy > 0 else 0 - wy) + (wz if wz > 0 else 0 - wz)
+        if w1 > s[_WRAW]:
+            s[_WRAW] = w1
         st = s[_STATE]
         if st == S_AXIS:
             v = s[_RX]
@@ -738,7 +742,7 @@ class Engine:
                     s[_NEXTK] = nk
             s[_PREVK] = kk
         s[_ACC] += dt
-        if s[_ACC] >= s[_SLOW] or s[_RESTART] or st < S_TOP:
+        if s[_ACC] >= s[_SLOW] or s[_RESTART]:
             return 1
         return 0
 
@@ -758,12 +762,14 @@ class Engine:
         s[_STILL] = 1
         wmax = s[_WMAX]
         s[_WMAX] = 0
+        wraw = s[_WRAW]
+        s[_WRAW] = 0
         st = s[_STATE]
         if st == S_CAL:
             self._step_cal(t)
             return
         if st == S_AXIS:
-            self._step_axis(t, acc, still, wmax)
+            self._step_axis(t, acc, still, wraw)
             return
         self._correct(acc, wmax)
         wlmax = s[_WLMAX]
@@ -773,7 +779,7 @@ class Engine:
         if st == S_TOP:
             self._step_top(t, acc, still)
         else:
-            self._step_rep(t, wlmax, wlmin, wmax)
+            self._step_rep(t, wlmax, wlmin, wraw)
 
     def _accel(self):
         s = self._s
