@@ -10,7 +10,7 @@
 # trace's scale (heeldrop.replay).
 #
 # Two layers, one source for MicroPython and CPython:
-# - _core(), every sample: a viper function (machine-word integers, no heap
+# - step(), every sample: a viper function (machine-word integers, no heap
 #   objects) over one array('i') of state: low-pass filters, gyro bias
 #   removal, projection of the rates on the foot axes, integration of pitch,
 #   roll and yaw, peak and level-crossing tracking. On CPython the decorator
@@ -45,6 +45,10 @@ except ImportError:  # CPython: the same code, interpreted
     class micropython:  # noqa: N801 - stands in for the module
         @staticmethod
         def viper(f):
+            return f
+
+        @staticmethod
+        def native(f):
             return f
 
     def const(x):
@@ -157,7 +161,8 @@ _XB = const(74)  # theta through a critically damped 2nd-order 4 Hz low-pass, md
 _VB = const(75)  # its rate, mdps
 _BUP = const(76)  # rise time of the last bounce's rebound, ms
 _WRAW = const(77)  # max raw |w| L1 since the last tick, counts (walking, stepping)
-_NS = const(78)
+_NQ = const(78)  # events queued
+_NS = const(79)
 
 _UDEG = const(1000000)  # udeg per degree
 _R2U = 57295779.51308232  # udeg per radian
@@ -391,6 +396,7 @@ class Engine:
 
     def pop_event(self):
         if self._q:
+            self._s[_NQ] = len(self._q) - 1
             return self._q.pop(0)
         return None
 
@@ -471,16 +477,12 @@ class Engine:
         return ev
 
     # ------------------------------------------------------------ step
-    def step(self, t, ax, ay, az, gx, gy, gz):
-        """Feed one sample (integer counts). Returns the number of queued events."""
-        if self._core(t, ax, ay, az, gx, gy, gz):
-            self.t_ms = t
-            self._slow(t)
-        return len(self._q)
-
     @micropython.viper
-    def _core(self, t: int, ax: int, ay: int, az: int, gx: int, gy: int, gz: int) -> int:
-        # Every sample; returns 1 when the slow tick is due. No heap objects.
+    def step(self, t: int, ax: int, ay: int, az: int, gx: int, gy: int, gz: int) -> int:
+        # Feed one sample (integer counts in sensor axes, t in ms ticks);
+        # returns the number of events queued (take them with pop_event).
+        # Every sample runs this viper code, no heap objects; every 100 ms
+        # (or at once for a bounce) it calls the slow tick.
         # ptr32 loads are zero-extended on a 64-bit port and signed words on
         # a 32-bit board; "v -= ((v >> 31) << 16) << 16" sign-extends on the
         # former and is a no-op on the latter (no shift by 32, no big constant).
@@ -489,7 +491,7 @@ class Engine:
         if (ax <= -lim or ax >= lim or ay <= -lim or ay >= lim or az <= -lim or az >= lim
                 or gx <= -lim or gx >= lim or gy <= -lim or gy >= lim or gz <= -lim or gz >= lim):
             s[_BAD] += 1
-            return 0
+            return s[_NQ]
         if s[_HAVE] == 0:
             s[_HAVE] = 1
             dt = 0
@@ -503,7 +505,7 @@ class Engine:
             dt = int(ticks_diff(t, s[_TLAST]))
             if dt < 0:
                 s[_OOO] += 1
-                return 0
+                return s[_NQ]
         s[_TLAST] = t
         if dt > _GAP_MS:
             s[_GAPS] += 1
@@ -742,9 +744,9 @@ class Engine:
                     s[_NEXTK] = nk
             s[_PREVK] = kk
         s[_ACC] += dt
-        if s[_ACC] >= s[_SLOW] or s[_RESTART]:
-            return 1
-        return 0
+        if s[_ACC] >= s[_SLOW] or (s[_RESTART] & 2):
+            self._slow(t)
+        return s[_NQ]
 
     # --------------------------------------------------------- internals
     def _emit(self, typ, t, **fields):
@@ -753,9 +755,13 @@ class Engine:
         if "rep" not in fields:
             fields["rep"] = self.rep if self._s[_STATE] >= S_DESC else 0
         self._q.append(fields)
+        self._s[_NQ] = len(self._q)
 
+    @micropython.native
     def _slow(self, t):
+        self.t_ms = t
         s = self._s
+        s[_RESTART] &= 1  # the tick-now request is served
         acc = s[_ACC]
         s[_ACC] = 0
         still = s[_STILL]
@@ -862,6 +868,7 @@ class Engine:
         self._cs_t0 = t
         self._cs = [0, 0, 0, 0, 0, 0]
 
+    @micropython.native
     def _step_cal(self, t):
         # a still spell: low-passed gyro and accel stay near the spell's mean
         s = self._s
@@ -925,6 +932,7 @@ class Engine:
         s[_BY] = (B[1] + 8) >> 4
         s[_BZ] = (B[2] + 8) >> 4
 
+    @micropython.native
     def _track_bias(self, acc):
         # slow gyro bias tracking while still (tau 8 s), from the low-passed gyro
         s = self._s
@@ -959,6 +967,7 @@ class Engine:
         perp = math.sqrt(px * px + py * py + pz * pz)
         return int(math.atan2(perp, up) * _R2U), (px, py, pz)
 
+    @micropython.native
     def _step_axis(self, t, acc, still, wmax):
         s = self._s
         tilt, perp = self._tilt()
@@ -1079,6 +1088,7 @@ class Engine:
                 self._s[_RESTART] = 1
 
     # ------------------------------------------------------------- top
+    @micropython.native
     def _step_top(self, t, acc, still):
         s = self._s
         th = s[_XF] * 1000
@@ -1190,6 +1200,7 @@ class Engine:
         self._ready_since = None
 
     # ------------------------------------------------------------ reps
+    @micropython.native
     def _step_rep(self, t, wlmax, wlmin, wmax):
         s = self._s
         th = s[_TH]
@@ -1214,6 +1225,7 @@ class Engine:
         else:
             self._step_rise(t, th, wl, wlmin)
 
+    @micropython.native
     def _check_roll_twist(self, t, th):
         s = self._s
         side = self.side
@@ -1243,6 +1255,7 @@ class Engine:
             self._twisted = True
             self._emit("twist", t, yaw_deg=r2(dpsi / _UDEG))
 
+    @micropython.native
     def _bounce_sync(self, t):
         # emit the bounces the core counted; 1 while a rebound is under way
         s = self._s
@@ -1254,6 +1267,7 @@ class Engine:
             self._emit("bounce", t, amplitude_deg=r2(s[_BAMP] / _UDEG * (1.0 + (f / 4.0) ** 2)))
         return s[_BMODE]
 
+    @micropython.native
     def _step_desc(self, t, th, wl, wlmax):
         s = self._s
         peak = s[_PEAK]
@@ -1295,12 +1309,14 @@ class Engine:
         if peak < self._min_depth and self._thf < self._top_band and wf < 0:
             self._cancel("too shallow")
 
+    @micropython.native
     def _tc_up_at(self, level):
         k = level // _UDEG + _OFF + 1
         if self._k_first <= k < self._s[_NEXTK]:
             return self._tc_up[k]
         return self._t_onset
 
+    @micropython.native
     def _rising(self, t, th):
         # A rise reaches the top; a rebound (bounce), a strap slip or a roll
         # transient turns back. Confirm once the heel is within 30 % of the
@@ -1359,6 +1375,7 @@ class Engine:
         self._emit("hold_start", t, depth_deg=r2(th / _UDEG))
         self._hold_tick(t)
 
+    @micropython.native
     def _hold_tick(self, t):
         el = ticks_diff(t, self._t_dend)
         while (self._hold_ticks + 1) * 1000 <= el:
@@ -1368,6 +1385,7 @@ class Engine:
             self._hold_target_sent = True
             self._emit("hold_target", t, hold_s=r2(el / 1000))
 
+    @micropython.native
     def _step_hold(self, t, th, wl):
         if th > self._hold_ref:
             self._hold_ref = th
@@ -1397,6 +1415,7 @@ class Engine:
             self._snap = True
             self._emit("snap_up", t, speed_dps=r2(self._peak_up / 1000))
 
+    @micropython.native
     def _step_rise(self, t, th, wl, wlmin):
         s = self._s
         up = -wlmin
