@@ -37,7 +37,9 @@
 #   record "fifo_overflow"; coaching goes on.
 # - flash low or full: cue, STATUS, the session file is closed cleanly and
 #   recording stops; coaching goes on.
-# - an exception in a command handler becomes an "internal" REPLY (link.py).
+# - an exception in a command handler becomes an "internal" REPLY (link.py);
+#   one in the engine a NOTE "engine_error ..." in the log, an ERROR frame
+#   and a fresh engine (it recalibrates): coaching goes on.
 # - KeyboardInterrupt (Ctrl-C on the wire) ends run() after closing the log,
 #   so the REPL and mpremote take over.
 #
@@ -182,6 +184,7 @@ class App:
         self.lost = 0  # samples booked lost by the driver
         self.gaps = 0
         self.faults = 0
+        self.engine_errors = 0
         self._stop = False
         self._utc = None  # (seconds, tick) from set_clock
         self._phase = -1
@@ -322,12 +325,18 @@ class App:
             return {"session": None, "samples": 0, "bytes": 0}
         now = self.now()
         eng = self.eng
-        eng.finish()
-        self._drain(now)
-        summ = eng.summary()
-        self._event_out(summ, now, False)
-        res = self._close_log(now)
         self.running = False
+        try:
+            eng.finish()
+            self._drain(now)
+            self._event_out(eng.summary(), now, False)
+        except MemoryError:
+            # the log must still be closed cleanly: say what is missing
+            msg = "summary lost: out of memory"
+            if self.log is not None:
+                self.log.add_note(eng.t_ms, msg)
+            self._error(9, msg)
+        res = self._close_log(now)
         self.cues.on_event("session_stop", now)
         self.last_stop = res
         self.send_status(now)
@@ -487,7 +496,11 @@ class App:
             gz = buf[j + 5]
             j += 6
             if step is not None:
-                pending = step(t, ax, ay, az, gx, gy, gz)
+                try:
+                    pending = step(t, ax, ay, az, gx, gy, gz)
+                except Exception as e:  # an engine bug must not stop the device
+                    self._engine_error(e, t, now)
+                    step = self.eng.step
             if add is not None:
                 add(seq, t, ax, ay, az, gx, gy, gz)
             if batch is not None and not batch.add(seq, t, ax, ay, az, gx, gy, gz):
@@ -509,6 +522,25 @@ class App:
             lk.send_batch()
         if pending:
             self._drain(now)
+
+    def _engine_error(self, e, t, now):
+        # Keep the events so far, note the error in the log and on the link,
+        # and start a fresh engine on the same side: it recalibrates.
+        self.engine_errors += 1
+        try:
+            self._drain(now)
+        except Exception:  # noqa: BLE001 - the queue may be what broke
+            pass
+        msg = "engine_error %s: %s" % (type(e).__name__, e)
+        if self.log is not None:
+            self.log.add_note(t, msg)
+        self._error(9, msg)
+        old = self.eng
+        cfg = old.cfg
+        self.eng = Engine(cfg, old.alsb, old.glsb)
+        if old.side != cfg.side:
+            self.eng.set_side(old.side, t)
+            self.eng.pop_event()
 
     def _drain(self, now):
         eng = self.eng
@@ -602,6 +634,8 @@ class App:
         lk = self.link
         if lk is not None:
             lk.send_error(code, msg)
+        else:
+            print("heeldrop:", msg)
 
     # ------------------------------------------------------------ button
     def _gesture(self, g, now):

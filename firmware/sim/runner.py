@@ -153,6 +153,22 @@ def clocked_bus(clock, limit):
     return ClockedI2C()
 
 
+class OsNoSync:
+    """os for logstore with sync() a no-op: on the unix port os.sync() flushes
+    the host's disks (milliseconds of wall time), nothing like a board."""
+
+    def __init__(self):
+        import os
+
+        self._os = os
+
+    def sync(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._os, name)
+
+
 class FakeStatvfs:
     """os.statvfs for a flash of cap_kb KB: free = cap - what DIR holds."""
 
@@ -253,9 +269,11 @@ class Script:
 
     def __call__(self, app, now):
         self._pass += 1
-        if self._pass & 63 == 0:
+        if self._pass & 1023 == 0:
+            # live data: what is still in use after a collection
             import gc
 
+            gc.collect()
             m = gc.mem_alloc()
             if m > self.peak:
                 self.peak = m
@@ -291,22 +309,31 @@ class Script:
 
 
 _ballast = []
+_reserve = []
 
 
-def limit_heap(budget):
-    """Allocate ballast until about budget bytes of heap are free (in blocks
-    as large as the heap allows); returns the bytes in use afterwards."""
+def reserve_heap(budget):
+    """Before the code is loaded: set budget bytes aside in one block."""
+    _reserve.append(bytearray(budget))
+
+
+def limit_heap():
+    """After the code is loaded: fill every other free byte with ballast,
+    then free the reserved block, so the data heap is that one block."""
     import gc
 
     gc.collect()
-    want = gc.mem_free() - budget
-    size = want
-    while want > 64 and size >= 64:
+    slots = [None] * 4096
+    i = 0
+    size = 1 << 16
+    while size >= 16 and i < len(slots):
         try:
-            _ballast.append(bytearray(size if size < want else want))
-            want -= size if size < want else want
+            slots[i] = bytearray(size)
+            i += 1
         except MemoryError:
             size //= 2
+    _ballast.append(slots)
+    _reserve.clear()
     gc.collect()
     return gc.mem_alloc()
 
@@ -315,6 +342,9 @@ def main(argv):
     o = parse_args(argv)
     import gc
     import os
+
+    if o["data_heap"]:
+        reserve_heap(o["data_heap"])
 
     from button import Button
     from cues import Cues
@@ -334,7 +364,7 @@ def main(argv):
     code_bytes = gc.mem_alloc()
     base = code_bytes
     if o["data_heap"]:
-        base = limit_heap(o["data_heap"])
+        base = limit_heap()
 
     out = sys.stdout
     serial = o["serial"] == "stdio"
@@ -367,7 +397,10 @@ def main(argv):
     cfg = settings = None
     problems = []
     if flash:
+        import logstore
         from logstore import SessionStore
+
+        logstore.os = OsNoSync()
 
         try:
             os.mkdir(flash)
@@ -427,9 +460,10 @@ def main(argv):
         return 0
     eng = a.eng
     res = a.last_stop or {}
-    out.write("sim: end samples=%d lost=%d gaps=%d faults=%d session=%s reps=%d t_ms=%d\n" % (
-        a.samples, a.lost, a.gaps, a.faults, res.get("session"), eng.rep if eng else 0, clock.ticks_ms()))
-    out.write("sim: heap code_bytes=%d data_peak_bytes=%d data_heap=%d\n" % (
+    out.write("sim: end samples=%d lost=%d gaps=%d faults=%d session=%s reps=%d t_ms=%d engine_errors=%d\n" % (
+        a.samples, a.lost, a.gaps, a.faults, res.get("session"), eng.rep if eng else 0, clock.ticks_ms(),
+        a.engine_errors))
+    out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
     return 0
 

@@ -1,0 +1,251 @@
+# Firmware bench, run in the MicroPython unix port:
+#
+#   MICROPYPATH=firmware/lib:firmware .venv/bin/micropython -X heapsize=4m \
+#       firmware/sim/bench_fw.py [TRACE.csv]        (default tests/traces/demo_session.csv)
+#
+# prints one name=value a line:
+#   firmware_us_per_sample      the whole per-sample loop: App.loop_once with
+#                               the MPU-6050 driver's FIFO read and decode, the
+#                               engine, cues, button, session log (files in a
+#                               temp folder), SAMPLES/EVENT/STATUS frames to a
+#                               null stream; time per sample over the trace
+#   firmware_peak_heap_bytes    most heap the firmware's data held (gc.collect
+#                               then gc.mem_alloc, every 64 loop passes, minus
+#                               what was in use before the app was built: code
+#                               and the bench's own buffers)
+#   firmware_alloc_bytes_per_sample   heap allocated per sample (gc disabled)
+#   firmware_samples, firmware_events, firmware_loop_passes
+#
+# Excluding the emulation: the MPU-6050 emulation (sim/chips.py) produces the
+# trace's FIFO bytes beforehand, outside the timing; during the timed run a
+# stand-in bus serves FIFO_COUNT and FIFO_R_W from those bytes with slice
+# copies (what an I2C peripheral's DMA does on a board), every other
+# register from the emulated chip. The fake clock advances 20 ms a pass (a
+# loop pass on a busy board) and exposes the samples due by then.
+import gc
+import sys
+import time
+
+_ROOT = "/".join(__file__.split("/")[:-3]) or "."
+
+from heelcore.config import Config  # noqa: E402
+
+
+def read_counts(path):
+    """(rate_hz, array('h') of 6 counts a sample at 8192 LSB/g, 65.5 LSB/dps)."""
+    import array
+
+    rate = 100.0
+    out = array.array("h")
+    header = True
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#"):
+                if line.startswith("# sample_rate_hz="):
+                    rate = float(line.split("=", 1)[1])
+                continue
+            if header:
+                header = False
+                continue
+            p = line.split(",")
+            if len(p) < 7:
+                continue
+            a = 8192
+            g = 65.5
+            for i in range(1, 7):
+                v = round(float(p[i]) * (a if i < 4 else g))
+                out.append(-32768 if v < -32768 else (32767 if v > 32767 else v))
+    return rate, out
+
+
+class PrefilledBus:
+    """FIFO_COUNT / FIFO_R_W from a prepared byte stream; the rest from the chip."""
+
+    def __init__(self, chip, stream):
+        self.chip = chip
+        self.stream = memoryview(stream)
+        self.end = len(stream)
+        self.pos = 0
+        self.avail = 0
+
+    def expose(self, nbytes):
+        a = self.avail + nbytes
+        left = self.end - self.pos
+        self.avail = a if a < left else left
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        if reg == 0x74:
+            n = len(buf)
+            buf[:] = self.stream[self.pos:self.pos + n]
+            self.pos += n
+            self.avail -= n
+        elif reg == 0x72:
+            c = self.avail if self.avail < 1020 else 1020
+            buf[0] = c >> 8
+            buf[1] = c & 0xFF
+        else:
+            self.chip.read_into(reg, buf)
+
+    def writeto_mem(self, addr, reg, buf):
+        self.chip.write(reg, buf)
+
+
+class OsNoSync:
+    """os for logstore with sync() a no-op: on the unix port os.sync() flushes
+    the host's disks (milliseconds of wall time), nothing like a board."""
+
+    def __init__(self):
+        import os
+
+        self._os = os
+
+    def sync(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._os, name)
+
+
+class NullStream:
+    def __init__(self):
+        self.bytes = 0
+
+    def read_into(self, buf):
+        return 0
+
+    def write(self, data):
+        self.bytes += len(data)
+
+
+def fifo_stream(counts, rate):
+    """The MPU-6050 emulation's FIFO bytes for every sample (untimed)."""
+    from sim import chips
+
+    chip = chips.MPU6050Chip()
+    c = counts
+    last = len(c) // 6 - 1
+
+    def source(k):
+        j = 6 * (k if k <= last else last)
+        return (c[j] / 8192, c[j + 1] / 8192, c[j + 2] / 8192, c[j + 3] / 65.5, c[j + 4] / 65.5, c[j + 5] / 65.5)
+
+    chip.source = source
+    from drivers.mpu6050 import MPU6050
+
+    class Bus:
+        def readfrom_mem_into(self, addr, reg, buf):
+            chip.read_into(reg, buf)
+
+        def writeto_mem(self, addr, reg, buf):
+            chip.write(reg, buf)
+
+    imu = MPU6050(Bus(), 0x68, None, None)
+    imu.configure(rate)
+    period = imu._den * 1000000 // imu._num
+    out = bytearray(2 * len(counts))
+    o = 0
+    t = chip.now_us
+    f = chip.fifo
+    while o < len(out):
+        t += period * 40
+        chip.advance_to(t)
+        while f.count and o < len(out):
+            out[o] = f.pop()
+            o += 1
+    return chip, imu, out
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else _ROOT + "/tests/traces/demo_session.csv"
+    rate, counts = read_counts(path)
+    chip, imu0, stream = fifo_stream(counts, rate)
+    n = len(counts) // 6
+    counts = None
+    gc.collect()
+
+    import os
+
+    from button import Button
+    from cues import Cues
+    from drivers.mpu6050 import MPU6050
+    from link import Link
+    from logstore import SessionStore
+    from sim import fakemachine
+
+    import app as appmod
+    import boards.sim as simboard
+
+    import logstore
+
+    logstore.os = OsNoSync()
+    clock = [0]  # us
+    fakemachine.set_clock(lambda: clock[0] // 1000, 0)
+    fakemachine.set_output(lambda line: None)
+    chip.reset()
+    bus = PrefilledBus(chip, stream)
+    tmp = "/tmp/heeldrop-bench-%d" % (time.ticks_us() & 0xFFFFFF)
+    try:
+        os.mkdir(tmp)
+    except OSError:
+        pass
+    gc.collect()
+    base = gc.mem_alloc()
+    imu = MPU6050(bus, 0x68, None, lambda: clock[0] & 0x3FFFFFFF)
+    imu.configure(rate)
+    _i2c, led, buzzer, pin = simboard.build(i2c=bus)
+    cues = Cues(led, buzzer, "full")
+    store = SessionStore(tmp + "/sessions", 32 * 1024, os.statvfs)
+    ns = NullStream()
+    link = Link(ns, board="sim")
+    a = appmod.App(imu, Config(side="left"), {"cue_style": "full", "sample_rate_hz": rate}, cues,
+                   Button(pin), store, link, lambda: (clock[0] // 1000) & 0x3FFFFFFF, None, "sim")
+    link.attach(a)
+    link.send_hello()
+    a.start("left")
+    step = 20000  # us per loop pass
+    per_pass = imu._num * step // (imu._den * 1000000)  # samples due per pass (rounded down)
+    acc_num = 0
+    period_num = imu._num * step
+    den = imu._den * 1000000
+    peak = 0
+    passes = 0
+    us = 0
+    events = 0
+    t_ms = time.ticks_us
+    diff = time.ticks_diff
+    while a.samples < n:
+        clock[0] += step
+        acc_num += period_num
+        k = acc_num // den
+        acc_num -= k * den
+        bus.expose(12 * k)
+        t0 = t_ms()
+        a.loop_once()
+        us += diff(t_ms(), t0)
+        passes += 1
+        if passes & 63 == 0:
+            gc.collect()
+            m = gc.mem_alloc() - base
+            if m > peak:
+                peak = m
+        if bus.avail == 0 and bus.pos >= bus.end and a.last_read == 0:
+            break
+    events = a.eng.rep
+    # allocation per sample: a second short run with the gc off
+    a.stop()
+    res = {"samples": a.samples}
+    gc.collect()
+    print("firmware_us_per_sample=%.3f" % (us / res["samples"]))
+    print("firmware_peak_heap_bytes=%d" % peak)
+    print("firmware_samples=%d" % res["samples"])
+    print("firmware_loop_passes=%d" % passes)
+    print("firmware_reps=%d" % events)
+    print("firmware_stream_bytes_per_sample=%.1f" % (ns.bytes / res["samples"]))
+    _ = per_pass
+    for f in os.listdir(tmp + "/sessions"):
+        os.remove(tmp + "/sessions/" + f)
+    os.rmdir(tmp + "/sessions")
+    os.rmdir(tmp)
+
+
+main()
