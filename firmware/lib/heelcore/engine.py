@@ -772,7 +772,7 @@ class Engine:
         s[_WRAW] = 0
         st = s[_STATE]
         if st == S_CAL:
-            self._step_cal(t)
+            self._step_cal(t, acc)
             return
         if st == S_AXIS:
             self._step_axis(t, acc, still, wraw)
@@ -869,7 +869,7 @@ class Engine:
         self._cs = [0, 0, 0, 0, 0, 0]
 
     @micropython.native
-    def _step_cal(self, t):
+    def _step_cal(self, t, acc):
         # a still spell: low-passed gyro and accel stay near the spell's mean
         s = self._s
         v = (s[_ALX], s[_ALY], s[_ALZ], s[_GLX], s[_GLY], s[_GLZ])
@@ -886,7 +886,8 @@ class Engine:
                     n = 0
                     break
         if n == 0:
-            self._cs_t0 = t
+            # the spell covers the samples since the previous tick
+            self._cs_t0 = ticks_add(t, -acc)
         for i in range(6):
             cs[i] += v[i]
         n += 1
