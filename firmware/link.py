@@ -73,12 +73,19 @@ class StdioStream:
         n = 0
         one = self._one
         while n < len(buf) and self._ready():
-            k = self._in.readinto(one)
+            try:
+                k = self._in.readinto(one)
+            except OSError:  # the port went away (pty closed: EIO)
+                k = 0
             if not k:
-                self.eof = True  # the other end closed (pipe): stop polling
+                self.eof = True  # the other end closed: stop polling
                 break
             buf[n] = one[0]
             n += 1
+            if one[0] == _CTRL_C:
+                # stop here: what follows (mpremote's Ctrl-A for the raw
+                # REPL) stays unread, for the REPL that takes over
+                break
         return n
 
     def write(self, data):

@@ -299,6 +299,9 @@ class Script:
             self.switch.pop(0)
             self.pin.set_input(0)
             self.release_at = us + 200000  # a 200 ms press: "short"
+        lk = app.link
+        if lk is not None and getattr(lk.stream, "eof", False):
+            app.stop_loop()  # the serial port closed: nobody is there any more
         if not self.ended and us >= self.limit[0] and app.last_read == 0 and app.sensor_ok:
             self.ended = True
             app.sampling = False

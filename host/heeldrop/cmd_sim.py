@@ -212,17 +212,40 @@ def run(args):
         raise UserError("--stall: must be >= 0 ms")
     flash = os.path.abspath(args.flash) if args.flash else tempfile.mkdtemp(prefix="heeldrop-flash-")
     os.makedirs(flash, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="heeldrop-sim-")
+    work = tempfile.mkdtemp(prefix="heeldrop-simwork-")
+    import signal
+
+    def _term(signum, frame):
+        raise SystemExit(128 + signum)  # run the cleanups below (child, pty link, temp files)
+
+    try:
+        signal.signal(signal.SIGTERM, _term)
+    except ValueError:  # not the main thread
+        pass
     try:
         info = prepare(args.trace, work)
         env = sim_env()
         if args.pty:
             return serve_pty(args, info, flash, env)
         cmd = runner_command(args, info, flash)
+        proc = subprocess.Popen(cmd, env=env, cwd=flash)
         try:
-            r = subprocess.run(cmd, env=env, cwd=flash)
+            rc = proc.wait()
         except KeyboardInterrupt:
+            # the firmware got the Ctrl-C too: let it close its session log
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
             return 130
+        except BaseException:
+            proc.terminate()
+            try:
+                proc.wait(3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+        r = subprocess.CompletedProcess(cmd, rc)
         if r.returncode != 0:
             raise UserError("the firmware stopped with status %d" % r.returncode, code=1)
         print("heeldrop sim: sessions in %s" % os.path.join(flash, "sessions"), file=sys.stderr)
@@ -278,7 +301,7 @@ def serve_pty(args, info, flash, env):
                     data = b""
                 if data:
                     os.write(m_dev, data)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         if proc.poll() is None:

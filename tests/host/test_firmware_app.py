@@ -421,3 +421,46 @@ if __name__ == "__main__":
                                                                         time.time() - t0))
         for b in bad:
             print("  %s: %s" % b)
+
+
+def test_pty_looks_like_a_board_to_pyserial_and_mpremote(tmp_path):
+    serial = pytest.importorskip("serial")
+    trace = os.path.join(ROOT, "tests", "traces", "walk_to_step_left.csv")
+    flash = str(tmp_path / "flash")
+    proc = subprocess.Popen([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "4",
+                             "--flash", flash, "--pty", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"serial port (\S+) = (/tmp/heeldrop-sim-\d+)", line)
+        assert m, line + proc.stderr.read()
+        link = m.group(2)
+        assert os.path.realpath(link) == m.group(1)
+        port = serial.Serial(link, 115200, timeout=0.2)
+        dec = proto.FrameDecoder()
+        port.write(proto.encode_frame(proto.T_CMD, 1, proto.cmd_payload(9, "hello")))
+        seen = {}
+        samples = 0
+        end = time.time() + 10
+        while time.time() < end and not (samples >= 50 and proto.T_REPLY in seen):
+            for f in dec.feed(port.read(4096)):
+                seen[f.type] = seen.get(f.type, 0) + 1
+                if f.type == proto.T_SAMPLES:
+                    samples += len(proto.parse_samples(f.payload))
+        port.close()
+        assert seen.get(proto.T_REPLY) == 1 and samples >= 50 and dec.bad_frames == 0, seen
+        # mpremote: Ctrl-C stops the app, the REPL answers on the same port
+        mpremote = os.path.join(os.path.dirname(sys.executable), "mpremote")
+        r = subprocess.run([mpremote, "connect", link, "resume", "fs", "ls", "sessions"],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0 and "s0001.hdl" in r.stdout, r.stdout + r.stderr
+        r = subprocess.run([mpremote, "connect", link, "resume", "fs", "cp", ":sessions/s0001.hdl",
+                            str(tmp_path / "dl.hdl")], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        with open(str(tmp_path / "dl.hdl"), "rb") as f:
+            rd = LogReader(f.read())
+        assert rd.records[-1][0] == "end" and rd.samples()  # closed cleanly by the Ctrl-C
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert not os.path.lexists(link)  # the relay cleaned up on SIGTERM
