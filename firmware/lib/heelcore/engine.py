@@ -775,7 +775,7 @@ class Engine:
             self._step_cal(t, acc)
             return
         if st == S_AXIS:
-            self._step_axis(t, acc, still, wraw)
+            self._step_axis(t, acc, still, wraw, wmax)
             return
         self._correct(acc, wmax)
         wlmax = s[_WLMAX]
@@ -969,10 +969,12 @@ class Engine:
         return int(math.atan2(perp, up) * _R2U), (px, py, pz)
 
     @micropython.native
-    def _step_axis(self, t, acc, still, wmax):
+    def _step_axis(self, t, acc, still, wraw, wlow):
+        # wraw: raw rotation rate (walking is violent); wlow: low-passed (rest)
         s = self._s
         tilt, perp = self._tilt()
-        w_mdps = int(wmax * self._mdps)
+        w_mdps = int(wraw * self._mdps)
+        w_rest = int(wlow * self._mdps)
         ax, ay, az = self._accel()
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
         impact = a2 > self._g2hi * 4  # more than ~2 g
@@ -1006,14 +1008,15 @@ class Engine:
             self._ax_on = False  # back to level: it was a shuffle
             return
         # settled at a tilted pose, or turning back: learn the axis
-        if w_mdps < self._hold_rate * 2:
+        if w_rest < self._hold_rate * 2:
             if self._ax_settle is None:
                 self._ax_settle = t
         else:
             self._ax_settle = None
-        turning = self._ax_peak - tilt > 3 * _UDEG
+        # The drop that teaches the axis must come to rest at its tilted pose
+        # (a hold): walking, stepping and weight shifts never do.
         settled = self._ax_settle is not None and ticks_diff(t, self._ax_settle) >= 300
-        if self._ax_peak >= self._axis_min and (settled or turning):
+        if self._ax_peak >= self._axis_min and tilt >= self._axis_min and settled:
             self._learn_axis(t, perp, tilt)
 
     def _learn_axis(self, t, perp, tilt):
