@@ -69,7 +69,7 @@ _RECOVER_MS = const(500)
 # not half a second
 _RETRY_MS = (10, 40, 100, 250)
 _STATUS_MS = const(1000)
-_LOWCHECK_MS = const(1000)
+_LOWCHECK_MS = const(10000)
 
 GAP_OTHER = const(0)
 GAP_FIFO_OVERFLOW = const(1)
@@ -190,6 +190,7 @@ class App:
         self._phase = -1
         self._next_status = 0
         self._next_low = 0
+        self.free_kb = None
         self.recal_at_boot = False
         self.hook = None  # sim/tests: hook(app, now) once a pass
         now = self.now()
@@ -431,9 +432,13 @@ class App:
             if log.full:
                 self._flash(2 if log.errors else 1, now)
         if self.store is not None and ticks_diff(now, self._next_low) >= 0:
+            # free space for STATUS; the log itself checks for "low" at each
+            # flush (logstore), so a statvfs every 10 s is enough here
             self._next_low = ticks_add(now, _LOWCHECK_MS)
-            if self.recording and self.store.low():
-                self._flash(1, now)
+            try:
+                self.free_kb = self.store.free_bytes() // 1024
+            except OSError:
+                self.free_kb = None
         lk = self.link
         if lk is not None:
             lk.poll(now)
@@ -652,13 +657,7 @@ class App:
     def status(self):
         eng = self.eng
         run = self.running and eng is not None
-        st = self.store
-        free = None
-        if st is not None:
-            try:
-                free = st.free_bytes() // 1024
-            except OSError:
-                free = None
+        free = self.free_kb
         imu = self.imu
         return {
             "phase": eng.phase() if run else "idle",

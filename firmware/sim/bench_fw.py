@@ -14,7 +14,9 @@
 #                               what was in use before the app was built: code
 #                               and the bench's own buffers)
 #   firmware_alloc_bytes_per_sample   heap allocated per sample (gc disabled)
-#   firmware_samples, firmware_events, firmware_loop_passes
+#   firmware_samples, firmware_reps, firmware_loop_passes
+#   firmware_{driver,engine,log_codec,stream}_us_per_sample   each stage
+#                               alone over the same samples (where the time goes)
 #
 # Excluding the emulation: the MPU-6050 emulation (sim/chips.py) produces the
 # trace's FIFO bytes beforehand, outside the timing; during the timed run a
@@ -155,11 +157,67 @@ def fifo_stream(counts, rate):
     return chip, imu, out
 
 
+def parts(counts, stream, chip, rate, n):
+    """Each stage alone over the same samples (us per sample): where the
+    loop's time goes."""
+    import array
+
+    from drivers.mpu6050 import MPU6050
+    from heelcore.engine import Engine
+    from heelcore.proto import SampleBatch, T_SAMPLES, max_frame_size
+    from heelcore.record import LogWriter
+    from link import encode_into
+
+    tu = time.ticks_us
+    td = time.ticks_diff
+    out = {}
+    chip.reset()
+    bus = PrefilledBus(chip, stream)
+    clock = [0]
+    imu = MPU6050(bus, 0x68, None, lambda: clock[0] & 0x3FFFFFFF)
+    imu.configure(rate)
+    buf = array.array("h", bytearray(2 * 6 * 64))
+    k = 0
+    t0 = tu()
+    while k < n:
+        clock[0] += 20000
+        bus.expose(24)
+        k += imu.read_fifo(buf, 64)
+    out["driver"] = td(tu(), t0) / n
+    e = Engine(Config(side="left"), 8192, 65.5)
+    c = counts
+    t0 = tu()
+    for i in range(n):
+        j = 6 * i
+        if e.step(i * 10, c[j], c[j + 1], c[j + 2], c[j + 3], c[j + 4], c[j + 5]):
+            while e.pop_event():
+                pass
+    out["engine"] = td(tu(), t0) / n
+    w = LogWriter(lambda b: None, {}, 50)
+    t0 = tu()
+    for i in range(n):
+        j = 6 * i
+        w.add_sample(i, i * 10, c[j], c[j + 1], c[j + 2], c[j + 3], c[j + 4], c[j + 5])
+    out["log_codec"] = td(tu(), t0) / n
+    b = SampleBatch(10)
+    fb = bytearray(max_frame_size(2048))
+    t0 = tu()
+    for i in range(n):
+        j = 6 * i
+        if not b.add(i, i * 10, c[j], c[j + 1], c[j + 2], c[j + 3], c[j + 4], c[j + 5]):
+            encode_into(T_SAMPLES, 1, b.payload(), fb)
+            b.clear()
+            b.add(i, i * 10, c[j], c[j + 1], c[j + 2], c[j + 3], c[j + 4], c[j + 5])
+    out["stream"] = td(tu(), t0) / n
+    return out
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else _ROOT + "/tests/traces/demo_session.csv"
     rate, counts = read_counts(path)
     chip, imu0, stream = fifo_stream(counts, rate)
     n = len(counts) // 6
+    split = parts(counts, stream, chip, rate, n)
     counts = None
     gc.collect()
 
@@ -241,6 +299,8 @@ def main():
     print("firmware_loop_passes=%d" % passes)
     print("firmware_reps=%d" % events)
     print("firmware_stream_bytes_per_sample=%.1f" % (ns.bytes / res["samples"]))
+    for k in ("driver", "engine", "log_codec", "stream"):
+        print("firmware_%s_us_per_sample=%.3f" % (k, split[k]))
     _ = per_pass
     for f in os.listdir(tmp + "/sessions"):
         os.remove(tmp + "/sessions/" + f)

@@ -1,0 +1,119 @@
+# Shared tests (CPython via pytest, MicroPython unix port via tests/run_unix.py)
+# for firmware/link.py and the app's small helpers: the fast frame encoder
+# equals proto.encode_frame byte for byte, the decoder ignores noise and
+# answers commands, a Ctrl-C byte raises KeyboardInterrupt, UTC stamps.
+import app
+import link
+from heelcore import proto
+
+
+def _payloads():
+    out = [b"", b"\x00", bytes(range(256)), b"\xc0\xdb\x01\x02\x03\x04\x05\n\r" * 30]
+    x = 12345
+    for n in (1, 7, 139, 659, 2048):
+        b = bytearray(n)
+        for i in range(n):
+            x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+            b[i] = (x >> 16) & 0xFF
+        out.append(bytes(b))
+    return out
+
+
+def test_encode_into_equals_proto_encode_frame():
+    out = bytearray(proto.max_frame_size(proto.MAX_PAYLOAD))
+    for p in _payloads():
+        for ftype, seq in ((proto.T_SAMPLES, 0), (proto.T_EVENT, 0x1234), (proto.T_REPLY, 0xFFFF)):
+            n = link.encode_into(ftype, seq, p, out)
+            assert bytes(out[:n]) == proto.encode_frame(ftype, seq, p), (ftype, seq, len(p))
+            # and from a memoryview (SampleBatch.payload() hands one)
+            n2 = link.encode_into(ftype, seq, memoryview(p), out)
+            assert n2 == n
+
+
+class _App:
+    # the slice of app.App that the commands below use
+    running = False
+    session = None
+    log = None
+    store = None
+
+    def hello(self):
+        return {"protocol": 1, "firmware": "t"}
+
+    def calibrate(self):
+        self.cal = True
+        return True
+
+
+def _replies(ms):
+    d = proto.FrameDecoder()
+    return [f for f in d.feed(bytes(ms.out))]
+
+
+def test_noise_then_commands_get_one_reply_each():
+    ms = link.MemStream()
+    lk = link.Link(ms, _App())
+    ms.feed(b"garbage >>> import os\r\n\xc0\x01\x10\x00")  # REPL text and a cut frame
+    ms.feed(proto.encode_frame(proto.T_CMD, 1, proto.cmd_payload(7, "hello")))
+    ms.feed(proto.encode_frame(proto.T_CMD, 2, proto.cmd_payload(8, "calibrate")))
+    ms.feed(proto.encode_frame(proto.T_CMD, 3, proto.cmd_payload(9, "warp")))
+    ms.feed(proto.encode_frame(proto.T_CMD, 4, proto.cmd_payload(10, "list_sessions")))
+    for _ in range(10):
+        lk.poll(0)
+    got = {}
+    for f in _replies(ms):
+        if f.type == proto.T_REPLY:
+            req, st, res = proto.parse_reply(f.payload)
+            got[req] = (st, res)
+    assert got[7] == (proto.OK, {"protocol": 1, "firmware": "t"})
+    assert got[8] == (proto.OK, {"started": True})
+    assert got[9][0] == proto.E_UNKNOWN_CMD
+    assert got[10][0] == proto.E_IO  # no store
+    assert len(got) == 4
+
+
+def test_other_protocol_version_is_refused():
+    ms = link.MemStream()
+    lk = link.Link(ms, _App())
+    f = bytearray(proto.encode_frame(proto.T_CMD, 1, proto.cmd_payload(5, "hello")))
+    # rebuild with version 2 (the CRC covers the version byte)
+    body = bytes([2, proto.T_CMD, 1, 0]) + bytes([len(proto.cmd_payload(5, "hello")), 0]) + proto.cmd_payload(5, "hello")
+    from heelcore.crc import crc16
+
+    c = crc16(body)
+    raw = bytes(body) + bytes([c & 0xFF, c >> 8])
+    wire = bytearray(b"\xc0")
+    for b in raw:
+        if b in proto.RESERVED:
+            wire += bytes([0xDB, b ^ 0x20])
+        else:
+            wire.append(b)
+    assert f[0] == 0xC0
+    ms.feed(bytes(wire))
+    lk.poll(0)
+    r = [x for x in _replies(ms) if x.type == proto.T_REPLY]
+    assert len(r) == 1 and proto.parse_reply(r[0].payload)[1] == proto.E_VERSION
+
+
+def test_ctrl_c_raises_keyboard_interrupt():
+    ms = link.MemStream()
+    lk = link.Link(ms, _App())
+    ms.feed(b"\r\x03\x03")
+    try:
+        lk.poll(0)
+    except KeyboardInterrupt:
+        return
+    raise AssertionError("no KeyboardInterrupt")
+
+
+def test_utc_round_trip():
+    for s in ("1970-01-01T00:00:00Z", "2026-11-24T06:40:00Z", "2000-02-29T23:59:59Z", "2100-03-01T00:00:00Z"):
+        assert app.format_utc(app.parse_utc(s)) == s
+    assert app.parse_utc("2026-11-24T06:40:00.250Z") == app.parse_utc("2026-11-24T06:40:00Z")
+    assert app.parse_utc("1970-01-02T00:00:00Z") == 86400
+    for bad in ("2026-11-24", "2026-11-24T06:40:00+02:00", "2026-13-01T00:00:00Z", 5):
+        try:
+            app.parse_utc(bad)
+        except ValueError:
+            continue
+        raise AssertionError("accepted %r" % (bad,))
