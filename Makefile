@@ -44,8 +44,9 @@ demo: $(STAMP) ## run the main job on the virtual device (no hardware needed)
 bench: $(STAMP) ## print speed and memory figures, one name=value a line
 	$(PY) -m heeldrop.bench
 
-corpus: $(STAMP) ## regenerate the simulated trace corpus from its seeds
-	$(VENV)/bin/heeldrop synth --corpus tests/traces
+corpus: $(STAMP) ## regenerate the simulated corpus (build/corpus) and the committed traces from their seeds
+	$(VENV)/bin/heeldrop synth --ensure build/corpus
+	$(VENV)/bin/heeldrop synth --committed tests/traces
 
 clean: ## remove build products (keeps .venv)
 	rm -rf build out .pytest_cache
