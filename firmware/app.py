@@ -149,6 +149,8 @@ class App:
     when the FIFO was empty (board: time.sleep_ms(1)); board, imu_name: for
     the header and HELLO; save_config(config, settings) persists config_set."""
 
+    eng: Engine  # None until the first start() (annotated for the type check)
+
     def __init__(self, imu, config, settings, cues, button=None, store=None, link=None,
                  ticks_ms=None, idle=None, board="unknown", find_imu=None, save_config=None,
                  clock_us=None):
@@ -166,7 +168,7 @@ class App:
         self._save_config = save_config
         self._clock_us = clock_us
         self._buf = array.array("h", bytearray(2 * 6 * _MAXN))
-        self.eng = None
+        self.eng = None  # type: ignore[assignment]
         self.running = False
         self.log = None
         self.session = None  # id of the open session log
@@ -717,11 +719,8 @@ class App:
         start; cue_style at once; sample_rate_hz at the next boot."""
         from heelcore.config import SPEC, check
 
-        try:
-            from configstore import DEVICE_SPEC, check_device
-        except ImportError:  # a build without the config store
-            DEVICE_SPEC = {}
-            check_device = None
+        from configstore import DEVICE_SPEC, check_device
+
         eng_vals = {}
         dev_vals = {}
         for k in changes:

@@ -89,8 +89,6 @@ if _viper:
                 pos += 1
             i += 1
         return pos
-else:
-    _encode_v = None
 
 
 def encode_into(ftype, seq, payload, out):
@@ -99,8 +97,8 @@ def encode_into(ftype, seq, payload, out):
     n = len(payload)
     if n > MAX_PAYLOAD:
         raise ValueError("payload too long")
-    if _encode_v is not None:
-        return _encode_v(out, PROTOCOL_VERSION, ftype, seq & 0xFFFF, payload, n, _T16, _RES)
+    if _viper:
+        return _encode_v(out, PROTOCOL_VERSION, ftype, seq & 0xFFFF, payload, n, _T16, _RES)  # type: ignore[arg-type]
     return encode_frame(ftype, seq, payload, out)
 
 
