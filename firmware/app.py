@@ -595,7 +595,7 @@ class App:
         self.cues.on_event("sensor_fault", now)
         # a marker at once (count 0: the loss is known only when the sensor
         # answers again), so a power cut during the outage still shows it
-        self._gap(self.imu.seq, 0, reason, now)
+        self._gap(self.imu.seq if self.imu is not None else 0, 0, reason, now)
         self.gaps -= 1
         self._error(6, "IMU: %s (%s)" % (e, _GAP_NAMES[reason]))
         self.send_status(now)
@@ -754,7 +754,8 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
     load the config, start coaching and recording, loop until Ctrl-C."""
     import micropython
 
-    micropython.alloc_emergency_exception_buf(100)
+    if hasattr(micropython, "alloc_emergency_exception_buf"):  # not in the unix port
+        micropython.alloc_emergency_exception_buf(100)
     import os
     import time
 
@@ -805,11 +806,11 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
     a = App(imu, cfg, settings, cues, button, store, link, time.ticks_ms,
             lambda: time.sleep_ms(1), b.__name__.split(".")[-1], find_imu, save)
     link.attach(a)
+    link.send_hello()
     if imu is None:
         a.sensor_ok = False
         a._fault(OSError(19, "no IMU answered"), a.now())
     a.recal_at_boot = recal
-    link.send_hello()
     for p in problems:
         link.send_error(2, "config: " + p)
     a.start()
