@@ -15,6 +15,7 @@ from heeldrop.errors import UserError
 # name -> module (in the order shown by --help)
 COMMANDS = {
     "replay": "heeldrop.cmd_replay",
+    "evaluate": "heeldrop.cmd_evaluate",
     "demo": "heeldrop.cmd_demo",
     "live": "heeldrop.cmd_live",
     "ports": "heeldrop.cmd_ports",

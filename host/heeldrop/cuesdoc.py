@@ -16,6 +16,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CUES_PY = os.path.join(ROOT, "firmware", "cues.py")
 DOC = os.path.join(ROOT, "docs", "CUES.md")
+# every file that carries the generated block (the README shows the table too)
+DOCS = (DOC, os.path.join(ROOT, "README.md"))
 BEGIN = "<!-- BEGIN generated cue table: python -m heeldrop.cuesdoc --write (from firmware/cues.py) -->"
 END = "<!-- END generated cue table -->"
 
@@ -216,12 +218,14 @@ def write(path=DOC):
 
 def main(argv):
     if "--write" in argv:
-        print("docs/CUES.md %s" % ("updated" if write() else "already current"))
+        for path in DOCS:
+            print("%s %s" % (os.path.relpath(path, ROOT), "updated" if write(path) else "already current"))
         return 0
     if "--check" in argv:
-        ok = current_block(open(DOC, encoding="utf-8").read()) == render()
-        print("docs/CUES.md is %s" % ("current" if ok else "stale: run python -m heeldrop.cuesdoc --write"))
-        return 0 if ok else 1
+        bad = [p for p in DOCS if current_block(open(p, encoding="utf-8").read()) != render()]
+        for p in DOCS:
+            print("%s is %s" % (os.path.relpath(p, ROOT), "stale: run python -m heeldrop.cuesdoc --write" if p in bad else "current"))
+        return 1 if bad else 0
     sys.stdout.write(render())
     return 0
 

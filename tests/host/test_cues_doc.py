@@ -42,3 +42,10 @@ def test_descriptions_follow_the_steps():
     assert cuesdoc.led_neopixel(steps, "amber") == "amber 100, off 60, amber 150 ms"
     assert cuesdoc.passive(steps) == "440 Hz 100 ms, rest 60 ms, 440 Hz 100 ms, 660 Hz 50 ms (soft)"
     assert cuesdoc.active(steps) == "beep 100, gap 60, beep 150 ms"
+
+
+def test_readme_carries_the_same_cue_table():
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    block = cuesdoc.current_block(readme)
+    assert block is not None, "README.md lost its generated cue-table markers"
+    assert block == cuesdoc.render(), "README.md's cue table is stale: run python -m heeldrop.cuesdoc --write"
