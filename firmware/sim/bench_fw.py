@@ -267,6 +267,8 @@ def main():
     den = imu._den * 1000000
     peak = 0
     passes = 0
+    alloc = -1.0
+    al0 = s0 = 0
     us = 0
     events = 0
     t_ms = time.ticks_us
@@ -277,10 +279,19 @@ def main():
         k = acc_num // den
         acc_num -= k * den
         bus.expose(12 * k)
+        if passes == 1000:
+            # allocation over 500 passes with the collector off
+            gc.collect()
+            gc.disable()
+            al0 = gc.mem_alloc()
+            s0 = a.samples
         t0 = t_ms()
         a.loop_once()
         us += diff(t_ms(), t0)
         passes += 1
+        if passes == 1500:
+            alloc = (gc.mem_alloc() - al0) / (a.samples - s0)
+            gc.enable()
         if passes & 63 == 0:
             gc.collect()
             m = gc.mem_alloc() - base
@@ -295,6 +306,7 @@ def main():
     gc.collect()
     print("firmware_us_per_sample=%.3f" % (us / res["samples"]))
     print("firmware_peak_heap_bytes=%d" % peak)
+    print("firmware_alloc_bytes_per_sample=%.1f" % alloc)
     print("firmware_samples=%d" % res["samples"])
     print("firmware_loop_passes=%d" % passes)
     print("firmware_reps=%d" % events)
