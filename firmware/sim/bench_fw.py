@@ -1,7 +1,7 @@
 # Firmware bench, run in the MicroPython unix port:
 #
-#   MICROPYPATH=firmware/lib:firmware .venv/bin/micropython -X heapsize=4m \
-#       firmware/sim/bench_fw.py [TRACE.csv]        (default tests/traces/demo_session.csv)
+#   .venv/bin/micropython -X heapsize=4m firmware/sim/bench_fw.py [TRACE.csv]
+#       (default tests/traces/demo_session.csv; finds firmware/ from its own path)
 #
 # prints one name=value a line:
 #   firmware_us_per_sample      the whole per-sample loop: App.loop_once with
@@ -29,6 +29,9 @@ import sys
 import time
 
 _ROOT = "/".join(__file__.split("/")[:-3]) or "."
+for _p in (_ROOT + "/firmware", _ROOT + "/firmware/lib"):  # MICROPYPATH not needed
+    if _p not in sys.path:
+        sys.path.insert(1, _p)
 
 from heelcore.config import Config  # noqa: E402
 
