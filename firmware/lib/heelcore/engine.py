@@ -54,20 +54,10 @@ except ImportError:  # CPython: the same code, interpreted
     def const(x):
         return x
 
-    class ptr32:  # noqa: N801
-        # viper's ptr32 as the 64-bit unix port has it: loads are unsigned
-        # 32-bit words, stores keep the low 32 bits. The core sign-extends
-        # every signed load, so it computes the same on every interpreter.
-        __slots__ = ("a",)
-
-        def __init__(self, a):
-            self.a = a
-
-        def __getitem__(self, i):
-            return self.a[i] & 0xFFFFFFFF
-
-        def __setitem__(self, i, v):
-            self.a[i] = ((v + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+    def ptr32(buf):
+        # the array('i') itself: signed 32-bit loads and stores, as on a
+        # 32-bit board (a value that would not fit raises OverflowError)
+        return buf
 
 from heelcore.config import Config
 from heelcore.events import r2
@@ -484,9 +474,13 @@ class Engine:
         # Every sample runs this viper code, no heap objects; every 100 ms
         # (or at once for a bounce) it calls the slow tick.
         # ptr32 loads are zero-extended on a 64-bit port and signed words on
-        # a 32-bit board; "v -= ((v >> 31) << 16) << 16" sign-extends on the
-        # former and is a no-op on the latter (no shift by 32, no big constant).
+        # a 32-bit board (and on CPython, where ptr32 is the array itself):
+        # "if v >> 31 > 0: v -= k32" sign-extends on the former; on the
+        # others v >> 31 is 0 or -1 and nothing happens (no shift by 32,
+        # no constant beyond 30 bits for the compiler).
         s = ptr32(self._s)
+        k32 = 65536
+        k32 <<= 16  # 2**32 on a 64-bit port; never used on a 32-bit one
         lim = s[_LIM]
         if (ax <= -lim or ax >= lim or ay <= -lim or ay >= lim or az <= -lim or az >= lim
                 or gx <= -lim or gx >= lim or gy <= -lim or gy >= lim or gz <= -lim or gz >= lim):
@@ -513,32 +507,41 @@ class Engine:
             dt = 0
         k = dt if dt < 64 else 64  # one-pole low-passes, tau 64 ms
         v = s[_ALX]
-        v -= ((v >> 31) << 16) << 16
+        if v >> 31 > 0:
+            v -= k32
         s[_ALX] = v + (((ax << 4) - v) * k >> 6)
         v = s[_ALY]
-        v -= ((v >> 31) << 16) << 16
+        if v >> 31 > 0:
+            v -= k32
         s[_ALY] = v + (((ay << 4) - v) * k >> 6)
         v = s[_ALZ]
-        v -= ((v >> 31) << 16) << 16
+        if v >> 31 > 0:
+            v -= k32
         s[_ALZ] = v + (((az << 4) - v) * k >> 6)
         v = s[_GLX]
-        v -= ((v >> 31) << 16) << 16
+        if v >> 31 > 0:
+            v -= k32
         lx = v + (((gx << 4) - v) * k >> 6)
         s[_GLX] = lx
         v = s[_GLY]
-        v -= ((v >> 31) << 16) << 16
+        if v >> 31 > 0:
+            v -= k32
         ly = v + (((gy << 4) - v) * k >> 6)
         s[_GLY] = ly
         v = s[_GLZ]
-        v -= ((v >> 31) << 16) << 16
+        if v >> 31 > 0:
+            v -= k32
         lz = v + (((gz << 4) - v) * k >> 6)
         s[_GLZ] = lz
         bx = s[_BX]
-        bx -= ((bx >> 31) << 16) << 16
+        if bx >> 31 > 0:
+            bx -= k32
         by = s[_BY]
-        by -= ((by >> 31) << 16) << 16
+        if by >> 31 > 0:
+            by -= k32
         bz = s[_BZ]
-        bz -= ((bz >> 31) << 16) << 16
+        if bz >> 31 > 0:
+            bz -= k32
         wx = gx - bx
         wy = gy - by
         wz = gz - bz
@@ -560,39 +563,58 @@ class Engine:
         st = s[_STATE]
         if st == S_AXIS:
             v = s[_RX]
-            v -= ((v >> 31) << 16) << 16
-            s[_RX] = v + (wx * dt >> 4)
+            if v >> 31 > 0:
+                v -= k32
+            v += wx * dt >> 4
+            if -_CLAMP < v < _CLAMP:
+                s[_RX] = v
             v = s[_RY]
-            v -= ((v >> 31) << 16) << 16
-            s[_RY] = v + (wy * dt >> 4)
+            if v >> 31 > 0:
+                v -= k32
+            v += wy * dt >> 4
+            if -_CLAMP < v < _CLAMP:
+                s[_RY] = v
             v = s[_RZ]
-            v -= ((v >> 31) << 16) << 16
-            s[_RZ] = v + (wz * dt >> 4)
+            if v >> 31 > 0:
+                v -= k32
+            v += wz * dt >> 4
+            if -_CLAMP < v < _CLAMP:
+                s[_RZ] = v
         elif st >= S_TOP:
             a = s[_RPX]
-            a -= ((a >> 31) << 16) << 16
+            if a >> 31 > 0:
+                a -= k32
             b = s[_RPY]
-            b -= ((b >> 31) << 16) << 16
+            if b >> 31 > 0:
+                b -= k32
             c = s[_RPZ]
-            c -= ((c >> 31) << 16) << 16
+            if c >> 31 > 0:
+                c -= k32
             wp = (wx * a + wy * b + wz * c) >> 10  # mdps
             a = s[_RFX]
-            a -= ((a >> 31) << 16) << 16
+            if a >> 31 > 0:
+                a -= k32
             b = s[_RFY]
-            b -= ((b >> 31) << 16) << 16
+            if b >> 31 > 0:
+                b -= k32
             c = s[_RFZ]
-            c -= ((c >> 31) << 16) << 16
+            if c >> 31 > 0:
+                c -= k32
             wr = (wx * a + wy * b + wz * c) >> 10
             a = s[_RUX]
-            a -= ((a >> 31) << 16) << 16
+            if a >> 31 > 0:
+                a -= k32
             b = s[_RUY]
-            b -= ((b >> 31) << 16) << 16
+            if b >> 31 > 0:
+                b -= k32
             c = s[_RUZ]
-            c -= ((c >> 31) << 16) << 16
+            if c >> 31 > 0:
+                c -= k32
             wu = (wx * a + wy * b + wz * c) >> 10
             s[_WP] = wp
             th = s[_TH]
-            th -= ((th >> 31) << 16) << 16
+            if th >> 31 > 0:
+                th -= k32
             th += wp * dt  # mdps * ms = udeg
             if th > _CLAMP:
                 th = _CLAMP
@@ -603,9 +625,11 @@ class Engine:
             # slow state decisions see; ankle tremor and fatigue shake (4-9 Hz)
             # are cut by 10x or more. x'' = w^2 (th - x) - 2 w x'
             xf = s[_XF]
-            xf -= ((xf >> 31) << 16) << 16
+            if xf >> 31 > 0:
+                xf -= k32
             vf = s[_VF]
-            vf -= ((vf >> 31) << 16) << 16
+            if vf >> 31 > 0:
+                vf -= k32
             kd = dt if dt < 40 else 40
             vf += ((th // 1000 - xf) * 158 - ((vf * 402) >> 4)) * kd // 1000
             xf += vf * kd // 1000
@@ -614,9 +638,11 @@ class Engine:
             # the bounce tracker's view: 4 Hz (bounces are 1-3 Hz, fatigue
             # shake 5-8 Hz), in mdeg * 16 for resolution
             xb = s[_XB]
-            xb -= ((xb >> 31) << 16) << 16
+            if xb >> 31 > 0:
+                xb -= k32
             vb = s[_VB]
-            vb -= ((vb >> 31) << 16) << 16
+            if vb >> 31 > 0:
+                vb -= k32
             # sub-steps of <= 20 ms keep the integration stable at 25 Hz
             kb = kd
             nb = 1
@@ -631,35 +657,42 @@ class Engine:
             s[_VB] = vb
             thb = xb * 1000 >> 4
             v = s[_PH]
-            v -= ((v >> 31) << 16) << 16
+            if v >> 31 > 0:
+                v -= k32
             v += wr * dt
             if -_CLAMP < v < _CLAMP:
                 s[_PH] = v
             v = s[_PS]
-            v -= ((v >> 31) << 16) << 16
+            if v >> 31 > 0:
+                v -= k32
             v += wu * dt
             if -_CLAMP < v < _CLAMP:
                 s[_PS] = v
             k = dt if dt < 53 else 53  # 3 Hz low-pass of the pitch rate
             wl = s[_WL]
-            wl -= ((wl >> 31) << 16) << 16
+            if wl >> 31 > 0:
+                wl -= k32
             wl += (wp - wl) * k // 53
             s[_WL] = wl
             v = s[_WLMAX]
-            v -= ((v >> 31) << 16) << 16
+            if v >> 31 > 0:
+                v -= k32
             if wl > v:
                 s[_WLMAX] = wl
             v = s[_WLMIN]
-            v -= ((v >> 31) << 16) << 16
+            if v >> 31 > 0:
+                v -= k32
             if wl < v:
                 s[_WLMIN] = wl
             v = s[_PEAK]
-            v -= ((v >> 31) << 16) << 16
+            if v >> 31 > 0:
+                v -= k32
             if th > v:
                 s[_PEAK] = th
                 s[_TPEAK] = t
             v = s[_THMIN]
-            v -= ((v >> 31) << 16) << 16
+            if v >> 31 > 0:
+                v -= k32
             if th < v:
                 s[_THMIN] = th
                 s[_TTHMIN] = t
@@ -670,7 +703,8 @@ class Engine:
                 # Fatigue shake (5-8 Hz) is quicker; a roll-out or a strap
                 # slip comes back much later; a rise never comes back.
                 bmax = s[_BMAX]
-                bmax -= ((bmax >> 31) << 16) << 16
+                if bmax >> 31 > 0:
+                    bmax -= k32
                 if thb >= bmax - 500000:
                     s[_BNEART] = t
                 if s[_BMODE] == 0:
@@ -680,7 +714,8 @@ class Engine:
                         s[_BNEART] = t
                     else:
                         pk = s[_PEAK]
-                        pk -= ((pk >> 31) << 16) << 16
+                        if pk >> 31 > 0:
+                            pk -= k32
                         if bmax - thb >= s[_BLIM] and thb > pk - 8000000:
                             s[_BMODE] = 1
                             s[_BMIN] = thb
@@ -688,13 +723,15 @@ class Engine:
                             s[_BMINW] = vb
                 else:
                     bmin = s[_BMIN]
-                    bmin -= ((bmin >> 31) << 16) << 16
+                    if bmin >> 31 > 0:
+                        bmin -= k32
                     if thb < bmin:
                         bmin = thb
                         s[_BMIN] = thb
                         s[_BMINT] = t
                     bw = s[_BMINW]
-                    bw -= ((bw >> 31) << 16) << 16
+                    if bw >> 31 > 0:
+                        bw -= k32
                     if vb < bw:
                         bw = vb
                         s[_BMINW] = vb
@@ -799,35 +836,49 @@ class Engine:
         # turning about the forefoot, the heel's centripetal acceleration
         # would read as pitch. Integers only: bit-identical on every port.
         s = ptr32(self._s)
+        k32 = 65536
+        k32 <<= 16  # 2**32 on a 64-bit port; never used on a 32-bit one
         ax = s[_ALX]
-        ax -= ((ax >> 31) << 16) << 16
+        if ax >> 31 > 0:
+            ax -= k32
         ay = s[_ALY]
-        ay -= ((ay >> 31) << 16) << 16
+        if ay >> 31 > 0:
+            ay -= k32
         az = s[_ALZ]
-        az -= ((az >> 31) << 16) << 16
+        if az >> 31 > 0:
+            az -= k32
         ax >>= 4
         ay >>= 4
         az >>= 4
         a = s[_FX]
-        a -= ((a >> 31) << 16) << 16
+        if a >> 31 > 0:
+            a -= k32
         b = s[_FY]
-        b -= ((b >> 31) << 16) << 16
+        if b >> 31 > 0:
+            b -= k32
         c = s[_FZ]
-        c -= ((c >> 31) << 16) << 16
+        if c >> 31 > 0:
+            c -= k32
         x = (ax * a + ay * b + az * c) >> 14
         a = s[_UX]
-        a -= ((a >> 31) << 16) << 16
+        if a >> 31 > 0:
+            a -= k32
         b = s[_UY]
-        b -= ((b >> 31) << 16) << 16
+        if b >> 31 > 0:
+            b -= k32
         c = s[_UZ]
-        c -= ((c >> 31) << 16) << 16
+        if c >> 31 > 0:
+            c -= k32
         z = (ax * a + ay * b + az * c) >> 14
         a = s[_PX]
-        a -= ((a >> 31) << 16) << 16
+        if a >> 31 > 0:
+            a -= k32
         b = s[_PY]
-        b -= ((b >> 31) << 16) << 16
+        if b >> 31 > 0:
+            b -= k32
         c = s[_PZ]
-        c -= ((c >> 31) << 16) << 16
+        if c >> 31 > 0:
+            c -= k32
         y = (ax * a + ay * b + az * c) >> 14
         r = s[_RESTART]
         s[_RESTART] = 0
@@ -845,7 +896,8 @@ class Engine:
         if s[_G2LO] < a2 < s[_G2HI] and wmax < s[_GATE]:
             k = acc * 256 // s[_TAU]  # gain, Q8
             th = s[_TH]
-            th -= ((th >> 31) << 16) << 16
+            if th >> 31 > 0:
+                th -= k32
             d = int(_atan2_u(x, z)) - th
             if d > 16777216:
                 d = 16777216
@@ -853,7 +905,8 @@ class Engine:
                 d = -16777216
             s[_TH] = th + ((d * k) >> 8)
             ph = s[_PH]
-            ph -= ((ph >> 31) << 16) << 16
+            if ph >> 31 > 0:
+                ph -= k32
             d = int(_atan2_u(y, int(_isqrt((x >> 2) * (x >> 2) + (z >> 2) * (z >> 2))) << 2)) - ph
             if d > 16777216:
                 d = 16777216
