@@ -161,6 +161,21 @@ def test_stall_150ms_every_second_loses_nothing(corpus, tmp_path, name):
     assert read_log(path).gaps() == []
 
 
+@pytest.mark.parametrize("imu", ["mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658"])
+def test_other_imus_with_stalls(corpus, tmp_path, imu):
+    # each emulated chip, probed and driven through its own FIFO; the LSM6DS
+    # and QMI8658 run at their nearest ODR (104 / 112.1 Hz), with their scales
+    trace = os.path.join(CORPUS, "008_realistic_good_left_100hz.csv")
+    r = sim(trace, tmp_path, "--imu", imu, "--stall", "150")
+    assert r.returncode == 0, r.stderr
+    n = len(read_trace(trace).t_ms)
+    assert end_line(r) == [n, 0, 0, 0]
+    rd = read_log(session_files(tmp_path)[0])
+    assert [x[0] for x in rd.samples()] == list(range(n))
+    assert rd.header["imu"] != "MPU-6050" and rd.header["accel_lsb_per_g"] > 0
+    assert any('"rep_end"' in (e.decode() if isinstance(e, bytes) else e) for e in rd.events())
+
+
 def test_stall_longer_than_the_fifo_is_a_logged_gap(corpus, tmp_path):
     # 1 s stalls at 100 Hz overflow the MPU-6050's 85-sample FIFO: never silent
     trace = os.path.join(CORPUS, "008_realistic_good_left_100hz.csv")
