@@ -20,8 +20,8 @@
 # there first; on the unix port behind a raw pty this check is what stops
 # the app.
 #
-# Memory: one output buffer for the largest frame (4.1 KB), the decoder's
-# 2 KB and a 256-byte input buffer, allocated once. SAMPLES frames are
+# Memory: one output buffer for the largest usual frame (a CHUNK: 2.2 KB),
+# the decoder's 1.5 KB and a 256-byte input buffer, allocated once. SAMPLES frames are
 # encoded into the output buffer without allocation; replies and events
 # allocate their payloads (rare).
 from heelcore import proto
@@ -34,6 +34,8 @@ from heelcore.record import read_header
 from heelcore.ticks import ticks_add, ticks_diff
 
 _CTRL_C = 3
+_MAX_IN = 1536  # largest CMD payload taken
+_OUT_PAYLOAD = MAX_CHUNK + 64  # payload that fits the preallocated output buffer
 
 import sys
 
@@ -187,8 +189,11 @@ class Link:
         self.stream = stream
         self.app = app
         self.board = board
-        self.dec = FrameDecoder()
-        self._out = bytearray(max_frame_size(MAX_PAYLOAD))
+        # Host commands are small (config_set with every key ~1 KB); the
+        # largest frame the device sends is a CHUNK (MAX_CHUNK + 20 bytes).
+        # Bigger payloads (none today) get a buffer of their own.
+        self.dec = FrameDecoder(_MAX_IN)
+        self._out = bytearray(max_frame_size(_OUT_PAYLOAD))
         self._mv = memoryview(self._out)
         self._in = bytearray(256)
         self._inv = memoryview(self._in)
@@ -209,6 +214,13 @@ class Link:
 
     # ------------------------------------------------------------ output
     def send(self, ftype, payload):
+        if len(payload) > _OUT_PAYLOAD:
+            out = bytearray(max_frame_size(len(payload)))
+            n = encode_into(ftype, self._seq, payload, out)
+            self._seq = (self._seq + 1) & 0xFFFF
+            self.frames_out += 1
+            self.stream.write(out[:n])
+            return
         n = encode_into(ftype, self._seq, payload, self._out)
         self._seq = (self._seq + 1) & 0xFFFF
         self.frames_out += 1

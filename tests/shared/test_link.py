@@ -117,3 +117,14 @@ def test_utc_round_trip():
         except ValueError:
             continue
         raise AssertionError("accepted %r" % (bad,))
+
+
+def test_send_of_a_payload_bigger_than_the_buffer():
+    ms = link.MemStream()
+    lk = link.Link(ms, _App())
+    big = bytes(range(256)) * 7  # 1792 bytes: past the preallocated frame buffer
+    lk.send(proto.T_EVENT, b"x")
+    lk.send(proto.T_EVENT, big)
+    lk.send(proto.T_EVENT, b"y")
+    fr = proto.FrameDecoder().feed(bytes(ms.out))
+    assert [f.payload for f in fr] == [b"x", big, b"y"] and [f.seq for f in fr] == [0, 1, 2]
