@@ -364,7 +364,7 @@ def main(argv):
     from heelcore import proto as _proto, record as _record  # noqa: F401
 
     gc.collect()
-    code_bytes = gc.mem_alloc()
+    code_bytes = gc.mem_alloc() - o["data_heap"]  # the reserved block is not code
     base = code_bytes
     if o["data_heap"]:
         base = limit_heap()
