@@ -318,6 +318,15 @@ class Transport:
                 raise VersionError("%s: the firmware speaks protocol %d, this heeldrop speaks %d: %s" % (
                     self.name, v, proto.PROTOCOL_VERSION, _versions_hint(v)))
             said = _printable(self.rx_tail)
+            text = bytes(self.rx_tail).decode("utf-8", "replace")
+            # a REPL prompt, or our own command echoed back (a REPL echoes what is typed; the name
+            # "hello" is in clear in the CMD frame), or readline's erase-line sequence
+            repl = ">>>" in text or "raw REPL" in text or "\x1b[K" in text or "hello" in text
+            if "MicroPython v" not in said and repl:
+                raise NoFirmwareError(
+                    "no heeldrop firmware answered on %s: a MicroPython REPL is there (the heeldrop app is not "
+                    "running); reset the board (mpremote connect %s reset) or flash it with `heeldrop deploy`" % (
+                        self.name, self.name))
             raise NoFirmwareError("no heeldrop firmware answered on %s%s; %s" % (
                 self.name, (" (it printed: %r)" % said) if said else " (it printed nothing)", NO_FIRMWARE_HINT))
         check_hello(self.hello, self.name)

@@ -1,0 +1,159 @@
+"""End to end over the virtual device (`heeldrop sim --pty`): the real firmware
+in the MicroPython unix port behind a pseudo terminal, and the host tools on
+the other side of it, as with a board on a USB port."""
+import os
+import sys
+import time
+
+import pytest
+
+from heeldrop.cmd_sessions import list_sessions
+from heeldrop.download import download_session
+from heeldrop.replay import ROOT
+from heeldrop.simproc import SimProcess
+from heeldrop.transport import DisconnectedError, SerialTransport
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from linkchecks import live_capture, log_samples, mpremote, open_port  # noqa: E402
+from linkproxy import GarbageProxy  # noqa: E402
+
+TRACE = os.path.join(ROOT, "tests", "traces", "mixed_faults_right.csv")
+
+
+def device_file(flash, sid):
+    d = os.path.join(flash, "sessions")
+    for f in sorted(os.listdir(d)):
+        if f.endswith(".hdl") and int("".join(c for c in f if c.isdigit())) == sid:
+            return os.path.join(d, f)
+    raise AssertionError("session %d not in %s: %s" % (sid, d, os.listdir(d)))
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory):
+    """One whole session played on the virtual device while the host ingests it live."""
+    flash = str(tmp_path_factory.mktemp("flash"))
+    sim = SimProcess(TRACE, speed=4, flash=flash).start()
+    try:
+        t = open_port(sim.port)
+        cap = live_capture(t, timeout=240)
+        sessions = list_sessions(t)
+        yield {"sim": sim, "flash": flash, "t": t, "cap": cap, "sessions": sessions}
+        t.close()
+    finally:
+        sim.stop()
+
+
+def test_live_ingest_of_a_whole_session_loses_nothing(played):
+    t, cap = played["t"], played["cap"]
+    assert played["sessions"], "no session recorded"
+    s = played["sessions"][-1]
+    assert s["complete"]
+    log = log_samples(device_file(played["flash"], s["id"]))
+    # every sample the device logged from the moment the host was listening came over the link
+    first = cap.order[0]
+    want = {x[0]: tuple(x[2:8]) for x in log if x[0] >= first}
+    assert len(want) > 5000
+    missing = sorted(set(want) - set(cap.samples))
+    assert missing == [], "lost on the link: %d samples, first %s" % (len(missing), missing[:5])
+    assert all(cap.samples[k] == v for k, v in want.items())
+    # gaps the tracker saw are the device's own (logged as GAP records), none on the link
+    assert t.stats()["bad_frames"] == 0
+    assert cap.order == sorted(cap.order)
+
+
+def test_download_is_the_device_file_byte_for_byte(played, tmp_path):
+    t = played["t"]
+    s = played["sessions"][-1]
+    res = download_session(t, s, str(tmp_path))
+    assert res.status == "downloaded"
+    with open(res.path, "rb") as a, open(device_file(played["flash"], s["id"]), "rb") as b:
+        assert a.read() == b.read()
+    assert res.csv and os.path.getsize(res.csv) > 1000
+    again = download_session(t, s, str(tmp_path))
+    assert again.status == "skipped"
+
+
+def test_resume_after_the_device_is_killed_mid_download(tmp_path):
+    flash = str(tmp_path / "flash")
+    dest = str(tmp_path / "dl")
+    sim = SimProcess(TRACE, speed=None, flash=flash).start()
+    try:
+        t = open_port(sim.port)
+        live_capture(t, timeout=240, tail=0.3)
+        s = list_sessions(t)[-1]
+        assert s["complete"]
+
+        def kill_at_a_third(done, total):
+            if done > total // 3 and sim.alive():
+                sim.kill()
+
+        with pytest.raises(DisconnectedError):
+            download_session(t, s, dest, progress=kill_at_a_third)
+        t.close()
+    finally:
+        sim.stop()
+    part = [f for f in os.listdir(dest) if f.endswith(".part")]
+    assert len(part) == 1
+    kept = os.path.getsize(os.path.join(dest, part[0]))
+    assert 0 < kept < s["size"]
+    # the device comes back on the same flash; the download resumes from the partial file
+    sim = SimProcess(TRACE, speed=1, flash=flash).start()
+    try:
+        t = open_port(sim.port)
+        sessions = {x["id"]: x for x in list_sessions(t)}
+        res = download_session(t, sessions[s["id"]], dest)
+        t.close()
+    finally:
+        sim.stop()
+    assert res.status == "resumed"
+    with open(res.path, "rb") as a, open(device_file(flash, s["id"]), "rb") as b:
+        assert a.read() == b.read()
+    assert not os.path.exists(os.path.join(dest, part[0]))
+
+
+def test_garbage_injected_into_the_stream(tmp_path):
+    flash = str(tmp_path / "flash")
+    sim = SimProcess(TRACE, speed=4, flash=flash).start()
+    try:
+        with GarbageProxy(sim.port, every=6000, seed=3, to_device=True) as px:
+            t = SerialTransport(px.path)
+            t.connect(timeout=10)
+            cap = live_capture(t, timeout=240)
+            st = t.stats()
+            assert st["garbage_bytes"] > 0 and px.injected > 0
+            # noise can cut a frame: its samples are reported as a gap, never invented
+            assert t.samples.lost == sum(n for _, n in t.samples.gaps)
+            assert len(cap.samples) > 3000
+            s = list_sessions(t)[-1]
+            log = {x[0]: tuple(x[2:8]) for x in log_samples(device_file(flash, s["id"]))}
+            assert all(log[k] == v for k, v in cap.samples.items())
+            res = download_session(t, s, str(tmp_path / "dl"))
+            t.close()
+        with open(res.path, "rb") as a, open(device_file(flash, s["id"]), "rb") as b:
+            assert a.read() == b.read()
+    finally:
+        sim.stop()
+
+
+def test_mpremote_lists_and_copies_files_on_the_virtual_device(played, tmp_path):
+    played["t"].close()  # mpremote needs the port to itself
+    sim, flash = played["sim"], played["flash"]
+    sid = played["sessions"][-1]["id"]
+    name = os.path.basename(device_file(flash, sid))
+    r = mpremote(sim.port, "fs", "ls", "sessions")
+    assert r.returncode == 0, r.stderr
+    assert name in r.stdout
+    r = mpremote(sim.port, "fs", "cp", ":sessions/" + name, ".", cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    with open(tmp_path / name, "rb") as a, open(device_file(flash, sid), "rb") as b:
+        assert a.read() == b.read()
+    # after mpremote the board sits at the REPL: heeldrop says so, in one line
+    t = SerialTransport(sim.port)
+    try:
+        start = time.monotonic()
+        with pytest.raises(Exception) as e:
+            t.connect(timeout=2)
+        assert "no heeldrop firmware answered" in str(e.value) and "MicroPython REPL is there" in str(e.value)
+        assert time.monotonic() - start < 10
+    finally:
+        t.close()
