@@ -48,8 +48,12 @@ def run(args):
     speed = parse_speed(args.speed)
     if args.replay or not _have_sim():
         return run_replay(args.trace, speed)
-    from heeldrop.demo_device import run_device_demo
-    return run_device_demo(args.trace, speed, args.dest)
+    from heeldrop.demo_device import SimStartError, run_device_demo
+    try:
+        return run_device_demo(args.trace, speed, args.dest)
+    except SimStartError as e:
+        print("heeldrop demo: the virtual device did not start (%s); replaying here instead" % e, file=sys.stderr)
+        return run_replay(args.trace, speed)
 
 
 def _have_sim():

@@ -11,6 +11,10 @@ from heelcore import proto
 from heeldrop.errors import UserError
 
 
+class SimStartError(UserError):
+    pass
+
+
 def _trace_seconds(path):
     try:
         from heeldrop.traceio import read_trace
@@ -22,14 +26,29 @@ def _trace_seconds(path):
         return 600.0
 
 
-def watch(t, view, rec, sim, expect_s, idle_s=3.0):
+def _trace_side(path):
+    try:
+        from heeldrop.traceio import read_trace
+        return read_trace(path).meta.get("side")
+    except Exception:
+        return None
+
+
+def watch(t, view, rec, sim, expect_s, idle_s=3.0, events=None):
     """Live view until the set is over: the sim reports the end, the device
     stops recording, or no sample arrives for idle_s after the stream began."""
     from heeldrop.cmd_live import ingest
     state = {"last": time.monotonic(), "recording": False, "stopped": False}
 
     def on_frame(f):
-        if f.type in (proto.T_SAMPLES, proto.T_SAMPLES_PACKED):
+        if f.type == proto.T_EVENT and events is not None:
+            try:
+                ev = proto.parse_json(f.payload)
+            except ValueError:
+                return
+            if isinstance(ev, dict):
+                events.append(ev)
+        elif f.type in (proto.T_SAMPLES, proto.T_SAMPLES_PACKED):
             state["last"] = time.monotonic()
         elif f.type == proto.T_STATUS:
             try:
@@ -73,7 +92,12 @@ def run_device_demo(trace, speed, dest, out=None):
         print("heeldrop demo: starting the virtual device on %s (%.0f s of exercise at %s speed)" % (
             name, seconds, "max" if speed is None else "%gx" % speed), file=out)
         out.flush()
-        with SimProcess(trace, speed=speed, flash=flash) as sim:
+        sim = SimProcess(trace, speed=speed, flash=flash)
+        try:
+            sim.start()
+        except UserError as e:
+            raise SimStartError(str(e))
+        with sim:
             t = SerialTransport(sim.port)
             try:
                 h = t.connect(timeout=10.0)
@@ -83,8 +107,9 @@ def run_device_demo(trace, speed, dest, out=None):
                 view = LiveView(title="heeldrop demo: %s on %s" % (name, sim.port))
                 rec = Recorder(keep=False)
                 expect = (seconds / speed if speed else seconds / 20.0) * 1.5 + 30.0
+                events = []
                 with view:
-                    how = watch(t, view, rec, sim, expect)
+                    how = watch(t, view, rec, sim, expect, events=events)
                 print("set over (%s): %s" % ({"end": "end of the recording", "idle": "the stream stopped",
                                                "exited": "the virtual device stopped",
                                                "timeout": "time limit"}[how], t.describe_stats()), file=out)
@@ -107,6 +132,9 @@ def run_device_demo(trace, speed, dest, out=None):
             finally:
                 t.close()
         r = res[0]
+        from heeldrop.liveview import rep_summary
+        print("", file=out)
+        print(rep_summary(events, _trace_side(trace)), file=out)
         print("", file=out)
         print("files:", file=out)
         print("  session log  %s" % r.path, file=out)

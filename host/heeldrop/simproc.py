@@ -117,7 +117,7 @@ class SimProcess:
             pass
 
     def __enter__(self):
-        return self.start()
+        return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc):
         self.stop()

@@ -157,3 +157,30 @@ def test_mpremote_lists_and_copies_files_on_the_virtual_device(played, tmp_path)
         assert time.monotonic() - start < 10
     finally:
         t.close()
+
+
+def test_demo_without_a_terminal(tmp_path):
+    import subprocess
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    start = time.monotonic()
+    r = subprocess.run([exe, "demo", "--speed", "max", "--dest", str(tmp_path)], capture_output=True, text=True,
+                       timeout=240, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert time.monotonic() - start < 120
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "no samples lost" in r.stdout
+    hdl = [f for f in os.listdir(tmp_path) if f.endswith(".hdl")]
+    csv = [f for f in os.listdir(tmp_path) if f.endswith(".csv")]
+    assert len(hdl) == 1 and len(csv) == 1
+    assert str(tmp_path / hdl[0]) in r.stdout and "heeldrop report %s" % (tmp_path / csv[0]) in r.stdout
+    assert len(log_samples(str(tmp_path / hdl[0]))) > 30000
+    assert "reps: 12" in r.stdout
+    assert "\x1b[" not in r.stdout  # plain lines, no terminal codes
+
+
+def test_demo_replay_mode():
+    import subprocess
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    r = subprocess.run([exe, "demo", "--replay", "--speed", "max"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "reps: 12" in r.stdout and "Rep 1 done" in r.stdout
