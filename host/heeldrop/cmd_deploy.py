@@ -148,21 +148,22 @@ def run(args):
         for f in built:
             print("  " + f)
         return 0
-    # source copies would shadow the new .mpy files: remove them first
+    # make the folders; remove source copies that would shadow the new .mpy files
     stale = [f[:-4] + ".py" for f in built if f.endswith(".mpy")]
-    script = "import os\nfor p in %r:\n try: os.remove(p)\n except OSError: pass\n" % (stale,)
+    dirs = sorted({"/".join(f.split("/")[:k]) for f in built for k in range(1, f.count("/") + 1)})
+    script = ("import os\nfor d in %r:\n try: os.mkdir(d)\n except OSError: pass\n"
+              "for p in %r:\n try: os.remove(p)\n except OSError: pass\n" % (dirs, stale))
     mpremote(port, "exec", script, timeout=60)
-    tops = [d for d in SUBDIRS if os.path.isdir(os.path.join(outdir, d))]
-    files = [f for f in built if "/" not in f]
-    cwd = os.getcwd()
-    try:
-        os.chdir(outdir)
-        mpremote(port, "fs", "cp", "-r", *tops, ":", timeout=600)
-        mpremote(port, "fs", "cp", *files, ":", timeout=600)
-    finally:
-        os.chdir(cwd)
+    # one mpremote session copies every file (paths relative to the board's current folder)
+    chain = []
+    for f in built:
+        chain += (["+"] if chain else []) + ["fs", "cp", os.path.join(outdir, f), ":" + f]
+    mpremote(port, *chain, timeout=900)
     print("copied to %s (%s)" % (port, board or arch))
     if args.no_restart:
+        return 0
+    if arch in ("x64", "x86"):
+        print("the virtual device runs the firmware of this checkout: restart `heeldrop sim` to run a change")
         return 0
     mpremote(port, "reset", timeout=30, check=False)
     time.sleep(1.0)
