@@ -189,3 +189,30 @@ def test_no_traceback_from_the_real_command():
                        capture_output=True, text=True, timeout=60, env=dict(os.environ, HEELDROP_PORT=""))
     assert r.returncode == 2
     assert r.stdout == "" and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_ports_marks_the_likely_boards(monkeypatch, capsys):
+    monkeypatch.setattr(tp, "list_ports", lambda: [
+        ("/dev/ttyACM0", "Board CDC", 0x2E8A, 5, "a", "Raspberry Pi RP2040/RP2350 (Pico)", True),
+        ("/dev/ttyS0", "ttyS0", None, None, None, None, False)])
+    from heeldrop import cmd_ports
+    monkeypatch.setattr(cmd_ports, "list_ports", tp.list_ports)
+    rc, out, err = run_cli(capsys, "ports")
+    assert rc == 0 and "* /dev/ttyACM0" in out and "2E8A:0005" in out and "ttyS0" not in out
+
+
+def test_usb_ids_table():
+    from heeldrop.transport import USB_IDS
+    ids = {(v, p) for v, p, _, _ in USB_IDS}
+    assert {(0x2E8A, None), (0x303A, None), (0x10C4, 0xEA60), (0x1A86, 0x7523), (0x0403, None)} <= ids
+
+
+def test_deploy_arch_and_dry_run(capsys):
+    from heeldrop.cmd_deploy import arch_for
+    assert arch_for("pico") == "armv6m" and arch_for("pico_w") == "armv6m" and arch_for("pico2") == "armv7emsp"
+    assert arch_for("esp32_s3") == "xtensawin" and arch_for("ESP32") == "xtensawin"
+    assert arch_for("RP2040") == "armv6m" and arch_for("RP2350") == "armv7emsp" and arch_for("sim") == "x64"
+    rc, out, err = run_cli(capsys, "deploy", "--arch", "armv6m", "--dry-run", "--port", "/dev/unused")
+    assert rc == 0, err
+    assert "compiled" in out and "lib/heelcore/proto.mpy" in out and "drivers/mpu6050.mpy" in out
+    assert "sim/" not in out  # the unix-port-only helpers stay home

@@ -184,3 +184,43 @@ def test_demo_replay_mode():
     r = subprocess.run([exe, "demo", "--replay", "--speed", "max"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "reps: 12" in r.stdout and "Rep 1 done" in r.stdout
+
+
+def test_cli_live_config_side_and_deploy_on_the_virtual_device(tmp_path):
+    import subprocess
+    from heeldrop.traceio import read_trace
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    flash = str(tmp_path / "flash")
+    sim = SimProcess(TRACE, speed=2, flash=flash).start()
+    try:
+        env = dict(os.environ, HEELDROP_PORT=sim.port)
+
+        def hd(*a, timeout=120):
+            return subprocess.run([exe] + list(a), capture_output=True, text=True, timeout=timeout, env=env,
+                                  stdin=subprocess.DEVNULL)
+
+        out = str(tmp_path / "live.csv")
+        r = hd("live", "--seconds", "4", "--save", out)
+        assert r.returncode == 0, r.stderr
+        assert "no samples lost" in r.stdout and "saved" in r.stdout
+        tr = read_trace(out)
+        assert len(tr.t_ms) > 300 and tr.meta.get("board") == "sim"
+        r = hd("config", "set", "hold_target_s=45")
+        assert r.returncode == 0 and "hold_target_s" in r.stdout, r.stderr
+        r = hd("config", "get", "hold_target_s")
+        assert r.stdout.strip() == "hold_target_s=45.0"
+        r = hd("config", "set", "hold_target_s=-1")
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and "out of range" in r.stderr
+        r = hd("side", "right")
+        assert r.returncode == 0 and "right" in r.stdout
+        r = hd("sessions")
+        assert r.returncode == 0 and "recording" in r.stdout
+        r = hd("doctor")
+        assert r.returncode == 0 and "board: sim" in r.stdout, r.stdout
+        r = hd("deploy", "--no-restart", timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert os.path.exists(os.path.join(flash, "lib", "heelcore", "proto.mpy"))
+        assert os.path.exists(os.path.join(flash, "main.py")) or not os.path.exists(
+            os.path.join(ROOT, "firmware", "main.py"))
+    finally:
+        sim.stop()
