@@ -194,6 +194,7 @@ class App:
         self._next_low = 0
         self.free_kb = None
         self.recal_at_boot = False
+        self._want_log = False
         self.hook = None  # sim/tests: hook(app, now) once a pass
         now = self.now()
         self._t0 = now
@@ -298,8 +299,14 @@ class App:
         self.log = None
         self.session = None
         self.recording = False
+        self._want_log = False
         if record and self.store is not None and self.flash_state == 0:
-            self._open_log(side, now)
+            if self.imu is None:
+                # no sensor yet: the log opens when one answers, so that its
+                # header has the chip and its scales
+                self._want_log = True
+            else:
+                self._open_log(side, now)
         if self.recal_at_boot:
             self.recal_at_boot = False
             self.eng.recalibrate(self._tnext)
@@ -612,6 +619,17 @@ class App:
                 imu = self._find_imu()
                 self.imu = imu
                 self._set_clock_base(now)
+                if self.running:
+                    # the engine was built with default scales: start over
+                    from heelcore.config import Config
+
+                    eng = self.eng
+                    cfg = Config.from_dict(eng.cfg.to_dict())
+                    cfg.update({"side": eng.side})
+                    self.eng = Engine(cfg, imu.accel_lsb_per_g, imu.gyro_lsb_per_dps)
+                    if self._want_log:
+                        self._want_log = False
+                        self._open_log(eng.side, now)
             else:
                 imu.recover()
         except OSError:

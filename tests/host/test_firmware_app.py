@@ -479,3 +479,51 @@ def test_pty_looks_like_a_board_to_pyserial_and_mpremote(tmp_path):
         proc.terminate()
         proc.wait(10)
     assert not os.path.lexists(link)  # the relay cleaned up on SIGTERM
+
+
+def test_no_imu_at_boot_then_plugged_in(tmp_path):
+    # CPython, the same firmware modules: the sensor answers only after 1 s;
+    # the session log opens then, with the chip and its scales in the header
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    import app as appmod
+    from cues import Cues
+    from drivers import probe
+    from logstore import SessionStore
+    from sim import chips
+    from sim.i2cbus import FakeI2C
+
+    clock = [0]  # us
+    bus = FakeI2C()
+    chip = bus.attach(chips.MPU6050Chip())
+    bus.unplug(chip.addr)
+
+    def find():
+        imu = probe(bus, clock_us=lambda: clock[0] & 0x3FFFFFFF)
+        imu.configure(100)
+        return imu
+
+    def idle():
+        clock[0] += 5000
+        for d in list(bus._devs.values()):
+            d.advance_to(clock[0])
+
+    store = SessionStore(str(tmp_path / "sessions"), 1024, lambda p: (4096, 4096, 1000, 900, 900, 0, 0, 0, 0, 255))
+    from heelcore.config import Config
+
+    a = appmod.App(None, Config(side="right"), {"cue_style": "quiet"}, Cues(None, None, "quiet"), None, store,
+                   None, lambda: clock[0] // 1000, idle, "test", find)
+    a.sensor_ok = False
+    a._fault(OSError(19, "no IMU answered"), a.now())
+    a.start()
+    assert a.log is None and a.running
+    for _ in range(200):  # 1 s without a sensor
+        a.loop_once()
+    bus.replug(chip.addr)
+    chip.now_us = clock[0]
+    for _ in range(400):
+        a.loop_once()
+    assert a.sensor_ok and a.samples > 100 and a.log is not None
+    res = a.stop()
+    rd = read_log(session_files(tmp_path)[0])
+    assert rd.header["imu"] == "MPU-6050" and rd.header["accel_lsb_per_g"] == 8192
+    assert rd.header["side"] == "right" and len(rd.samples()) == res["samples"] > 100
