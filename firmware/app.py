@@ -192,6 +192,7 @@ class App:
         self._phase = -1
         self._next_status = 0
         self._next_low = 0
+        self._next_house = 0
         self.free_kb = None
         self.recal_at_boot = False
         self._want_log = False
@@ -416,7 +417,7 @@ class App:
         self._stop = True
 
     def loop_once(self):
-        now = self.now()
+        now = self._ticks() & _MASK
         got = 0
         if not self.sampling:
             pass
@@ -440,25 +441,27 @@ class App:
                 self._flash(2, now)
             if log.full:
                 self._flash(2 if log.errors else 1, now)
-        if self.store is not None and ticks_diff(now, self._next_low) >= 0:
-            # free space for STATUS; the log itself checks for "low" at each
-            # flush (logstore), so a statvfs every 10 s is enough here
-            self._next_low = ticks_add(now, _LOWCHECK_MS)
-            try:
-                self.free_kb = self.store.free_bytes() // 1024
-            except OSError:
-                self.free_kb = None
         lk = self.link
         if lk is not None:
             lk.poll(now)
-        eng = self.eng
-        if eng is not None and self.running:
-            ph = eng.state
+        if got and self.running:
+            ph = self.eng.state  # the phase changes only with samples
             if ph != self._phase:
                 self._phase = ph
                 self.send_status(now)
-        if ticks_diff(now, self._next_status) >= 0:
-            self.send_status(now)
+        if ticks_diff(now, self._next_house) >= 0:
+            # housekeeping, ten times a second: one tick comparison a pass
+            self._next_house = ticks_add(now, 100)
+            if self.store is not None and ticks_diff(now, self._next_low) >= 0:
+                # free space for STATUS; the log itself checks for "low" at
+                # each flush (logstore), so a statvfs every 10 s is enough
+                self._next_low = ticks_add(now, _LOWCHECK_MS)
+                try:
+                    self.free_kb = self.store.free_bytes() // 1024
+                except OSError:
+                    self.free_kb = None
+            if ticks_diff(now, self._next_status) >= 0:
+                self.send_status(now)
         h = self.hook
         if h is not None:
             h(self, now)
