@@ -135,7 +135,14 @@ def log_to_trace(r, path, args):
             notes.append("%s: header %s left out (%s)" % (path, key, e))
             continue
         meta[key] = v
+    # the sensor's own scales: replay converts back to exactly these counts
+    meta["accel_lsb_per_g"] = a
+    meta["gyro_lsb_per_dps"] = g
     sides = r.sides()
+    if sides and samples:
+        # side switches as the trace metadata replay applies (the engine
+        # switches side and recalibrates, as the button did on the device)
+        meta["side_switch_ms"] = ",".join(str(start + ticks_diff(ts, samples[0][1])) for sd, ts in sides)
     if sides:
         notes.append("%s: the side changed during the session (%s); the CSV's side= is the starting side" % (
             path, ", ".join("%s at t_ms=%d" % (sd, start + ticks_diff(ts, samples[0][1]) if samples else ts)

@@ -21,10 +21,22 @@ FIRMWARE_LIB = os.path.join(ROOT, "firmware", "lib")
 MP_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_replay.py")
 
 
+def scales(trace):
+    """(accel LSB per g, gyro LSB per deg/s): the trace's own (a converted
+    device log records its sensor's) or the MPU-6050 at +-4 g / +-500 deg/s."""
+    try:
+        a = float(trace.meta.get("accel_lsb_per_g") or ACCEL_LSB_PER_G)
+        g = float(trace.meta.get("gyro_lsb_per_dps") or GYRO_LSB_PER_DPS)
+    except (TypeError, ValueError):
+        return ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS
+    if not (100 <= a <= 100000 and 1 <= g <= 10000):
+        return ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS
+    return (int(a) if a == int(a) else a), g
+
+
 def to_counts(trace):
     """Yield (t, ax, ay, az, gx, gy, gz) integer tuples; NaN/inf values become None."""
-    a = ACCEL_LSB_PER_G
-    g = GYRO_LSB_PER_DPS
+    a, g = scales(trace)
     out = []
     for i in range(len(trace.t_ms)):
         try:
@@ -68,7 +80,8 @@ def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None)
     Side switches recorded in the trace (side_switch_ms) are applied as the
     button would: the engine switches side and recalibrates."""
     cfg = config_for(trace, config, side)
-    eng = Engine(cfg, ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS)
+    a, g = scales(trace)
+    eng = Engine(cfg, a, g)
     events = []
     bad = 0
     switches = side_switches(trace)
@@ -119,7 +132,8 @@ def run_engine_micropython(trace, config=None, side=None, heap="8m"):
         lines.append("%d %d %d %d %d %d %d" % s)
     data = ("\n".join(lines) + "\n").encode()
     env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")
-    r = subprocess.run([mp, "-X", "heapsize=" + heap, MP_RUNNER, str(ACCEL_LSB_PER_G), str(GYRO_LSB_PER_DPS), str(bad)],
+    a, g = scales(trace)
+    r = subprocess.run([mp, "-X", "heapsize=" + heap, MP_RUNNER, repr(a), repr(g), str(bad)],
                        input=data, capture_output=True, env=env, timeout=600)
     if r.returncode != 0:
         raise RuntimeError("micropython engine failed: %s" % r.stderr.decode(errors="replace").strip()[-2000:])

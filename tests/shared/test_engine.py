@@ -158,3 +158,14 @@ def test_config_validation_names_key_and_range():
         assert False
     except ConfigError as e:
         assert "left/right" in str(e)
+
+
+def test_memory_does_not_grow_with_reps_and_summary_counts_them():
+    # 300 reps: more than the depth ring holds; totals still count them all
+    segs, end = rep_script(reps=300, depth=20.0, descent=2.0, hold=2.5, rise=1.5, top=1.0, still=3.0)
+    eng, evs = run(generate(segs, end, rate_hz=25))
+    s = eng.summary()
+    n = len(of(evs, "rep_end"))
+    assert n >= 295, n
+    assert s["sides"]["left"]["reps"] == n
+    assert abs(s["sides"]["left"]["median_depth_deg"] - 20.0) < 1.0

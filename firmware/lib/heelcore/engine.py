@@ -166,6 +166,8 @@ _BASELINE_REPS = const(3)
 # (DOMAIN 7b: normal coupling phi = -0.26 theta).
 _PRIOR_K1024 = const(0)
 _CLAMP = const(1000000000)
+_FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
+_DEPTHS = const(256)  # depths kept per side for the summary's median
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off
 _WALK_MS = const(1500)  # no rep starts this soon after one
 
@@ -343,7 +345,11 @@ class Engine:
         self._bl_sums = {"left": [0, 0, 0, 0, 0, 0], "right": [0, 0, 0, 0, 0, 0]}
         self._k1024 = {"left": _PRIOR_K1024, "right": _PRIOR_K1024}
         self._c_md = {"left": 0, "right": 0}
-        self.reps_by_side = {"left": [], "right": []}
+        # per-side totals (a long session must not grow the heap rep by rep):
+        # reps, hold ms, bounces, then the five flag counts; depths in 0.01 deg
+        # for the median, the last _DEPTHS reps per side
+        self._tot = {"left": [0] * 8, "right": [0] * 8}
+        self._depths = {"left": array.array("h", [0] * _DEPTHS), "right": array.array("h", [0] * _DEPTHS)}
         self.calibrated = False
         self.axis_known = False
         self._longest_still = 0
@@ -441,16 +447,20 @@ class Engine:
     def summary(self):
         sides = {}
         for sd in ("left", "right"):
-            reps = self.reps_by_side[sd]
-            n = len(reps)
+            tot = self._tot[sd]
+            n = tot[0]
             d = {"reps": n}
             if n:
-                depths = sorted([r["depth_deg"] for r in reps])
-                d["median_depth_deg"] = r2(depths[n // 2] if n % 2 else 0.5 * (depths[n // 2 - 1] + depths[n // 2]))
-                d["hold_s"] = r2(sum([r["hold_s"] for r in reps]))
-                for flag in ("fast_descent", "roll_out", "snap_up", "twist", "no_hold"):
-                    d[flag] = len([1 for r in reps if r[flag]])
-                d["bounces"] = sum([r["bounces"] for r in reps])
+                m = n if n < _DEPTHS else _DEPTHS
+                depths = sorted(self._depths[sd][:m])
+                med = depths[m // 2] if m % 2 else (depths[m // 2 - 1] + depths[m // 2]) / 2
+                d["median_depth_deg"] = r2(med / 100)
+                d["hold_s"] = r2(tot[1] / 1000)
+                i = 3
+                for flag in _FLAGS:
+                    d[flag] = tot[i]
+                    i += 1
+                d["bounces"] = tot[2]
             sides[sd] = d
         note = ""
         if not self.calibrated:
@@ -1238,6 +1248,8 @@ class Engine:
         k = s[_TH] // _UDEG + _OFF + 1
         if k < 0:
             k = 0
+        elif k > _NK:
+            k = _NK
         s[_NEXTK] = k
         # levels already passed were crossed while at the top (or are unknown)
         tcu = self._tc_up
@@ -1565,8 +1577,17 @@ class Engine:
             "no_hold": h_s < self.cfg.no_hold_s,
         }
         self._emit("rep_end", t, **ev)
-        ev["side"] = self.side
-        self.reps_by_side[self.side].append(ev)
+        tot = self._tot[self.side]
+        tot[0] += 1
+        tot[1] += int(h_s * 1000 + 0.5)
+        tot[2] += self._bounces
+        i = 3
+        for flag in _FLAGS:
+            if ev[flag]:
+                tot[i] += 1
+            i += 1
+        # a ring of the last _DEPTHS depths (tot[0] - 1 is this rep's index)
+        self._depths[self.side][(tot[0] - 1) % _DEPTHS] = min(32767, max(-32768, int(depth * 100 + 0.5)))
         if not (self._roll_out or self._twisted):
             self._add_baseline()
         s[_STATE] = S_TOP
