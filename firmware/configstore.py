@@ -52,24 +52,7 @@ def device_defaults():
 
 def check_device(key, value, where="config"):
     """Return the validated value of a DEVICE_SPEC key, or raise ConfigError."""
-    default, lo, hi, kind, _help = DEVICE_SPEC[key]
-    if isinstance(kind, tuple):
-        if value not in kind:
-            raise ConfigError("%s: %s must be one of %s, got %r" % (where, key, "/".join(kind), value))
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError("%s: %s must be a number %r..%r (%s), got %r" % (where, key, lo, hi, _help, value))
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ConfigError("%s: %s must be a finite number, got %r" % (where, key, value))
-    if kind == "i":
-        if value != int(value):
-            raise ConfigError("%s: %s must be a whole number, got %r" % (where, key, value))
-        value = int(value)
-    else:
-        value = float(value)
-    if value < lo or value > hi:
-        raise ConfigError("%s: %s=%r is out of range %r..%r (%s)" % (where, key, value, lo, hi, _help))
-    return value
+    return check(key, value, where, DEVICE_SPEC)
 
 
 def _allowed(spec, key):

@@ -120,17 +120,22 @@ class Config:
         return int(getattr(self, name) * 1000 + 0.5)
 
 
-def check(key, value, where="config"):
-    """Return the validated value for key, or raise ConfigError saying what to do."""
-    if key not in SPEC:
-        raise ConfigError("%s: unknown setting '%s'; known settings: %s" % (where, key, ", ".join(sorted(SPEC))))
-    default, lo, hi, kind, _help = SPEC[key]
+def check(key, value, where="config", spec=None):
+    """Return the validated value for key, or raise ConfigError saying what to do.
+
+    spec is a table like SPEC (the engine's by default; the firmware's device
+    settings use their own)."""
+    if spec is None:
+        spec = SPEC
+    if key not in spec:
+        raise ConfigError("%s: unknown setting '%s'; known settings: %s" % (where, key, ", ".join(sorted(spec))))
+    default, lo, hi, kind, _help = spec[key]
     if isinstance(kind, tuple):
         if value not in kind:
             raise ConfigError("%s: %s must be one of %s, got %r" % (where, key, "/".join(kind), value))
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError("%s: %s must be a number (%s), got %r" % (where, key, _help, value))
+        raise ConfigError("%s: %s must be a number %r..%r (%s), got %r" % (where, key, lo, hi, _help, value))
     if value != value or value in (float("inf"), float("-inf")):
         raise ConfigError("%s: %s must be a finite number, got %r" % (where, key, value))
     if kind == "i":
