@@ -96,22 +96,6 @@ class PrefilledBus:
         self.chip.write(reg, buf)
 
 
-class OsNoSync:
-    """os for logstore with sync() a no-op: on the unix port os.sync() flushes
-    the host's disks (milliseconds of wall time), nothing like a board."""
-
-    def __init__(self):
-        import os
-
-        self._os = os
-
-    def sync(self):
-        pass
-
-    def __getattr__(self, name):
-        return getattr(self._os, name)
-
-
 class NullFile:
     """A session file that keeps nothing (bench only)."""
 
@@ -255,6 +239,7 @@ def main():
     import boards.sim as simboard
 
     import logstore
+    from sim.runner import OsNoSync
 
     logstore.os = OsNoSync()
     clock = [0]  # us

@@ -43,7 +43,7 @@ import os
 import re
 import statistics
 
-from heeldrop.traceio import Trace, TraceError, parse_meta_value, read_trace
+from heeldrop.traceio import Trace, TraceError, decode_text, parse_meta_value, read_trace
 
 STANDARD_GRAVITY = 9.80665  # m/s^2 per g
 DEG_PER_RAD = 180.0 / math.pi
@@ -138,19 +138,7 @@ def _read_lines(path, skip_bad):
             data = f.read()
     except OSError as e:
         raise TraceError(path, 0, "cannot read file: %s" % (e.strerror or e)) from None
-    bad = set()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        if not skip_bad:
-            line = data.count(b"\n", 0, e.start) + 1
-            raise TraceError(path, line, "not UTF-8 text (byte 0x%02x)" % data[e.start]) from None
-        for i, raw in enumerate(data.split(b"\n")):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError:
-                bad.add(i + 1)
-        text = data.decode("utf-8", errors="replace")
+    text, bad = decode_text(data, path, skip_bad)
     text = text.lstrip("\ufeff")
     lines = [ln.rstrip("\r") for ln in text.split("\n")]
     return lines, bad

@@ -230,22 +230,31 @@ def read_trace(path, skip_bad=False):
     return parse_trace(data, path, skip_bad=skip_bad)
 
 
+def decode_text(data, path, skip_bad):
+    """(text, set of 1-based line numbers holding bytes that are not UTF-8).
+
+    Without skip_bad the first such byte is a TraceError naming its line;
+    with it, those lines are listed and the text decoded with replacements."""
+    try:
+        return data.decode("utf-8"), set()
+    except UnicodeDecodeError as e:
+        if not skip_bad:
+            line = data.count(b"\n", 0, e.start) + 1
+            raise TraceError(path, line, "not UTF-8 text (byte 0x%02x)" % data[e.start]) from None
+    bad = set()
+    for i, raw in enumerate(data.split(b"\n")):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.add(i + 1)
+    return data.decode("utf-8", errors="replace"), bad
+
+
 def parse_trace(data, path="<trace>", skip_bad=False):
     """Parse trace CSV bytes (or str). Same rules as read_trace."""
     bad_byte_lines = set()
     if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            first = data.count(b"\n", 0, e.start) + 1
-            if not skip_bad:
-                raise TraceError(path, first, "not UTF-8 text (byte 0x%02x)" % data[e.start]) from None
-            for i, raw in enumerate(data.split(b"\n")):
-                try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    bad_byte_lines.add(i + 1)
-            text = data.decode("utf-8", errors="replace")
+        text, bad_byte_lines = decode_text(data, path, skip_bad)
     else:
         text = data
     if text.startswith("\ufeff"):  # spreadsheets write a byte order mark
