@@ -334,8 +334,8 @@ class Engine:
         self._max_rate = int(c.max_rate_dps * 1000)
         self._max_rate_c = int(c.max_rate_dps * gyro_lsb_per_dps)
         self._hold_target_ms = c.ms("hold_target_s")
-        # accelerometer gate on |a|^2 in (counts/4)^2, set at calibration
-        self._g2lo = 0
+        # upper accelerometer gate on |a|^2 in (counts/4)^2 (the walking
+        # impact check); the gates themselves live in the state array
         self._g2hi = 1 << 30
         self._q = []
         self.rep = 0
@@ -973,9 +973,8 @@ class Engine:
         gate = self.cfg.accel_gate_g * self.alsb
         lo = (gn - gate) / 4
         hi = (gn + gate) / 4
-        self._g2lo = int(lo * lo) if lo > 0 else 0
         self._g2hi = int(hi * hi)
-        s[_G2LO] = self._g2lo
+        s[_G2LO] = int(lo * lo) if lo > 0 else 0
         s[_G2HI] = self._g2hi
         self._u = u
         # tilt of the board from its nearest axis, for the user
