@@ -53,11 +53,19 @@ from heelcore.events import to_json
 from heelcore.ticks import ticks_add, ticks_diff
 
 try:
+    import micropython
     from micropython import const
-except ImportError:  # CPython (tests)
+except ImportError:  # CPython (tests): the same code, interpreted
+    class micropython:  # noqa: N801 - stands in for the module
+        @staticmethod
+        def viper(f):
+            return f
 
     def const(x):
         return x
+
+    def ptr32(buf):
+        return buf
 
 
 import array
@@ -139,6 +147,28 @@ def format_utc(secs):
     return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, m, d, r // 3600, (r // 60) % 60, r % 60)
 
 
+@micropython.viper
+def _clock_fill(tsb, n: int, t: int, q: int, r: int, num: int, frb) -> int:
+    # the sample clock over n samples: their ticks into tsb[0:n] from t, the
+    # first's; each period is q ms plus r/num ms (the fraction carried in
+    # frb[0]); returns the next sample's tick
+    ts = ptr32(tsb)
+    fr = ptr32(frb)
+    f = int(fr[0])
+    i = 0
+    while i < n:
+        ts[i] = t
+        t += q
+        f += r
+        if f >= num:
+            f -= num
+            t += 1
+        t &= _MASK
+        i += 1
+    fr[0] = f
+    return t
+
+
 class App:
     """The main loop. imu: a configured driver (drivers.imu API) or None when
     none answered at boot (find_imu() is then retried); config: the engine's
@@ -168,6 +198,8 @@ class App:
         self._save_config = save_config
         self._clock_us = clock_us
         self._buf = array.array("h", bytearray(2 * 6 * _MAXN))
+        self._ts = array.array("i", bytearray(4 * _MAXN))  # their ticks
+        self._fr = array.array("i", bytearray(4))  # sample clock: ms fraction (of _num)
         self.eng = None  # type: ignore[assignment]
         self.running = False
         self.log = None
@@ -201,7 +233,6 @@ class App:
         self._t0 = now
         self._cseq = 0  # next expected seq of the sample clock
         self._tnext = now  # t_ms of sample _cseq
-        self._frac = 0
         self._q = 10
         self._r = 0
         self._num = 1
@@ -225,7 +256,7 @@ class App:
         self._num = num
         self._q = p // num
         self._r = p % num
-        self._frac = 0
+        self._fr[0] = 0
         self._cseq = imu.seq
         # sample 0 arrives one period after the FIFO was reset
         self._tnext = ticks_add(now, self._q)
@@ -241,12 +272,12 @@ class App:
         if k <= 0:
             return
         t = self._tnext + k * self._q
-        f = self._frac + k * self._r
+        f = self._fr[0] + k * self._r
         if f >= self._num:
             t += f // self._num
             f = f % self._num
         self._tnext = t & _MASK
-        self._frac = f
+        self._fr[0] = f
         self._cseq = seq
 
     # ------------------------------------------------------------ sessions
@@ -486,57 +517,40 @@ class App:
         return n
 
     def _process(self, n, now):
-        # The per-sample path. Locals only; no allocation (see module comment).
+        # The per-sample path: allocates nothing (see module comment).
         buf = self._buf
+        ts = self._ts
         seq = self.imu.first_seq
         if seq != self._cseq:
             self._advance_to(seq)
-        t = self._tnext
-        q = self._q
-        r = self._r
-        num = self._num
-        frac = self._frac
-        eng = self.eng if self.running else None
-        step = eng.step if eng is not None else None
-        log = self.log
-        add = log.add_sample if log is not None else None
-        lk = self.link
-        batch = lk.batch if lk is not None and lk.streaming else None
-        j = 0
-        pending = 0
-        for _ in range(n):
-            ax = buf[j]
-            ay = buf[j + 1]
-            az = buf[j + 2]
-            gx = buf[j + 3]
-            gy = buf[j + 4]
-            gz = buf[j + 5]
-            j += 6
-            if step is not None:
-                try:
-                    pending = step(t, ax, ay, az, gx, gy, gz)
-                except Exception as e:  # an engine bug must not stop the device
-                    self._engine_error(e, t, now)
-                    step = self.eng.step
-            if add is not None:
-                add(seq, t, ax, ay, az, gx, gy, gz)
-            if batch is not None and not batch.add(seq, t, ax, ay, az, gx, gy, gz):
-                lk.send_batch()
-                batch.add(seq, t, ax, ay, az, gx, gy, gz)
-            seq += 1
-            t += q
-            if r:
-                frac += r
-                if frac >= num:
-                    frac -= num
-                    t += 1
-            t &= _MASK
-        self._tnext = t
-        self._frac = frac
-        self._cseq = seq
+        fr = self._fr
+        self._tnext = _clock_fill(ts, n, self._tnext, self._q, self._r, self._num, fr)
+        self._cseq = seq + n
         self.samples += n
-        if batch is not None and batch.n >= self.batch_n:
-            lk.send_batch()
+        pending = 0
+        eng = self.eng if self.running else None
+        if eng is not None:
+            step = eng.step
+            i = 0
+            j = 0
+            while i < n:
+                try:
+                    while i < n:
+                        pending = step(ts[i], buf[j], buf[j + 1], buf[j + 2], buf[j + 3], buf[j + 4], buf[j + 5])
+                        i += 1
+                        j += 6
+                except Exception as e:  # an engine bug must not stop the device
+                    self._engine_error(e, ts[i], now)
+                    step = self.eng.step
+                    pending = 0
+                    i += 1
+                    j += 6
+        log = self.log
+        if log is not None:
+            log.add_samples(seq, ts, buf, n)
+        lk = self.link
+        if lk is not None and lk.streaming:
+            lk.stream_samples(seq, ts, buf, n)
         if pending:
             self._drain(now)
 

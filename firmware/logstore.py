@@ -114,7 +114,9 @@ class SessionLog:
     flash low or a write error), closed, bytes_written (bytes handed to the
     file), errors (OSErrors and MemoryErrors met), last_error.
     add_sample(seq, t_ms, ax, ay, az, gx, gy, gz): int16 counts; seq +1 per
-    sample, t_ms a tick in ms. No heap allocation between block flushes.
+    sample, t_ms a tick in ms. add_samples(seq, ts, src, n): n of them at
+    once from arrays (record.LogWriter.add_samples). No heap allocation
+    between block flushes.
     """
 
     def __init__(self, store, sid, name, f, header, now_ms, block_samples=50):
@@ -133,6 +135,7 @@ class SessionLog:
         self._nr = 0  # records staged
         self._ends = array("i", bytes(4 * _MAX_RECS))  # end offset of each staged record
         self.add_sample = self._drop
+        self.add_samples = self._drop_many
         if f is None:  # detached: nothing is logged
             self.full = True
             self.closed = True
@@ -149,6 +152,7 @@ class SessionLog:
         # file if they do not fit the staging buffer
         self._w = LogWriter(self._stage, header, block_samples)
         self.add_sample = self._w.add_sample
+        self.add_samples = self._w.add_samples
         self._drain(_ALL)
         self._sync()
 
@@ -156,6 +160,10 @@ class SessionLog:
 
     def _drop(self, seq, t_ms, ax, ay, az, gx, gy, gz):
         # add_sample once logging has stopped
+        pass
+
+    def _drop_many(self, seq, ts, src, n):
+        # add_samples once logging has stopped
         pass
 
     def add_event(self, json_line, t_ms=0):
@@ -238,6 +246,7 @@ class SessionLog:
         self.closed = True
         self.full = True
         self.add_sample = self._drop
+        self.add_samples = self._drop_many
         self._store._closed(self)
 
     # -- staging and writing --
@@ -318,6 +327,7 @@ class SessionLog:
         self.last_error = e
         self.full = True
         self.add_sample = self._drop
+        self.add_samples = self._drop_many
         self._np = 0
         self._nr = 0
         self._close_file()
@@ -347,6 +357,7 @@ class SessionLog:
             self._fail(e)
         self.full = True
         self.add_sample = self._drop
+        self.add_samples = self._drop_many
         self._close_file()
 
 

@@ -22,14 +22,28 @@
 import array
 
 try:
+    import micropython
     from micropython import const
 
     _MPY = True
-except ImportError:  # CPython
+except ImportError:  # CPython: the same code, interpreted
     _MPY = False
+
+    class micropython:  # noqa: N801 - stands in for the module
+        @staticmethod
+        def viper(f):
+            return f
 
     def const(x):
         return x
+
+    def ptr8(buf):
+        return buf
+
+    def ptr16(buf):
+        return buf
+
+    uint = int
 
 
 _POLY32 = const(0xEDB88320)
@@ -72,17 +86,23 @@ def crc32_py(data, start=0, end=None, crc=0):
     """CRC-32 (zlib) of data[start:end], continuing from crc. Table-driven."""
     if end is None:
         end = len(data)
-    tlo = _T32LO
-    thi = _T32HI
-    # running register (inverted) as two 16-bit halves: small ints everywhere
     c = crc ^ 0xFFFFFFFF
-    lo = c & 0xFFFF
-    hi = c >> 16
+    return _crc32_v(data, start, end, c & 0xFFFF, c >> 16, _T32LO, _T32HI) ^ 0xFFFFFFFF
+
+
+@micropython.viper
+def _crc32_v(data, start: int, end: int, lo: int, hi: int, tl, th) -> uint:
+    # the table loop as machine code (viper; plain Python on CPython): the
+    # running register (inverted) as two 16-bit halves, so no value needs
+    # more than 16 bits on any port; returns the register
+    b = ptr8(data)
+    tlo = ptr16(tl)
+    thi = ptr16(th)
     for i in range(start, end):
-        j = (lo ^ data[i]) & 0xFF
-        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ tlo[j]
-        hi = (hi >> 8) ^ thi[j]
-    return ((hi << 16) | lo) ^ 0xFFFFFFFF
+        j = (lo ^ int(b[i])) & 0xFF
+        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ int(tlo[j])
+        hi = (hi >> 8) ^ int(thi[j])
+    return uint((hi << 16) | lo)
 
 
 try:
