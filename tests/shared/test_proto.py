@@ -212,3 +212,61 @@ def test_samples_packed_uses_the_log_block():
     block = recs[-1][5:-4]  # the SAMPLES record's payload
     f = FrameDecoder().feed(encode_frame(T_SAMPLES_PACKED, 1, block))[0]
     assert proto.parse_samples_packed(f.payload) == S
+
+
+def _batches(b, add_all):
+    # payloads of the batches made by add_all(b, send)
+    out = []
+
+    def send():
+        out.append(bytes(b.payload()))
+        b.clear()
+
+    add_all(b, send)
+    if b.n:
+        send()
+    return out
+
+
+def test_sample_batch_add_many_matches_add():
+    # the app's path (a whole FIFO read at once) makes the same payloads as
+    # add() per sample: full batches, a dt over 255 ms, extreme counts
+    from array import array
+
+    S = recsynth.samples(57, jitter_ms=2)
+    S = [(s[0], s[1] + (300 if i >= 23 else 0)) + tuple(s[2:]) for i, s in enumerate(S)]
+    S[5] = S[5][:2] + (-32768, 32767, -1, 0, 1, -2)
+
+    def one_by_one(b, send):
+        for s in S:
+            if not b.add(*s):
+                send()
+                assert b.add(*s)
+
+    ts = array("i", [s[1] for s in S])
+    src = array("h", [v for s in S for v in s[2:]])
+
+    def many(b, send):
+        i = 0
+        while i < len(S):
+            i += b.add_many(S[0][0] + i, ts, src, i, len(S))
+            if i < len(S) or b.n >= b.max_n:
+                send()
+
+    want = _batches(SampleBatch(10), one_by_one)
+    assert _batches(SampleBatch(10), many) == want
+    got = []
+    for p in want:
+        got.extend(proto.parse_samples(p))
+    assert got == S
+
+
+def test_sample_batch_add_many_refuses_a_seq_that_does_not_follow():
+    from array import array
+
+    b = SampleBatch(4)
+    assert b.add(10, 100, 1, 2, 3, 4, 5, 6)
+    ts = array("i", [110, 120])
+    src = array("h", range(12))
+    assert b.add_many(12, ts, src, 0, 2) == 0 and b.n == 1
+    assert b.add_many(11, ts, src, 0, 2) == 2 and b.n == 3

@@ -349,3 +349,69 @@ def test_add_sample_allocates_nothing():
             gc.enable()
             assert used <= 64, used  # the memoryview slice handed to write_fn
     assert w.samples_written == 200
+
+
+def test_huge_time_steps_round_trip():
+    # Ticks far apart inside one block (consecutive seq, a clock that
+    # jumped): deltas up to 2**29 ms must still encode (fixed width, the i32
+    # t_base field in range) and read back exactly, on 32-bit boards too.
+    S = recsynth.samples(120)
+    out = []
+    t = 5
+    for i, s in enumerate(S):
+        t = (t + (i * 7919 % 5) * (1 << 27) + 3) & 0x3FFFFFFF
+        out.append((s[0], t) + tuple(s[2:]))
+    for block in (2, 7, 50, 200):
+        sink, _ = write_log(out, block=block, extra=False)
+        r = LogReader(sink.data())
+        assert r.errors == [] and r.samples() == out
+
+
+def _array_samples(S):
+    from array import array
+
+    ts = array("i", [s[1] for s in S])
+    src = array("h", [v for s in S for v in s[2:]])
+    return ts, src
+
+
+def test_add_samples_writes_what_add_sample_writes():
+    # add_samples (the app's path, whole FIFO reads at once) gives the same
+    # bytes as one add_sample per sample, across block ends; a call's
+    # samples are consecutive, a jump between calls starts a new block
+    S = recsynth.samples(333, jitter_ms=1)
+    S = S[:98] + [(s[0] + 17,) + tuple(s[1:]) for s in S[98:]]  # a gap at 98
+    one, _ = write_log(S, block=50, extra=False)
+    for chunk in (1, 3, 7, 49, 64, 333):
+        sink = Sink()
+        w = LogWriter(sink, HEADER, block_samples=50)
+        for seg in (S[:98], S[98:]):
+            i = 0
+            while i < len(seg):
+                part = seg[i:i + chunk]
+                ts, src = _array_samples(part)
+                w.add_samples(part[0][0], ts, src, len(part))
+                i += chunk
+        w.close(9999)
+        assert sink.data() == one.data(), chunk
+
+
+def test_add_samples_allocates_nothing_between_blocks():
+    try:
+        import micropython
+
+        lock = micropython.heap_lock
+        unlock = micropython.heap_unlock
+    except (ImportError, AttributeError):
+        lock = unlock = None
+    S = recsynth.samples(40)
+    ts, src = _array_samples(S)
+    w = LogWriter(lambda b: None, HEADER, block_samples=50)
+    if lock:
+        lock()
+    try:
+        w.add_samples(S[0][0], ts, src, 40)
+    finally:
+        if unlock:
+            unlock()
+    assert w._n == 40
