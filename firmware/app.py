@@ -7,15 +7,28 @@
 #   a.start(side="left")            # coaching (+ recording when a store is given)
 #   a.run()                         # until stop_loop() or KeyboardInterrupt
 #
-# One pass of the loop (loop_once):
-#   1. drain the IMU FIFO into a preallocated array('h') (up to _MAXN
-#      samples a pass); per sample: t_ms from the sample clock, engine.step,
-#      log.add_sample, stream batch. Events are drained after the batch: cues,
-#      log EVENT records, EVENT frames.
-#   2. cues.tick(now), button poll, log.poll(now), link.poll(now), a STATUS
-#      frame once a second or when the phase changes.
-#   3. nothing sleeps; idle() (a bounded 1 ms yield on a board) only when
-#      the FIFO was empty.
+# One pass of the loop (loop_once) does what is due, each task on its own
+# deadline (one tick comparison when it is not due):
+#   1. every _READ_MS (40 ms; a third of the FIFO's capacity if that is
+#      less, e.g. 14 ms for an MPU-6500 at 1 kHz): drain the IMU FIFO into a
+#      preallocated array('h') (up to _MAXN samples; at once again if it was
+#      full). The sample clock gives the read its ticks (array('i')); the
+#      engine steps through the samples, then the log and the stream take
+#      the whole read as arrays (machine-code copies). Events are drained
+#      after: cues, log EVENT records, EVENT frames.
+#   2. the cue player when its step ends (so beeps keep their lengths).
+#   3. with each read (or every _POLL_MS = 40 ms when there is none):
+#      button (debounce 25 ms), log.poll, link.poll; for _HOT_MS
+#      after serial input, every ms, and no sleep after a pass that read
+#      some (a download goes at full speed).
+#   4. ten times a second: housekeeping and the 1 Hz STATUS frame (also sent
+#      when the phase changes).
+#   5. idle(ms) until the earliest deadline (board: time.sleep_ms). Nothing
+#      else waits: cues are scheduled steps, never sleeps. Cue latency is at
+#      most a read period on top of the engine's (which decides on its own
+#      100 ms tick), and the board sleeps between deadlines instead of
+#      spinning: at 100 Hz about 25 passes a second, each reading 4 samples
+#      (plus one per cue step while a cue plays).
 #
 # The sample clock: the FIFO, not the loop, sets the time. Sample seq (the
 # driver's count, lost samples included) has t_ms = t0 + seq * period,
@@ -44,13 +57,15 @@
 #   so the REPL and mpremote take over.
 #
 # Memory: the per-sample path (_process) allocates nothing itself: ints from
-# preallocated arrays into the engine (viper core), the log's add_sample
-# (preallocated block) and SampleBatch.add (pack_into). Events, STATUS and
-# commands allocate (a few per second at most).
+# preallocated arrays into the engine (viper core), the log's add_samples
+# (viper copy into its preallocated block) and the link's SampleBatch
+# (viper copy). Events, STATUS and commands allocate (a few per second at
+# most).
 from heelcore import VERSION
 from heelcore.engine import Engine
 from heelcore.events import to_json
 from heelcore.ticks import ticks_add, ticks_diff
+from cues import NONE
 
 try:
     import micropython
@@ -77,6 +92,10 @@ _RECOVER_MS = const(500)
 # not half a second
 _RETRY_MS = (10, 40, 100, 250)
 _STATUS_MS = const(1000)
+_READ_MS = const(40)  # FIFO read period (shorter when the FIFO holds less than 3 of them)
+_POLL_MS = const(40)  # button, session log and serial input (at each read, or this often)
+_HOT_MS = const(50)  # after serial input, poll it every ms for this long
+_REBASE_MS = const(1 << 27)  # loop deadlines count from an epoch moved every ~1.5 days
 _LOWCHECK_MS = const(10000)
 
 GAP_OTHER = const(0)
@@ -175,8 +194,8 @@ class App:
     heelcore.config.Config; settings: dict (cue_style, sample_rate_hz,
     autostart); cues: cues.Cues; button: button.Button or None; store:
     logstore.SessionStore or None (no recording); link: link.Link or None;
-    ticks_ms: clock (ms ticks, wrapping like time.ticks_ms); idle: called
-    when the FIFO was empty (board: time.sleep_ms(1)); board, imu_name: for
+    ticks_ms: clock (ms ticks, wrapping like time.ticks_ms); idle(ms): sleep
+    ms (1..40) until the next deadline (board: time.sleep_ms); board, imu_name: for
     the header and HELLO; save_config(config, settings) persists config_set."""
 
     eng: Engine  # None until the first start() (annotated for the type check)
@@ -224,13 +243,18 @@ class App:
         self._phase = -1
         self._next_status = 0
         self._next_low = 0
-        self._next_house = 0
+        self._dl_house = 0  # deadlines, ms since _epoch (loop_once)
+        self._dl_read = 0
+        self._dl_poll = 0
+        self._dl_hot = 0
+        self._read_ms = _READ_MS
         self.free_kb = None
         self.recal_at_boot = False
         self._want_log = False
         self.hook = None  # sim/tests: hook(app, now) once a pass
         now = self.now()
         self._t0 = now
+        self._epoch = now
         self._cseq = 0  # next expected seq of the sample clock
         self._tnext = now  # t_ms of sample _cseq
         self._q = 10
@@ -261,6 +285,9 @@ class App:
         # sample 0 arrives one period after the FIFO was reset
         self._tnext = ticks_add(now, self._q)
         self.rate_hz = num / den
+        # read the FIFO every _READ_MS, or a third of its capacity if less
+        cap = getattr(imu, "FIFO_SAMPLES", 0) * 1000 * den // num
+        self._read_ms = _READ_MS if cap <= 0 or cap // 3 >= _READ_MS else (cap // 3 if cap >= 3 else 1)
         n = int(self.rate_hz // 10)
         self.batch_n = 2 if n < 2 else (50 if n > 50 else n)
         if self.link is not None:
@@ -448,41 +475,67 @@ class App:
         self._stop = True
 
     def loop_once(self):
+        # One pass: whatever is due now, then idle() until the next deadline
+        # (see the module comment). Deadlines are ms since self._epoch (one
+        # ticks_diff a pass, then plain integer compares; rebased daily).
         now = self._ticks() & _MASK
+        el = ticks_diff(now, self._epoch)
+        if el >= _REBASE_MS:
+            self._epoch = now
+            self._dl_read -= el
+            self._dl_poll -= el
+            self._dl_house -= el
+            self._dl_hot -= el
+            el = 0
         got = 0
-        if not self.sampling:
-            pass
-        elif self.sensor_ok:
-            got = self._read(now)
-            self.last_read = got
-        elif ticks_diff(now, self._next_recover) >= 0:
-            self._try_recover(now)
-        self.cues.tick(now)
-        b = self.button
-        if b is not None:
-            g = b.poll(now)
-            if g is not None:
-                self._gesture(g, now)
-        log = self.log
-        if log is not None:
-            try:
-                log.poll(now)
-            except OSError as e:
-                self._error(5, "session log write failed: %s" % (e,))
-                self._flash(2, now)
-            if log.full:
-                self._flash(2 if log.errors else 1, now)
-        lk = self.link
-        if lk is not None:
-            lk.poll(now)
+        if el >= self._dl_read:
+            self._dl_read = el + self._read_ms
+            if not self.sampling:
+                pass
+            elif self.sensor_ok:
+                got = self._read(now)
+                self.last_read = got
+                if got >= _MAXN:
+                    self._dl_read = el  # more waiting (after a stall)
+            elif ticks_diff(now, self._next_recover) >= 0:
+                self._try_recover(now)
+            if not self.sensor_ok:
+                self._dl_read = el + ticks_diff(self._next_recover, now)
+        c = self.cues
+        if c.cue != NONE and ticks_diff(now, c.end_ms) >= 0:
+            c.tick(now)
+        busy = 0
+        if got or el >= self._dl_poll:
+            self._dl_poll = el + _POLL_MS
+            b = self.button
+            if b is not None:
+                g = b.poll(now)
+                if g is not None:
+                    self._gesture(g, now)
+            log = self.log
+            if log is not None:
+                try:
+                    log.poll(now)
+                except OSError as e:
+                    self._error(5, "session log write failed: %s" % (e,))
+                    self._flash(2, now)
+                if log.full:
+                    self._flash(2 if log.errors else 1, now)
+            lk = self.link
+            if lk is not None:
+                busy = lk.poll(now)
+                if busy:
+                    self._dl_hot = el + _HOT_MS
+                if el < self._dl_hot:
+                    self._dl_poll = el + 1  # a host is talking: keep up
         if got and self.running:
             ph = self.eng.state  # the phase changes only with samples
             if ph != self._phase:
                 self._phase = ph
                 self.send_status(now)
-        if ticks_diff(now, self._next_house) >= 0:
-            # housekeeping, ten times a second: one tick comparison a pass
-            self._next_house = ticks_add(now, 100)
+        if el >= self._dl_house:
+            # housekeeping, ten times a second
+            self._dl_house = el + 100
             if self.store is not None and ticks_diff(now, self._next_low) >= 0:
                 # free space for STATUS; the log itself checks for "low" at
                 # each flush (logstore), so a statvfs every 10 s is enough
@@ -496,8 +549,23 @@ class App:
         h = self.hook
         if h is not None:
             h(self, now)
-        if not got and self._idle is not None:
-            self._idle()
+        idle = self._idle
+        if idle is not None and not busy:
+            # sleep until the next deadline: read, poll, housekeeping, cue step
+            now = self._ticks() & _MASK
+            el = ticks_diff(now, self._epoch)
+            w = self._dl_read
+            if self._dl_poll < w:
+                w = self._dl_poll
+            if self._dl_house < w:
+                w = self._dl_house
+            w -= el
+            if c.cue != NONE:
+                d = ticks_diff(c.end_ms, now)
+                if d < w:
+                    w = d
+            if w > 0:
+                idle(w)
 
     def _read(self, now):
         imu = self.imu
@@ -839,7 +907,7 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
         save_config(c, s, config_path)
 
     a = App(imu, cfg, settings, cues, button, store, link, time.ticks_ms,
-            lambda: time.sleep_ms(1), b.__name__.split(".")[-1], find_imu, save)
+            time.sleep_ms, b.__name__.split(".")[-1], find_imu, save)
     link.attach(a)
     link.send_hello()
     if imu is None:

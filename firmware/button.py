@@ -60,31 +60,31 @@ class Button:
         """Debounced state as of the last poll."""
         return self._state == 1
 
-    def _update(self, now_ms):
-        # Returns +1 on a debounced press, -1 on a debounced release, else 0.
+    def poll(self, now_ms):
+        """Sample the pin; returns None, "short" or "long"."""
+        # debounce: a level counts once it has held for debounce_ms
         v = 1 if self.pin.value() == self._active else 0
         if v != self._raw:
             if self._raw < 0:
                 self._boot = v == 1
             self._raw = v
             self._raw_t = now_ms
-            return 0
-        if ticks_diff(now_ms, self._raw_t) < self._db:
-            return 0
-        if v == 0:
-            self._boot = False
-        if v == self._state:
-            return 0
-        self._state = v
-        if v:
-            self._press_t = self._raw_t
-            self._long = False
-            return 1
-        return -1
-
-    def poll(self, now_ms):
-        """Sample the pin; returns None, "short" or "long"."""
-        edge = self._update(now_ms)
+            edge = 0
+        elif ticks_diff(now_ms, self._raw_t) < self._db:
+            edge = 0
+        else:
+            if v == 0:
+                self._boot = False
+            if v == self._state:
+                edge = 0
+            else:
+                self._state = v
+                if v:
+                    self._press_t = self._raw_t
+                    self._long = False
+                    edge = 1
+                else:
+                    edge = -1
         if edge < 0:
             held = ticks_diff(self._raw_t, self._press_t)
             if self._swallow:

@@ -316,7 +316,7 @@ class Cues:
         self.cue = NONE  # cue playing now, or NONE
         self._steps = _STEPS[READY]  # the playing cue's steps (valid while cue != NONE)
         self._i = 0
-        self._end = 0  # tick at which step _i ends
+        self.end_ms = 0  # tick at which step _i ends (valid while cue != NONE): tick() is due then
         self._base = B_OFF
         # queue: cue ids and enqueue ticks in arrival order, _qn of them
         self._qc = [NONE] * QUEUE_DEPTH
@@ -391,11 +391,11 @@ class Cues:
         """Advance the playing cue to now_ms; start the next queued one when it ends."""
         if self.cue == NONE:
             return
-        if ticks_diff(now_ms, self._end) < 0:
+        if ticks_diff(now_ms, self.end_ms) < 0:
             return
         steps = self._steps
         i = self._i + 1
-        end = self._end
+        end = self.end_ms
         # Catch up through every step that ended by now (a late tick skips
         # steps rather than stretching the pattern).
         while i < len(steps):
@@ -408,7 +408,7 @@ class Cues:
             self._next(now_ms)
             return
         self._i = i
-        self._end = end
+        self.end_ms = end
         self._apply()
 
     # -- internals --
@@ -416,7 +416,7 @@ class Cues:
         self.cue = c
         self._steps = _STEPS[c]
         self._i = 0
-        self._end = ticks_add(t_ms, self._steps[0][3])
+        self.end_ms = ticks_add(t_ms, self._steps[0][3])
         self._apply()
 
     def _apply(self):

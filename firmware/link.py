@@ -262,11 +262,11 @@ class Link:
 
     # ------------------------------------------------------------ input
     def poll(self, now):
-        """Read what arrived, answer complete commands. Raises
-        KeyboardInterrupt on a Ctrl-C byte."""
+        """Read what arrived, answer complete commands; returns the number of
+        bytes read. Raises KeyboardInterrupt on a Ctrl-C byte."""
         n = self.stream.read_into(self._in)
         if not n:
-            return
+            return 0
         data = self._inv[:n]
         for i in range(n):
             if data[i] == _CTRL_C:
@@ -278,6 +278,7 @@ class Link:
             self._bad_seen = bad
             self._next_err = ticks_add(now, 1000)
             self.send_error(E_BAD_FRAME, "bad frames received: %d" % bad)
+        return n
 
     def _frame(self, f):
         if f.type != T_CMD:

@@ -45,7 +45,7 @@ except ImportError:  # CPython
         return x
 
 
-from drivers.imu import IMU, IMUError, _pick, _pick_range
+from drivers.imu import IMU, IMUError, _pick, _pick_range, _unpack
 
 _WHO_AM_I = const(0x0F)
 _CTRL1_XL = const(0x10)
@@ -189,17 +189,9 @@ class LSM6DS3(_LSM):
         o = 0
         while i < n:
             k = self._burst(_FIFO_DATA_OUT_L, n - i)
-            j = 0
-            for _ in range(k):
-                # gyro words at j..j+5, accel at j+6..j+11 -> ax ay az gx gy gz
-                for m in range(6):
-                    jj = j + ((m + 3) % 6) * 2
-                    v = b[jj] | (b[jj + 1] << 8)
-                    if v & 0x8000:
-                        v -= 0x10000
-                    buf[o + m] = v
-                o += 6
-                j += 12
+            # little-endian; gyro words first, then accel -> ax ay az gx gy gz
+            _unpack(b, k, buf, o, 0, 1)
+            o += 6 * k
             i += k
         self._done(avail, n)
         return n

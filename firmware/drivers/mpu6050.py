@@ -28,7 +28,7 @@ except ImportError:  # CPython
         return x
 
 
-from drivers.imu import IMU, IMUError, _pick_range
+from drivers.imu import IMU, IMUError, _pick_range, _unpack
 
 _SMPLRT_DIV = const(0x19)
 _CONFIG = const(0x1A)
@@ -132,7 +132,9 @@ class MPU6050(IMU):
         return ((b[0] << 8) | b[1]) & 0x1FFF
 
     def _read(self, buf, max_samples):
-        count = self._count()
+        b = self._b2
+        self.bus.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)  # _count(), inline
+        count = ((b[0] << 8) | b[1]) & 0x1FFF
         cap = self.fifo_bytes
         if count > cap:
             # Impossible value: a glitch on the bus or a confused chip. Read
@@ -156,14 +158,8 @@ class MPU6050(IMU):
         o = 0
         while i < n:
             k = self._burst(_FIFO_R_W, n - i)
-            j = 0
-            for _ in range(k * 6):
-                v = (b[j] << 8) | b[j + 1]
-                if v & 0x8000:
-                    v -= 0x10000
-                buf[o] = v
-                o += 1
-                j += 2
+            _unpack(b, k, buf, o, 1, 0)  # big-endian, ax..gz
+            o += 6 * k
             i += k
         self._done(avail, n)
         return n

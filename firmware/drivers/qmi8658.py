@@ -38,7 +38,7 @@ except ImportError:  # CPython
         return x
 
 
-from drivers.imu import IMU, IMUError, _pick, _pick_range
+from drivers.imu import IMU, IMUError, _pick, _pick_range, _unpack
 
 _WHO_AM_I = const(0x00)
 _CTRL1 = const(0x02)
@@ -189,14 +189,8 @@ class QMI8658(IMU):
             o = 0
             while i < n:
                 k = self._burst(_FIFO_DATA, n - i)
-                j = 0
-                for _ in range(k * 6):
-                    v = b[j] | (b[j + 1] << 8)
-                    if v & 0x8000:
-                        v -= 0x10000
-                    buf[o] = v
-                    o += 1
-                    j += 2
+                _unpack(b, k, buf, o, 0, 0)  # little-endian, ax..gz
+                o += 6 * k
                 i += k
             self._w(_CTRL1, _CTRL1_AI)
         self._w(_FIFO_CTRL, _FIFO_CTRL_VAL)  # FIFO_RD_MODE = 0: store again

@@ -16,9 +16,9 @@
 #
 # Time: a fake clock is the board's ticks_ms/ticks_us, the chip's time and
 # the LED/buzzer printout's stamps. --speed N: the fake clock runs N times
-# faster than wall time (the loop idles with time.sleep_ms(1)); --speed max:
-# it moves only when the loop idles (FIFO empty: +--step-ms) or stalls, so
-# the run goes as fast as the loop can.
+# faster than wall time (the loop's idle(ms) sleeps ms / N); --speed max:
+# it moves only when the loop idles (by the ms the board would sleep) or
+# stalls, so the run goes as fast as the loop can.
 #
 # Options:
 #   --imu mpu6050|mpu6500|lsm6dsox|lsm6ds3|qmi8658   emulated chip
@@ -200,7 +200,7 @@ class FakeStatvfs:
 def parse_args(argv):
     o = {"samples": None, "n": 0, "rate": 100, "speed": None, "flash": None, "flash_kb": 0,
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
-         "serial": "none", "keep": False, "quiet": False, "step_ms": 20, "data_heap": 0}
+         "serial": "none", "keep": False, "quiet": False, "data_heap": 0}
     i = 1
     flags = ("keep", "quiet")
     while i < len(argv):
@@ -215,7 +215,7 @@ def parse_args(argv):
         if k not in o or i + 1 >= len(argv):
             raise ValueError("unknown option or missing value: %s" % a)
         v = argv[i + 1]
-        if k in ("n", "stall", "flash_kb", "step_ms", "data_heap"):
+        if k in ("n", "stall", "flash_kb", "data_heap"):
             v = int(v)
         elif k == "rate":
             v = float(v)
@@ -429,14 +429,14 @@ def main(argv):
         link = Link(StdioStream(), board="sim")
 
     if o["speed"] is None:
-        step = o["step_ms"] * 1000
 
-        def idle():
-            clock.advance(step)
+        def idle(ms):
+            clock.advance(ms * 1000)  # the board would sleep ms: no time passes here
     else:
+        speed = o["speed"]
 
-        def idle():
-            time.sleep_ms(1)
+        def idle(ms):
+            time.sleep_us(int(ms * 1000 / speed))
 
     def save(c, s):
         from configstore import save_config

@@ -502,8 +502,8 @@ def test_no_imu_at_boot_then_plugged_in(tmp_path):
         imu.configure(100)
         return imu
 
-    def idle():
-        clock[0] += 5000
+    def idle(ms):
+        clock[0] += ms * 1000
         for d in list(bus._devs.values()):
             d.advance_to(clock[0])
 

@@ -56,7 +56,19 @@ def _num(x):
     return ("-" + s) if neg and n else s
 
 
+_QUOTED = {}  # memo of _str for the few names events use (bounded)
+
+
 def _str(s):
+    q = _QUOTED.get(s)
+    if q is None:
+        q = _quote(s)
+        if len(_QUOTED) < 64:
+            _QUOTED[s] = q
+    return q
+
+
+def _quote(s):
     out = ['"']
     for ch in s:
         if ch == '"' or ch == "\\":

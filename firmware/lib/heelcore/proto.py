@@ -424,13 +424,23 @@ class SampleBatch:
         b = self.buf
         b[8] = n
         p = 9 + 12 * n
-        d = self.dts
-        for i in range(1, n):
-            b[p + i - 1] = d[i]
+        _copy8(self.dts, 1, b, p, n - 1)
         return self.mv[:p + n - 1]
 
     def clear(self):
         self.n = 0
+
+
+@micropython.viper
+def _copy8(src, i: int, dst, o: int, n: int):
+    # dst[o:o + n] = src[i:i + n] without a slice object
+    a = ptr8(src)
+    b = ptr8(dst)
+    e = i + n
+    while i < e:
+        b[o] = a[i]
+        o += 1
+        i += 1
 
 
 @micropython.viper
