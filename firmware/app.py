@@ -248,6 +248,7 @@ class App:
         self._dl_poll = 0
         self._dl_hot = 0
         self._read_ms = _READ_MS
+        self._read_off = _READ_MS
         self.free_kb = None
         self.recal_at_boot = False
         self._want_log = False
@@ -285,9 +286,14 @@ class App:
         # sample 0 arrives one period after the FIFO was reset
         self._tnext = ticks_add(now, self._q)
         self.rate_hz = num / den
-        # read the FIFO every _READ_MS, or a third of its capacity if less
+        # read the FIFO every _READ_MS, or a third of its capacity if less,
+        # in whole periods: k samples a read, mid-way between two samples
         cap = getattr(imu, "FIFO_SAMPLES", 0) * 1000 * den // num
-        self._read_ms = _READ_MS if cap <= 0 or cap // 3 >= _READ_MS else (cap // 3 if cap >= 3 else 1)
+        ms = _READ_MS if cap <= 0 or cap // 3 >= _READ_MS else (cap // 3 if cap >= 3 else 1)
+        per = self._q if self._q > 0 else 1
+        k = ms // per if ms >= per else 1
+        self._read_ms = ms
+        self._read_off = (k - 1) * per + per // 2
         n = int(self.rate_hz // 10)
         self.batch_n = 2 if n < 2 else (50 if n > 50 else n)
         if self.link is not None:
@@ -497,6 +503,12 @@ class App:
                 self.last_read = got
                 if got >= _MAXN:
                     self._dl_read = el  # more waiting (after a stall)
+                else:
+                    # next read half a period after the sample _read_k - 1
+                    # after the next one (by the sample clock): the FIFO
+                    # then holds whole frames, and the driver's lost-sample
+                    # estimate (elapsed periods, rounded) counts exactly
+                    self._dl_read = el + ticks_diff(self._tnext, now) + self._read_off
             elif ticks_diff(now, self._next_recover) >= 0:
                 self._try_recover(now)
             if not self.sensor_ok:

@@ -85,14 +85,16 @@ class Samples:
         self.rate = rate
         self.k = -1
         self.skip = 0  # rows that passed while the chip was unplugged or asleep
-        self._lost_us = 0
+        self.origin = 0  # clock (us) of the trace's grid: row j at origin + (j + 1) / rate
         self.buf = bytearray(12)
         self.last = (0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
 
-    def lost_time(self, us):
-        # the foot moves on while the sensor is away: those rows are lost
-        self._lost_us += us
-        self.skip = int(self._lost_us * self.rate // 1000000)
+    def lost_between(self, a, b):
+        # the foot moves on while the sensor is away (unplugged, not sampling)
+        # from clock a to b (us): the rows of the trace's grid in (a, b] are lost
+        r = self.rate
+        o = self.origin
+        self.skip += int((b - o) * r // 1000000) - int((a - o) * r // 1000000)
 
     def __call__(self, k):
         k += self.skip
@@ -138,15 +140,15 @@ def clocked_bus(clock, limit):
             for d in self._devs.values():
                 if t > d.now_us:
                     if d._rate is None:
-                        if d.source is not None and hasattr(d.source, "lost_time"):
-                            d.source.lost_time(t - d.now_us)
+                        if d.source is not None and hasattr(d.source, "lost_between"):
+                            d.source.lost_between(d.now_us, t)
                         d.now_us = t
                     else:
                         d.advance_to(t)
             for d in self._gone.values():
                 if t > d.now_us:
-                    if d.source is not None and hasattr(d.source, "lost_time"):
-                        d.source.lost_time(t - d.now_us)
+                    if d.source is not None and hasattr(d.source, "lost_between"):
+                        d.source.lost_between(d.now_us, t)
                     d.now_us = t
             return FakeI2C._dev(self, addr)
 
@@ -278,9 +280,22 @@ class Script:
             if m > self.peak:
                 self.peak = m
         us = self.clock.us()
+        c = self.chip
+        if c._rate is not None and c.source is not None:
+            # the trace ends with its last row: on the chip's sample grid (a
+            # power cycle restarts it) the sample that reads row n - 1
+            num, den = c._rate
+            left = self.n - c.produced - c.source.skip
+            self.limit[0] = c._t0 + ((c._n + left) * den * 1000000 + num - 1) // num
         if self.stall_us and us >= self.next_stall and us < self.limit[0]:
             self.next_stall += 1000000
-            self.clock.advance(self.stall_us)  # the loop is stuck; the FIFO fills
+            # the loop is stuck; the FIFO fills. Not past the end of the
+            # trace: the chip stops there (clocked_bus), the board's clock
+            # would not, and the driver counts lost samples by that clock.
+            st = self.stall_us
+            if us + st > self.limit[0]:
+                st = self.limit[0] - us
+            self.clock.advance(st)
         ev = self.events
         while ev and ev[0][0] <= us:
             _, what, _ = ev.pop(0)
@@ -390,6 +405,7 @@ def main(argv):
     i2c, led, buzzer, button_pin = simboard.build(i2c=bus)
     imu = probe(bus, clock_us=clock.ticks_us)
     imu.configure(o["rate"])
+    chip.source.origin = chip._t0
     # the trace ends at its n-th sample: the chip makes no more
     limit[0] = chip._t0 + (n * imu._den * 1000000 + imu._num - 1) // imu._num
     chip.source.skip = 0
