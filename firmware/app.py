@@ -17,12 +17,12 @@
 #      the whole read as arrays (machine-code copies). Events are drained
 #      after: cues, log EVENT records, EVENT frames.
 #   2. the cue player when its step ends (so beeps keep their lengths).
-#   3. with each read (or every _POLL_MS = 40 ms when there is none):
+#   3. with each read (or every _POLL_MS = 60 ms when there is none):
 #      button (debounce 25 ms), log.poll, link.poll; for _HOT_MS
 #      after serial input, every ms, and no sleep after a pass that read
 #      some (a download goes at full speed).
-#   4. ten times a second: housekeeping and the 1 Hz STATUS frame (also sent
-#      when the phase changes).
+#   4. once a second: the STATUS frame (also sent when the phase changes,
+#      which moves this deadline) and, every 10 s, the free space.
 #   5. idle(ms) until the earliest deadline (board: time.sleep_ms). Nothing
 #      else waits: cues are scheduled steps, never sleeps. Cue latency is at
 #      most a read period on top of the engine's (which decides on its own
@@ -92,8 +92,8 @@ _RECOVER_MS = const(500)
 # not half a second
 _RETRY_MS = (10, 40, 100, 250)
 _STATUS_MS = const(1000)
-_READ_MS = const(40)  # FIFO read period (shorter when the FIFO holds less than 3 of them)
-_POLL_MS = const(40)  # button, session log and serial input (at each read, or this often)
+_READ_MS = const(50)  # FIFO read period (shorter when the FIFO holds less than 3 of them)
+_POLL_MS = const(60)  # button, session log and serial input: with each read, or this often without
 _HOT_MS = const(50)  # after serial input, poll it every ms for this long
 _REBASE_MS = const(1 << 27)  # loop deadlines count from an epoch moved every ~1.5 days
 _LOWCHECK_MS = const(10000)
@@ -546,8 +546,8 @@ class App:
                 self._phase = ph
                 self.send_status(now)
         if el >= self._dl_house:
-            # housekeeping, ten times a second
-            self._dl_house = el + 100
+            # housekeeping: the 1 Hz STATUS (send_status moves this deadline)
+            self._dl_house = el + _STATUS_MS
             if self.store is not None and ticks_diff(now, self._next_low) >= 0:
                 # free space for STATUS; the log itself checks for "low" at
                 # each flush (logstore), so a statvfs every 10 s is enough
@@ -610,21 +610,17 @@ class App:
         pending = 0
         eng = self.eng if self.running else None
         if eng is not None:
-            step = eng.step
             i = 0
-            j = 0
             while i < n:
                 try:
-                    while i < n:
-                        pending = step(ts[i], buf[j], buf[j + 1], buf[j + 2], buf[j + 3], buf[j + 4], buf[j + 5])
-                        i += 1
-                        j += 6
+                    pending = eng.feed(ts, buf, i, n)
+                    i = n
                 except Exception as e:  # an engine bug must not stop the device
+                    i = eng.fed()
                     self._engine_error(e, ts[i], now)
-                    step = self.eng.step
+                    eng = self.eng
                     pending = 0
                     i += 1
-                    j += 6
         log = self.log
         if log is not None:
             log.add_samples(seq, ts, buf, n)
@@ -796,6 +792,7 @@ class App:
 
     def send_status(self, now):
         self._next_status = ticks_add(now, _STATUS_MS)
+        self._dl_house = ticks_diff(now, self._epoch) + _STATUS_MS
         lk = self.link
         if lk is not None:
             lk.send_status(self.status())

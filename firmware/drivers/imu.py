@@ -67,7 +67,7 @@ except ImportError:  # CPython: the same code, interpreted
         return buf
 
 
-_CHUNK = const(16)  # samples per I2C burst (bursts of 16, 8, 4, 2, 1)
+_CHUNK = const(16)  # most samples per I2C burst (a read of n <= 16 is one burst)
 _STALE_MIN = const(4)  # min periods without any sample => sensor stopped
 _EIO = const(5)
 _ENODEV = const(19)
@@ -156,10 +156,10 @@ class IMU:
         self._b2 = bytearray(2)
         self._b4 = bytearray(4)
         self._buf = bytearray(_CHUNK * self.FRAME)
-        # Preallocated views for bursts of 16, 8, 4, 2, 1 samples: slicing a
-        # memoryview allocates, so it is done once here.
+        # Preallocated views for bursts of 1..16 samples (_views[k - 1]):
+        # slicing a memoryview allocates, so it is done once here.
         mv = memoryview(self._buf)
-        self._views = [mv[0 : k * self.FRAME] for k in (16, 8, 4, 2, 1)]
+        self._views = [mv[0 : k * self.FRAME] for k in range(1, _CHUNK + 1)]
 
     # -- register helpers (allocation-free: the QMI8658 writes in read_fifo)
     def _w(self, reg, val):
@@ -322,14 +322,10 @@ class IMU:
             self._t_last = self._tc
 
     def _burst(self, reg, nsamples):
-        """Read k whole frames from FIFO register reg into self._buf, k the
-        largest of 16, 8, 4, 2, 1 not above nsamples (>= 1); returns k."""
-        i = 0
-        k = 16
-        while k > nsamples:
-            k >>= 1
-            i += 1
-        self.bus.readfrom_mem_into(self.addr, reg, self._views[i])
+        """Read k whole frames from FIFO register reg into self._buf, k =
+        nsamples up to _CHUNK (>= 1): one I2C transaction; returns k."""
+        k = nsamples if nsamples < _CHUNK else _CHUNK
+        self.bus.readfrom_mem_into(self.addr, reg, self._views[k - 1])
         return k
 
     # -- subclass hooks ----------------------------------------------------

@@ -8,7 +8,8 @@ less. Sections:
   over the same samples (tests/traces/demo_session.csv, 100 Hz): time and
   heap allocated per sample (gc.mem_alloc with the collector off);
 - replay speed of the CPython engine (trace time / wall time);
-- the firmware's whole per-sample loop (firmware/sim/bench_fw.py);
+- the firmware's whole per-sample loop (firmware/sim/bench_fw.py), and its
+  ratio to the Madgwick update of the same run (goal <= 1.0);
 - the serial link over the virtual device (heeldrop.bench_link);
 - a report on a 30-minute session (heeldrop.report.bench_report).
 
@@ -66,7 +67,7 @@ def replay_speed(trace):
     emit("replay_x_realtime", dur / wall)
 
 
-def firmware():
+def firmware(madgwick_us=None):
     script = os.path.join(ROOT, "firmware", "sim", "bench_fw.py")
     if not os.path.exists(script):
         return
@@ -78,7 +79,12 @@ def firmware():
         emit("firmware_bench_error", r.stderr.decode(errors="replace").strip().splitlines()[-1:])
     for line in out.splitlines():
         if line.startswith("firmware_us_per_sample="):
-            emit("firmware_us_per_sample_rp2040_est", float(line.split("=")[1]) * RP2040_FACTOR)
+            us = float(line.split("=")[1])
+            emit("firmware_us_per_sample_rp2040_est", us * RP2040_FACTOR)
+            emit("firmware_cpu_percent_at_100hz_rp2040_est", us * RP2040_FACTOR * 100 / 1e6 * 100)
+            if madgwick_us:
+                # the goal: the whole loop costs no more than a Madgwick update
+                emit("firmware_to_madgwick_time_ratio", us / madgwick_us)
 
 
 def link():
@@ -104,11 +110,17 @@ def main(argv=None):
     trace = read_trace(DEMO)
     emit("bench_trace", os.path.relpath(DEMO, ROOT))
     emit("bench_samples", len(trace.t_ms))
+    vals = {}
+    if not only or "engine" in only or "firmware" in only:
+        vals = engine_vs_madgwick(trace)
     if not only or "engine" in only:
-        engine_vs_madgwick(trace)
         replay_speed(trace)
     if not only or "firmware" in only:
-        firmware()
+        try:
+            m = float(vals.get("madgwick_us_per_sample", ""))
+        except ValueError:
+            m = None
+        firmware(m)
     if not only or "report" in only:
         report()
     if not only or "link" in only:

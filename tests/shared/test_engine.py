@@ -169,3 +169,73 @@ def test_memory_does_not_grow_with_reps_and_summary_counts_them():
     assert n >= 295, n
     assert s["sides"]["left"]["reps"] == n
     assert abs(s["sides"]["left"]["median_depth_deg"] - 20.0) < 1.0
+
+
+def _arrays(samples):
+    from array import array
+
+    ts = array("i", [s[0] for s in samples])
+    c = array("h", [v for s in samples for v in s[1:]])
+    return ts, c
+
+
+def _drain(eng, n, evs):
+    while n:
+        evs.append(to_json(eng.pop_event()))
+        n -= 1
+
+
+def test_feed_matches_step_sample_for_sample():
+    # feed() (the firmware's path: whole FIFO reads from arrays) gives the
+    # same events and state as step() per sample, in chunks of any size.
+    # (Samples stream from the generator: a list of them all fragments the
+    # unix port's heap.)
+    segs, end = rep_script(reps=2, depth=20.0, hold=3.0)
+    for chunk in (1, 4, 13, 64):
+        a = Engine(Config())
+        b = Engine(Config())
+        ea = []
+        eb = []
+        part = []
+        for s in generate(segs, end):
+            _drain(a, a.step(s[0], s[1], s[2], s[3], s[4], s[5], s[6]), ea)
+            part.append(s)
+            if len(part) == chunk:
+                ts, c = _arrays(part)
+                _drain(b, b.feed(ts, c, 0, chunk), eb)
+                part = []
+        if part:
+            ts, c = _arrays(part)
+            _drain(b, b.feed(ts, c, 0, len(part)), eb)
+        assert len(ea) > 6 and eb == ea, chunk
+        assert list(b._s) == list(a._s)
+
+
+def test_feed_from_an_offset_and_extreme_counts():
+    ts, c = _arrays([(i * 10, -32768, 32767, -1, 0, 1, -2) for i in range(8)])
+    a = Engine(Config())
+    b = Engine(Config())
+    a.feed(ts, c, 3, 8)
+    for i in range(3, 8):
+        b.step(ts[i], c[6 * i], c[6 * i + 1], c[6 * i + 2], c[6 * i + 3], c[6 * i + 4], c[6 * i + 5])
+    assert list(a._s) == list(b._s)
+
+
+def test_feed_reports_the_sample_a_step_raised_on():
+    ts, c = _arrays([(i * 10, 0, 0, 8192, 0, 0, 0) for i in range(6)])
+    eng = Engine(Config())
+    seen = []
+
+    def bad_step(t, ax, ay, az, gx, gy, gz):
+        seen.append(t)
+        if t == 30:
+            raise ValueError("boom")
+        return 0
+
+    eng.step = bad_step  # the instance attribute wins over the method
+    try:
+        eng.feed(ts, c, 1, 6)
+        assert False, "feed() should have raised"
+    except ValueError:
+        pass
+    assert eng.fed() == 3 and seen == [10, 20, 30]

@@ -2,6 +2,7 @@
 #
 #   eng = Engine(Config(side="left"), accel_lsb_per_g=8192, gyro_lsb_per_dps=65.5)
 #   n = eng.step(t_ms, ax, ay, az, gx, gy, gz)    # raw integer counts, sensor axes
+#   n = eng.feed(ts, counts, i, k)   # or samples i..k-1 of arrays ('i' ticks, 'h' x6)
 #   while n: ev = eng.pop_event(); n -= 1          # contract event dicts
 #   eng.finish()                                   # end of stream
 #
@@ -57,6 +58,9 @@ except ImportError:  # CPython: the same code, interpreted
     def ptr32(buf):
         # the array('i') itself: signed 32-bit loads and stores, as on a
         # 32-bit board (a value that would not fit raises OverflowError)
+        return buf
+
+    def ptr16(buf):
         return buf
 
 from heelcore.config import Config
@@ -299,6 +303,7 @@ class Engine:
         self._s = s
         self._tc_up = array.array("i", [0] * _NK)
         self._tc_dn = array.array("i", [0] * _NK)
+        self._fed = array.array("i", [0])  # feed(): the sample being stepped
         s[_STILLC] = int(c.still_gyro_dps * gyro_lsb_per_dps + 0.5)
         s[_SLOW] = 100
         s[_LIM] = 1 << 17
@@ -477,6 +482,49 @@ class Engine:
         return ev
 
     # ------------------------------------------------------------ step
+    @micropython.viper
+    def feed(self, tsb, cb, i: int, n: int) -> int:
+        # step() over samples i .. n-1 of a FIFO read: ticks tsb (array('i'))
+        # and counts cb (array('h'), ax ay az gx gy gz a sample). Returns what
+        # the last step() returned. The loop is machine code: ~1 us a sample
+        # less than the same loop interpreted. If step() raises, fed() is
+        # the index of the sample it raised on.
+        ts = ptr32(tsb)
+        c = ptr16(cb)
+        fed = ptr32(self._fed)
+        st = self.step
+        q = 0
+        j = 6 * i
+        while i < n:
+            fed[0] = i
+            # ptr16 loads are unsigned: sign-extend (a no-op on CPython)
+            ax = int(c[j])
+            if ax >= 32768:
+                ax -= 65536
+            ay = int(c[j + 1])
+            if ay >= 32768:
+                ay -= 65536
+            az = int(c[j + 2])
+            if az >= 32768:
+                az -= 65536
+            gx = int(c[j + 3])
+            if gx >= 32768:
+                gx -= 65536
+            gy = int(c[j + 4])
+            if gy >= 32768:
+                gy -= 65536
+            gz = int(c[j + 5])
+            if gz >= 32768:
+                gz -= 65536
+            q = int(st(int(ts[i]), ax, ay, az, gx, gy, gz))
+            i += 1
+            j += 6
+        return q
+
+    def fed(self):
+        """After feed() raised: the index of the sample it raised on."""
+        return self._fed[0]
+
     @micropython.viper
     def step(self, t: int, ax: int, ay: int, az: int, gx: int, gy: int, gz: int) -> int:
         # Feed one sample (integer counts in sensor axes, t in ms ticks);
