@@ -1,6 +1,6 @@
 # Firmware bench, run in the MicroPython unix port:
 #
-#   .venv/bin/micropython -X heapsize=4m firmware/sim/bench_fw.py [TRACE.csv]
+#   .venv/bin/micropython -X heapsize=64m firmware/sim/bench_fw.py [TRACE.csv]
 #       (default tests/traces/demo_session.csv; finds firmware/ from its own path)
 #
 # prints one name=value a line:
@@ -11,6 +11,11 @@
 #                               SAMPLES/EVENT/STATUS frames, housekeeping)
 #                               divided by the samples; best of _RUNS whole
 #                               sessions (the machine is shared)
+#   firmware_madgwick_us_per_sample   the Madgwick reference of `make bench`
+#                               (mp_bench.py), timed in this process between
+#                               the firmware runs, best of _RUNS (same heap
+#                               size as mp_bench: 64 MB)
+#   firmware_to_madgwick_time_ratio   the goal: <= 1.0
 #   firmware_peak_heap_bytes    most heap the firmware's data held (gc.collect
 #                               then gc.mem_alloc, every 64 loop passes, minus
 #                               what was in use before the app was built: code
@@ -43,6 +48,7 @@ import time
 _BUSY_US = 1000  # fake time a pass takes when the app does not idle after it
 _RUNS = 3  # whole sessions timed; the best counts (the machine is shared)
 _PART = 5  # samples a FIFO read in parts(): 50 ms at 100 Hz, as the app reads
+_MW_SAMPLES = 1 << 30  # the whole trace, as mp_bench (its live input list weighs on the collector)
 
 _ROOT = "/".join(__file__.split("/")[:-3]) or "."
 for _p in (_ROOT + "/firmware", _ROOT + "/firmware/lib"):  # MICROPYPATH not needed
@@ -235,6 +241,33 @@ def parts(counts, stream, chip, rate, n):
     return out
 
 
+def madgwick_inputs(path):
+    """The reference of `make bench` (host/heeldrop/mp_bench.py): its
+    Madgwick update and inputs prepared as it prepares them (float tuples
+    in g and rad/s, with the tick), over the first _MW_SAMPLES samples;
+    returns (run_madgwick, inputs) with inputs() making that list."""
+    import math
+
+    p = _ROOT + "/host/heeldrop"
+    if p not in sys.path:
+        sys.path.append(p)
+    from mp_bench import run_madgwick
+
+    rate, c = read_counts(path)
+    k = math.pi / 180 / 65.5
+    m = min(len(c) // 6, _MW_SAMPLES)
+
+    def inputs():
+        fl = []
+        for i in range(m):
+            j = 6 * i
+            fl.append((i * 10, c[j] / 8192, c[j + 1] / 8192, c[j + 2] / 8192,
+                       c[j + 3] * k, c[j + 4] * k, c[j + 5] * k))
+        return fl
+
+    return run_madgwick, inputs
+
+
 def run(stream, chip, rate, n, tmp, measure):
     """One whole session through App.loop_once; returns a dict of figures.
     measure: also the peak heap and the allocation per sample (first run)."""
@@ -250,7 +283,7 @@ def run(stream, chip, rate, n, tmp, measure):
 
     clock = [0]  # us
     fakemachine.set_clock(lambda: clock[0] // 1000, 0)
-    fakemachine.set_output(lambda line: None)
+    fakemachine.set_output(False)  # no LED/buzzer lines: not even formatted
     chip.reset()
     bus = PrefilledBus(chip, stream)
     gc.collect()
@@ -337,9 +370,13 @@ def main():
         os.mkdir(tmp)
     except OSError:
         pass
+    mw, inputs = madgwick_inputs(path)
     best = None
     first = None
+    mbest = None
     for k in range(_RUNS):
+        # the firmware and the Madgwick reference take turns, so the load
+        # of this shared machine weighs on both alike
         r = run(stream, chip, rate, n, tmp, k == 0)
         if first is None:
             first = r
@@ -347,8 +384,20 @@ def main():
             best = r
         for f in os.listdir(tmp + "/sessions"):
             os.remove(tmp + "/sessions/" + f)
+        fl = inputs()  # built for each turn: the firmware runs without it
+        gc.collect()
+        t0 = time.ticks_us()
+        mw(fl)
+        m = time.ticks_diff(time.ticks_us(), t0) / len(fl)
+        fl = None
+        gc.collect()
+        if mbest is None or m < mbest:
+            mbest = m
     samples = best["samples"]
-    print("firmware_us_per_sample=%.3f" % (best["us"] / samples))
+    fw = best["us"] / samples
+    print("firmware_us_per_sample=%.3f" % fw)
+    print("firmware_madgwick_us_per_sample=%.3f" % mbest)
+    print("firmware_to_madgwick_time_ratio=%.3f" % (fw / mbest))
     print("firmware_peak_heap_bytes=%d" % first["peak"])
     print("firmware_alloc_bytes_per_sample=%.1f" % first["alloc"])
     print("firmware_samples=%d" % samples)

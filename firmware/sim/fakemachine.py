@@ -31,6 +31,7 @@ def _real_ms():
 _clock = _real_ms
 _origin = None
 _out = print
+_silent = False
 
 # Pin id -> label for output pins built without one (the sim board fills it
 # from its PINS so that a plain LED prints "LED on" and an active buzzer "BUZZ").
@@ -45,9 +46,11 @@ def set_clock(fn, origin=0):
 
 
 def set_output(fn):
-    """Send each line to fn(line) instead of print (None: print again)."""
-    global _out
-    _out = fn if fn is not None else print
+    """Send each line to fn(line) instead of print (None: print again;
+    False: no lines at all, not even formatted: the firmware bench)."""
+    global _out, _silent
+    _silent = fn is False
+    _out = fn if fn else print
 
 
 def now_ms():
@@ -119,9 +122,11 @@ class Pin:
             if v:
                 self._since = t
             else:
-                emit("BUZZ beep %d ms" % (t - self._since), self._since)
+                if not _silent:
+                    emit("BUZZ beep %d ms" % (t - self._since), self._since)
         else:
-            emit("%s %s" % (self.label, "on" if v else "off"), t)
+            if not _silent:
+                emit("%s %s" % (self.label, "on" if v else "off"), t)
 
     def on(self):
         self.value(1)
@@ -157,7 +162,8 @@ class PWM:
         if self._start is not None:
             t = elapsed_ms()
             if self.label is not None:
-                emit("%s %d Hz %d ms" % (self.label, self._freq, t - self._start), self._start)
+                if not _silent:
+                    emit("%s %d Hz %d ms" % (self.label, self._freq, t - self._start), self._start)
             self._start = None
             self.tones += 1
 
@@ -218,4 +224,5 @@ class NeoPixel:
                 except ImportError:
                     colour_name = None
                 name = colour_name(px) if colour_name else "rgb(%d,%d,%d)" % (px[0], px[1], px[2])
-                emit("%s %s" % (self.label, name))
+                if not _silent:
+                    emit("%s %s" % (self.label, name))

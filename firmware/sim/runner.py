@@ -395,7 +395,7 @@ def main(argv):
 
     clock = FakeClock(o["speed"])
     fakemachine.set_clock(clock.ticks_ms, 0)
-    fakemachine.set_output(emit)
+    fakemachine.set_output(False if o["quiet"] else emit)
     n = o["n"]
     limit = [1 << 62]
     bus = clocked_bus(clock, limit)

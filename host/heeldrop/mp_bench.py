@@ -136,4 +136,5 @@ def main():
     print("engine_reps=%d" % run_engine(samples).rep)
 
 
-main()
+if __name__ == "__main__":
+    main()
