@@ -222,20 +222,19 @@ def test_feed_from_an_offset_and_extreme_counts():
 
 
 def test_feed_reports_the_sample_a_step_raised_on():
-    ts, c = _arrays([(i * 10, 0, 0, 8192, 0, 0, 0) for i in range(6)])
+    # the core calls the slow tick every 100 ms of samples: make it raise
+    ts, c = _arrays([(i * 10, 0, 0, 8192, 0, 0, 0) for i in range(30)])
     eng = Engine(Config())
     seen = []
 
-    def bad_step(t, ax, ay, az, gx, gy, gz):
+    def bad_slow(t):
         seen.append(t)
-        if t == 30:
-            raise ValueError("boom")
-        return 0
+        raise ValueError("boom")
 
-    eng.step = bad_step  # the instance attribute wins over the method
+    eng._slow = bad_slow  # the instance attribute wins over the method
     try:
-        eng.feed(ts, c, 1, 6)
+        eng.feed(ts, c, 2, 30)
         assert False, "feed() should have raised"
     except ValueError:
         pass
-    assert eng.fed() == 3 and seen == [10, 20, 30]
+    assert len(seen) == 1 and 2 < eng.fed() < 30 and ts[eng.fed()] == seen[0]
