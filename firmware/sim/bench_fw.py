@@ -40,10 +40,13 @@
 # register from the emulated chip. The stand-ins (bus, LED and buzzer pins,
 # the null serial stream and session files) are Python methods here where a
 # board runs C: their call costs are counted, so the figure errs high.
+import array
 import gc
 import os
 import sys
 import time
+
+import micropython
 
 _BUSY_US = 1000  # fake time a pass takes when the app does not idle after it
 _RUNS = 3  # whole sessions timed; the best counts (the machine is shared)
@@ -85,33 +88,95 @@ def read_counts(path):
     return rate, out
 
 
+# Stand-ins for C calls, as viper functions (a call costs about what a
+# built-in's does): the clock (time.ticks_ms / ticks_us on a board), the
+# FIFO registers' I2C reads (machine.I2C), the serial stream (USB CDC). State
+# in arrays: _CLK the fake time in us; _BUS the stream position, the bytes
+# exposed, the end; _FIFO the prepared FIFO bytes; _OUT bytes written.
+_CLK = array.array("i", [0])
+_BUS = array.array("i", [0, 0, 0])
+_FIFO = [bytearray(0)]
+_CHIP = [None]
+_OUT = array.array("i", [0])
+
+
+@micropython.viper
+def ticks_ms() -> int:
+    c = ptr32(_CLK)
+    return (int(c[0]) // 1000) & 0x3FFFFFFF
+
+
+@micropython.viper
+def ticks_us() -> int:
+    c = ptr32(_CLK)
+    return int(c[0]) & 0x3FFFFFFF
+
+
+@micropython.viper
+def _bus_read(addr: int, reg: int, buf):
+    st = ptr32(_BUS)
+    if reg == 0x74:
+        b = ptr8(buf)
+        src = ptr8(_FIFO[0])
+        n = int(len(buf))
+        p = int(st[0])
+        k = 0
+        while k < n:
+            b[k] = src[p + k]
+            k += 1
+        st[0] = p + n
+        st[1] = int(st[1]) - n
+    elif reg == 0x72:
+        a = int(st[1])
+        if a > 1020:
+            a = 1020
+        b = ptr8(buf)
+        b[0] = a >> 8
+        b[1] = a & 0xFF
+    else:
+        _CHIP[0].read_into(reg, buf)
+
+
+@micropython.viper
+def _read_nothing(buf) -> int:
+    return 0
+
+
+@micropython.viper
+def _write_count(data):
+    o = ptr32(_OUT)
+    o[0] = int(o[0]) + int(len(data))
+
+
 class PrefilledBus:
-    """FIFO_COUNT / FIFO_R_W from a prepared byte stream; the rest from the chip."""
+    """FIFO_COUNT / FIFO_R_W from a prepared byte stream (_bus_read); the
+    other registers from the chip."""
 
     def __init__(self, chip, stream):
         self.chip = chip
-        self.stream = memoryview(stream)
-        self.end = len(stream)
-        self.pos = 0
-        self.avail = 0
+        _CHIP[0] = chip
+        _FIFO[0] = stream
+        _BUS[0] = 0
+        _BUS[1] = 0
+        _BUS[2] = len(stream)
+        self.readfrom_mem_into = _bus_read
+
+    @property
+    def avail(self):
+        return _BUS[1]
+
+    @property
+    def pos(self):
+        return _BUS[0]
+
+    @property
+    def end(self):
+        return _BUS[2]
 
     def expose(self, nbytes):
-        a = self.avail + nbytes
-        left = self.end - self.pos
-        self.avail = a if a < left else left
-
-    def readfrom_mem_into(self, addr, reg, buf):
-        if reg == 0x74:
-            n = len(buf)
-            buf[:] = self.stream[self.pos:self.pos + n]
-            self.pos += n
-            self.avail -= n
-        elif reg == 0x72:
-            c = self.avail if self.avail < 1020 else 1020
-            buf[0] = c >> 8
-            buf[1] = c & 0xFF
-        else:
-            self.chip.read_into(reg, buf)
+        a = _BUS[1] + nbytes
+        left = _BUS[2] - _BUS[0]
+        _BUS[1] = a if a < left else left
 
     def writeto_mem(self, addr, reg, buf):
         self.chip.write(reg, buf)
@@ -135,14 +200,16 @@ class NullFile:
 
 
 class NullStream:
+    """The serial stream: nothing comes in, what goes out is only counted."""
+
     def __init__(self):
-        self.bytes = 0
+        _OUT[0] = 0
+        self.read_into = _read_nothing
+        self.write = _write_count
 
-    def read_into(self, buf):
-        return 0
-
-    def write(self, data):
-        self.bytes += len(data)
+    @property
+    def bytes(self):
+        return _OUT[0]
 
 
 def fifo_stream(counts, rate):
@@ -198,14 +265,14 @@ def parts(counts, stream, chip, rate, n):
     out = {}
     chip.reset()
     bus = PrefilledBus(chip, stream)
-    clock = [0]
-    imu = MPU6050(bus, 0x68, None, lambda: clock[0] & 0x3FFFFFFF)
+    _CLK[0] = 0
+    imu = MPU6050(bus, 0x68, None, ticks_us)
     imu.configure(rate)
     buf = array.array("h", bytearray(2 * 6 * 64))
     k = 0
     t0 = tu()
     while k < n:
-        clock[0] += 10000 * _PART
+        _CLK[0] += 10000 * _PART
         bus.expose(12 * _PART)
         k += imu.read_fifo(buf, 64)
     out["driver"] = td(tu(), t0) / n
@@ -281,14 +348,14 @@ def run(stream, chip, rate, n, tmp, measure):
     import app as appmod
     import boards.sim as simboard
 
-    clock = [0]  # us
-    fakemachine.set_clock(lambda: clock[0] // 1000, 0)
+    _CLK[0] = 0  # us
+    fakemachine.set_clock(ticks_ms, 0)
     fakemachine.set_output(False)  # no LED/buzzer lines: not even formatted
     chip.reset()
     bus = PrefilledBus(chip, stream)
     gc.collect()
     base = gc.mem_alloc()
-    imu = MPU6050(bus, 0x68, None, lambda: clock[0] & 0x3FFFFFFF)
+    imu = MPU6050(bus, 0x68, None, ticks_us)
     imu.configure(rate)
     _i2c, led, buzzer, pin = simboard.build(i2c=bus)
     cues = Cues(led, buzzer, "full")
@@ -301,11 +368,11 @@ def run(stream, chip, rate, n, tmp, measure):
 
     def idle(ms):
         # the board sleeps until the app's next deadline: no CPU time
-        clock[0] += ms * 1000
+        _CLK[0] += ms * 1000
         slept[0] = 1
 
     a = appmod.App(imu, Config(side="left"), {"cue_style": "full", "sample_rate_hz": rate}, cues,
-                   Button(pin), store, link, lambda: (clock[0] // 1000) & 0x3FFFFFFF, idle, "sim")
+                   Button(pin), store, link, ticks_ms, idle, "sim")
     link.attach(a)
     link.send_hello()
     a.start("left")
@@ -320,7 +387,7 @@ def run(stream, chip, rate, n, tmp, measure):
     t_us = time.ticks_us
     diff = time.ticks_diff
     while a.samples < n:
-        due = clock[0] * num // den  # samples the chip has made by now
+        due = _CLK[0] * num // den  # samples the chip has made by now
         if due > exposed:
             bus.expose(12 * (due - exposed))
             exposed = due
@@ -335,7 +402,7 @@ def run(stream, chip, rate, n, tmp, measure):
         a.loop_once()
         us += diff(t_us(), t0)
         if not slept[0]:
-            clock[0] += _BUSY_US  # a pass that did not sleep still took time
+            _CLK[0] += _BUSY_US  # a pass that did not sleep still took time
         passes += 1
         if measure and passes == 1500:
             alloc = (gc.mem_alloc() - al0) / (a.samples - s0)
@@ -349,7 +416,7 @@ def run(stream, chip, rate, n, tmp, measure):
             break
     a.stop()
     return {"us": us, "samples": a.samples, "passes": passes, "peak": peak, "alloc": alloc,
-            "reps": a.eng.rep, "stream_bytes": ns.bytes, "clock_us": clock[0]}
+            "reps": a.eng.rep, "stream_bytes": ns.bytes, "clock_us": _CLK[0]}
 
 
 def main():

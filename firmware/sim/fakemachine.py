@@ -218,11 +218,10 @@ class NeoPixel:
         px = self._px[0]
         if px != self._shown:
             self._shown = px
-            if self.label is not None:
+            if self.label is not None and not _silent:
                 try:
                     from cues import colour_name
                 except ImportError:
                     colour_name = None
                 name = colour_name(px) if colour_name else "rgb(%d,%d,%d)" % (px[0], px[1], px[2])
-                if not _silent:
-                    emit("%s %s" % (self.label, name))
+                emit("%s %s" % (self.label, name))
