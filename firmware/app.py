@@ -92,8 +92,9 @@ _RECOVER_MS = const(500)
 # not half a second
 _RETRY_MS = (10, 40, 100, 250)
 _STATUS_MS = const(1000)
-_READ_MS = const(50)  # FIFO read period (shorter when the FIFO holds less than 3 of them)
-_POLL_MS = const(60)  # button, session log and serial input: with each read, or this often without
+_READ_MS = const(100)  # longest FIFO read period (reads follow the engine's 100 ms tick)
+_STALL_MS = const(160)  # loop stall the FIFO must absorb on top of a read period
+_POLL_MS = const(50)  # button (debounce 25 ms), session log and serial input: with each read and between
 _HOT_MS = const(50)  # after serial input, poll it every ms for this long
 _REBASE_MS = const(1 << 27)  # loop deadlines count from an epoch moved every ~1.5 days
 _LOWCHECK_MS = const(10000)
@@ -286,11 +287,19 @@ class App:
         # sample 0 arrives one period after the FIFO was reset
         self._tnext = ticks_add(now, self._q)
         self.rate_hz = num / den
-        # read the FIFO every _READ_MS, or a third of its capacity if less,
-        # in whole periods: k samples a read, mid-way between two samples
+        # read the FIFO at least every _READ_MS, and often enough that a
+        # _STALL_MS stall of the loop (a flash write) still fits in the
+        # FIFO, or every third of its capacity if even that cannot be: in
+        # whole periods, k samples a read, mid-way between two samples
         cap = getattr(imu, "FIFO_SAMPLES", 0) * 1000 * den // num
-        ms = _READ_MS if cap <= 0 or cap // 3 >= _READ_MS else (cap // 3 if cap >= 3 else 1)
         per = self._q if self._q > 0 else 1
+        ms = _READ_MS
+        if cap > 0:
+            fit = cap - _STALL_MS
+            if fit < ms:
+                ms = fit if fit >= per else cap // 3
+            if ms < 1:
+                ms = 1
         k = ms // per if ms >= per else 1
         self._read_ms = ms
         self._read_off = (k - 1) * per + per // 2
@@ -504,11 +513,21 @@ class App:
                 if got >= _MAXN:
                     self._dl_read = el  # more waiting (after a stall)
                 else:
-                    # next read half a period after the sample _read_k - 1
-                    # after the next one (by the sample clock): the FIFO
-                    # then holds whole frames, and the driver's lost-sample
-                    # estimate (elapsed periods, rounded) counts exactly
-                    self._dl_read = el + ticks_diff(self._tnext, now) + self._read_off
+                    # The next read: half a period after the sample (by the
+                    # sample clock) that brings the engine's next slow tick,
+                    # where it decides and emits its events, so cues start
+                    # without waiting for a read; at most _read_off later
+                    # (the FIFO's capacity). Mid-way between samples the
+                    # FIFO holds whole frames, and the driver's lost-sample
+                    # estimate (elapsed periods, rounded) counts exactly.
+                    w = self._read_off
+                    if self.running:
+                        per = self._q if self._q > 0 else 1
+                        k = (self.eng.ms_to_tick() + per - 1) // per  # samples to the tick
+                        x = (k - 1) * per + (per >> 1)
+                        if 0 <= x < w:
+                            w = x
+                    self._dl_read = el + ticks_diff(self._tnext, now) + w
             elif ticks_diff(now, self._next_recover) >= 0:
                 self._try_recover(now)
             if not self.sensor_ok:

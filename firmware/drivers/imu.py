@@ -191,10 +191,12 @@ class IMU:
         self._den = den
         self.rate_hz = num / den
         self._period_us = den * 1000000 // num
-        # 100 ms (and at least _STALE_MIN periods) without a single sample
-        # means the sensor stopped (reset, brown-out, asleep).
+        # 250 ms (and at least _STALE_MIN periods) without a single sample
+        # means the sensor stopped (reset, brown-out, asleep): longer than
+        # the app's longest read period (100 ms), so one read that finds the
+        # FIFO empty is not yet a fault.
         s = _STALE_MIN * 1000000 * den // num
-        self._stale_us = s if s > 100000 else 100000
+        self._stale_us = s if s > 250000 else 250000
 
     # -- public API --------------------------------------------------------
     def configure(self, rate_hz, accel_range_g=4, gyro_range_dps=500):
@@ -289,7 +291,7 @@ class IMU:
 
     def _check(self, avail):
         """Sanity of a FIFO level (whole samples) before reading it. With a
-        clock: no sample for 100 ms means the chip stopped (reset, asleep):
+        clock: no sample for 250 ms means the chip stopped (reset, asleep):
         IMUError; more samples than the elapsed time allows (10 % + 4
         slack) means a corrupted count: resync and return False. Only
         small-int arithmetic: this runs on every poll. Keeps the clock

@@ -433,6 +433,14 @@ class Engine:
     def depth_deg(self):
         return self._s[_TH] / _UDEG
 
+    def ms_to_tick(self):
+        """Sample time (ms) until the slow tick, where the engine decides and
+        emits its events (a bounce is cued at once): a reader of the
+        sensor's FIFO that hands over the tick's sample right away cues
+        without delay."""
+        s = self._s
+        return s[_SLOW] - s[_ACC]
+
     def hold_ms(self):
         if self._s[_STATE] == S_HOLD:
             return max(0, ticks_diff(self.t_ms, self._t_dend))
