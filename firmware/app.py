@@ -8,27 +8,34 @@
 #   a.run()                         # until stop_loop() or KeyboardInterrupt
 #
 # One pass of the loop (loop_once) does what is due, each task on its own
-# deadline (one tick comparison when it is not due):
-#   1. every _READ_MS (40 ms; a third of the FIFO's capacity if that is
-#      less, e.g. 14 ms for an MPU-6500 at 1 kHz): drain the IMU FIFO into a
-#      preallocated array('h') (up to _MAXN samples; at once again if it was
-#      full). The sample clock gives the read its ticks (array('i')); the
-#      engine steps through the samples, then the log and the stream take
-#      the whole read as arrays (machine-code copies). Events are drained
-#      after: cues, log EVENT records, EVENT frames.
+# deadline (one integer comparison when it is not due):
+#   1. the FIFO read, half a sample period after the sample (by the sample
+#      clock) that brings the engine's next slow tick: the engine decides
+#      and emits its events on that 100 ms tick of sample time, so its cues
+#      wait ~5 ms for a read, not up to a read period (a bounce, cued at
+#      once by the engine, waits up to 100 ms). At most _READ_MS (100 ms)
+#      apart, less when a _STALL_MS loop stall (a flash write) would not
+#      fit in the FIFO on top (an MPU-6500 at 200 Hz: 50 ms), or a third of
+#      the FIFO if even that cannot be (14 ms at 1 kHz). Mid-way between
+#      samples the FIFO holds whole frames and the driver's loss estimate is
+#      exact. The read drains the FIFO into a preallocated array('h') (up to
+#      _MAXN samples; at once again if it was full); the sample clock gives
+#      the samples their ticks (array('i')); the engine steps through them
+#      (feed(), a viper loop), then the log and the stream take the whole
+#      read as arrays (machine-code copies). Events are drained after:
+#      cues, log EVENT records, EVENT frames.
 #   2. the cue player when its step ends (so beeps keep their lengths).
-#   3. with each read (or every _POLL_MS = 60 ms when there is none):
-#      button (debounce 25 ms), log.poll, link.poll; for _HOT_MS
-#      after serial input, every ms, and no sleep after a pass that read
-#      some (a download goes at full speed).
+#   3. with each read and _POLL_MS (50 ms) after it: button (debounce
+#      25 ms), log.poll, link.poll; for _HOT_MS after serial input, every
+#      ms, and no sleep after a pass that read some (a download goes at
+#      full speed).
 #   4. once a second: the STATUS frame (also sent when the phase changes,
 #      which moves this deadline) and, every 10 s, the free space.
 #   5. idle(ms) until the earliest deadline (board: time.sleep_ms). Nothing
-#      else waits: cues are scheduled steps, never sleeps. Cue latency is at
-#      most a read period on top of the engine's (which decides on its own
-#      100 ms tick), and the board sleeps between deadlines instead of
-#      spinning: at 100 Hz about 25 passes a second, each reading 4 samples
-#      (plus one per cue step while a cue plays).
+#      else waits: cues are scheduled steps, never sleeps, and the board
+#      sleeps between deadlines instead of spinning: at 100 Hz about 20
+#      passes a second, half of them reading 10 samples (plus one per cue
+#      step while a cue plays).
 #
 # The sample clock: the FIFO, not the loop, sets the time. Sample seq (the
 # driver's count, lost samples included) has t_ms = t0 + seq * period,

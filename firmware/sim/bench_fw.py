@@ -49,7 +49,7 @@ import time
 import micropython
 
 _BUSY_US = 1000  # fake time a pass takes when the app does not idle after it
-_RUNS = 3  # whole sessions timed; the best counts (the machine is shared)
+_RUNS = 5  # whole sessions timed, each followed by a Madgwick run; the best of each counts (the machine is shared)
 _PART = 5  # samples a FIFO read in parts(): 50 ms at 100 Hz, as the app reads
 _MW_SAMPLES = 1 << 30  # the whole trace, as mp_bench (its live input list weighs on the collector)
 
