@@ -48,10 +48,11 @@
 # - Programming errors (a bad side name, a header too long for the codec)
 #   raise ValueError as the codec does.
 #
-# Memory and timing: add_sample() is the codec's own method, bound once (no
-# wrapper call per sample) and allocates nothing until a block is full; then
-# the codec encodes it (~0.3 ms on the unix port, 30-50 ms on an RP2040 or
-# ESP32 for 50 samples) and the record is copied into the staging buffer.
+# Memory and timing: add_sample() and add_samples() (the app's: a whole
+# FIFO read) are the codec's own methods, bound once (no wrapper call) and
+# allocate nothing until a block is full; then the codec encodes it (~20 us
+# on the unix port for 50 samples, a few ms on a board) and the record is
+# copied into the staging buffer.
 # poll() allocates nothing unless it writes. Each poll writes at most about
 # one block (_WRITE_CHUNK bytes of whole records); the IMU FIFO covers the
 # flash stall (the app's concern). The flush tick is the busiest poll: it
