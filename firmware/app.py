@@ -77,17 +77,8 @@ from cues import NONE
 try:
     import micropython
     from micropython import const
-except ImportError:  # CPython (tests): the same code, interpreted
-    class micropython:  # noqa: N801 - stands in for the module
-        @staticmethod
-        def viper(f):
-            return f
-
-    def const(x):
-        return x
-
-    def ptr32(buf):
-        return buf
+except ImportError:  # CPython: the same code, interpreted
+    from heelcore.mpcompat import const, micropython, ptr32
 
 
 import array

@@ -38,73 +38,6 @@ _CTRL_C = 3
 _MAX_IN = 1536  # largest CMD payload taken
 _OUT_PAYLOAD = MAX_CHUNK + 64  # payload that fits the preallocated output buffer
 
-import sys
-
-# viper is a compiler directive, not an attribute: ask the implementation
-_viper = sys.implementation.name == "micropython"
-if _viper:
-    import micropython
-
-from heelcore.crc import _T16
-from heelcore.proto import _RES
-
-if _viper:
-
-    @micropython.viper
-    def _encode_v(out: ptr8, version: int, ftype: int, seq: int, payload: ptr8, n: int,
-                  tab: ptr16, res: ptr8) -> int:
-        # proto.encode_frame, byte for byte, as machine code: 0xC0, then the
-        # stuffed header, payload and CRC-16/CCITT-FALSE. ~0.1 us a byte on
-        # the unix port instead of ~1.5 (tests/shared/test_link.py checks
-        # it against proto.encode_frame).
-        out[0] = 0xC0
-        pos = 1
-        crc = 0xFFFF
-        end = n + 6
-        i = 0
-        while i < end + 2:
-            if i == 0:
-                b = version
-            elif i == 1:
-                b = ftype
-            elif i == 2:
-                b = seq & 0xFF
-            elif i == 3:
-                b = (seq >> 8) & 0xFF
-            elif i == 4:
-                b = n & 0xFF
-            elif i == 5:
-                b = (n >> 8) & 0xFF
-            elif i < end:
-                b = payload[i - 6]
-            elif i == end:
-                b = crc & 0xFF
-            else:
-                b = (crc >> 8) & 0xFF
-            if i < end:
-                crc = ((crc << 8) & 0xFF00) ^ tab[((crc >> 8) ^ b) & 0xFF]
-            if res[b]:
-                out[pos] = 0xDB
-                out[pos + 1] = b ^ 0x20
-                pos += 2
-            else:
-                out[pos] = b
-                pos += 1
-            i += 1
-        return pos
-
-
-def encode_into(ftype, seq, payload, out):
-    """Frame payload into out (>= proto.max_frame_size(len(payload)) bytes);
-    returns the length. Same bytes as proto.encode_frame, faster on MicroPython."""
-    n = len(payload)
-    if n > MAX_PAYLOAD:
-        raise ValueError("payload too long")
-    if _viper:
-        return _encode_v(out, PROTOCOL_VERSION, ftype, seq & 0xFFFF, payload, n, _T16, _RES)  # type: ignore[arg-type]
-    return encode_frame(ftype, seq, payload, out)
-
-
 class CommandError(Exception):
     """A command failed with a protocol error code (proto.E_*)."""
 
@@ -217,12 +150,12 @@ class Link:
     def send(self, ftype, payload):
         if len(payload) > _OUT_PAYLOAD:
             out = bytearray(max_frame_size(len(payload)))
-            n = encode_into(ftype, self._seq, payload, out)
+            n = encode_frame(ftype, self._seq, payload, out)
             self._seq = (self._seq + 1) & 0xFFFF
             self.frames_out += 1
             self.stream.write(out[:n])
             return
-        n = encode_into(ftype, self._seq, payload, self._out)
+        n = encode_frame(ftype, self._seq, payload, self._out)
         self._seq = (self._seq + 1) & 0xFFFF
         self.frames_out += 1
         self.stream.write(self._mv[:n])

@@ -1,9 +1,10 @@
 # IMU driver base class, shared FIFO bookkeeping and probe().
 #
 # Runs unchanged on MicroPython (boards, unix port) and CPython (tests).
-# Imports only array/struct/micropython.const: never machine or time. The bus
-# is injected and duck-typed (readfrom_mem_into, writeto_mem: machine.I2C,
-# machine.SoftI2C or firmware/sim/i2cbus.FakeI2C); so is the optional clock
+# Imports only array/micropython (heelcore.mpcompat on CPython): never
+# machine or time. The bus is injected and duck-typed (readfrom_mem_into,
+# writeto_mem: machine.I2C, machine.SoftI2C or firmware/sim/i2cbus.FakeI2C);
+# so is the optional clock
 # (a function returning microseconds that wrap like time.ticks_us, e.g.
 # clock_us=time.ticks_us on the board).
 #
@@ -52,19 +53,7 @@ try:
     import micropython
     from micropython import const
 except ImportError:  # CPython: the same code, interpreted
-    class micropython:  # noqa: N801 - stands in for the module
-        @staticmethod
-        def viper(f):
-            return f
-
-    def const(x):
-        return x
-
-    def ptr8(buf):
-        return buf
-
-    def ptr16(buf):
-        return buf
+    from heelcore.mpcompat import const, micropython, ptr8, ptr16
 
 
 _CHUNK = const(16)  # most samples per I2C burst (a read of n <= 16 is one burst)

@@ -1,6 +1,6 @@
 # Shared tests (CPython via pytest, MicroPython unix port via tests/run_unix.py)
-# for firmware/link.py and the app's small helpers: the fast frame encoder
-# equals proto.encode_frame byte for byte, the decoder ignores noise and
+# for firmware/link.py and the app's small helpers: frames into the link's
+# buffer equal proto.encode_frame's and decode back, the decoder ignores noise and
 # answers commands, a Ctrl-C byte raises KeyboardInterrupt, UTC stamps.
 import app
 import link
@@ -19,15 +19,21 @@ def _payloads():
     return out
 
 
-def test_encode_into_equals_proto_encode_frame():
+def test_frames_into_a_buffer_equal_returned_frames_and_decode():
+    # the frame encoder (viper on MicroPython, the same code interpreted on
+    # CPython) into the link's preallocated buffer gives the bytes it returns
+    # on its own, from bytes or a memoryview (SampleBatch.payload() hands
+    # one), and the decoder reads back type, seq and payload
     out = bytearray(proto.max_frame_size(proto.MAX_PAYLOAD))
     for p in _payloads():
         for ftype, seq in ((proto.T_SAMPLES, 0), (proto.T_EVENT, 0x1234), (proto.T_REPLY, 0xFFFF)):
-            n = link.encode_into(ftype, seq, p, out)
-            assert bytes(out[:n]) == proto.encode_frame(ftype, seq, p), (ftype, seq, len(p))
-            # and from a memoryview (SampleBatch.payload() hands one)
-            n2 = link.encode_into(ftype, seq, memoryview(p), out)
-            assert n2 == n
+            n = proto.encode_frame(ftype, seq, p, out)
+            whole = proto.encode_frame(ftype, seq, p)
+            assert bytes(out[:n]) == whole, (ftype, seq, len(p))
+            n2 = proto.encode_frame(ftype, seq, memoryview(p), out)
+            assert n2 == n and bytes(out[:n]) == whole
+            f = proto.FrameDecoder(proto.MAX_PAYLOAD).feed(whole)
+            assert len(f) == 1 and (f[0].type, f[0].seq, f[0].payload) == (ftype, seq, p)
 
 
 class _App:

@@ -28,22 +28,7 @@ try:
     _MPY = True
 except ImportError:  # CPython: the same code, interpreted
     _MPY = False
-
-    class micropython:  # noqa: N801 - stands in for the module
-        @staticmethod
-        def viper(f):
-            return f
-
-    def const(x):
-        return x
-
-    def ptr8(buf):
-        return buf
-
-    def ptr16(buf):
-        return buf
-
-    uint = int
+    from heelcore.mpcompat import const, micropython, ptr8, ptr16, uint
 
 
 _POLY32 = const(0xEDB88320)

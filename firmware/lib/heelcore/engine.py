@@ -43,25 +43,8 @@ try:
     import micropython
     from micropython import const
 except ImportError:  # CPython: the same code, interpreted
-    class micropython:  # noqa: N801 - stands in for the module
-        @staticmethod
-        def viper(f):
-            return f
+    from heelcore.mpcompat import const, micropython, ptr16, ptr32
 
-        @staticmethod
-        def native(f):
-            return f
-
-    def const(x):
-        return x
-
-    def ptr32(buf):
-        # the array('i') itself: signed 32-bit loads and stores, as on a
-        # 32-bit board (a value that would not fit raises OverflowError)
-        return buf
-
-    def ptr16(buf):
-        return buf
 
 from heelcore.config import Config
 from heelcore.events import r2

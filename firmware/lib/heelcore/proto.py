@@ -27,22 +27,7 @@ try:
     import micropython
     from micropython import const
 except ImportError:  # CPython: the same code, interpreted
-    class micropython:  # noqa: N801 - stands in for the module
-        @staticmethod
-        def viper(f):
-            return f
-
-    def const(x):
-        return x
-
-    def ptr8(buf):
-        return buf
-
-    def ptr16(buf):
-        return buf
-
-    def ptr32(buf):
-        return buf
+    from heelcore.mpcompat import const, micropython, ptr8, ptr16, ptr32
 
 
 PROTOCOL_VERSION = 1
@@ -116,34 +101,48 @@ def encode_frame(ftype, seq, payload, out=None):
     ret = out is None
     if ret:
         out = bytearray(max_frame_size(n))
-    t = _T16  # the CRC-16 table
-    res = _RES
+    pos = _encode(out, PROTOCOL_VERSION, ftype, seq & 0xFFFF, payload, n, _T16, _RES)
+    if ret:
+        return bytes(out[:pos])
+    return pos
+
+
+@micropython.viper
+def _encode(ob, version: int, ftype: int, seq: int, pb, n: int, tb, rb) -> int:
+    # SOF, then the stuffed header, payload and CRC-16/CCITT-FALSE (table
+    # tb), one byte at a time (no temporary buffer); returns the length.
+    # Machine code on MicroPython (~0.03 us a byte on the unix port instead
+    # of ~1.5 interpreted), plain Python on CPython.
+    out = ptr8(ob)
+    payload = ptr8(pb)
+    tab = ptr16(tb)
+    res = ptr8(rb)
     out[0] = SOF
     pos = 1
     crc = 0xFFFF
-    seq &= 0xFFFF
-    # header bytes one at a time: no temporary buffer
-    for i in range(_HDR + n + 2):
+    end = n + _HDR
+    i = 0
+    while i < end + 2:
         if i == 0:
-            b = PROTOCOL_VERSION
+            b = version
         elif i == 1:
             b = ftype
         elif i == 2:
             b = seq & 0xFF
         elif i == 3:
-            b = seq >> 8
+            b = (seq >> 8) & 0xFF
         elif i == 4:
             b = n & 0xFF
         elif i == 5:
-            b = n >> 8
-        elif i < _HDR + n:
-            b = payload[i - _HDR]
-        elif i == _HDR + n:
+            b = (n >> 8) & 0xFF
+        elif i < end:
+            b = int(payload[i - _HDR])
+        elif i == end:
             b = crc & 0xFF
         else:
-            b = crc >> 8
-        if i < _HDR + n:
-            crc = ((crc << 8) & 0xFF00) ^ t[((crc >> 8) ^ b) & 0xFF]
+            b = (crc >> 8) & 0xFF
+        if i < end:
+            crc = ((crc << 8) & 0xFF00) ^ int(tab[((crc >> 8) ^ b) & 0xFF])
         if res[b]:
             out[pos] = ESC
             out[pos + 1] = b ^ 0x20
@@ -151,8 +150,7 @@ def encode_frame(ftype, seq, payload, out=None):
         else:
             out[pos] = b
             pos += 1
-    if ret:
-        return bytes(out[:pos])
+        i += 1
     return pos
 
 

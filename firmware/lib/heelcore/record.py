@@ -85,22 +85,7 @@ try:
     import micropython
     from micropython import const
 except ImportError:  # CPython: the same code, interpreted
-    class micropython:  # noqa: N801 - stands in for the module
-        @staticmethod
-        def viper(f):
-            return f
-
-    def const(x):
-        return x
-
-    def ptr8(buf):
-        return buf
-
-    def ptr16(buf):
-        return buf
-
-    def ptr32(buf):
-        return buf
+    from heelcore.mpcompat import const, micropython, ptr8, ptr16, ptr32
 
 
 MAGIC = b"HDLG"
