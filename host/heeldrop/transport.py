@@ -209,15 +209,7 @@ class Transport:
         """The next frame, or None when none arrived within timeout (or the stream ended)."""
         if self._backlog:
             return self._backlog.popleft()
-        if self._pending:
-            return self._pending.popleft()
-        deadline = time.monotonic() + timeout
-        while True:
-            self._read_frames(max(0.0, deadline - time.monotonic()))
-            if self._pending:
-                return self._pending.popleft()
-            if self.eof or time.monotonic() >= deadline:
-                return None
+        return self._next_new(timeout)
 
     def _next_new(self, timeout):
         if self._pending:

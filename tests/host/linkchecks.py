@@ -6,7 +6,7 @@ import sys
 import time
 
 from heelcore import proto
-from heeldrop.transport import SerialTransport
+from heeldrop.transport import open_device
 
 MPREMOTE = os.path.join(os.path.dirname(sys.executable), "mpremote")
 
@@ -75,10 +75,4 @@ def mpremote(port, *args, timeout=120, cwd=None):
 
 
 def open_port(port, timeout=10.0):
-    t = SerialTransport(port)
-    try:
-        t.connect(timeout=timeout)
-    except BaseException:
-        t.close()
-        raise
-    return t
+    return open_device(port, timeout=timeout)
