@@ -36,9 +36,9 @@
 # all chips) and everything since the last good read is booked as lost.
 #
 # Bus time per read_fifo at 400 kHz (~22.5 us a byte): a few status bytes
-# plus 12 B a sample (14 B on the LSM6DSOX): ~0.3 ms a sample, so draining
-# 2 samples every 20 ms loop costs ~1 ms; a 150 ms stall at 200 Hz (30
-# samples) ~9 ms. Give read_fifo a buffer of >= 64 samples (6 * 64 int16 =
+# plus 12 B a sample (14 B on the LSM6DSOX): ~0.3 ms a sample, so the
+# app's read of 10 samples every 100 ms (at 100 Hz) costs ~3 ms; a 150 ms
+# stall at 200 Hz (30 samples) ~9 ms. Give read_fifo a buffer of >= 64 samples (6 * 64 int16 =
 # 768 B) so one call drains what a 150 ms stall leaves at 200+ Hz.
 #
 # Lost counts come from the elapsed time on clock_us (exact when the sensor

@@ -50,7 +50,7 @@ import micropython
 
 _BUSY_US = 1000  # fake time a pass takes when the app does not idle after it
 _RUNS = 5  # whole sessions timed, each followed by a Madgwick run; the best of each counts (the machine is shared)
-_PART = 5  # samples a FIFO read in parts(): 50 ms at 100 Hz, as the app reads
+_PART = 10  # samples a FIFO read in parts(): 100 ms at 100 Hz, as the app reads
 _MW_SAMPLES = 1 << 30  # the whole trace, as mp_bench (its live input list weighs on the collector)
 
 _ROOT = "/".join(__file__.split("/")[:-3]) or "."
