@@ -487,6 +487,7 @@ class App:
     def stop_loop(self):
         self._stop = True
 
+    @micropython.native
     def loop_once(self):
         # One pass: whatever is due now, then idle() until the next deadline
         # (see the module comment). Deadlines are ms since self._epoch (one
@@ -596,6 +597,7 @@ class App:
             if w > 0:
                 idle(w)
 
+    @micropython.native
     def _read(self, now):
         imu = self.imu
         try:
@@ -613,6 +615,7 @@ class App:
             self._process(n, now)
         return n
 
+    @micropython.native
     def _process(self, n, now):
         # The per-sample path: allocates nothing (see module comment).
         buf = self._buf

@@ -34,6 +34,11 @@ from heelcore.record import read_header
 from json import dumps as _dumps
 from heelcore.ticks import ticks_add, ticks_diff
 
+try:
+    import micropython
+except ImportError:  # CPython: the same code, interpreted
+    from heelcore.mpcompat import micropython
+
 _CTRL_C = 3
 _MAX_IN = 1536  # largest CMD payload taken
 _OUT_PAYLOAD = MAX_CHUNK + 64  # payload that fits the preallocated output buffer
@@ -147,6 +152,7 @@ class Link:
             self.batch = SampleBatch(n)
 
     # ------------------------------------------------------------ output
+    @micropython.native
     def send(self, ftype, payload):
         if len(payload) > _OUT_PAYLOAD:
             out = bytearray(max_frame_size(len(payload)))
@@ -166,6 +172,7 @@ class Link:
             self.send(T_SAMPLES, b.payload())
             b.clear()
 
+    @micropython.native
     def stream_samples(self, seq, ts, src, n):
         """n samples from arrays (seq of the first, ticks ts, counts src, as
         SampleBatch.add_many) into SAMPLES frames, each sent when full."""
@@ -197,9 +204,12 @@ class Link:
     def poll(self, now):
         """Read what arrived, answer complete commands; returns the number of
         bytes read. Raises KeyboardInterrupt on a Ctrl-C byte."""
+        # kept this small (its frame fits the C stack: no heap frame on each
+        # idle poll); the work is in _input
         n = self.stream.read_into(self._in)
-        if not n:
-            return 0
+        return self._input(n, now) if n else 0
+
+    def _input(self, n, now):
         data = self._inv[:n]
         for i in range(n):
             if data[i] == _CTRL_C:

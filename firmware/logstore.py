@@ -72,11 +72,10 @@ from heelcore.record import LogWriter
 from heelcore.ticks import ticks_diff
 
 try:
+    import micropython
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
+except ImportError:  # CPython: the same code, interpreted
+    from heelcore.mpcompat import const, micropython
 
 
 _ENOENT = const(2)
@@ -207,6 +206,7 @@ class SessionLog:
         except MemoryError as e:
             self._fail(e)
 
+    @micropython.native
     def poll(self, now_ms):
         """Call every loop. Writes staged records (about one block per call);
         once _FLUSH_MS have passed since the last flush: checks free space,

@@ -211,6 +211,7 @@ class IMU:
         self._gap = 0
         return g
 
+    @micropython.native
     def read_fifo(self, buf_counts, max_samples):
         """Drain up to max_samples whole samples from the FIFO into
         buf_counts (array('h') of at least 6 * max_samples: ax, ay, az, gx,
@@ -221,10 +222,10 @@ class IMU:
             if self._dirty:
                 self._discard(False)
             n = self._read(buf_counts, max_samples)
-        except OSError:
+        except OSError as e:
             self._dirty = True
             self.errors += 1
-            raise
+            raise e  # (a bare raise is not native code)
         self.first_seq = self.seq
         self.seq += n
         return n

@@ -38,11 +38,10 @@
 import array
 
 try:
+    import micropython
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
+except ImportError:  # CPython: the same code, interpreted
+    from heelcore.mpcompat import const, micropython
 
 
 from drivers.imu import IMU, IMUError, _pick, _pick_range, _unpack
@@ -167,6 +166,7 @@ class LSM6DS3(_LSM):
         self._w(_DS3_FIFO_CTRL5, 0x00)  # bypass: empties the FIFO
         self._w(_DS3_FIFO_CTRL5, (self._odr << 3) | _FIFO_MODE_CONT)
 
+    @micropython.native
     def _read(self, buf, max_samples):
         s = self._b4
         self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS1, s)
@@ -233,6 +233,7 @@ class LSM6DSOX(_LSM):
         self._gcnt = -1
         self._acnt = -1
 
+    @micropython.native
     def _read(self, buf, max_samples):
         s = self._b2
         self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS1, s)

@@ -21,11 +21,10 @@
 # FIFO_OFLOW_INT is set: the driver discards the FIFO and books the gap.
 
 try:
+    import micropython
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
+except ImportError:  # CPython: the same code, interpreted
+    from heelcore.mpcompat import const, micropython
 
 
 from drivers.imu import IMU, IMUError, _pick_range, _unpack
@@ -131,6 +130,7 @@ class MPU6050(IMU):
         self.bus.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)
         return ((b[0] << 8) | b[1]) & 0x1FFF
 
+    @micropython.native
     def _read(self, buf, max_samples):
         b = self._b2
         self.bus.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)  # _count(), inline

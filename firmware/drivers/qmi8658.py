@@ -31,11 +31,10 @@
 # 30 Hz at 224 Hz).
 
 try:
+    import micropython
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
+except ImportError:  # CPython: the same code, interpreted
+    from heelcore.mpcompat import const, micropython
 
 
 from drivers.imu import IMU, IMUError, _pick, _pick_range, _unpack
@@ -152,6 +151,7 @@ class QMI8658(IMU):
             self._t_last = self.clock_us()
         self._book_lost(lost)
 
+    @micropython.native
     def _read(self, buf, max_samples):
         # Order matters. 1. the sample counter; 2. read mode (the FIFO
         # freezes: later samples are dropped, counted by the counter);

@@ -483,7 +483,7 @@ class Engine:
         ts = ptr32(tsb)
         c = ptr16(cb)
         fed = ptr32(self._fed)
-        st = self.step
+        st = _STEP  # the plain function: a bound method with 7 arguments copies them to the heap each call
         q = 0
         j = 6 * i
         while i < n:
@@ -507,7 +507,7 @@ class Engine:
             gz = int(c[j + 5])
             if gz >= 32768:
                 gz -= 65536
-            q = int(st(int(ts[i]), ax, ay, az, gx, gy, gz))
+            q = int(st(self, int(ts[i]), ax, ay, az, gx, gy, gz))
             i += 1
             j += 6
         return q
@@ -1653,3 +1653,6 @@ class Engine:
                 c = (B[2] - k * B[1]) / n
                 self._k1024[side] = int(k * 1024)
                 self._c_md[side] = int(c * 100)
+
+
+_STEP = Engine.step  # feed() calls it as a plain function

@@ -393,6 +393,7 @@ class SampleBatch:
         self.n = n + 1
         return True
 
+    @micropython.native
     def add_many(self, seq, ts, src, i, n):
         """Add samples i .. n-1 from arrays, as add() calls would: seq is
         sample i's, ticks ts (array('i')), counts src (array('h'), 6 a

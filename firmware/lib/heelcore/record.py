@@ -219,6 +219,7 @@ class LogWriter:
         if n >= self._bs:
             self.flush()
 
+    @micropython.native
     def add_samples(self, seq, ts, src, n):
         """Queue n consecutive samples at once, as n add_sample() calls would:
         seq of the first, ticks ts[0:n] (array('i')), counts src[0:6 * n]
