@@ -67,7 +67,17 @@
 # preallocated arrays into the engine (viper core), the log's add_samples
 # (viper copy into its preallocated block) and the link's SampleBatch
 # (viper copy). Events, STATUS and commands allocate (a few per second at
-# most).
+# most). Calls allocate too, unseen: MicroPython puts a bytecode function's
+# frame on the heap when it needs more than 11 words (most methods), and a
+# bound method called with more than 4 arguments copies them there; each is
+# a gc_alloc whose search grows with the heap's fragmentation. So the
+# methods a read goes through (loop_once, _read, _process, the driver's
+# read_fifo/_read, the log's add_samples/poll, the link's stream_samples/
+# send, SampleBatch.add_many, encode_frame) are @micropython.native (frames
+# on the C stack; identity on CPython), the engine's feed() calls step() as a
+# plain function, and small methods stay small. `make bench` reports the
+# churn (firmware_heap_churn_bytes_per_sample: ~70 bytes a sample, from
+# events, STATUS and the frames' memoryview slices; ~430 before).
 from heelcore import VERSION
 from heelcore.engine import Engine
 from heelcore.events import to_json

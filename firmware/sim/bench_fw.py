@@ -22,6 +22,14 @@
 #                               and the bench's own buffers)
 #   firmware_alloc_bytes_per_sample   heap allocated per sample (gc disabled
 #                               for 500 passes)
+#   firmware_heap_churn_bytes_per_sample   every heap allocation of the
+#                               timed loop, freed at once or not
+#                               (micropython.mem_total, whole session): a
+#                               bytecode frame over 11 words and a bound
+#                               method call with over 4 arguments take heap
+#                               blocks, each a gc_alloc whose search grows
+#                               with fragmentation, which is why the read
+#                               path is native code
 #   firmware_samples, firmware_reps, firmware_loop_passes,
 #   firmware_passes_per_second  (fake time)
 #   firmware_{driver,engine,log_codec,stream}_us_per_sample   each stage
@@ -386,6 +394,8 @@ def run(stream, chip, rate, n, tmp, measure):
     us = 0
     t_us = time.ticks_us
     diff = time.ticks_diff
+    churn = 0
+    mt = getattr(micropython, "mem_total", None)  # MICROPY_MEM_STATS builds (the unix port's)
     while a.samples < n:
         due = _CLK[0] * num // den  # samples the chip has made by now
         if due > exposed:
@@ -398,9 +408,12 @@ def run(stream, chip, rate, n, tmp, measure):
             al0 = gc.mem_alloc()
             s0 = a.samples
         slept[0] = 0
+        m0 = mt() if mt is not None else 0
         t0 = t_us()
         a.loop_once()
         us += diff(t_us(), t0)
+        if mt is not None:
+            churn += mt() - m0
         if not slept[0]:
             _CLK[0] += _BUSY_US  # a pass that did not sleep still took time
         passes += 1
@@ -416,6 +429,7 @@ def run(stream, chip, rate, n, tmp, measure):
             break
     a.stop()
     return {"us": us, "samples": a.samples, "passes": passes, "peak": peak, "alloc": alloc,
+            "churn": churn if mt is not None else -1,
             "reps": a.eng.rep, "stream_bytes": ns.bytes, "clock_us": _CLK[0]}
 
 
@@ -467,6 +481,7 @@ def main():
     print("firmware_to_madgwick_time_ratio=%.3f" % (fw / mbest))
     print("firmware_peak_heap_bytes=%d" % first["peak"])
     print("firmware_alloc_bytes_per_sample=%.1f" % first["alloc"])
+    print("firmware_heap_churn_bytes_per_sample=%.1f" % (first["churn"] / first["samples"]))
     print("firmware_samples=%d" % samples)
     print("firmware_loop_passes=%d" % best["passes"])
     print("firmware_passes_per_second=%.1f" % (best["passes"] * 1000000 / best["clock_us"]))

@@ -88,6 +88,7 @@ def max_frame_size(payload_len):
     return 1 + 2 * (_HDR + payload_len + 2)
 
 
+@micropython.native
 def encode_frame(ftype, seq, payload, out=None):
     """Frame payload (bytes-like) as type ftype with sequence number seq.
 

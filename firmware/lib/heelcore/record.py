@@ -287,6 +287,7 @@ class LogWriter:
 
     # -- block encoder (viper functions below the class) --
 
+    @micropython.native
     def _encode_block(self, n):
         # Encode the n queued samples as a SAMPLES record at the start of
         # self._out; returns the record's size.
