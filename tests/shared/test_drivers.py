@@ -3,17 +3,14 @@
 # the MicroPython unix port (where the zero-allocation test is real).
 import array
 
-try:
-    import micropython
-except ImportError:  # CPython
-    micropython = None
-
 from drivers import IMUError, probe
 from drivers.lsm6ds import LSM6DS3, LSM6DSOX
 from drivers.mpu6050 import MPU6050
 from drivers.qmi8658 import QMI8658
 from sim import chips
 from sim.i2cbus import FakeI2C
+
+from heaplock import heap_locked
 
 ALL = (
     chips.MPU6050Chip,
@@ -466,11 +463,14 @@ def test_slow_bus_keeps_count():
 
 
 def test_read_fifo_does_not_allocate():
-    locked = micropython is not None and hasattr(micropython, "heap_lock")
     for cls in ALL:
         rig = Rig(cls, 200)
         imu = rig.imu
         buf = rig.buf
+
+        def read():
+            return imu.read_fifo(buf, 8)
+
         rig.chip.advance_to(50000)
         imu.read_fifo(buf, MAXN)  # warm up
         total = 0
@@ -478,13 +478,7 @@ def test_read_fifo_does_not_allocate():
         for i in range(20):
             t += 15000 if i % 2 else 1000  # also empty reads
             rig.chip.advance_to(t)
-            if locked:
-                micropython.heap_lock()
-            try:
-                n = imu.read_fifo(buf, 8)
-            finally:
-                if locked:
-                    micropython.heap_unlock()
+            n = heap_locked(read)
             total += n
         assert total > 0 and imu.take_gap() == 0, cls.NAME
         assert imu.seq + (rig.produced() - imu.seq) == rig.produced()

@@ -7,13 +7,9 @@ import gc
 import os
 
 import recsynth
+from heaplock import heap_locked
 from heelcore.record import GAP_FIFO_OVERFLOW, LogReader
 from logstore import SessionStore, parse_name, session_name
-
-try:
-    import micropython
-except ImportError:  # CPython
-    micropython = None
 
 HEADER = {"firmware": "0.1.0", "board": "sim", "imu": "mpu6050", "rate_hz": 100,
           "accel_lsb_per_g": 8192, "gyro_lsb_per_dps": 65.5, "side": "left"}
@@ -547,16 +543,13 @@ def test_no_allocation_on_the_steady_path():
         for s in counted:
             log.add_sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
             log.poll(now)
-    locked = micropython is not None and hasattr(micropython, "heap_lock")
-    if locked:
-        micropython.heap_lock()
-    try:
+
+    def queue():
         for s in locked_part:
             log.add_sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
             log.poll(now)
-    finally:
-        if locked:
-            micropython.heap_unlock()
+
+    heap_locked(queue)
     log.close(T0 + 800)
     assert LogReader(read(d + "/sessions/s0001.hdl")).samples() == S[:99]
     _rmtree(d)

@@ -1,6 +1,7 @@
 # Shared tests: plain functions run by pytest (CPython) and tests/run_unix.py
 # (MicroPython unix port). The serial protocol's framing and payloads.
 import recsynth
+from heaplock import heap_locked
 from heelcore import proto
 from heelcore.proto import (
     COMMANDS, E_NOT_FOUND, OK, RESERVED, SOF, T_CHUNK, T_CMD, T_ERROR, T_EVENT, T_HELLO, T_REPLY, T_SAMPLES,
@@ -58,25 +59,17 @@ def test_encode_into_buffer():
 
 
 def test_encode_into_buffer_allocates_nothing():
-    try:
-        import micropython
-
-        lock = micropython.heap_lock
-        unlock = micropython.heap_unlock
-    except (ImportError, AttributeError):
-        lock = unlock = None
     out = bytearray(max_frame_size(120))
     payload = bytearray(ALL_BYTES[:120])
     mv = memoryview(payload)
     encode_frame(T_SAMPLES, 1, mv, out)
-    if lock:
-        lock()
-    try:
+
+    def encode():
         for seq in range(5):
             n = encode_frame(T_SAMPLES, seq, mv, out)
-    finally:
-        if unlock:
-            unlock()
+        return n
+
+    n = heap_locked(encode)
     assert n > 120
 
 

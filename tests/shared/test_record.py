@@ -4,6 +4,7 @@
 import struct
 
 import recsynth
+from heaplock import heap_locked
 from heelcore.crc import crc32
 from heelcore.record import (
     GAP_FIFO_OVERFLOW, GAP_I2C_ERROR, MAGIC, SYNC, LogFormatError, LogReader, LogWriter, read_header,
@@ -309,17 +310,12 @@ def test_read_header():
 
 
 def test_add_sample_allocates_nothing():
-    # heap_lock() makes any allocation raise MemoryError (MicroPython only);
-    # the flush (every block_samples-th call) allocates one memoryview slice.
-    try:
-        import gc
+    # heap_locked: any allocation raises MemoryError (MicroPython only); the
+    # flush (every block_samples-th call) allocates one memoryview slice.
+    import gc
 
-        import micropython
-
-        lock = micropython.heap_lock
-        unlock = micropython.heap_unlock
-    except (ImportError, AttributeError):
-        lock = unlock = gc = None
+    if not hasattr(gc, "mem_alloc"):  # CPython
+        gc = None
     S = recsynth.samples(200)
     n = [0]
 
@@ -329,15 +325,13 @@ def test_add_sample_allocates_nothing():
     w = LogWriter(sink, HEADER, block_samples=50)
     for blk in range(4):
         base = blk * 50
-        if lock:
-            lock()
-        try:
+
+        def queue():
             for i in range(base, base + 49):
                 s = S[i]
                 w.add_sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
-        finally:
-            if unlock:
-                unlock()
+
+        heap_locked(queue)
         s = S[base + 49]
         if gc:
             gc.collect()
@@ -397,21 +391,9 @@ def test_add_samples_writes_what_add_sample_writes():
 
 
 def test_add_samples_allocates_nothing_between_blocks():
-    try:
-        import micropython
-
-        lock = micropython.heap_lock
-        unlock = micropython.heap_unlock
-    except (ImportError, AttributeError):
-        lock = unlock = None
     S = recsynth.samples(40)
     ts, src = _array_samples(S)
     w = LogWriter(lambda b: None, HEADER, block_samples=50)
-    if lock:
-        lock()
-    try:
-        w.add_samples(S[0][0], ts, src, 40)
-    finally:
-        if unlock:
-            unlock()
+    t0 = S[0][0]
+    heap_locked(lambda: w.add_samples(t0, ts, src, 40))
     assert w._n == 40
