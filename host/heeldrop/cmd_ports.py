@@ -10,7 +10,7 @@ Known USB ids: 2E8A Raspberry Pi (RP2040/RP2350), 303A Espressif (ESP32
 native USB), 10C4:EA60 CP210x, 1A86:7523 CH340, 1A86:55D4 CH9102, 0403 FTDI
 (the USB-serial chips of ESP32 boards). A port marked * is a likely board;
 with exactly one, the other commands use it without --port.
-exit status: 0 (also when nothing is found)."""
+exit status: 0 ok (also when nothing is found)."""
 
 
 def add_arguments(p):

@@ -16,7 +16,8 @@ Accepts trace CSV files (see the trace CSV contract) and the two public
 dataset formats (IPOL foot gait .txt, UCI PT exercises .txt). The jsonl
 format prints exactly the detector events contract, one JSON object a line,
 then a summary line; the micropython engine must print the same lines.
-exit status: 0 ok, 2 bad input (one line on stderr naming file, line, problem)."""
+exit status: 0 ok, 1 the MicroPython engine failed, 2 bad input (one line on stderr
+naming file, line, problem)."""
 
 
 def add_arguments(p):

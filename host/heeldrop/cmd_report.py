@@ -9,7 +9,9 @@ EPILOG = """examples:
   heeldrop report today.csv --config physio.json      (hold target, reps per side)
 
 The left/right difference (degrees) is judged by the 5 degree rule: < 3 symmetric,
-3-5 borderline, >= 5 meaningful; it needs >= 5 valid reps per side."""
+3-5 borderline, >= 5 meaningful; it needs >= 5 valid reps per side.
+exit status: 0 ok, 2 bad input (a file that cannot be read or holds nothing recoverable,
+bad --config, an output that cannot be written)."""
 
 
 def add_arguments(p):

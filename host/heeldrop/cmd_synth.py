@@ -19,6 +19,9 @@ examples:
       the few traces kept in the repository (demo_session and two small ones)
   heeldrop synth --list
       scenarios, sample rates and the 24 mountings
+
+exit status: 0 ok, 2 bad input (unknown scenario, rate or mounting) or an output
+that cannot be written.
 """
 
 
