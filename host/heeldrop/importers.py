@@ -43,7 +43,7 @@ import os
 import re
 import statistics
 
-from heeldrop.traceio import Trace, TraceError, decode_text, parse_meta_value, read_trace
+from heeldrop.traceio import Trace, TraceError, decode_text, open_trace, parse_meta_value, read_trace
 
 STANDARD_GRAVITY = 9.80665  # m/s^2 per g
 DEG_PER_RAD = 180.0 / math.pi
@@ -103,6 +103,26 @@ def load_any(path, skip_bad=False, side=None):
     if side is not None:
         tr.meta["side"] = parse_meta_value("side", side)
     return tr
+
+
+def open_any(path, skip_bad=False, side=None):
+    """Like load_any, but a trace CSV comes back as a heeldrop.traceio.TraceStream
+    (read a block at a time: memory does not grow with the file; the sample
+    rate is not estimated) and the two data set formats as a Trace. Both have
+    meta, skipped and bad_lines, and heeldrop.replay reads both; close() the
+    stream (a Trace has nothing to close)."""
+    fmt = sniff(path)
+    if fmt != "trace-csv":
+        return load_any(path, skip_bad=skip_bad, side=side)
+    st = open_trace(path, skip_bad=skip_bad, extra=False)
+    st.meta.setdefault("source_format", "trace-csv")
+    if side is not None:
+        try:
+            st.meta["side"] = parse_meta_value("side", side)
+        except ValueError:
+            st.close()
+            raise
+    return st
 
 
 def _estimate_rate(t_ms):

@@ -113,13 +113,15 @@ class Session:
     """One recorded session: its events (contract dicts) and what is known of it.
 
     path, kind ("trace" | "log" | "events"), meta (dict), side (starting side),
-    events (list of event dicts), depth (None or (t_ms list, depth_deg list)),
+    events (list of event dicts), depth (None or (t_ms list, depth_deg list), at
+    most a few ten thousand points however long the session), gaps (list of
+    (t_before, t_after) in ms, stretches with no samples),
     notes (list of str: what was recovered, what is missing), started (ISO
     string or None), sha256 (of the file's bytes, or None).
     """
 
     def __init__(self, events, path="session", kind="events", meta=None, side=None,
-                 depth=None, notes=None, started=None, sha256=None, span_ms=None):
+                 depth=None, notes=None, started=None, sha256=None, span_ms=None, gaps=None):
         self.path = path
         self.kind = kind
         self.meta = dict(meta or {})
@@ -129,6 +131,7 @@ class Session:
         self.notes = list(notes or [])
         self.started = started if started is not None else self.meta.get("started")
         self.sha256 = sha256
+        self.gaps = list(gaps or [])  # (t_before, t_after) ms: no samples in between
         ts = [e["t_ms"] for e in self.events if isinstance(e.get("t_ms"), (int, float))]
         for e in self.events:
             if e.get("type") == "rep_end":
@@ -245,13 +248,135 @@ def _engine_module():
     return engine
 
 
-def _run_with_depth(trace, config):
-    """Events and the per-sample depth in one pass of the real engine, if it exposes depth.
+GAP_MS = 250          # a longer step between samples is a gap (the engine restarts its fusion after one)
+KEEP_GAPS = 2000      # gaps listed for the figures and notes; all are counted
+
+
+class Envelope:
+    """The depth curve of a session of any length in bounded memory: a min/max
+    envelope of (t_ms, depth) fed a block of samples at a time, plus the gaps
+    in the samples.
+
+    add(t, y) only appends to two arrays; flush() (after each block the
+    engine read) reduces them with numpy into buckets of `step` samples, each
+    kept as its lowest and highest point (their own times, NaN where the depth
+    is not known yet). Past MAX_BUCKETS buckets, neighbours merge and step
+    doubles, so a 10-hour trace keeps as many points as a 10-minute one:
+    peaks are never lost, fine detail is (the figures cannot show it anyway).
+    """
+
+    MAX_BUCKETS = 1 << 14
+
+    def __init__(self):
+        from array import array
+
+        self._t = array("d")
+        self._y = array("d")
+        self.add_t = self._t.append
+        self.add_y = self._y.append
+        self.step = 1
+        self.parts = []          # numpy (4, k) arrays: t_lo, y_lo, t_hi, y_hi
+        self.buckets = 0
+        self.samples = 0
+        self.gaps = []           # (t_before, t_after) of the first KEEP_GAPS gaps
+        self.n_gaps = 0
+        self.gap_ms = 0
+        self.longest_gap = None  # (t_before, t_after)
+        self.last_t = None
+
+    def flush(self):
+        import numpy as np
+
+        n = len(self._t)
+        if not n:
+            return
+        t = np.frombuffer(self._t, dtype=float).copy()
+        y = np.frombuffer(self._y, dtype=float).copy()
+        del self._t[:]
+        del self._y[:]
+        self.samples += n
+        # gaps, also across the previous block
+        prev = t[0] if self.last_t is None else self.last_t
+        d = np.diff(t, prepend=prev)
+        for i in np.nonzero(d > GAP_MS)[0]:
+            a, b = (t[i - 1] if i else prev), t[i]
+            self.n_gaps += 1
+            self.gap_ms += b - a
+            if self.longest_gap is None or b - a > self.longest_gap[1] - self.longest_gap[0]:
+                self.longest_gap = (a, b)
+            if len(self.gaps) < KEEP_GAPS:
+                self.gaps.append((a, b))
+        self.last_t = t[-1]
+        step = self.step
+        k = -(-n // step)
+        pad = k * step - n
+        if pad:
+            t = np.concatenate([t, np.full(pad, t[-1])])
+            y = np.concatenate([y, np.full(pad, np.nan)])
+        self._push(self._reduce(t.reshape(k, step), y.reshape(k, step)))
+        while self.buckets > self.MAX_BUCKETS:
+            self._halve()
+
+    @staticmethod
+    def _reduce(tb, yb):
+        import numpy as np
+
+        rows = np.arange(len(tb))
+        known = ~np.isnan(yb)
+        lo_i = np.where(known, yb, np.inf).argmin(axis=1)
+        hi_i = np.where(known, yb, -np.inf).argmax(axis=1)
+        any_known = known.any(axis=1)
+        y_lo = np.where(any_known, yb[rows, lo_i], np.nan)
+        y_hi = np.where(any_known, yb[rows, hi_i], np.nan)
+        return np.vstack([tb[rows, lo_i], y_lo, tb[rows, hi_i], y_hi])
+
+    def _push(self, part):
+        self.parts.append(part)
+        self.buckets += part.shape[1]
+
+    def _halve(self):
+        import numpy as np
+
+        allp = np.concatenate(self.parts, axis=1) if len(self.parts) > 1 else self.parts[0]
+        k = allp.shape[1]
+        if k % 2:
+            allp = np.concatenate([allp, allp[:, -1:]], axis=1)
+        t_lo, y_lo, t_hi, y_hi = (x.reshape(-1, 2) for x in allp)
+        rows = np.arange(len(t_lo))
+        lo_i = np.where(np.isnan(y_lo), np.inf, y_lo).argmin(axis=1)
+        hi_i = np.where(np.isnan(y_hi), -np.inf, y_hi).argmax(axis=1)
+        merged = np.vstack([t_lo[rows, lo_i], y_lo[rows, lo_i], t_hi[rows, hi_i], y_hi[rows, hi_i]])
+        self.parts = [merged]
+        self.buckets = merged.shape[1]
+        self.step *= 2
+
+    def curve(self):
+        """(t_ms list, depth list): each bucket's two points in time order."""
+        import numpy as np
+
+        self.flush()
+        if not self.parts:
+            return [], []
+        p = np.concatenate(self.parts, axis=1)
+        first = p[0] <= p[2]
+        t = np.empty(2 * p.shape[1])
+        y = np.empty(2 * p.shape[1])
+        t[0::2] = np.where(first, p[0], p[2])
+        y[0::2] = np.where(first, p[1], p[3])
+        t[1::2] = np.where(first, p[2], p[0])
+        y[1::2] = np.where(first, p[3], p[1])
+        return t.tolist(), y.tolist()
+
+
+def _run_with_depth(trace, config, progress=None):
+    """Events, the depth curve and the gaps in one pass of the real engine, if it exposes depth.
 
     heeldrop.replay.run_engine calls on_sample(engine, sample) after each step;
     when heelcore's Engine has depth_deg(), the depth is read there (NaN until
-    the foot axis is known). Returns None when it has not: the caller then
-    runs the engine without it and the figure falls back to a schematic.
+    the foot axis is known) into an Envelope, reduced after each block the
+    engine reads. trace: a Trace or a heeldrop.traceio.TraceStream. Returns
+    None when the engine has no depth_deg(): the caller then runs the engine
+    without it and the figure falls back to a schematic.
     """
     try:
         from heelcore.engine import Engine
@@ -260,8 +385,10 @@ def _run_with_depth(trace, config):
         raise UserError("the detection engine is not available (%s); reinstall heeldrop with 'make setup'" % e)
     if not callable(getattr(Engine, "depth_deg", None)):
         return None
-    ts, ds = [], []
-    t_add, d_add = ts.append, ds.append
+    from heeldrop.progress import Progress, tracked
+
+    env = Envelope()
+    t_add, d_add = env.add_t, env.add_y
     nan = float("nan")
 
     # side switches recorded in the trace are applied by run_engine itself
@@ -269,37 +396,56 @@ def _run_with_depth(trace, config):
         t_add(s[0])
         d_add(eng.depth_deg() if eng.axis_known else nan)
 
-    events = run_engine(trace, config, on_sample=on_sample)
-    return events, (ts, ds)
+    bar = progress or Progress("report", unit="bytes" if hasattr(trace, "size") else "")
+    events = run_engine(tracked(trace, bar, after_block=env.flush), config, on_sample=on_sample)
+    if progress is None:
+        bar.close()
+    return events, env.curve(), env
 
 
-def run_trace(trace, config):
-    """The real engine over a trace: (events, depth or None)."""
-    got = _run_with_depth(trace, config)
+def run_trace(trace, config, progress=None):
+    """The real engine over a trace: (events, depth or None, Envelope or None)."""
+    got = _run_with_depth(trace, config, progress)
     if got is not None:
         return got
     from heeldrop.replay import run_engine
 
-    return run_engine(trace, config), None
+    return run_engine(trace, config), None, None
 
 
-def _load_trace(path, config, notes):
-    from heeldrop.traceio import TraceError, read_trace
+def _run(trace, config, progress):
+    """run_trace (which tests replace with a stub taking two arguments and giving two results)."""
+    got = run_trace(trace, config) if progress is None else run_trace(trace, config, progress)
+    return got[0], got[1], (got[2] if len(got) > 2 else None)
+
+
+def _open_trace(path, notes):
+    """A TraceStream over a trace CSV; bad sample lines are skipped and told in notes
+    after the engine has read it (see _trace_notes). Header problems are errors."""
+    from heeldrop.traceio import TraceError, open_trace
 
     try:
-        trace = read_trace(path)
+        return open_trace(path, skip_bad=True, extra=False)
     except TraceError as e:
-        try:
-            trace = read_trace(path, skip_bad=True)
-        except TraceError:
-            raise UserError("%s; fix the file or re-export it from the device" % e)
-        lines = ", ".join(str(n) for n, _m in trace.bad_lines[:5]) + (", ..." if len(trace.bad_lines) > 5 else "")
-        notes.append("%s; recovered the rest: %d bad line(s) skipped (line %s), %d samples read (%s)" % (
-            e, trace.skipped, lines, len(trace.t_ms), _clock((trace.t_ms[-1] - trace.t_ms[0]) / 1000.0)
-            if trace.t_ms else "0:00"))
-    if not trace.t_ms:
-        raise UserError("%s: the trace has no samples; record a session first" % path)
-    return trace
+        raise UserError("%s; fix the file or re-export it from the device" % e)
+
+
+def _trace_notes(st, path, notes):
+    if st.skipped:
+        ln, msg = st.bad_lines[0]
+        lines = ", ".join(str(n) for n, _m in st.bad_lines[:5]) + (", ..." if st.skipped > 5 else "")
+        notes.append("%s:%d: %s; recovered the rest: %d bad line(s) skipped (line %s), %d samples read (%s)" % (
+            path, ln, msg, st.skipped, lines, st.samples,
+            _clock((st.last_t - st.first_t) / 1000.0) if st.samples else "0:00"))
+
+
+def _gap_notes(env, path, t0, notes):
+    if env is None or not env.n_gaps:
+        return
+    a, b = env.longest_gap
+    notes.append("%s: %d gap(s) longer than %g s in the samples: no data for %s in all, the longest %s at %s"
+                 % (path, env.n_gaps, GAP_MS / 1000.0, _duration(env.gap_ms / 1000.0), _duration((b - a) / 1000.0),
+                    _clock((a - t0) / 1000.0)))
 
 
 def _load_log(path, config, notes):
@@ -371,22 +517,36 @@ def _load_log(path, config, notes):
     return header, events, trace
 
 
-def load_session(path, config=None):
-    """Read a session log or trace CSV and get its events (the real engine for traces)."""
+def load_session(path, config=None, progress=None):
+    """Read a session log or trace CSV and get its events (the real engine for traces).
+
+    A trace CSV is read a block at a time while the engine runs (memory does
+    not grow with its length); the depth curve is kept as a bounded envelope."""
     if config is None:
         config = load_config()
+    from heeldrop.traceio import TraceError
+
     kind = detect_kind(path)
     notes = []
     sha = file_sha256(path)
+    env = None
     if kind == "trace":
-        trace = _load_trace(path, config, notes)
-        meta = dict(trace.meta)
-        cfg = config
-        side = meta.get("side")
-        if side in ("left", "right") and side != config.side:
-            cfg = _with(config, side=side)
-        events, depth = run_trace(trace, cfg)
-        span = (trace.t_ms[0], trace.t_ms[-1])
+        st = _open_trace(path, notes)
+        try:
+            meta = dict(st.meta)
+            cfg = config
+            side = meta.get("side")
+            if side in ("left", "right") and side != config.side:
+                cfg = _with(config, side=side)
+            try:
+                events, depth, env = _run(st, cfg, progress)
+                st.drain()  # (the engine reads it all; a stand-in may not)
+            except TraceError as e:  # nothing left, or the file went away while read
+                raise UserError("%s; fix the file or re-export it from the device" % e) from None
+        finally:
+            st.close()
+        _trace_notes(st, path, notes)
+        span = (st.first_t, st.last_t) if st.first_t is not None else None
     else:
         meta, events, trace = _load_log(path, config, notes)
         depth = None
@@ -394,17 +554,19 @@ def load_session(path, config=None):
         if trace is not None and not any(e.get("type") in ("rep_end", "calibrated") for e in events):
             side = meta.get("side")
             cfg = _with(config, side=side) if side in ("left", "right") and side != config.side else config
-            events, depth = run_trace(trace, cfg)
+            events, depth, env = _run(trace, cfg, progress)
             notes.append("%s: no events recorded in the log; replayed its samples through the engine" % path)
         elif trace is not None and events:
             # the recorded events are the truth; the depth curve is only for the figure
             got = _run_with_depth(trace, _with(config, side=meta["side"]) if meta.get("side") in ("left", "right")
-                                  else config)
+                                  else config, progress)
             if got is not None:
-                depth = got[1]
+                depth, env = got[1], got[2]
         if trace is None and not events:
             raise UserError("%s: nothing could be recovered from this session log (%s); it holds no samples or events"
                             % (path, "; ".join(notes) or "empty"))
+    if kind == "trace" and span:
+        _gap_notes(env, path, span[0], notes)
     for ev in events:
         if ev.get("type") == "calibration_failed":
             notes.append("%s: calibration could not complete: %s" % (path, ev.get("reason", "")))
@@ -414,7 +576,8 @@ def load_session(path, config=None):
             if ev.get("bad_samples"):
                 notes.append("%s: the engine skipped %d bad sample(s)" % (path, ev["bad_samples"]))
     sess = Session(events, path=path, kind=kind, meta=meta, side=meta.get("side") or config.side,
-                   depth=depth, notes=notes, sha256=sha, span_ms=span)
+                   depth=depth, notes=notes, sha256=sha, span_ms=span,
+                   gaps=env.gaps if env is not None else None)
     for r in sess.incomplete_reps():
         sess.notes.append("%s: rep %d started but did not end (session cut short?); left out of the numbers"
                           % (path, r))
@@ -657,8 +820,25 @@ def render_text(a):
 
 
 def _clock(seconds):
+    """m:ss, or h:mm:ss from an hour on."""
     seconds = int(round(seconds))
+    if seconds >= 3600:
+        return "%d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
     return "%d:%02d" % (seconds // 60, seconds % 60)
+
+
+def _duration(seconds):
+    """A length of time in words: 0.4 s, 12 s, 3 min 20 s, 2 h 05 min, 11 days 13 h."""
+    if seconds < 10:
+        return "%.1f s" % seconds
+    s = int(round(seconds))
+    if s < 60:
+        return "%d s" % s
+    if s < 3600:
+        return "%d min %02d s" % (s // 60, s % 60)
+    if s < 86400:
+        return "%d h %02d min" % (s // 3600, s // 60 % 60)
+    return "%d days %d h" % (s // 86400, s // 3600 % 24)
 
 
 # --------------------------------------------------------------------------
@@ -713,7 +893,8 @@ def schematic_depth(reps):
 
 
 def _decimate(t, y, max_points=6000):
-    """Min/max envelope so a long trace plots fast and keeps its peaks."""
+    """Min/max envelope so a long trace plots fast and keeps its peaks (NaN: depth not known,
+    kept only where a whole bin is unknown, so the line breaks there)."""
     import numpy as np
 
     t = np.asarray(t, dtype=float)
@@ -724,19 +905,14 @@ def _decimate(t, y, max_points=6000):
     bins = max_points // 2
     step = n // bins
     m = step * bins
-    tb = t[:m].reshape(bins, step)
-    yb = y[:m].reshape(bins, step)
-    imin = yb.argmin(axis=1)
-    imax = yb.argmax(axis=1)
-    rows = np.arange(bins)
-    first = np.minimum(imin, imax)
-    second = np.maximum(imin, imax)
+    red = Envelope._reduce(t[:m].reshape(bins, step), y[:m].reshape(bins, step))
+    first = red[0] <= red[2]
     tt = np.empty(2 * bins)
     yy = np.empty(2 * bins)
-    tt[0::2] = tb[rows, first]
-    tt[1::2] = tb[rows, second]
-    yy[0::2] = yb[rows, first]
-    yy[1::2] = yb[rows, second]
+    tt[0::2] = np.where(first, red[0], red[2])
+    yy[0::2] = np.where(first, red[1], red[3])
+    tt[1::2] = np.where(first, red[2], red[0])
+    yy[1::2] = np.where(first, red[3], red[1])
     return np.concatenate([tt, t[m:]]), np.concatenate([yy, y[m:]])
 
 
@@ -762,19 +938,103 @@ def _tick_step(span_s, most):
     return span_s / most
 
 
-def n_panels(total_s, panel_s):
-    """Panels of equal length, none longer than panel_s by more than 10%."""
+def n_panels(total_s, panel_s, most=None):
+    """Panels of equal length, none longer than panel_s by more than 10%; at most `most`
+    (a longer session gets longer panels: the figure stays a page, whatever the length)."""
     import math
 
-    return max(1, int(math.ceil(total_s / panel_s - 0.1)))
+    n = max(1, int(math.ceil(total_s / panel_s - 0.1)))
+    return min(n, most) if most else n
+
+
+CUT_GAP_S = 30.0    # a gap in the samples longer than this is cut out of the time axis...
+BREAK_S = 6.0       # ...and drawn as a hatched break this wide (seconds of axis)
+MARK_GAP_S = 1.0    # shorter gaps are drawn where they are, hatched; shorter than this, only the line breaks
+MAX_PANELS = {"wide": 8, "phone": 10}
+MAX_POINTS_PER_PANEL = 2400  # the min/max envelope is thinned to this for each panel
+
+
+class TimeAxis:
+    """Session time (ms) -> the timeline's x (s): long gaps cut out.
+
+    A gap in the samples longer than CUT_S becomes a break BREAK_S wide, so a
+    recording with an hour (or 10^6 s) without data draws the data that is
+    there, at the usual scale, and says how long the break was. x() and
+    real_s() are piecewise linear through the cut points (numpy interp):
+    whatever the timestamps, nothing is allocated per millisecond or per
+    second of session."""
+
+    def __init__(self, t0_ms, t1_ms, gaps=(), cut_s=CUT_GAP_S, break_s=BREAK_S):
+        self.t0 = t0_ms
+        real = [float(t0_ms)]
+        axis = [0.0]
+        self.cuts = []  # (x_start, x_end, gap seconds)
+        self._cut_k = set()  # segments k..k+1 of the breakpoints that are breaks
+        for a, b in sorted(gaps):
+            if (b - a) / 1000.0 <= cut_s or a < real[-1] or b > t1_ms:
+                continue
+            x_a = axis[-1] + (a - real[-1]) / 1000.0
+            real += [float(a), float(b)]
+            axis += [x_a, x_a + break_s]
+            self._cut_k.add(len(real) - 2)
+            self.cuts.append((x_a, x_a + break_s, (b - a) / 1000.0))
+        real.append(float(max(t1_ms, real[-1])))
+        axis.append(axis[-1] + (real[-1] - real[-2]) / 1000.0)
+        self._real = real
+        self._axis = axis
+        self.total_s = axis[-1]
+
+    def x(self, t_ms):
+        import numpy as np
+
+        return np.interp(np.asarray(t_ms, dtype=float), self._real, self._axis)
+
+    def real_s(self, x):
+        """Seconds since the start of the session at axis position x."""
+        import numpy as np
+
+        return (float(np.interp(x, self._axis, self._real)) - self.t0) / 1000.0
+
+    def ticks(self, lo, hi, step):
+        """Axis positions in [lo, hi] of round session times (multiples of step seconds),
+        on the stretches with data (not in the breaks), never closer than step / 2."""
+        import math
+
+        out = []
+        for k in range(len(self._axis) - 1):
+            xa, xb = self._axis[k], self._axis[k + 1]
+            if xb < lo or xa > hi or k in self._cut_k:
+                continue
+            off = (self._real[k] - self.t0) / 1000.0 - xa  # real seconds = x + off on this stretch
+            r = math.ceil((max(lo, xa) + off) / step - 1e-9) * step
+            while r - off <= min(hi, xb) + 1e-9:
+                x = r - off
+                if not out or x - out[-1] >= step / 2.0:
+                    out.append(x)
+                r += step
+                if len(out) > 200:
+                    return out
+        return out
+
+
+def _break_lines(xs, ys, gaps_x):
+    """Insert NaN points inside each gap so the line is not drawn across it."""
+    import numpy as np
+
+    if not len(gaps_x) or not len(xs):
+        return xs, ys
+    mids = np.array([(a + b) / 2.0 for a, b in gaps_x])
+    at = np.searchsorted(xs, mids)
+    return np.insert(xs, at, mids), np.insert(ys, at, np.nan)
 
 
 def timeline_figure(session, reps, layout="wide"):
-    """The depth trace (or the schematic from rep numbers) with phases shaded and every event marked."""
+    """The depth trace (or the schematic from rep numbers) with phases shaded, every event marked,
+    and gaps in the samples shown as gaps (long ones cut out of the time axis)."""
     import numpy as np
 
     plt = _mpl()
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 
     width, panel_s, panel_h, ncol, fs = LAYOUTS[layout]
     t0 = session.t0_ms
@@ -786,20 +1046,24 @@ def timeline_figure(session, reps, layout="wide"):
         measured = False
     dt = np.asarray(dt, dtype=float)
     dy = np.asarray(dy, dtype=float)
-    total_s = max(session.duration_s, 1.0)
-    npan = n_panels(total_s, panel_s)
+    gaps = [(a, b) for a, b in session.gaps if b - a >= GAP_MS]
+    axis = TimeAxis(t0, session.t1_ms, gaps)
+    total_s = max(axis.total_s, 1.0)
+    npan = n_panels(total_s, panel_s, MAX_PANELS[layout])
     span = total_s / npan
     by_type = {}
     for ev in session.events:
         if ev.get("type") not in NOT_MARKED:
             by_type.setdefault(ev.get("type"), []).append(ev)
-    n_labels = 4 + len(by_type)
+    gaps_x = [(float(axis.x(a)), float(axis.x(b)), (b - a) / 1000.0) for a, b in gaps]
+    marked = [g for g in gaps_x if g[2] >= MARK_GAP_S]
+    n_labels = 4 + len(by_type) + (1 if marked else 0)
     legend_h = 0.2 + 0.17 * ((n_labels + ncol - 1) // ncol)
     fig_h = 0.75 + panel_h * npan + legend_h
     fig, axes = plt.subplots(npan, 1, figsize=(width, fig_h), squeeze=False)
     axes = axes[:, 0]
-    xs = (dt - t0) / 1000.0
-    px, py = _decimate(xs, dy)
+    xs = axis.x(dt)
+    breaks = [(a, b) for a, b, _ in gaps_x]
     # robust range: the reps' depths and the bulk of the curve, never wider than -45..90 deg,
     # so a stretch of nonsense (e.g. a sensor knocked loose) cannot flatten the real reps
     finite = dy[np.isfinite(dy)]
@@ -815,12 +1079,13 @@ def timeline_figure(session, reps, layout="wide"):
     for r in reps:
         for name, a, b in _phases(r):
             if b > a:
-                phase_x[name].append(((a - t0) / 1000.0, (b - a) / 1000.0))
+                xa, xb = float(axis.x(a)), float(axis.x(b))
+                phase_x[name].append((xa, xb - xa))
     ev_xy = []
     for typ, evs in by_type.items():
-        et = np.array([(e["t_ms"] - t0) / 1000.0 for e in evs if isinstance(e.get("t_ms"), (int, float))])
+        et = np.array([e["t_ms"] for e in evs if isinstance(e.get("t_ms"), (int, float))], dtype=float)
         if len(et):
-            ev_xy.append((typ, et, np.interp(et * 1000.0 + t0, mt, my, left=0.0)))
+            ev_xy.append((typ, axis.x(et), np.interp(et, mt, my, left=0.0)))
     handles = {}
     for i, ax in enumerate(axes):
         lo, hi = i * span, (i + 1) * span
@@ -829,9 +1094,20 @@ def timeline_figure(session, reps, layout="wide"):
             if xr:
                 h = ax.broken_barh(xr, (ymin, ymax - ymin), facecolors=PHASE_COLOURS[name], alpha=0.6, lw=0)
                 handles.setdefault(name, h)
-        sel = (px >= lo - 1) & (px <= hi + 1)
-        (line,) = ax.plot(px[sel], py[sel], color="#222222", lw=1.0 if measured else 1.2,
-                          ls="-" if measured else "--")
+        for a, b, secs in marked:
+            if b < lo or a > hi:
+                continue
+            h = ax.axvspan(a, max(b, a + span / 400.0), facecolor="#eeeeee", edgecolor="#777777", hatch="////",
+                           lw=0.6, zorder=2)
+            handles.setdefault("no data (gap)", h)
+            if secs > CUT_GAP_S or b - a > span / 25.0:
+                ax.text(min(max((a + b) / 2.0, lo + span / 60.0), hi - span / 60.0), ymin + (ymax - ymin) * 0.04, "gap %s" % _duration(secs), rotation=90,
+                        ha="center", va="top", fontsize=fs - 2, color="#333333", zorder=4, clip_on=True,
+                        bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+        sel = np.nonzero((xs >= lo - 1) & (xs <= hi + 1))[0]
+        px, py = _decimate(xs[sel], dy[sel], MAX_POINTS_PER_PANEL)
+        px, py = _break_lines(px, py, [g for g in breaks if g[1] >= lo - 1 and g[0] <= hi + 1])
+        (line,) = ax.plot(px, py, color="#222222", lw=1.0 if measured else 1.2, ls="-" if measured else "--")
         handles.setdefault("depth" if measured else "depth (schematic)", line)
         for typ, et, ey in ev_xy:
             marker, colour, label = EVENT_STYLE.get(typ, ("o", "#000000", typ))
@@ -843,13 +1119,13 @@ def timeline_figure(session, reps, layout="wide"):
             handles.setdefault(label, mk)
         ax.set_xlim(lo, hi)
         ax.set_ylim(ymax, ymin)  # heel down is down
-        ax.xaxis.set_major_locator(MultipleLocator(_tick_step(span, 6 if layout == "wide" else 4)))
+        ax.xaxis.set_major_locator(FixedLocator(axis.ticks(lo, hi, _tick_step(span, 6 if layout == "wide" else 4))))
         ax.yaxis.set_major_locator(MultipleLocator(_tick_step(ymax - ymin, 4)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _clock(v)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _clock(axis.real_s(v))))
         ax.tick_params(labelsize=fs)
         ax.set_ylabel("depth \u00b0", fontsize=fs)
         ax.grid(True, alpha=0.3)
-    axes[-1].set_xlabel("session time (m:ss)", fontsize=fs)
+    axes[-1].set_xlabel("session time (%s)" % ("h:mm:ss" if axis.real_s(total_s) >= 3600 else "m:ss"), fontsize=fs)
     title = "%s: heel depth below level%s" % (session.name, "" if measured else " (schematic from rep numbers)")
     axes[0].set_title(title, fontsize=fs + 1, loc="left")
     fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=ncol, fontsize=fs - 1,
