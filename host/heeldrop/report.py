@@ -179,6 +179,10 @@ class Session:
                     r[k] = bool(r.get(k))
                 r["faults"] = [f for f in FAULTS if r[f]]
                 r["hold_target_reached"] = "hold_target" in per_rep.get(ev.get("rep"), ())
+                # stretches without samples inside the rep: its times there are not measured
+                a, b = r.get("start_ms", r["t_ms"]), max(r.get("end_ms", r["t_ms"]), r["t_ms"])
+                r["gap_s"] = sum(min(gb, b) - max(ga, a) for ga, gb in self.gaps if gb > a and ga < b) / 1000.0
+                r["interrupted"] = bool(r.get("interrupted"))
                 out.append(r)
         return out
 
@@ -581,6 +585,16 @@ def load_session(path, config=None, progress=None):
     for r in sess.incomplete_reps():
         sess.notes.append("%s: rep %d started but did not end (session cut short?); left out of the numbers"
                           % (path, r))
+    gapped = [r for r in sess.reps() if r["gap_s"] >= MARK_GAP_S and not r["interrupted"]]
+    if gapped:
+        sess.notes.append("%s: %d rep(s) with a gap in the samples inside, counted in their hold and times though "
+                          "nothing was measured then: rep %s" % (path, len(gapped), ", ".join(
+                              "%s (%s)" % (r.get("rep"), _duration(r["gap_s"])) for r in gapped[:8]) +
+                              (", ..." if len(gapped) > 8 else "")))
+    cut = [r for r in sess.reps() if r["interrupted"]]
+    if cut:
+        sess.notes.append("%s: %d rep(s) interrupted (a gap in the samples ended them): rep %s" % (
+            path, len(cut), ", ".join(str(r.get("rep")) for r in cut[:8]) + (", ..." if len(cut) > 8 else "")))
     gone = sess.cancelled()
     if gone:
         sess.notes.append("%s: %d rep(s) abandoned and not counted: %s" % (path, len(gone), "; ".join(
@@ -602,9 +616,10 @@ def _with(config, **kw):
 
 
 def is_valid(rep, config):
-    """A rep whose depth counts for the medians: deep enough, controlled, clean end range."""
+    """A rep whose depth counts for the medians: deep enough, controlled, clean end range, not
+    interrupted by a gap in the samples."""
     d = rep.get("depth_deg")
-    if d is None or d < config.min_depth_deg:
+    if d is None or d < config.min_depth_deg or rep.get("interrupted"):
         return False
     return not any(rep.get(f) for f in DEPTH_FAULTS)
 
@@ -792,6 +807,10 @@ def rep_faults_text(r):
             parts.append("bounce x%d" % r["bounces"])
         else:
             parts.append(FAULT_LABELS[f])
+    if r.get("interrupted"):
+        parts.append("interrupted")
+    if r.get("gap_s", 0) >= GAP_MS / 1000.0:
+        parts.append("no data for %s inside" % _duration(r["gap_s"]))
     return ", ".join(parts) or "-"
 
 
@@ -902,10 +921,13 @@ def _decimate(t, y, max_points=6000):
     n = len(t)
     if n <= max_points:
         return t, y
-    bins = max_points // 2
-    step = n // bins
-    m = step * bins
-    red = Envelope._reduce(t[:m].reshape(bins, step), y[:m].reshape(bins, step))
+    step = -(-n // (max_points // 2))
+    bins = -(-n // step)
+    pad = bins * step - n
+    if pad:
+        t = np.concatenate([t, np.full(pad, t[-1])])
+        y = np.concatenate([y, np.full(pad, np.nan)])
+    red = Envelope._reduce(t.reshape(bins, step), y.reshape(bins, step))
     first = red[0] <= red[2]
     tt = np.empty(2 * bins)
     yy = np.empty(2 * bins)
@@ -913,7 +935,7 @@ def _decimate(t, y, max_points=6000):
     yy[0::2] = np.where(first, red[1], red[3])
     tt[1::2] = np.where(first, red[2], red[0])
     yy[1::2] = np.where(first, red[3], red[1])
-    return np.concatenate([tt, t[m:]]), np.concatenate([yy, y[m:]])
+    return tt, yy
 
 
 def _mpl():

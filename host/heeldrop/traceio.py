@@ -274,7 +274,7 @@ def decode_text(data, path, skip_bad, first_line=1):
     return data.decode("utf-8", errors="replace"), bad
 
 
-BLOCK_BYTES = 1 << 21       # samples are parsed this many bytes at a time (about 40 000 lines)
+BLOCK_BYTES = 1 << 18       # samples are parsed this many bytes at a time (about 5 000 lines)
 MAX_HEAD_BYTES = 1 << 20    # metadata and header must fit in this
 MAX_LINE_BYTES = 1 << 20    # a longer line is not a trace line
 KEEP_BAD_LINES = 1000       # bad_lines keeps the first ones; skipped counts them all
