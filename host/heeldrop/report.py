@@ -1161,7 +1161,9 @@ def timeline_figure(session, reps, layout="wide"):
 def reps_figure(a, layout="wide"):
     """Depth per rep by side (valid filled, others hollow) with medians; hold per rep vs the target."""
     plt = _mpl()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.6) if layout == "wide" else (4.3, 6.4), sharex=False)
+    # the legends sit outside the plotting area (right of it, or under it on a phone): never over a point
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.6) if layout == "wide" else (4.3, 7.6), sharex=False,
+                                   layout="constrained")
     for side in ("left", "right"):
         rs = [r for r in a.reps if r["side"] == side]
         if not rs:
@@ -1183,15 +1185,20 @@ def reps_figure(a, layout="wide"):
     ax1.set_ylabel("depth \u00b0")
     ax1.set_title("Depth per rep", fontsize=10, loc="left")
     ax1.grid(True, alpha=0.3)
-    ax1.legend(fontsize=7, ncol=3 if layout == "wide" else 2, loc="lower right")
     ax2.axhline(a.config.hold_target_s, color="#006d2c", ls=":", lw=1.2,
                 label="target %g s" % a.config.hold_target_s)
     ax2.set_ylabel("hold s")
     ax2.set_xlabel("rep (per side)")
     ax2.set_title("Hold per rep", fontsize=10, loc="left")
     ax2.grid(True, alpha=0.3)
-    ax2.legend(fontsize=7, ncol=3, loc="upper right")
-    fig.tight_layout()
+    for ax in (ax1, ax2):
+        if not ax.get_legend_handles_labels()[0]:
+            continue
+        if layout == "wide":
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
+        else:
+            ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2 if ax is ax2 else -0.12),
+                      borderaxespad=0.0, frameon=False)
     return fig
 
 
@@ -1304,7 +1311,7 @@ CSS = """
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:12px;color:#1a1a1a;
 background:#fafafa;line-height:1.4;font-size:16px}
-main{max-width:980px;margin:0 auto}
+main{max-width:1100px;margin:0 auto}
 h1{font-size:1.35rem;margin:.2em 0 .4em}
 h2{font-size:1.1rem;margin:1.4em 0 .4em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 .meta{color:#555;font-size:.85rem;overflow-wrap:anywhere}
@@ -1314,11 +1321,32 @@ h2{font-size:1.1rem;margin:1.4em 0 .4em;border-bottom:1px solid #ddd;padding-bot
 .big{font-size:1.6rem;font-weight:700}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%;margin:6px 0;border:1px solid #e3e3e3;
 background:#fff}
-table{border-collapse:collapse;font-size:.85rem;white-space:nowrap}
-th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}
-th{background:#f0f0f0;position:sticky;top:0}
+.scroll.overflowing{background:linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/40px 100% no-repeat local,
+linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/40px 100% no-repeat local,
+radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),transparent) right/14px 100% no-repeat scroll,#fff}
+.scrollhint{display:none;font-size:.8rem;color:#555;margin:2px 0 0}
+.scroll.overflowing+.scrollhint{display:block}
+table{border-collapse:collapse;font-size:.85rem;width:100%}
+th,td{padding:4px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{background:#f0f0f0;position:sticky;top:0;white-space:normal;vertical-align:bottom;font-weight:600}
 td.l,th.l{text-align:left}
+td.w{white-space:normal;min-width:8em}
+table.sides{width:auto;min-width:60%}
+table.sides td.l{white-space:normal}
 tr.fault td{background:#fff5f0}
+@media (max-width:700px){
+ table.sides{min-width:100%}
+ table.cards thead{display:none}
+ table.cards,table.cards tbody,table.cards tr{display:block;width:100%}
+ table.cards tr{display:grid;grid-template-columns:1fr 1fr;column-gap:12px;border:1px solid #ddd;border-radius:6px;
+  margin:8px 0;padding:4px 8px;background:#fff}
+ table.cards tr.fault{border-color:#f4b69c;background:#fff5f0}
+ table.cards td{display:flex;justify-content:space-between;gap:6px;border:none;padding:2px 0;white-space:normal;
+  text-align:right;min-width:0;background:none!important}
+ table.cards td::before{content:attr(data-label);color:#555;text-align:left}
+ table.cards td.span{grid-column:1/-1}
+ .scroll.cardbox{border:none;background:none;overflow:visible}
+}
 figure{margin:10px 0}
 figure picture{display:block}
 figure img{display:block;width:100%;max-width:100%;height:auto;background:#fff}
@@ -1328,10 +1356,14 @@ ul.tips li{margin:.3em 0}
 blockquote{margin:.2em 0 .2em .3em;padding-left:.6em;border-left:3px solid #ccc;color:#333;font-size:.92rem}
 .notes li{color:#8a4b00}
 .small{font-size:.8rem;color:#555}
+a.dl{margin-right:1em}
 """
 
 # Sets data-figures-ok on <html> once every figure decoded (the browser test reads it),
-# and records any script error in data-errors.
+# and records any script error in data-errors. Marks each table box that has to scroll
+# sideways (class "overflowing": a shadow and a "scroll sideways" line show it) and
+# records, for the browser test: data-overflow (the boxes that scroll), data-cells-outside
+# (table cells not wholly inside the window: cut off), data-page-width.
 CHECK_JS = """
 (function(){
   var root=document.documentElement, errs=[];
@@ -1340,11 +1372,21 @@ CHECK_JS = """
     var imgs=document.querySelectorAll('img'), bad=[];
     for(var i=0;i<imgs.length;i++){var im=imgs[i];
       if(!(im.complete&&im.naturalWidth>0)){bad.push(im.getAttribute('alt')||('img'+i));}}
+    var boxes=document.querySelectorAll('.scroll'), over=[];
+    for(var j=0;j<boxes.length;j++){var b=boxes[j];
+      if(b.scrollWidth>b.clientWidth+1){b.classList.add('overflowing');over.push(b.getAttribute('data-name')||('box'+j));}
+      else{b.classList.remove('overflowing');}}
+    var cells=document.querySelectorAll('td,th'), out=0, w=window.innerWidth;
+    for(var k=0;k<cells.length;k++){var r=cells[k].getBoundingClientRect();
+      if(r.width>0&&(r.left<-1||r.right>w+1)){out++;}}
     root.setAttribute('data-figures', String(imgs.length));
     root.setAttribute('data-page-width', document.documentElement.scrollWidth+'/'+window.innerWidth);
+    root.setAttribute('data-overflow', over.join(' '));
+    root.setAttribute('data-cells-outside', String(out));
     root.setAttribute('data-figures-ok', bad.length?('no: '+bad.join(', ')):'yes');
   }
   if(document.readyState==='complete'){check();}else{window.addEventListener('load',check);}
+  window.addEventListener('resize',check);
 })();
 """
 
@@ -1353,22 +1395,31 @@ def _e(x):
     return html.escape(str(x), quote=True)
 
 
-def _table(headers, rows, row_classes=None):
-    out = ['<div class="scroll"><table><thead><tr>']
+def _table(headers, rows, row_classes=None, name="table", cls="", wide=(), spans=()):
+    """A table in a box that scrolls sideways when it must (and then says so). cls "cards": on a
+    phone each row becomes a card of label: value pairs, so no column is ever out of sight.
+    wide: indexes of columns whose text may wrap; spans: columns that take a card's whole width."""
+    out = ['<div class="scroll%s" data-name="%s"><table class="%s"><thead><tr>' % (
+        " cardbox" if "cards" in cls else "", _e(name), _e(cls))]
     for i, h in enumerate(headers):
-        out.append('<th%s>%s</th>' % (' class="l"' if i == 0 else "", _e(h)))
+        out.append('<th%s>%s</th>' % (' class="l"' if i == 0 or i in wide else "", _e(h)))
     out.append("</tr></thead><tbody>")
     for j, row in enumerate(rows):
-        cls = (row_classes or [None] * len(rows))[j]
-        out.append("<tr%s>" % (' class="%s"' % cls if cls else ""))
+        rc = (row_classes or [None] * len(rows))[j]
+        out.append("<tr%s>" % (' class="%s"' % rc if rc else ""))
         for i, c in enumerate(row):
-            out.append('<td%s>%s</td>' % (' class="l"' if i == 0 or i == len(row) - 1 else "", _e(c)))
+            klass = [k for k, on in (("l", i == 0 or i in wide), ("w", i in wide),
+                                     ("span", (i in wide or i in spans) and "cards" in cls)) if on]
+            out.append('<td%s data-label="%s">%s</td>' % (
+                ' class="%s"' % " ".join(klass) if klass else "", _e(headers[i]), _e(c)))
         out.append("</tr>")
-    out.append("</tbody></table></div>")
+    out.append('</tbody></table></div><p class="scrollhint">\u2194 the table is wider than the screen: '
+               'scroll it sideways</p>')
     return "".join(out)
 
 
 def side_rows(a):
+    """(headers, rows): one row per side (the text summary and the CSV use this)."""
     heads = ["side", "reps", "valid reps", "median depth (valid)", "deepest", "time held", "median hold",
              "holds \u2265 target", "median descent", "descent speed"] + \
             [FAULT_LABELS[f] for f in FAULTS] + ["fault rate"]
@@ -1382,6 +1433,13 @@ def side_rows(a):
             _f(m["median_descent_s"], "%.1f s"), _f(m["median_descent_speed_dps"], "%.1f \u00b0/s"),
         ] + [m["fault_counts"][f] for f in FAULTS] + [_pct(m["fault_rate"])])
     return heads, rows
+
+
+def side_columns(a):
+    """side_rows turned on its side, as the page shows it: one row per measure, one column per side
+    (3 columns fit any screen; 17 did not)."""
+    heads, rows = side_rows(a)
+    return ["measure"] + [r[0] for r in rows], [[h] + [r[i] for r in rows] for i, h in enumerate(heads) if i]
 
 
 def rep_rows(a):
@@ -1400,7 +1458,63 @@ def rep_rows(a):
     return heads, rows, cls
 
 
-def render_html(a, figs=None, title="heeldrop session report"):
+REP_FIELDS = ("session", "side", "rep", "start_ms", "end_ms", "depth_deg", "hold_s", "descent_s",
+              "descent_speed_dps", "rise_s", "rise_speed_dps", "bounces", "max_roll_deg", "valid", "faults",
+              "hold_target_reached", "gap_s", "interrupted")
+
+
+def rep_records(a):
+    """The per-rep table as plain values (numbers, booleans, a list of faults), one dict a rep."""
+    out = []
+    for r in a.reps:
+        d = {k: r.get(k) for k in REP_FIELDS}
+        d["faults"] = list(r["faults"])
+        d["gap_s"] = round(r.get("gap_s") or 0.0, 3)
+        out.append(d)
+    return out
+
+
+def reps_csv(a):
+    """The per-rep table as CSV text (faults joined with ';', booleans as true/false)."""
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(REP_FIELDS)
+    for d in rep_records(a):
+        w.writerow(["" if d[k] is None else ";".join(d[k]) if k == "faults" else
+                    ("true" if d[k] else "false") if isinstance(d[k], bool) else d[k] for k in REP_FIELDS])
+    return buf.getvalue()
+
+
+def reps_json(a):
+    return json.dumps({"reps": rep_records(a)}, indent=1, allow_nan=False) + "\n"
+
+
+def analysis_json(a):
+    """Everything the report says, as one JSON document (heeldrop report --json)."""
+    doc = {
+        "sessions": [{"name": x.name, "path": x.path, "kind": x.kind, "started": x.started, "side": x.side,
+                      "duration_s": round(x.duration_s, 3), "reps": len(x.reps()), "sha256": x.sha256,
+                      "gaps": len(x.gaps)} for x in a.sessions],
+        "config": {"hold_target_s": a.config.hold_target_s, "reps_per_side": a.config.reps_per_side,
+                   "min_depth_deg": a.config.min_depth_deg},
+        "sides": a.sides,
+        "symmetry": a.symmetry,
+        "tips": [{"for": labels, "tips": texts} for labels, texts in a.tip_groups()],
+        "notes": a.notes,
+        "reps": rep_records(a),
+    }
+    return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+
+
+def table_paths(html_path):
+    """Where the per-rep table goes beside the page: report.html -> report-reps.csv, report-reps.json."""
+    base = html_path[:-5] if html_path.lower().endswith(".html") else html_path
+    return base + "-reps.csv", base + "-reps.json"
+
+
+def render_html(a, figs=None, title="heeldrop session report", tables=None):
     """The whole page as a string: inline CSS, figures as base64 PNG, no external URL."""
     if figs is None:
         figs = figures(a)
@@ -1430,8 +1544,8 @@ def render_html(a, figs=None, title="heeldrop session report"):
              % MIN_VALID_REPS)
     p.append("<h2>Per side</h2>")
     if a.sides:
-        heads, rows = side_rows(a)
-        p.append(_table(heads, rows))
+        heads, rows = side_columns(a)
+        p.append(_table(heads, rows, name="sides", cls="sides"))
         p.append('<p class="small">Prescription: %d reps per side, hold %g s.</p>' % (
             a.config.reps_per_side, a.config.hold_target_s))
     else:
@@ -1458,8 +1572,16 @@ def render_html(a, figs=None, title="heeldrop session report"):
              '(faults in red and orange).</p>')
     p.append("<h2>Reps</h2>")
     if a.reps:
+        csv_name, json_name = [os.path.basename(x) for x in (tables or table_paths("report.html"))]
+        p.append('<p class="small">The table as data: <a class="dl" download="%s" href="data:text/csv;charset=utf-8;'
+                 'base64,%s">%s</a><a class="dl" download="%s" href="data:application/json;base64,%s">%s</a>'
+                 '%s</p>' % (
+                     _e(csv_name), base64.b64encode(reps_csv(a).encode()).decode("ascii"), _e(csv_name),
+                     _e(json_name), base64.b64encode(reps_json(a).encode()).decode("ascii"), _e(json_name),
+                     "(also written beside this page)" if tables else ""))
         heads, rows, cls = rep_rows(a)
-        p.append(_table(heads, rows, cls))
+        p.append(_table(heads, rows, cls, name="reps", cls="cards", wide=(len(heads) - 1,),
+                        spans=(heads.index("session"),)))
     else:
         p.append("<p>No completed reps.</p>")
     if a.notes:
@@ -1474,8 +1596,9 @@ def render_html(a, figs=None, title="heeldrop session report"):
 # the whole job
 
 
-def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
-    """Load, analyse, write the requested outputs; return the Analysis. Prints the text summary to out."""
+def make_report(paths, config=None, html_path=None, png_dir=None, out=None, as_json=False):
+    """Load, analyse, write the requested outputs; return the Analysis. Prints the text summary
+    (as_json: the whole analysis as JSON) to out."""
     config = config or load_config()
     pool = FigurePool()
     try:
@@ -1498,16 +1621,21 @@ def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
         except OSError as e:
             raise UserError("%s: cannot write figures (%s); pick a writable folder with --png" % (png_dir, e.strerror or e))
     if html_path:
-        page = render_html(a, figs)
+        tables = table_paths(html_path)
+        page = render_html(a, figs, tables=tables)
         try:
             d = os.path.dirname(os.path.abspath(html_path))
             os.makedirs(d, exist_ok=True)
             with open(html_path, "w", encoding="utf-8") as f:
                 f.write(page)
+            if a.reps:
+                for path, text in zip(tables, (reps_csv(a), reps_json(a))):
+                    with open(path, "w", encoding="utf-8", newline="") as f:
+                        f.write(text)
         except OSError as e:
             raise UserError("%s: cannot write the report (%s); pick a writable path with --html" % (html_path, e.strerror or e))
     if out is not None:
-        out.write(render_text(a))
+        out.write(analysis_json(a) if as_json else render_text(a))
     return a
 
 

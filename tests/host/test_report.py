@@ -519,3 +519,25 @@ def test_report_memory_does_not_grow_with_the_trace(tmp_path):
         assert os.waitstatus_to_exitcode(status) == 0, err
         peaks.append(ru.ru_maxrss / 1024.0)
     assert peaks[1] < 1.15 * peaks[0], peaks
+
+
+@pytest.mark.parametrize("layout", ["wide", "phone"])
+def test_no_legend_covers_a_point_or_a_bar(layout):
+    """The legends of 'Depth per rep' and 'Hold per rep' sit outside the plotting area (before: over
+    the points at the lower right): no marker, bar or target line is under a legend."""
+    evs = set_events([24, 22, 27, 21, 26, 23, 28, 20], side="left", hold=31.0)
+    t = evs[-1]["t_ms"] + 5000
+    evs += set_events([19, 29, 18, 30, 21, 25, 17, 24], side="right", first_rep=9, t0=t, hold=12.0)[1:]
+    a = report.analyse([report.Session(evs, path="s.csv")], cfg())
+    fig = report.reps_figure(a, layout)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        box = legend.get_window_extent()
+        assert not box.overlaps(ax.get_window_extent()), "the legend is over the plot in %s" % ax.get_title()
+        for line in ax.get_lines():
+            xy = ax.transData.transform(line.get_xydata())
+            assert not any(box.contains(x, y) for x, y in xy), ax.get_title()
+        for patch in ax.patches:
+            assert not box.overlaps(patch.get_window_extent()), ax.get_title()
