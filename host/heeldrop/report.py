@@ -1224,6 +1224,13 @@ def _render(job):
     return _png(reps_figure(payload, layout), dpi=dpi)
 
 
+def _worker_init():
+    """A figure worker leaves Ctrl-C to the command (which stops it): no traceback from a worker."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class FigurePool:
     """Render figures in two worker processes when the session is long (fork only; else inline).
 
@@ -1245,7 +1252,8 @@ class FigurePool:
         if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return self
         try:
-            self.ex = ProcessPoolExecutor(max_workers=self.WORKERS, mp_context=multiprocessing.get_context("fork"))
+            self.ex = ProcessPoolExecutor(max_workers=self.WORKERS, mp_context=multiprocessing.get_context("fork"),
+                                          initializer=_worker_init)
             for _ in range(self.WORKERS):
                 self.ex.submit(_render, ("warm", None, None))
         except (OSError, ValueError, RuntimeError):
