@@ -23,8 +23,12 @@ $(STAMP): requirements-dev.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv with pinned dependencies
 
-test: $(STAMP) browser ## run every test (CPython, MicroPython unix port, mpy-cross)
-	$(PY) -m pytest
+# One line per test file as it runs (a dot per test, the share done), the slowest tests at the
+# end; outputs go to build/ and temporary folders, nothing into the repository (no .pytest_cache).
+PYTEST_FLAGS := -o addopts= -p no:cacheprovider -rfE --durations=10
+
+test: $(STAMP) browser ## run every test (CPython, MicroPython unix port, mpy-cross), one line a file
+	$(PY) -m pytest $(PYTEST_FLAGS)
 
 browser: ## install headless Chromium (Debian package) for the report's browser test
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -36,7 +40,7 @@ browser: ## install headless Chromium (Debian package) for the report's browser 
 	fi
 
 test-unix: $(STAMP) ## run the shared tests under the MicroPython unix port only
-	$(PY) -m pytest tests/host/test_unix_port.py
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/host/test_unix_port.py
 
 demo: $(STAMP) ## run the main job on the virtual device (no hardware needed)
 	$(VENV)/bin/heeldrop demo --speed $(SPEED)

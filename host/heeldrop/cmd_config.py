@@ -1,5 +1,6 @@
 """heeldrop config: read or change the device's settings."""
 import json
+import math
 
 from heeldrop.errors import UserError
 from heeldrop.transport import add_port_argument, open_device
@@ -9,6 +10,7 @@ EPILOG = """examples:
   heeldrop config get
   heeldrop config get hold_target_s side
   heeldrop config set hold_target_s=45 cue_style=quiet
+  heeldrop config get --json > settings.json
 
 Values are JSON (45, 2.5, true, "text"); a bare word is taken as text.
 The device checks every key and value (heelcore.config) and changes
@@ -20,7 +22,18 @@ usage or port, 3 no heeldrop firmware, 4 the board went away."""
 def add_arguments(p):
     p.add_argument("action", choices=("get", "set"))
     p.add_argument("items", nargs="*", metavar="KEY or KEY=VALUE")
+    p.add_argument("--json", action="store_true", help="print the settings (get) or the keys changed (set) as JSON")
     add_port_argument(p)
+
+
+def _finite(x):
+    if isinstance(x, float):
+        return math.isfinite(x)
+    if isinstance(x, list):
+        return all(map(_finite, x))
+    if isinstance(x, dict):
+        return all(map(_finite, x.values()))
+    return True
 
 
 def parse_items(items):
@@ -33,9 +46,13 @@ def parse_items(items):
         if not k:
             raise UserError("set: empty key in %r" % it)
         try:
-            out[k] = json.loads(v)
+            val = json.loads(v)
         except ValueError:
-            out[k] = v
+            val = v
+        if not _finite(val):
+            # JSON has no NaN or infinity; sent on, the device would read nothing ("got None")
+            raise UserError("set: %s=%s: not a finite number; give a number such as %s=45" % (k, v.strip(), k))
+        out[k] = val
     return out
 
 
@@ -49,7 +66,9 @@ def run(args):
     with open_device(args.port) as t:
         if args.action == "get":
             r = t.command("config_get", {"keys": args.items} if args.items else None)
-            for k in sorted(r):
+            if args.json:
+                print(json.dumps({k: r[k] for k in sorted(r)}, indent=1))
+            for k in sorted(r) if not args.json else ():
                 print("%s=%s" % (k, json.dumps(r[k])))
             missing = [k for k in args.items if k not in r]
             if missing:
@@ -57,5 +76,8 @@ def run(args):
         else:
             r = t.command("config_set", changes)
             ch = r.get("changed") or []
-            print("changed: %s" % (", ".join(ch) if ch else "nothing (already set)"))
+            if args.json:
+                print(json.dumps({"changed": ch}))
+            else:
+                print("changed: %s" % (", ".join(ch) if ch else "nothing (already set)"))
     return 0

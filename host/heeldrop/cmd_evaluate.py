@@ -19,6 +19,7 @@ exit status: 0 ok, 2 bad input (not a corpus folder, bad --config)."""
 def add_arguments(p):
     p.add_argument("--corpus", default=None, metavar="DIR", help="corpus folder (default build/corpus)")
     p.add_argument("--config", metavar="FILE", help="JSON settings to evaluate instead of the defaults")
+    p.add_argument("--json", action="store_true", help="print the scores (total, by scenario, by mounting) as JSON")
 
 
 def run(args):
@@ -30,6 +31,11 @@ def run(args):
         ensure_corpus(corpus)
     if not os.path.exists(os.path.join(corpus, "index.json")):
         raise UserError("%s: not a corpus folder (no index.json); make one with `heeldrop synth --corpus %s`" % (corpus, corpus))
-    text = report(corpus, load_config(args.config))[0]
+    text, _per, by_sc, by_mt, total = report(corpus, load_config(args.config))
+    if args.json:
+        import json
+        print(json.dumps({"total": total.summary(), "by_scenario": {k: v.summary() for k, v in sorted(by_sc.items())},
+                          "by_mounting": {str(k): v.summary() for k, v in sorted(by_mt.items())}}, indent=1))
+        return 0
     print(text)
     return 0

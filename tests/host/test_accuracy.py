@@ -1,6 +1,6 @@
 """Accuracy of the engine over the simulated, labelled corpus: the goals of the
 engine issue are the thresholds. The corpus is rebuilt from seeds when missing
-or outdated (build/corpus); the report is written to out/accuracy.txt."""
+or outdated (build/corpus); the report is written to build/test-out/accuracy.txt."""
 import os
 
 import pytest
@@ -16,8 +16,8 @@ CORPUS = os.path.join(ROOT, "build", "corpus")
 def results():
     ensure_corpus(CORPUS)
     text, per, by_sc, by_mt, total = report(CORPUS)
-    os.makedirs(os.path.join(ROOT, "out"), exist_ok=True)
-    with open(os.path.join(ROOT, "out", "accuracy.txt"), "w") as f:
+    os.makedirs(os.path.join(ROOT, "build", "test-out"), exist_ok=True)
+    with open(os.path.join(ROOT, "build", "test-out", "accuracy.txt"), "w") as f:
         f.write(text + "\n")
     print(text)
     return per, by_sc, by_mt, total.summary()
