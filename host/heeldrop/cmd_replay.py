@@ -1,5 +1,6 @@
 """heeldrop replay: run the detection engine over recorded traces and print its events."""
 import os
+import subprocess
 import sys
 
 from heelcore.events import to_json
@@ -52,6 +53,9 @@ def run(args):
                         lines = run_engine_micropython(tr, cfg, args.side)
                     except RuntimeError as e:
                         raise UserError(str(e), code=1)
+                    except subprocess.TimeoutExpired as e:
+                        raise UserError("%s: the MicroPython engine did not finish within %.0f s; "
+                                        "use the cpython engine for a file this long" % (path, e.timeout), code=1)
                     import json
                     events = [json.loads(x) for x in lines]
                 else:

@@ -400,7 +400,8 @@ def _run_with_depth(trace, config, progress=None):
         t_add(s[0])
         d_add(eng.depth_deg() if eng.axis_known else nan)
 
-    bar = progress or Progress("report", unit="bytes" if hasattr(trace, "size") else "")
+    bar = progress or Progress("report %s" % os.path.basename(getattr(trace, "path", None) or "session"),
+                               total=getattr(trace, "size", None), unit="bytes" if hasattr(trace, "size") else "")
     events = run_engine(tracked(trace, bar, after_block=env.flush), config, on_sample=on_sample)
     if progress is None:
         bar.close()

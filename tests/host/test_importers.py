@@ -339,7 +339,7 @@ def test_a_data_set_file_of_any_length_is_read_in_the_same_memory(tmp_path):
     head = "time index;acc_x;acc_y;acc_z;gyr_x;gyr_y;gyr_z;mag_x;mag_y;mag_z\n"
     row = "%d;0.1;0.2;9.8;0.01;0.02;0.03;0.1;0.2;0.3\n"
     peaks = []
-    for n in (40_000, 160_000):
+    for n in (12_000, 48_000):
         p = tmp_path / ("u%d" % n) / "s1" / "e1" / "u2"
         p.mkdir(parents=True)
         f = p / "test.txt"

@@ -502,15 +502,15 @@ def test_envelope_keeps_every_peak_in_bounded_memory():
 
 
 def test_report_memory_does_not_grow_with_the_trace(tmp_path):
-    """Peak RSS of `heeldrop report --html` for a trace 4 times as long (160 000 samples) within
-    15 % (before: every sample held, +120 MB here). Seconds, memory and HTML size for 4 million
+    """Peak RSS of `heeldrop report --html` for a trace 4 times as long (100 000 samples) within
+    15 % (before: every sample held, +70 MB here). Seconds, memory and HTML size for 4 million
     samples: make bench (big_*)."""
     import subprocess
     from heeldrop.bench_big import big_trace
 
     exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
     peaks = []
-    for n in (40_000, 160_000):
+    for n in (25_000, 100_000):
         path = big_trace(n, path=str(tmp_path / ("big-%d.csv" % n)))
         p = subprocess.Popen([exe, "report", path, "--html", str(tmp_path / "r.html")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
