@@ -302,14 +302,18 @@ class Envelope:
         # gaps, also across the previous block
         prev = t[0] if self.last_t is None else self.last_t
         d = np.diff(t, prepend=prev)
-        for i in np.nonzero(d > GAP_MS)[0]:
-            a, b = (t[i - 1] if i else prev), t[i]
-            self.n_gaps += 1
-            self.gap_ms += b - a
-            if self.longest_gap is None or b - a > self.longest_gap[1] - self.longest_gap[0]:
-                self.longest_gap = (a, b)
-            if len(self.gaps) < KEEP_GAPS:
-                self.gaps.append((a, b))
+        at = np.nonzero(d > GAP_MS)[0]
+        if len(at):
+            b = t[at]
+            a = b - d[at]
+            k = int(np.argmax(d[at]))
+            self.n_gaps += len(at)
+            self.gap_ms += float(d[at].sum())
+            if self.longest_gap is None or d[at][k] > self.longest_gap[1] - self.longest_gap[0]:
+                self.longest_gap = (float(a[k]), float(b[k]))
+            room = KEEP_GAPS - len(self.gaps)
+            if room > 0:
+                self.gaps.extend(zip(a[:room].tolist(), b[:room].tolist()))
         self.last_t = t[-1]
         step = self.step
         k = -(-n // step)
