@@ -1344,10 +1344,13 @@ th,td{padding:4px 6px;border-bottom:1px solid #eee;text-align:right;white-space:
 th{background:#f0f0f0;position:sticky;top:0;white-space:normal;vertical-align:bottom;font-weight:600}
 td.l,th.l{text-align:left}
 td.w{white-space:normal;min-width:8em}
-table.sides{width:auto;min-width:60%}
+.scroll[data-name=sides]{width:fit-content}
+table.sides{width:auto;min-width:24em}
+table.sides td:not(.l),table.sides th:not(.l){min-width:7em}
 table.sides td.l{white-space:normal}
 tr.fault td{background:#fff5f0}
 @media (max-width:700px){
+ .scroll[data-name=sides]{width:auto}
  table.sides{min-width:100%}
  table.cards thead{display:none}
  table.cards,table.cards tbody,table.cards tr{display:block;width:100%}
