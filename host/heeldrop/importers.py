@@ -1,7 +1,7 @@
 """Load IMU recordings from other formats into a Trace (g, deg/s, t_ms).
 
     from heeldrop.importers import load_any
-    tr = load_any("../shared/data/uci-pt-exercises/s1/e1/u2/test.txt")
+    tr = load_any("tests/data/uci-pt-exercises/s1/e1/u2/test.txt")
     tr.meta  # {'source_format': 'uci-pt-exercises', 'sample_rate_hz': 25, 'side': 'right', ...}
 
 load_any(path, skip_bad=False, side=None) sniffs the format from the first
