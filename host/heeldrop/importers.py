@@ -7,7 +7,7 @@
 load_any(path, skip_bad=False, side=None) sniffs the format from the first
 line:
 
-- trace CSV (../shared/contracts/trace-csv.md), read by heeldrop.traceio;
+- trace CSV (docs/TRACE-CSV.md), read by heeldrop.traceio;
 - "ipol-foot-gait": Xsens export of the IPOL gait data set. Line 1
   `Acquisition frequency: 100 Hz`, line 2 a tab-separated header
   `PacketCounter Acc_X Acc_Y Acc_Z Gyr_X Gyr_Y Gyr_Z Mag_X Mag_Y Mag_Z`, then
