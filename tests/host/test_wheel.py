@@ -194,6 +194,14 @@ def test_deploy_dry_run_in_the_fresh_venv_compiles_every_board_file(venv):
     assert head[2] >> 2 == 4  # the native-code architecture field: 4 = armv6m (MP_NATIVE_ARCH_ARMV6M)
 
 
+def test_the_cue_table_prints_from_the_installed_firmware(venv):
+    r = run([os.path.join(venv["bin"], "python"), "-m", "heeldrop.cuesdoc"], cwd=venv["work"], env=venv["env"])
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(ROOT, "docs", "CUES.md"), encoding="utf-8") as f:
+        doc = f.read()
+    assert r.stdout.strip() and r.stdout in doc  # the same table as docs/CUES.md
+
+
 def test_pipx_install_of_the_wheel(wheel, wheelhouse, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "HEELDROP_PORT")}
     env.update(PIPX_HOME=str(tmp_path / "pipx"), PIPX_BIN_DIR=str(tmp_path / "bin"), PIPX_MAN_DIR=str(tmp_path / "man"),
