@@ -81,8 +81,9 @@ def cache_root():
     return os.path.join(base, "heeldrop")
 
 
-def work_dir(name):
-    """A folder for build products (compiled .mpy files and the like), created.
+def work_dir(name, create=True):
+    """A folder for build products (compiled .mpy files and the like), created
+    unless create is False.
 
     In a checkout: build/NAME. Installed: a folder in the user's cache, one per
     installed copy and version, so two installs never share stale products."""
@@ -93,5 +94,6 @@ def work_dir(name):
         from heelcore import VERSION
         key = hashlib.sha256(("%s\0%s" % (os.path.realpath(_PKG), VERSION)).encode()).hexdigest()[:12]
         path = os.path.join(cache_root(), "%s-%s" % (VERSION, key), name)
-    os.makedirs(path, exist_ok=True)
+    if create:
+        os.makedirs(path, exist_ok=True)
     return path

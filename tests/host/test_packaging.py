@@ -36,6 +36,33 @@ def test_resources_point_at_this_checkout():
     assert os.path.samefile(resources.work_dir("sim-mpy"), os.path.join(ROOT, "build", "sim-mpy"))
 
 
+def test_resources_of_an_installed_package_and_its_cache(tmp_path, monkeypatch):
+    pkg = tmp_path / "site-packages" / "heeldrop"
+    (pkg / "_firmware").mkdir(parents=True)
+    (pkg / "_traces").mkdir()
+    monkeypatch.setattr(resources, "_PKG", str(pkg))
+    monkeypatch.setattr(resources, "_FIRMWARE_DATA", str(pkg / "_firmware"))
+    monkeypatch.setattr(resources, "_TRACES_DATA", str(pkg / "_traces"))
+    assert not resources.installed()  # no firmware in it: a broken install, not an installed one
+    (pkg / "_firmware" / "app.py").write_text("")
+    assert resources.installed() and resources.checkout_root() is None
+    assert resources.firmware_dir() == str(pkg / "_firmware")
+    assert resources.demo_trace() == str(pkg / "_traces" / "demo_session.csv")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    d = resources.work_dir("corpus", create=False)
+    assert d.startswith(str(tmp_path / "cache" / "heeldrop" / (VERSION + "-"))) and not os.path.exists(d)
+    assert resources.work_dir("sim-mpy") == os.path.join(os.path.dirname(d), "sim-mpy")
+    assert os.path.isdir(resources.work_dir("sim-mpy"))
+    # another installed copy (another venv) gets its own folder
+    monkeypatch.setattr(resources, "_PKG", str(tmp_path / "other" / "heeldrop"))
+    assert os.path.dirname(resources.work_dir("corpus", create=False)) != os.path.dirname(d)
+    (pkg / "_firmware" / "app.py").unlink()
+    from heeldrop.errors import UserError
+    monkeypatch.setattr(resources, "_CHECKOUT", str(tmp_path / "nowhere"))
+    with pytest.raises(UserError, match="firmware sources are missing"):
+        resources.require_firmware()
+
+
 def test_board_files_are_the_firmware_without_the_host_only_parts():
     files = boardfiles.board_files()
     assert files == sorted(set(files), key=files.index) and len(files) == len(set(files))
