@@ -6,7 +6,9 @@
 #
 # Frozen modules run from flash: their bytecode and constant data never enter
 # the heap, which on a Pico is what the session log's buffers and the serial
-# stream need (hardware/README.md has the measured difference). Then copy
+# stream need. Loaded from .mpy files instead, this firmware's code takes about
+# 200 KB of heap in the unix port (`heeldrop sim` prints it as code_bytes;
+# native code differs by architecture, and a board has ~246 KB). Then copy
 # main.py alone onto the board's filesystem, where it starts the app at boot
 # (`mpremote cp main.py :main.py`; remove it to stop the autorun). A file of
 # the same name on the filesystem overrides its frozen copy (sys.path puts
