@@ -279,15 +279,25 @@ class IMU:
         now = self._now()
         p = self._periods(now)
         self._fifo_reset()
+        t = now
         if p is None:
             lost = self.FIFO_SAMPLES + 1 if overflow else 1
         else:
             lost = self._left + p
             if overflow and lost < self.FIFO_SAMPLES + 1:
                 lost = self.FIFO_SAMPLES + 1
+            else:
+                # The next estimate counts from where these p periods end
+                # on the sample grid, not from now: a discard comes at any
+                # phase (the end of a stall), and counting from it would
+                # round one sample away every so often; from the grid the
+                # count stays exact while the clocks agree.
+                t = (self._t_last + p * self._period_us) & 0x3FFFFFFF
+                if _wrap_diff(t, now) > self._period_us:
+                    t = now  # (never more than half a period ahead)
         if overflow:
             self.overflows += 1
-        self._t_last = now
+        self._t_last = t
         self._left = 0
         self._dirty = False
         self._book_lost(lost)

@@ -352,12 +352,12 @@ class Script:
     """The runner's hook (App.hook, once a loop pass): stalls, faults,
     button presses, the end of the trace."""
 
-    def __init__(self, o, clock, bus, chip, button_pin, n, limit):
+    def __init__(self, o, clock, bus, chip, button_pin, n, limit, stats):
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
-        self.read_times = []  # virtual us of each FIFO read that brought samples
-        self.latency = []  # us from a sample to the cue of its event
+        self._last_read = None  # virtual us of the last FIFO read that brought samples
+        self.stats = stats
         self.grid = None  # (chip t0, chip sample count, seq) when sampling began
         self.limit = limit
         self.clock = clock
@@ -424,7 +424,7 @@ class Script:
         for i in range(n):
             if ts[i] == t:
                 cue = self.clock.us() + n * self.cost_sample
-                self.latency.append(cue - self.sample_time(imu.first_seq + i))
+                self.stats.add(1, cue - self.sample_time(imu.first_seq + i))
                 return
 
     def __call__(self, app, now):
@@ -433,7 +433,9 @@ class Script:
         if app.reads != self._reads:
             self._reads = app.reads
             if app.last_read and not (app.lost or app.faults):
-                self.read_times.append(us)
+                if self._last_read is not None:
+                    self.stats.add(0, us - self._last_read)
+                self._last_read = us
         # the CPU this pass took on a board
         k = app.samples - self._seen
         self._seen = app.samples
@@ -457,11 +459,16 @@ class Script:
         if self.stall_us and us >= self.next_stall and us < self.limit[0]:
             self.next_stall += 1000000
             # the loop is stuck; the FIFO fills. Not past the end of the
-            # trace: the chip stops there (clocked_bus), the board's clock
-            # would not, and the driver counts lost samples by that clock.
+            # trace by more than half a period: the chip stops there
+            # (clocked_bus), the board's clock would not, and the driver
+            # counts lost samples by that clock (rounded to whole periods:
+            # mid-way between samples it is exact).
             st = self.stall_us
-            if us + st > self.limit[0]:
-                st = self.limit[0] - us
+            end = self.limit[0]
+            if c._rate is not None:
+                end += c._rate[1] * 500000 // c._rate[0]
+            if us + st > end:
+                st = end - us
             self.clock.advance(st)
         ev = self.events
         while ev and ev[0][0] <= us:
@@ -494,16 +501,54 @@ class Script:
             else:
                 self.clock.set_speed(1.0)  # an idle device: real time at most
 
-    def timing(self):
-        """(read period median ms, latency median ms, p95 ms, max ms)."""
-        rt = self.read_times
-        d = sorted(rt[i + 1] - rt[i] for i in range(len(rt) - 1))
-        lat = sorted(self.latency)
 
-        def q(v, f):
-            return v[min(len(v) - 1, int(f * len(v)))] / 1000 if v else -1
+class TimingStats:
+    """Histograms in whole ms (0..1999, longer in the last bin), made
+    before the heap is limited (they are the sim's, not the firmware's):
+    kind 0 the time between FIFO reads that brought samples, kind 1 the
+    latency from a sample to its event's cue."""
 
-        return q(d, 0.5), q(lat, 0.5), q(lat, 0.95), (lat[-1] / 1000 if lat else -1)
+    BINS = 2000
+
+    def __init__(self):
+        import array
+
+        self.h = (array.array("H", bytes(2 * self.BINS)), array.array("H", bytes(2 * self.BINS)))
+        self.count = [0, 0]
+
+    def add(self, kind, us):
+        b = us // 1000
+        if b >= self.BINS:
+            b = self.BINS - 1
+        if b < 0:
+            b = 0
+        h = self.h[kind]
+        if h[b] < 65535:
+            h[b] += 1
+        self.count[kind] += 1
+
+    def quantile(self, kind, f):
+        """ms (bin) at fraction f, -1 with no data"""
+        h = self.h[kind]
+        tot = 0
+        for v in h:
+            tot += v
+        if not tot:
+            return -1
+        want = int(f * tot)
+        acc = 0
+        for i in range(self.BINS):
+            acc += h[i]
+            if acc > want:
+                return i
+        return self.BINS - 1
+
+    def max(self, kind):
+        h = self.h[kind]
+        for i in range(self.BINS - 1, -1, -1):
+            if h[i]:
+                return i
+        return -1
 
 
 _ballast = []
@@ -594,6 +639,7 @@ def main(argv):
     import app as appmod
     import boards.sim as simboard
 
+    stats = TimingStats()
     gc.collect()
     code_bytes = gc.mem_alloc() - o["data_heap"]  # the reserved block is not code
     base = code_bytes
@@ -634,7 +680,7 @@ def main(argv):
     if not serial:
         for p in a.config_problems:
             out.write("sim: config: %s\n" % p)
-    sc = Script(o, clock, bus, chip, parts[3], n, limit)
+    sc = Script(o, clock, bus, chip, parts[3], n, limit, stats)
     a.hook = sc
     imu = a.imu
     if imu is not None:
@@ -666,11 +712,10 @@ def main(argv):
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
-    per, lmed, l95, lmax = sc.timing()
-    out.write("sim: timing passes=%d reads=%d read_period_ms=%.1f design_read_period_ms=%d latency_ms_median=%.1f "
-              "latency_ms_p95=%.1f latency_ms_max=%.1f events_timed=%d import_ms=%d\n" % (
-                  a.passes, a.reads, per, a._read_ms, lmed, l95, lmax, len(sc.latency),
-                  imports.charged_us // 1000 if imports else 0))
+    out.write("sim: timing passes=%d reads=%d read_period_ms=%d design_read_period_ms=%d latency_ms_median=%d "
+              "latency_ms_p95=%d latency_ms_max=%d events_timed=%d import_ms=%d\n" % (
+                  a.passes, a.reads, stats.quantile(0, 0.5), a._read_ms, stats.quantile(1, 0.5),
+                  stats.quantile(1, 0.95), stats.max(1), stats.count[1], imports.charged_us // 1000 if imports else 0))
     return 0
 
 

@@ -286,6 +286,7 @@ def test_log_cut_at_any_byte_converts_to_its_last_whole_record(corpus, tmp_path)
     # every byte of the first 4 KB (header, first blocks), around every 7th
     # record boundary, and 400 random cuts
     cuts = set(range(0, min(len(data), 4096)))
+    cuts.add(len(data))  # the whole file: every sample
     rng = random.Random(5)
     cuts.update(rng.randrange(len(data)) for _ in range(400))
     i = data.find(b"\xe7\x5a")
