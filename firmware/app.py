@@ -274,6 +274,7 @@ class App:
         self._q = 10
         self._r = 0
         self._num = 1
+        self._p1000 = 1000
         if imu is not None:
             self._set_clock_base(now)
 
@@ -291,6 +292,7 @@ class App:
             num = int(rate * 1000 + 0.5)
             den = 1000
         p = 1000 * den
+        self._p1000 = p
         self._num = num
         self._q = p // num
         self._r = p % num
@@ -321,9 +323,15 @@ class App:
                 ms = fit if fit >= per else cap // 3
             if ms < 1:
                 ms = 1
-        k = ms // per if ms >= per else 1
+        # k samples a read: those within ms by the exact period (the one
+        # at ms included: at 104 Hz the engine's 100 ms tick falls on the
+        # 11th sample, 100.96 ms on), read half a period after the k-th
+        k = (ms * num + p - 1) // p
+        if k < 1:
+            k = 1
+        j = 2 * k - 1
         self._read_ms = ms
-        self._read_off = (k - 1) * per + per // 2
+        self._read_off = (j * self._q + j * self._r // num) >> 1
         n = int(self.rate_hz // 10)
         self.batch_n = 2 if n < 2 else (50 if n > 50 else n)
         if self.link is not None:
@@ -575,8 +583,14 @@ class App:
                     w = self._read_off
                     per = self._q if self._q > 0 else 1
                     if self.running:
-                        k = (self.eng.ms_to_tick() + per - 1) // per  # samples to the tick
-                        x = (k - 1) * per + (per >> 1)
+                        # samples to the tick (k), by the exact period
+                        # (1000 den / num ms: 9.6 ms at 104 Hz), and half a
+                        # period after the k-th (x ms after the next sample)
+                        num = self._num
+                        p1 = self._p1000
+                        k = (self.eng.ms_to_tick() * num + p1 - 1) // p1
+                        j = 2 * k - 1 if k > 0 else 1
+                        x = (j * self._q + j * self._r // num) >> 1
                         if 0 <= x < w:
                             w = x
                     d = ticks_diff(self._tnext, now) + w

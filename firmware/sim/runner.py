@@ -55,6 +55,9 @@
 #                      idle and stalls
 #   --mpy-sizes FILE   "module size" lines: the board's .mpy sizes, for the
 #                      import cost (cmd_sim writes it)
+#   --wait-host        (--serial stdio) start the loop, and the trace, with
+#                      the first byte from the host (the demo: nothing is
+#                      missed while the host connects)
 #   --args FILE        more options, one token a line (long values: the
 #                      unix port dies on an argument of 256 bytes or more)
 #
@@ -112,6 +115,11 @@ class VirtualClock:
 
     def advance(self, us):
         self.t += us
+
+    def resync(self):
+        """Pace from now on (after a wait that was not the board's time)."""
+        self._w = time.ticks_us()
+        self._wall = self.t / self.speed if self.speed else 0.0
 
     def set_speed(self, speed):
         if self.speed is not None and speed is not None and self.speed <= speed:
@@ -307,11 +315,11 @@ class FakeStatvfs:
 def parse_args(argv):
     o = {"samples": None, "n": 0, "rate": 100, "speed": None, "flash": None, "flash_kb": 0,
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
-         "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0,
+         "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None}
     argv = list(argv)
     i = 1
-    flags = ("keep", "quiet")
+    flags = ("keep", "quiet", "wait_host")
     while i < len(argv):
         a = argv[i]
         if not a.startswith("--"):
@@ -515,8 +523,14 @@ class TimingStats:
 
         self.h = (array.array("H", bytes(2 * self.BINS)), array.array("H", bytes(2 * self.BINS)))
         self.count = [0, 0]
+        self.sum_us = [0, 0]
+
+    def mean(self, kind):
+        c = self.count[kind]
+        return self.sum_us[kind] / c / 1000 if c else -1
 
     def add(self, kind, us):
+        self.sum_us[kind] += us
         b = us // 1000
         if b >= self.BINS:
             b = self.BINS - 1
@@ -700,6 +714,16 @@ def main(argv):
         cue(ev, now)
 
     a.cues.on_engine_event = cue_and_measure
+    if o["wait_host"] and serial:
+        # the person steps on when someone watches: the loop (and the
+        # trace) starts with the first byte from the host; no board time
+        # passes meanwhile
+        import select
+
+        pl = select.poll()
+        pl.register(sys.stdin, select.POLLIN)
+        pl.poll(-1)
+        clock.resync()
     try:
         a.run()
     except KeyboardInterrupt:
@@ -712,9 +736,9 @@ def main(argv):
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
-    out.write("sim: timing passes=%d reads=%d read_period_ms=%d design_read_period_ms=%d latency_ms_median=%d "
-              "latency_ms_p95=%d latency_ms_max=%d events_timed=%d import_ms=%d\n" % (
-                  a.passes, a.reads, stats.quantile(0, 0.5), a._read_ms, stats.quantile(1, 0.5),
+    out.write("sim: timing passes=%d reads=%d read_period_ms=%d read_period_mean_ms=%.1f design_read_period_ms=%d "
+              "latency_ms_median=%d latency_ms_p95=%d latency_ms_max=%d events_timed=%d import_ms=%d\n" % (
+                  a.passes, a.reads, stats.quantile(0, 0.5), stats.mean(0), a._read_ms, stats.quantile(1, 0.5),
                   stats.quantile(1, 0.95), stats.max(1), stats.count[1], imports.charged_us // 1000 if imports else 0))
     return 0
 

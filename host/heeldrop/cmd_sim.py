@@ -65,6 +65,8 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N", help="pretend the flash holds only N KB")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
+    p.add_argument("--wait-host", action="store_true",
+                   help="with --pty: start the session (and the trace) when a host first writes to the port")
     p.add_argument("--startup-ms", type=int, default=0, metavar="MS",
                    help="extra start-up work (virtual time) between the IMU's configuration and the loop")
     p.add_argument("--arch", choices=ARCHS, default=None,
@@ -269,6 +271,8 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         cmd += ["--serial", "stdio"]
     if keep:
         cmd.append("--keep")
+    if serial and getattr(args, "wait_host", False):
+        cmd.append("--wait-host")
     return cmd
 
 
