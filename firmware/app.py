@@ -302,13 +302,7 @@ class App:
         # driver did it (t_start_us, by clock_us), not now. Start-up work
         # between the two (imports, opening the session store: ~650 ms on a
         # Pico) would otherwise make every stamp, read and cue that late.
-        t = now
-        cu = self._clock_us
-        if cu is not None:
-            d = ticks_diff(cu() & _MASK, getattr(imu, "t_start_us", 0) & _MASK)
-            if 0 < d < _BASE_MAX_US:
-                t = ticks_add(now, -(d // 1000))
-        self._tnext = ticks_add(t, self._q)
+        self._tnext = ticks_add(self._fifo_start(now), self._q)
         self.rate_hz = num / den
         # read the FIFO at least every _READ_MS, and often enough that a
         # _STALL_MS stall of the loop (a flash write) still fits in the
@@ -336,6 +330,16 @@ class App:
         self.batch_n = 2 if n < 2 else (50 if n > 50 else n)
         if self.link is not None:
             self.link.set_batch(self.batch_n)
+
+    def _fifo_start(self, now):
+        # the ms tick at which the driver last emptied the FIFO (its
+        # t_start_us, by clock_us); now when unknown
+        cu = self._clock_us
+        if cu is not None:
+            d = ticks_diff(cu() & _MASK, getattr(self.imu, "t_start_us", 0) & _MASK)
+            if 0 < d < _BASE_MAX_US:
+                return ticks_add(now, -(d // 1000))
+        return now
 
     def _advance_to(self, seq):
         # move the sample clock over samples that never arrived (a gap)
@@ -826,7 +830,17 @@ class App:
         gap = imu.take_gap()
         if gap:
             self._gap(imu.seq - gap, gap, self._fault_reason, now)
+        floor = self._tnext
         self._advance_to(imu.seq)
+        # the chip's sample grid restarted with the recovery (a power cycle
+        # and a new configuration): the next sample comes a period after the
+        # FIFO restarted, whatever the count estimate says; reads scheduled
+        # on the old grid's phase would land on sample edges
+        t = ticks_add(self._fifo_start(now), self._q)
+        if ticks_diff(t, floor) >= 0:
+            self._tnext = t
+            self._fr[0] = 0
+        self._dl_read = ticks_diff(self._tnext, self._epoch) + self._read_off
         self._overflows = imu.overflows
         self.cues.on_event("sensor_ok", now)
         self.send_status(now)

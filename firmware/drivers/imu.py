@@ -260,7 +260,7 @@ class IMU:
             r, a, g = self._cfg
             self._setup(r, a, g)
         self._fifo_reset()
-        self._t_last = self._now()
+        self._t_last = self.t_start_us = self._now()
         self._left = 0
         self._dirty = False
         self.recoveries += 1

@@ -375,6 +375,7 @@ class Script:
         self.n = n
         self.stall_us = o["stall"] * 1000
         self.next_stall = 1000000
+        self.started = False
         self.events = []  # (t_us, action, arg) sorted
         for part in o["inject"].split(","):
             part = part.strip()
@@ -412,6 +413,15 @@ class Script:
         src.skip = -c.produced
         src.origin = c._t0 + c._n * den * 1000000 // num
         self.grid = (c._t0, c._n, imu.seq)
+        if not self.started:
+            # faults and stalls are given in trace time: from here
+            self.started = True
+            t = self.clock.us()
+            self.next_stall += t
+            self.events = [(e[0] + t, e[1], e[2]) for e in self.events]
+            from sim import fakemachine
+
+            fakemachine.set_clock(self.clock.ticks_ms, self.clock.ticks_ms())  # LED/buzzer stamps: trace time
 
     def sample_time(self, seq):
         """Virtual us at which the chip made the sample the app calls seq."""
