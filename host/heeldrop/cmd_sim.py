@@ -72,6 +72,9 @@ def add_arguments(p):
     p.add_argument("--arch", choices=ARCHS, default=None,
                    help="native-code architecture of the .mpy files the unix port loads "
                         "(default: this machine's, %s)" % host_arch())
+    p.add_argument("--micropython", metavar="PATH", default=None,
+                   help="the MicroPython unix port to run (default .venv/bin/micropython; "
+                        "build/unix32/micropython: 32-bit, single floats, with --arch x86)")
     p.add_argument("--cost", default=None, metavar="PASS_US,SAMPLE_US,IMPORT_US_PER_KB",
                    help="the board's CPU cost model for the virtual clock (default: a Pico's, %d,%d,%d; "
                         "0,0,0: time moves only while the loop idles)" % COST)
@@ -233,7 +236,9 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
     (the unix port dies on an argument of 256 bytes or more: "FATAL:
     uncaught NLR") go in an --args file in workdir (default: the sample
     file's folder)."""
-    mp = micropython_bin()
+    mp = os.path.abspath(getattr(args, "micropython", None) or micropython_bin())
+    if not os.path.exists(mp):
+        raise UserError("--micropython: %s does not exist (the 32-bit port: make unix32)" % mp)
     heap = parse_size(args.heap) if args.heap else 0
     # without --heap: room for the code plus 512 KB (a far larger heap only
     # makes every garbage collection slower)
