@@ -316,10 +316,11 @@ def parse_args(argv):
     o = {"samples": None, "n": 0, "rate": 100, "speed": None, "flash": None, "flash_kb": 0,
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
-         "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None}
+         "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
+         "code_adjust": 0, "download": False}
     argv = list(argv)
     i = 1
-    flags = ("keep", "quiet", "wait_host")
+    flags = ("keep", "quiet", "wait_host", "download")
     while i < len(argv):
         a = argv[i]
         if not a.startswith("--"):
@@ -339,7 +340,7 @@ def parse_args(argv):
             argv[i + 2:i + 2] = more
             i += 2
             continue
-        if k in ("n", "stall", "flash_kb", "data_heap", "startup_ms"):
+        if k in ("n", "stall", "flash_kb", "data_heap", "startup_ms", "board_heap", "board_base", "code_adjust"):
             v = int(v)
         elif k == "rate":
             v = float(v)
@@ -367,6 +368,10 @@ class Script:
         self._last_read = None  # virtual us of the last FIFO read that brought samples
         self.stats = stats
         self.grid = None  # (chip t0, chip sample count, seq) when sampling began
+        self.board_heap = None  # BoardHeap in --board-heap runs
+        self.sink = None  # SinkStream in --download runs
+        self.download = None
+        self.downloaded = None
         self.limit = limit
         self.clock = clock
         self.bus = bus
@@ -454,6 +459,20 @@ class Script:
                 if self._last_read is not None:
                     self.stats.add(0, us - self._last_read)
                 self._last_read = us
+        bh = self.board_heap
+        if bh is not None and us >= bh.next_us:
+            # about as often as a board's collector runs (the heap fills
+            # with garbage in ~20 s at ~100 bytes a sample); each sample
+            # collects once, as a failing allocation would
+            bh.next_us = us + (2000000 if self.download is not None else 10000000)
+            bh.sample(us)
+        dl = self.download
+        if dl is not None:
+            dl.step()
+            if dl.done:
+                self.download = None
+                self.downloaded = dl
+                app.stop_loop()
         # the CPU this pass took on a board
         k = app.samples - self._seen
         self._seen = app.samples
@@ -514,10 +533,171 @@ class Script:
             app.sampling = False
             if app.running:
                 app.stop()
-            if not self.keep:
+            if self.sink is not None:
+                self.download = Download(self.sink, app)  # as a host would, over the link
+            elif not self.keep:
                 app.stop_loop()
             else:
                 self.clock.set_speed(1.0)  # an idle device: real time at most
+
+
+class BoardHeap:
+    """--board-heap BYTES: one heap for the firmware's code and data, the
+    board's size. The unix port starts with a larger heap; once the sim's
+    own objects exist (chip emulation, sample file, these helpers),
+    ballast takes all but BYTES - --board-base (what the board's runtime
+    holds before main.py) + --code-adjust (this port's .mpy code is bigger
+    than the board's: cmd_sim passes the difference of the .mpy sizes of
+    the modules a board imports, x86 against armv6m). The firmware's
+    modules then load, as on the board, into what is left, and every
+    allocation, code or data, competes for it.
+
+    largest_free(): the largest block an allocation can get now, after a
+    collection (MicroPython collects and retries before it fails): a binary
+    search over bytearray sizes. min_free_block keeps the smallest seen."""
+
+    def __init__(self, o):
+        self.target = o["board_heap"] - o["board_base"] + o["code_adjust"]
+        self.ballast = []
+        self.min_free_block = 1 << 30
+        self.next_us = 0
+        self.min_at_us = 0
+        self.after_boot_used = 0
+        self.free_at_start = 0
+
+    def fill(self):
+        import gc
+
+        gc.collect()
+        extra = gc.mem_free() - self.target
+        if extra < 0:
+            raise ValueError("--board-heap: the port's heap is %d bytes short: start micropython with a larger "
+                             "-X heapsize" % -extra)
+        # a few big blocks (one may not fit where the sim's objects sit)
+        while extra > 64:
+            k = extra
+            while k > 64:
+                try:
+                    self.ballast.append(bytearray(k - 32))
+                    break
+                except MemoryError:
+                    k //= 2
+            gc.collect()
+            extra = gc.mem_free() - self.target
+            if k <= 64:
+                break
+        gc.collect()
+        self.free_at_start = gc.mem_free()
+
+    def largest_free(self):
+        import gc
+
+        gc.collect()
+        lo = 0
+        hi = gc.mem_free()
+        while hi - lo > 16:
+            mid = (lo + hi) // 2
+            try:
+                b = bytearray(mid)
+                b = None
+                lo = mid
+                gc.collect()
+            except MemoryError:
+                hi = mid
+        return lo
+
+    def sample(self, now_us):
+        f = self.largest_free()
+        if f < self.min_free_block:
+            self.min_free_block = f
+            self.min_at_us = now_us
+        return f
+
+
+class SinkStream:
+    """The serial port in --board-heap --download runs: the runner writes
+    commands into it as a host would (inbox) and reads the device's frames
+    (counted; CHUNK payloads summed)."""
+
+    eof = False
+
+    def __init__(self):
+        self.inbox = bytearray(256)
+        self.n_in = 0
+        self.out_bytes = 0
+        self.dec = None
+        self.chunks = 0
+        self.chunk_bytes = 0
+        self.errors = 0
+
+    def feed(self, frame):
+        self.inbox[self.n_in:self.n_in + len(frame)] = frame
+        self.n_in += len(frame)
+
+    def read_into(self, buf):
+        n = self.n_in
+        if n > len(buf):
+            n = len(buf)
+        buf[0:n] = self.inbox[0:n]
+        self.inbox[0:self.n_in - n] = self.inbox[n:self.n_in]
+        self.n_in -= n
+        return n
+
+    def write(self, data):
+        self.out_bytes += len(data)
+        if self.dec is None:
+            return
+        from heelcore import proto
+
+        for f in self.dec.feed(data):
+            if f.type == proto.T_CHUNK:
+                c = proto.parse_chunk(f.payload)
+                if c["ok"]:
+                    self.chunks += 1
+                    self.chunk_bytes += len(c["data"])
+                else:
+                    self.errors += 1
+            elif f.type == proto.T_REPLY and proto.parse_reply(f.payload)[1] != proto.OK:
+                self.errors += 1
+
+
+class Download:
+    """After the trace: download the session over the link in MAX_CHUNK
+    pieces, one command after each answer, as `heeldrop download` does."""
+
+    def __init__(self, stream, app):
+        from heelcore import proto
+
+        self.proto = proto
+        self.stream = stream
+        self.app = app
+        stream.dec = proto.FrameDecoder()
+        self.sid = app.last_stop.get("session") if app.last_stop else None
+        self.total = app.store.size(self.sid) if self.sid is not None else 0
+        self.off = 0
+        self.req = 1
+        self.waiting = False
+        self.done = self.sid is None
+
+    def step(self):
+        st = self.stream
+        if self.waiting:
+            if st.chunks + st.errors < self.req - 1:
+                return
+            self.waiting = False
+            if st.errors:
+                self.done = True
+                return
+        if self.off >= self.total and self.off > 0:
+            self.done = True
+            return
+        p = self.proto
+        ln = p.MAX_CHUNK if hasattr(p, "MAX_CHUNK") else 1024
+        st.feed(p.encode_frame(p.T_CMD, self.req & 0xFF, p.cmd_payload(
+            self.req, "read_session", {"id": self.sid, "offset": self.off, "length": ln})))
+        self.off += ln
+        self.req += 1
+        self.waiting = True
 
 
 class TimingStats:
@@ -645,7 +825,16 @@ def main(argv):
     if o["cost"][2] and o["mpy_sizes"]:
         imports = ImportCost(clock, o["cost"][2], read_sizes(o["mpy_sizes"]))
 
-    if o["data_heap"]:
+    ram = o["board_heap"]
+    if ram:
+        # One heap for code and data, the board's size (see BoardHeap):
+        # the sim's own objects first, then ballast; the firmware's
+        # modules load later, as on the board, into what is left.
+        from sim import chips as _chips, fakemachine  # noqa: F401
+        from sim import i2cbus as _i2cbus  # noqa: F401
+
+        board_heap = BoardHeap(o)
+    elif o["data_heap"]:
         reserve_heap(o["data_heap"])
         # the code first, then ballast: the data heap is what is left (see
         # the module comment); these imports happen before the board's
@@ -660,15 +849,27 @@ def main(argv):
         from heelcore import proto as _proto, record as _record  # noqa: F401
     from sim import chips as _chips, fakemachine  # noqa: F401
 
-    import app as appmod
-    import boards.sim as simboard
-
     stats = TimingStats()
+    n = o["n"]
+    limit = [1 << 62]
+    clock_bus = clocked_bus(clock, limit)
+    chip = make_chip(o["imu"])
+    chip.source = Samples(o["samples"], n, o["rate"])
+    clock_bus.attach(chip)
+    if ram:
+        board_heap.fill()  # the rest of the heap is the board's
+    else:
+        import app as _appmod  # noqa: F401
+        import boards.sim as _simboard  # noqa: F401
+
     gc.collect()
     code_bytes = gc.mem_alloc() - o["data_heap"]  # the reserved block is not code
     base = code_bytes
     if o["data_heap"]:
         base = limit_heap()
+
+    import app as appmod
+    import boards.sim as simboard
 
     out = sys.stdout
     serial = o["serial"] == "stdio"
@@ -681,12 +882,7 @@ def main(argv):
 
     fakemachine.set_clock(clock.ticks_ms, 0)
     fakemachine.set_output(False if o["quiet"] else emit)
-    n = o["n"]
-    limit = [1 << 62]
-    bus = clocked_bus(clock, limit)
-    chip = make_chip(o["imu"])
-    chip.source = Samples(o["samples"], n, o["rate"])
-    bus.attach(chip)
+    bus = clock_bus
     parts = simboard.build(i2c=bus)
     flash = o["flash"]
 
@@ -695,7 +891,11 @@ def main(argv):
             clock.advance(o["startup_ms"] * 1000)  # injected start-up work
         return open_store(o, flash)
 
+    sink = SinkStream() if (ram and o["download"] and not serial) else None
+
     def stream(lk):
+        if sink is not None:
+            return sink
         return lk.StdioStream() if serial else NullStream()
 
     rate = o["rate"]
@@ -706,6 +906,12 @@ def main(argv):
             out.write("sim: config: %s\n" % p)
     sc = Script(o, clock, bus, chip, parts[3], n, limit, stats)
     a.hook = sc
+    if ram:
+        gc.collect()
+        board_heap.after_boot_used = board_heap.target - gc.mem_free()
+        board_heap.sample(clock.us())
+        sc.board_heap = board_heap
+        sc.sink = sink
     imu = a.imu
     if imu is not None:
         # the trace starts when the app starts sampling (App.begin_sampling)
@@ -746,6 +952,15 @@ def main(argv):
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
+    if ram:
+        board_heap.sample(clock.us())
+        dl = sc.downloaded
+        out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
+                  "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d\n" % (
+                      o["board_heap"], o["board_base"], o["code_adjust"], board_heap.free_at_start,
+                      board_heap.after_boot_used, board_heap.min_free_block, board_heap.min_at_us / 1e6,
+                      sink.chunk_bytes if sink else 0,
+                      1 if (dl is not None and dl.done and sink.errors == 0 and sink.chunk_bytes == dl.total) else 0))
     out.write("sim: timing passes=%d reads=%d read_period_ms=%d read_period_mean_ms=%.1f design_read_period_ms=%d "
               "latency_ms_median=%d latency_ms_p95=%d latency_ms_max=%d events_timed=%d import_ms=%d\n" % (
                   a.passes, a.reads, stats.quantile(0, 0.5), stats.mean(0), a._read_ms, stats.quantile(1, 0.5),

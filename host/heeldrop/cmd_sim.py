@@ -46,6 +46,21 @@ BUILD = os.path.join(ROOT, "build", "sim-mpy")
 ARCHS = ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensawin", "rv32imc", "rv64imc")
 # the board whose start-up the import cost models (its .mpy sizes)
 COST_ARCH = "armv6m"
+# --board-ram: (GC heap bytes, used by the runtime before main.py, .mpy
+# architecture). Pico: 246 KB, as an RP2040 emulator run of MicroPython 1.28
+# showed (169 KB used + 76 KB free after boot, issue 11); the others are
+# assumptions, not measurements: Pico W ~ 190 KB (the CYW43 driver and
+# lwIP's pools take ~50 KB of the same SRAM), Pico 2 (RP2350, 520 KB SRAM)
+# ~ 480 KB, an ESP32 without PSRAM ~ 110 KB (ESP-IDF and its Wi-Fi/BT
+# buffers take most of the 320 KB DRAM). The runtime's own use before
+# main.py: 8 KB assumed on each.
+BOARD_RAM = {
+    "pico": (246 * 1024, 8192, "armv6m"),
+    "pico_w": (190 * 1024, 8192, "armv6m"),
+    "pico2": (480 * 1024, 8192, "armv7emsp"),
+    "esp32": (110 * 1024, 8192, "xtensawin"),
+}
+UNIX32 = os.path.join(ROOT, "build", "unix32", "micropython")
 # the CPU cost model's default (firmware/sim/runner.py COST: a Pico's)
 COST = (150, 850, 18000)
 IMUS = ("mpu6050", "mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658")
@@ -75,6 +90,11 @@ def add_arguments(p):
     p.add_argument("--micropython", metavar="PATH", default=None,
                    help="the MicroPython unix port to run (default .venv/bin/micropython; "
                         "build/unix32/micropython: 32-bit, single floats, with --arch x86)")
+    p.add_argument("--board-ram", choices=sorted(BOARD_RAM), default=None,
+                   help="one heap for code and data at that board's size (the firmware's .mpy code loads into "
+                        "it as on the board); implies the 32-bit port (build/unix32) and --arch x86")
+    p.add_argument("--download", action="store_true",
+                   help="with --board-ram: after the trace, download the session over the link as a host would")
     p.add_argument("--cost", default=None, metavar="PASS_US,SAMPLE_US,IMPORT_US_PER_KB",
                    help="the board's CPU cost model for the virtual clock (default: a Pico's, %d,%d,%d; "
                         "0,0,0: time moves only while the loop idles)" % COST)
@@ -250,6 +270,16 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
             "--imu", args.imu, "--side", args.side or info["side"], "--stall", str(args.stall)]
     if heap:
         cmd += ["--data-heap", str(heap)]
+    board = getattr(args, "board_ram", None)
+    if board:
+        size, base, arch = BOARD_RAM[board]
+        # the x86 code of the 32-bit port is bigger than the board's: the
+        # difference of the .mpy sizes of the modules a board imports
+        adj = code_size_difference(arch, "x86")
+        cmd[2] = "heapsize=%d" % (size + 512 * 1024)
+        cmd += ["--board-heap", str(size), "--board-base", str(base), "--code-adjust", str(adj)]
+        if getattr(args, "download", False):
+            cmd.append("--download")
     more = []
     if info["switch"]:
         more += ["--switch", ",".join(str(k) for k in info["switch"])]
@@ -279,6 +309,30 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
     if serial and getattr(args, "wait_host", False):
         cmd.append("--wait-host")
     return cmd
+
+
+def board_modules(out):
+    """{module: .mpy bytes} under out, for the modules a board loads (not
+    the sim's own, not the other boards' files, not main)."""
+    sizes = {}
+    for dirpath, _dirs, files in os.walk(out):
+        for f in files:
+            if not f.endswith(".mpy"):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, f), out)[:-4].replace(os.sep, ".")
+            if rel.startswith("sim.") or (rel.startswith("boards.") and rel not in ("boards.__init__", "boards.sim")) \
+                    or rel == "main":
+                continue
+            sizes[rel] = os.path.getsize(os.path.join(dirpath, f))
+    return sizes
+
+
+def code_size_difference(board_arch, port_arch):
+    """Bytes by which the port's .mpy files exceed the board's, over the
+    modules a board loads (native and viper code differs most)."""
+    b = board_modules(build_firmware(os.path.join(BUILD, "sizes-" + board_arch), board_arch))
+    p = board_modules(build_firmware(os.path.join(BUILD, "sizes-" + port_arch), port_arch))
+    return sum(p[k] - b[k] for k in b if k in p)
 
 
 def parse_cost(text):
@@ -314,6 +368,15 @@ def run(args):
         pass
     try:
         info = prepare(args.trace, work)
+        if getattr(args, "board_ram", None):
+            args.arch = args.arch or "x86"
+            args.micropython = args.micropython or UNIX32
+            if args.arch not in ("x86", "armv6m", "armv7m"):
+                raise UserError("--board-ram runs the 32-bit port: --arch x86 (not %s)" % args.arch)
+            if not os.path.exists(args.micropython):
+                raise UserError("--board-ram needs the 32-bit port %s: run `make unix32`" % args.micropython, 1)
+            if args.heap:
+                raise UserError("--board-ram and --heap: pick one (--heap limits the data alone)")
         env = sim_env(args.arch)
         if args.pty:
             return serve_pty(args, info, flash, env)
