@@ -60,6 +60,9 @@ make -C ports/unix -j"$(nproc)" MICROPY_FORCE_32BIT=1 MICROPY_PY_FFI=0 MICROPY_P
   CFLAGS_EXTRA="-DMICROPY_FLOAT_IMPL=MICROPY_FLOAT_IMPL_FLOAT" >"$OUT/build.log" 2>&1 \
   || { tail -20 "$OUT/build.log" >&2; exit 1; }
 cp ports/unix/build-standard/micropython "$OUT/micropython"
+# MicroPython's .mpy reader (for heeldrop sim --board-ram: native code sizes)
+mkdir -p "$OUT/tools"
+cp tools/mpy-tool.py py/makeqstrdata.py "$OUT/tools/"
 echo "$VER" > "$OUT/version"
 cd "$OUT" && rm -rf src/tree
 echo "built $OUT/micropython (MicroPython 1.25, 32-bit, single-precision floats)"

@@ -149,13 +149,39 @@ class VirtualClock:
             self._wall = self.t / sp + 500000
 
 
+class NativeHeap:
+    """--native-sizes FILE: a board without separate executable memory
+    (RP2040, RP2350) keeps a module's native and viper machine code in the
+    GC heap; this port maps it elsewhere. So each firmware module that
+    loads gets a block of its board-arch machine-code size in the heap, held
+    while the module is loaded (released when it leaves sys.modules, as
+    the board's collector would free its code)."""
+
+    def __init__(self, sizes):
+        self.sizes = sizes
+        self.held = {}
+        self.total = 0
+
+    def loaded(self, name):
+        n = self.sizes.get(name, 0)
+        if n and name not in self.held:
+            self.held[name] = bytearray(n)
+            self.total += n
+
+    def sweep(self):
+        for name in list(self.held):
+            if name not in sys.modules:
+                self.total -= len(self.held.pop(name))
+
+
 class ImportCost:
     """builtins.__import__ wrapped: every module loaded costs virtual time
     by its .mpy size on the board (sizes: {module: bytes})."""
 
-    def __init__(self, clock, us_per_kb, sizes):
+    def __init__(self, clock, us_per_kb, sizes, native=None):
         import builtins
 
+        self.native = native
         self.clock = clock
         self.k = us_per_kb
         self.sizes = sizes
@@ -169,6 +195,10 @@ class ImportCost:
         n0 = len(mods)
         m = self._orig(name, *a)
         if len(mods) != n0:
+            nat = self.native
+            if nat is not None:
+                for key in mods:
+                    nat.loaded(key)
             for key in mods:
                 if key in self.sizes and key not in self.loaded and not key.startswith("sim."):
                     us = self.sizes[key] * self.k // 1024
@@ -317,7 +347,7 @@ def parse_args(argv):
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
-         "code_adjust": 0, "download": False}
+         "code_adjust": 0, "download": False, "native_sizes": None}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -465,6 +495,8 @@ class Script:
             # with garbage in ~20 s at ~100 bytes a sample); each sample
             # collects once, as a failing allocation would
             bh.next_us = us + (2000000 if self.download is not None else 10000000)
+            if bh.native is not None:
+                bh.native.sweep()
             bh.sample(us)
         dl = self.download
         if dl is not None:
@@ -561,6 +593,7 @@ class BoardHeap:
         self.ballast = []
         self.min_free_block = 1 << 30
         self.next_us = 0
+        self.native = None  # NativeHeap
         self.min_at_us = 0
         self.after_boot_used = 0
         self.free_at_start = 0
@@ -821,9 +854,10 @@ def main(argv):
     import gc
 
     clock = VirtualClock(o["speed"])
+    native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
     imports = None
-    if o["cost"][2] and o["mpy_sizes"]:
-        imports = ImportCost(clock, o["cost"][2], read_sizes(o["mpy_sizes"]))
+    if (o["cost"][2] and o["mpy_sizes"]) or native is not None:
+        imports = ImportCost(clock, o["cost"][2], read_sizes(o["mpy_sizes"]) if o["cost"][2] else {}, native)
 
     ram = o["board_heap"]
     if ram:
@@ -834,6 +868,7 @@ def main(argv):
         from sim import i2cbus as _i2cbus  # noqa: F401
 
         board_heap = BoardHeap(o)
+        board_heap.native = native
     elif o["data_heap"]:
         reserve_heap(o["data_heap"])
         # the code first, then ballast: the data heap is what is left (see
@@ -907,6 +942,8 @@ def main(argv):
     sc = Script(o, clock, bus, chip, parts[3], n, limit, stats)
     a.hook = sc
     if ram:
+        if native is not None:
+            native.sweep()
         gc.collect()
         board_heap.after_boot_used = board_heap.target - gc.mem_free()
         board_heap.sample(clock.us())
@@ -956,11 +993,12 @@ def main(argv):
         board_heap.sample(clock.us())
         dl = sc.downloaded
         out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
-                  "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d\n" % (
+                  "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d native_code_bytes=%d\n" % (
                       o["board_heap"], o["board_base"], o["code_adjust"], board_heap.free_at_start,
                       board_heap.after_boot_used, board_heap.min_free_block, board_heap.min_at_us / 1e6,
                       sink.chunk_bytes if sink else 0,
-                      1 if (dl is not None and dl.done and sink.errors == 0 and sink.chunk_bytes == dl.total) else 0))
+                      1 if (dl is not None and dl.done and sink.errors == 0 and sink.chunk_bytes == dl.total) else 0,
+                      native.total if native is not None else 0))
     out.write("sim: timing passes=%d reads=%d read_period_ms=%d read_period_mean_ms=%.1f design_read_period_ms=%d "
               "latency_ms_median=%d latency_ms_p95=%d latency_ms_max=%d events_timed=%d import_ms=%d\n" % (
                   a.passes, a.reads, stats.quantile(0, 0.5), stats.mean(0), a._read_ms, stats.quantile(1, 0.5),

@@ -273,11 +273,15 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
     board = getattr(args, "board_ram", None)
     if board:
         size, base, arch = BOARD_RAM[board]
-        # the x86 code of the 32-bit port is bigger than the board's: the
-        # difference of the .mpy sizes of the modules a board imports
-        adj = code_size_difference(arch, "x86")
+        # native code: in the board's heap, not in this port's: the runner
+        # allocates each module's (board .mpy) machine code when it loads
         cmd[2] = "heapsize=%d" % (size + 512 * 1024)
-        cmd += ["--board-heap", str(size), "--board-base", str(base), "--code-adjust", str(adj)]
+        cmd += ["--board-heap", str(size), "--board-base", str(base)]
+        if arch != "xtensawin":
+            path = os.path.join(workdir or os.path.dirname(info["samples"]), "native-sizes.txt")
+            with open(path, "w") as f:
+                f.write("".join("%s %d\n" % kv for kv in sorted(native_code_bytes(arch).items())))
+            cmd += ["--native-sizes", path]
         if getattr(args, "download", False):
             cmd.append("--download")
     more = []
@@ -327,12 +331,40 @@ def board_modules(out):
     return sizes
 
 
-def code_size_difference(board_arch, port_arch):
-    """Bytes by which the port's .mpy files exceed the board's, over the
-    modules a board loads (native and viper code differs most)."""
-    b = board_modules(build_firmware(os.path.join(BUILD, "sizes-" + board_arch), board_arch))
-    p = board_modules(build_firmware(os.path.join(BUILD, "sizes-" + port_arch), port_arch))
-    return sum(p[k] - b[k] for k in b if k in p)
+def native_code_bytes(arch):
+    """{module: bytes of native and viper machine code} in the .mpy files
+    for arch, read with MicroPython's own .mpy reader (tools/mpy-tool.py,
+    kept by `make unix32` in build/unix32/tools)."""
+    import importlib.util
+
+    tools = os.path.join(os.path.dirname(UNIX32), "tools")
+    if not os.path.exists(os.path.join(tools, "mpy-tool.py")):
+        raise UserError("%s/mpy-tool.py missing: run `make unix32`" % tools, 1)
+    sys.path.insert(0, tools)
+    try:
+        spec = importlib.util.spec_from_file_location("heeldrop_mpytool", os.path.join(tools, "mpy-tool.py"))
+        mt = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mt)
+    finally:
+        sys.path.remove(tools)
+    c = mt.config
+    c.MICROPY_LONGINT_IMPL = c.MICROPY_LONGINT_IMPL_MPZ
+    c.MPZ_DIG_SIZE = 16
+    c.MICROPY_QSTR_BYTES_IN_LEN = 1
+    c.MICROPY_QSTR_BYTES_IN_HASH = 1
+
+    def walk(rc):
+        n = len(rc.fun_data) if isinstance(rc, mt.RawCodeNative) else 0
+        return n + sum(walk(ch) for ch in getattr(rc, "children", []))
+
+    out = build_firmware(os.path.join(BUILD, "sizes-" + arch), arch)
+    sizes = {}
+    for mod in board_modules(out):
+        c.native_arch = mt.MP_NATIVE_ARCH_NONE
+        mt.global_qstrs = mt.GlobalQStrList()
+        cm = mt.read_mpy(os.path.join(out, *mod.split(".")) + ".mpy")
+        sizes[mod] = walk(cm.raw_code)
+    return sizes
 
 
 def parse_cost(text):
