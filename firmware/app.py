@@ -984,6 +984,9 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
 
     b = boards.load(board)
     name = b.__name__.split(".")[-1]
+    parts = b.build()
+    b = boards = None
+    _unload(("boards." + name, "boards"), None)  # the pin map is built
 
     def open_store():
         import os
@@ -992,7 +995,7 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
 
         return SessionStore(sessions, 32 * 1024, os.statvfs)
 
-    a = boot(name, b.build(), time, config_path, open_store)
+    a = boot(name, parts, time, config_path, open_store)
     try:
         a.run()
     except KeyboardInterrupt:
@@ -1046,6 +1049,13 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
     except OSError as e:
         print("heeldrop: no IMU:", e)
         imu = None
+    # code the board no longer needs leaves the heap (on an RP2040 a
+    # module's bytecode and machine code sit in the same 246 KB as the
+    # data): the drivers of the chips that did not answer, the config
+    # reader (config_set imports it again)
+    if imu is not None:
+        _unload(("drivers.mpu6050", "drivers.lsm6ds", "drivers.qmi8658"), type(imu).__module__)
+    _unload(("configstore",), None)
     store = None
     try:
         store = open_store()
@@ -1074,6 +1084,17 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
         lk.send_error(2, "config: " + p)
     a.start(side)
     return a
+
+
+def _unload(names, keep):
+    import sys
+
+    for name in names:
+        if name != keep and name in sys.modules:
+            del sys.modules[name]
+            pkg, _, attr = name.rpartition(".")
+            if pkg and pkg in sys.modules and hasattr(sys.modules[pkg], attr):
+                delattr(sys.modules[pkg], attr)
 
 
 def _load_config(path):
