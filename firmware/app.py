@@ -78,11 +78,23 @@
 # plain function, and small methods stay small. `make bench` reports the
 # churn (firmware_heap_churn_bytes_per_sample: ~70 bytes a sample, from
 # events, STATUS and the frames' memoryview slices; ~430 before).
-from heelcore import VERSION
-from heelcore.engine import Engine
-from heelcore.events import to_json
-from heelcore.ticks import ticks_add, ticks_diff
-from cues import NONE
+import gc
+
+# Each module's load leaves garbage (the .mpy reader's buffers, temporary
+# objects); collected before the next one loads, the code of all of them
+# packs together at the bottom of the heap instead of being strewn among
+# holes (on a Pico, .mpy code and data share the one heap: strewn code left
+# a 3 KB largest free block with 64 KB free).
+gc.collect()
+from heelcore import VERSION  # noqa: E402
+from heelcore.engine import Engine  # noqa: E402
+
+gc.collect()
+from heelcore.events import to_json  # noqa: E402
+from heelcore.ticks import ticks_add, ticks_diff  # noqa: E402
+from cues import NONE  # noqa: E402
+
+gc.collect()
 
 try:
     import micropython
@@ -92,6 +104,8 @@ except ImportError:  # CPython: the same code, interpreted
 
 
 import array
+
+_collect = gc.collect
 
 _MAXN = const(64)  # samples drained per pass (a 150 ms stall at 400 Hz)
 _MASK = const(0x3FFFFFFF)
@@ -640,6 +654,11 @@ class App:
         if el >= self._dl_house:
             # housekeeping: the 1 Hz STATUS (send_status moves this deadline)
             self._dl_house = el + _STATUS_MS
+            # and a collection: with the garbage of one second only, what
+            # lives on is allocated low and stays together (waiting until
+            # the heap is full scatters it among the holes: a Pico then
+            # had 60 KB free in 2 KB pieces)
+            _collect()
             if self.store is not None and ticks_diff(now, self._next_low) >= 0:
                 # free space for STATUS; the log itself checks for "low" at
                 # each flush (logstore), so a statvfs every 10 s is enough
@@ -1019,6 +1038,7 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
     from cues import Cues
 
     i2c, led, buzzer, button_pin = parts
+    collect = gc.collect  # between the phases that load code (see the imports above)
     if config_path is None:  # no file system (the sim without --flash)
         from heelcore.config import Config
 
@@ -1027,6 +1047,7 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
         cfg, settings, problems = _load_config(config_path)
     if rate is not None:
         settings["sample_rate_hz"] = rate
+    collect()
     cues = Cues(led, buzzer, settings.get("cue_style", "full"))
     button = Button(button_pin)
     ticks_ms = clock.ticks_ms
@@ -1056,12 +1077,16 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
     if imu is not None:
         _unload(("drivers.mpu6050", "drivers.lsm6ds", "drivers.qmi8658"), type(imu).__module__)
     _unload(("configstore",), None)
+    collect()
     store = None
     try:
         store = open_store()
     except (ImportError, OSError) as e:
         print("heeldrop: no session store:", e)
+    collect()
     import link as lkmod
+
+    collect()
 
     stream = make_stream(lkmod) if make_stream is not None else lkmod.StdioStream()
     lk = lkmod.Link(stream, board=name)
@@ -1082,6 +1107,7 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
     a.config_problems = problems
     for p in problems:
         lk.send_error(2, "config: " + p)
+    collect()
     a.start(side)
     return a
 

@@ -596,6 +596,7 @@ class BoardHeap:
         self.native = None  # NativeHeap
         self.min_at_us = 0
         self.after_boot_used = 0
+        self.after_boot_largest = 0
         self.free_at_start = 0
 
     def fill(self):
@@ -946,7 +947,7 @@ def main(argv):
             native.sweep()
         gc.collect()
         board_heap.after_boot_used = board_heap.target - gc.mem_free()
-        board_heap.sample(clock.us())
+        board_heap.after_boot_largest = board_heap.sample(clock.us())
         sc.board_heap = board_heap
         sc.sink = sink
     imu = a.imu
@@ -993,9 +994,10 @@ def main(argv):
         board_heap.sample(clock.us())
         dl = sc.downloaded
         out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
+                  "after_boot_largest_free_block=%d "
                   "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d native_code_bytes=%d\n" % (
                       o["board_heap"], o["board_base"], o["code_adjust"], board_heap.free_at_start,
-                      board_heap.after_boot_used, board_heap.min_free_block, board_heap.min_at_us / 1e6,
+                      board_heap.after_boot_used, board_heap.after_boot_largest, board_heap.min_free_block, board_heap.min_at_us / 1e6,
                       sink.chunk_bytes if sink else 0,
                       1 if (dl is not None and dl.done and sink.errors == 0 and sink.chunk_bytes == dl.total) else 0,
                       native.total if native is not None else 0))
