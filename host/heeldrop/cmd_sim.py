@@ -14,9 +14,11 @@ EPILOG = """examples:
   heeldrop sim --trace T.csv --speed max --heap 96k --stall 150     # a board's heap, flash stalls
   heeldrop sim --trace T.csv --imu lsm6dsox --inject unplug@20+3    # sensor pulled for 3 s at 20 s
   heeldrop sim --trace T.csv --pty --speed 4                        # a serial port for live/download/mpremote
+  heeldrop sim --trace T.csv --speed max --startup-ms 1000          # 1 s more start-up work before the loop
+  heeldrop sim --trace T.csv --speed max --board-ram pico --download   # a Pico's one heap, then a download
 
 The firmware (firmware/app.py and friends, compiled with mpy-cross into
-build/sim-mpy) runs in .venv/bin/micropython on the `sim` board: the chosen
+build/sim-mpy/ARCH) runs in .venv/bin/micropython on the `sim` board: the chosen
 IMU is emulated at register level on a fake I2C bus and produces the
 trace's samples through its FIFO at the trace's rate; time is a fake clock
 (--speed N runs it N times faster than the wall clock, max as fast as the
@@ -36,7 +38,25 @@ fs ls). The path is printed, with a stable link /tmp/heeldrop-sim-PID.
 After the trace the device stays up, idle, until Ctrl-C here.
 
 --inject (testing aid): i2c@T (I2C errors at T s), unplug@T+D (the sensor
-unplugged for D s), glitch@T (a corrupt FIFO count), comma-separated.
+unplugged for D s), glitch@T (a corrupt FIFO count), comma-separated; any
+length (long values reach the port in a file).
+
+Time: the firmware and the emulated IMU share one virtual clock that moves
+only by what takes time on a board (the loop's sleeps, a Pico's CPU cost
+per pass, per sample and per KB of code imported: --cost; --startup-ms;
+--stall). --speed only paces it against the wall clock: a loaded computer
+slows the sim, it never changes a sample, a read or a cue. The trace starts
+when the firmware starts sampling; --inject and --stall times count from
+there. The end prints `sim: timing` (FIFO read period, sample-to-cue
+latency) after `sim: end`.
+
+--board-ram pico|pico_w|pico2|esp32: one heap for the firmware's code and
+data at that board's size, on the 32-bit single-float port (make unix32;
+--arch x86), with the board's native machine code held in the heap as an
+RP2040 does; prints `sim: ram` (heap used after boot, the smallest largest
+free block). --download then fetches the session over the link after the
+trace, as a host would. --arch picks the .mpy architecture (default this
+machine's), --micropython another unix port.
 exit status: 0 ok, 1 the firmware failed, 2 bad input."""
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
