@@ -1004,7 +1004,7 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
     b = boards.load(board)
     name = b.__name__.split(".")[-1]
     parts = b.build()
-    b = boards = None
+    del b, boards
     _unload(("boards." + name, "boards"), None)  # the pin map is built
 
     def open_store():
