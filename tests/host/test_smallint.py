@@ -88,13 +88,13 @@ def test_ticks_every_edge_pair():
             assert ticks.ticks_wrap(SmallInt(a)) == a % (1 << 30)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(TICK, SMALL)
 def test_ticks_add_stays_small(t, delta):
     assert ticks.ticks_add(SmallInt(t), SmallInt(delta)) == _ref_add(t, delta)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(SMALL, SMALL)
 def test_ticks_diff_stays_small(a, b):
     assert ticks.ticks_diff(SmallInt(a), SmallInt(b)) == _ref_diff(a, b)
