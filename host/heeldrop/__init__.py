@@ -1,10 +1,9 @@
 """heeldrop host tools: replay, reports and a virtual device for the heel drop coach."""
-__version__ = "0.1.0"
-
 # When this package is imported by the `heeldrop` program (not by a test or
 # another program), a Ctrl-C from here until the command starts prints one
 # line and exits 130 instead of a traceback: the imports that follow take
-# 0.1-0.5 s. heeldrop.cli takes over from there (see its docstring).
+# 0.1-0.5 s. heeldrop.cli takes over from there (see its docstring). This
+# comes first, before any import that goes through the import machinery.
 import os as _os
 import sys as _sys
 
@@ -27,3 +26,7 @@ if _PROGRAM:
     import _signal
 
     _signal.signal(_signal.SIGINT, _exit_interrupted)
+
+# One version for the host tools and the firmware: heelcore.VERSION, which the
+# board reports in its HELLO; pyproject.toml reads it too (dynamic version).
+from heelcore import VERSION as __version__  # noqa: E402, F401

@@ -4,7 +4,7 @@ BIG_SAMPLES samples (4 million by default, about 200 MB and 11 hours at
 100 Hz; HEELDROP_BENCH_BIG_SAMPLES sets another size).
 
 The trace is the committed demo session tiled end to end (times shifted),
-written once to build/bench/ and kept. Each command runs in its own process;
+written once to build/bench/ (an installed heeldrop: its cache folder) and kept. Each command runs in its own process;
 its peak RSS comes from os.wait4, its time from the wall clock.
 
     python -m heeldrop.bench_big [SAMPLES]
@@ -14,8 +14,9 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
+from heeldrop import resources
+
+DEMO = resources.demo_trace()
 BIG_SAMPLES = 4_000_000
 
 
@@ -26,7 +27,7 @@ def emit(name, value):
 
 def big_trace(samples=BIG_SAMPLES, path=None):
     """A trace CSV of `samples` samples: the demo session over and over (kept in build/bench)."""
-    path = path or os.path.join(ROOT, "build", "bench", "big-%d.csv" % samples)
+    path = path or os.path.join(resources.work_dir("bench"), "big-%d.csv" % samples)
     if os.path.exists(path):
         return path
     with open(DEMO, encoding="utf-8") as f:

