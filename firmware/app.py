@@ -964,11 +964,8 @@ class App:
         eng_vals = {}
         dev_vals = {}
         for k in changes:
-            if k not in SPEC and k not in DEVICE_SPEC:  # name them all: the engine's and the device's
-                raise ValueError("unknown setting '%s'; known settings: %s" % (
-                    k, ", ".join(sorted(list(SPEC) + list(DEVICE_SPEC)))))
-            if k in SPEC:
-                eng_vals[k] = check(k, changes[k])
+            if k in SPEC or k not in DEVICE_SPEC:
+                eng_vals[k] = check(k, changes[k])  # unknown keys fail here, listing the known ones
             else:
                 dev_vals[k] = check_device(k, changes[k])
         changed = []

@@ -1,9 +1,10 @@
 """heeldrop config: read or change the device's settings."""
+import difflib
 import json
 import math
 
 from heeldrop.errors import UserError
-from heeldrop.transport import add_port_argument, open_device
+from heeldrop.transport import DeviceError, TransportError, add_port_argument, open_device
 
 HELP = "show or change settings on the device (hold target, thresholds, cue style, ...)"
 EPILOG = """examples:
@@ -56,6 +57,25 @@ def parse_items(items):
     return out
 
 
+def _with_known_settings(t, err, changes):
+    """A refusal for an unknown key, with every setting the device has (its own list: config_get
+    gives the engine's and the device's, cue_style and sample_rate_hz too) and the nearest name."""
+    msg = str(err.result.get("message") or "")
+    if "unknown setting" not in msg:
+        return err
+    try:
+        known = sorted(t.command("config_get"))
+    except TransportError:
+        return err
+    bad = [k for k in changes if k not in known]
+    if not known or not bad:
+        return err
+    near = difflib.get_close_matches(bad[0], known, n=1)
+    return UserError("config_set: unknown setting%s %s%s; the device's settings: %s" % (
+        "s" if len(bad) > 1 else "", ", ".join(repr(k) for k in bad),
+        (" (did you mean %s?)" % near[0]) if near else "", ", ".join(known)), 1)
+
+
 def run(args):
     if args.action == "set":
         if not args.items:
@@ -74,7 +94,10 @@ def run(args):
             if missing:
                 raise UserError("unknown setting%s: %s" % ("s" if len(missing) > 1 else "", ", ".join(missing)), 1)
         else:
-            r = t.command("config_set", changes)
+            try:
+                r = t.command("config_set", changes)
+            except DeviceError as e:
+                raise _with_known_settings(t, e, changes)
             ch = r.get("changed") or []
             if args.json:
                 print(json.dumps({"changed": ch}))
