@@ -180,6 +180,7 @@ class LogWriter:
             h[k] = None
         h["calibration"] = {}
         h["config"] = {}
+        h["format"] = FORMAT_VERSION
         for k in header_dict:
             h[k] = header_dict[k]
         hb = _record_bytes(REC_HEADER, dumps(h).encode())
@@ -788,6 +789,10 @@ def decode_block(payload):
     return out
 
 
+def _hex(b):
+    return " ".join("%02x" % x for x in b)
+
+
 def read_header(data):
     """The header dict of a log from its first bytes (None if not yet complete).
 
@@ -828,15 +833,45 @@ class LogReader:
             self.truncated_bytes = n
             self.errors.append("file ends inside the file header (%d bytes)" % n)
             return
-        if data[:4] != MAGIC:
-            raise LogFormatError("not a heeldrop session log (no HDLG magic)")
-        self.version = data[4]
-        if self.version != FORMAT_VERSION:
-            raise LogFormatError("session log format %d, this reader knows format %d (update heeldrop)"
-                                 % (self.version, FORMAT_VERSION))
-        self._parse(data, 5, header_only)
+        if data[:4] == MAGIC and data[4] == FORMAT_VERSION:
+            self.version = FORMAT_VERSION
+            self._parse(data, 5, header_only)
+        else:
+            self._damaged_start(data, header_only)
         if self.header is None and not header_only:
             self.errors.append("no readable header record")
+
+    def _damaged_start(self, data, header_only):
+        # The 5-byte file header is not HDLG + a version this reader knows:
+        # a newer format, a damaged file header, or not a log at all. The
+        # records say which: each has its own framing and CRC, and the
+        # HEADER record (written twice) carries "format" since this change.
+        if len(data) < 5:
+            raise LogFormatError("not a heeldrop session log (no HDLG magic)")
+        diff = 0
+        for i in range(4):
+            x = data[i] ^ MAGIC[i]
+            while x:
+                diff += x & 1
+                x >>= 1
+        if diff > 2:
+            raise LogFormatError("not a heeldrop session log (no HDLG magic)")
+        v = data[4]
+        self._parse(data, 5, False)
+        fmt = self.header.get("format") if self.header is not None else None
+        if isinstance(fmt, int) and fmt > FORMAT_VERSION:
+            raise LogFormatError("session log format %d, this reader knows format %d (update heeldrop)"
+                                 % (fmt, FORMAT_VERSION))
+        if not self.records:
+            if diff == 0 and v > FORMAT_VERSION:
+                raise LogFormatError("session log format %d (or a damaged file header), this reader knows format %d "
+                                     "(update heeldrop if the file is new)" % (v, FORMAT_VERSION))
+            raise LogFormatError("not a readable session log: damaged file header and no whole record")
+        self.version = fmt if isinstance(fmt, int) else FORMAT_VERSION
+        self.errors.insert(0, "file header damaged (%s read as %s); records read by their own framing"
+                           % (_hex(MAGIC + bytes((FORMAT_VERSION,))), _hex(data[:5])))
+        if header_only:
+            del self.records[1:]
 
     def _parse(self, data, p, header_only):
         n = len(data)
