@@ -81,15 +81,31 @@ except ImportError:  # CPython: the same code, interpreted
 _ENOENT = const(2)
 _EBUSY = const(16)
 _ENOSPC = const(28)
-_FLUSH_MS = const(1000)  # flush the file at least this often
+_FLUSH_MS = const(1800)  # flush the file at least this often (with the FIFO read: < 2 s at risk)
 _WRITE_CHUNK = const(1024)  # bytes of whole records written per poll (at least one record)
 _MAX_RECS = const(32)  # records the staging buffer can hold
 _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low note
 _END_LEN = const(17)  # END record: sync 2, type 1, length 2, payload 8, crc 4
 _ALL = const(0x3FFFFFFF)
+_RESERVE_LEN = const(12288)  # the reserve file: room to close a session on a full flash (3 littlefs blocks)
+_CRC_STEP = const(512)  # bytes read at a time for session_crc
 _MPY = sys.implementation.name == "micropython"
 
 COUNTER = "next_id"
+FLUSH_MS = _FLUSH_MS
+STORE_ID = "store_id"
+RESERVE = "reserve"
+
+
+def _device_id():
+    # the board's unique id (machine.unique_id(): flash id on rp2, MAC on
+    # esp32) as hex; None where there is none (the unix port)
+    try:
+        import machine
+
+        return "".join("%02x" % b for b in machine.unique_id())
+    except Exception:  # noqa: BLE001 (ImportError, AttributeError)
+        return None
 
 
 def session_name(sid):
@@ -129,6 +145,9 @@ class SessionLog:
         self.last_error = None
         self._store = store
         self._f = f
+        self._closing = False  # writing the END record after a full flash
+        self._ending = False  # the END record is staged
+        self._last_t = now_ms
         self._dirty = False
         self._last_flush = now_ms
         self._np = 0  # bytes staged
@@ -215,6 +234,7 @@ class SessionLog:
         w = self._w
         if self.full or w is None:
             return
+        self._last_t = now_ms
         try:
             if ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS:
                 self._last_flush = now_ms
@@ -238,6 +258,8 @@ class SessionLog:
         w = self._w
         if not self.full and w is not None:
             try:
+                self._last_t = now_ms
+                self._ending = True
                 w.close(now_ms)
                 self._drain(_ALL)
                 self._sync()
@@ -292,6 +314,25 @@ class SessionLog:
         self._np = rest
         self._nr = nr - i
 
+    def _unstage(self, k):
+        # forget the staged records that end within the first k bytes
+        ends = self._ends
+        nr = self._nr
+        i = 0
+        while i < nr and ends[i] <= k:
+            i += 1
+        if not i:
+            return
+        k = ends[i - 1]
+        rest = self._np - k
+        if rest:
+            self._buf[0:rest] = self._buf[k:self._np]
+        for j in range(i, nr):
+            ends[j - i] = ends[j] - k
+        self._np = rest
+        self._nr = nr - i
+        self.bytes_written += k
+
     def _write(self, b):
         f = self._f
         if f is None:
@@ -323,9 +364,39 @@ class SessionLog:
         self._dirty = False
 
     def _fail(self, e):
-        # stop logging for good; the file keeps its whole records
-        self.errors += 1
-        self.last_error = e
+        # stop logging for good; the file keeps its whole records. On a full
+        # flash the reserve file is given up first and the file reopened
+        # (littlefs refuses a file handle after an error), so that what is
+        # still in RAM and the END record reach the file: a closed session.
+        if self._closing:
+            self.full = True  # the second failure (while closing): give up
+        else:
+            self.errors += 1
+            self.last_error = e
+        if (not self._closing and self._w is not None and self.name is not None
+                and e.args and e.args[0] == _ENOSPC and self._store._free_reserve()):
+            self._closing = True
+            self._close_file()
+            try:
+                f = self._store._open(self._store._file(self.name), "ab")
+                self._f = f
+                # what of the failed write reached the file (a POSIX file
+                # keeps a short write; littlefs drops all since its last
+                # sync): staged records already there are not written twice
+                try:
+                    f.seek(0, 2)
+                    landed = f.tell() - self.bytes_written
+                except Exception:  # noqa: BLE001
+                    landed = 0
+                if landed > 0:
+                    self._unstage(landed)
+                if not self._ending:
+                    self._ending = True
+                    self._w.close(self._last_t)
+                self._drain(_ALL)
+                self._sync()
+            except Exception:  # noqa: BLE001 (the flash refuses even that)
+                pass
         self.full = True
         self.add_sample = self._drop
         self.add_samples = self._drop_many
@@ -344,16 +415,18 @@ class SessionLog:
                 self.last_error = e
 
     def _stop_low(self, w, now_ms):
-        # flash below the reserve: write what is in RAM, a note and END if
-        # they fit, then stop
+        # flash below the reserve: give up the reserve file, write what is
+        # in RAM, a note and END, then stop
+        self._closing = True
+        self._store._free_reserve()
         try:
             free = self._store.free_bytes()
-            if free >= self._np + _NOTE_MIN_FREE:
-                w.flush()
-                w.add_note(now_ms, "flash_low free_kb=%d" % (free // 1024))
-                w.close(now_ms)
-                self._drain(_ALL)
-                self._sync()
+            w.flush()
+            w.add_note(now_ms, "flash_low free_kb=%d" % (free // 1024))
+            self._ending = True
+            w.close(now_ms)
+            self._drain(_ALL)
+            self._sync()
         except Exception as e:  # noqa: BLE001
             self._fail(e)
         self.full = True
@@ -371,7 +444,8 @@ class SessionStore:
     inject files that count flushes or fail); reads use the built-in open.
     """
 
-    def __init__(self, root="/sessions", reserve_bytes=32768, statvfs=None, open_fn=None):
+    def __init__(self, root="/sessions", reserve_bytes=32768, statvfs=None, open_fn=None, device_id=None,
+                 reserve_file=_RESERVE_LEN):
         if len(root) > 1 and root[-1] == "/":
             root = root[:-1]
         self.root = root
@@ -379,15 +453,20 @@ class SessionStore:
         self._statvfs = statvfs if statvfs is not None else os.statvfs
         self._open = open_fn if open_fn is not None else open
         self._cur = None
+        self._reserve_len = reserve_file
         try:
             os.mkdir(root)
         except OSError:  # exists (or the parent is missing: listdir says)
             pass
-        try:
-            os.remove(self._file(COUNTER + ".tmp"))  # left by a cut mid-update
-        except OSError:
-            pass
+        for name in (COUNTER + ".tmp", STORE_ID + ".tmp"):
+            try:
+                os.remove(self._file(name))  # left by a cut mid-update
+            except OSError:
+                pass
         self._next = self._recover_next()
+        self.device_id = device_id if device_id is not None else _device_id()
+        self.store_id = self._recover_store_id()
+        self._make_reserve()
 
     def _file(self, name):
         return self.root + "/" + name
@@ -415,38 +494,116 @@ class SessionStore:
         return nxt
 
     def _write_counter(self, value):
-        tmp = self._file(COUNTER + ".tmp")
+        self._write_small(COUNTER, "%d\n" % value)
+
+    def _write_small(self, name, text):
+        tmp = self._file(name + ".tmp")
         with open(tmp, "wb") as f:
-            f.write(("%d\n" % value).encode())
+            f.write(text.encode())
             f.flush()
-        os.rename(tmp, self._file(COUNTER))
+        os.rename(tmp, self._file(name))
+
+    def _recover_store_id(self):
+        # a random id made when this store is first used: after a reflash
+        # or a wiped /sessions the ids restart, the store id does not
+        try:
+            with open(self._file(STORE_ID), "rb") as f:
+                text = f.read(24).decode().strip()
+            if len(text) == 8 and int(text, 16) >= 0:
+                return text
+        except (OSError, ValueError):
+            pass
+        sid = "".join("%02x" % b for b in os.urandom(4))
+        try:
+            self._write_small(STORE_ID, sid + "\n")
+        except OSError:
+            pass  # a full or read-only flash: the id still differs from any other store's
+        return sid
+
+    def uid(self, sid):
+        """The session's identity, unique across boards and reflashes:
+        device id (machine.unique_id(), "0" if none), store id, session id."""
+        return "%s-%s-%d" % (self.device_id or "0", self.store_id, sid)
+
+    # -- the reserve: room to close a session on a full flash --
+
+    def _make_reserve(self):
+        # a file of _RESERVE_LEN bytes, given up (deleted) when a session
+        # must be closed on a full flash; made again when there is room
+        if not self._reserve_len:
+            return True
+        path = self._file(RESERVE)
+        try:
+            if os.stat(path)[6] >= self._reserve_len:
+                return True
+        except OSError:
+            pass
+        try:
+            if self.free_bytes() < self._reserve_len + self.reserve_bytes:
+                return False
+            with open(path, "wb") as f:
+                z = bytes(256)
+                for _ in range(self._reserve_len // 256):
+                    f.write(z)
+            return True
+        except OSError:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            return False
+
+    def _free_reserve(self):
+        try:
+            os.remove(self._file(RESERVE))
+            return True
+        except OSError:
+            return False
 
     # -- space --
 
     def free_bytes(self):
-        """Bytes free on the filesystem holding root."""
+        """Bytes free on the filesystem holding root (never negative)."""
         s = self._statvfs(self.root)
-        return (s[1] or s[0]) * s[4]  # f_frsize (or f_bsize) x f_bavail
+        # f_bavail: littlefs reports block_count - blocks in use, which
+        # near full can go below 0 (-1 on a 32-bit port, or 2**32 - 1 read
+        # as unsigned); anything outside 0..f_blocks means none is free
+        avail = s[4]
+        if avail < 0 or avail > s[2]:
+            return 0
+        return (s[1] or s[0]) * avail  # f_frsize (or f_bsize) x f_bavail
 
     def low(self):
         """True when less than reserve_bytes are free."""
         return self.free_bytes() < self.reserve_bytes
 
+    def has_room(self):
+        """Room to start recording again after the flash was low or full:
+        twice the reserve free (so that it does not stop again at once),
+        with the reserve file in place."""
+        if not self._make_reserve():
+            return False
+        return self.free_bytes() >= 2 * self.reserve_bytes
+
     # -- sessions --
 
     def list(self):
-        """[{"id", "name", "size", "closed"}] sorted by id; closed: the file
-        ends with an END record (False for the one being written and for
-        sessions cut by a power loss)."""
+        """[{"id", "name", "size", "state", "closed"}] sorted by id. state:
+        "recording" for the session being written, "complete" for one that
+        ends with an END record, "cut" for any other (power loss, full
+        flash): finished, but without its END. closed: state == "complete"."""
         out = []
         cur = self.current()
         for sid in self._ids():
             name = session_name(sid)
             size = os.stat(self._file(name))[6]
-            closed = False
-            if cur is None or cur.id != sid:
-                closed = self._ends_cleanly(self._file(name), size)
-            out.append({"id": sid, "name": name, "size": size, "closed": closed})
+            if cur is not None and cur.id == sid:
+                state = "recording"
+            elif self._ends_cleanly(self._file(name), size):
+                state = "complete"
+            else:
+                state = "cut"
+            out.append({"id": sid, "name": name, "size": size, "state": state, "closed": state == "complete"})
         return out
 
     def _ends_cleanly(self, path, size):
@@ -461,6 +618,30 @@ class SessionStore:
         if len(b) != _END_LEN or b[0] != 0xE7 or b[1] != 0x5A or b[2] != 7 or b[3] != 8 or b[4] != 0:
             return False
         return struct.unpack_from("<I", b, 13)[0] == crc32(b, 2, 13)
+
+    def crc(self, sid, length=-1):
+        """(CRC-32 of the first length bytes of session sid (all of it if
+        length < 0), file size). OSError(2) for an unknown id, ValueError if
+        length is beyond the end. The session being written is flushed
+        first by the caller (link.py). About 1 ms per KB on a board."""
+        path = self._path(sid)
+        size = os.stat(path)[6]
+        if length < 0:
+            length = size
+        if length > size:
+            raise ValueError("length %d beyond the end of session %d (%d bytes)" % (length, sid, size))
+        buf = bytearray(_CRC_STEP)
+        mv = memoryview(buf)
+        c = 0
+        left = length
+        with open(path, "rb") as f:
+            while left > 0:
+                k = f.readinto(mv[:_CRC_STEP if left > _CRC_STEP else left])
+                if not k:
+                    raise OSError(5)  # the file shrank under us
+                c = crc32(buf, 0, k, c)
+                left -= k
+        return c, size
 
     def start(self, header, now_ms, block_samples=50):
         """Close the current session (if any) and start a new one: a new
@@ -477,14 +658,22 @@ class SessionStore:
             self._write_counter(sid + 1)
             self._next = sid + 1
             name = session_name(sid)
+            self._make_reserve()
             f = self._open(self._file(name), "ab")
         except OSError as e:
             log = SessionLog(self, None, None, None, header, now_ms)
             log.errors = 1
             log.last_error = e
             return log
+        h = {}
+        for k in header:
+            h[k] = header[k]
+        h["device_id"] = self.device_id
+        h["store_id"] = self.store_id
+        h["session"] = sid
+        h["uid"] = self.uid(sid)
         try:
-            log = SessionLog(self, sid, name, f, header, now_ms, block_samples)
+            log = SessionLog(self, sid, name, f, h, now_ms, block_samples)
         except ValueError:  # header too long, bad block size: the caller's bug
             try:
                 f.close()
@@ -529,9 +718,17 @@ class SessionStore:
             f.seek(offset)
             return f.read(length)
 
-    def delete(self, sid):
+    def delete(self, sid, size=None, crc=None):
         """Remove session sid. OSError(16) for the session being written,
-        OSError(2) for an unknown id."""
+        OSError(2) for an unknown id. With size and crc (what the host's
+        copy has): ValueError unless the file has exactly that size and
+        CRC-32, so a copy that differs never costs the session."""
         if self._cur is not None and self._cur.id == sid:
             raise OSError(_EBUSY)
-        os.remove(self._path(sid))
+        path = self._path(sid)
+        if size is not None or crc is not None:
+            c, n = self.crc(sid)
+            if (size is not None and n != size) or (crc is not None and c != crc):
+                raise ValueError("session %d is %d bytes with CRC-32 %08x, not the copy's %s bytes with %s: "
+                                 "not deleted" % (sid, n, c, size, "%08x" % crc if crc is not None else "any CRC"))
+        os.remove(path)
