@@ -242,6 +242,9 @@ class App:
         self._tries = 0
         self._overflows = 0
         self.flash_state = 0  # 0 ok, 1 low, 2 full
+        self._closed_res = None  # stop result of a log closed by a full flash
+        self._record = False  # the running session wants a log
+        self.config_fault = None  # why the saved config was not used (STATUS)
         self.samples = 0  # samples read from the FIFO
         self.lost = 0  # samples booked lost by the driver
         self.gaps = 0
@@ -382,6 +385,10 @@ class App:
         self.session = None
         self.recording = False
         self._want_log = False
+        self._closed_res = None
+        self._record = record
+        if self.flash_state and self.store is not None and self._room():
+            self.flash_state = 0  # space came back (sessions downloaded and deleted)
         if record and self.store is not None and self.flash_state == 0:
             if self.imu is None:
                 # no sensor yet: the log opens when one answers, so that its
@@ -429,6 +436,9 @@ class App:
                 self.log.add_note(eng.t_ms, msg)
             self._error(9, msg)
         res = self._close_log(now)
+        c = self._closed_res
+        if c is not None and res["samples"] == 0 and c["session"] == res["session"]:
+            res = c  # the log was closed earlier (flash full): its true result
         self.cues.on_event("session_stop", now)
         self.last_stop = res
         self.send_status(now)
@@ -447,7 +457,14 @@ class App:
             w = getattr(log, "_w", None)
             res["samples"] = w.samples_written if w is not None else 0
             res["bytes"] = log.bytes_written
+            self._closed_res = res
         return res
+
+    def _room(self):
+        try:
+            return self.store.has_room()
+        except (OSError, AttributeError):
+            return False
 
     def switch_side(self, side=None):
         """Switch side (the button's short press, or the side command): the
@@ -584,6 +601,13 @@ class App:
                     self.free_kb = self.store.free_bytes() // 1024
                 except OSError:
                     self.free_kb = None
+                if self.flash_state and self._room():
+                    # space came back: STATUS says so, recording goes on
+                    # in a new session file
+                    self.flash_state = 0
+                    if self.running and self._record and self.log is None and self.imu is not None:
+                        self._open_log(self.eng.side, now)
+                    self.send_status(now)
             if ticks_diff(now, self._next_status) >= 0:
                 self.send_status(now)
         h = self.hook
@@ -813,6 +837,7 @@ class App:
             "battery_pct": None,
             "flash_free_kb": free,
             "flash": ("ok", "low", "full")[self.flash_state],
+            "config_fault": self.config_fault,
             "sensor_ok": self.sensor_ok,
             "imu": imu.name if imu is not None else None,
             "samples": self.samples,
@@ -955,6 +980,9 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
     a.recal_at_boot = recal
     for p in problems:
         link.send_error(2, "config: " + p)
+    if problems:
+        a.config_fault = problems[0] if len(problems) == 1 else "%s (and %d more)" % (problems[0], len(problems) - 1)
+        cues.on_event("config_fault", a.now())
     a.start()
     try:
         a.run()

@@ -26,7 +26,7 @@
 # allocate their payloads (rare).
 from heelcore import proto
 from heelcore.proto import (
-    E_BAD_ARGS, E_BAD_FRAME, E_BUSY, E_INTERNAL, E_IO, E_NOT_FOUND, E_RANGE, E_UNKNOWN_CMD,
+    E_BAD_ARGS, E_BAD_FRAME, E_BUSY, E_INTERNAL, E_IO, E_MISMATCH, E_NOT_FOUND, E_RANGE, E_UNKNOWN_CMD,
     E_VERSION, MAX_CHUNK, MAX_PAYLOAD, OK, PROTOCOL_VERSION, T_CHUNK, T_CMD, T_ERROR, T_EVENT,
     T_HELLO, T_REPLY, T_SAMPLES, T_STATUS, FrameDecoder, SampleBatch, encode_frame, max_frame_size,
 )
@@ -143,6 +143,9 @@ class Link:
         self._bad_seen = 0
         self._next_err = 0
         self.frames_out = 0
+        self._last_cmd = None  # payload of the last state-changing CMD (proto.REPLAYED)
+        self._last_reply = None  # and the REPLY payload sent for it
+        self.replayed = 0
 
     def attach(self, app):
         self.app = app
@@ -237,19 +240,29 @@ class Link:
             req = (f.payload[0] | (f.payload[1] << 8)) if len(f.payload) >= 2 else 0
             self.send(T_REPLY, proto.error_reply(req, E_BAD_ARGS, "malformed command: %s" % (e,)))
             return
+        if self._last_cmd is not None and f.payload == self._last_cmd:
+            # the host retried a command whose reply it lost: same answer,
+            # the command is not run twice (a retried start is not "busy")
+            self.replayed += 1
+            self.send(T_REPLY, self._last_reply)
+            return
         self.commands += 1
         try:
             res = self.handle(req, name, args)
         except CommandError as e:
-            self.send(T_REPLY, proto.error_reply(req, e.code, e.message))
-            return
+            out = proto.error_reply(req, e.code, e.message)
         except KeyboardInterrupt:
             raise
         except Exception as e:  # a bug in a handler must not stop the app
-            self.send(T_REPLY, proto.error_reply(req, E_INTERNAL, "%s: %s" % (type(e).__name__, e)))
-            return
-        if res is not None:
-            self.send(T_REPLY, proto.reply_payload(req, OK, res))
+            out = proto.error_reply(req, E_INTERNAL, "%s: %s" % (type(e).__name__, e))
+        else:
+            if res is None:
+                return
+            out = proto.reply_payload(req, OK, res)
+        if name in proto.REPLAYED:
+            self._last_cmd = bytes(f.payload)
+            self._last_reply = out
+        self.send(T_REPLY, out)
 
     # ------------------------------------------------------------ commands
     def handle(self, req, name, args):
@@ -337,7 +350,7 @@ class Link:
         out = []
         for it in items:
             sid = it["id"]
-            started = side = None
+            started = side = uid = None
             try:
                 h = read_header(st.read_chunk(sid, 0, 2048))
             except (OSError, ValueError):
@@ -345,8 +358,10 @@ class Link:
             if h is not None:
                 started = h.get("started")
                 side = h.get("side")
-            out.append({"id": sid, "size": it["size"], "started": started, "side": side,
-                        "complete": bool(it.get("closed"))})
+                uid = h.get("uid")
+            state = it.get("state") or ("complete" if it.get("closed") else "cut")
+            out.append({"id": sid, "size": it["size"], "started": started, "side": side, "uid": uid,
+                        "state": state, "complete": state == "complete"})
         return {"sessions": out}
 
     def _sid_arg(self, args):
@@ -365,9 +380,7 @@ class Link:
         if isinstance(ln, bool) or not isinstance(ln, int) or not 0 <= ln <= MAX_CHUNK:
             raise CommandError(E_BAD_ARGS, "length must be 0..%d, got %r" % (MAX_CHUNK, ln))
         st = self._store()
-        app = self.app
-        if app.log is not None and app.session == sid:
-            app.log.poll(app.now())  # hand what is recorded so far to the file
+        self._flush_current(sid)
         try:
             total = st.size(sid)
             if off > total:
@@ -380,15 +393,45 @@ class Link:
         self.send(T_CHUNK, proto.chunk_payload(req, sid, off, data, total))
         return None
 
-    def _c_delete_session(self, req, args):
-        _only(args, ("id",))
+    def _flush_current(self, sid):
+        app = self.app
+        if app.log is not None and app.session == sid:
+            app.log.poll(app.now())  # hand what is recorded so far to the file
+
+    def _c_session_crc(self, req, args):
+        _only(args, ("id", "length"))
         sid = self._sid_arg(args)
+        ln = args.get("length", -1)
+        if isinstance(ln, bool) or not isinstance(ln, int) or ln < -1:
+            raise CommandError(E_BAD_ARGS, "length must be a byte count >= 0 (or absent: the whole file), got %r" % (ln,))
+        st = self._store()
+        self._flush_current(sid)
+        try:
+            c, size = st.crc(sid, ln)
+        except ValueError as e:
+            raise CommandError(E_RANGE, str(e))
+        except OSError as e:
+            if e.args and e.args[0] == 2:
+                raise CommandError(E_NOT_FOUND, "no session %d" % sid)
+            raise CommandError(E_IO, "cannot read session %d: %s" % (sid, e))
+        return {"id": sid, "length": size if ln < 0 else ln, "crc32": c, "size": size}
+
+    def _c_delete_session(self, req, args):
+        _only(args, ("id", "size", "crc32"))
+        sid = self._sid_arg(args)
+        size = args.get("size")
+        crc = args.get("crc32")
+        for k, v in (("size", size), ("crc32", crc)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise CommandError(E_BAD_ARGS, "%s must be an integer >= 0, got %r" % (k, v))
         app = self.app
         if app.log is not None and app.session == sid:
             raise CommandError(E_BUSY, "session %d is being recorded; stop first" % sid)
         st = self._store()
         try:
-            st.delete(sid)
+            st.delete(sid, size, crc)
+        except ValueError as e:
+            raise CommandError(E_MISMATCH, str(e))
         except OSError as e:
             if e.args and e.args[0] == 2:
                 raise CommandError(E_NOT_FOUND, "no session %d" % sid)

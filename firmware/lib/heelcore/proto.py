@@ -72,15 +72,22 @@ E_VERSION = const(8)
 E_INTERNAL = const(9)
 E_BAD_FRAME = const(10)
 E_NO_SPACE = const(11)
+E_MISMATCH = const(12)
 ERROR_NAMES = (
     "ok", "unknown_command", "bad_args", "busy", "not_found", "io_error",
     "no_sensor", "out_of_range", "version", "internal", "bad_frame", "no_space",
+    "mismatch",
 )
 
 COMMANDS = (
     "hello", "start", "stop", "side", "calibrate", "config_get", "config_set",
     "set_clock", "list_sessions", "read_session", "delete_session", "free_space",
+    "session_crc",
 )
+# commands whose REPLY the device keeps, so that a retry of the same CMD
+# (same request id, name and arguments) after a lost reply gets the same
+# answer instead of running again
+REPLAYED = ("start", "stop", "side", "calibrate", "config_set", "set_clock", "delete_session")
 
 
 def max_frame_size(payload_len):
