@@ -398,7 +398,7 @@ class Link:
         if app.log is not None and app.session == sid:
             app.log.poll(app.now())  # hand what is recorded so far to the file
 
-    def _c_session_crc(self, req, args):
+    def _c_session_hash(self, req, args):
         _only(args, ("id", "length"))
         sid = self._sid_arg(args)
         ln = args.get("length", -1)
@@ -407,29 +407,30 @@ class Link:
         st = self._store()
         self._flush_current(sid)
         try:
-            c, size = st.crc(sid, ln)
+            d, size = st.digest(sid, ln)
         except ValueError as e:
             raise CommandError(E_RANGE, str(e))
         except OSError as e:
             if e.args and e.args[0] == 2:
                 raise CommandError(E_NOT_FOUND, "no session %d" % sid)
             raise CommandError(E_IO, "cannot read session %d: %s" % (sid, e))
-        return {"id": sid, "length": size if ln < 0 else ln, "crc32": c, "size": size}
+        return {"id": sid, "length": size if ln < 0 else ln, "sha256": d, "size": size}
 
     def _c_delete_session(self, req, args):
-        _only(args, ("id", "size", "crc32"))
+        _only(args, ("id", "size", "sha256"))
         sid = self._sid_arg(args)
         size = args.get("size")
-        crc = args.get("crc32")
-        for k, v in (("size", size), ("crc32", crc)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise CommandError(E_BAD_ARGS, "%s must be an integer >= 0, got %r" % (k, v))
+        sha = args.get("sha256")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise CommandError(E_BAD_ARGS, "size must be an integer >= 0, got %r" % (size,))
+        if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
+            raise CommandError(E_BAD_ARGS, "sha256 must be 64 hex digits, got %r" % (sha,))
         app = self.app
         if app.log is not None and app.session == sid:
             raise CommandError(E_BUSY, "session %d is being recorded; stop first" % sid)
         st = self._store()
         try:
-            st.delete(sid, size, crc)
+            st.delete(sid, size, sha)
         except ValueError as e:
             raise CommandError(E_MISMATCH, str(e))
         except OSError as e:

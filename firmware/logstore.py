@@ -88,7 +88,7 @@ _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low n
 _END_LEN = const(17)  # END record: sync 2, type 1, length 2, payload 8, crc 4
 _ALL = const(0x3FFFFFFF)
 _RESERVE_LEN = const(12288)  # the reserve file: room to close a session on a full flash (3 littlefs blocks)
-_CRC_STEP = const(512)  # bytes read at a time for session_crc
+_CRC_STEP = const(512)  # bytes read at a time for session_hash
 _MPY = sys.implementation.name == "micropython"
 
 COUNTER = "next_id"
@@ -619,11 +619,17 @@ class SessionStore:
             return False
         return struct.unpack_from("<I", b, 13)[0] == crc32(b, 2, 13)
 
-    def crc(self, sid, length=-1):
-        """(CRC-32 of the first length bytes of session sid (all of it if
-        length < 0), file size). OSError(2) for an unknown id, ValueError if
-        length is beyond the end. The session being written is flushed
-        first by the caller (link.py). About 1 ms per KB on a board."""
+    def digest(self, sid, length=-1):
+        """(SHA-256 hex digest of the first length bytes of session sid (all
+        of it if length < 0), file size). OSError(2) for an unknown id,
+        ValueError if length is beyond the end. Not CRC-32: every record
+        carries its own CRC-32, and a CRC-32 of bytes that include
+        records with their CRC-32 cannot see a change inside a record
+        (a message followed by its CRC divides by the same polynomial), so
+        two different logs of one layout would have the same file CRC-32."""
+        import hashlib
+        from binascii import hexlify
+
         path = self._path(sid)
         size = os.stat(path)[6]
         if length < 0:
@@ -632,16 +638,16 @@ class SessionStore:
             raise ValueError("length %d beyond the end of session %d (%d bytes)" % (length, sid, size))
         buf = bytearray(_CRC_STEP)
         mv = memoryview(buf)
-        c = 0
+        h = hashlib.sha256()
         left = length
         with open(path, "rb") as f:
             while left > 0:
                 k = f.readinto(mv[:_CRC_STEP if left > _CRC_STEP else left])
                 if not k:
                     raise OSError(5)  # the file shrank under us
-                c = crc32(buf, 0, k, c)
+                h.update(mv[:k])
                 left -= k
-        return c, size
+        return hexlify(h.digest()).decode(), size
 
     def start(self, header, now_ms, block_samples=50):
         """Close the current session (if any) and start a new one: a new
@@ -718,17 +724,17 @@ class SessionStore:
             f.seek(offset)
             return f.read(length)
 
-    def delete(self, sid, size=None, crc=None):
+    def delete(self, sid, size=None, sha256=None):
         """Remove session sid. OSError(16) for the session being written,
-        OSError(2) for an unknown id. With size and crc (what the host's
+        OSError(2) for an unknown id. With size and sha256 (what the host's
         copy has): ValueError unless the file has exactly that size and
-        CRC-32, so a copy that differs never costs the session."""
+        SHA-256, so a copy that differs never costs the session."""
         if self._cur is not None and self._cur.id == sid:
             raise OSError(_EBUSY)
         path = self._path(sid)
-        if size is not None or crc is not None:
-            c, n = self.crc(sid)
-            if (size is not None and n != size) or (crc is not None and c != crc):
-                raise ValueError("session %d is %d bytes with CRC-32 %08x, not the copy's %s bytes with %s: "
-                                 "not deleted" % (sid, n, c, size, "%08x" % crc if crc is not None else "any CRC"))
+        if size is not None or sha256 is not None:
+            d, n = self.digest(sid)
+            if (size is not None and n != size) or (sha256 is not None and d != sha256):
+                raise ValueError("session %d (%d bytes, SHA-256 %s...) is not the copy (%s bytes, SHA-256 %s...): "
+                                 "not deleted" % (sid, n, d[:12], size, (sha256 or "any")[:12]))
         os.remove(path)

@@ -38,6 +38,7 @@ USB_IDS = (
 )
 
 NO_FIRMWARE_HINT = "flash it with `heeldrop deploy`"
+DAMAGED = object()  # command(watch_bad=...): the answer arrived damaged
 
 
 class TransportError(UserError):
@@ -211,14 +212,23 @@ class Transport:
             return self._backlog.popleft()
         return self._next_new(timeout)
 
-    def _next_new(self, timeout):
+    def _next_new(self, timeout, watch_bad=None):
+        """The next frame decoded, or None after timeout; with watch_bad (a
+        frame type), DAMAGED as soon as a damaged frame of that type (or of
+        chunk size) is seen."""
         if self._pending:
             return self._pending.popleft()
         deadline = time.monotonic() + timeout
+        d = self.decoder
+        bad0 = d.bad_frames
         while True:
             self._read_frames(max(0.0, deadline - time.monotonic()))
             if self._pending:
                 return self._pending.popleft()
+            if watch_bad is not None and d.bad_frames != bad0:
+                bad0 = d.bad_frames
+                if d.last_bad_type == watch_bad or d.last_bad_len > 600:
+                    return DAMAGED
             if self.eof or time.monotonic() >= deadline:
                 return None
 
@@ -226,11 +236,14 @@ class Transport:
         """Forget the frames set aside while commands were answered (e.g. after a download)."""
         self._backlog.clear()
 
-    def command(self, name, args=None, timeout=1.0, retries=2, on_frame=None):
+    def command(self, name, args=None, timeout=1.0, retries=2, on_frame=None, watch_bad=None):
         """Send a command; return its result (dict), or the CHUNK dict for read_session.
 
         Frames that are not the answer are passed to on_frame (or dropped).
-        Retries after `timeout` s without an answer (commands are idempotent)."""
+        Retries after `timeout` s without an answer (the device answers a
+        retried command as the first time: PROTOCOL.md). With watch_bad (a
+        frame type, e.g. T_CHUNK): returns DAMAGED at once when a damaged
+        frame of that type arrives, so the caller asks again without waiting."""
         self.req_id = (self.req_id + 1) & 0xFFFF
         req = self.req_id
         payload = proto.cmd_payload(req, name, args)
@@ -243,7 +256,9 @@ class Transport:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                f = self._next_new(left)
+                f = self._next_new(left, watch_bad)
+                if f is DAMAGED:
+                    return DAMAGED
                 if f is None:
                     if self.eof:
                         raise DisconnectedError("%s: the stream ended while waiting for %s" % (self.name, name))

@@ -183,25 +183,28 @@ class _Store:
     def read_chunk(self, sid, off, n):
         return self.data[off:off + n]
 
-    def crc(self, sid, length=-1):
-        from heelcore.crc import crc32
-
+    def digest(self, sid, length=-1):
         if sid != 3:
             raise OSError(2)
         if length > len(self.data):
             raise ValueError("length %d beyond the end" % length)
-        return crc32(self.data[:len(self.data) if length < 0 else length]), len(self.data)
+        return _sha(self.data[:len(self.data) if length < 0 else length]), len(self.data)
 
-    def delete(self, sid, size=None, crc=None):
-        c, n = self.crc(sid)
-        if (size is not None and size != n) or (crc is not None and crc != c):
+    def delete(self, sid, size=None, sha256=None):
+        c, n = self.digest(sid)
+        if (size is not None and size != n) or (sha256 is not None and sha256 != c):
             raise ValueError("differs: not deleted")
         self.deleted.append(sid)
 
 
-def test_session_crc_and_a_verified_delete():
-    from heelcore.crc import crc32
+def _sha(b):
+    import hashlib
+    from binascii import hexlify
 
+    return hexlify(hashlib.sha256(b).digest()).decode()
+
+
+def test_session_hash_and_a_verified_delete():
     ms = link.MemStream()
     app_ = _App()
     app_.store = _Store(b"HDLG\x01" + bytes(range(200)))
@@ -209,12 +212,13 @@ def test_session_crc_and_a_verified_delete():
     data = app_.store.data
     _, st, res = _ask(lk, ms, 1, 1, "list_sessions")
     assert res["sessions"][0]["state"] == "cut" and res["sessions"][0]["complete"] is False
-    assert _ask(lk, ms, 2, 2, "session_crc", {"id": 3}) == (
-        2, proto.OK, {"id": 3, "length": len(data), "crc32": crc32(data), "size": len(data)})
-    assert _ask(lk, ms, 3, 3, "session_crc", {"id": 3, "length": 10})[2]["crc32"] == crc32(data[:10])
-    assert _ask(lk, ms, 4, 4, "session_crc", {"id": 3, "length": 999})[1] == proto.E_RANGE
-    assert _ask(lk, ms, 5, 5, "session_crc", {"id": 4})[1] == proto.E_NOT_FOUND
-    st = _ask(lk, ms, 6, 6, "delete_session", {"id": 3, "size": len(data), "crc32": crc32(data) ^ 4})[1]
+    assert _ask(lk, ms, 2, 2, "session_hash", {"id": 3}) == (
+        2, proto.OK, {"id": 3, "length": len(data), "sha256": _sha(data), "size": len(data)})
+    assert _ask(lk, ms, 3, 3, "session_hash", {"id": 3, "length": 10})[2]["sha256"] == _sha(data[:10])
+    assert _ask(lk, ms, 4, 4, "session_hash", {"id": 3, "length": 999})[1] == proto.E_RANGE
+    assert _ask(lk, ms, 5, 5, "session_hash", {"id": 4})[1] == proto.E_NOT_FOUND
+    other = _sha(data[:-1] + b"x")
+    st = _ask(lk, ms, 6, 6, "delete_session", {"id": 3, "size": len(data), "sha256": other})[1]
     assert st == proto.E_MISMATCH and app_.store.deleted == []
-    st = _ask(lk, ms, 7, 7, "delete_session", {"id": 3, "size": len(data), "crc32": crc32(data)})[1]
+    st = _ask(lk, ms, 7, 7, "delete_session", {"id": 3, "size": len(data), "sha256": _sha(data)})[1]
     assert st == proto.OK and app_.store.deleted == [3]

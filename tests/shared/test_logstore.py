@@ -797,28 +797,53 @@ def test_every_file_but_the_current_one_is_a_finished_session():
     _rmtree(d)
 
 
-def test_crc_and_verified_delete():
-    from heelcore.crc import crc32
+def _sha(b):
+    import hashlib
+    from binascii import hexlify
 
+    return hexlify(hashlib.sha256(b).digest()).decode()
+
+
+def test_digest_and_verified_delete():
     d = tmpdir("crc")
     store, log2, s1, S = _cut_fixture(d)
     data = read(d + "/sessions/s0001.hdl")
-    assert store.crc(1) == (crc32(data), len(data))
-    assert store.crc(1, 100) == (crc32(data[:100]), len(data))
-    assert store.crc(1, 0) == (0, len(data))
+    assert store.digest(1) == (_sha(data), len(data))
+    assert store.digest(1, 100) == (_sha(data[:100]), len(data))
+    assert store.digest(1, 0) == (_sha(b""), len(data))
     try:
-        store.crc(1, len(data) + 1)
+        store.digest(1, len(data) + 1)
         assert False
     except ValueError:
         pass
     # a copy that differs in one byte, or in size, never deletes the session
-    for size, c in ((len(data), crc32(data) ^ 1), (len(data) - 1, crc32(data))):
+    other = bytearray(data)
+    other[300] ^= 1
+    for size, h in ((len(data), _sha(bytes(other))), (len(data) - 1, _sha(data))):
         try:
-            store.delete(1, size, c)
+            store.delete(1, size, h)
             assert False
         except ValueError as e:
             assert "not deleted" in str(e)
         assert read(d + "/sessions/s0001.hdl") == data
-    store.delete(1, len(data), crc32(data))
+    store.delete(1, len(data), _sha(data))
     assert [x["id"] for x in store.list()] == [2]
     _rmtree(d)
+
+
+def test_a_file_crc32_is_blind_inside_records():
+    # why session_hash is a SHA-256: two logs that differ inside a record
+    # (each record with its own good CRC-32) have the same CRC-32 as files
+    from heelcore.crc import crc32
+    from heelcore.record import LogWriter
+
+    def log(board):
+        out = []
+        w = LogWriter(out.append, {"board": board})
+        w.close(0)
+        return b"".join([bytes(x) for x in out])
+
+    a, b = log("pico A"), log("pico B")
+    assert a != b and len(a) == len(b)
+    assert crc32(a) == crc32(b)
+    assert _sha(a) != _sha(b)

@@ -82,7 +82,7 @@ ERROR_NAMES = (
 COMMANDS = (
     "hello", "start", "stop", "side", "calibrate", "config_get", "config_set",
     "set_clock", "list_sessions", "read_session", "delete_session", "free_space",
-    "session_crc",
+    "session_hash",
 )
 # commands whose REPLY the device keeps, so that a retry of the same CMD
 # (same request id, name and arguments) after a lost reply gets the same
@@ -201,11 +201,15 @@ class FrameDecoder:
         self._need = -1
         self._dirty = False  # garbage or a bad frame since the last good frame
         self._last_seq = -1
+        self.last_bad_type = -1  # type byte and bytes so far of the last bad frame
+        self.last_bad_len = 0
 
     def _bad(self):
         self.bad_frames += 1
         self._in = False
         self._dirty = True
+        self.last_bad_type = self._buf[1] if self._len >= 2 else -1
+        self.last_bad_len = self._len
 
     def _start(self):
         self._in = True
