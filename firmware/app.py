@@ -731,6 +731,9 @@ class App:
     def _gap(self, first, count, reason, now):
         self.gaps += 1
         self.lost += count
+        lk = self.link
+        if lk is not None and count:
+            lk.send_gap(first, count, reason)  # the host tells these from link losses
         log = self.log
         if log is not None:
             try:

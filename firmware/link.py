@@ -28,7 +28,7 @@ from heelcore import proto
 from heelcore.proto import (
     E_BAD_ARGS, E_BAD_FRAME, E_BUSY, E_INTERNAL, E_IO, E_MISMATCH, E_NOT_FOUND, E_RANGE, E_UNKNOWN_CMD,
     E_VERSION, MAX_CHUNK, MAX_PAYLOAD, OK, PROTOCOL_VERSION, T_CHUNK, T_CMD, T_ERROR, T_EVENT,
-    T_HELLO, T_REPLY, T_SAMPLES, T_STATUS, FrameDecoder, SampleBatch, encode_frame, max_frame_size,
+    T_GAP, T_HELLO, T_REPLY, T_SAMPLES, T_STATUS, FrameDecoder, SampleBatch, encode_frame, max_frame_size,
 )
 from heelcore.record import read_header
 from json import dumps as _dumps
@@ -189,6 +189,13 @@ class Link:
     def send_event(self, line):
         self.send_batch()  # samples before the event they explain
         self.send(T_EVENT, line.encode() if isinstance(line, str) else line)
+
+    def send_gap(self, first_seq, count, reason):
+        """The device lost samples itself (FIFO overflow, I2C error, sensor
+        unplugged): after the samples before them, so the host can tell
+        these from samples lost on the link."""
+        self.send_batch()
+        self.send(T_GAP, proto.gap_payload(first_seq, count, reason))
 
     def send_status(self, d):
         # once a second and at each phase change: the port's C json (20x

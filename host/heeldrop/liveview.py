@@ -137,7 +137,8 @@ class LiveView:
         self.points = []  # (t_ms, depth)
         self.t_ms = 0
         self.samples = 0
-        self.lost = 0
+        self.lost = 0  # lost on the link
+        self.device_lost = 0  # lost by the sensor itself (GAP frames)
         self.extra = ""
         self._live = None
         self._last = 0.0
@@ -269,7 +270,7 @@ class LiveView:
             g.add_row("note", Text(n, style="yellow"))
         sub = "t %.1f s" % (self.t_ms / 1000.0)
         if self.samples:
-            sub += "  samples %d  lost %d" % (self.samples, self.lost)
+            sub += "  samples %d  link lost %d  sensor gaps %d" % (self.samples, self.lost, self.device_lost)
         if self.extra:
             sub += "  " + self.extra
         return Panel(g, title=self.title, subtitle=sub, width=78)

@@ -48,6 +48,7 @@ T_SAMPLES = const(0x02)  # device -> host: raw sample batch (see SampleBatch)
 T_SAMPLES_PACKED = const(0x03)  # device -> host: heelcore.record SAMPLES block payload
 T_EVENT = const(0x04)  # device -> host: one event JSON line
 T_STATUS = const(0x05)  # device -> host: JSON (phase, depth_deg, rep, hold_s, ...)
+T_GAP = const(0x06)  # device -> host: u32 first lost seq, u32 count, u8 reason (the device's own loss)
 T_CMD = const(0x10)  # host -> device: u16 request id, u8 name length, name, JSON args
 T_REPLY = const(0x11)  # device -> host: u16 request id, u8 status, JSON result
 T_CHUNK = const(0x12)  # device -> host: a piece of a session file
@@ -55,7 +56,7 @@ T_ERROR = const(0x7F)  # device -> host: u8 code, UTF-8 message (unsolicited)
 
 TYPE_NAMES = {
     T_HELLO: "hello", T_SAMPLES: "samples", T_SAMPLES_PACKED: "samples_packed",
-    T_EVENT: "event", T_STATUS: "status", T_CMD: "cmd", T_REPLY: "reply",
+    T_EVENT: "event", T_STATUS: "status", T_GAP: "gap", T_CMD: "cmd", T_REPLY: "reply",
     T_CHUNK: "chunk", T_ERROR: "error",
 }
 
@@ -358,6 +359,19 @@ def parse_chunk(payload):
     data = bytes(payload[_CHUNK_HDR:_CHUNK_HDR + ln])
     return {"req": req, "session": sid, "offset": off, "total": total, "data": data,
             "ok": len(data) == ln and crc32(data) == c}
+
+
+def gap_payload(first_seq, count, reason):
+    """GAP: samples first_seq .. first_seq + count - 1 were lost on the device
+    (reason: heelcore.record GAP_* code), so a host tells them from link losses."""
+    return struct.pack("<IIB", first_seq & 0xFFFFFFFF, count & 0xFFFFFFFF, reason & 0xFF)
+
+
+def parse_gap(payload):
+    """(first_seq, count, reason code) of a GAP payload."""
+    if len(payload) != 9:
+        raise ValueError("gap payload of %d bytes" % len(payload))
+    return struct.unpack("<IIB", payload)
 
 
 def error_payload(code, message):
