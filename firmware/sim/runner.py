@@ -24,6 +24,8 @@
 #   --imu mpu6050|mpu6500|lsm6dsox|lsm6ds3|qmi8658   emulated chip
 #   --flash DIR        sessions under DIR/sessions, config DIR/heeldrop.json
 #   --flash-kb N       pretend the flash holds N KB (flash low/full tests)
+#   --uid HEX          the board's unique id (machine.unique_id() on a board;
+#                      default 51a0000000000001): part of each session's identity
 #   --stall MS         a main-loop stall of MS every second of trace time
 #   --inject SPEC      faults at trace times (seconds), comma-separated:
 #                      i2c@T (3 failing transfers), unplug@T+D (unplugged
@@ -202,7 +204,7 @@ class FakeStatvfs:
 def parse_args(argv):
     o = {"samples": None, "n": 0, "rate": 100, "speed": None, "flash": None, "flash_kb": 0,
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
-         "serial": "none", "keep": False, "quiet": False, "data_heap": 0}
+         "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "uid": "51a0000000000001"}
     i = 1
     flags = ("keep", "quiet")
     while i < len(argv):
@@ -426,7 +428,8 @@ def main(argv):
         except OSError:
             pass
         statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
-        store = SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs)
+        store = SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs,
+                             device_id=o["uid"])
         cfg_path = flash + "/heeldrop.json"
         from configstore import load_config
 
@@ -469,6 +472,9 @@ def main(argv):
     else:
         for p in problems:
             out.write("sim: config: %s\n" % p)
+    if problems:  # as app.run(): STATUS says it, a cue tells the person on the step
+        a.config_fault = problems[0] if len(problems) == 1 else "%s (and %d more)" % (problems[0], len(problems) - 1)
+        cues.on_event("config_fault", a.now())
     sc = Script(o, clock, bus, chip, button_pin, n, limit)
     a.hook = sc
     a.start(o["side"])

@@ -59,6 +59,8 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N", help="pretend the flash holds only N KB")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
+    p.add_argument("--uid", metavar="HEX", help="the board's unique id (as machine.unique_id()), part of each "
+                                                 "session's identity; default 51a0000000000001")
 
 
 def parse_size(text):
@@ -194,6 +196,10 @@ def runner_command(args, info, flash, serial=False, keep=False):
         cmd += ["--inject", args.inject]
     if args.flash_kb:
         cmd += ["--flash-kb", str(args.flash_kb)]
+    if getattr(args, "uid", None):
+        if not all(c in "0123456789abcdefABCDEF" for c in args.uid) or not 2 <= len(args.uid) <= 32:
+            raise UserError("--uid: expected 2..32 hex digits, got %r" % args.uid)
+        cmd += ["--uid", args.uid.lower()]
     if args.quiet:
         cmd.append("--quiet")
     if serial:
