@@ -10,11 +10,19 @@
 #     ... when they come: log.add_event(line, t_ms), add_side, add_gap, add_note
 #     log.close(now_ms)
 #     if log.full: cue "flash low / log stopped" (coaching goes on)
-#     store.list() -> [{"id": 7, "name": "s0007.hdl", "size": 81234, "closed": True}, ...]
-#     store.read_chunk(7, offset, 512), store.size(7), store.delete(7), store.free_bytes()
+#     store.list() -> [{"id": 7, "name": "s0007.hdl", "size": 81234, "state": "complete", "closed": True}, ...]
+#         state: "recording" (the session being written), "complete" (ends
+#         with END) or "cut" (any other file: power loss or full flash; a
+#         finished session all the same)
+#     store.read_chunk(7, offset, 512), store.size(7), store.free_bytes()
+#     store.digest(7, length=-1) -> (SHA-256 hex of the first length bytes, size)
+#     store.delete(7, size=None, sha256=None): with size/sha256, only if the file has them
+#     store.uid(7) -> "DEVICEID-STOREID-7", the session's identity (also in its header)
 #
-# Files: ROOT/sNNNN.hdl (the id, at least 4 digits) and ROOT/next_id (the
-# next id as decimal text). Ids only grow and are never reused: start()
+# Files: ROOT/sNNNN.hdl (the id, at least 4 digits), ROOT/next_id (the
+# next id as decimal text), ROOT/store_id (8 hex digits drawn at random the
+# first time the store is used: the sessions' identity survives ids that
+# restart after a reflash or a wiped ROOT) and ROOT/reserve (below). Ids only grow and are never reused: start()
 # rewrites next_id (temp file + os.rename: a cut leaves the old or the new
 # number) before it creates the session file. At boot the next id is the
 # larger of next_id and one past the highest file name, so a missing or
@@ -26,21 +34,34 @@
 #   LogWriter's block), encoded records wait in a staging buffer; poll()
 #   writes completed records to the file opened with "ab".
 # - poll() flushes the file (f.flush(), plus os.sync() on MicroPython) once
-#   1000 ms have passed since the last flush, after writing out the partial
-#   block and everything staged. A cut therefore loses at most the last
-#   ~1 s (plus one loop period) of data.
+#   FLUSH_MS (1800 ms) have passed since the last flush, after writing out
+#   the partial block and everything staged. A cut therefore loses at most
+#   the last 1.8 s (plus the samples still in the IMU FIFO and one loop
+#   period: under 2 s). Each flush costs littlefs a block copy (an erase),
+#   so flushing less often wears the flash less; 1.8 s keeps a power cut
+#   under 2 s of samples.
 # - Earlier session files are never opened for writing again, and a cut
 #   file reads back with record.LogReader up to its last whole record.
 #
 # Error policy: the device keeps coaching whatever the flash does.
 # - An OSError (ENOSPC, EIO, ...) or MemoryError while logging sets .full,
 #   counts it in .errors (.last_error keeps it), closes the file and stops
-#   logging; nothing raises to the caller of add_*/poll/close.
-# - Once a second (at the flush) poll() asks the filesystem for free space
-#   (statvfs; on littlefs this walks the file system, a few ms). Below
-#   reserve_bytes it writes what is in RAM, a NOTE "flash_low free_kb=N" and
-#   the END record (if 1 KB still fits), closes the file and sets .full. The
-#   reserve keeps room for the config and the id counter.
+#   logging (after ENOSPC: the reserve, below); nothing raises to the caller
+#   of add_*/poll/close.
+# - At each flush poll() asks the filesystem for free space (statvfs; on
+#   littlefs this walks the file system, a few ms). Below reserve_bytes it
+#   writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
+#   closes the file and sets .full. reserve_bytes keeps room for the config
+#   and the id counter.
+# - The reserve file (ROOT/reserve, 12 KB: three littlefs blocks, enough for
+#   a block copy, a metadata commit and the last records) is made when there
+#   is room. When the flash fills anyway (ENOSPC on a write, or the low
+#   check above), it is deleted first, the file reopened (littlefs refuses a
+#   handle after an error) and what is in RAM plus END written: a session is
+#   closed cleanly even on a full flash. has_room() (twice reserve_bytes
+#   free, with the reserve back) tells the app when recording can resume.
+# - free_bytes() is never negative: littlefs's f_bavail (block_count - used)
+#   goes below zero near full, -1 or 2**32 - 1 on a 32-bit port.
 # - start() never raises on filesystem trouble either: when the store is low
 #   or the file cannot be created it returns a detached SessionLog (id and
 #   name None, .full set, every method a no-op; .errors 1 if an OSError
