@@ -288,10 +288,10 @@ def demo_counts(path=TRACE):
     return rows
 
 
-def bytes_per_sample(rows, tmp, block=50):
+def bytes_per_sample(rows, tmp, block=50, opener=None):
     """(bytes per sample without the header, file size, header size, samples):
     one poll per sample at the sample's time, as the device loop does."""
-    op = MemOpener()
+    op = opener or MemOpener()
     store = SessionStore(str(tmp), open_fn=op)
     log = store.start(HEADER, rows[0][0], block_samples=block)
     head = len(op.files[0].data)
@@ -322,3 +322,45 @@ if __name__ == "__main__":
                   "(%d bytes, header %d; %.2f with it); 1.4 MB holds %.0f min at 100 Hz"
                   % (n, (rows[-1][0] - rows[0][0]) / 1000, block, bps, size, head, size / n,
                      1.4e6 / (bps * 100 * 60)))
+
+
+def _synth_counts(rate, seed, scenario="realistic_good"):
+    from heeldrop.synth.render import render
+
+    r = render(scenario, seed, rate=rate)
+    rows = []
+    for i in range(len(r.t_ms)):
+        a = r.accel[i]
+        g = r.gyro[i]
+        rows.append((int(r.t_ms[i]), round(a[0] * 8192), round(a[1] * 8192), round(a[2] * 8192),
+                     round(g[0] * 65.5), round(g[1] * 65.5), round(g[2] * 65.5)))
+    return rows
+
+
+def test_log_size_at_every_rate_is_at_most_xz(tmp_path):
+    # issue 13.19: the per-block overhead must not grow as the rate falls;
+    # the log (blocks cut at each flush, one poll per sample as on the device)
+    # is no bigger than xz -9e of the same samples' six int16 axes alone
+    # (timestamps not even counted for xz), at every configured rate
+    import lzma
+    import struct
+
+    from heeldrop.synth.render import RATES
+    figures = []
+    for rate in RATES:
+        for seed in (11, 12):
+            rows = _synth_counts(rate, seed)
+            op = MemOpener()
+            bps, size, head, n = bytes_per_sample(rows, tmp_path / ("r%d_%d" % (rate, seed)), opener=op)
+            blocks = sum(1 for rec in LogReader(bytes(op.files[0].data)).records if rec[0] == "samples")
+            overhead = blocks * (9 + 33) / n  # record framing and block fields, per sample
+            raw = b"".join(struct.pack("<6h", *r[1:]) for r in rows)
+            xz = len(lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME)) / n
+            figures.append((rate, seed, round(bps, 2), round(xz, 2), round(overhead, 3)))
+            assert bps <= xz, figures[-1]
+    print("rate, seed, log bytes/sample, xz -9e bytes/sample, block overhead bytes/sample:", figures)
+    over = {}
+    for rate, seed, b, x, o in figures:
+        over[rate] = max(over.get(rate, 0), o)
+    for rate in RATES:
+        assert over[rate] <= 1.2 * over[100], (rate, over)
