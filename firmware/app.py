@@ -944,6 +944,15 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
         recal = button.held_at_boot(time.ticks_ms())
         time.sleep_ms(5)
     rate = settings.get("sample_rate_hz", 100)
+    # the session store before the IMU starts sampling: its first use on
+    # littlefs erases (stalls the CPU), which must not come out of the FIFO
+    store = None
+    try:
+        from logstore import SessionStore
+
+        store = SessionStore(sessions, 32 * 1024, os.statvfs)
+    except (ImportError, OSError) as e:
+        print("heeldrop: no session store:", e)
 
     def find_imu():
         from drivers import probe
@@ -957,13 +966,6 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
     except OSError as e:
         print("heeldrop: no IMU:", e)
         imu = None
-    store = None
-    try:
-        from logstore import SessionStore
-
-        store = SessionStore(sessions, 32 * 1024, os.statvfs)
-    except (ImportError, OSError) as e:
-        print("heeldrop: no session store:", e)
     from link import Link, StdioStream
 
     link = Link(StdioStream(), board=b.__name__.split(".")[-1])

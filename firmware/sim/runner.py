@@ -24,6 +24,10 @@
 #   --imu mpu6050|mpu6500|lsm6dsox|lsm6ds3|qmi8658   emulated chip
 #   --flash DIR        sessions under DIR/sessions, config DIR/heeldrop.json
 #   --flash-kb N       pretend the flash holds N KB (flash low/full tests)
+#   --fs dir|lfs       the flash: dir = DIR itself (a host folder), lfs = littlefs
+#                      over the board's flash geometry in DIR/flash.img (sim/flash.py:
+#                      program/erase counted, their stalls on the clock)
+#   --erase-ms MS      lfs: the CPU stall of one 4 KB erase (45 typical, 400 max)
 #   --uid HEX          the board's unique id (machine.unique_id() on a board;
 #                      default 51a0000000000001): part of each session's identity
 #   --stall MS         a main-loop stall of MS every second of trace time
@@ -201,10 +205,25 @@ class FakeStatvfs:
         return (4096, 4096, self.cap // 4096, free // 4096, free // 4096, 0, 0, 0, 0, 255)
 
 
+def _logged_bytes(d):
+    # bytes of session logs under d
+    import os
+
+    n = 0
+    try:
+        for name in os.listdir(d):
+            if name.endswith(".hdl"):
+                n += os.stat(d + "/" + name)[6]
+    except OSError:
+        pass
+    return n
+
+
 def parse_args(argv):
     o = {"samples": None, "n": 0, "rate": 100, "speed": None, "flash": None, "flash_kb": 0,
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
-         "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "uid": "51a0000000000001"}
+         "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "uid": "51a0000000000001",
+         "fs": "dir", "erase_ms": 45}
     i = 1
     flags = ("keep", "quiet")
     while i < len(argv):
@@ -219,7 +238,7 @@ def parse_args(argv):
         if k not in o or i + 1 >= len(argv):
             raise ValueError("unknown option or missing value: %s" % a)
         v = argv[i + 1]
-        if k in ("n", "stall", "flash_kb", "data_heap"):
+        if k in ("n", "stall", "flash_kb", "data_heap", "erase_ms"):
             v = int(v)
         elif k == "rate":
             v = float(v)
@@ -268,11 +287,14 @@ class Script:
         self.release_at = None
         self.ended = False
         self.keep = o["keep"]
+        self.flash = None  # sim.flash.SimFlash (--fs lfs): its stalls per loop pass
         self.peak = 0
         self._pass = 0
 
     def __call__(self, app, now):
         self._pass += 1
+        if self.flash is not None:
+            self.flash.new_pass()
         if self._pass & 1023 == 0:
             # live data: what is still in use after a collection
             import gc
@@ -398,6 +420,44 @@ def main(argv):
     clock = FakeClock(o["speed"])
     fakemachine.set_clock(clock.ticks_ms, 0)
     fakemachine.set_output(False if o["quiet"] else emit)
+    # the flash and the session store before the IMU starts sampling, as
+    # app.run() does: littlefs's first mount and the store's files stall the
+    # CPU (erases), which must not come out of the FIFO
+    flash = o["flash"]
+    store = None
+    cfg_path = None
+    cfg = settings = None
+    problems = []
+    simflash = None
+    if flash:
+        import logstore
+        from logstore import SessionStore
+
+        logstore.os = OsNoSync()
+
+        try:
+            os.mkdir(flash)
+        except OSError:
+            pass
+        if o["fs"] == "lfs":
+            # littlefs on the board's flash geometry, as rp2 mounts it
+            from sim.flash import PICO_BLOCKS, SimFlash
+
+            blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
+            simflash = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000)
+            flash = simflash.mount("/flash")
+            statvfs = os.statvfs
+        elif o["fs"] == "dir":
+            statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
+        else:
+            raise ValueError("--fs: dir or lfs, got %r" % o["fs"])
+        store = SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs,
+                             device_id=o["uid"])
+        logged0 = _logged_bytes(flash + "/sessions")
+        cfg_path = flash + "/heeldrop.json"
+        from configstore import load_config
+
+        cfg, settings, problems = load_config(cfg_path)
     n = o["n"]
     limit = [1 << 62]
     bus = clocked_bus(clock, limit)
@@ -412,28 +472,6 @@ def main(argv):
     limit[0] = chip._t0 + (n * imu._den * 1000000 + imu._num - 1) // imu._num
     chip.source.skip = 0
     chip.source._lost_us = 0
-    flash = o["flash"]
-    store = None
-    cfg_path = None
-    cfg = settings = None
-    problems = []
-    if flash:
-        import logstore
-        from logstore import SessionStore
-
-        logstore.os = OsNoSync()
-
-        try:
-            os.mkdir(flash)
-        except OSError:
-            pass
-        statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
-        store = SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs,
-                             device_id=o["uid"])
-        cfg_path = flash + "/heeldrop.json"
-        from configstore import load_config
-
-        cfg, settings, problems = load_config(cfg_path)
     if cfg is None:
         from heelcore.config import Config
 
@@ -476,6 +514,12 @@ def main(argv):
         a.config_fault = problems[0] if len(problems) == 1 else "%s (and %d more)" % (problems[0], len(problems) - 1)
         cues.on_event("config_fault", a.now())
     sc = Script(o, clock, bus, chip, button_pin, n, limit)
+    sc.flash = simflash
+    if simflash is not None and os.getenv("HEELDROP_FLASH_DEBUG"):
+        simflash.debug = True
+    if simflash is not None:  # from here on the IMU samples: count the stalls per loop pass
+        simflash.new_pass()
+        simflash.max_pass_stall_us = 0
     a.hook = sc
     a.start(o["side"])
     try:
@@ -490,6 +534,12 @@ def main(argv):
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
+    if simflash is not None:
+        c = simflash.counts()
+        out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
+                  "max_pass_stall_ms=%d\n"
+                  % (_logged_bytes(flash + "/sessions") - logged0, c["program_bytes"], c["erase_bytes"], c["erases"],
+                     c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000))
     return 0
 
 
