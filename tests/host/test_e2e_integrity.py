@@ -244,3 +244,23 @@ def test_cut_session_full_flash_and_recovery(tmp_path):
         t.close()
     finally:
         sim.stop()
+
+
+def test_live_keeps_sensor_gaps_apart_from_link_losses(tmp_path):
+    # issue 13.16: the sensor unplugged for 0.5 s: the device announces the
+    # samples it lost (GAP frames); the host counts none lost on the link
+    from linkchecks import live_capture
+
+    sim = SimProcess(TRACE, speed=2, flash=str(tmp_path / "flash"),
+                     extra=["--quiet", "--inject", "unplug@4+0.5"]).start()
+    try:
+        t = open_port(sim.port)
+        live_capture(t, timeout=120, tail=0.5)
+        st = t.stats()
+        text = t.samples.describe()
+        t.close()
+    finally:
+        sim.stop()
+    assert st["device_lost"] >= 40 and st["device_gaps"] >= 1, (st, text)
+    assert st["samples_lost"] == 0, (st, text)
+    assert "no samples lost on the link" in text and "sensor itself lost" in text
