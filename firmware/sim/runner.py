@@ -880,10 +880,11 @@ def open_store(o, flash, clock=None, mounted=None):
         blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
         fl = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000)
         root = fl.mount("/flash")
-        if mounted is not None:
-            mounted[:] = [fl, root]
-        return SessionStore(root + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, os.statvfs,
-                            device_id=o["uid"])
+        st = SessionStore(root + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, os.statvfs,
+                          device_id=o["uid"])
+        if mounted is not None:  # what the sessions held before this boot's session
+            mounted[:] = [fl, root, _logged_bytes(root + "/sessions")]
+        return st
     if o["fs"] != "dir":
         raise ValueError("--fs: dir or lfs, got %r" % o["fs"])
     statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
@@ -986,7 +987,7 @@ def main(argv):
             out.write("sim: config: %s\n" % p)
     sc = Script(o, clock, bus, chip, parts[3], n, limit, stats)
     simflash = mounted[0] if mounted else None
-    logged0 = _logged_bytes(mounted[1] + "/sessions") if mounted else 0
+    logged0 = mounted[2] if mounted else 0
     sc.flash = simflash
     if simflash is not None and os.getenv("HEELDROP_FLASH_DEBUG"):
         simflash.debug = True

@@ -264,3 +264,36 @@ def test_live_keeps_sensor_gaps_apart_from_link_losses(tmp_path):
     assert st["device_lost"] >= 40 and st["device_gaps"] >= 1, (st, text)
     assert st["samples_lost"] == 0, (st, text)
     assert "no samples lost on the link" in text and "sensor itself lost" in text
+
+
+def test_a_corrupt_config_is_reported_not_silent(tmp_path):
+    # issue 13.6: a damaged /heeldrop.json: the device runs on its defaults,
+    # says so in every STATUS, plays the config_fault cue, and doctor lists it
+    from heelcore import proto
+
+    flash = tmp_path / "flash"
+    flash.mkdir()
+    (flash / "heeldrop.json").write_bytes(b'{"hold_target_s": 45, "reps_per_side": 1\x00\x17')
+    sim = SimProcess(TRACE, speed=1, flash=str(flash), extra=["--quiet"]).start()
+    try:
+        t = open_port(sim.port)
+        st = None
+        end = time.monotonic() + 30
+        while st is None and time.monotonic() < end:
+            f = t.next_frame(0.5)
+            if f is not None and f.type == proto.T_STATUS:
+                st = proto.parse_json(f.payload)
+        t.close()
+        assert st is not None and st.get("config_fault"), st
+        assert "not valid JSON" in st["config_fault"]
+        r = subprocess.run([HEELDROP, "doctor", "--port", sim.port], capture_output=True, text=True, timeout=120)
+        assert "could not use its saved settings" in r.stdout and "not valid JSON" in r.stdout, r.stdout
+        assert r.returncode == 1  # a problem, not "no problems found"
+    finally:
+        sim.stop()
+    # the cue for the person on the step: the board's buzzer plays config_fault at power-up
+    r = subprocess.run([HEELDROP, "sim", "--trace", TRACE, "--speed", "max", "--flash", str(flash)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "config: heeldrop.json: not valid JSON" in r.stdout
+    assert "BUZZ 988 Hz 150 ms" in r.stdout and "BUZZ 494 Hz 400 ms" in r.stdout
