@@ -98,7 +98,11 @@ def check(port_arg):
                         st = proto.parse_json(f.payload)
                 if isinstance(st, dict):
                     b["status"] = {"phase": st.get("phase"), "side": st.get("side"),
-                                   "recording": st.get("recording"), "battery_pct": st.get("battery_pct")}
+                                   "recording": st.get("recording"), "battery_pct": st.get("battery_pct"),
+                                   "config_fault": st.get("config_fault")}
+                    if st.get("config_fault"):
+                        problems.append("the device could not use its saved settings and runs on the defaults "
+                                        "(%s): set them again with `heeldrop config set KEY=VALUE`" % st["config_fault"])
                 for code, msg in t.device_errors:
                     problems.append("the device reported %s: %s" % (
                         proto.ERROR_NAMES[code] if code < len(proto.ERROR_NAMES) else code, msg))
