@@ -7,7 +7,8 @@
   evaluate --split heldout``, tests/host/test_accuracy.py).
 * ``build/corpus``: the parity corpus (``corpus_plan``): every scenario, rate
   and mounting in short traces (2.5-6 s holds) for the CPython / MicroPython
-  / firmware parity tests. Not an accuracy measure.
+  / firmware parity tests, mostly with benign nuisances, 12 with every
+  nuisance at full range. Not an accuracy measure.
 * ``tests/traces``: the few committed traces (``COMMITTED``), frozen
   fixtures (see ``write_committed``).
 
@@ -44,6 +45,11 @@ RATE_CYCLE = (100, 25, 200, 100, 50, 500, 100, 1000, 100, 50, 200, 100)
 # scenario -> number of traces (sides alternate left, right, ...)
 COUNTS = {s: 4 for s in PARITY_SCENARIOS if s != "session"}
 COUNTS.update({"realistic_good": 6, "mixed_faults": 6, "walk_to_step": 5, "session": 1})
+# full-range traces appended to the parity corpus (saturation, sway, walking...)
+FULL_SCENARIOS = ("realistic_good", "walk_to_step", "raised_top", "unsupported", "mixed_faults", "sets",
+                  "pumping", "toe_rise", "first_rep", "session", "near_threshold", "shuffle")
+FULL_RATES = (200, 100, 50, 500, 100, 50, 100, 200, 200, 100, 100, 25)
+PARITY_FULL = 12
 
 # -- the accuracy splits ---------------------------------------------------
 # disjoint seed ranges (and the split's name in each trace's name)
@@ -89,7 +95,12 @@ def version_stamp():
 
 
 def corpus_plan(base_seed=BASE_SEED):
-    """The parity corpus: dicts with name, scenario, side, mounting, rate, seed, short."""
+    """The parity corpus: dicts with name, scenario, side, mounting, rate,
+    seed, short, overrides. The first 74 traces (names as before) script every
+    scenario's faults and features with benign nuisances (supported sway of
+    0.3 deg, MPU-6050 at +-500 deg/s / +-4 g, no misalignment, no drops), so
+    that they exercise every path of an engine that copes only with that;
+    the last PARITY_FULL traces draw every nuisance over its whole range."""
     plan = []
     i = 0
     for sc in PARITY_SCENARIOS:
@@ -98,8 +109,17 @@ def corpus_plan(base_seed=BASE_SEED):
             rate = RATE_CYCLE[i % len(RATE_CYCLE)]
             mounting = (i * 7) % 24
             plan.append({"name": "%03d_%s_%s_%dhz" % (i, sc, side, rate), "scenario": sc, "side": side,
-                         "mounting": mounting, "rate": rate, "seed": base_seed + i, "short": True})
+                         "mounting": mounting, "rate": rate, "seed": base_seed + i, "short": True,
+                         "overrides": {"benign": True}})
             i += 1
+    for j in range(PARITY_FULL):
+        sc = FULL_SCENARIOS[j % len(FULL_SCENARIOS)]
+        side = "left" if j % 2 == 0 else "right"
+        rate = FULL_RATES[j % len(FULL_RATES)]
+        mounting = (i * 7) % 24
+        plan.append({"name": "%03d_full_%s_%s_%dhz" % (i, sc, side, rate), "scenario": sc, "side": side,
+                     "mounting": mounting, "rate": rate, "seed": base_seed + i, "short": True})
+        i += 1
     return plan
 
 
@@ -145,7 +165,8 @@ def write_rendered(r, csv_path):
 
 def _render_entry(job):
     e, out_dir = job
-    r = render(e["scenario"], e["seed"], e["side"], e["rate"], e["mounting"], short=e.get("short", False))
+    r = render(e["scenario"], e["seed"], e["side"], e["rate"], e["mounting"], short=e.get("short", False),
+               overrides=e.get("overrides"))
     write_rendered(r, os.path.join(out_dir, e["name"] + ".csv"))
     ent = dict(e)
     ent["mounting_name"] = MOUNTING_NAMES[e["mounting"]]

@@ -96,10 +96,11 @@ def _smooth_step(n, i0, dur_n):
 
 
 def _moving_avg(x, n):
-    """Centred moving average (same length, zero padded like np.convolve 'same')."""
-    if n <= 1:
+    """Centred moving average (same length; the ends padded with the end values,
+    so a constant stays constant up to the first and last sample)."""
+    if n <= 1 or len(x) == 0:
         return x
-    c = np.concatenate([[0.0], np.cumsum(np.concatenate([np.zeros(n), x, np.zeros(n)]))])
+    c = np.concatenate([[0.0], np.cumsum(np.concatenate([np.full(n, x[0]), x, np.full(n, x[-1])]))])
     lo = np.arange(len(x)) + n - (n - 1) // 2 - (0 if n % 2 else 1) + 1
     return (c[lo + n - 1] - c[lo - 1]) / n
 

@@ -70,10 +70,13 @@ NEAR = ("descent", "rise", "rise_time", "roll", "roll_rate", "twist", "hold", "b
 FIRST_KINDS = ("fast", "unheld", "shallow", "partial")
 
 # scripted-fault probability per rep and kind: emphasised scenarios, base
-EMPHASIS = {f: {f: 0.5} for f in FAULTS}
-EMPHASIS["inward_roll"] = {"inward_roll": 0.5}
-EMPHASIS["mixed_faults"] = {f: 0.09 for f in FAULTS + ("inward_roll",)}
-BASE_FAULT_P = 0.025
+EMPHASIS = {f: {f: 0.6} for f in FAULTS}
+EMPHASIS["inward_roll"] = {"inward_roll": 0.6}
+EMPHASIS["mixed_faults"] = {f: 0.1 for f in FAULTS + ("inward_roll",)}
+# elsewhere (twist and roll-out more often: only part of their documented
+# ranges, 10-25 and 8-25 deg, is past the fault threshold)
+BASE_FAULT_P = {"too_fast": 0.02, "bounce_mild": 0.03, "bounce_severe": 0.02, "no_hold": 0.02, "snap_up": 0.02,
+                "roll_out": 0.05, "twist": 0.12, "inward_roll": 0.02}
 NEAR_P = 0.2
 
 # sweep / test overrides (render(..., overrides=...)):
@@ -204,7 +207,9 @@ def rep_plan(rng, pers, faults=(), near=None, ov=None, top0=0.0, first=None, sho
     p["top"] = top
     travel = max(D - top0, 1.0)
     # -- descent
-    if "too_fast" in faults or first == "fast":
+    if "descent_speed" in ov:
+        T = travel / float(ov["descent_speed"])  # the same mean speed level -> bottom
+    elif "too_fast" in faults or first == "fast":
         v = _u(rng, 20, 80)  # mean speed level -> bottom
         tl = float(np.clip(D / v, 0.3, 1.2))
         tl = max(tl, 1.875 * D / 150.0)
@@ -214,15 +219,13 @@ def rep_plan(rng, pers, faults=(), near=None, ov=None, top0=0.0, first=None, sho
             p["overshoot_s"] = _u(rng, 0.1, 0.3)
     elif near == "descent":
         T = MJ_MEAN * travel / (FAST_MEAN * rng.uniform(0.8, 1.2))
-    elif "descent_speed" in ov:
-        T = travel / float(ov["descent_speed"])  # the same mean speed level -> bottom
     else:
         tl = float(np.clip(pers["t_descent"] * rng.uniform(0.85, 1.15), 2, 6))
         T = tl * travel / D
     p["t_descent"] = float(max(T, 0.05))
     # -- bottom: rebounds
     b = []
-    if "bounce_pp" in ov and (faults & {"bounce_mild", "bounce_severe"}):
+    if "bounce_pp" in ov:
         if ov["bounce_pp"] > 0:
             b = _bounces(rng, float(ov["bounce_pp"]), _u(rng, 1, 3), int(rng.integers(2, 5)), 1.0, travel)
     elif "bounce_mild" in faults or "bounce_severe" in faults:
@@ -236,7 +239,9 @@ def rep_plan(rng, pers, faults=(), near=None, ov=None, top0=0.0, first=None, sho
     p["bounces"] = b
     p["settle"] = (p.get("overshoot_s", 0.0) if p.get("overshoot") else 0.0) + sum(1.0 / f for _, f in b)
     # -- hold
-    if "no_hold" in faults or first == "unheld":
+    if "hold" in ov:
+        hold = float(ov["hold"])
+    elif "no_hold" in faults or first == "unheld":
         hold = _u(rng, 0.0, 1.5)
     elif near == "hold":
         hold = _u(rng, NO_HOLD_S - 0.5, NO_HOLD_S + 0.5)
@@ -245,7 +250,7 @@ def rep_plan(rng, pers, faults=(), near=None, ov=None, top0=0.0, first=None, sho
     else:
         hold = _hold(rng, pers, ov, short, demo)
     p["hold"] = float(hold)
-    p["creep"] = float(pers["creep"] * rng.uniform(0.8, 1.2))
+    p["creep"] = float(pers["creep"] * rng.uniform(0.8, 1.2)) * (0.2 if first == "partial" else 1.0)
     p["creep_tau"] = pers["creep_tau"]
     fid = []
     if hold > 3.5 and rng.random() < 0.4 and not ov.get("benign"):
@@ -352,9 +357,12 @@ def trace_settings(rng, scenario, ov=None):
         "slips_on": True,
     }
     if benign:
-        st.update({"imu": "mpu6050", "gyro_range": 500, "accel_range": 4, "fatigue": None, "drop": 0.0,
-                   "jitter": 0, "mount": "skin", "roll_gain": 1.0, "misalign": [0.0, 0.0, 0.0],
-                   "slips_on": False})
+        st.update({"imu": "mpu6050", "gyro_range": 500, "accel_range": 4, "drop": 0.0, "jitter": 0,
+                   "misalign": [0.0, 0.0, 0.0], "slips_on": scenario == "slip_midset"})
+        if scenario != "fatigue_tremor":
+            st["fatigue"] = None
+        if scenario != "shoe_mount":
+            st.update({"mount": "skin", "roll_gain": 1.0})
         st["sway"].update({"pitch": 0.3, "roll": 0.5, "steps_per_s": 0.0, "yaw": 0.2, "supported": True})
         st["tremor"].update({"amp": 0.02})
     if "sway" in ov:
@@ -377,7 +385,7 @@ def _faults_for(rng, scenario, ov):
         emph = {f: float(ov["faults_p"]) for f in FAULTS}
     out = []
     for f in FAULTS + ("inward_roll",):
-        pr = emph.get(f, 0.0 if ov.get("benign") or "faults_p" in ov else BASE_FAULT_P)
+        pr = emph.get(f, 0.0 if ov.get("benign") or "faults_p" in ov else BASE_FAULT_P[f])
         if rng.random() < pr:
             out.append(f)
     if "bounce_mild" in out and "bounce_severe" in out:
@@ -393,7 +401,7 @@ def _n_reps(rng, scenario, rate, short, demo, ov):
     if demo:
         return 6
     if short:
-        return int(rng.integers(3, 6))
+        return int(rng.integers(3, 7))
     if rate >= 500:
         return int(rng.integers(2, 6))
     if rate >= 200:
@@ -421,7 +429,7 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
     if scenario == "sets":
         n_sets = int(rng.integers(2, 4))
         n = max(2, min(n, 4 if rate >= 200 else 6))
-    elif plain or cheap or "n_reps" in ov:
+    elif plain or cheap:
         n_sets = 1
     else:
         n_sets = 2 if rng.random() < 0.12 else 1
@@ -446,7 +454,7 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
         """After a still start: the rise onto the toes, a fidget, the top."""
         if pers["raised"]:
             sc.toe_rise(pers["top"], _u(rng, 0.5, 1.5), _u(rng, 0.3, 2.0))
-        elif not plain and (scenario == "toe_rise" or rng.random() < 0.2):
+        elif scenario == "toe_rise" or (not plain and rng.random() < 0.2):
             sc.toe_rise(-_u(rng, 5, 25), _u(rng, 0.5, 1.5), _u(rng, 0.3, 2.0), _u(rng, 0.5, 1.5))
             sc.still(_u(rng, 0.0, 2.0))
         if not plain and rng.random() < 0.15:
@@ -455,6 +463,7 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
             sc.move(pers["top"], _u(rng, 0.3, 0.8))
             sc.still(_u(rng, 0.2, 1.5))
 
+    rov = dict(ov, benign=True) if plain else ov  # no fidgets in a plain trace's holds
     sides = [side, "left" if side == "right" else "right"] if two_sides else [side]
     base_depth = pers["depth"]
     affected = rng.random() < 0.5
@@ -484,27 +493,27 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
             pre_reps()
             for i in range(n):
                 first = None
-                if i == 0 and s_i == 0 and si == 0 and not plain:
-                    if scenario == "first_rep" or rng.random() < 0.3:
+                if i == 0 and s_i == 0 and si == 0:
+                    if scenario == "first_rep" or (not plain and rng.random() < 0.3):
                         first = str(rng.choice(FIRST_KINDS))
                 if first == "partial":
-                    pp = rep_plan(rng, pers, (), None, ov, sc.last, "partial", short, demo, depth)
-                    sc.rep(pp, count=False)
+                    pp = rep_plan(rng, pers, (), None, rov, sc.last, "partial", short, demo, depth)
+                    sc.rep(pp, min_depth=MIN_DEPTH)
                     first = str(rng.choice(FIRST_KINDS[:3]))
                 elif not plain and i and rng.random() < 0.05:
-                    pp = rep_plan(rng, pers, (), None, ov, sc.last, "partial", short, demo, depth)
-                    sc.rep(pp, count=False)
+                    pp = rep_plan(rng, pers, (), None, rov, sc.last, "partial", short, demo, depth)
+                    sc.rep(pp, min_depth=MIN_DEPTH)
                 fl = _faults_for(rng, scenario, ov)
                 if demo:
                     fl = (["bounce_mild"] if (si == 0 and i == 3) else []) + (["too_fast"] if (si == 1 and i == 2) else [])
                 near = None
-                if not plain and (scenario == "near_threshold" or rng.random() < NEAR_P):
+                if scenario == "near_threshold" or (not plain and rng.random() < NEAR_P):
                     near = str(rng.choice(NEAR))
-                p = rep_plan(rng, pers, fl, near, ov, sc.last, first, short, demo, depth)
+                p = rep_plan(rng, pers, fl, near, rov, sc.last, first, short, demo, depth)
                 plans.append(p)
                 # a drop that comes out shallower than a valid rep is a partial
                 sc.rep(p, count=True, min_depth=MIN_DEPTH)
-                if i < n - 1 and not plain:
+                if i < n - 1 and (scenario == "shuffle" or not plain):
                     pf = 0.6 if scenario == "shuffle" else 0.1
                     if rng.random() < pf:
                         if pers["raised"] and rng.random() < 0.5:
@@ -527,7 +536,7 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
         forced = scenario == "slip_midset" and sc.reps
         mid = len(sc.reps) // 2
         for j, rec in enumerate(sc.reps):
-            if rng.random() < pers["slip_p"] or (forced and j == mid):
+            if (rng.random() < pers["slip_p"] and not plain) or (forced and j == mid):
                 span = rec["end"] - rec["start"]
                 at = rec["start"] + int(span * rng.uniform(0.1, 0.9))
                 slips.append({"index": int(at), "deg": float(rng.choice([-1, 1]) * rng.uniform(1.0, 5.0)),

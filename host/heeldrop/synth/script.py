@@ -106,9 +106,10 @@ class Script:
     # -- one rep ---------------------------------------------------------
     def rep(self, p, count=True, min_depth=None):
         """Append one drop following plan ``p`` (from the current pitch down to
-        ``p['depth']`` and back up to ``p['top']``); returns its record. With
-        count=False, or a peak below ``min_depth``, it is a partial drop (too
-        shallow to be a rep): recorded in ``partials`` and as a "partial" span."""
+        ``p['depth']`` and back up to ``p['top']``); returns its record. A drop
+        whose peak is below ``min_depth`` (or, without min_depth, one appended
+        with count=False) is a partial drop, too shallow to be a rep: recorded
+        in ``partials`` and as a "partial" span."""
         rec = {"plan": p, "side": self.side}
         top0 = self.last
         top = p.get("top", 0.0)
@@ -168,7 +169,7 @@ class Script:
             shape = b["amp"] * smooth_bump(ms(b["up"]) + ms(b["plateau"]) + ms(b["down"]),
                                            ms(b["up"]), ms(b["plateau"]), ms(b["down"]))
             store.append((s, shape))
-        if count and (min_depth is None or peak >= min_depth):
+        if (peak >= min_depth) if min_depth is not None else count:
             self.reps.append(rec)
         else:
             self.partials.append(rec)

@@ -109,13 +109,19 @@ def rep_truth(k, rec, theta, roll_extra, psi):
     run_rate = longest_run((rate > ROLL_RATE_DPS) & (extra > 0)) / FS
     pps, rates, b_ms, b_pp = [], [], [], []
     for i, a, f in zip(rec["bounce_idx"], rec["bounce_amp"], rec.get("bounce_hz", [2.0] * len(rec["bounce_idx"]))):
-        r = rebound_rate(theta, i, f)
-        pps.append(round(float(a), 2))
-        rates.append(round(r, 1))
+        a, r = round(float(a), 2), round(rebound_rate(theta, i, f), 1)
+        pps.append(a)
+        rates.append(r)
         if a >= BOUNCE_PP and r > BOUNCE_RATE:
             b_ms.append(int(i))
-            b_pp.append(round(float(a), 2))
+            b_pp.append(a)
     yaw_range = float(yaw.max() - yaw.min())
+    # the labels follow from the figures as stored (rounded), so that a value
+    # right at a threshold reads the same in the truth file and in its label
+    dmean, dpeak, rmean, rpeak = (round(x, 2) for x in (dmean, dpeak, rmean, rpeak))
+    depth, yaw_range = round(depth, 2), round(yaw_range, 2)
+    hold_s, descent_s, rise_s = round(hold_s, 3), round(descent_s, 3), round(rise_s, 3)
+    run, run_abs, run_rate = round(run, 3), round(run_abs, 3), round(run_rate, 3)
     fast = bool(dmean > FAST_MEAN or dpeak > FAST_PEAK or (descent_s < FAST_TIME_S and depth >= FAST_TIME_DEPTH))
     snap = bool(rmean > SNAP_MEAN or rpeak > SNAP_PEAK or rise_s < SNAP_TIME_S)
     return {
