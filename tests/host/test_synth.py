@@ -308,7 +308,7 @@ def test_sway_at_full_strength_in_the_still_start(split):
     (often more than the 3 deg/s a flat-gyro still test allows)."""
     d, index, truths = split
     fast = n = 0
-    for e in [e for e in index["traces"] if e["rate"] <= 100][:12]:
+    for e in [e for e in index["traces"] if e["rate"] <= 100][:8]:
         r = render(e["scenario"], e["seed"], e["side"], e["rate"], e["mounting"], keep_parts=True)
         s0, s1 = r.truth["still_start_ms"], r.truth["still_end_ms"]
         assert r.parts["env"][s0:s1 + 1].min() == 1.0

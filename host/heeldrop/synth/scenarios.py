@@ -250,10 +250,13 @@ def rep_plan(rng, pers, faults=(), near=None, ov=None, top0=0.0, first=None, sho
     else:
         hold = _hold(rng, pers, ov, short, demo)
     p["hold"] = float(hold)
-    p["creep"] = float(pers["creep"] * rng.uniform(0.8, 1.2)) * (0.2 if first == "partial" else 1.0)
+    # near the valid-rep depth (and in partial drops) the peak is the drop
+    # itself: little creep, no fidgets, so that it lands on both sides of 8 deg
+    shallow = first == "partial" or near == "depth"
+    p["creep"] = float(pers["creep"] * rng.uniform(0.8, 1.2)) * (0.2 if shallow else 1.0)
     p["creep_tau"] = pers["creep_tau"]
     fid = []
-    if hold > 3.5 and rng.random() < 0.4 and not ov.get("benign"):
+    if hold > 3.5 and rng.random() < 0.4 and not ov.get("benign") and not shallow:
         for _ in range(int(rng.integers(1, 4))):
             dur = _u(rng, 0.4, 1.2)
             fid.append((_u(rng, 1.0, max(1.01, hold - dur - 0.5)), float(rng.choice([-1, 1]) * rng.uniform(1, 2)), dur))
