@@ -159,7 +159,7 @@ def test_calibration_time_after_standing_still_p95(heldout):
     assert _fig(heldout, "calibration_time_p95_s") <= 3.0
 
 
-@xfail("0.074", ">= 0.98")
+@xfail("0.068", ">= 0.98")
 def test_rep_f1_overall(heldout):
     assert _fig(heldout, "rep_f1") >= 0.98
 
@@ -176,18 +176,18 @@ def test_rep_f1_at_every_rate(heldout):
     assert len(_fig(heldout, "rep_f1_by_rate")) == 6 and not bad, bad
 
 
-@xfail("7.7 deg", "<= 2.5 deg")
+@xfail("4.4 deg", "<= 2.5 deg")
 def test_depth_mae(heldout):
     assert _fig(heldout, "depth_mae_deg") <= 2.5
 
 
-@xfail("5.9 s", "<= 0.75 s")
+@xfail("0.82 s", "<= 0.75 s")
 def test_hold_mae(heldout):
     assert _fig(heldout, "hold_mae_s") <= 0.75
 
 
-FLAG_NOW = {"fast_descent": "0.011", "bounced": "0.000", "roll_out": "0.000", "snap_up": "0.037",
-            "twist": "0.000", "no_hold": "0.060"}
+FLAG_NOW = {"fast_descent": "0.012", "bounced": "0.000", "roll_out": "0.000", "snap_up": "0.027",
+            "twist": "0.000", "no_hold": "0.015"}
 
 
 @pytest.mark.parametrize("flag", [pytest.param(f, marks=xfail(FLAG_NOW[f], ">= 0.90")) for f in FLAGS])
@@ -196,18 +196,18 @@ def test_fault_flag_f1(heldout, flag):
     assert s["flag_f1"][flag] is not None and s["flag_f1"][flag] >= 0.90, (flag, s["flag_counts"][flag])
 
 
-@xfail("0.14 (4 of 28 bounce events)", ">= 0.90")
+@xfail("0.24 (5 of 21 bounce events)", ">= 0.90")
 def test_bounce_events_fall_in_reps_that_bounced(heldout):
     assert _fig(heldout, "bounce_precision") >= 0.90
 
 
-@xfail("507 ms over 1 rep", "<= 400 ms")
+@xfail("512 ms over 2 reps", "<= 400 ms")
 def test_first_bounce_cue_latency(heldout):
     s = heldout.total.summary()
     assert s["bounce_reps"] >= 20, s["bounce_reps"]
     assert s["bounce_latency_median_ms"] <= 400
 
 
-@xfail("44 reps", "0")
+@xfail("36 reps", "0")
 def test_no_reps_in_walking_fidgeting_or_step_spans(heldout):
     assert _fig(heldout, "reps_in_nonrep_spans") == 0, heldout.total.summary()["reps_in_spans"]
