@@ -211,3 +211,29 @@ def test_first_bounce_cue_latency(heldout):
 @xfail("36 reps", "0")
 def test_no_reps_in_walking_fidgeting_or_step_spans(heldout):
     assert _fig(heldout, "reps_in_nonrep_spans") == 0, heldout.total.summary()["reps_in_spans"]
+
+
+def test_evaluate_cli_on_a_small_folder(tmp_path, capsys):
+    """`heeldrop evaluate --corpus DIR --json FILE --check` on two rendered traces."""
+    from heeldrop.cli import main
+    from heeldrop.synth import render
+    from heeldrop.synth.corpus import write_rendered
+    entries = []
+    for i, (sc, seed) in enumerate((("ideal", 3), ("mixed_faults", 4))):
+        r = render(sc, seed, "left", 50, 5, overrides={"n_reps": 2, "hold": 5.0} if sc != "ideal" else None)
+        write_rendered(r, str(tmp_path / ("t%d.csv" % i)))
+        entries.append({"name": "t%d" % i, "scenario": sc, "rate": 50, "mounting": 5, "mounting_name": r.truth["mounting"]})
+    (tmp_path / "index.json").write_text(json.dumps({"traces": entries}))
+    out = tmp_path / "o.json"
+    rc = main(["evaluate", "--corpus", str(tmp_path), "--json", str(out), "--jobs", "1", "--no-real", "-q"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "rep F1 overall" in text and "calibrated at the still start" in text
+    data = json.loads(out.read_text())
+    assert {g["key"] for g in data["goals"]} == set(GOALS)
+    assert data["total"]["traces"] == 2 and data["total"]["reps_true"] >= 4
+    # --check exits 1 exactly when a goal is not met
+    rc = main(["evaluate", "--corpus", str(tmp_path), "--jobs", "1", "--no-real", "-q", "--check"])
+    assert rc == (0 if all(g["met"] for g in data["goals"]) else 1)
+    assert main(["evaluate", "--corpus", str(tmp_path / "nope")]) == 2
+    assert "not a corpus folder" in capsys.readouterr().err
+    assert main(["evaluate", "--corpus", str(tmp_path), "--split", "heldout"]) == 2
