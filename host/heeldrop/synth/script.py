@@ -96,6 +96,10 @@ class Script:
         return d
 
     def still(self, seconds, theta=None):
+        """Stand still at ``theta`` (default: where the heel is); a heel
+        elsewhere moves there first (0.4 s, min-jerk): the foot never jumps."""
+        if theta is not None and self.n and abs(theta - self.last) > 1e-9:
+            self.move(theta, 0.4)
         self._append(np.full(ms(seconds), self.last if theta is None else theta))
 
     def move(self, to, seconds):
