@@ -575,6 +575,22 @@ def test_cli_single_trace_and_errors(tmp_path, capsys):
     assert main(["synth", "--scenario", "ideal", "--rate", "12.5", "-o", str(out)]) == 0
 
 
+def test_the_foot_never_jumps():
+    """The script's pitch is continuous: outside walking no faster than the
+    fastest scripted motion (a snap-up's peak of up to 240 deg/s), nowhere a
+    step of a degree within a millisecond (a jump of the heel would be an
+    impossible gyro and accelerometer spike)."""
+    for k, sc in enumerate(EVAL_SCENARIOS):
+        r = render(sc, 500 + k, "left" if k % 2 else "right", 25, k % 24, short=True, keep_parts=True)
+        rate = np.abs(np.diff(r.parts["theta"])) * 1000
+        assert rate.max() < 1000, (sc, rate.max())
+        mask = np.ones(len(rate), bool)
+        for s in r.truth["spans"]:
+            if s["kind"] in ("walk", "step_on", "step_off"):
+                mask[max(0, s["start_ms"] - 2):s["end_ms"] + 2] = False
+        assert rate[mask].max() < 250, (sc, rate[mask].max(), int(np.argmax(np.where(mask, rate, 0))))
+
+
 def test_every_scenario_renders():
     for sc in SCENARIOS:
         r = render(sc, 77, "right", 25, 5, short=True)
