@@ -10,7 +10,7 @@ examples:
   heeldrop synth --scenario bounce_mild --seed 17 --side left --rate 100 --mounting 3 -o bm.csv
       writes bm.csv (trace CSV) and bm.truth.json (per-rep truth)
   heeldrop synth --scenario session --demo --seed 2026 -o demo.csv
-      a left+right session, 6 reps per side with 20 s holds
+      a calm left+right demonstration session, 6 reps per side with 20 s holds
   heeldrop synth --split heldout
       the held-out accuracy split (96 traces, ~620 reps) into build/eval/heldout,
       made from its seeds if missing or made by an older simulator
@@ -45,7 +45,7 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), default="left", help="foot (default left; first side of a session)")
     p.add_argument("--rate", type=float, default=100, help="output rate in Hz: 25, 50, 100, 200, 500 or 1000 (12.5: beyond the edge; default 100)")
     p.add_argument("--mounting", type=int, default=0, help="board orientation on the heel, 0-23 (default 0); see --list")
-    p.add_argument("--demo", action="store_true", help="demo-length reps: 20 s holds, 6 reps per side in a session")
+    p.add_argument("--demo", action="store_true", help="a calm demonstration session: benign nuisances, 20 s holds, 6 reps per side in a session")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes for --split/--corpus/--ensure (default 2)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 

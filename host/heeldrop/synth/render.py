@@ -134,9 +134,9 @@ def _rng_streams(seed, scenario, side, demo, short, benign):
 
 def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=False, overrides=None,
            keep_parts=False):
-    """Simulate one trace. Deterministic in all its arguments. ``demo``: 20 s
-    holds, 6 reps per side in a session, no first-rep or between-rep
-    extras; ``short``: 2.5-6 s holds and 3-5 reps (the parity corpus, not
+    """Simulate one trace. Deterministic in all its arguments. ``demo``: a
+    calm demonstration session (benign nuisances, 20 s holds, 6 reps per side
+    in a session, no first-rep or between-rep extras); ``short``: 2.5-6 s holds and 3-5 reps (the parity corpus, not
     an accuracy measure); ``overrides`` pin nuisances for the robustness sweep
     (scenarios.OVERRIDE_KEYS); ``keep_parts`` keeps the body-motion
     components (sway, tremor) in ``Rendered.parts``."""
