@@ -79,9 +79,14 @@ BASE_FAULT_P = {"too_fast": 0.02, "bounce_mild": 0.03, "bounce_severe": 0.02, "n
                 "roll_out": 0.05, "twist": 0.12, "inward_roll": 0.02}
 NEAR_P = 0.2
 
-# sweep / test overrides (render(..., overrides=...)):
-OVERRIDE_KEYS = ("benign", "sway", "gyro_bias", "hold", "descent_speed", "bounce_pp", "misalign_scale",
-                 "noise_scale", "n_reps", "faults_p", "still_s")
+# sweep / test overrides (render(..., overrides=...)): benign (calm sensor and
+# sway, no extras), sway (pitch amplitude, roll 1.5x), gyro_bias (deg/s, every
+# axis), hold (every rep), hold_normal (every rep not scripted no-hold),
+# descent_speed (deg/s level -> bottom, every rep), bounce_pp (rebounds of
+# that size on every rep), misalign_scale (x 10/15/20 deg), noise_scale,
+# n_reps, faults_p (each fault kind's probability per rep), still_s
+OVERRIDE_KEYS = ("benign", "sway", "gyro_bias", "hold", "hold_normal", "descent_speed", "bounce_pp",
+                 "misalign_scale", "noise_scale", "n_reps", "faults_p", "still_s")
 
 
 def _u(rng, lo, hi):
@@ -174,6 +179,8 @@ def _bounces(rng, amp0, hz, cycles, damp, travel=None):
 def _hold(rng, pers, ov, short, demo):
     if "hold" in ov:
         return float(ov["hold"])
+    if "hold_normal" in ov:  # the sweep's baseline: scripted no-holds stay no-holds
+        return float(ov["hold_normal"])
     if demo:
         return _u(rng, 18, 22)
     if short:
