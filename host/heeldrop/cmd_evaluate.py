@@ -24,9 +24,9 @@ measured figure (calibration at the still start and its p95 time, rep F1
 overall / per mounting / per rate, depth and hold MAE, each fault flag's F1,
 bounce precision and cue latency, reps found in walking, fidgeting and
 step-on/step-off spans), then the figures per mounting, rate, scenario, chip,
-gyro range, sway and top; docs/EVALUATION.md explains them. The real walking
-and standing recordings (tests/data or ../shared/data) are scored too when
-present (goal: 0 reps).
+gyro range, sway and top; docs/EVALUATION.md explains them. (The goal of 0
+reps on real walking and standing recordings is a test:
+tests/host/test_real_data.py.)
 
 exit codes: 0 done (goals met or not, unless --check), 1 --check and a goal
 not met, 2 bad arguments or a folder that is not a corpus."""
@@ -39,7 +39,6 @@ def add_arguments(p):
     p.add_argument("--config", metavar="FILE", help="JSON settings to evaluate instead of the defaults")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE ('-': standard output, no text)")
     p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default 2, or 1 on a one-core machine)")
-    p.add_argument("--no-real", action="store_true", help="skip the real walking/standing recordings")
     p.add_argument("--check", action="store_true", help="exit 1 if any goal is not met")
     p.add_argument("--sweep", action="store_true", help="run the robustness sweep instead; PNGs and sweep.json into --plots")
     p.add_argument("--nuisance", default=None, metavar="A,B", help="sweep only these nuisances (default all)")
@@ -86,7 +85,7 @@ def _sweep(args, jobs):
 
 
 def run(args):
-    from heeldrop.evaluate import evaluate_dir, report_text, score_real
+    from heeldrop.evaluate import evaluate_dir, report_text
     jobs = _jobs(args)
     config = load_config(args.config)
     if args.sweep:
@@ -116,8 +115,6 @@ def run(args):
             raise UserError("cannot write the %s split to %s: %s" % (split, corpus, e.strerror or e))
         title = "%s split (%s)" % (split, corpus)
     res = evaluate_dir(corpus, config, jobs=jobs)
-    if not args.no_real:
-        res.real = score_real(config)
     elapsed = time.time() - t0
     if args.json != "-":
         print(report_text(res, title))

@@ -26,8 +26,8 @@ examples:
   heeldrop synth --list
       scenarios, sample rates and the 24 mountings
 
-Every parameter of ../shared/DOMAIN.md 7(b) is drawn over its whole range in
-every scenario (docs/EVALUATION.md has the table); a scenario's name says
+Every parameter of the domain envelope (DOMAIN 7(b)) is drawn over its whole
+range in every scenario (docs/EVALUATION.md has the table); a scenario's name says
 which fault or session feature it scripts often.
 """
 

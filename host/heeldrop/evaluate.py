@@ -27,6 +27,10 @@ overlap first. Figures (docs/EVALUATION.md says how to read them):
   rest, restrap)
 - fast_before_bottom: share of true too-fast reps whose descent_too_fast
   event came no later than the true end of the descent
+
+(The goal of 0 reps on the real walking and standing recordings is asserted
+by tests/host/test_real_data.py: those recordings are test fixtures under
+their own licences, which the tool itself never reads.)
 """
 import json
 import math
@@ -319,7 +323,6 @@ class Result:
         self.per = {}
         self.groups = {g: {} for g in GROUP_ORDER}
         self.total = Tally()
-        self.real = None
 
     def add(self, name, ent, tally, groups):
         self.per[name] = (ent, tally)
@@ -359,7 +362,6 @@ class Result:
             "groups": {g: {k: _jsonable(t.summary()) for k, t in sorted(d.items())} for g, d in self.groups.items()},
             "traces": {n: {"scenario": e.get("scenario"), "rate": e.get("rate"), "mounting": e.get("mounting"),
                            "summary": _jsonable(t.summary())} for n, (e, t) in sorted(self.per.items())},
-            "real_recordings": self.real,
         }
 
 
@@ -393,36 +395,6 @@ def evaluate_dir(corpus_dir, config=None, names=None, jobs=1, progress=None):
             if progress:
                 progress(out[0])
     return res
-
-
-# -- real recordings -----------------------------------------------------------
-
-def real_recordings_dir():
-    """The real walking/standing recordings (IPOL foot gait): vendored under
-    tests/data, or the shared folder beside the repository; None if absent."""
-    from heeldrop.replay import ROOT
-    for d in (os.path.join(ROOT, "tests", "data", "ipol-foot-gait", "GaitData"),
-              os.path.join(ROOT, "..", "shared", "data", "ipol-foot-gait", "GaitData")):
-        if os.path.isdir(d):
-            return os.path.abspath(d)
-    return None
-
-
-def score_real(config=None):
-    """Reps and calibrations the engine finds on the real walking and standing
-    recordings (goal: 0 reps). None if the recordings are not there."""
-    d = real_recordings_dir()
-    if d is None:
-        return None
-    from heeldrop.importers import load_any
-    out = []
-    for fn in sorted(os.listdir(d)):
-        if not fn.endswith(".txt"):
-            continue
-        ev = run_engine(load_any(os.path.join(d, fn)), config)
-        out.append({"file": fn, "reps": sum(1 for e in ev if e["type"] == "rep_end"),
-                    "calibrated": sum(1 for e in ev if e["type"] == "calibrated" and e.get("stage") != "axis")})
-    return {"dir": d, "recordings": out, "reps": sum(r["reps"] for r in out)}
 
 
 # -- text report ---------------------------------------------------------------
@@ -465,9 +437,6 @@ def report_text(res, title=""):
     lines.append("too-fast flagged before the bottom: %s" % _fmt(s["fast_before_bottom"]))
     lines.append("false reps by span: " + ", ".join("%s %d" % (k, v) for k, v in s["reps_in_spans"].items())
                  + "; elsewhere %d" % s["other_false_reps"])
-    if res.real is not None:
-        lines.append("real walking/standing recordings: %d reps (%s)" % (
-            res.real["reps"], ", ".join("%s %d" % (r["file"], r["reps"]) for r in res.real["recordings"])))
     for g in GROUP_ORDER:
         d = res.groups.get(g) or {}
         if not d:

@@ -225,14 +225,14 @@ def test_evaluate_cli_on_a_small_folder(tmp_path, capsys):
         entries.append({"name": "t%d" % i, "scenario": sc, "rate": 50, "mounting": 5, "mounting_name": r.truth["mounting"]})
     (tmp_path / "index.json").write_text(json.dumps({"traces": entries}))
     out = tmp_path / "o.json"
-    rc = main(["evaluate", "--corpus", str(tmp_path), "--json", str(out), "--jobs", "1", "--no-real", "-q"])
+    rc = main(["evaluate", "--corpus", str(tmp_path), "--json", str(out), "--jobs", "1", "-q"])
     text = capsys.readouterr().out
     assert rc == 0 and "rep F1 overall" in text and "calibrated at the still start" in text
     data = json.loads(out.read_text())
     assert {g["key"] for g in data["goals"]} == set(GOALS)
     assert data["total"]["traces"] == 2 and data["total"]["reps_true"] >= 4
     # --check exits 1 exactly when a goal is not met
-    rc = main(["evaluate", "--corpus", str(tmp_path), "--jobs", "1", "--no-real", "-q", "--check"])
+    rc = main(["evaluate", "--corpus", str(tmp_path), "--jobs", "1", "-q", "--check"])
     assert rc == (0 if all(g["met"] for g in data["goals"]) else 1)
     assert main(["evaluate", "--corpus", str(tmp_path / "nope")]) == 2
     assert "not a corpus folder" in capsys.readouterr().err

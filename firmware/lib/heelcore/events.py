@@ -1,6 +1,6 @@
 # Detector events as one-line JSON, byte-identical on CPython and MicroPython.
 #
-# The contract (../shared/contracts/events.md) fixes the types and fields.
+# The contract (docs/EVENTS.md) fixes the types and fields.
 # MicroPython dicts do not keep insertion order and its float formatting is not
 # CPython's, so events are written here with a fixed key order and numbers
 # formatted from integers: floats are rounded to hundredths.

@@ -270,7 +270,9 @@ def ensure_corpus(dir="build/corpus", jobs=None):
 
 
 def split_dir(split):
-    return repo_path(os.path.join("build", "eval", split))
+    """build/eval/SPLIT in a checkout; installed, the user's cache folder."""
+    from heeldrop import resources
+    return resources.work_dir(os.path.join("eval", split), create=False)
 
 
 def ensure_split(split, dir=None, jobs=None, progress=None):
