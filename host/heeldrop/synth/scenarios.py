@@ -459,10 +459,7 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
         notes.append("walks up to the step and steps on; the still start follows")
     if not plain and rng.random() < 0.2:
         sc.shuffle(_u(rng, 1, 5), _u(rng, 0.6, 2.0), roll=_u(rng, -3, 3), yaw=_u(rng, -5, 5))
-    ss0 = sc.n
-    sc.still(float(ov.get("still_s", _u(rng, 2.0, 5.0))), 0.0)
-    sc.span("still_start", ss0, side=side)
-    still_starts = [(ss0, sc.n - 1)]
+    still_starts = [sc.still_start(float(ov.get("still_s", _u(rng, 2.0, 5.0))), side)]
 
     def pre_reps():
         """After a still start: the rise onto the toes, a fidget, the top."""
@@ -493,10 +490,7 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
             if not demo:
                 sc.floor_stand(_u(rng, 5, 40))
                 sc.walk(int(rng.integers(1, 3)), "in", step_height=sc.step_h)
-            ss = sc.n
-            sc.still(_u(rng, 2.0, 5.0), 0.0)
-            sc.span("still_start", ss, side=sd)
-            still_starts.append((ss, sc.n - 1))
+            still_starts.append(sc.still_start(_u(rng, 2.0, 5.0), sd))
             d = pers["asym"]
             depth = float(np.clip(base_depth + (d if d > -5 or affected else -d), 8, 40))
         for s_i in range(n_sets):

@@ -95,6 +95,17 @@ class Script:
         self.spans.append(d)
         return d
 
+    def still_start(self, seconds, side=None):
+        """The still stance a device calibrates in: at level (the heel moves
+        there first if it is elsewhere), then ``seconds`` of standing still
+        (sway and tremor come on top at render time). Returns (start, end)."""
+        if self.n and abs(self.last) > 1e-9:
+            self.move(0.0, 0.4)
+        i0 = self.n
+        self._append(np.zeros(ms(seconds)))
+        self.span("still_start", i0, side=side or self.side)
+        return i0, self.n - 1
+
     def still(self, seconds, theta=None):
         """Stand still at ``theta`` (default: where the heel is); a heel
         elsewhere moves there first (0.4 s, min-jerk): the foot never jumps."""
@@ -197,7 +208,7 @@ class Script:
         n = ms(seconds)
         i0 = self.n
         base = self.last
-        shape = 0.5 * (1 - np.cos(2 * np.pi * np.arange(n) / n))
+        shape = 0.5 * (1 - np.cos(2 * np.pi * np.arange(1, n + 1) / n))  # ends back at base
         self._append(base + amp * shape)
         if roll:
             self.roll_bumps.append((i0, roll * shape))
