@@ -436,7 +436,7 @@ def test_depth_tempo_roll_yaw_and_mounting_draws(split):
 def test_full_scale_ranges_quantise_and_saturate(tmp_path):
     seen = set()
     for seed in range(10):
-        r = render("walk_to_step", seed, "right", 100, 7)
+        r = render("walk_to_step", seed, "right", 100, 7, short=True)
         t = r.truth
         seen.add(t["gyro_range_dps"])
         glsb, alsb = lsb_for(t["imu"], t["gyro_range_dps"], t["accel_range_g"])
@@ -459,10 +459,10 @@ def test_full_scale_ranges_quantise_and_saturate(tmp_path):
 
 
 def test_timestamps_jitter_and_drops():
-    r = render("realistic_good", 8, "left", 1000, 2)
+    r = render("realistic_good", 8, "left", 1000, 2, short=True)
     d = np.diff(r.t_ms)
     assert d.min() >= 0 and r.truth["dropped"] >= 0
-    r = render("realistic_good", 8, "left", 50, 2)
+    r = render("realistic_good", 8, "left", 50, 2, short=True)
     d = np.diff(r.t_ms)
     j = r.truth["jitter_ms"]
     assert j in (1, 2) and d.min() >= 20 - 2 * j
@@ -470,7 +470,7 @@ def test_timestamps_jitter_and_drops():
     # drops may hit the still start too (no protection)
     hits = 0
     for seed in range(12):
-        r = render("realistic_good", seed, "left", 100, 0)
+        r = render("realistic_good", seed, "left", 100, 0, short=True)
         t = r.t_ms
         s1 = r.truth["still_end_ms"]
         hits += int(np.any(np.diff(t[t <= s1]) > 15))
