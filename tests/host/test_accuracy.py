@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from heeldrop.evaluate import FLAGS, GOALS, Tally, evaluate_dir, match, percentile, report_text, score
+from heeldrop.evaluate import FLAGS, GOALS, evaluate_dir, match, percentile, report_text, score
 from heeldrop.synth.corpus import default_jobs, ensure_split, split_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
