@@ -230,7 +230,7 @@ def documented_codes(text):
     """Exit codes named in the 'exit status:' paragraphs of a help text (or a doc section)."""
     codes = set()
     for para in re.findall(r"(?:exit status:|every command:)(.*?)(?:\n\s*\n|\Z)", text, re.S):
-        codes |= {int(c) for c in re.findall(r"(?<![\d.])(\d{1,3})(?= [a-z(])", para)}
+        codes |= {int(c) for c in re.findall(r"(?<![\d.])(\d{1,3})(?= [a-z(-])", para)}
     return codes
 
 

@@ -217,9 +217,9 @@ def test_report_and_evaluate_print_json(tmp_path):
         shutil.copyfile(DEMO[:-4] + ext, str(corpus / ("demo_session" + ext)))
     (corpus / "index.json").write_text(json.dumps({"traces": [
         {"name": "demo_session", "scenario": "session", "mounting": 0}]}))
-    r = hd("evaluate", "--corpus", str(corpus), "--json", timeout=300)
+    r = hd("evaluate", "--corpus", str(corpus), "--json", "-", "-q", timeout=300)
     d = json.loads(r.stdout)
-    assert r.returncode == 0 and d["total"]["reps_true"] == 12 and "session" in d["by_scenario"], r.stderr
+    assert r.returncode == 0 and d["total"]["reps_true"] == 12, r.stderr
 
 
 # ---------------------------------------------------------------- make test
