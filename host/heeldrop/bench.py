@@ -13,7 +13,9 @@ less. Sections:
   (goal <= 1.0);
 - the serial link over the virtual device (heeldrop.bench_link);
 - flash wear and stalls of the demo session on littlefs (heeldrop.bench_flash);
-- a report on a 30-minute session (heeldrop.report.bench_report).
+- a report on a 30-minute session (heeldrop.report.bench_report);
+- big files: seconds and peak RSS of replay and report --html on a 4 million
+  sample trace (heeldrop.bench_big; HEELDROP_BENCH_BIG_SAMPLES for another size).
 
 Published MicroPython benchmarks put float code on an RP2040 at about 166x
 slower than the unix port on a machine like ours (an ESP32 about 116x); the
@@ -260,6 +262,9 @@ def main(argv=None):
         report()
     if not only or "link" in only:
         link()
+    if not only or "big" in only:
+        from heeldrop import bench_big
+        bench_big.main([])
     return 0
 
 

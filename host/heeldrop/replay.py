@@ -5,9 +5,11 @@ scale (that of an MPU-6050 at +-4 g and +-500 deg/s), the engine's input on the
 board. The conversion is done here, once, for both interpreters, so that the
 two engines see the same integers and must print the same events.
 """
+import io
 import os
 import subprocess
 import sys
+import tempfile
 
 from heelcore.config import Config
 from heelcore.engine import Engine
@@ -37,19 +39,25 @@ def scales(trace):
 
 
 def to_counts(trace):
-    """Yield (t, ax, ay, az, gx, gy, gz) integer tuples; NaN/inf values become None."""
+    """[(t, ax, ay, az, gx, gy, gz) integer tuples]; NaN/inf values become None."""
+    return list(iter_counts(trace))
+
+
+def iter_counts(trace):
+    """to_counts one sample at a time. A heeldrop.traceio.TraceStream (anything
+    with blocks()) is read a block at a time, so memory does not grow with it."""
     a, g = scales(trace)
-    out = []
-    for i in range(len(trace.t_ms)):
-        try:
-            out.append((
-                int(trace.t_ms[i]),
-                int(round(trace.ax[i] * a)), int(round(trace.ay[i] * a)), int(round(trace.az[i] * a)),
-                int(round(trace.gx[i] * g)), int(round(trace.gy[i] * g)), int(round(trace.gz[i] * g)),
-            ))
-        except (ValueError, OverflowError):
-            out.append(None)
-    return out
+    if hasattr(trace, "blocks"):
+        blocks = trace.blocks()
+    else:
+        blocks = ((trace.t_ms, trace.ax, trace.ay, trace.az, trace.gx, trace.gy, trace.gz),)
+    for b in blocks:
+        for t, ax, ay, az, gx, gy, gz in zip(b[0], b[1], b[2], b[3], b[4], b[5], b[6]):
+            try:
+                yield (int(t), int(round(ax * a)), int(round(ay * a)), int(round(az * a)),
+                       int(round(gx * g)), int(round(gy * g)), int(round(gz * g)))
+            except (ValueError, OverflowError):
+                yield None
 
 
 def config_for(trace, config=None, side=None):
@@ -87,7 +95,7 @@ def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None)
     events = []
     bad = 0
     switches = side_switches(trace)
-    for s in to_counts(trace):
+    for s in iter_counts(trace):
         if s is None:
             bad += 1
             continue
@@ -122,21 +130,26 @@ def run_engine_micropython(trace, config=None, side=None, heap="8m"):
     mp = micropython_bin()
     if not os.path.exists(mp):
         raise RuntimeError("MicroPython unix port not found at %s: run `make setup`" % mp)
-    lines = [to_json({"type": "config", "t_ms": 0, "rep": 0, "config": cfg.to_dict()})]
     bad = 0
     switches = side_switches(trace)
-    for s in to_counts(trace):
-        if s is None:
-            bad += 1
-            continue
-        while switches and s[0] >= switches[0]:
-            lines.append("S %d" % switches.pop(0))
-        lines.append("%d %d %d %d %d %d %d" % s)
-    data = ("\n".join(lines) + "\n").encode()
-    env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")
     a, g = scales(trace)
-    r = subprocess.run([mp, "-X", "heapsize=" + heap, MP_RUNNER, repr(a), repr(g), str(bad)],
-                       input=data, capture_output=True, env=env, timeout=600)
+    # the samples go through a temporary file, not memory: a trace of any length
+    with tempfile.TemporaryFile() as f:
+        w = io.TextIOWrapper(f, encoding="utf-8", newline="\n")
+        w.write(to_json({"type": "config", "t_ms": 0, "rep": 0, "config": cfg.to_dict()}) + "\n")
+        for s in iter_counts(trace):
+            if s is None:
+                bad += 1
+                continue
+            while switches and s[0] >= switches[0]:
+                w.write("S %d\n" % switches.pop(0))
+            w.write("%d %d %d %d %d %d %d\n" % s)
+        w.flush()
+        w.detach()
+        f.seek(0)
+        env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")
+        r = subprocess.run([mp, "-X", "heapsize=" + heap, MP_RUNNER, repr(a), repr(g), str(bad)],
+                           stdin=f, capture_output=True, env=env, timeout=600)
     if r.returncode != 0:
         raise RuntimeError("micropython engine failed: %s" % r.stderr.decode(errors="replace").strip()[-2000:])
     return r.stdout.decode().splitlines()

@@ -3,7 +3,8 @@
 The held-out split (build/eval/heldout) is made from its own seeds by the same
 generator as the tuning split, rendered once and reused while the simulator is
 unchanged (version stamp). The engine is tuned on the tuning split only; this
-file scores the held-out one and writes out/accuracy.txt and out/accuracy.json.
+file scores the held-out one and writes build/test-out/accuracy.txt and
+build/test-out/accuracy.json.
 
 A goal the engine on main does not meet yet is marked
 ``xfail(strict=True, reason="issue 10: measured X, goal Y")``: the suite stays
@@ -113,11 +114,11 @@ def test_flag_f1_counts_missed_reps_and_extra_detections():
 def heldout():
     names = ensure_split("heldout", jobs=default_jobs())
     res = evaluate_dir(split_dir("heldout"), jobs=default_jobs())
-    os.makedirs(os.path.join(ROOT, "out"), exist_ok=True)
+    os.makedirs(os.path.join(ROOT, "build", "test-out"), exist_ok=True)
     text = report_text(res, "held-out split")
-    with open(os.path.join(ROOT, "out", "accuracy.txt"), "w") as f:
+    with open(os.path.join(ROOT, "build", "test-out", "accuracy.txt"), "w") as f:
         f.write(text + "\n")
-    with open(os.path.join(ROOT, "out", "accuracy.json"), "w") as f:
+    with open(os.path.join(ROOT, "build", "test-out", "accuracy.json"), "w") as f:
         f.write(json.dumps(res.to_json(), indent=1) + "\n")
     print(text)
     assert len(names) == len(res.per)
