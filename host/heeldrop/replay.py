@@ -1,9 +1,13 @@
 """Run the shared engine over a trace, on CPython or inside the MicroPython unix port.
 
-Trace values (g, deg/s) are converted to integer counts at a fixed virtual
-scale (that of an MPU-6050 at +-4 g and +-500 deg/s), the engine's input on the
-board. The conversion is done here, once, for both interpreters, so that the
-two engines see the same integers and must print the same events.
+Trace values (g, deg/s) are converted to integer counts at the trace's own
+scale (a converted device log records its sensor's) or that of an MPU-6050 at
++-4 g and +-500 deg/s, and clipped to the 16-bit range as the chip itself
+would saturate: the engine's input on the board. The conversion is done here,
+once, for both interpreters, so that the two engines see the same integers
+and must print the same events. Trace times go to the engine through
+heelcore.events.TraceClock (wrap-safe ticks; a jump of days becomes a gap)
+and come back in the events as the trace's own times, in both interpreters.
 """
 import os
 import subprocess
@@ -11,7 +15,7 @@ import sys
 
 from heelcore.config import Config
 from heelcore.engine import Engine
-from heelcore.events import to_json
+from heelcore.events import TraceClock, to_json
 
 ACCEL_LSB_PER_G = 8192
 GYRO_LSB_PER_DPS = 65.5
@@ -34,16 +38,28 @@ def scales(trace):
     return (int(a) if a == int(a) else a), g
 
 
+def _count(x, scale):
+    # a value in g or deg/s as the 16-bit chip reports it: rounded, and
+    # saturated at its rails (a reading beyond the configured range)
+    v = int(round(x * scale))
+    if v > 32767:
+        return 32767
+    if v < -32768:
+        return -32768
+    return v
+
+
 def to_counts(trace):
-    """Yield (t, ax, ay, az, gx, gy, gz) integer tuples; NaN/inf values become None."""
+    """(t, ax, ay, az, gx, gy, gz) integer tuples, clipped to int16 as the
+    chip saturates; a sample with a NaN/inf value becomes None."""
     a, g = scales(trace)
     out = []
     for i in range(len(trace.t_ms)):
         try:
             out.append((
                 int(trace.t_ms[i]),
-                int(round(trace.ax[i] * a)), int(round(trace.ay[i] * a)), int(round(trace.az[i] * a)),
-                int(round(trace.gx[i] * g)), int(round(trace.gy[i] * g)), int(round(trace.gz[i] * g)),
+                _count(trace.ax[i], a), _count(trace.ay[i], a), _count(trace.az[i], a),
+                _count(trace.gx[i], g), _count(trace.gy[i], g), _count(trace.gz[i], g),
             ))
         except (ValueError, OverflowError):
             out.append(None)
@@ -82,6 +98,7 @@ def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None)
     cfg = config_for(trace, config, side)
     a, g = scales(trace)
     eng = Engine(cfg, a, g)
+    clock = TraceClock()
     events = []
     bad = 0
     switches = side_switches(trace)
@@ -89,21 +106,26 @@ def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None)
         if s is None:
             bad += 1
             continue
+        t = clock.tick(s[0])
         while switches and s[0] >= switches[0]:
-            eng.set_side("right" if eng.side == "left" else "left", switches.pop(0))
-        n = eng.step(*s)
+            switches.pop(0)
+            n = eng.set_side("right" if eng.side == "left" else "left", t)
+            while n:
+                events.append(clock.event(eng.pop_event()))
+                n -= 1
+        n = eng.step(t, s[1], s[2], s[3], s[4], s[5], s[6])
         while n:
-            events.append(eng.pop_event())
+            events.append(clock.event(eng.pop_event()))
             n -= 1
         if on_sample is not None:
             on_sample(eng, s)
     eng.finish()
     ev = eng.pop_event()
     while ev is not None:
-        events.append(ev)
+        events.append(clock.event(ev))
         ev = eng.pop_event()
     if with_summary:
-        summ = eng.summary()
+        summ = clock.event(eng.summary())
         if bad:
             summ["bad_samples"] = summ.get("bad_samples", 0) + bad
         events.append(summ)
@@ -128,7 +150,8 @@ def run_engine_micropython(trace, config=None, side=None, heap="8m"):
             bad += 1
             continue
         while switches and s[0] >= switches[0]:
-            lines.append("S %d" % switches.pop(0))
+            switches.pop(0)
+            lines.append("S")
         lines.append("%d %d %d %d %d %d %d" % s)
     data = ("\n".join(lines) + "\n").encode()
     env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")
