@@ -162,6 +162,7 @@ class Engine(Fusion):
         self._exb = _NOTHING
         self._rep_base = 0
         self._pend_t0 = 0
+        self.sway0 = 0
         self.sign_note = ""
         self._start_cal(0)
 
@@ -488,6 +489,7 @@ class Engine(Fusion):
         s[_MODE] = M_RUN
         s[_RESTART] |= 1
         self._correct(0, 0)
+        self.sway0 = self.sway_pitch()
         a = Reps(self, 1, t, self._rep_base)
         b = Reps(self, -1, t, self._rep_base)
         a.held = []

@@ -168,6 +168,12 @@ class Fusion:
         self._rw_a0 = array.array("i", [0, 0, 0])
         self._rw_out = array.array("i", [0] * 8)  # bias * 16 (3), mean direction (3), span ms
         self._rest_n = 0  # completed rest windows
+        # the gyro's rate (counts, bias removed) at each tick of the window,
+        # and of the last completed one: the person's sway, before the axis
+        # that would let it be measured in pitch is known
+        self._rw_g = array.array("i", [0] * 72)
+        self._rest_g = array.array("i", [0] * 72)
+        self._rest_gn = 0
         # axis learning
         self._ax_ref = array.array("i", [0, 0, 16384])  # direction at the last level
         self._ax_tc = array.array("i", [0] * 64)  # last upward crossings of the tilt (whole degrees)
@@ -628,6 +634,14 @@ class Fusion:
         s[_GIX] = 0
         s[_GIY] = 0
         s[_GIZ] = 0
+        if acc > 0:
+            r0 = gi0 // acc - s[_BX]
+            r1 = gi1 // acc - s[_BY]
+            r2 = gi2 // acc - s[_BZ]
+        else:
+            r0 = 0
+            r1 = 0
+            r2 = 0
         n = rw[0]
         ok = n > 0 and acc > 0 and wraw < self._rest_wraw
         if ok:
@@ -672,6 +686,11 @@ class Fusion:
             rw[7] = gi1
             rw[8] = gi2
             rw[10] = a2
+            rg = self._rw_g
+            rg[0] = r0
+            rg[1] = r1
+            rg[2] = r2
+            rw[11] = 1
             a0 = self._rw_a0
             a0[0] = va[0]
             a0[1] = va[1]
@@ -679,6 +698,13 @@ class Fusion:
             vunit(a0)
             return 2 if broke else 0
         rw[0] = n + 1
+        k = rw[11]
+        if k < 24:
+            rg = self._rw_g
+            rg[3 * k] = r0
+            rg[3 * k + 1] = r1
+            rg[3 * k + 2] = r2
+            rw[11] = k + 1
         rw[2] += acc
         rw[3] += va[0]
         rw[4] += va[1]
@@ -720,7 +746,30 @@ class Fusion:
         out[7] = rw[1]
         rw[0] = 0  # the next window starts with the next tick
         self._rest_n += 1
+        k = rw[11]
+        rg = self._rw_g
+        g = self._rest_g
+        for i in range(3 * k):
+            g[i] = rg[i]
+        self._rest_gn = k
         return 1
+
+    def sway_pitch(self):
+        # The person's sway about the pitch axis in the last rest window, as
+        # the rebound it would show at ~0.8 Hz (udeg, p-p): 2 * rate / (2 pi 0.8)
+        p = self._p
+        g = self._rest_g
+        k = self._kmd
+        sh = self._s[_RSH]
+        m = 0
+        for i in range(self._rest_gn):
+            r = (g[3 * i] * p[0] + g[3 * i + 1] * p[1] + g[3 * i + 2] * p[2]) >> 14
+            r = (r * k) >> sh  # mdps
+            if r < 0:
+                r = -r
+            if r > m:
+                m = r
+        return m * 398
 
     def _why_reset(self):
         # what the calibration saw (for the calibration_failed reason)

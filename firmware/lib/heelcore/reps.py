@@ -58,12 +58,13 @@ E_BUP = const(20)  # rise time of its rebound, ms
 E_BLIM = const(21)  # bounce amplitude threshold, udeg
 E_BRATE = const(22)  # bounce rate threshold, mdps
 E_BEND = const(23)  # when the last bounce came back down
-E_N = const(24)
+E_SWAY = const(24)  # the largest rebound (udeg) of the person's own sway, seen at rest at the top
+E_N = const(26)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(24)  # tc_up: E_UP + OFF + k
-E_DN = const(168)  # E_UP + NK
-E_SIZE = const(312)  # E_DN + NK
+E_UP = const(26)  # tc_up: E_UP + OFF + k
+E_DN = const(170)  # E_UP + NK
+E_SIZE = const(314)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -113,12 +114,16 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
         e[E_TTHMIN] = t
     req = 0
     st = e[E_STATE]
-    if st == S_DESC or st == S_HOLD:
+    if st == S_DESC or st == S_HOLD or st == S_TOP:
         # Bounce tracker on the 4 Hz view: a rebound of at least BLIM from
-        # the deep point that takes 160-700 ms to its top (1-3 Hz) at BRATE
+        # the deep point that takes 160-560 ms to its top (1-3 Hz) at BRATE
         # or faster, and comes straight back down (within 600 ms). Fatigue
-        # shake (5-8 Hz) is quicker; sway, a roll-out or a strap slip come
-        # back later; a rise never comes back.
+        # shake (5-8 Hz) is quicker; a roll-out or a strap slip come back
+        # later; a rise never comes back. At rest at the top the same
+        # tracker measures the person's own sway (E_SWAY: its largest
+        # rebound, 0.7 Hz and up), which a bounce must exceed.
+        top = st == S_TOP
+        blim = 300000 if top else e[E_BLIM]
         bmax = e[E_BMAX]
         if bmax >> 31 > 0:
             bmax -= k32
@@ -133,7 +138,7 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 pk = e[E_PEAK]
                 if pk >> 31 > 0:
                     pk -= k32
-                if bmax - thb >= e[E_BLIM] and thb > pk - 8000000:
+                if bmax - thb >= blim and (top or thb > pk - 8000000):
                     e[E_BMODE] = 1
                     e[E_BMIN] = thb
                     e[E_BMINT] = t
@@ -156,10 +161,13 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             back = amp >> 2
             if back < 600000:
                 back = 600000
-            if thb - bmin >= back:
+            if thb - bmin >= back or (top and int(ticks_diff(t, e[E_BMINT])) > 600):
                 up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT]))
-                if (0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 700
-                        and int(ticks_diff(t, e[E_BMINT])) <= 600):
+                quick = int(ticks_diff(t, e[E_BMINT])) <= 600
+                if top:
+                    if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
+                        e[E_SWAY] = amp
+                elif 0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 560 and quick:
                     e[E_BCNT] += 1
                     e[E_BAMP] = amp
                     e[E_BUP] = up_ms
@@ -215,6 +223,7 @@ class Reps:
         e[E_PREVK] = OFF
         e[E_BLIM] = eng.k_blim
         e[E_BRATE] = eng.k_brate
+        e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
         self.rep = rep0  # reps started so far (the engine's count)
         self.held = None  # events kept back while the sign is not known (a list), None once live
         self.t_ms = t
@@ -363,6 +372,12 @@ class Reps:
     def _start_rep(self, t, onset):
         e = self.e
         self._reset_rep(t)
+        # a bounce must rebound more than the person's own sway does at
+        # rest (a quarter more); the measure then fades over the next rests
+        sw = e[E_SWAY]
+        lim = sw + (sw >> 2)
+        e[E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
+        e[E_SWAY] = sw * 3 >> 2
         # never before the previous rep's end
         if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
             onset = self._t_last_end
@@ -386,10 +401,7 @@ class Reps:
 
     def cancel(self, reason, interrupted=False):
         t = self.t_ms
-        if interrupted:
-            self.out("rep_cancel", t, reason=reason, interrupted=True)
-        else:
-            self.out("rep_cancel", t, reason=reason)
+        self.out("rep_cancel", t, reason=reason, interrupted=interrupted)
         self.rep -= 1
         self._to_top(t)
 
@@ -493,13 +505,17 @@ class Reps:
                 self._fast = True
                 self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
         reb = self.bounces_sync(t)
-        # settled at the bottom: hold
+        # settled at the bottom: hold (or, shallower than a rep, at rest: a
+        # new top, e.g. back at level after a rise onto the toes)
         wf = self._wf
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= peak - (peak - top) // 5:
             if self._settle is None:
                 self._settle = t
-            elif ticks_diff(t, self._settle) >= eng.k_hold_enter and peak >= eng.k_min_depth:
-                self._enter_hold(t, th)
+            elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
+                if peak >= eng.k_min_depth:
+                    self._enter_hold(t, th)
+                else:
+                    self.cancel("too shallow")
                 return
         else:
             self._settle = None
@@ -761,10 +777,8 @@ class Reps:
             "rise_speed_dps": c2(rdiv(r_speed, 10)), "bounces": self._bounces,
             "max_roll_deg": c2(rdiv(self._max_roll, 10)), "fast_descent": fast,
             "roll_out": self._roll_out, "snap_up": snap, "twist": self._twisted,
-            "no_hold": h_ms < eng.k_no_hold,
+            "no_hold": h_ms < eng.k_no_hold, "interrupted": interrupted,
         }
-        if interrupted:
-            ev["interrupted"] = True
         # what the engine needs for its totals (taken out before it is emitted)
         ev["_tot"] = (h_ms, rdiv(depth, 10000), self._bounces,
                       None if (self._roll_out or self._twisted) else self._bl)
