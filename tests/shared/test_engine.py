@@ -430,3 +430,61 @@ def test_calibration_failure_says_what_was_seen_and_what_to_do():
     why = fail[-1]["reason"]
     assert "longest still spell" in why and "tilt kept changing" in why and "stand" in why.lower(), why
     assert not eng.summary()["calibrated"] and "never still" in eng.summary()["note"]
+
+
+def test_no_heap_allocation_between_events():
+    # The firmware's path (feed() over FIFO reads) allocates nothing while
+    # no event is made: every phase (calibrating, learning, top, descent,
+    # hold, rise), the slow ticks, rest windows, bias and level tracking.
+    from array import array
+
+    from heaplock import heap_locked
+
+    segs, end = script((3, 24), (6, 24), (2, 0), (2, 0), (3, 24), (6, 24), (2, 0))
+    made = []  # when each event (held ones too) was made
+    probe = Engine(Config())
+    out = probe._out
+    exev = probe.ex_event
+
+    def rec_out(ev):
+        made.append(probe.t_ms)
+        out(ev)
+
+    def rec_ex(ex, ev):
+        made.append(probe.t_ms)
+        exev(ex, ev)
+
+    probe._out = rec_out
+    probe.ex_event = rec_ex
+    for s in generate(segs, end, sway=(0.5, 1.0), radius=0.17):
+        n = probe.step(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+        while n:
+            probe.pop_event()
+            n -= 1
+    assert len(made) > 10
+    eng = Engine(Config())
+    k = 20
+    ts = array("i", [0] * k)
+    c = array("h", [0] * (6 * k))
+    part = []
+    locked = 0
+    for s in generate(segs, end, sway=(0.5, 1.0), radius=0.17):
+        part.append(s)
+        if len(part) < k:
+            continue
+        for i in range(k):
+            ts[i] = part[i][0]
+            for j in range(6):
+                c[6 * i + j] = part[i][j + 1]
+        t0 = part[0][0] - 150
+        t1 = part[-1][0] + 150
+        if any(t0 <= t <= t1 for t in made):
+            n = eng.feed(ts, c, 0, k)
+        else:
+            n = heap_locked(lambda: eng.feed(ts, c, 0, k))
+            locked += 1
+        while n:
+            eng.pop_event()
+            n -= 1
+        part = []
+    assert locked > 60, locked

@@ -133,6 +133,7 @@ class Engine(Fusion):
         self.k_twist = _fix(c.twist_deg, _UDEG)
         self.k_max_rate = _fix(c.max_rate_dps, 1000)
         self.k_max_rate_c = _fix(c.max_rate_dps, 1000) * gm // 1000000  # counts
+        self.k_speed_max = 32768 * 1000000 // gm  # the gyro's full scale, mdps
         self.k_hold_target = c.ms("hold_target_s")
         self.k_no_hold = c.ms("no_hold_s")
         self.k_tau = c.ms("fusion_tau_s")
@@ -541,17 +542,22 @@ class Engine(Fusion):
             if w is not None:
                 self._resolve(w, t, "")
 
+    @staticmethod
+    def _down(x):
+        st = x.e[E_STATE]
+        # a hold: a raised top (a rise onto the toes) is never held 3.5 s
+        if st == S_HOLD and x.hold_ms() >= _SIGN_HOLD_MS:
+            return True
+        # deeper than any raised top, and at the bottom or past it
+        return st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEP
+
     def _decide(self, t):
         a = self._ex
         b = self._ex2
-        for x in (a, b):
-            st = x.e[E_STATE]
-            # a hold: a raised top (a rise onto the toes) is never held 3.5 s
-            if st == S_HOLD and x.hold_ms() >= _SIGN_HOLD_MS:
-                return x
-            # deeper than any raised top, and at the bottom or past it
-            if st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEP:
-                return x
+        if self._down(a):
+            return a
+        if self._down(b):
+            return b
         # reps on one side only
         if a.reps_done >= 2 and b.reps_done == 0:
             return a
@@ -628,9 +634,10 @@ class Engine(Fusion):
         # a gap in the samples longer than the engine tolerates: the rep in
         # progress ends there, as interrupted; windows start again
         self._rw[0] = 0
-        for ex in (self._ex, self._ex2):
-            if ex is not None:
-                ex.interrupt(t_last, gap_ms)
+        if self._ex is not None:
+            self._ex.interrupt(t_last, gap_ms)
+        if self._ex2 is not None:
+            self._ex2.interrupt(t_last, gap_ms)
         if self._s[_MODE] == M_AXIS:
             self._ax_reset(t_last)
 

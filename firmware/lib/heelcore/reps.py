@@ -754,17 +754,18 @@ class Reps:
         r_ms = ticks_diff(r_end, r_on)
         depth = self._depth_settled if self._depth_settled is not None else peak
         rise_u = H - low
-        # a rise is never faster than the gyro's limit for a heel drop: a
+        # nothing moved faster than the gyro can measure (its full scale): a
         # missing fit (a rise cut short) does not make a speed up
-        r_ms_min = rise_u // eng.k_max_rate + 1
+        vmax = eng.k_speed_max
+        r_ms_min = rise_u // vmax + 1
         if r_ms < r_ms_min:
             r_ms = r_ms_min
-        d_ms_min = (peak - top) // eng.k_max_rate + 1
+        d_ms_min = (peak - top) // vmax + 1
         if d_ms < d_ms_min:
             d_ms = d_ms_min
         fmean = self._fast_mean
-        d_speed = fmean if fmean else (peak - top) // d_ms
-        r_speed = r_mean if r_mean else rise_u // r_ms
+        d_speed = min(fmean if fmean else (peak - top) // d_ms, vmax)
+        r_speed = min(r_mean if r_mean else rise_u // r_ms, vmax)
         fast = self._fast or fmean > eng.k_fast_mean or self._peak_w > eng.k_fast_peak
         if fast and not self._fast:
             self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(fmean, self._peak_w), 10)))
