@@ -108,9 +108,7 @@ class Engine(Fusion):
         am = int(accel_lsb_per_g * 1000 + 0.5)
         # thresholds in engine units, computed once (udeg, mdps, ms, counts)
         self.k_rest_band = _fix(c.still_band_deg, _UDEG)
-        self._rest_band = self.k_rest_band
         self.k_rest_ms = c.ms("still_time_s")
-        self._rest_wraw = 150 * gm // 1000  # counts, L1: no rest beyond 150 deg/s
         self.k_rest_bias = 10 * gm * 16 // 1000  # a rest window 10 deg/s off the bias is no rest
         self.k_retare_max = 6 * _UDEG  # rests this close to level re-take the level before the first drop
         self.k_retare_blend = 3 * _UDEG
@@ -142,6 +140,10 @@ class Engine(Fusion):
         self.k_brate = _fix(c.bounce_rate_dps, 1000)
         self.k_gate4 = _fix(c.accel_gate_g, am) // 4000  # counts / 4
         self._fusion_init(c, accel_lsb_per_g, gyro_lsb_per_dps)
+        rw = self._rw
+        rw[18] = self.k_rest_band
+        rw[19] = 150 * gm // 1000  # counts, L1: no rest beyond 150 deg/s
+        rw[20] = self.k_rest_ms
         self._fed = array.array("i", [0])  # feed(): the sample being stepped
         self._q = []
         self.side = c.side
@@ -400,16 +402,17 @@ class Engine(Fusion):
     def cal_reason(self):
         """Why the level is not calibrated yet: what was seen, what to do."""
         need = self.k_rest_ms
-        if self._longest_rest == 0 and self._why_tilt + self._why_a + self._why_move == 0:
+        rw = self._rw
+        tilt, acc, move, lr = rw[12], rw[13], rw[14], rw[15]
+        if lr == 0 and tilt + acc + move == 0:
             return "not calibrated: no samples long enough to judge (%d.%d s needed): " \
                    "stand still with the forefoot on the step" % (need // 1000, need % 1000 // 100)
-        if self._why_move >= self._why_tilt and self._why_move >= self._why_a:
+        if move >= tilt and move >= acc:
             seen = "the foot was turning fast (walking or stepping)"
-        elif self._why_a >= self._why_tilt:
+        elif acc >= tilt:
             seen = "the foot kept accelerating (stepping, shuffling)"
         else:
             seen = "the foot's tilt kept changing by more than %d deg" % (self.k_rest_band // _UDEG)
-        lr = self._longest_rest
         return ("not calibrated: never still for %d.%d s (the longest still spell was %d.%d s); %s. "
                 "Stand with the forefoot on the step, as still as you can, for %d s" % (
                     need // 1000, need % 1000 // 100, lr // 1000, lr % 1000 // 100, seen, (need + 1499) // 1000 + 1))
@@ -511,20 +514,18 @@ class Engine(Fusion):
         self._viol = 0
         a._start_rep(t, self._ax_t0)
 
+    @micropython.native
     def _run_tick(self, t, wraw):
         s = self._s
+        th = s[_TH]
         thf = s[_XF] * 1000
         wf = s[_VF]
         ph = s[_PH]
         ps = s[_PS]
         wl = s[_WL]
-        ex = self._ex
-        ex.tick(t, thf, wf, wraw, ph, ps)
-        ex.reset_rates(wl)
+        self._ex.tick(t, th, thf, wf, wl, wraw, ph, ps)
         if s[_PEND]:
-            ex2 = self._ex2
-            ex2.tick(t, thf, wf, wraw, ph, ps)
-            ex2.reset_rates(wl)
+            self._ex2.tick(t, th, thf, wf, wl, wraw, ph, ps)
             # walking or stepping while the sign is pending: the excursion
             # that taught the axis was no heel drop; learn it again
             if wraw > self.k_max_rate_c or self._accel2() > self._g2 * 4:

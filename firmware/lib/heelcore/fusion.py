@@ -155,25 +155,27 @@ class Fusion:
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
-        self._krot = 57295780 * gm * 64 // (16384 * 1000000)
-        # tilt rotation (radians * 2**14) -> counts * ms: c * KROT >> 6
         self._va = array.array("i", [0, 0, 0])  # scratch vectors (no allocation per tick)
         self._vb = array.array("i", [0, 0, 0])
         self._vc = array.array("i", [0, 0, 0])
         self._u = array.array("i", [0, 0, 16384])  # level up, sensor axes, unit * 2**14
         self._f = array.array("i", [16384, 0, 0])  # forward
         self._p = array.array("i", [0, 16384, 0])  # pitch axis
-        # rest window: n ticks, start, ms, accel sums, gyro sums, first direction
-        self._rw = array.array("i", [0] * 16)
+        # rest window: 0 ticks, 1 start, 2 ms, 3-5 accel sums, 6-8 gyro sums,
+        # 10 the first |a/4|^2, 11 ticks in the rate ring; what broke windows:
+        # 12 tilt, 13 |a|, 14 fast motion; 15 the longest window (ms), 16
+        # windows completed, 17 ticks in the last one's ring; limits: 18 the
+        # band (udeg), 19 rotation (counts), 20 length (ms), 21 KROT
+        self._rw = array.array("i", [0] * 24)
+        # tilt rotation (radians * 2**14) -> counts * ms: c * KROT >> 6
+        self._rw[21] = 57295780 * gm * 64 // (16384 * 1000000)
         self._rw_a0 = array.array("i", [0, 0, 0])
         self._rw_out = array.array("i", [0] * 8)  # bias * 16 (3), mean direction (3), span ms
-        self._rest_n = 0  # completed rest windows
         # the gyro's rate (counts, bias removed) at each tick of the window,
         # and of the last completed one: the person's sway, before the axis
         # that would let it be measured in pitch is known
         self._rw_g = array.array("i", [0] * 72)
         self._rest_g = array.array("i", [0] * 72)
-        self._rest_gn = 0
         # axis learning
         self._ax_ref = array.array("i", [0, 0, 16384])  # direction at the last level
         self._ax_tc = array.array("i", [0] * 64)  # last upward crossings of the tilt (whole degrees)
@@ -616,142 +618,221 @@ class Fusion:
             s[_BX + i] = (v + 2048) >> 12
 
     # ------------------------------------------------------ rest windows
-    @micropython.native
-    def _rest(self, t, acc, wraw):
+    @micropython.viper
+    def _rest(self, t: int, acc: int, wraw: int) -> int:
         # Advance the rest window by one tick. Returns 1 when a window of
-        # still_time_s completed (self._rw_out: bias * 16, mean direction, span),
-        # 2 when the window broke (the foot moved), else 0.
-        s = self._s
-        rw = self._rw
-        va = self._va
-        va[0] = s[_ALX] >> 4
-        va[1] = s[_ALY] >> 4
-        va[2] = s[_ALZ] >> 4
-        a2 = (va[0] >> 2) * (va[0] >> 2) + (va[1] >> 2) * (va[1] >> 2) + (va[2] >> 2) * (va[2] >> 2)
+        # still_time_s completed (self._rw_out: bias * 16, mean direction,
+        # span, start), 2 when the window broke (the foot moved), else 0.
+        # The window's state is self._rw (see _RW_* in _fusion_init).
+        s = ptr32(self._s)
+        rw = ptr32(self._rw)
+        k32 = 65536
+        k32 <<= 16  # 2**32 on a 64-bit port; never used on a 32-bit one
+        x = s[_ALX]
+        if x >> 31 > 0:
+            x -= k32
+        y = s[_ALY]
+        if y >> 31 > 0:
+            y -= k32
+        z = s[_ALZ]
+        if z >> 31 > 0:
+            z -= k32
+        x >>= 4
+        y >>= 4
+        z >>= 4
+        a2 = (x >> 2) * (x >> 2) + (y >> 2) * (y >> 2) + (z >> 2) * (z >> 2)
         gi0 = s[_GIX]
+        if gi0 >> 31 > 0:
+            gi0 -= k32
         gi1 = s[_GIY]
+        if gi1 >> 31 > 0:
+            gi1 -= k32
         gi2 = s[_GIZ]
+        if gi2 >> 31 > 0:
+            gi2 -= k32
         s[_GIX] = 0
         s[_GIY] = 0
         s[_GIZ] = 0
+        r0 = 0
+        r1 = 0
+        r2 = 0
         if acc > 0:
-            r0 = gi0 // acc - s[_BX]
-            r1 = gi1 // acc - s[_BY]
-            r2 = gi2 // acc - s[_BZ]
-        else:
-            r0 = 0
-            r1 = 0
-            r2 = 0
+            v = s[_BX]
+            if v >> 31 > 0:
+                v -= k32
+            r0 = gi0 // acc - v
+            v = s[_BY]
+            if v >> 31 > 0:
+                v -= k32
+            r1 = gi1 // acc - v
+            v = s[_BZ]
+            if v >> 31 > 0:
+                v -= k32
+            r2 = gi2 // acc - v
+        vc = ptr32(self._vc)
         n = rw[0]
-        ok = n > 0 and acc > 0 and wraw < self._rest_wraw
-        if ok:
-            # the direction within the band of the window's mean, |a| within 0.1 g
+        ok = 0
+        if n > 0 and acc > 0 and wraw < rw[19]:
+            ok = 1
+            # the direction within the band of the window's mean, |a| within ~0.1 g
             m2 = rw[10]
-            dm = (m2 >> 8) * 51  # |a| within ~0.1 g: |a|^2 within 20 %
-            lo = m2 - dm
-            hi = m2 + dm
-            if a2 < lo or a2 > hi:
-                ok = False
-                self._why_a += 1
+            dm = (m2 >> 8) * 51
+            if a2 < m2 - dm or a2 > m2 + dm:
+                ok = 0
+                rw[13] += 1
             else:
-                vb = self._vb
-                vb[0] = rw[3]
-                vb[1] = rw[4]
-                vb[2] = rw[5]
-                vunit(vb)
-                vc = self._vc
-                vc[0] = va[0]
-                vc[1] = va[1]
-                vc[2] = va[2]
-                vunit(vc)
-                if vangle(vb, vc) > self._rest_band:
-                    ok = False
-                    self._why_tilt += 1
+                vb = ptr32(self._vb)
+                v = rw[3]
+                if v >> 31 > 0:
+                    v -= k32
+                vb[0] = v
+                v = rw[4]
+                if v >> 31 > 0:
+                    v -= k32
+                vb[1] = v
+                v = rw[5]
+                if v >> 31 > 0:
+                    v -= k32
+                vb[2] = v
+                vunit(self._vb)
+                vc[0] = x
+                vc[1] = y
+                vc[2] = z
+                vunit(self._vc)
+                if int(vangle(self._vb, self._vc)) > rw[18]:
+                    ok = 0
+                    rw[12] += 1
         elif n > 0:
-            self._why_move += 1
-        if not ok:
-            broke = n > 0
+            rw[14] += 1
+        if ok == 0:
+            broke = 0
             if n > 0:
-                span = rw[2]
-                if span > self._longest_rest:
-                    self._longest_rest = span
+                broke = 2
+                if rw[2] > rw[15]:
+                    rw[15] = rw[2]
             # start a new window with this tick
             rw[0] = 1
-            rw[1] = ticks_add(t, -acc)
+            rw[1] = int(ticks_add(t, 0 - acc))
             rw[2] = acc
-            rw[3] = va[0]
-            rw[4] = va[1]
-            rw[5] = va[2]
+            rw[3] = x
+            rw[4] = y
+            rw[5] = z
             rw[6] = gi0
             rw[7] = gi1
             rw[8] = gi2
             rw[10] = a2
-            rg = self._rw_g
+            rg = ptr32(self._rw_g)
             rg[0] = r0
             rg[1] = r1
             rg[2] = r2
             rw[11] = 1
-            a0 = self._rw_a0
-            a0[0] = va[0]
-            a0[1] = va[1]
-            a0[2] = va[2]
-            vunit(a0)
-            return 2 if broke else 0
+            a0 = ptr32(self._rw_a0)
+            a0[0] = x
+            a0[1] = y
+            a0[2] = z
+            vunit(self._rw_a0)
+            return broke
         rw[0] = n + 1
         k = rw[11]
         if k < 24:
-            rg = self._rw_g
+            rg = ptr32(self._rw_g)
             rg[3 * k] = r0
             rg[3 * k + 1] = r1
             rg[3 * k + 2] = r2
             rw[11] = k + 1
         rw[2] += acc
-        rw[3] += va[0]
-        rw[4] += va[1]
-        rw[5] += va[2]
-        rw[6] += gi0
-        rw[7] += gi1
-        rw[8] += gi2
-        if rw[2] < self.k_rest_ms:
+        v = rw[3]
+        if v >> 31 > 0:
+            v -= k32
+        rw[3] = v + x
+        v = rw[4]
+        if v >> 31 > 0:
+            v -= k32
+        rw[4] = v + y
+        v = rw[5]
+        if v >> 31 > 0:
+            v -= k32
+        rw[5] = v + z
+        v = rw[6]
+        if v >> 31 > 0:
+            v -= k32
+        rw[6] = v + gi0
+        v = rw[7]
+        if v >> 31 > 0:
+            v -= k32
+        rw[7] = v + gi1
+        v = rw[8]
+        if v >> 31 > 0:
+            v -= k32
+        rw[8] = v + gi2
+        ms = rw[2]
+        if ms < rw[20]:
             return 0
         # complete: the bias is the mean rate less the rotation the
         # accelerometer saw from the first direction to this one
         # (tilt rotation = -(a0 x a1), radians * 2**14)
-        ms = rw[2]
-        if ms > self._longest_rest:
-            self._longest_rest = ms
-        vc = self._vc
-        vc[0] = va[0]
-        vc[1] = va[1]
-        vc[2] = va[2]
-        vunit(vc)
-        a0 = self._rw_a0
-        out = self._rw_out
-        kr = self._krot
-        c0 = (a0[2] * vc[1] - a0[1] * vc[2]) >> 14
-        c1 = (a0[0] * vc[2] - a0[2] * vc[0]) >> 14
-        c2 = (a0[1] * vc[0] - a0[0] * vc[1]) >> 14
-        out[0] = (rw[6] - (c0 * kr >> 6)) * 16 // ms
-        out[1] = (rw[7] - (c1 * kr >> 6)) * 16 // ms
-        out[2] = (rw[8] - (c2 * kr >> 6)) * 16 // ms
-        vb = self._vb
+        if ms > rw[15]:
+            rw[15] = ms
+        vc[0] = x
+        vc[1] = y
+        vc[2] = z
+        vunit(self._vc)
+        a0 = ptr32(self._rw_a0)
+        out = ptr32(self._rw_out)
+        kr = rw[21]
+        b0 = a0[0]
+        if b0 >> 31 > 0:
+            b0 -= k32
+        b1 = a0[1]
+        if b1 >> 31 > 0:
+            b1 -= k32
+        b2 = a0[2]
+        if b2 >> 31 > 0:
+            b2 -= k32
+        c0 = vc[0]
+        if c0 >> 31 > 0:
+            c0 -= k32
+        c1 = vc[1]
+        if c1 >> 31 > 0:
+            c1 -= k32
+        c2 = vc[2]
+        if c2 >> 31 > 0:
+            c2 -= k32
+        x = (b2 * c1 - b1 * c2) >> 14
+        y = (b0 * c2 - b2 * c0) >> 14
+        z = (b1 * c0 - b0 * c1) >> 14
+        v = rw[6]
+        if v >> 31 > 0:
+            v -= k32
+        out[0] = (v - (x * kr >> 6)) * 16 // ms
+        v = rw[7]
+        if v >> 31 > 0:
+            v -= k32
+        out[1] = (v - (y * kr >> 6)) * 16 // ms
+        v = rw[8]
+        if v >> 31 > 0:
+            v -= k32
+        out[2] = (v - (z * kr >> 6)) * 16 // ms
+        vb = ptr32(self._vb)
         vb[0] = rw[3]
         vb[1] = rw[4]
         vb[2] = rw[5]
-        vunit(vb)
+        vunit(self._vb)
         out[3] = vb[0]
         out[4] = vb[1]
         out[5] = vb[2]
         out[6] = ms
         out[7] = rw[1]
         rw[0] = 0  # the next window starts with the next tick
-        self._rest_n += 1
+        rw[16] += 1
         k = rw[11]
-        rg = self._rw_g
-        g = self._rest_g
-        for i in range(3 * k):
+        rg = ptr32(self._rw_g)
+        g = ptr32(self._rest_g)
+        i = 0
+        while i < 3 * k:
             g[i] = rg[i]
-        self._rest_gn = k
+            i += 1
+        rw[17] = k
         return 1
 
     def sway_pitch(self):
@@ -762,7 +843,7 @@ class Fusion:
         k = self._kmd
         sh = self._s[_RSH]
         m = 0
-        for i in range(self._rest_gn):
+        for i in range(self._rw[17]):
             r = (g[3 * i] * p[0] + g[3 * i + 1] * p[1] + g[3 * i + 2] * p[2]) >> 14
             r = (r * k) >> sh  # mdps
             if r < 0:
@@ -773,10 +854,11 @@ class Fusion:
 
     def _why_reset(self):
         # what the calibration saw (for the calibration_failed reason)
-        self._why_tilt = 0
-        self._why_a = 0
-        self._why_move = 0
-        self._longest_rest = 0
+        rw = self._rw
+        rw[12] = 0
+        rw[13] = 0
+        rw[14] = 0
+        rw[15] = 0
 
     # ------------------------------------------------------ calibration
     def _calibrate(self, t):

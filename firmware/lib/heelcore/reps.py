@@ -241,6 +241,8 @@ class Reps:
         self.depth_sum = 0  # sum of rep depths (udeg), for the sign decision
         self._thf = 0
         self._wf = 0
+        self._th = 0
+        self._wl = 0
         self._reset_rep(t)
 
     # ------------------------------------------------------------ events
@@ -252,29 +254,29 @@ class Reps:
         self.eng.ex_event(self, f)
 
     # ------------------------------------------------------------- tick
-    def tick(self, t, thf, wf, wraw, ph, ps):
-        """The slow tick: thf (2 Hz view, udeg), wf (its rate, mdps), as the
-        signal has them (this hypothesis mirrors them); wraw: max raw
-        rotation (counts); ph, ps: roll and yaw (udeg, signal's)."""
+    @micropython.native
+    def tick(self, t, th, thf, wf, wl, wraw, ph, ps):
+        """The slow tick, with the signal's values (this hypothesis mirrors
+        them): th (udeg), thf (2 Hz view, udeg), wf (its rate, mdps), wl
+        (3 Hz rate, mdps), wraw: max raw rotation (counts); ph, ps: roll
+        and yaw (udeg)."""
         e = self.e
         sg = self.sign
         self.t_ms = t
+        self._th = th * sg
+        self._wl = wl * sg
         self._thf = thf * sg
         self._wf = wf * sg
         if self._thf > self.max_seen:
             self.max_seen = self._thf
         wlmax = e[E_WLMAX]
         wlmin = e[E_WLMIN]
-        st = e[E_STATE]
-        if st == S_TOP:
+        e[E_WLMAX] = self._wl
+        e[E_WLMIN] = self._wl
+        if e[E_STATE] == S_TOP:
             self._step_top(t)
         else:
             self._step_rep(t, wlmax, wlmin, wraw, ph * sg, ps)
-
-    def reset_rates(self, wl):
-        e = self.e
-        e[E_WLMAX] = wl * self.sign
-        e[E_WLMIN] = wl * self.sign
 
     # -------------------------------------------------------------- top
     @micropython.native
@@ -323,7 +325,7 @@ class Reps:
                 return
         else:
             self._t_cand = None
-        if eng.th_now(self) > start + 2 * _UDEG and eng.wl_now(self) > eng.k_fast_mean // 2:
+        if self._th > start + 2 * _UDEG and self._wl > eng.k_fast_mean // 2:
             self._start_rep(t, self._t_last_top)
 
     def _reset_rep(self, t):
@@ -425,10 +427,10 @@ class Reps:
         # walking: push-off lifts the heel 35-55 deg above level (a raised
         # top is at most 25); turning away swings the yaw
         dpsi = _wrap180(ps - self._psi0)
-        if eng.th_now(self) < -_WALK_UDEG or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
+        th = self._th
+        if th < -_WALK_UDEG or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
             self.cancel("walking or turning: not a heel drop")
             return
-        th = eng.th_now(self)
         self._check_roll_twist(t, th, ph, dpsi)
         if st == S_DESC:
             self._step_desc(t, th, wlmax)
