@@ -59,6 +59,7 @@ E_BLIM = const(21)  # bounce amplitude threshold, udeg
 E_BRATE = const(22)  # bounce rate threshold, mdps
 E_BEND = const(23)  # when the last bounce came back down
 E_SWAY = const(24)  # the largest rebound (udeg) of the person's own sway, seen at rest at the top
+E_BLIM0 = const(25)  # a rebound this large is followed (a rise starts as one); a bounce needs BLIM
 E_N = const(26)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
@@ -69,6 +70,7 @@ E_SIZE = const(314)  # E_DN + NK
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
 _WALK_MS = const(1500)  # no rep starts this soon after one
+_BLIM_MAX = const(4000000)  # the sway-judged bounce threshold at most (4 deg on the 4 Hz view)
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -123,7 +125,7 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
         # tracker measures the person's own sway (E_SWAY: its largest
         # rebound, 0.7 Hz and up), which a bounce must exceed.
         top = st == S_TOP
-        blim = 300000 if top else e[E_BLIM]
+        blim = 300000 if top else e[E_BLIM0]
         bmax = e[E_BMAX]
         if bmax >> 31 > 0:
             bmax -= k32
@@ -167,7 +169,7 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 if top:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
-                elif 0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 560 and quick:
+                elif 0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 560 and quick and amp >= e[E_BLIM]:
                     e[E_BCNT] += 1
                     e[E_BAMP] = amp
                     e[E_BUP] = up_ms
@@ -222,6 +224,7 @@ class Reps:
         e[E_STATE] = S_TOP
         e[E_PREVK] = OFF
         e[E_BLIM] = eng.k_blim
+        e[E_BLIM0] = eng.k_blim
         e[E_BRATE] = eng.k_brate
         e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
         self.rep = rep0  # reps started so far (the engine's count)
@@ -378,6 +381,8 @@ class Reps:
         # rest (a quarter more); the measure then fades over the next rests
         sw = e[E_SWAY]
         lim = sw + (sw >> 2)
+        if lim > _BLIM_MAX:
+            lim = _BLIM_MAX  # a severe bounce (5-10 deg) is never taken for sway
         e[E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
         e[E_SWAY] = sw * 3 >> 2
         # never before the previous rep's end
