@@ -135,3 +135,15 @@ def test_drops_of_any_shape_keep_the_rep_numbers_sane(moves):
         evs.append(e)
         e = eng.pop_event()
     check_invariants(evs)
+
+
+def test_the_engine_restates_the_signal_indices_of_fusion():
+    # MicroPython does not export a module's _PRIVATE consts, so engine.py
+    # restates the signal-state indices it reads: they must agree
+    import heelcore.engine as E
+    import heelcore.fusion as F
+
+    names = [n for n in vars(E) if n.startswith("_") and n[1:2].isupper() and n in vars(F)]
+    assert len(names) >= 15, names
+    for n in names:
+        assert getattr(E, n) == getattr(F, n), n

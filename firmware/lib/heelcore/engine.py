@@ -101,6 +101,9 @@ def _fix(x, scale):
 
 
 class Engine(Fusion):
+    _ex: Reps  # None until the axis is known (annotated for the type check)
+    _ex2: Reps  # None unless the sign is pending
+
     def __init__(self, config=None, accel_lsb_per_g=8192, gyro_lsb_per_dps=65.5):
         c = config if config is not None else Config()
         self.cfg = c
@@ -159,8 +162,8 @@ class Engine(Fusion):
         self._depths = {"left": array.array("h", [0] * _DEPTHS), "right": array.array("h", [0] * _DEPTHS)}
         self.calibrated = False
         self.axis_known = False
-        self._ex = None  # the rep machine (once the axis is known)
-        self._ex2 = None  # the other sign's, while the sign is pending
+        self._ex = None  # type: ignore[assignment]  # the rep machine (once the axis is known)
+        self._ex2 = None  # type: ignore[assignment]  # the other sign's, while the sign is pending
         self._exa = _NOTHING
         self._exb = _NOTHING
         self._rep_base = 0
@@ -189,8 +192,8 @@ class Engine(Fusion):
         ex = self._ex
         if ex is not None and ex.held is None:
             self._rep_base = ex.rep
-        self._ex = None
-        self._ex2 = None
+        self._ex = None  # type: ignore[assignment]
+        self._ex2 = None  # type: ignore[assignment]
         self._exa = _NOTHING
         self._exb = _NOTHING
         self._s[_PEND] = 0
@@ -611,7 +614,7 @@ class Engine(Fusion):
             w.sign = 1
             w.e[E_SIGN] = 1
         self._ex = w
-        self._ex2 = None
+        self._ex2 = None  # type: ignore[assignment]
         self._exa = w.e
         self._exb = _NOTHING
         s[_PEND] = 0
@@ -625,7 +628,7 @@ class Engine(Fusion):
                    "axis": [c2(rdiv(p[0] * 100, 16384)), c2(rdiv(p[1] * 100, 16384)), c2(rdiv(p[2] * 100, 16384))],
                    "axis_source": "descent"})
         held = w.held
-        w.held = None
+        w.held = None  # type: ignore[assignment]
         for ev in held:
             if ticks_diff(ev["t_ms"], t) < 0:
                 ev["t_ms"] = t

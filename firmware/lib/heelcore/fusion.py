@@ -121,7 +121,42 @@ _DIS_UDEG = const(15000000)  # gyro and accelerometer this far apart, the accele
 
 
 class Fusion:
-    """The signal layer; heelcore.engine.Engine builds on it."""
+    """The signal layer; heelcore.engine.Engine builds on it (and sets these
+    thresholds, in engine units, before _fusion_init)."""
+
+    k_gate4: int
+    k_rest_band: int
+    k_rest_bias: int
+    k_retare_max: int
+    k_retare_blend: int
+    k_axis_min: int
+    k_max_rate_c: int
+    ax_max_tilt: int
+    ax_violent: int
+    ax_inconsistent: int
+    calibrated: bool
+    t_ms: int
+    _exa: array.array
+    _exb: array.array
+
+    # what the engine does with what the signal layer sees
+    def _long_gap(self, t_last, gap_ms):
+        ...
+
+    def _cal_wait(self, t):
+        ...
+
+    def _run_tick(self, t, wraw):
+        ...
+
+    def cal_event(self, t, tilt, out):
+        ...
+
+    def learn_axis(self, t, p, tilt):
+        ...
+
+    def rest_run(self, t, va, tilt):
+        ...
 
     def _fusion_init(self, c, alsb, glsb):
         # scales as integers (thousandths), so that nothing below depends on

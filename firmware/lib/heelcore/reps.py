@@ -215,6 +215,8 @@ class Reps:
     (integers, built once from the Config), collects the events (out()),
     and keeps the per-side totals."""
 
+    held: list  # events kept back while the sign is pending; None once live
+
     def __init__(self, eng, sign, t, rep0):
         self.eng = eng
         self.sign = sign
@@ -228,7 +230,7 @@ class Reps:
         e[E_BRATE] = eng.k_brate
         e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
         self.rep = rep0  # reps started so far (the engine's count)
-        self.held = None  # events kept back while the sign is not known (a list), None once live
+        self.held = None  # type: ignore[assignment]
         self.t_ms = t
         self.top_ref = 0  # the top this rep starts from (udeg): level, or a raised top
         self._top_since = None
