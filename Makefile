@@ -9,7 +9,7 @@ STAMP := $(VENV)/.setup-stamp
 SPEED ?= 8
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus clean
+.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus clean wheel
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -18,7 +18,7 @@ $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
 	$(PY) -m pip install -q -r requirements-dev.txt
-	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv with pinned dependencies
@@ -48,8 +48,13 @@ corpus: $(STAMP) ## regenerate the simulated corpus (build/corpus) and the commi
 	$(VENV)/bin/heeldrop synth --ensure build/corpus
 	$(VENV)/bin/heeldrop synth --committed tests/traces
 
+wheel: $(STAMP) ## build the wheel into dist/ (the whole tool: pipx install dist/heeldrop-*.whl)
+	rm -rf build/lib build/bdist.* dist/heeldrop-*.whl
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+	@ls dist/heeldrop-*.whl
+
 clean: ## remove build products (keeps .venv)
-	rm -rf build out .pytest_cache
+	rm -rf build out dist .pytest_cache
 
 .PHONY: typecheck
 typecheck: $(STAMP) ## type-check firmware against the pinned rp2 and esp32 stubs (mypy; stubs in build/typings/PORT)

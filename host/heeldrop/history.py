@@ -6,7 +6,7 @@ that fails halfway leaves the database as it was. `heeldrop history` reads it
 back as progress per side over days and weeks: median depth of valid reps, time
 held, fault rate and adherence to the prescription (reps per side per day, hold
 target). A week-to-week change in median depth is flagged only when it reaches
-the minimal detectable change, 5 degrees (../shared/DOMAIN.md section 6).
+the minimal detectable change, 5 degrees (docs/EXERCISE.md "Left and right").
 """
 import datetime
 import os

@@ -1,13 +1,13 @@
 """Load IMU recordings from other formats into a Trace (g, deg/s, t_ms).
 
     from heeldrop.importers import load_any
-    tr = load_any("../shared/data/uci-pt-exercises/s1/e1/u2/test.txt")
+    tr = load_any("tests/data/uci-pt-exercises/s1/e1/u2/test.txt")
     tr.meta  # {'source_format': 'uci-pt-exercises', 'sample_rate_hz': 25, 'side': 'right', ...}
 
 load_any(path, skip_bad=False, side=None) sniffs the format from the first
 line:
 
-- trace CSV (../shared/contracts/trace-csv.md), read by heeldrop.traceio;
+- trace CSV (docs/TRACE-CSV.md), read by heeldrop.traceio;
 - "ipol-foot-gait": Xsens export of the IPOL gait data set. Line 1
   `Acquisition frequency: 100 Hz`, line 2 a tab-separated header
   `PacketCounter Acc_X Acc_Y Acc_Z Gyr_X Gyr_Y Gyr_Z Mag_X Mag_Y Mag_Z`, then

@@ -20,8 +20,10 @@ from heelcore.events import TraceClock, to_json
 ACCEL_LSB_PER_G = 8192
 GYRO_LSB_PER_DPS = 65.5
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FIRMWARE_LIB = os.path.join(ROOT, "firmware", "lib")
+from heeldrop import resources
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout (tests, dev tools)
+FIRMWARE_LIB = resources.firmware_lib()
 MP_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp_replay.py")
 
 

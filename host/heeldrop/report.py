@@ -2,8 +2,8 @@
 
 One or more sessions (device session logs or trace CSVs) are turned into
 per-rep rows, a per-side summary, a left/right comparison judged by the 5 degree
-rule of ../shared/DOMAIN.md section 1.5, tips from the exercise guide for each
-fault seen, figures (matplotlib, Agg) and a single self-contained HTML page.
+rule (docs/EXERCISE.md "Left and right"), tips from the exercise guide
+(docs/EXERCISE.md) for each fault seen, figures (matplotlib, Agg) and a single self-contained HTML page.
 
 Layers, each usable on its own (tests and `heeldrop history` use the middle):
   load_session(path, config)      -> Session   (file -> events, optional depth)
@@ -23,7 +23,8 @@ import time
 
 from heeldrop.errors import UserError
 
-# --- the numbers of the 5 degree rule (../shared/DOMAIN.md sections 1.5, 6, 7a) ---
+# --- the numbers of the 5 degree rule: the lunge test's minimal detectable change, 4.6-4.7 deg
+# (Powden, Hoch and Hoch 2015); docs/EXERCISE.md "Left and right", docs/REPORTS.md ---
 SYMMETRIC_BELOW_DEG = 3.0   # < 3 deg: normal, symmetric
 MEANINGFUL_DEG = 5.0        # >= 5 deg: beyond measurement error (MDC 4.6-4.7 deg)
 MIN_VALID_REPS = 5          # per-side medians need at least this many valid reps
@@ -42,38 +43,43 @@ FAULT_LABELS = {
 # fast or bounces; rolling or twisting changes what the pitch axis sees).
 DEPTH_FAULTS = ("fast_descent", "bounce", "roll_out", "twist")
 
-# Tips quoted word for word from the exercise guide (../shared/EXERCISE.md),
-# chosen for each fault the detector reports. tests/host/test_report.py checks
-# that every one of them is still in the guide.
+# Tips for each fault the detector reports, quoted word for word from the
+# project's exercise guide (docs/EXERCISE.md, its own words).
+# tests/host/test_report.py checks that every one of them is still there.
+_FAST = "Take two to three seconds to lower the heel; a slow descent stretches the calf better than dropping into the bottom."
+_PAUSE = "A pause at the bottom is the point of the rep: hold it still and smooth, not pulsing."
+_RISE = ("Push through the ball of the foot and bring the heel up to level in one even movement, "
+         "without turning or jerking.")
 TIPS = {
     "fast_descent": [
-        "A slower descent usually gives a better calf stretch than trying to sink quickly into the bottom position.",
-        "Letting the heel fall too fast or letting the ankle roll outward. The drop should be straight down with the foot staying square on the step.",
+        _FAST,
+        "If the heel keeps falling fast, use a lower step or a smaller drop until you can control the whole way down.",
     ],
     "bounce": [
-        "Let the heel sink down slowly until you feel a firm stretch through the calf and Achilles, then pause without bouncing.",
-        "Yes, a short pause at the bottom helps you feel the stretch, but it should stay smooth and controlled rather than bouncing into the end range.",
+        "At the bottom, let the heel settle and stay there: small rebounds pull on the tendon without adding stretch.",
+        _PAUSE,
     ],
     "roll_out": [
-        "Keep the heel moving straight down instead of letting the ankle roll outward onto the pinky-toe side.",
-        "Keep the ball of the foot on the step edge, not the arch, so the heel can drop without the foot sliding forward.",
+        "Lower the heel straight down; if the ankle tips toward the little toe, shorten the drop until the foot "
+        "stays square.",
+        "Load the forefoot evenly, big toe and little toe alike, so the foot cannot rock sideways.",
     ],
     "twist": [
-        "Press the forefoot into the step and lift the heel back to level in a smooth line, avoiding any twisting or snapping up.",
-        "Hold onto a wall, rail, or upright support if needed so the working foot can stay still while you set your balance.",
+        _RISE,
+        "Rest a hand on a wall or rail for balance, so the foot on the step never has to turn to catch you.",
     ],
     "snap_up": [
-        "Press the forefoot into the step and lift the heel back to level in a smooth line, avoiding any twisting or snapping up.",
-        "Hold the top position between reps long enough to re-stack the ankle before dropping again.",
+        _RISE,
+        "Stand at level for a moment between reps before the next drop.",
     ],
     "no_hold": [
-        "Breathe out as you settle into the bottom position, then breathe normally while you hold the stretch for a controlled count.",
-        "Yes, a short pause at the bottom helps you feel the stretch, but it should stay smooth and controlled rather than bouncing into the end range.",
+        "Breathe out as the heel reaches the bottom and keep it there for a slow count before rising.",
+        _PAUSE,
     ],
 }
 ASYMMETRY_TIP = (
-    "This movement is especially useful when one side feels tighter than the other, since it lets you "
-    "compare left and right ankle motion and spend extra time on the restricted side."
+    "When one side is stiffer, give it more time: extra reps or longer holds on that side, and compare again "
+    "over the following weeks."
 )
 
 LOG_EXTENSIONS = (".hdl", ".log", ".bin", ".hdlog", ".session", ".sess")

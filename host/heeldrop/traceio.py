@@ -1,4 +1,4 @@
-"""Read and write trace CSV files (../shared/contracts/trace-csv.md).
+"""Read and write trace CSV files (docs/TRACE-CSV.md).
 
     from heeldrop.traceio import read_trace, write_trace, iter_samples, TraceError
 

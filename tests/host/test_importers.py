@@ -1,9 +1,9 @@
-"""heeldrop.importers on the real recordings in ../shared/data and on small
+"""heeldrop.importers on the real recordings in tests/data and on small
 malformed files.
 
-The real data live next to the repository (../shared/data, see
-../shared/data/README.md) and are never copied into it. Missing data is a
-failure, not a skip: these tests are the only check of the importers
+The real data are vendored in tests/data (see tests/data/README.md: each
+data set in its own folder with its licence and attribution). Missing data
+is a failure, not a skip: these tests are the only check of the importers
 against real sensor files.
 """
 import json
@@ -20,7 +20,7 @@ from heeldrop.importers import (
 from heeldrop.traceio import TraceError, read_trace, write_trace
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
+DATA = os.path.join(ROOT, "tests", "data")
 
 # path under DATA -> (format, samples, side, rate)
 IPOL = {
@@ -41,14 +41,14 @@ def data(rel):
     """Absolute path of a real data file; fails (never skips) when missing."""
     path = os.path.join(DATA, rel)
     if not os.path.isfile(path):
-        pytest.fail("real data file missing: %s. The shared data are expected at %s, i.e. ../shared/data "
-                    "next to the repository (%s); clone the repo next to shared/." % (rel, DATA, ROOT))
+        pytest.fail("real data file missing: %s. The real recordings are expected at %s (tests/data in "
+                    "the repository %s); restore them from git." % (rel, DATA, ROOT))
     return path
 
 
-def test_shared_data_folder_is_present():
+def test_real_data_folder_is_present():
     assert os.path.isdir(DATA), (
-        "shared data folder missing: expected %s (../shared/data relative to the repo root %s)" % (DATA, ROOT))
+        "real data folder missing: expected %s (tests/data in the repository %s)" % (DATA, ROOT))
 
 
 def norms(xs, ys, zs):
@@ -315,4 +315,4 @@ def test_missing_data_fails_with_the_expected_location(monkeypatch, tmp_path):
     monkeypatch.setattr(sys.modules[__name__], "DATA", str(tmp_path / "nowhere"), raising=True)
     with pytest.raises(pytest.fail.Exception) as ei:
         data("ipol-foot-gait/GaitData/1-1_lf.txt")
-    assert "nowhere" in str(ei.value) and "../shared/data" in str(ei.value)
+    assert "nowhere" in str(ei.value) and "tests/data" in str(ei.value)

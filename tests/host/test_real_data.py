@@ -1,4 +1,4 @@
-"""Real public recordings (../shared/data): what the engine must (not) see."""
+"""Real public recordings (tests/data, each under its own licence): what the engine must (not) see."""
 import json
 import os
 
@@ -9,7 +9,7 @@ from heeldrop.importers import load_any
 from heeldrop.replay import run_engine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(ROOT, "..", "shared", "data")
+DATA = os.path.join(ROOT, "tests", "data")
 GAIT = ["1-1_lf", "1-1_rf", "2-1_lf", "2-1_rf"]
 # limits for the knee extension's larger motion (70-85 deg, up to ~150 deg/s)
 SHANK = {"min_depth_deg": 20, "max_rate_dps": 1000, "roll_out_deg": 40, "twist_deg": 60, "hold_rate_dps": 10}
@@ -17,7 +17,7 @@ SHANK = {"min_depth_deg": 20, "max_rate_dps": 1000, "roll_out_deg": 40, "twist_d
 
 def _path(*parts):
     p = os.path.join(DATA, *parts)
-    assert os.path.exists(p), "real recordings expected at %s (shared/ beside the repo)" % p
+    assert os.path.exists(p), "real recordings expected at %s (tests/data, vendored in the repository)" % p
     return p
 
 

@@ -1,4 +1,4 @@
-"""heeldrop.traceio: the trace CSV contract (../shared/contracts/trace-csv.md)."""
+"""heeldrop.traceio: the trace CSV contract (docs/TRACE-CSV.md)."""
 import math
 import os
 import pickle

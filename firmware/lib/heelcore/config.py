@@ -1,6 +1,7 @@
 # One validated configuration object for every threshold and target.
 #
-# Defaults come from ../shared/DOMAIN.md section 7(a). The same object is read
+# Defaults (SPEC below) follow published norms for heel-drop depth, tempo and
+# holds and the sensors' noise. The same object is read
 # from JSON on the board's flash (firmware) and from --config FILE (host).
 # Unknown keys and out-of-range values are errors with a message that names the
 # key, the value, the allowed range and what to do; ConfigError carries it.

@@ -1,6 +1,6 @@
 # Detector events as one-line JSON, byte-identical on CPython and MicroPython.
 #
-# The contract (docs/EVENTS.md, first agreed in ../shared/contracts/events.md)
+# The contract (docs/EVENTS.md)
 # fixes the types and fields. MicroPython dicts do not keep insertion order
 # and its float formatting is not CPython's, so events are written here with
 # a fixed key order and numbers formatted from integers.
@@ -14,7 +14,6 @@
 FIELDS = {
     "calibrated": ("stage", "level_tilt_deg", "axis"),
     "calibration_failed": ("reason",),
-    "calibrating": ("reason",),
     "rep_start": ("onset_ms",),
     "descent_too_fast": ("speed_dps",),
     "hold_start": ("depth_deg",),
