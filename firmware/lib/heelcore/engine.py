@@ -39,7 +39,7 @@
 # pitch axis p, perpendicular to u. Its sign (heel down, or the heel rising
 # onto the toes) is decided by what follows: two rep machines run, one per
 # sign, their events held back, until one of them holds the bottom for
-# 3.5 s (a raised top is never held that long), goes deeper than any raised
+# 4.5 s quietly (a raised top is held 0.5-3 s), goes deeper than any raised
 # top (28 deg), or completes reps the other never sees; that one's events
 # are emitted (with the decision's time) and the first rep is not lost.
 import array
@@ -87,7 +87,7 @@ _BASELINE_REPS = const(3)
 # axis learned on the first drop already contains that drop's coupled roll
 # (DOMAIN 7b: normal coupling phi = -0.26 theta).
 _PRIOR_K1024 = const(0)
-_SIGN_HOLD_MS = const(3500)  # a hold this long decides the sign: a top dwell is 0.5-3 s (DOMAIN 7b)
+_SIGN_HOLD_MS = const(4500)  # a quiet hold this long decides the sign: a top dwell is 0.5-3 s (DOMAIN 7b)
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, DOMAIN 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
@@ -169,6 +169,7 @@ class Engine(Fusion):
         self._rep_base = 0
         self._pend_t0 = 0
         self.sway0 = 0
+        self.sway_mdps = 0
         self.sign_note = ""
         self._start_cal(0)
 
@@ -497,6 +498,7 @@ class Engine(Fusion):
         s[_RESTART] |= 1
         self._correct(0, 0)
         self.sway0 = self.sway_pitch()
+        self.sway_mdps = self.sway_rate()
         a = Reps(self, 1, t, self._rep_base)
         b = Reps(self, -1, t, self._rep_base)
         a.held = []
@@ -549,8 +551,8 @@ class Engine(Fusion):
     @staticmethod
     def _down(x):
         st = x.e[E_STATE]
-        # a hold: a raised top (a rise onto the toes) is never held 3.5 s
-        if st == S_HOLD and x.hold_ms() >= _SIGN_HOLD_MS:
+        # a quiet hold: a raised top (a rise onto the toes) is held 0.5-3 s
+        if st == S_HOLD and x.quiet_ms() >= _SIGN_HOLD_MS:
             return True
         # deeper than any raised top, and at the bottom or past it
         return st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEP
@@ -567,8 +569,9 @@ class Engine(Fusion):
             return a
         if b.reps_done >= 2 and a.reps_done == 0:
             return b
-        # reps on both sides: the deeper ones
-        if a.reps_done and b.reps_done and a.reps_done + b.reps_done >= 3:
+        # reps on both sides (a raised top and unheld drops): the deeper
+        # ones, once each side has three
+        if a.reps_done >= 3 and b.reps_done >= 3:
             da = a.depth_sum // a.reps_done
             db = b.depth_sum // b.reps_done
             if da >= db + 4 * _UDEG:
@@ -580,11 +583,13 @@ class Engine(Fusion):
         return None
 
     def _fallback(self):
-        # the better evidence: the longer hold, then the deeper reps
+        # the better evidence: the longer quiet hold, then the deeper reps
         a = self._ex
         b = self._ex2
-        if a.held_ms != b.held_ms:
-            return a if a.held_ms > b.held_ms else b
+        if a.quiet_max != b.quiet_max:
+            return a if a.quiet_max > b.quiet_max else b
+        if a.reps_done and b.reps_done:
+            return a if a.depth_sum // a.reps_done >= b.depth_sum // b.reps_done else b
         if a.reps_done != b.reps_done:
             return a if a.reps_done > b.reps_done else b
         return a if a.max_seen >= b.max_seen else b

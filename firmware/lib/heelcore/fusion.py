@@ -136,6 +136,7 @@ class Fusion:
     ax_inconsistent: int
     calibrated: bool
     t_ms: int
+    sway_mdps: int
     _exa: array.array
     _exb: array.array
 
@@ -873,6 +874,10 @@ class Fusion:
     def sway_pitch(self):
         # The person's sway about the pitch axis in the last rest window, as
         # the rebound it would show at ~0.8 Hz (udeg, p-p): 2 * rate / (2 pi 0.8)
+        return self.sway_rate() * 398
+
+    def sway_rate(self):
+        # the fastest pitch rate (mdps) of the last rest window: sway
         p = self._p
         g = self._rest_g
         k = self._kmd
@@ -885,7 +890,7 @@ class Fusion:
                 r = -r
             if r > m:
                 m = r
-        return m * 398
+        return m
 
     def _why_reset(self):
         # what the calibration saw (for the calibration_failed reason)
@@ -1110,6 +1115,10 @@ class Fusion:
             if tilt < self.k_retare_max:
                 self._retare(va, tilt < self.k_retare_blend)
             return
+        # the person's sway rate at rest (at the top, in holds): a fast
+        # descent is judged on the descent's rate, not on sway added to it
+        r = self.sway_rate()
+        self.sway_mdps = r if r > self.sway_mdps else self.sway_mdps - (self.sway_mdps >> 3)
         self.rest_run(t, va, tilt)
 
     def _retare(self, va, blend):

@@ -242,7 +242,8 @@ class Reps:
         self._ready_since = None
         self.max_seen = 0  # deepest 2 Hz theta seen while this hypothesis ran
         self.reps_done = 0
-        self.held_ms = 0  # longest hold so far (decides the sign)
+        self.held_ms = 0  # longest hold so far
+        self.quiet_max = 0  # longest quiet hold so far (decides the sign)
         self.depth_sum = 0  # sum of rep depths (udeg), for the sign decision
         self._thf = 0
         self._wf = 0
@@ -362,9 +363,12 @@ class Reps:
         self._hold_in = t
         self._depth_settled = None
         self._hold_target_sent = False
+        self._quiet_since = None
         self._bounces = 0
         self._fast = False
+        self._fast_rate = False
         self._fast_mean = 0  # mdps, from the descent fit
+        self._fit_T = 0  # its duration, ms
         self._rise_settle = None
         self._past_bottom = False
         self._snap = False
@@ -500,18 +504,21 @@ class Reps:
         # too fast: peak rate, or mean rate since the start threshold once deep
         # enough; judged on the way down only, before any rebound at the bottom
         if not self._fast and not self._past_bottom and th + 2 * _UDEG > peak:
-            fast = wlmax > eng.k_fast_peak
+            # the peak rate, less what the person's sway may add (at most 20 deg/s)
+            sw = eng.sway_mdps
+            fast = wlmax > eng.k_fast_peak + (sw if sw < 20000 else 20000)
             speed = wlmax
-            if not fast and th >= eng.k_min_depth and th + _UDEG > peak:
-                lv = top + eng.k_d_start
-                el = ticks_diff(t, self._tc_up_at(lv))
-                if el > 0:
-                    m = (th - lv) // el  # udeg/ms = mdps
-                    if m > eng.k_fast_mean:
-                        fast = True
-                        speed = m
+            if not fast and th >= eng.k_min_depth:
+                # the mean rate over 10-90 % of the travel, from the
+                # minimum-jerk fit of the crossings so far: on a partial
+                # descent its central, near-linear part gives the mean
+                # already (sway bends a crossing time, not the fit)
+                if self._fit_up() is not None and self._fast_mean > eng.k_fast_mean:
+                    fast = True
+                    speed = self._fast_mean
             if fast:
                 self._fast = True
+                self._fast_rate = speed == wlmax  # the peak rate decided (the fit may revise a mean)
                 self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
         reb = self.bounces_sync(t)
         # settled at the bottom: hold (or, shallower than a rep, at rest: a
@@ -549,16 +556,22 @@ class Reps:
     @micropython.native
     def _rising(self, t, th):
         # A rise reaches the top; a rebound (bounce), a strap slip or a roll
-        # transient turns back. Confirm once the heel is within 30 % of the
-        # travel from the top, or still going up after 1 s.
+        # transient turns back. Confirm once the heel is back within the top
+        # band, or within 30 % of the travel from the top and still rising
+        # after longer than a bounce's rebound takes (560 ms: bounces are
+        # 1-3 Hz, up to 10 deg even from a shallow depth) or staying there
+        # longer than a bounce's cycle, or still going up after 1 s.
         e = self.e
         eng = self.eng
         if e[E_BMAX] - th < eng.k_band:
             return False
         top = self._rep_top
-        if th <= top + eng.k_top_band or th <= top + (e[E_PEAK] - top) * 3 // 10:
+        if th <= top + eng.k_top_band:
             return True
-        return ticks_diff(t, e[E_BNEART]) >= 1000 and self._wf < -eng.k_rise_half
+        up = ticks_diff(t, e[E_BNEART])
+        if th <= top + (e[E_PEAK] - top) * 3 // 10 and (up >= 1500 or (up >= 600 and self._wf < 0)):
+            return True
+        return up >= 1000 and self._wf < -eng.k_rise_half
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
@@ -604,7 +617,11 @@ class Reps:
         if d <= 0 or s2 <= s1:
             return None
         T = d * Q14 // (s2 - s1)  # ms
-        self._fast_mean = (k2 - k1) * 1000000 // d  # mdps over ~10-90 %
+        if T <= 0:
+            return None
+        # the mean over 10-90 % of a minimum-jerk descent: 0.8 R / (0.50673 T)
+        self._fast_mean = R * 15788 // (T * 10000)  # mdps
+        self._fit_T = T
         return ticks_add(t1, -(s1 * T // Q14)), ticks_add(t2, (Q14 - s2) * T // Q14)
 
     def _enter_hold(self, t, th):
@@ -632,6 +649,11 @@ class Reps:
             self._hold_target_sent = True
             self.out("hold_target", t, hold_s=ms_s(el))
 
+    def quiet_ms(self):
+        if self.e[E_STATE] == S_HOLD and self._quiet_since is not None:
+            return ticks_diff(self.t_ms, self._quiet_since)
+        return 0
+
     def hold_ms(self):
         if self.e[E_STATE] == S_HOLD:
             return max(0, ticks_diff(self.t_ms, self._t_hs))
@@ -642,6 +664,16 @@ class Reps:
         eng = self.eng
         if th > self._hold_ref:
             self._hold_ref = th
+        # quiet: settled within 1.5 deg of the deepest point (what decides
+        # the sign: a raised top is never held quietly for long)
+        if -eng.k_hold_rate < self._wf < eng.k_hold_rate and self._thf >= self._hold_ref - 1500000:
+            if self._quiet_since is None:
+                self._quiet_since = t
+            q = ticks_diff(t, self._quiet_since)
+            if q > self.quiet_max:
+                self.quiet_max = q
+        else:
+            self._quiet_since = None
         # depth from the settled hold, once the accelerometer correction has
         # pulled out the gyro's scale error of the descent (a few tau)
         if ticks_diff(t, self._hold_in) >= 2 * eng.k_tau and -eng.k_hold_rate < self._wf < eng.k_hold_rate:
@@ -775,9 +807,16 @@ class Reps:
         fmean = self._fast_mean
         d_speed = min(fmean if fmean else (peak - top) // d_ms, vmax)
         r_speed = min(r_mean if r_mean else rise_u // r_ms, vmax)
-        fast = self._fast or fmean > eng.k_fast_mean or self._peak_w > eng.k_fast_peak
+        # too fast from the fit (mean over 10-90 %, minimum-jerk peak 1.875x
+        # the mean over the whole descent): sway does not bend crossing times much
+        fpeak = (peak - top) * 15 // (self._fit_T * 8) if self._fit_T else 0  # mdps
+        if self._fit_T:
+            # the whole descent's fit has the last word on its mean
+            fast = self._fast_rate or fmean > eng.k_fast_mean or fpeak > eng.k_fast_peak
+        else:
+            fast = self._fast
         if fast and not self._fast:
-            self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(fmean, self._peak_w), 10)))
+            self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(fmean, fpeak), 10)))
         snap = self._snap or r_mean > eng.k_snap_mean or self._peak_up > eng.k_snap_peak
         if snap and not self._snap:
             self.out("snap_up", t, speed_dps=c2(rdiv(max(r_mean, self._peak_up), 10)))
