@@ -187,10 +187,11 @@ def rdiv(a, b):
 
 
 def mj(s):
-    """Minimum-jerk position fraction at normalised time s, both in Q14."""
+    """Minimum-jerk position fraction at normalised time s, both in Q14
+    (every product below 2**30: a board's small ints, no allocation)."""
     s2 = s * s >> 14
     s3 = s2 * s >> 14
-    return s3 * (163840 - 15 * s + 6 * s2) >> 14
+    return s3 * ((163840 - 15 * s + 6 * s2) >> 4) >> 10
 
 
 def mj_inv(q):

@@ -369,6 +369,8 @@ class Reps:
         self._fast_rate = False
         self._fast_mean = 0  # mdps, from the descent fit
         self._fit_T = 0  # its duration, ms
+        self._fit_on = t
+        self._fit_end = t
         self._rise_settle = None
         self._past_bottom = False
         self._snap = False
@@ -513,7 +515,7 @@ class Reps:
                 # minimum-jerk fit of the crossings so far: on a partial
                 # descent its central, near-linear part gives the mean
                 # already (sway bends a crossing time, not the fit)
-                if self._fit_up() is not None and self._fast_mean > eng.k_fast_mean:
+                if self._fit_up() and self._fast_mean > eng.k_fast_mean:
                     fast = True
                     speed = self._fast_mean
             if fast:
@@ -575,13 +577,12 @@ class Reps:
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
-        fit = self._fit_up()
-        if fit is None:
+        if not self._fit_up():
             return self.e[E_TPEAK] if self._settle is None else self._settle
-        on, end = fit
+        on = self._fit_on
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
             self._t_onset = on
-        return end
+        return self._fit_end
 
     def _hold_start(self, t_dend):
         # the hold starts once the descent is over, and after any bounces
@@ -592,14 +593,16 @@ class Reps:
 
     def _fit_up(self):
         # The descent from the top (level or raised) to the peak: the times
-        # its first upward crossings of the levels nearest 10 % and 90 % of
-        # the travel, fitted to a minimum-jerk profile (all in integers).
+        # of its first upward crossings of the levels nearest 10 % and 90 %
+        # of the travel, fitted to a minimum-jerk profile. All in integers
+        # below 2**30 and no tuple (it runs every tick of a descent): the
+        # result is in _fit_on, _fit_end, _fit_T and _fast_mean.
         e = self.e
         P = e[E_PEAK]
         top = self._rep_top
         R = P - top
         if R < 3 * _UDEG:
-            return None
+            return False
         k1 = (top + R // 10) // _UDEG + 1  # first whole degree above 10 %
         k2 = (top + R * 9 // 10) // _UDEG  # last whole degree below 90 %
         i1 = k1 + OFF
@@ -608,21 +611,24 @@ class Reps:
             k1 = i1 - OFF
         i2 = k2 + OFF
         if k2 <= k1 or i2 >= e[E_NEXTK] or i1 < 0:
-            return None
+            return False
         t1 = e[E_UP + i1]
         t2 = e[E_UP + i2]
-        s1 = mj_inv((k1 * _UDEG - top) * Q14 // R)
-        s2 = mj_inv((k2 * _UDEG - top) * Q14 // R)
+        rc = R // 10000  # hundredths of a degree
+        s1 = mj_inv((k1 * 100 - top // 10000) * Q14 // rc)
+        s2 = mj_inv((k2 * 100 - top // 10000) * Q14 // rc)
         d = ticks_diff(t2, t1)
-        if d <= 0 or s2 <= s1:
-            return None
+        if d <= 0 or s2 <= s1 or d > 30000:
+            return False
         T = d * Q14 // (s2 - s1)  # ms
-        if T <= 0:
-            return None
+        if T <= 0 or T > 60000:
+            return False
         # the mean over 10-90 % of a minimum-jerk descent: 0.8 R / (0.50673 T)
-        self._fast_mean = R * 15788 // (T * 10000)  # mdps
+        self._fast_mean = (R // 1000) * 1579 // T  # mdps
         self._fit_T = T
-        return ticks_add(t1, -(s1 * T // Q14)), ticks_add(t2, (Q14 - s2) * T // Q14)
+        self._fit_on = ticks_add(t1, -((s1 * (T >> 2)) >> 12))
+        self._fit_end = ticks_add(t2, ((Q14 - s2) * (T >> 2)) >> 12)
+        return True
 
     def _enter_hold(self, t, th):
         e = self.e
@@ -809,7 +815,7 @@ class Reps:
         r_speed = min(r_mean if r_mean else rise_u // r_ms, vmax)
         # too fast from the fit (mean over 10-90 %, minimum-jerk peak 1.875x
         # the mean over the whole descent): sway does not bend crossing times much
-        fpeak = (peak - top) * 15 // (self._fit_T * 8) if self._fit_T else 0  # mdps
+        fpeak = ((peak - top) // 1000) * 1875 // self._fit_T if self._fit_T else 0  # mdps
         if self._fit_T:
             # the whole descent's fit has the last word on its mean
             fast = self._fast_rate or fmean > eng.k_fast_mean or fpeak > eng.k_fast_peak
