@@ -9,7 +9,7 @@ STAMP := $(VENV)/.setup-stamp
 SPEED ?= 8
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus clean wheel
+.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus clean wheel unix32
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -23,8 +23,11 @@ $(STAMP): requirements-dev.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv with pinned dependencies
 
-test: $(STAMP) browser ## run every test (CPython, MicroPython unix port, mpy-cross)
+test: $(STAMP) browser unix32 ## run every test (CPython, MicroPython unix ports 64- and 32-bit, mpy-cross)
 	$(PY) -m pytest
+
+unix32: ## build the 32-bit, single-float MicroPython unix port (build/unix32) from Debian's source package
+	bash tools/build_unix32.sh build/unix32
 
 browser: ## install headless Chromium (Debian package) for the report's browser test
 	@if [ ! -x /usr/bin/chromium ]; then \

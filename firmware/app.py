@@ -78,11 +78,23 @@
 # plain function, and small methods stay small. `make bench` reports the
 # churn (firmware_heap_churn_bytes_per_sample: ~70 bytes a sample, from
 # events, STATUS and the frames' memoryview slices; ~430 before).
-from heelcore import VERSION
-from heelcore.engine import Engine
-from heelcore.events import to_json
-from heelcore.ticks import ticks_add, ticks_diff
-from cues import NONE
+import gc
+
+# Each module's load leaves garbage (the .mpy reader's buffers, temporary
+# objects); collected before the next one loads, the code of all of them
+# packs together at the bottom of the heap instead of being strewn among
+# holes (on a Pico, .mpy code and data share the one heap: strewn code left
+# a 3 KB largest free block with 64 KB free).
+gc.collect()
+from heelcore import VERSION  # noqa: E402
+from heelcore.engine import Engine  # noqa: E402
+
+gc.collect()
+from heelcore.events import to_json  # noqa: E402
+from heelcore.ticks import ticks_add, ticks_diff  # noqa: E402
+from cues import NONE  # noqa: E402
+
+gc.collect()
 
 try:
     import micropython
@@ -92,6 +104,8 @@ except ImportError:  # CPython: the same code, interpreted
 
 
 import array
+
+_collect = gc.collect
 
 _MAXN = const(64)  # samples drained per pass (a 150 ms stall at 400 Hz)
 _MASK = const(0x3FFFFFFF)
@@ -106,6 +120,7 @@ _POLL_MS = const(50)  # button (debounce 25 ms), session log and serial input: w
 _HOT_MS = const(50)  # after serial input, poll it every ms for this long
 _REBASE_MS = const(1 << 27)  # loop deadlines count from an epoch moved every ~1.5 days
 _LOWCHECK_MS = const(10000)
+_BASE_MAX_US = const(1 << 28)  # a FIFO start older than this (4.5 min) is not trusted as the clock base
 
 GAP_OTHER = const(0)
 GAP_FIFO_OVERFLOW = const(1)
@@ -262,6 +277,9 @@ class App:
         self.recal_at_boot = False
         self._want_log = False
         self.hook = None  # sim/tests: hook(app, now) once a pass
+        self.config_problems = []  # boot(): what load_config reported
+        self.passes = 0  # loop passes (tests and the bench count them)
+        self.reads = 0  # FIFO reads
         now = self.now()
         self._t0 = now
         self._epoch = now
@@ -270,6 +288,7 @@ class App:
         self._q = 10
         self._r = 0
         self._num = 1
+        self._p1000 = 1000
         if imu is not None:
             self._set_clock_base(now)
 
@@ -287,13 +306,17 @@ class App:
             num = int(rate * 1000 + 0.5)
             den = 1000
         p = 1000 * den
+        self._p1000 = p
         self._num = num
         self._q = p // num
         self._r = p % num
         self._fr[0] = 0
         self._cseq = imu.seq
-        # sample 0 arrives one period after the FIFO was reset
-        self._tnext = ticks_add(now, self._q)
+        # Sample seq arrives one period after the FIFO was emptied: when the
+        # driver did it (t_start_us, by clock_us), not now. Start-up work
+        # between the two (imports, opening the session store: ~650 ms on a
+        # Pico) would otherwise make every stamp, read and cue that late.
+        self._tnext = ticks_add(self._fifo_start(now), self._q)
         self.rate_hz = num / den
         # read the FIFO at least every _READ_MS, and often enough that a
         # _STALL_MS stall of the loop (a flash write) still fits in the
@@ -308,13 +331,29 @@ class App:
                 ms = fit if fit >= per else cap // 3
             if ms < 1:
                 ms = 1
-        k = ms // per if ms >= per else 1
+        # k samples a read: those within ms by the exact period (the one
+        # at ms included: at 104 Hz the engine's 100 ms tick falls on the
+        # 11th sample, 100.96 ms on), read half a period after the k-th
+        k = (ms * num + p - 1) // p
+        if k < 1:
+            k = 1
+        j = 2 * k - 1
         self._read_ms = ms
-        self._read_off = (k - 1) * per + per // 2
+        self._read_off = (j * self._q + j * self._r // num) >> 1
         n = int(self.rate_hz // 10)
         self.batch_n = 2 if n < 2 else (50 if n > 50 else n)
         if self.link is not None:
             self.link.set_batch(self.batch_n)
+
+    def _fifo_start(self, now):
+        # the ms tick at which the driver last emptied the FIFO (its
+        # t_start_us, by clock_us); now when unknown
+        cu = self._clock_us
+        if cu is not None:
+            d = ticks_diff(cu() & _MASK, getattr(self.imu, "t_start_us", 0) & _MASK)
+            if 0 < d < _BASE_MAX_US:
+                return ticks_add(now, -(d // 1000))
+        return now
 
     def _advance_to(self, seq):
         # move the sample clock over samples that never arrived (a gap)
@@ -484,6 +523,7 @@ class App:
     def run(self):
         """Loop until stop_loop() or Ctrl-C; the log is closed either way."""
         self._stop = False
+        self.begin_sampling()
         try:
             while not self._stop:
                 self.loop_once()
@@ -496,6 +536,26 @@ class App:
 
     def stop_loop(self):
         self._stop = True
+
+    def begin_sampling(self):
+        """Empty the FIFO and take the sample clock's base now, right before
+        the loop reads it (run() calls this): whatever start-up work came
+        since the sensor was configured (imports, the session store, the
+        log header) neither fills the FIFO (a Pico's start-up is ~650 ms, an
+        MPU-6050 holds 850 ms at 100 Hz) nor shifts a timestamp. Only before
+        the first sample: a second call does nothing."""
+        imu = self.imu
+        if imu is None or not self.sensor_ok or self.samples or self.lost:
+            return
+        try:
+            imu.restart()
+        except OSError as e:
+            self._fault(e, self.now())
+            return
+        now = self.now()
+        self._set_clock_base(now)
+        # the first read as every other: mid-way after the samples it brings
+        self._dl_read = ticks_diff(self._tnext, self._epoch) + self._read_off
 
     @micropython.native
     def loop_once(self):
@@ -512,15 +572,24 @@ class App:
             self._dl_hot -= el
             el = 0
         got = 0
+        self.passes += 1
         if el >= self._dl_read:
             self._dl_read = el + self._read_ms
             if not self.sampling:
                 pass
             elif self.sensor_ok:
+                self.reads += 1
                 got = self._read(now)
                 self.last_read = got
                 if got >= _MAXN:
                     self._dl_read = el  # more waiting (after a stall)
+                elif got == 0:
+                    # Nothing came (the FIFO was just emptied: a glitch, a
+                    # discard, a recovery, the start): look again a read
+                    # period from now by the real clock. Scheduling from the
+                    # sample clock here could name a time already past, and
+                    # the loop would spin on an empty FIFO.
+                    self._dl_read = el + self._read_off
                 else:
                     # The next read: half a period after the sample (by the
                     # sample clock) that brings the engine's next slow tick,
@@ -530,13 +599,22 @@ class App:
                     # FIFO holds whole frames, and the driver's lost-sample
                     # estimate (elapsed periods, rounded) counts exactly.
                     w = self._read_off
+                    per = self._q if self._q > 0 else 1
                     if self.running:
-                        per = self._q if self._q > 0 else 1
-                        k = (self.eng.ms_to_tick() + per - 1) // per  # samples to the tick
-                        x = (k - 1) * per + (per >> 1)
+                        # samples to the tick (k), by the exact period
+                        # (1000 den / num ms: 9.6 ms at 104 Hz), and half a
+                        # period after the k-th (x ms after the next sample)
+                        num = self._num
+                        p1 = self._p1000
+                        k = (self.eng.ms_to_tick() * num + p1 - 1) // p1
+                        j = 2 * k - 1 if k > 0 else 1
+                        x = (j * self._q + j * self._r // num) >> 1
                         if 0 <= x < w:
                             w = x
-                    self._dl_read = el + ticks_diff(self._tnext, now) + w
+                    d = ticks_diff(self._tnext, now) + w
+                    # never sooner than half a period by the real clock: a
+                    # sample clock behind the samples must not make a spin
+                    self._dl_read = el + (d if d > (per >> 1) else (per >> 1) + 1)
             elif ticks_diff(now, self._next_recover) >= 0:
                 self._try_recover(now)
             if not self.sensor_ok:
@@ -576,6 +654,11 @@ class App:
         if el >= self._dl_house:
             # housekeeping: the 1 Hz STATUS (send_status moves this deadline)
             self._dl_house = el + _STATUS_MS
+            # and a collection: with the garbage of one second only, what
+            # lives on is allocated low and stays together (waiting until
+            # the heap is full scatters it among the holes: a Pico then
+            # had 60 KB free in 2 KB pieces)
+            _collect()
             if self.store is not None and ticks_diff(now, self._next_low) >= 0:
                 # free space for STATUS; the log itself checks for "low" at
                 # each flush (logstore), so a statvfs every 10 s is enough
@@ -623,6 +706,11 @@ class App:
             self._gap(imu.first_seq - gap, gap, reason, now)
         if n:
             self._process(n, now)
+        elif imu.seq != self._cseq:
+            # a gap and nothing read (a glitch, a discarded FIFO): the
+            # sample clock moves over the lost samples now, so the next read
+            # is scheduled from where the samples really are
+            self._advance_to(imu.seq)
         return n
 
     @micropython.native
@@ -761,7 +849,17 @@ class App:
         gap = imu.take_gap()
         if gap:
             self._gap(imu.seq - gap, gap, self._fault_reason, now)
+        floor = self._tnext
         self._advance_to(imu.seq)
+        # the chip's sample grid restarted with the recovery (a power cycle
+        # and a new configuration): the next sample comes a period after the
+        # FIFO restarted, whatever the count estimate says; reads scheduled
+        # on the old grid's phase would land on sample edges
+        t = ticks_add(self._fifo_start(now), self._q)
+        if ticks_diff(t, floor) >= 0:
+            self._tnext = t
+            self._fr[0] = 0
+        self._dl_read = ticks_diff(self._tnext, self._epoch) + self._read_off
         self._overflows = imu.overflows
         self.cues.on_event("sensor_ok", now)
         self.send_status(now)
@@ -892,35 +990,78 @@ class App:
 
 
 def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
-    """Board entry (main.py): pick the board file, probe the IMU on its I2C,
-    load the config, start coaching and recording, loop until Ctrl-C."""
+    """Board entry (main.py): pick the board file, then boot() (probe the
+    IMU, load the config, open the session store and the serial link,
+    start coaching and recording) and loop until Ctrl-C."""
     import micropython
 
     if hasattr(micropython, "alloc_emergency_exception_buf"):  # not in the unix port
         micropython.alloc_emergency_exception_buf(100)
-    import os
     import time
 
     import boards
+
+    b = boards.load(board)
+    name = b.__name__.split(".")[-1]
+    parts = b.build()
+    del b, boards
+    _unload(("boards." + name, "boards"), None)  # the pin map is built
+
+    def open_store():
+        import os
+
+        from logstore import SessionStore
+
+        return SessionStore(sessions, 32 * 1024, os.statvfs)
+
+    a = boot(name, parts, time, config_path, open_store)
+    try:
+        a.run()
+    except KeyboardInterrupt:
+        print("heeldrop: stopped (Ctrl-C); REPL")
+
+
+def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=None, side=None):
+    """The start-up shared by the board (run()) and the sim board
+    (sim/runner.py), in the board's order, so that the sim's clock runs
+    through the same work: load the config, the button held at power-up
+    (recalibrate), probe and configure the IMU, open the session store
+    (open_store(): a logstore.SessionStore; None or OSError: no
+    recording), the serial link (make_stream(link_module), default its
+    StdioStream), the App, HELLO, start(). Returns the App, ready for
+    run() (which empties the FIFO and takes the sample clock's base).
+
+    parts: (i2c, led, buzzer, button_pin) from a board's build(); clock:
+    ticks_ms, ticks_us and sleep_ms (the time module on a board); rate:
+    sample rate instead of the config's; side: the session side."""
     from button import Button
     from cues import Cues
 
-    b = boards.load(board)
-    i2c, led, buzzer, button_pin = b.build()
-    cfg, settings, problems = _load_config(config_path)
+    i2c, led, buzzer, button_pin = parts
+    collect = gc.collect  # between the phases that load code (see the imports above)
+    if config_path is None:  # no file system (the sim without --flash)
+        from heelcore.config import Config
+
+        cfg, settings, problems = Config(), {"cue_style": "full", "sample_rate_hz": 100}, []
+    else:
+        cfg, settings, problems = _load_config(config_path)
+    if rate is not None:
+        settings["sample_rate_hz"] = rate
+    collect()
     cues = Cues(led, buzzer, settings.get("cue_style", "full"))
     button = Button(button_pin)
-    t_end = time.ticks_add(time.ticks_ms(), 60)
+    ticks_ms = clock.ticks_ms
+    t_end = ticks_add(ticks_ms() & _MASK, 60)
     recal = False
-    while time.ticks_diff(t_end, time.ticks_ms()) > 0 and not recal:
-        recal = button.held_at_boot(time.ticks_ms())
-        time.sleep_ms(5)
+    while ticks_diff(t_end, ticks_ms() & _MASK) > 0 and not recal:
+        recal = button.held_at_boot(ticks_ms())
+        clock.sleep_ms(5)
     rate = settings.get("sample_rate_hz", 100)
 
     def find_imu():
         from drivers import probe
 
-        imu = probe(i2c, clock_us=time.ticks_us)
+        imu = probe(i2c, clock_us=clock.ticks_us)
         imu.configure(rate)
         return imu
 
@@ -929,37 +1070,57 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
     except OSError as e:
         print("heeldrop: no IMU:", e)
         imu = None
+    # code the board no longer needs leaves the heap (on an RP2040 a
+    # module's bytecode and machine code sit in the same 246 KB as the
+    # data): the drivers of the chips that did not answer, the config
+    # reader (config_set imports it again)
+    if imu is not None:
+        _unload(("drivers.mpu6050", "drivers.lsm6ds", "drivers.qmi8658"), type(imu).__module__)
+    _unload(("configstore",), None)
+    collect()
     store = None
     try:
-        from logstore import SessionStore
-
-        store = SessionStore(sessions, 32 * 1024, os.statvfs)
+        store = open_store()
     except (ImportError, OSError) as e:
         print("heeldrop: no session store:", e)
-    from link import Link, StdioStream
+    collect()
+    import link as lkmod
 
-    link = Link(StdioStream(), board=b.__name__.split(".")[-1])
+    collect()
+
+    stream = make_stream(lkmod) if make_stream is not None else lkmod.StdioStream()
+    lk = lkmod.Link(stream, board=name)
 
     def save(c, s):
         from configstore import save_config
 
         save_config(c, s, config_path)
 
-    a = App(imu, cfg, settings, cues, button, store, link, time.ticks_ms,
-            time.sleep_ms, b.__name__.split(".")[-1], find_imu, save)
-    link.attach(a)
-    link.send_hello()
+    a = App(imu, cfg, settings, cues, button, store, lk, ticks_ms, clock.sleep_ms, name, find_imu,
+            save if config_path is not None else None, clock.ticks_us)
+    lk.attach(a)
+    lk.send_hello()
     if imu is None:
         a.sensor_ok = False
         a._fault(OSError(19, "no IMU answered"), a.now())
     a.recal_at_boot = recal
+    a.config_problems = problems
     for p in problems:
-        link.send_error(2, "config: " + p)
-    a.start()
-    try:
-        a.run()
-    except KeyboardInterrupt:
-        print("heeldrop: stopped (Ctrl-C); REPL")
+        lk.send_error(2, "config: " + p)
+    collect()
+    a.start(side)
+    return a
+
+
+def _unload(names, keep):
+    import sys
+
+    for name in names:
+        if name != keep and name in sys.modules:
+            del sys.modules[name]
+            pkg, _, attr = name.rpartition(".")
+            if pkg and pkg in sys.modules and hasattr(sys.modules[pkg], attr):
+                delattr(sys.modules[pkg], attr)
 
 
 def _load_config(path):

@@ -136,6 +136,7 @@ class IMU:
         self._den = 1
         self._stale_us = 0
         self._t_last = 0  # clock when the FIFO last held data we accounted for
+        self.t_start_us = 0  # clock_us when configure()/restart() emptied the FIFO: sample 0's origin
         self._tc = 0  # the clock as _check() read it
         self._period_us = 0
         self._left = 0  # whole samples left in the FIFO by the last read
@@ -196,7 +197,7 @@ class IMU:
         self._cfg = (rate_hz, accel_range_g, gyro_range_dps)
         self._setup(rate_hz, accel_range_g, gyro_range_dps)
         self._fifo_reset()
-        self._t_last = self._now()
+        self._t_last = self.t_start_us = self._now()
         self._left = 0
         self._dirty = False
         self.seq = 0
@@ -204,6 +205,18 @@ class IMU:
         self.lost = 0
         self.overflows = 0
         self._gap = 0
+
+    def restart(self):
+        """Empty the FIFO and count from now on, keeping seq: for a caller
+        that did other work since configure() (a board's start-up: imports,
+        opening the session store) and would otherwise find the FIFO full
+        of samples from before it was ready, or overflowed. The next sample
+        is seq, one period after t_start_us. Raises OSError if the sensor
+        does not answer."""
+        self._fifo_reset()
+        self._t_last = self.t_start_us = self._now()
+        self._left = 0
+        self._dirty = False
 
     def take_gap(self):
         """Number of samples lost since the previous call (0 if none)."""
@@ -247,7 +260,7 @@ class IMU:
             r, a, g = self._cfg
             self._setup(r, a, g)
         self._fifo_reset()
-        self._t_last = self._now()
+        self._t_last = self.t_start_us = self._now()
         self._left = 0
         self._dirty = False
         self.recoveries += 1
@@ -266,15 +279,25 @@ class IMU:
         now = self._now()
         p = self._periods(now)
         self._fifo_reset()
+        t = now
         if p is None:
             lost = self.FIFO_SAMPLES + 1 if overflow else 1
         else:
             lost = self._left + p
             if overflow and lost < self.FIFO_SAMPLES + 1:
                 lost = self.FIFO_SAMPLES + 1
+            else:
+                # The next estimate counts from where these p periods end
+                # on the sample grid, not from now: a discard comes at any
+                # phase (the end of a stall), and counting from it would
+                # round one sample away every so often; from the grid the
+                # count stays exact while the clocks agree.
+                t = (self._t_last + p * self._period_us) & 0x3FFFFFFF
+                if _wrap_diff(t, now) > self._period_us:
+                    t = now  # (never more than half a period ahead)
         if overflow:
             self.overflows += 1
-        self._t_last = now
+        self._t_last = t
         self._left = 0
         self._dirty = False
         self._book_lost(lost)

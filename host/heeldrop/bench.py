@@ -87,6 +87,134 @@ def firmware():
             emit("firmware_cpu_percent_at_100hz_rp2040_est", us * RP2040_FACTOR * 100 / 1e6 * 100)
 
 
+def _sim(args):
+    """heeldrop sim with args; its stdout."""
+    r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim"] + args, capture_output=True, text=True,
+                       timeout=3600, cwd=ROOT)
+    if r.returncode:
+        emit("sim_bench_error", (r.stderr or r.stdout).strip().splitlines()[-1:])
+    return r.stdout
+
+
+def _fields(out, prefix):
+    for line in out.splitlines():
+        if line.startswith(prefix):
+            return dict(x.split("=", 1) for x in line[len(prefix):].split() if "=" in x)
+    return {}
+
+
+def boot_timing():
+    """The FIFO read period and the sample-to-cue latency with 1 s of
+    start-up work on top of the board's import time (virtual time of the
+    sim's Pico cost model: host load does not change it). Goals: period
+    within 10 % of the design, latency <= 150 ms median, <= 250 ms p95."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        out = _sim(["--trace", DEMO, "--speed", "max", "--quiet", "--flash", d, "--startup-ms", "1000"])
+    t = _fields(out, "sim: timing ")
+    e = _fields(out, "sim: end ")
+    if not t:
+        return
+    emit("firmware_startup_work_ms", 1000)
+    emit("firmware_import_ms_modelled", int(t["import_ms"]))
+    emit("firmware_design_read_period_ms", int(t["design_read_period_ms"]))
+    emit("firmware_read_period_ms_median", int(t["read_period_ms"]))
+    emit("firmware_read_period_ms_mean", float(t["read_period_mean_ms"]))
+    emit("firmware_cue_latency_ms_median", int(t["latency_ms_median"]))
+    emit("firmware_cue_latency_ms_p95", int(t["latency_ms_p95"]))
+    emit("firmware_cue_latency_ms_max", int(t["latency_ms_max"]))
+    emit("firmware_startup_samples_lost", int(e.get("lost", -1)))
+
+
+def long_trace(minutes=30):
+    """build/bench/long30.csv: the demo session repeated to 30 minutes."""
+    from heeldrop.traceio import write_trace
+
+    path = os.path.join(ROOT, "build", "bench", "long%d.csv" % minutes)
+    if os.path.exists(path):
+        return path
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tr = read_trace(DEMO)
+    cols = {k: [] for k in ("t_ms", "ax", "ay", "az", "gx", "gy", "gz")}
+    t = 0
+    while t < minutes * 60000:
+        for i in range(len(tr.t_ms)):
+            if t >= minutes * 60000:
+                break
+            t += 10
+            cols["t_ms"].append(t)
+            for k in ("ax", "ay", "az", "gx", "gy", "gz"):
+                cols[k].append(getattr(tr, k)[i])
+    write_trace(path, cols, {"sample_rate_hz": 100, "side": "left"})
+    return path
+
+
+def board_ram():
+    """A Pico's RAM (sim --board-ram pico, 32-bit port): a 30-minute
+    session then its download, code and data in one 246 KB heap; the
+    largest free block after a collection, its minimum over the run (goal
+    >= 16 KB). Then what the code costs in the heap from .mpy files and
+    from a ROMFS image (as frozen code: bytecode and constants stay in
+    flash), plus the Pico's native machine code (in the heap from .mpy)."""
+    import tempfile
+
+    from heeldrop import cmd_sim
+
+    if not os.path.exists(cmd_sim.UNIX32):
+        emit("board_ram_error", "build/unix32/micropython missing: make unix32")
+        return
+    with tempfile.TemporaryDirectory() as d:
+        out = _sim(["--trace", long_trace(30), "--speed", "max", "--quiet", "--flash", d, "--board-ram", "pico",
+                    "--download"])
+    r = _fields(out, "sim: ram ")
+    e = _fields(out, "sim: end ")
+    if r:
+        emit("firmware_board", "pico (246 KB heap, armv6m native code in the heap)")
+        emit("firmware_session_minutes", 30)
+        emit("firmware_samples_lost", int(e.get("lost", -1)))
+        emit("firmware_download_ok", int(r["download_ok"]))
+        emit("firmware_heap_used_after_boot_bytes", int(r["after_boot_used"]) + int(r["board_base"]))
+        emit("firmware_largest_free_block_after_boot_bytes", int(r["after_boot_largest_free_block"]))
+        emit("firmware_min_largest_free_block_bytes", int(r["min_largest_free_block"]))
+        emit("firmware_min_largest_free_block_at_s", float(r["min_at_s"]))
+    # the code's heap: .mpy files against a ROMFS image (32-bit port, x86 .mpy)
+    import shutil
+
+    src = cmd_sim.build_firmware(arch="x86")
+    with tempfile.TemporaryDirectory() as d:
+        for dirpath, _dirs, files in os.walk(src):
+            rel = os.path.relpath(dirpath, src)
+            if rel.split(os.sep)[0] == "sim":
+                continue
+            for f in files:
+                if f.endswith(".mpy"):
+                    os.makedirs(os.path.join(d, "src", rel), exist_ok=True)
+                    shutil.copy(os.path.join(dirpath, f), os.path.join(d, "src", rel, f))
+        import contextlib
+        import io
+
+        from mpremote.romfs import make_romfs
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            img = make_romfs(os.path.join(d, "src"), mpy_cross=False)
+        with open(os.path.join(d, "fw.romfs"), "wb") as f:
+            f.write(img)
+        script = os.path.join(ROOT, "firmware", "sim", "code_heap.py")
+        vals = []
+        for extra, path in (([], src), ([os.path.join(d, "fw.romfs")], "/nonexistent")):
+            r = subprocess.run([cmd_sim.UNIX32, "-X", "heapsize=4m", script] + extra, capture_output=True,
+                               text=True, env=dict(os.environ, MICROPYPATH=path), cwd=d, timeout=120)
+            m = [x for x in r.stdout.split() if x.startswith("code_heap_bytes=")]
+            vals.append(int(m[0].split("=")[1]) if m else -1)
+    nat = cmd_sim.native_code_bytes("armv6m")
+    native = sum(v for k, v in nat.items() if k not in ("drivers.lsm6ds", "drivers.qmi8658", "configstore"))
+    emit("firmware_code_heap_bytes_mpy_files", vals[0])
+    emit("firmware_code_heap_bytes_romfs", vals[1])
+    emit("firmware_native_code_bytes_armv6m", native)
+    emit("firmware_frozen_saves_bytes_pico_est", vals[0] - vals[1] + native)
+
+
 def link():
     try:
         from heeldrop import bench_link
@@ -115,6 +243,10 @@ def main(argv=None):
         replay_speed(trace)
     if not only or "firmware" in only:
         firmware()
+    if not only or "boot" in only:
+        boot_timing()
+    if not only or "ram" in only:
+        board_ram()
     if not only or "report" in only:
         report()
     if not only or "link" in only:

@@ -16,9 +16,11 @@ EPILOG = """examples:
   heeldrop sim --trace T.csv --imu lsm6dsox --inject unplug@20+3    # sensor pulled for 3 s at 20 s
   heeldrop sim --trace T.csv --pty --speed 4                        # a serial port for live/download/mpremote
   heeldrop sim --trace T.csv --pty --flash DIR --from-flash         # boot the firmware installed in DIR
+  heeldrop sim --trace T.csv --speed max --startup-ms 1000          # 1 s more start-up work before the loop
+  heeldrop sim --trace T.csv --speed max --board-ram pico --download   # a Pico's one heap, then a download
 
 The firmware (firmware/app.py and friends, compiled with mpy-cross into
-build/sim-mpy, or into the user's cache folder when installed) runs in .venv/bin/micropython on the `sim` board: the chosen
+build/sim-mpy/ARCH, or into the user's cache folder when installed) runs in .venv/bin/micropython on the `sim` board: the chosen
 IMU is emulated at register level on a fake I2C bus and produces the
 trace's samples through its FIFO at the trace's rate; time is a fake clock
 (--speed N runs it N times faster than the wall clock, max as fast as the
@@ -44,10 +46,50 @@ MicroPython does: install it there first with `mpremote mip install
 the bundled firmware runs, like a board with the firmware frozen in.
 
 --inject (testing aid): i2c@T (I2C errors at T s), unplug@T+D (the sensor
-unplugged for D s), glitch@T (a corrupt FIFO count), comma-separated.
+unplugged for D s), glitch@T (a corrupt FIFO count), comma-separated; any
+length (long values reach the port in a file).
+
+Time: the firmware and the emulated IMU share one virtual clock that moves
+only by what takes time on a board (the loop's sleeps, a Pico's CPU cost
+per pass, per sample and per KB of code imported: --cost; --startup-ms;
+--stall). --speed only paces it against the wall clock: a loaded computer
+slows the sim, it never changes a sample, a read or a cue. The trace starts
+when the firmware starts sampling; --inject and --stall times count from
+there. The end prints `sim: timing` (FIFO read period, sample-to-cue
+latency) after `sim: end`.
+
+--board-ram pico|pico_w|pico2|esp32: one heap for the firmware's code and
+data at that board's size, on the 32-bit single-float port (make unix32;
+--arch x86), with the board's native machine code held in the heap as an
+RP2040 does; prints `sim: ram` (heap used after boot, the smallest largest
+free block). --download then fetches the session over the link after the
+trace, as a host would. --arch picks the .mpy architecture (default this
+machine's), --micropython another unix port.
 exit status: 0 ok, 1 the firmware failed, 2 bad input."""
 
 FIRMWARE = resources.firmware_dir()  # the repository's firmware/, or the wheel's copy
+# .mpy native-code architectures (mpy-cross -march) a unix port can load
+ARCHS = ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensawin", "rv32imc", "rv64imc")
+# the board whose start-up the import cost models (its .mpy sizes)
+COST_ARCH = "armv6m"
+# --board-ram: (GC heap bytes, used by the runtime before main.py, .mpy
+# architecture). Pico: 246 KB, as an RP2040 emulator run of MicroPython 1.28
+# showed (169 KB used + 76 KB free after boot, issue 11); the others are
+# assumptions, not measurements: Pico W ~ 190 KB (the CYW43 driver and
+# lwIP's pools take ~50 KB of the same SRAM), Pico 2 (RP2350, 520 KB SRAM)
+# ~ 480 KB, an ESP32 without PSRAM ~ 110 KB (ESP-IDF and its Wi-Fi/BT
+# buffers take most of the 320 KB DRAM). The runtime's own use before
+# main.py: 8 KB assumed on each.
+BOARD_RAM = {
+    "pico": (246 * 1024, 8192, "armv6m"),
+    "pico_w": (190 * 1024, 8192, "armv6m"),
+    "pico2": (480 * 1024, 8192, "armv7emsp"),
+    "esp32": (110 * 1024, 8192, "xtensawin"),
+}
+# the 32-bit single-float port `make unix32` builds (a source checkout only)
+UNIX32 = os.path.join(resources.checkout_root() or resources.cache_root(), "build", "unix32", "micropython")
+# the CPU cost model's default (firmware/sim/runner.py COST: a Pico's)
+COST = (150, 850, 18000)
 IMUS = ("mpu6050", "mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658")
 CODE_ROOM = 1024 * 1024  # heap for the bytecode in the unix port (see EPILOG)
 
@@ -68,6 +110,24 @@ def add_arguments(p):
     p.add_argument("--from-flash", action="store_true",
                    help="boot the firmware installed in the flash folder (by mpremote mip install or heeldrop "
                         "deploy), not the bundled one")
+    p.add_argument("--wait-host", action="store_true",
+                   help="with --pty: start the session (and the trace) when a host first writes to the port")
+    p.add_argument("--startup-ms", type=int, default=0, metavar="MS",
+                   help="extra start-up work (virtual time) between the IMU's configuration and the loop")
+    p.add_argument("--arch", choices=ARCHS, default=None,
+                   help="native-code architecture of the .mpy files the unix port loads "
+                        "(default: this machine's, %s)" % host_arch())
+    p.add_argument("--micropython", metavar="PATH", default=None,
+                   help="the MicroPython unix port to run (default .venv/bin/micropython; "
+                        "build/unix32/micropython: 32-bit, single floats, with --arch x86)")
+    p.add_argument("--board-ram", choices=sorted(BOARD_RAM), default=None,
+                   help="one heap for code and data at that board's size (the firmware's .mpy code loads into "
+                        "it as on the board); implies the 32-bit port (build/unix32) and --arch x86")
+    p.add_argument("--download", action="store_true",
+                   help="with --board-ram: after the trace, download the session over the link as a host would")
+    p.add_argument("--cost", default=None, metavar="PASS_US,SAMPLE_US,IMPORT_US_PER_KB",
+                   help="the board's CPU cost model for the virtual clock (default: a Pico's, %d,%d,%d; "
+                        "0,0,0: time moves only while the loop idles)" % COST)
 
 
 def parse_size(text):
@@ -105,16 +165,35 @@ def micropython_bin():
     return mp
 
 
-def build_firmware(out=None, only=None):
-    """Compile every firmware .py to .mpy for the unix port (x64) under out
-    (default: the work folder sim-mpy, see heeldrop.resources), in the
-    device's import layout (firmware/lib and firmware are the roots); only
-    files whose source is newer are recompiled. only: a tuple of firmware/
-    subfolders to compile instead of everything (("sim",): the virtual
-    hardware alone, for --from-flash)."""
+def host_arch():
+    """The .mpy architecture of this machine's unix port."""
+    import platform
+
+    m = platform.machine().lower()
+    bits = struct.calcsize("P") * 8
+    if m in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return "x64" if bits == 64 else "x86"
+    if m.startswith("riscv"):
+        return "rv64imc" if bits == 64 else "rv32imc"
+    if m.startswith(("armv7", "armv8l")):
+        return "armv7m"  # Thumb-2 code also runs on a 32-bit ARM Linux
+    return "x64" if bits == 64 else "x86"
+
+
+def build_firmware(out=None, arch=None, only=None):
+    """Compile every firmware .py to .mpy for arch (default: this machine's
+    unix port) under out (default: the work folder sim-mpy/ARCH, see
+    heeldrop.resources), in the device's import layout (firmware/lib and
+    firmware are the roots); only files whose source is newer are
+    recompiled. only: a tuple of firmware/ subfolders to compile instead of
+    everything (("sim",): the virtual hardware alone, for --from-flash).
+    Returns out."""
     resources.require_firmware()
+    arch = arch or host_arch()
+    if arch not in ARCHS:
+        raise UserError("--arch: %r is not one of %s" % (arch, ", ".join(ARCHS)))
     if out is None:
-        out = resources.work_dir("sim-mpy")
+        out = os.path.join(resources.work_dir("sim-mpy"), arch)
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     if not os.path.exists(mpy_cross):
         raise UserError("mpy-cross not found at %s: run `make setup` (or reinstall heeldrop)" % mpy_cross, code=1)
@@ -137,12 +216,29 @@ def build_firmware(out=None, only=None):
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".mpy", dir=os.path.dirname(dst))
         os.close(fd)
-        r = subprocess.run([mpy_cross, "-march=x64", "-o", tmp, src], capture_output=True, text=True)
+        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", tmp, src], capture_output=True, text=True)
         if r.returncode != 0:
             os.unlink(tmp)
             raise UserError("mpy-cross failed on %s: %s" % ("firmware/" + os.path.relpath(src, FIRMWARE), r.stderr.strip()), code=1)
         os.replace(tmp, dst)
     return out
+
+
+def mpy_sizes(path, arch=COST_ARCH):
+    """Write "module bytes" lines for every firmware module's .mpy on a
+    board of arch (the runner's import cost); returns path."""
+    out = build_firmware(os.path.join(resources.work_dir("sim-mpy"), "sizes-" + arch), arch)
+    lines = []
+    for dirpath, _dirs, files in os.walk(out):
+        for f in sorted(files):
+            if f.endswith(".mpy"):
+                rel = os.path.relpath(os.path.join(dirpath, f), out)[:-4]
+                if rel.endswith("__init__"):
+                    rel = rel[:-len("__init__")].rstrip(os.sep)
+                lines.append("%s %d" % (rel.replace(os.sep, "."), os.path.getsize(os.path.join(dirpath, f))))
+    with open(path, "w") as f:
+        f.write("\n".join(sorted(lines)) + "\n")
+    return path
 
 
 def trace_rate(tr):
@@ -194,8 +290,14 @@ def prepare(trace_path, workdir):
     return {"samples": path, "n": len(counts), "rate": rate, "side": side, "switch": switch}
 
 
-def runner_command(args, info, flash, serial=False, keep=False):
-    mp = micropython_bin()
+def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
+    """The micropython command line of the sim runner. Long option values
+    (the unix port dies on an argument of 256 bytes or more: "FATAL:
+    uncaught NLR") go in an --args file in workdir (default: the sample
+    file's folder)."""
+    mp = os.path.abspath(getattr(args, "micropython", None) or micropython_bin())
+    if not os.path.exists(mp):
+        raise UserError("--micropython: %s does not exist (the 32-bit port: make unix32)" % mp)
     heap = parse_size(args.heap) if args.heap else 0
     # without --heap: room for the code plus 512 KB (a far larger heap only
     # makes every garbage collection slower)
@@ -207,10 +309,38 @@ def runner_command(args, info, flash, serial=False, keep=False):
             "--imu", args.imu, "--side", args.side or info["side"], "--stall", str(args.stall)]
     if heap:
         cmd += ["--data-heap", str(heap)]
+    board = getattr(args, "board_ram", None)
+    if board:
+        size, base, arch = BOARD_RAM[board]
+        # native code: in the board's heap, not in this port's: the runner
+        # allocates each module's (board .mpy) machine code when it loads
+        cmd[2] = "heapsize=%d" % (size + 512 * 1024)
+        cmd += ["--board-heap", str(size), "--board-base", str(base)]
+        if arch != "xtensawin":
+            path = os.path.join(workdir or os.path.dirname(info["samples"]), "native-sizes.txt")
+            with open(path, "w") as f:
+                f.write("".join("%s %d\n" % kv for kv in sorted(native_code_bytes(arch).items())))
+            cmd += ["--native-sizes", path]
+        if getattr(args, "download", False):
+            cmd.append("--download")
+    more = []
     if info["switch"]:
-        cmd += ["--switch", ",".join(str(k) for k in info["switch"])]
+        more += ["--switch", ",".join(str(k) for k in info["switch"])]
     if args.inject:
-        cmd += ["--inject", args.inject]
+        more += ["--inject", args.inject]
+    if getattr(args, "startup_ms", 0):
+        if args.startup_ms < 0:
+            raise UserError("--startup-ms: must be >= 0")
+        cmd += ["--startup-ms", str(args.startup_ms)]
+    cost = parse_cost(getattr(args, "cost", None))
+    cmd += ["--cost", "%d,%d,%d" % cost]
+    if cost[2]:
+        cmd += ["--mpy-sizes", mpy_sizes(os.path.join(workdir or os.path.dirname(info["samples"]), "mpy-sizes.txt"))]
+    if more:
+        path = os.path.join(workdir or os.path.dirname(info["samples"]), "runner-args.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(more) + "\n")
+        cmd += ["--args", path]
     if args.flash_kb:
         cmd += ["--flash-kb", str(args.flash_kb)]
     if args.quiet:
@@ -219,17 +349,83 @@ def runner_command(args, info, flash, serial=False, keep=False):
         cmd += ["--serial", "stdio"]
     if keep:
         cmd.append("--keep")
+    if serial and getattr(args, "wait_host", False):
+        cmd.append("--wait-host")
     return cmd
 
 
-def sim_env(from_flash=False):
+def board_modules(out):
+    """{module: .mpy bytes} under out, for the modules a board loads (not
+    the sim's own, not the other boards' files, not main)."""
+    sizes = {}
+    for dirpath, _dirs, files in os.walk(out):
+        for f in files:
+            if not f.endswith(".mpy"):
+                continue
+            rel = os.path.relpath(os.path.join(dirpath, f), out)[:-4].replace(os.sep, ".")
+            if rel.startswith("sim.") or (rel.startswith("boards.") and rel not in ("boards.__init__", "boards.sim")) \
+                    or rel == "main":
+                continue
+            sizes[rel] = os.path.getsize(os.path.join(dirpath, f))
+    return sizes
+
+
+def native_code_bytes(arch):
+    """{module: bytes of native and viper machine code} in the .mpy files
+    for arch, read with MicroPython's own .mpy reader (tools/mpy-tool.py,
+    kept by `make unix32` in build/unix32/tools)."""
+    import importlib.util
+
+    tools = os.path.join(os.path.dirname(UNIX32), "tools")
+    if not os.path.exists(os.path.join(tools, "mpy-tool.py")):
+        raise UserError("%s/mpy-tool.py missing: run `make unix32`" % tools, 1)
+    sys.path.insert(0, tools)
+    try:
+        spec = importlib.util.spec_from_file_location("heeldrop_mpytool", os.path.join(tools, "mpy-tool.py"))
+        mt = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mt)
+    finally:
+        sys.path.remove(tools)
+    c = mt.config
+    c.MICROPY_LONGINT_IMPL = c.MICROPY_LONGINT_IMPL_MPZ
+    c.MPZ_DIG_SIZE = 16
+    c.MICROPY_QSTR_BYTES_IN_LEN = 1
+    c.MICROPY_QSTR_BYTES_IN_HASH = 1
+
+    def walk(rc):
+        n = len(rc.fun_data) if isinstance(rc, mt.RawCodeNative) else 0
+        return n + sum(walk(ch) for ch in getattr(rc, "children", []))
+
+    out = build_firmware(os.path.join(resources.work_dir("sim-mpy"), "sizes-" + arch), arch)
+    sizes = {}
+    for mod in board_modules(out):
+        c.native_arch = mt.MP_NATIVE_ARCH_NONE
+        mt.global_qstrs = mt.GlobalQStrList()
+        cm = mt.read_mpy(os.path.join(out, *mod.split(".")) + ".mpy")
+        sizes[mod] = walk(cm.raw_code)
+    return sizes
+
+
+def parse_cost(text):
+    if text is None:
+        return COST
+    try:
+        c = tuple(int(x) for x in str(text).split(","))
+    except ValueError:
+        c = ()
+    if len(c) != 3 or min(c) < 0:
+        raise UserError("--cost: expected PASS_US,SAMPLE_US,IMPORT_US_PER_KB (three integers >= 0), got %r" % text)
+    return c
+
+
+def sim_env(from_flash=False, arch=None):
     if from_flash:
         # a board with plain MicroPython and the firmware on its filesystem:
         # '' (the flash folder, the board's /) then lib, as sys.path on a
         # board; only the virtual hardware (firmware/sim) comes from here
-        hw = build_firmware(resources.work_dir("sim-hw-mpy"), only=("sim",))
+        hw = build_firmware(os.path.join(resources.work_dir("sim-hw-mpy"), arch or host_arch()), arch, only=("sim",))
         return dict(os.environ, MICROPYPATH=hw + ":lib")
-    return dict(os.environ, MICROPYPATH=build_firmware())
+    return dict(os.environ, MICROPYPATH=build_firmware(arch=arch))
 
 
 def run(args):
@@ -254,7 +450,16 @@ def run(args):
         pass
     try:
         info = prepare(args.trace, work)
-        env = sim_env(args.from_flash)
+        if getattr(args, "board_ram", None):
+            args.arch = args.arch or "x86"
+            args.micropython = args.micropython or UNIX32
+            if args.arch not in ("x86", "armv6m", "armv7m"):
+                raise UserError("--board-ram runs the 32-bit port: --arch x86 (not %s)" % args.arch)
+            if not os.path.exists(args.micropython):
+                raise UserError("--board-ram needs the 32-bit port %s: run `make unix32`" % args.micropython, 1)
+            if args.heap:
+                raise UserError("--board-ram and --heap: pick one (--heap limits the data alone)")
+        env = sim_env(args.from_flash, args.arch)
         if args.pty:
             return serve_pty(args, info, flash, env)
         cmd = runner_command(args, info, flash)

@@ -34,6 +34,87 @@ def _trace_side(path):
         return None
 
 
+def check_against_replay(trace_path, log_path):
+    """Is the virtual device's session what `heeldrop replay` makes of the
+    same trace? (ok, message). Checked, in order: every trace row arrived,
+    once, in order, with the trace's counts (nothing lost, shifted or
+    doubled); the device stamped them on its IMU's sample grid; the events
+    the device logged equal the host engine's over the trace's samples at
+    those times, with side switches where the device's button made them (a
+    person presses when they press: that time is an input, not a result).
+    The emulated IMU samples at its ODR, so a trace whose timestamps jitter
+    is played (and replayed here) on that grid: the message says by how
+    much its own timestamps differ. Any other difference fails, saying
+    where."""
+    from heelcore.events import to_json
+    from heelcore.record import LogReader
+    from heeldrop.replay import run_engine, scales, to_counts
+    from heeldrop.traceio import Trace, read_trace
+
+    tr = read_trace(trace_path)
+    with open(log_path, "rb") as f:
+        rd = LogReader(f.read())
+    rows = to_counts(tr)
+    got = rd.samples()
+    h = rd.header or {}
+    a, g = scales(tr)
+    if (h.get("accel_lsb_per_g"), h.get("gyro_lsb_per_dps")) != (a, g):
+        return False, "the device's scales (%s, %s LSB) differ from the trace's (%s, %s): counts cannot be compared" % (
+            h.get("accel_lsb_per_g"), h.get("gyro_lsb_per_dps"), a, g)
+    if rd.gaps():
+        n_lost = sum(x[1] for x in rd.gaps())
+        return False, "the device lost %d of %d samples (%d gaps, first at sample %d: %s)" % (
+            n_lost, len(rows), len(rd.gaps()), rd.gaps()[0][0], rd.gaps()[0][2])
+    if len(got) != len(rows):
+        return False, "the device logged %d samples, the trace has %d" % (len(got), len(rows))
+    for k, (row, s) in enumerate(zip(rows, got)):
+        if s[0] != k or tuple(s[2:]) != tuple(row[1:]):
+            return False, "sample %d differs: device seq %d %s, trace row %d %s" % (
+                k, s[0], list(s[2:]), k, list(row[1:]))
+    rate = float(h.get("rate_hz") or 0)
+    if rate > 0:
+        per = 1000.0 / rate
+        for k in range(1, len(got)):
+            d = got[k][1] - got[0][1] - k * per
+            if not -1 < d < 1:
+                return False, "the device stamped sample %d at %d ms, %.1f ms off its %g Hz grid" % (
+                    k, got[k][1] - got[0][1], d, rate)
+    off = max(abs((rows[k][0] - rows[0][0]) - (got[k][1] - got[0][1])) for k in range(len(rows)))
+    # the host engine over the trace's samples, at the device's times
+    t_dev = [s[1] for s in got]
+    tt = Trace(t_dev, tr.ax, tr.ay, tr.az, tr.gx, tr.gy, tr.gz, dict(tr.meta), path=tr.path)
+    sides = rd.sides()
+    tt.meta.pop("side_switch_ms", None)
+    if sides:
+        tt.meta["side_switch_ms"] = ",".join(str(t) for _side, t in sides)
+    side = h.get("side")
+    want = [to_json(e) for e in run_engine(tt, side=side if side in ("left", "right") else None)]
+    have = [x.decode() if isinstance(x, bytes) else x for x in rd.events()]
+    for i, (x, y) in enumerate(zip(have, want)):
+        if x != y:
+            return False, "event %d differs:\n  device %s\n  replay %s" % (i + 1, x, y)
+    if len(have) != len(want):
+        return False, "the device logged %d events, replay of the trace makes %d" % (len(have), len(want))
+    notes = []
+    if off:
+        notes.append("the trace's own timestamps stray up to %d ms from the %g Hz grid its samples were played on" % (
+            off, rate))
+    sw = _switches(tr)
+    if sides and sw:
+        # where the trace switches: the sample at its side_switch_ms, on the device's clock
+        at = [next((got[k][1] for k in range(len(rows)) if rows[k][0] >= w), got[-1][1]) for w in sw]
+        notes.append("side switch %s ms after the trace's (a button press, released and debounced)" % ", ".join(
+            "%+d" % (t - u) for (_s, t), u in zip(sides, at)))
+    return True, "%d samples and %d events identical to heeldrop replay of the trace%s" % (
+        len(rows), len(have), (" (" + "; ".join(notes) + ")") if notes else "")
+
+
+def _switches(tr):
+    from heeldrop.replay import side_switches
+
+    return side_switches(tr)
+
+
 def watch(t, view, rec, sim, expect_s, idle_s=3.0, events=None):
     """Live view until the set is over: the sim reports the end, the device
     stops recording, or no sample arrives for idle_s after the stream began."""
@@ -92,7 +173,7 @@ def run_device_demo(trace, speed, dest, out=None):
         print("heeldrop demo: starting the virtual device on %s (%.0f s of exercise at %s speed)" % (
             name, seconds, "max" if speed is None else "%gx" % speed), file=out)
         out.flush()
-        sim = SimProcess(trace, speed=speed, flash=flash)
+        sim = SimProcess(trace, speed=speed, flash=flash, extra=["--wait-host"])
         try:
             sim.start()
         except UserError as e:
@@ -135,6 +216,10 @@ def run_device_demo(trace, speed, dest, out=None):
         from heeldrop.liveview import rep_summary
         print("", file=out)
         print(rep_summary(events, _trace_side(trace)), file=out)
+        ok, why = check_against_replay(trace, r.path)
+        if not ok:
+            raise UserError("check against replay FAILED: %s\n(the session is kept: %s)" % (why, r.path), 1)
+        print("\ncheck against replay: %s" % why, file=out)
         print("", file=out)
         print("files:", file=out)
         print("  session log  %s" % r.path, file=out)

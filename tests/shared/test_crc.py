@@ -1,6 +1,7 @@
 # Shared tests: plain functions run by pytest (CPython) and tests/run_unix.py
 # (MicroPython unix port).
-from heelcore.crc import crc16, crc32, crc32_py
+from heaplock import heap_locked
+from heelcore.crc import crc16, crc32, crc32_check, crc32_put, crc32_py
 
 CHECK = b"123456789"
 
@@ -59,3 +60,34 @@ def test_crc_detects_single_bit_flips():
             assert crc32(data) != c32
             assert crc16(data) != c16
             data[i] ^= 1 << b
+
+
+def test_crc32_put_writes_the_crc_little_endian_and_check_reads_it():
+    buf = bytearray(b"xx" + CHECK + b"\x00\x00\x00\x00yy")
+    crc32_put(buf, 2, 11, 11)
+    assert bytes(buf[11:15]) == bytes([0x26, 0x39, 0xF4, 0xCB])  # 0xCBF43926
+    assert buf[:2] == b"xx" and buf[15:] == b"yy"
+    assert crc32_check(buf, 2, 11, 11)
+    for i in range(2, 15):
+        buf[i] ^= 0x10
+        assert not crc32_check(buf, 2, 11, 11)
+        buf[i] ^= 0x10
+    empty = bytearray(4)
+    crc32_put(empty, 0, 0, 0)
+    assert bytes(empty) == bytes(4) and crc32_check(empty, 0, 0, 0)
+
+
+def test_crc32_put_and_check_allocate_nothing():
+    # On a 32-bit port (31-bit small ints) a CRC-32 value of 2**30 or more
+    # is a heap-allocated long: crc32() returns one for 3 CRCs in 4. A
+    # record writer puts and checks CRCs in its buffer instead, with the
+    # heap locked here (the 32-bit unix port runs this: test_unix32.py).
+    buf = bytearray(64)
+    for i in range(60):
+        buf[i] = (i * 37 + 11) & 0xFF
+    want = crc32(buf, 0, 60)
+    put = lambda: crc32_put(buf, 0, 60, 60)  # noqa: E731
+    chk = lambda: crc32_check(buf, 0, 60, 60)  # noqa: E731
+    heap_locked(put)
+    assert heap_locked(chk)
+    assert buf[60] | (buf[61] << 8) | (buf[62] << 16) | (buf[63] << 24) == want

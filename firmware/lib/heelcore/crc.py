@@ -68,11 +68,27 @@ _T16 = _build16()
 
 
 def crc32_py(data, start=0, end=None, crc=0):
-    """CRC-32 (zlib) of data[start:end], continuing from crc. Table-driven."""
+    """CRC-32 (zlib) of data[start:end], continuing from crc. Table-driven.
+    The result needs 32 bits: on a 32-bit port a value of 2**30 or more is
+    a long (16 bytes of heap); nothing else here allocates. Code that must
+    not allocate writes or checks the CRC in place: crc32_put, crc32_check."""
     if end is None:
         end = len(data)
-    c = crc ^ 0xFFFFFFFF
-    return _crc32_v(data, start, end, c & 0xFFFF, c >> 16, _T32LO, _T32HI) ^ 0xFFFFFFFF
+    lo = (crc & 0xFFFF) ^ 0xFFFF
+    hi = ((crc >> 16) & 0xFFFF) ^ 0xFFFF
+    return _crc32_v(data, start, end, lo, hi, _T32LO, _T32HI)
+
+
+def crc32_put(buf, start, end, at):
+    """Write the CRC-32 of buf[start:end] into buf[at:at + 4], little-endian
+    (a record's trailer). Allocates nothing on any port."""
+    _crc32_store(buf, start, end, at, _T32LO, _T32HI)
+
+
+def crc32_check(buf, start, end, at):
+    """True if buf[at:at + 4] holds the CRC-32 of buf[start:end]
+    (little-endian). Allocates nothing on any port."""
+    return _crc32_store(buf, start, end, -1 - at, _T32LO, _T32HI) == 1
 
 
 @micropython.viper
@@ -87,7 +103,36 @@ def _crc32_v(data, start: int, end: int, lo: int, hi: int, tl, th) -> uint:
         j = (lo ^ int(b[i])) & 0xFF
         lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ int(tlo[j])
         hi = (hi >> 8) ^ int(thi[j])
-    return uint((hi << 16) | lo)
+    return uint(((hi ^ 0xFFFF) << 16) | (lo ^ 0xFFFF))
+
+
+@micropython.viper
+def _crc32_store(data, start: int, end: int, at: int, tl, th) -> int:
+    # the CRC-32 of data[start:end] (the loop of _crc32_v) written at
+    # data[at:at + 4] little-endian; at < 0: compared with data[-1 - at:]
+    # instead, returns 1 if equal. Only small values cross the boundary.
+    b = ptr8(data)
+    tlo = ptr16(tl)
+    thi = ptr16(th)
+    lo = 0xFFFF
+    hi = 0xFFFF
+    for i in range(start, end):
+        j = (lo ^ int(b[i])) & 0xFF
+        lo = ((lo >> 8) | ((hi & 0xFF) << 8)) ^ int(tlo[j])
+        hi = (hi >> 8) ^ int(thi[j])
+    lo ^= 0xFFFF
+    hi ^= 0xFFFF
+    if at >= 0:
+        b[at] = lo & 0xFF
+        b[at + 1] = lo >> 8
+        b[at + 2] = hi & 0xFF
+        b[at + 3] = hi >> 8
+        return 1
+    a = -1 - at
+    if int(b[a]) == (lo & 0xFF) and int(b[a + 1]) == (lo >> 8) and int(b[a + 2]) == (hi & 0xFF) \
+            and int(b[a + 3]) == (hi >> 8):
+        return 1
+    return 0
 
 
 try:

@@ -78,7 +78,7 @@
 import struct
 from array import array
 
-from heelcore.crc import crc32
+from heelcore.crc import crc32, crc32_put
 from heelcore.minijson import dumps, loads
 
 try:
@@ -145,7 +145,7 @@ def _record_bytes(rtype, payload):
     b[1] = _SYNC1
     struct.pack_into("<BH", b, 2, rtype, n)
     b[5:5 + n] = payload
-    struct.pack_into("<I", b, 5 + n, crc32(b, 2, 5 + n))
+    crc32_put(b, 2, 5 + n, 5 + n)  # (no long int on a 32-bit port)
     return b
 
 
@@ -313,7 +313,7 @@ class LogWriter:
         out[0] = _SYNC0
         out[1] = _SYNC1
         struct.pack_into("<BH", out, 2, REC_SAMPLES, end - p)
-        struct.pack_into("<I", out, end, crc32(out, 2, end))
+        crc32_put(out, 2, end, end)  # (no long int on a 32-bit port)
         return end + 4
 
 
