@@ -138,10 +138,12 @@ def micropython_bin():
     return os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
-def run_engine_micropython(trace, config=None, side=None, heap="8m"):
-    """The same, inside the MicroPython unix port: returns the JSON lines it printed."""
+def run_engine_micropython(trace, config=None, side=None, heap="8m", micropython=None):
+    """The same, inside the MicroPython unix port (or the given MicroPython
+    binary, e.g. the 32-bit single-float build of `make unix32`): returns
+    the JSON lines it printed."""
     cfg = config_for(trace, config, side)
-    mp = micropython_bin()
+    mp = micropython or micropython_bin()
     if not os.path.exists(mp):
         raise RuntimeError("MicroPython unix port not found at %s: run `make setup`" % mp)
     lines = [to_json({"type": "config", "t_ms": 0, "rep": 0, "config": cfg.to_dict()})]
