@@ -39,7 +39,7 @@
 # pitch axis p, perpendicular to u. Its sign (heel down, or the heel rising
 # onto the toes) is decided by what follows: two rep machines run, one per
 # sign, their events held back, until one of them holds the bottom for
-# 4.5 s quietly (a raised top is held 0.5-3 s), goes deeper than any raised
+# 3.5 s quietly (a raised top is held 0.5-3 s), goes deeper than any raised
 # top (28 deg), or completes reps the other never sees; that one's events
 # are emitted (with the decision's time) and the first rep is not lost.
 import array
@@ -87,7 +87,7 @@ _BASELINE_REPS = const(3)
 # axis learned on the first drop already contains that drop's coupled roll
 # (DOMAIN 7b: normal coupling phi = -0.26 theta).
 _PRIOR_K1024 = const(0)
-_SIGN_HOLD_MS = const(4500)  # a quiet hold this long decides the sign: a top dwell is 0.5-3 s (DOMAIN 7b)
+_SIGN_HOLD_MS = const(3500)  # a quiet hold this long decides the sign: a top dwell is 0.5-3 s (DOMAIN 7b)
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, DOMAIN 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back

@@ -506,9 +506,10 @@ class Reps:
         # too fast: peak rate, or mean rate since the start threshold once deep
         # enough; judged on the way down only, before any rebound at the bottom
         if not self._fast and not self._past_bottom and th + 2 * _UDEG > peak:
-            # the peak rate, less what the person's sway may add (at most 20 deg/s)
-            sw = eng.sway_mdps
-            fast = wlmax > eng.k_fast_peak + (sw if sw < 20000 else 20000)
+            # the peak rate, less what the person's sway may add to it (half
+            # their fastest sway rate at rest: it rarely peaks with the drop)
+            sw = eng.sway_mdps >> 1
+            fast = wlmax > eng.k_fast_peak + (sw if sw < 10000 else 10000)
             speed = wlmax
             if not fast and th >= eng.k_min_depth:
                 # the mean rate over 10-90 % of the travel, from the
