@@ -484,6 +484,11 @@ class Engine(Fusion):
         ex = self._ex
         if ex is None or ex.held is not None or ex.e[E_STATE] != S_TOP:
             return
+        # the person's sway rate at rest at the top: a fast descent is
+        # judged on the descent's rate, not on sway added to it
+        if self._rw_out[8] < 715:  # the window did not drift (by more than 2.5 deg)
+            r = self.sway_rate()
+            self.sway_mdps = r if r > self.sway_mdps else self.sway_mdps - (self.sway_mdps >> 3)
         if self.k_retare_blend < tilt < self.k_retare_max:
             self._retare(va, False)
 

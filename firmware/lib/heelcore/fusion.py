@@ -206,7 +206,7 @@ class Fusion:
         # tilt rotation (radians * 2**14) -> counts * ms: c * KROT >> 6
         self._rw[21] = 57295780 * gm * 64 // (16384 * 1000000)
         self._rw_a0 = array.array("i", [0, 0, 0])
-        self._rw_out = array.array("i", [0] * 8)  # bias * 16 (3), mean direction (3), span ms
+        self._rw_out = array.array("i", [0] * 9)  # bias * 16 (3), mean direction (3), span ms, start, tilt change
         # the gyro's rate (counts, bias removed) at each tick of the window,
         # and of the last completed one: the person's sway, before the axis
         # that would let it be measured in pitch is known
@@ -859,15 +859,36 @@ class Fusion:
         out[5] = vb[2]
         out[6] = ms
         out[7] = rw[1]
+        # how far the foot tilted from the window's start to its end
+        # (radians * 2**14, L1): a window that drifted is no measure of sway
+        out[8] = (x if x > 0 else 0 - x) + (y if y > 0 else 0 - y) + (z if z > 0 else 0 - z)
         rw[0] = 0  # the next window starts with the next tick
         rw[16] += 1
+        # the rates less their mean over the window (the bias and any slow
+        # drift): what is left is the person's sway
         k = rw[11]
         rg = ptr32(self._rw_g)
         g = ptr32(self._rest_g)
-        i = 0
-        while i < 3 * k:
-            g[i] = rg[i]
-            i += 1
+        j = 0
+        while j < 3:
+            m = 0
+            i = j
+            while i < 3 * k:
+                v = rg[i]
+                if v >> 31 > 0:
+                    v -= k32
+                m += v
+                i += 3
+            if k > 0:
+                m //= k
+            i = j
+            while i < 3 * k:
+                v = rg[i]
+                if v >> 31 > 0:
+                    v -= k32
+                g[i] = v - m
+                i += 3
+            j += 1
         rw[17] = k
         return 1
 
@@ -1115,10 +1136,6 @@ class Fusion:
             if tilt < self.k_retare_max:
                 self._retare(va, tilt < self.k_retare_blend)
             return
-        # the person's sway rate at rest (at the top, in holds): a fast
-        # descent is judged on the descent's rate, not on sway added to it
-        r = self.sway_rate()
-        self.sway_mdps = r if r > self.sway_mdps else self.sway_mdps - (self.sway_mdps >> 3)
         self.rest_run(t, va, tilt)
 
     def _retare(self, va, blend):
