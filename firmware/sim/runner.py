@@ -40,6 +40,12 @@
 #   --imu mpu6050|mpu6500|lsm6dsox|lsm6ds3|qmi8658   emulated chip
 #   --flash DIR        sessions under DIR/sessions, config DIR/heeldrop.json
 #   --flash-kb N       pretend the flash holds N KB (flash low/full tests)
+#   --fs dir|lfs       the flash: dir = DIR itself (a host folder), lfs = littlefs
+#                      over the board's flash geometry in DIR/flash.img (sim/flash.py:
+#                      program/erase counted, their stalls on the clock)
+#   --erase-ms MS      lfs: the CPU stall of one 4 KB erase (45 typical, 400 max)
+#   --uid HEX          the board's unique id (machine.unique_id() on a board;
+#                      default 51a0000000000001): part of each session's identity
 #   --stall MS         a main-loop stall of MS every second of trace time
 #   --inject SPEC      faults at trace times (seconds), comma-separated:
 #                      i2c@T (3 failing transfers), unplug@T+D (unplugged
@@ -347,7 +353,8 @@ def parse_args(argv):
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
-         "code_adjust": 0, "download": False, "native_sizes": None}
+         "code_adjust": 0, "download": False, "native_sizes": None,
+         "uid": "51a0000000000001", "fs": "dir", "erase_ms": 45}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -370,7 +377,8 @@ def parse_args(argv):
             argv[i + 2:i + 2] = more
             i += 2
             continue
-        if k in ("n", "stall", "flash_kb", "data_heap", "startup_ms", "board_heap", "board_base", "code_adjust"):
+        if k in ("n", "stall", "flash_kb", "data_heap", "startup_ms", "board_heap", "board_base", "code_adjust",
+                 "erase_ms"):
             v = int(v)
         elif k == "rate":
             v = float(v)
@@ -392,6 +400,7 @@ class Script:
     button presses, the end of the trace."""
 
     def __init__(self, o, clock, bus, chip, button_pin, n, limit, stats):
+        self.flash = None  # sim.flash.SimFlash (--fs lfs): its stalls per loop pass
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
@@ -482,6 +491,8 @@ class Script:
 
     def __call__(self, app, now):
         self._pass += 1
+        if self.flash is not None:
+            self.flash.new_pass()
         us = self.clock.us()
         if app.reads != self._reads:
             self._reads = app.reads
@@ -832,8 +843,24 @@ class NullStream:
         pass
 
 
-def open_store(o, flash):
-    """The sim's flash: sessions under DIR/sessions (None without --flash)."""
+def _logged_bytes(d):
+    # bytes of session logs under d
+    import os
+
+    n = 0
+    try:
+        for name in os.listdir(d):
+            if name.endswith(".hdl"):
+                n += os.stat(d + "/" + name)[6]
+    except OSError:
+        pass
+    return n
+
+
+def open_store(o, flash, clock=None, mounted=None):
+    """The sim's flash: sessions under DIR/sessions (None without --flash);
+    with --fs lfs, on littlefs in DIR/flash.img (mounted[0] = the SimFlash,
+    mounted[1] = the mount point)."""
     if not flash:
         return None
     import os
@@ -846,13 +873,29 @@ def open_store(o, flash):
         os.mkdir(flash)
     except OSError:
         pass
+    if o["fs"] == "lfs":
+        # littlefs on the board's flash geometry, as rp2 mounts it
+        from sim.flash import PICO_BLOCKS, SimFlash
+
+        blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
+        fl = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000)
+        root = fl.mount("/flash")
+        st = SessionStore(root + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, os.statvfs,
+                          device_id=o["uid"])
+        if mounted is not None:  # what the sessions held before this boot's session
+            mounted[:] = [fl, root, _logged_bytes(root + "/sessions")]
+        return st
+    if o["fs"] != "dir":
+        raise ValueError("--fs: dir or lfs, got %r" % o["fs"])
     statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
-    return SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs)
+    return SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs,
+                        device_id=o["uid"])
 
 
 def main(argv):
     o = parse_args(argv)
     import gc
+    import os
 
     clock = VirtualClock(o["speed"])
     native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
@@ -922,10 +965,12 @@ def main(argv):
     parts = simboard.build(i2c=bus)
     flash = o["flash"]
 
+    mounted = []  # --fs lfs: [SimFlash, mount point]
+
     def store():
         if o["startup_ms"]:
             clock.advance(o["startup_ms"] * 1000)  # injected start-up work
-        return open_store(o, flash)
+        return open_store(o, flash, clock, mounted)
 
     sink = SinkStream() if (ram and o["download"] and not serial) else None
 
@@ -941,6 +986,14 @@ def main(argv):
         for p in a.config_problems:
             out.write("sim: config: %s\n" % p)
     sc = Script(o, clock, bus, chip, parts[3], n, limit, stats)
+    simflash = mounted[0] if mounted else None
+    logged0 = mounted[2] if mounted else 0
+    sc.flash = simflash
+    if simflash is not None and os.getenv("HEELDROP_FLASH_DEBUG"):
+        simflash.debug = True
+    if simflash is not None:  # from here on the IMU samples: count the stalls per loop pass
+        simflash.new_pass()
+        simflash.max_pass_stall_us = 0
     a.hook = sc
     if ram:
         if native is not None:
@@ -990,6 +1043,12 @@ def main(argv):
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
+    if simflash is not None:
+        c = simflash.counts()
+        out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
+                  "max_pass_stall_ms=%d\n"
+                  % (_logged_bytes(mounted[1] + "/sessions") - logged0, c["program_bytes"], c["erase_bytes"],
+                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000))
     if ram:
         board_heap.sample(clock.us())
         dl = sc.downloaded

@@ -107,6 +107,14 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N", help="pretend the flash holds only N KB")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
+    p.add_argument("--fs", choices=("dir", "lfs"), default="dir",
+                   help="the flash: dir = the --flash folder itself; lfs = littlefs on the board's flash geometry "
+                        "(4 KB erase, 256 B pages) in FLASH/flash.img, programs and erases counted, their CPU "
+                        "stalls on the clock")
+    p.add_argument("--erase-ms", type=int, default=45, metavar="MS",
+                   help="with --fs lfs: CPU stall of one 4 KB erase (45 typical, 400 datasheet max)")
+    p.add_argument("--uid", metavar="HEX", help="the board's unique id (as machine.unique_id()), part of each "
+                                                 "session's identity; default 51a0000000000001")
     p.add_argument("--from-flash", action="store_true",
                    help="boot the firmware installed in the flash folder (by mpremote mip install or heeldrop "
                         "deploy), not the bundled one")
@@ -343,6 +351,12 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         cmd += ["--args", path]
     if args.flash_kb:
         cmd += ["--flash-kb", str(args.flash_kb)]
+    if getattr(args, "fs", "dir") != "dir":
+        cmd += ["--fs", args.fs, "--erase-ms", str(args.erase_ms)]
+    if getattr(args, "uid", None):
+        if not all(c in "0123456789abcdefABCDEF" for c in args.uid) or not 2 <= len(args.uid) <= 32:
+            raise UserError("--uid: expected 2..32 hex digits, got %r" % args.uid)
+        cmd += ["--uid", args.uid.lower()]
     if args.quiet:
         cmd.append("--quiet")
     if serial:
@@ -428,6 +442,12 @@ def sim_env(from_flash=False, arch=None):
     return dict(os.environ, MICROPYPATH=build_firmware(arch=arch))
 
 
+def _where(args, flash):
+    if getattr(args, "fs", "dir") == "lfs":
+        return "%s (littlefs image: heeldrop.simflash reads it)" % os.path.join(flash, "flash.img")
+    return os.path.join(flash, "sessions")
+
+
 def run(args):
     if args.stall < 0:
         raise UserError("--stall: must be >= 0 ms")
@@ -483,7 +503,7 @@ def run(args):
         r = subprocess.CompletedProcess(cmd, rc)
         if r.returncode != 0:
             raise UserError("the firmware stopped with status %d" % r.returncode, code=1)
-        print("heeldrop sim: sessions in %s" % os.path.join(flash, "sessions"), file=sys.stderr)
+        print("heeldrop sim: sessions in %s" % _where(args, flash), file=sys.stderr)
         return 0
     finally:
         for f in os.listdir(work):
@@ -555,5 +575,5 @@ def serve_pty(args, info, flash, env):
                 os.unlink(link)
             except OSError:
                 pass
-    print("heeldrop sim: sessions in %s" % os.path.join(flash, "sessions"), file=sys.stderr)
+    print("heeldrop sim: sessions in %s" % _where(args, flash), file=sys.stderr)
     return 0
