@@ -53,7 +53,7 @@ except ImportError:  # CPython: the same code, interpreted
 from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
-from heelcore.imath import vangle
+from heelcore.imath import vangle, vunit
 from heelcore.reps import E_DN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
@@ -479,9 +479,16 @@ class Engine(Fusion):
             self._out({"type": "calibration_failed", "t_ms": t, "rep": 0, "reason": self.cal_reason()})
 
     def rest_run(self, t, va, tilt):
+        ex = self._ex
+        # The axis from where the foot rests tilted (the bottom of a hold,
+        # a raised top), while the sign is pending and for the first reps:
+        # a rest window's mean direction averages the sway out, which the
+        # first excursion's rotation cannot
+        if ex is not None and (ex.held is not None or ex.reps_done < 2) and tilt >= self.k_axis_min \
+                and self._rw_out[8] < 715:
+            self._axis_from_rest(va)
         # a rest window near level while at the top between reps: a strap
         # slip moves the level by more than a person's top varies (+-2 deg)
-        ex = self._ex
         if ex is None or ex.held is not None or ex.e[E_STATE] != S_TOP:
             return
         # the person's sway rate at rest at the top: a fast descent is
@@ -491,6 +498,29 @@ class Engine(Fusion):
             self.sway_mdps = r if r > self.sway_mdps else self.sway_mdps - (self.sway_mdps >> 3)
         if self.k_retare_blend < tilt < self.k_retare_max:
             self._retare(va, False)
+
+    def _axis_from_rest(self, va):
+        u = self._u
+        d = (va[0] * u[0] + va[1] * u[1] + va[2] * u[2]) >> 14
+        vb = self._vb
+        for i in range(3):
+            vb[i] = va[i] - (d * u[i] >> 14)  # the tilt's direction (forward, or back)
+        if not vunit(vb):
+            return
+        vc = self._vc  # p = f x u
+        vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
+        vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
+        vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
+        if not vunit(vc):
+            return
+        p = self._p
+        if vc[0] * p[0] + vc[1] * p[1] + vc[2] * p[2] < 0:
+            for i in range(3):
+                vc[i] = -vc[i]
+        a = vangle(vc, p)
+        if 3 * _UDEG < a < 40 * _UDEG:
+            self.set_frame(vc, 1)
+            self._s[_RESTART] |= 1  # the angles, from the accelerometer in the new frame
 
     def learn_axis(self, t, p, tilt):
         # the first clear excursion: the axis is p, which way is down is
@@ -549,6 +579,19 @@ class Engine(Fusion):
                     return
             else:
                 self._viol = 0
+            # the foot at rest, tilted more about the roll axis than about
+            # the pitch axis learned: that axis came from sway or a weight
+            # shift, not from a drop (a drop's own roll is at most ~0.6 of
+            # its pitch); learn it again from this excursion
+            aph = ph if ph > 0 else -ph
+            if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th):
+                self.ax_inconsistent += 1
+                self._drop_hypotheses()
+                s[_MODE] = M_AXIS
+                self._ax_reset(t)
+                self._ax_on = True
+                self._ax_accel = True  # the gyro did not integrate this excursion
+                return
             w = self._decide(t)
             if w is not None:
                 self._resolve(w, t, "")

@@ -927,6 +927,7 @@ class Fusion:
         out = self._rw_out
         s = self._s
         self.set_bias16((out[0], out[1], out[2]))
+        self._moved = False
         u = self._u
         u[0] = out[3]
         u[1] = out[4]
@@ -973,14 +974,17 @@ class Fusion:
         self._ax_bad = False
         self._ax_k = 0
         self._ax_peak = 0
+        self._ax_prev = 0
+        self._ax_accel = False  # learn from the accelerometer alone (the gyro missed the start)
+        self._moved = False
 
     @micropython.native
     def _step_axis(self, t, wmax, wraw):
         # The first clear excursion from level teaches the foot's axis: the
-        # gyro's rotation since the foot left level, once the foot has
-        # tilted axis_min_deg and the accelerometer, at a moment it can be
-        # trusted (|a| near 1 g, turning slower than 30 deg/s: at the
-        # bottom, or where a quick drop turns back), saw the same rotation.
+        # gyro's rotation since the foot left level, at the excursion's
+        # deepest (settled, or turning back) once the foot has tilted
+        # axis_min_deg, if the accelerometer, at a moment it can be trusted
+        # (|a| near 1 g, turning slower than 30 deg/s), saw the same rotation.
         # Which way is down is decided later (heelcore.engine).
         s = self._s
         va = self._va
@@ -992,6 +996,10 @@ class Fusion:
         tilt = vangle(va, self._u)
         if tilt > self.ax_max_tilt:
             self.ax_max_tilt = tilt
+        # moved since the level was taken (walked, stepped on): turning fast
+        # (200 deg/s) or accelerating (|a| off 1 g by 0.2 g)
+        if wraw > self.k_max_rate_c // 2 or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1):
+            self._moved = True
         if tilt < self.k_rest_band:
             # at level (within the sway band): the excursion starts from here
             self._ax_on = False
@@ -1004,6 +1012,7 @@ class Fusion:
             ref[1] = va[1]
             ref[2] = va[2]
             self._ax_bad = False
+            self._ax_accel = False
             self._ax_peak = tilt
         else:
             if not self._ax_on:
@@ -1026,10 +1035,18 @@ class Fusion:
             tc[j] = t
             j += 1
         self._ax_k = k
+        prev = self._ax_prev
+        self._ax_prev = tilt
         if not self._ax_on or self._ax_bad or tilt < self.k_axis_min:
             return
         if not (s[_G2LO] < a2 < s[_G2HI] and wmax < s[_GATE]):
             return  # the accelerometer is not gravity alone now: wait
+        # at the excursion's deepest: turned back by 1 deg, or settled (the
+        # tilt changed less than 0.3 deg in a tick): there the drop's own
+        # rotation outweighs the sway's most
+        d = tilt - prev
+        if tilt > self._ax_peak - _UDEG and (d > 300000 or d < -300000):
+            return
         # the gyro's rotation since level (radians * 2**14) against the
         # accelerometer's (-(a0 x a1))
         kr = self._kr
@@ -1048,6 +1065,16 @@ class Fusion:
         cy >>= 4
         cz >>= 4
         u = self._u
+        if self._ax_accel:
+            # the rotation from level the accelerometer sees (u x a): the
+            # excursion began while a wrong axis was tried
+            vb = self._vb
+            vb[0] = (va[1] * u[2] - va[2] * u[1]) >> 14
+            vb[1] = (va[2] * u[0] - va[0] * u[2]) >> 14
+            vb[2] = (va[0] * u[1] - va[1] * u[0]) >> 14
+            if vunit(vb):
+                self.learn_axis(t, vb, tilt)
+            return
         ru = (rx * u[0] + ry * u[1] + rz * u[2]) >> 14
         px = rx - (ru * u[0] >> 14)
         py = ry - (ru * u[1] >> 14)
@@ -1114,6 +1141,17 @@ class Fusion:
         # roll in motion too) and, near level, the level itself.
         out = self._rw_out
         s = self._s
+        va = self._va
+        va[0] = out[3]
+        va[1] = out[4]
+        va[2] = out[5]
+        tilt = vangle(va, self._u)
+        if before_axis and self._moved and tilt < 12 * _UDEG:
+            # the foot moved since the level was taken (walked, stepped on):
+            # before the first drop, a new still spell near level is a new
+            # calibration (on the step, after the floor)
+            self._calibrate(t)
+            return
         kb = self.k_rest_bias  # counts * 16: a window that far from the bias is not rest
         ok = True
         for i in range(3):
@@ -1126,15 +1164,11 @@ class Fusion:
                 v += ((out[i] << 8) - v) >> 2
                 s[_BFX + i] = v
                 s[_BX + i] = (v + 2048) >> 12
-        va = self._va
-        va[0] = out[3]
-        va[1] = out[4]
-        va[2] = out[5]
-        tilt = vangle(va, self._u)
         if before_axis:
-            # before the first drop, the latest rest near level is the level
-            if tilt < self.k_retare_max:
-                self._retare(va, tilt < self.k_retare_blend)
+            # before the first drop, the latest rest at level is the level: a
+            # window that did not drift (a slow drop passes a window's band)
+            if tilt < self.k_retare_blend and out[8] < 430:
+                self._retare(va, True)
             return
         self.rest_run(t, va, tilt)
 

@@ -360,6 +360,7 @@ class Reps:
         self._t_hs = t  # hold start
         self._hold_ticks = 0
         self._hold_ref = 0
+        self._hold_last = 0
         self._hold_in = t
         self._depth_settled = None
         self._hold_target_sent = False
@@ -673,6 +674,8 @@ class Reps:
             self._hold_ref = th
         # quiet: settled within 1.5 deg of the deepest point (what decides
         # the sign: a raised top is never held quietly for long)
+        if -eng.k_hold_rate < self._wf < eng.k_hold_rate:
+            self._hold_last = self._thf  # where the hold rests now (the rise starts from here)
         if -eng.k_hold_rate < self._wf < eng.k_hold_rate and self._thf >= self._hold_ref - 1500000:
             if self._quiet_since is None:
                 self._quiet_since = t
@@ -704,7 +707,7 @@ class Reps:
         e[E_TTHMIN] = t
         # when the heel left the bottom: the fit of the rise so far, else
         # the last time it was within 0.5 deg of the bottom
-        H = self._hold_ref if self._hold_ref else e[E_PEAK]
+        H = self._hold_last if self._hold_last else e[E_PEAK]
         fit = self._fit_dn(H, self.eng.th_now(self))
         r_on = fit[0] if fit is not None else e[E_BNEART]
         if ticks_diff(r_on, t) > 0:
@@ -781,7 +784,7 @@ class Reps:
         e = self.e
         peak = e[E_PEAK]
         top = self._rep_top
-        H = self._hold_ref if self._hold_ref else peak
+        H = self._hold_last if self._hold_last else peak
         low = e[E_THMIN]
         if low < top:
             low = top
