@@ -87,7 +87,7 @@ _BASELINE_REPS = const(3)
 # axis learned on the first drop already contains that drop's coupled roll
 # (DOMAIN 7b: normal coupling phi = -0.26 theta).
 _PRIOR_K1024 = const(0)
-_SIGN_HOLD_MS = const(3500)  # a quiet hold this long decides the sign: a top dwell is 0.5-3 s (DOMAIN 7b)
+_SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (DOMAIN 7b), and a slow descent leaves a raised top over a few more
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, DOMAIN 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back

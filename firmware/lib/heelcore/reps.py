@@ -361,6 +361,7 @@ class Reps:
         self._hold_ticks = 0
         self._hold_ref = 0
         self._hold_last = 0
+        self._hold_avg = 0
         self._hold_in = t
         self._depth_settled = None
         self._hold_target_sent = False
@@ -672,11 +673,17 @@ class Reps:
         eng = self.eng
         if th > self._hold_ref:
             self._hold_ref = th
-        # quiet: settled within 1.5 deg of the deepest point (what decides
-        # the sign: a raised top is never held quietly for long)
+        # quiet: within the hold band (3 deg) of the hold's own level, sway
+        # and all (what decides the sign: a raised top is never held long)
         if -eng.k_hold_rate < self._wf < eng.k_hold_rate:
             self._hold_last = self._thf  # where the hold rests now (the rise starts from here)
-        if -eng.k_hold_rate < self._wf < eng.k_hold_rate and self._thf >= self._hold_ref - 1500000:
+        # the hold's level: its mean (time constant ~4 s), which sway moves little
+        if self._quiet_since is None:
+            self._hold_avg = self._thf
+        else:
+            self._hold_avg += (self._thf - self._hold_avg) // 40
+        d = self._thf - self._hold_avg
+        if -eng.k_band <= d <= eng.k_band:
             if self._quiet_since is None:
                 self._quiet_since = t
             q = ticks_diff(t, self._quiet_since)
