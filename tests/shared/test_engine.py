@@ -64,8 +64,9 @@ def test_gyro_bias_of_20_dps_is_removed():
 
 def test_fast_descent_flagged_before_the_bottom():
     segs, end = rep_script(reps=1, depth=24.0, descent=0.6, hold=5.0)
-    segs2, end2 = rep_script(reps=1, depth=24.0, descent=3.0, hold=5.0)
-    # first a slow rep teaches the axis, then the fast one
+    segs2, end2 = rep_script(reps=1, depth=24.0, descent=3.0, hold=10.0)
+    # first a slow rep teaches the axis (and, held 10 s, which way is down),
+    # then the fast one
     segs = segs2 + [(a + end2, b + end2, p, q, r) for (a, b, p, q, r) in segs[0:]]
     eng, evs = run(generate(segs, end + end2))
     ends = of(evs, "rep_end")
@@ -74,7 +75,7 @@ def test_fast_descent_flagged_before_the_bottom():
     assert ends[1]["fast_descent"]
     fast = of(evs, "descent_too_fast")
     assert len(fast) == 1
-    bottom_ms = int((end2 + 3.0 + 0.6) * 1000)
+    bottom_ms = int((end2 + 3.0 + 0.6) * 1000)  # rep_script's still start is 3 s
     assert fast[0]["t_ms"] <= bottom_ms, (fast[0], bottom_ms)
 
 

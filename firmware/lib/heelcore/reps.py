@@ -561,11 +561,11 @@ class Reps:
     @micropython.native
     def _rising(self, t, th):
         # A rise reaches the top; a rebound (bounce), a strap slip or a roll
-        # transient turns back. Confirm once the heel is back within the top
-        # band, or within 30 % of the travel from the top and still rising
-        # after longer than a bounce's rebound takes (560 ms: bounces are
-        # 1-3 Hz, up to 10 deg even from a shallow depth) or staying there
-        # longer than a bounce's cycle, or still going up after 1 s.
+        # transient and sway turn back. Confirm once the heel is back within
+        # the top band, or 60 % of the way up and still rising after longer
+        # than a bounce's rebound takes (560 ms: bounces are 1-3 Hz, up to
+        # 10 deg even from a shallow depth) or staying there longer than a
+        # bounce's cycle.
         e = self.e
         eng = self.eng
         if e[E_BMAX] - th < eng.k_band:
@@ -574,9 +574,7 @@ class Reps:
         if th <= top + eng.k_top_band:
             return True
         up = ticks_diff(t, e[E_BNEART])
-        if th <= top + (e[E_PEAK] - top) * 3 // 10 and (up >= 1500 or (up >= 600 and self._wf < 0)):
-            return True
-        return up >= 1000 and self._wf < -eng.k_rise_half
+        return th <= top + (e[E_PEAK] - top) * 4 // 10 and (up >= 1500 or (up >= 600 and self._wf < 0))
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
@@ -694,8 +692,10 @@ class Reps:
         # depth from the settled hold, once the accelerometer correction has
         # pulled out the gyro's scale error of the descent (a few tau)
         if ticks_diff(t, self._hold_in) >= 2 * eng.k_tau and -eng.k_hold_rate < self._wf < eng.k_hold_rate:
-            if self._depth_settled is None or th > self._depth_settled:
-                self._depth_settled = th
+            # the depth: the deepest the hold's mean level went (sway
+            # averaged out; creep deepens it)
+            if self._quiet_since is not None and (self._depth_settled is None or self._hold_avg > self._depth_settled):
+                self._depth_settled = self._hold_avg
         reb = self.bounces_sync(t)
         if reb and self._rising(t, th):
             self._enter_rise(t)
