@@ -168,6 +168,7 @@ class Engine(Fusion):
         self._exb = _NOTHING
         self._rep_base = 0
         self._pend_t0 = 0
+        self._slip = array.array("i", [0, 0, 0, 0])  # a candidate level after a strap slip, and whether set
         self.sway0 = 0
         self.sway_mdps = 0
         self.sign_note = ""
@@ -496,8 +497,21 @@ class Engine(Fusion):
         if self._rw_out[8] < 715:  # the window did not drift (by more than 2.5 deg)
             r = self.sway_rate()
             self.sway_mdps = r if r > self.sway_mdps else self.sway_mdps - (self.sway_mdps >> 3)
-        if self.k_retare_blend < tilt < self.k_retare_max:
-            self._retare(va, False)
+        # (a strap slip: the same 3-6 deg offset from level at two rests
+        # at the top in a row, each without drift; a person's own tops vary
+        # by +-2-3 deg, and a raised top is no level at all)
+        if self.k_retare_blend < tilt < self.k_retare_max and self._rw_out[8] < 286:
+            c = self._slip
+            if c[3] and vangle(c, va) < 1500000:
+                c[3] = 0
+                self._retare(va, False)
+            else:
+                c[0] = va[0]
+                c[1] = va[1]
+                c[2] = va[2]
+                c[3] = 1
+        else:
+            self._slip[3] = 0
 
     def _axis_from_rest(self, va):
         u = self._u
