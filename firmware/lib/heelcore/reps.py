@@ -692,10 +692,12 @@ class Reps:
         # depth from the settled hold, once the accelerometer correction has
         # pulled out the gyro's scale error of the descent (a few tau)
         if ticks_diff(t, self._hold_in) >= 2 * eng.k_tau and -eng.k_hold_rate < self._wf < eng.k_hold_rate:
-            # the depth: the deepest the hold's mean level went (sway
-            # averaged out; creep deepens it)
-            if self._quiet_since is not None and (self._depth_settled is None or self._hold_avg > self._depth_settled):
-                self._depth_settled = self._hold_avg
+            # the depth: the hold's mean level over its last ~8 s (sway
+            # averaged out, the creep of the hold's first 15-20 s included)
+            if self._depth_settled is None:
+                self._depth_settled = th
+            else:
+                self._depth_settled += (self._thf - self._depth_settled) // 80
         reb = self.bounces_sync(t)
         if reb and self._rising(t, th):
             self._enter_rise(t)
