@@ -1152,18 +1152,14 @@ class Fusion:
             # calibration (on the step, after the floor)
             self._calibrate(t)
             return
-        kb = self.k_rest_bias  # counts * 16: a window that far from the bias is not rest
-        ok = True
+        # each rest window moves the bias a quarter of the way: a wrong
+        # start (a window with a turn about the vertical in it, which the
+        # accelerometer cannot see) is gone within a few windows
         for i in range(3):
-            d = out[i] - (s[_BFX + i] >> 8)
-            if d > kb or d < -kb:
-                ok = False
-        if ok:
-            for i in range(3):
-                v = s[_BFX + i]
-                v += ((out[i] << 8) - v) >> 2
-                s[_BFX + i] = v
-                s[_BX + i] = (v + 2048) >> 12
+            v = s[_BFX + i]
+            v += ((out[i] << 8) - v) >> 2
+            s[_BFX + i] = v
+            s[_BX + i] = (v + 2048) >> 12
         if before_axis:
             # before the first drop, the latest rest at level is the level: a
             # window that did not drift (a slow drop passes a window's band)
