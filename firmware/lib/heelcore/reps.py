@@ -247,6 +247,7 @@ class Reps:
         self.depth_sum = 0  # sum of rep depths (udeg), for the sign decision
         self._thf = 0
         self._wf = 0
+        self._yring = array.array("i", [0] * 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
         self._th = 0
         self._wl = 0
         self._reset_rep(t)
@@ -380,6 +381,8 @@ class Reps:
         self._roll_since = None
         self._max_roll = -(1 << 29)
         self._twisted = False
+        self._yi = 0
+        self._yn = 0
         self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
         self._psi0 = self.eng.ps_now()
         self._rep_top = self.top_ref
@@ -479,9 +482,26 @@ class Reps:
         bl[2] += b
         bl[3] += a * a
         bl[4] += a * b
-        if not self._twisted and (dpsi > eng.k_twist or dpsi < -eng.k_twist):
+        # twist: the yaw's range over the last 3 s (a twist takes 0.3-2 s;
+        # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
+        # a degree, over a minute's hold it would be a twist of its own)
+        yr = self._yring
+        k = self._yi
+        yr[k] = dpsi
+        self._yi = k + 1 if k < 29 else 0
+        if self._yn < 30:
+            self._yn += 1
+        lo = dpsi
+        hi = dpsi
+        for i in range(self._yn):
+            v = yr[i]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+        if not self._twisted and hi - lo > eng.k_twist:
             self._twisted = True
-            self.out("twist", t, yaw_deg=udeg_c(dpsi))
+            self.out("twist", t, yaw_deg=udeg_c(dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi))
 
     def bounces_sync(self, t):
         # emit the bounces the core counted; 1 while a rebound is under way
