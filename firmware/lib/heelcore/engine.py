@@ -112,7 +112,6 @@ class Engine(Fusion):
         # thresholds in engine units, computed once (udeg, mdps, ms, counts)
         self.k_rest_band = _fix(c.still_band_deg, _UDEG)
         self.k_rest_ms = c.ms("still_time_s")
-        self.k_rest_bias = 10 * gm * 16 // 1000  # a rest window 10 deg/s off the bias is no rest
         self.k_retare_max = 6 * _UDEG  # rests this close to level re-take the level before the first drop
         self.k_retare_blend = 3 * _UDEG
         self.k_axis_min = _fix(c.axis_min_deg, _UDEG)

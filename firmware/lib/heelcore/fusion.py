@@ -126,7 +126,6 @@ class Fusion:
 
     k_gate4: int
     k_rest_band: int
-    k_rest_bias: int
     k_retare_max: int
     k_retare_blend: int
     k_axis_min: int

@@ -70,7 +70,7 @@ E_SIZE = const(314)  # E_DN + NK
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
 _WALK_MS = const(1500)  # no rep starts this soon after one
-_BLIM_MAX = const(4000000)  # the sway-judged bounce threshold at most (4 deg on the 4 Hz view)
+_BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
