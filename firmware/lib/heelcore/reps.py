@@ -136,15 +136,11 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 e[E_BMAX] = thb
                 e[E_BMAXT] = t
                 e[E_BNEART] = t
-            else:
-                pk = e[E_PEAK]
-                if pk >> 31 > 0:
-                    pk -= k32
-                if bmax - thb >= blim and (top or thb > pk - 8000000):
-                    e[E_BMODE] = 1
-                    e[E_BMIN] = thb
-                    e[E_BMINT] = t
-                    e[E_BMINW] = vb
+            elif bmax - thb >= blim:
+                e[E_BMODE] = 1
+                e[E_BMIN] = thb
+                e[E_BMINT] = t
+                e[E_BMINW] = vb
         else:
             bmin = e[E_BMIN]
             if bmin >> 31 > 0:
@@ -164,12 +160,16 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             if back < 600000:
                 back = 600000
             if thb - bmin >= back or (top and int(ticks_diff(t, e[E_BMINT])) > 600):
+                pk = e[E_PEAK]
+                if pk >> 31 > 0:
+                    pk -= k32
                 up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT]))
                 quick = int(ticks_diff(t, e[E_BMINT])) <= 600
                 if top:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
-                elif 0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 560 and quick and amp >= e[E_BLIM]:
+                elif (0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 560 and quick and amp >= e[E_BLIM]
+                      and bmin > pk - 8000000):  # a rebound within the bottom zone
                     e[E_BCNT] += 1
                     e[E_BAMP] = amp
                     e[E_BUP] = up_ms
@@ -594,7 +594,14 @@ class Reps:
         if th <= top + eng.k_top_band:
             return True
         up = ticks_diff(t, e[E_BNEART])
-        return th <= top + (e[E_PEAK] - top) * 4 // 10 and (up >= 1500 or (up >= 600 and self._wf < 0))
+        travel = e[E_PEAK] - top
+        if th <= top + travel * 4 // 10 and (up >= 1500 or (up >= 600 and self._wf < 0)):
+            return True
+        # a partial rise that keeps going up for 1 s: up by a quarter of the
+        # travel and by three hold bands at least (sway and corrective roll
+        # steps never move the heel that far)
+        came = e[E_BMAX] - th
+        return up >= 1000 and self._wf < -eng.k_rise_half and came >= travel // 4 and came >= 3 * eng.k_band
 
     def _desc_end(self, t):
         # end of the descent from a minimum-jerk fit of the crossing times
