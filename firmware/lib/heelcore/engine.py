@@ -39,7 +39,7 @@
 # pitch axis p, perpendicular to u. Its sign (heel down, or the heel rising
 # onto the toes) is decided by what follows: two rep machines run, one per
 # sign, their events held back, until one of them holds the bottom for
-# 3.5 s quietly (a raised top is held 0.5-3 s), goes deeper than any raised
+# 8 s within 3 deg of its level (a raised top: 0.5-3 s), goes deeper than any raised
 # top (28 deg), or completes reps the other never sees; that one's events
 # are emitted (with the decision's time) and the first rep is not lost.
 import array
