@@ -679,13 +679,17 @@ class SessionStore:
         if self._cur is not None:
             self._cur.close(now_ms)
         try:
-            if self.low():
+            # without room (has_room: the reserve file in place and twice
+            # reserve_bytes free) nothing is recorded: after a session
+            # stopped on a low or full flash, the next one waits for space
+            # as recording after a full flash does, rather than stopping
+            # again at once, without its reserve
+            if not self.has_room():
                 return SessionLog(self, None, None, None, header, now_ms)
             sid = self._next
             self._write_counter(sid + 1)
             self._next = sid + 1
             name = session_name(sid)
-            self._make_reserve()
             f = self._open(self._file(name), "ab")
         except OSError as e:
             log = SessionLog(self, None, None, None, header, now_ms)

@@ -1,4 +1,4 @@
-"""Flash wear and stalls of a session on littlefs (the sim's --fs lfs), for `make bench`.
+"""Flash wear and stalls of a session on littlefs (the sim's flash), for `make bench`.
 
 The demo session (tests/traces/demo_session.csv, 6 minutes at 100 Hz) runs on
 the virtual device with its session store on littlefs over the Pico's flash
@@ -32,7 +32,7 @@ _END = re.compile(r"sim: end samples=(\d+) lost=(\d+)")
 
 def run_sim(trace, flash, *extra):
     cmd = [sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "max", "--flash", flash,
-           "--fs", "lfs", "--quiet"] + list(extra)
+           "--quiet"] + list(extra)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
     m = _FLASH.search(r.stdout)
     e = _END.search(r.stdout)

@@ -1,4 +1,4 @@
-"""The sim's flash on littlefs (`heeldrop sim --fs lfs`, firmware/sim/flash.py):
+"""The sim's flash on littlefs (`heeldrop sim`, firmware/sim/flash.py):
 the board's geometry, wear and stalls counted, power cuts as SIGKILL (issue 11.3)."""
 import os
 import re
@@ -18,7 +18,7 @@ END_RE = re.compile(r"sim: end samples=(\d+) lost=(\d+) gaps=(\d+) faults=(\d+)"
 
 def sim(flash, *extra, timeout=600):
     cmd = [sys.executable, "-m", "heeldrop.cli", "sim", "--trace", TRACE, "--speed", "max", "--flash", str(flash),
-           "--fs", "lfs", "--quiet"] + list(extra)
+           "--quiet"] + list(extra)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
@@ -57,7 +57,7 @@ def test_sigkill_mid_session_is_a_power_cut(tmp_path):
     # chip would keep; littlefs mounts it and the log reads to its last flush
     from heeldrop.simproc import SimProcess
 
-    sim_ = SimProcess(TRACE, speed=2, flash=str(tmp_path), extra=["--fs", "lfs", "--quiet"]).start()
+    sim_ = SimProcess(TRACE, speed=2, flash=str(tmp_path), extra=["--quiet"]).start()
     try:
         time.sleep(6)
     finally:
