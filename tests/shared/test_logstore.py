@@ -402,6 +402,32 @@ def test_low_flash_stops_logging_with_a_note():
     _rmtree(d)
 
 
+def test_a_start_after_a_low_stop_waits_for_room():
+    # a session stopped on a low flash gave up the reserve file; a new one
+    # starts only with room again (the reserve back, twice the margin free),
+    # not with a sliver over the margin, where it would stop again at once
+    # without its reserve (littlefs frees the blocks a file held twice while
+    # written once it is closed, so the free space rises after each stop)
+    d = tmpdir("room")
+    fs = FakeStatvfs(1 << 20)
+    store = SessionStore(d + "/sessions", reserve_bytes=32768, statvfs=fs)
+    log = store.start(HEADER, T0)
+    now = run_session(log, recsynth.samples(100), events=False)
+    fs.free = 20000
+    log.poll(now + 2000)
+    assert log.full
+    log.close(now + 2000)
+    fs.free = 40000  # over the margin (32 KB), short of room for the reserve and twice the margin
+    log2 = store.start(HEADER, now + 3000)
+    assert log2.id is None and log2.full and store.current() is None
+    assert [x["id"] for x in store.list()] == [1]
+    fs.free = 1 << 20
+    log3 = store.start(HEADER, now + 4000)
+    assert log3.id == 2 and not log3.full and "reserve" in os.listdir(d + "/sessions")
+    log3.close(now + 5000)
+    _rmtree(d)
+
+
 def test_low_flash_without_room_for_the_note():
     d = tmpdir("low2")
     fs = FakeStatvfs(1 << 20)
