@@ -305,6 +305,28 @@ def clocked_bus(clock, limit):
     return ClockedI2C()
 
 
+class EndClock:
+    """The clock the flash stalls advance: not past the end of the trace by
+    more than half a sample period, as --stall (Script): the emulated chip
+    stops at the trace's last row, a board's chip would not, and a stall
+    past the end would show the driver a silent sensor."""
+
+    def __init__(self, clock, limit, chip):
+        self.clock = clock
+        self.limit = limit
+        self.chip = chip
+
+    def advance(self, us):
+        end = self.limit[0]
+        r = self.chip._rate
+        if r is not None:
+            end += r[1] * 500000 // r[0]
+        t = self.clock.t
+        if t + us > end:
+            us = end - t if end > t else 0
+        self.clock.advance(us)
+
+
 class OsNoSync:
     """os for logstore with sync() a no-op: on the unix port os.sync() flushes
     the host's disks (milliseconds of wall time), nothing like a board."""
@@ -546,6 +568,9 @@ class Script:
             app.stop_loop()  # the serial port closed: nobody is there any more
         if not self.ended and us >= self.limit[0] and app.last_read == 0 and app.sensor_ok:
             self.ended = True
+            if self.flash is not None:
+                self.flash.new_pass()  # the loop's stalls end here (not the session's close)
+                self.flash.sampling = False
             app.sampling = False
             if app.running:
                 app.stop()
@@ -918,6 +943,8 @@ def main(argv):
     chip = make_chip(o["imu"])
     chip.source = Samples(o["samples"], n, o["rate"])
     clock_bus.attach(chip)
+    if simflash is not None:
+        simflash.clock = EndClock(clock, limit, chip)
     if ram:
         board_heap.fill()  # the rest of the heap is the board's
     else:
