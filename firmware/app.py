@@ -658,6 +658,12 @@ class App:
                     self._gesture(g, now)
             log = self.log
             if log is not None:
+                if got > self._io_max and self.sensor_ok:
+                    # a catch-up read (after a stall): its samples took tens
+                    # of ms to process; empty the FIFO again before the log
+                    # may write (and stall)
+                    self.reads += 1
+                    fresh = self._read(now) <= self._io_max
                 try:
                     log.poll(now, fresh)
                 except OSError as e:

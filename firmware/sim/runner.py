@@ -397,6 +397,8 @@ class Script:
     def __init__(self, o, clock, bus, chip, button_pin, n, limit, stats):
         self.flash = None  # sim.flash.SimFlash (--flash): its stalls per loop pass
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
+        self._charged = 0  # samples charged at their read this pass (charge_samples)
+        self._read_charged = 0  # the last read's
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
         self._last_read = None  # virtual us of the last FIFO read that brought samples
@@ -462,6 +464,12 @@ class Script:
 
             fakemachine.set_clock(self.clock.ticks_ms, self.clock.ticks_ms())  # LED/buzzer stamps: trace time
 
+    def charge_samples(self, n):
+        """A read brought n samples: the CPU they cost a board, now."""
+        self._charged += n
+        self._read_charged = n
+        self.clock.advance(n * self.cost_sample)
+
     def sample_time(self, seq):
         """Virtual us at which the chip made the sample the app calls seq."""
         t0, n0, s0 = self.grid
@@ -480,7 +488,7 @@ class Script:
         ts = app._ts
         for i in range(n):
             if ts[i] == t:
-                cue = self.clock.us() + n * self.cost_sample
+                cue = self.clock.us() + (n - self._read_charged) * self.cost_sample
                 self.stats.add(1, cue - self.sample_time(imu.first_seq + i))
                 return
 
@@ -512,9 +520,11 @@ class Script:
                 self.downloaded = dl
                 app.stop_loop()
         # the CPU this pass took on a board
-        k = app.samples - self._seen
+        k = app.samples - self._seen - self._charged  # (those not charged at their read)
         self._seen = app.samples
-        self.clock.advance(self.cost_pass + k * self.cost_sample)
+        self._charged = 0
+        self._read_charged = 0
+        self.clock.advance(self.cost_pass + (k if k > 0 else 0) * self.cost_sample)
         if self._pass & 1023 == 0:
             # live data: what is still in use after a collection
             import gc
@@ -1023,6 +1033,18 @@ def main(argv):
             sc.sampling_started(imu)
 
         imu.restart = restart_and_mark
+        read_fifo = imu.read_fifo
+
+        def read_and_charge(buf, maxn):
+            # the CPU a board spends on these samples (the I2C read, the
+            # engine, the log, the link) is spent now, before the pass goes
+            # on: a flash write later in the pass stalls after it
+            n = read_fifo(buf, maxn)
+            if n:
+                sc.charge_samples(n)
+            return n
+
+        imu.read_fifo = read_and_charge
     cue = a.cues.on_engine_event
 
     def cue_and_measure(ev, now):
