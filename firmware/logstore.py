@@ -158,7 +158,8 @@ class SessionLog:
 
     Attributes: id, name (None for a detached log), full (logging stopped:
     flash low or a write error), closed, bytes_written (bytes handed to the
-    file), errors (OSErrors and MemoryErrors met), last_error.
+    file), durable (samples in the file at its last sync: what a power cut
+    keeps), errors (OSErrors and MemoryErrors met), last_error.
     add_sample(seq, t_ms, ax, ay, az, gx, gy, gz): int16 counts; seq +1 per
     sample, t_ms a tick in ms. add_samples(seq, ts, src, n): n of them at
     once from arrays (record.LogWriter.add_samples). No heap allocation
@@ -171,6 +172,7 @@ class SessionLog:
         self.full = False
         self.closed = False
         self.bytes_written = 0
+        self.durable = 0  # samples a power cut would keep (in the file at its last sync)
         self.errors = 0
         self.last_error = None
         self._store = store
@@ -486,6 +488,8 @@ class SessionLog:
             return
         self._dirty = False
         self._synced = True
+        if self._wr >= self._np and self._w is not None:
+            self.durable = self._w.samples_written  # every record is in the file
         self._synced_all()
 
     def _fail(self, e):

@@ -60,6 +60,7 @@ class SimFlash:
         self.debug = False
         self.max_pass_stall_us = 0  # the longest stall of one loop pass while sampling
         self.sampling = True
+        self.watch = None  # called before and after each operation's stall (the sim's at-risk measure)
         self.readonly = readonly
         self._ff = b"\xff" * BLOCK  # made once: an erase allocates nothing (the sim's --board-ram heap)
         fresh = False
@@ -128,6 +129,14 @@ class SimFlash:
         self.pass_stall_us = 0
 
     def _stall(self, us):
+        w = self.watch
+        if w is not None:
+            w()
+        self._stall_only(us)
+        if w is not None:
+            w()
+
+    def _stall_only(self, us):
         self.stall_us += us
         self.pass_stall_us += us
         if us > self.max_stall_us:

@@ -398,6 +398,8 @@ class Script:
         self.flash = None  # sim.flash.SimFlash (--flash): its stalls per loop pass
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
         self._charged = 0  # samples charged at their read this pass (charge_samples)
+        self.app = None
+        self.max_risk = 0  # samples at risk at a power cut, the most seen (risk())
         self._read_charged = 0  # the last read's
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
@@ -464,6 +466,23 @@ class Script:
 
             fakemachine.set_clock(self.clock.ticks_ms, self.clock.ticks_ms())  # LED/buzzer stamps: trace time
 
+    def risk(self):
+        """Samples a power cut now would cost: made by the chip since
+        sampling began, not yet in the log at its last sync (measured while
+        nothing was lost, at every pass and every flash operation)."""
+        app = self.app
+        g = self.grid
+        if app is None or g is None or self.ended or app.lost or app.faults:
+            return
+        log = app.log
+        r = self.chip._rate
+        if log is None or log.full or r is None:
+            return
+        made = (self.clock.us() - g[0]) * r[0] // (r[1] * 1000000) - g[1]
+        k = made - log.durable
+        if k > self.max_risk:
+            self.max_risk = k
+
     def charge_samples(self, n):
         """A read brought n samples: the CPU they cost a board, now."""
         self._charged += n
@@ -494,6 +513,7 @@ class Script:
 
     def __call__(self, app, now):
         self._pass += 1
+        self.risk()
         if self.flash is not None:
             self.flash.new_pass()
         us = self.clock.us()
@@ -1014,6 +1034,9 @@ def main(argv):
         simflash.new_pass()
         simflash.max_pass_stall_us = 0
     a.hook = sc
+    sc.app = a
+    if simflash is not None:
+        simflash.watch = sc.risk
     if ram:
         if native is not None:
             native.sweep()
@@ -1076,10 +1099,12 @@ def main(argv):
         code_bytes, sc.peak - base, o["data_heap"]))
     if simflash is not None:
         c = simflash.counts()
+        rate = sc.chip._rate
         out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
-                  "max_pass_stall_ms=%d\n"
+                  "max_pass_stall_ms=%d at_risk_ms=%d\n"
                   % (_logged_bytes(FLASH + "/sessions") - logged0[0], c["program_bytes"], c["erase_bytes"],
-                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000))
+                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000,
+                     sc.max_risk * rate[1] * 1000 // rate[0] if rate else -1))
     if ram:
         board_heap.sample(clock.us())
         dl = sc.downloaded
