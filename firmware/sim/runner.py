@@ -38,12 +38,15 @@
 #
 # Options:
 #   --imu mpu6050|mpu6500|lsm6dsox|lsm6ds3|qmi8658   emulated chip
-#   --flash DIR        sessions under DIR/sessions, config DIR/heeldrop.json
-#   --flash-kb N       pretend the flash holds N KB (flash low/full tests)
-#   --fs dir|lfs       the flash: dir = DIR itself (a host folder), lfs = littlefs
-#                      over the board's flash geometry in DIR/flash.img (sim/flash.py:
-#                      program/erase counted, their stalls on the clock)
-#   --erase-ms MS      lfs: the CPU stall of one 4 KB erase (45 typical, 400 max)
+#   --flash DIR        the board's flash: littlefs over the Pico's flash
+#                      geometry in the image DIR/flash.img (sim/flash.py:
+#                      programs and erases counted, their stalls on the
+#                      clock), mounted at /flash, which is the current folder
+#                      (the REPL and mpremote see the board's files there):
+#                      sessions in /flash/sessions, config /flash/heeldrop.json
+#   --flash-kb N       a flash (image) of N KB instead of the Pico's 1408 KB
+#   --erase-ms MS      the CPU stall of one 4 KB erase (45 typical, 400 max;
+#                      a 256 B page program stalls 0.4 ms); 0: no flash stall
 #   --uid HEX          the board's unique id (machine.unique_id() on a board;
 #                      default 51a0000000000001): part of each session's identity
 #   --stall MS         a main-loop stall of MS every second of trace time
@@ -80,8 +83,6 @@
 import struct
 import sys
 import time
-
-from heelcore.ticks import ticks_diff
 
 _TICKS = (1 << 30) - 1
 CHIPS = ("mpu6050", "mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658")
@@ -304,6 +305,28 @@ def clocked_bus(clock, limit):
     return ClockedI2C()
 
 
+class EndClock:
+    """The clock the flash stalls advance: not past the end of the trace by
+    more than half a sample period, as --stall (Script): the emulated chip
+    stops at the trace's last row, a board's chip would not, and a stall
+    past the end would show the driver a silent sensor."""
+
+    def __init__(self, clock, limit, chip):
+        self.clock = clock
+        self.limit = limit
+        self.chip = chip
+
+    def advance(self, us):
+        end = self.limit[0]
+        r = self.chip._rate
+        if r is not None:
+            end += r[1] * 500000 // r[0]
+        t = self.clock.t
+        if t + us > end:
+            us = end - t if end > t else 0
+        self.clock.advance(us)
+
+
 class OsNoSync:
     """os for logstore with sync() a no-op: on the unix port os.sync() flushes
     the host's disks (milliseconds of wall time), nothing like a board."""
@@ -320,41 +343,13 @@ class OsNoSync:
         return getattr(self._os, name)
 
 
-class FakeStatvfs:
-    """os.statvfs for a flash of cap_kb KB: free = cap - what DIR holds."""
-
-    def __init__(self, root, cap_kb):
-        self.root = root
-        self.cap = cap_kb * 1024
-
-    def __call__(self, path):
-        import os
-
-        used = 0
-        for d in (self.root, self.root + "/sessions"):
-            try:
-                for name in os.listdir(d):
-                    try:
-                        st = os.stat(d + "/" + name)
-                        if st[0] & 0x8000:
-                            used += (st[6] + 511) // 512 * 512
-                    except OSError:
-                        pass
-            except OSError:
-                pass
-        free = self.cap - used
-        if free < 0:
-            free = 0
-        return (4096, 4096, self.cap // 4096, free // 4096, free // 4096, 0, 0, 0, 0, 255)
-
-
 def parse_args(argv):
     o = {"samples": None, "n": 0, "rate": 100, "speed": None, "flash": None, "flash_kb": 0,
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
          "code_adjust": 0, "download": False, "native_sizes": None,
-         "uid": "51a0000000000001", "fs": "dir", "erase_ms": 45}
+         "uid": "51a0000000000001", "erase_ms": 45}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -400,8 +395,12 @@ class Script:
     button presses, the end of the trace."""
 
     def __init__(self, o, clock, bus, chip, button_pin, n, limit, stats):
-        self.flash = None  # sim.flash.SimFlash (--fs lfs): its stalls per loop pass
+        self.flash = None  # sim.flash.SimFlash (--flash): its stalls per loop pass
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
+        self._charged = 0  # samples charged at their read this pass (charge_samples)
+        self.app = None
+        self.max_risk = 0  # samples at risk at a power cut, the most seen (risk())
+        self._read_charged = 0  # the last read's
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
         self._last_read = None  # virtual us of the last FIFO read that brought samples
@@ -467,6 +466,29 @@ class Script:
 
             fakemachine.set_clock(self.clock.ticks_ms, self.clock.ticks_ms())  # LED/buzzer stamps: trace time
 
+    def risk(self):
+        """Samples a power cut now would cost: made by the chip since
+        sampling began, not yet in the log at its last sync (measured while
+        nothing was lost, at every pass and every flash operation)."""
+        app = self.app
+        g = self.grid
+        if app is None or g is None or self.ended or app.lost or app.faults:
+            return
+        log = app.log
+        r = self.chip._rate
+        if log is None or log.full or r is None:
+            return
+        made = (self.clock.us() - g[0]) * r[0] // (r[1] * 1000000) - g[1]
+        k = made - log.durable
+        if k > self.max_risk:
+            self.max_risk = k
+
+    def charge_samples(self, n):
+        """A read brought n samples: the CPU they cost a board, now."""
+        self._charged += n
+        self._read_charged = n
+        self.clock.advance(n * self.cost_sample)
+
     def sample_time(self, seq):
         """Virtual us at which the chip made the sample the app calls seq."""
         t0, n0, s0 = self.grid
@@ -485,12 +507,13 @@ class Script:
         ts = app._ts
         for i in range(n):
             if ts[i] == t:
-                cue = self.clock.us() + n * self.cost_sample
+                cue = self.clock.us() + (n - self._read_charged) * self.cost_sample
                 self.stats.add(1, cue - self.sample_time(imu.first_seq + i))
                 return
 
     def __call__(self, app, now):
         self._pass += 1
+        self.risk()
         if self.flash is not None:
             self.flash.new_pass()
         us = self.clock.us()
@@ -517,9 +540,11 @@ class Script:
                 self.downloaded = dl
                 app.stop_loop()
         # the CPU this pass took on a board
-        k = app.samples - self._seen
+        k = app.samples - self._seen - self._charged  # (those not charged at their read)
         self._seen = app.samples
-        self.clock.advance(self.cost_pass + k * self.cost_sample)
+        self._charged = 0
+        self._read_charged = 0
+        self.clock.advance(self.cost_pass + (k if k > 0 else 0) * self.cost_sample)
         if self._pass & 1023 == 0:
             # live data: what is still in use after a collection
             import gc
@@ -573,6 +598,9 @@ class Script:
             app.stop_loop()  # the serial port closed: nobody is there any more
         if not self.ended and us >= self.limit[0] and app.last_read == 0 and app.sensor_ok:
             self.ended = True
+            if self.flash is not None:
+                self.flash.new_pass()  # the loop's stalls end here (not the session's close)
+                self.flash.sampling = False
             app.sampling = False
             if app.running:
                 app.stop()
@@ -857,11 +885,36 @@ def _logged_bytes(d):
     return n
 
 
-def open_store(o, flash, clock=None, mounted=None):
-    """The sim's flash: sessions under DIR/sessions (None without --flash);
-    with --fs lfs, on littlefs in DIR/flash.img (mounted[0] = the SimFlash,
-    mounted[1] = the mount point)."""
+def mount_flash(o, clock):
+    """--flash DIR: the board's littlefs in DIR/flash.img (made and
+    formatted if new, as a board's first boot does), mounted at /flash and
+    made the current folder, as a board's / is. Returns the SimFlash, or
+    None without --flash."""
+    flash = o["flash"]
     if not flash:
+        return None
+    import os
+
+    from sim.flash import PICO_BLOCKS, SimFlash
+
+    try:
+        os.mkdir(flash)
+    except OSError:
+        pass
+    blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
+    # --erase-ms 0: the flash takes no time at all (programs neither)
+    fl = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000, 400 if o["erase_ms"] else 0)
+    fl.mount(FLASH)
+    os.chdir(FLASH)
+    return fl
+
+
+FLASH = "/flash"  # where the sim mounts the board's flash
+
+
+def open_store(o, fl):
+    """The session store on the mounted flash (None without one)."""
+    if fl is None:
         return None
     import os
 
@@ -869,27 +922,11 @@ def open_store(o, flash, clock=None, mounted=None):
     from logstore import SessionStore
 
     logstore.os = OsNoSync()
-    try:
-        os.mkdir(flash)
-    except OSError:
-        pass
-    if o["fs"] == "lfs":
-        # littlefs on the board's flash geometry, as rp2 mounts it
-        from sim.flash import PICO_BLOCKS, SimFlash
-
-        blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
-        fl = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000)
-        root = fl.mount("/flash")
-        st = SessionStore(root + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, os.statvfs,
-                          device_id=o["uid"])
-        if mounted is not None:  # what the sessions held before this boot's session
-            mounted[:] = [fl, root, _logged_bytes(root + "/sessions")]
-        return st
-    if o["fs"] != "dir":
-        raise ValueError("--fs: dir or lfs, got %r" % o["fs"])
-    statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
-    return SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs,
-                        device_id=o["uid"])
+    # logging stops with 32 KB left, as on a board (app.run()); less on a
+    # small image (--flash-kb: an eighth of it, at least 8 KB)
+    total = fl.blocks * 4096
+    reserve = 32 * 1024 if total >= 256 * 1024 else max(8 * 1024, total // 8)
+    return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"])
 
 
 def main(argv):
@@ -898,6 +935,7 @@ def main(argv):
     import os
 
     clock = VirtualClock(o["speed"])
+    simflash = mount_flash(o, clock)  # before the firmware (--from-flash) is imported from it
     native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
     imports = None
     if (o["cost"][2] and o["mpy_sizes"]) or native is not None:
@@ -935,6 +973,8 @@ def main(argv):
     chip = make_chip(o["imu"])
     chip.source = Samples(o["samples"], n, o["rate"])
     clock_bus.attach(chip)
+    if simflash is not None:
+        simflash.clock = EndClock(clock, limit, chip)
     if ram:
         board_heap.fill()  # the rest of the heap is the board's
     else:
@@ -963,14 +1003,15 @@ def main(argv):
     fakemachine.set_output(False if o["quiet"] else emit)
     bus = clock_bus
     parts = simboard.build(i2c=bus)
-    flash = o["flash"]
-
-    mounted = []  # --fs lfs: [SimFlash, mount point]
+    logged0 = [0]
 
     def store():
         if o["startup_ms"]:
             clock.advance(o["startup_ms"] * 1000)  # injected start-up work
-        return open_store(o, flash, clock, mounted)
+        st = open_store(o, simflash)
+        if st is not None:  # what the sessions held before this boot's session
+            logged0[0] = _logged_bytes(FLASH + "/sessions")
+        return st
 
     sink = SinkStream() if (ram and o["download"] and not serial) else None
 
@@ -980,14 +1021,12 @@ def main(argv):
         return lk.StdioStream() if serial else NullStream()
 
     rate = o["rate"]
-    a = appmod.boot("sim", parts, clock, flash + "/heeldrop.json" if flash else None, store, stream,
+    a = appmod.boot("sim", parts, clock, FLASH + "/heeldrop.json" if simflash is not None else None, store, stream,
                     int(rate) if rate == int(rate) else rate, o["side"])
     if not serial:
         for p in a.config_problems:
             out.write("sim: config: %s\n" % p)
     sc = Script(o, clock, bus, chip, parts[3], n, limit, stats)
-    simflash = mounted[0] if mounted else None
-    logged0 = mounted[2] if mounted else 0
     sc.flash = simflash
     if simflash is not None and os.getenv("HEELDROP_FLASH_DEBUG"):
         simflash.debug = True
@@ -995,6 +1034,9 @@ def main(argv):
         simflash.new_pass()
         simflash.max_pass_stall_us = 0
     a.hook = sc
+    sc.app = a
+    if simflash is not None:
+        simflash.watch = sc.risk
     if ram:
         if native is not None:
             native.sweep()
@@ -1014,6 +1056,18 @@ def main(argv):
             sc.sampling_started(imu)
 
         imu.restart = restart_and_mark
+        read_fifo = imu.read_fifo
+
+        def read_and_charge(buf, maxn):
+            # the CPU a board spends on these samples (the I2C read, the
+            # engine, the log, the link) is spent now, before the pass goes
+            # on: a flash write later in the pass stalls after it
+            n = read_fifo(buf, maxn)
+            if n:
+                sc.charge_samples(n)
+            return n
+
+        imu.read_fifo = read_and_charge
     cue = a.cues.on_engine_event
 
     def cue_and_measure(ev, now):
@@ -1045,10 +1099,12 @@ def main(argv):
         code_bytes, sc.peak - base, o["data_heap"]))
     if simflash is not None:
         c = simflash.counts()
+        rate = sc.chip._rate
         out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
-                  "max_pass_stall_ms=%d\n"
-                  % (_logged_bytes(mounted[1] + "/sessions") - logged0, c["program_bytes"], c["erase_bytes"],
-                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000))
+                  "max_pass_stall_ms=%d at_risk_ms=%d\n"
+                  % (_logged_bytes(FLASH + "/sessions") - logged0[0], c["program_bytes"], c["erase_bytes"],
+                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000,
+                     sc.max_risk * rate[1] * 1000 // rate[0] if rate else -1))
     if ram:
         board_heap.sample(clock.us())
         dl = sc.downloaded
