@@ -532,7 +532,8 @@ def test_no_imu_at_boot_then_plugged_in(tmp_path):
         a.loop_once()
     assert a.sensor_ok and a.samples > 100 and a.log is not None
     res = a.stop()
-    rd = read_log(session_files(tmp_path)[0])
+    # the store here is a host folder (SessionStore on CPython), not the sim's littlefs image
+    rd = read_log(str(tmp_path / "sessions" / "s0001.hdl"))
     assert rd.header["imu"] == "MPU-6050" and rd.header["accel_lsb_per_g"] == 8192
     assert rd.header["side"] == "right" and len(rd.samples()) == res["samples"] > 100
 
