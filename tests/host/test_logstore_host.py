@@ -387,3 +387,14 @@ def test_log_size_at_every_rate_is_at_most_xz(tmp_path):
         over[rate] = max(over.get(rate, 0), o)
     for rate in RATES:
         assert over[rate] <= 1.2 * over[100], (rate, over)
+
+
+def test_the_module_comment_states_the_flush_period_in_the_code():
+    # the comment said FLUSH_MS (1800 ms) and "1 s flush" while the code flushed every 1700 ms
+    import re
+
+    src = open(os.path.join(ROOT, "firmware", "logstore.py")).read()
+    ms = int(re.search(r"^_FLUSH_MS = const\((\d+)\)", src, re.M).group(1))
+    stated = [int(x) for x in re.findall(r"FLUSH_MS \((\d+) ms\)", src)]
+    assert stated and set(stated) == {ms}, (stated, ms)
+    assert not re.search(r"\b1 s flush", src)
