@@ -53,9 +53,10 @@
 #   counts it in .errors (.last_error keeps it), closes the file and stops
 #   logging (after ENOSPC: the reserve, below); nothing raises to the caller
 #   of add_*/poll/close.
-# - At each flush poll() asks the filesystem for free space (statvfs; on
-#   littlefs this walks the file system, a few ms). Below reserve_bytes it
-#   writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
+# - After each sync the filesystem is asked for free space (statvfs; on
+#   littlefs this walks the file system, a few ms; asked between syncs it
+#   counts the open file's blocks twice). When that was below reserve_bytes,
+#   the next flush tick writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
 #   closes the file and sets .full. reserve_bytes keeps room for the config
 #   and the id counter.
 # - The reserve file (ROOT/reserve, 12 KB: three littlefs blocks, enough for
@@ -203,6 +204,7 @@ class SessionLog:
         self._bo = 0
         self._synced = True
         self._bsz = store._bsize
+        self._free = store.reserve_bytes  # free bytes at the last sync (not low until measured)
         self.add_sample = self._drop
         self.add_samples = self._drop_many
         if f is None:  # detached: nothing is logged
@@ -298,7 +300,7 @@ class SessionLog:
             if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS
                                               or self._np >= self._soon):
                 self._last_flush = now_ms
-                if self._store.low():
+                if self._free < self._store.reserve_bytes:  # measured at the last sync (_sync)
                     self._stop_low(w, now_ms)
                     return
                 w.flush()
@@ -496,6 +498,15 @@ class SessionLog:
             return
         self._dirty = False
         self._synced = True
+        # free space, asked now that the file is clean: littlefs's statvfs
+        # (lfs_fs_size) counts the blocks of a file written since its last
+        # sync twice (the committed copy and the open one), so asked
+        # between syncs it finds a 680 KB session on a 1408 KB flash low
+        try:
+            self._free = self._store.free_bytes()
+        except Exception as e:  # noqa: BLE001 (statvfs)
+            self._fail(e)
+            return
         if self._wr >= self._np and self._w is not None:
             self.durable = self._w.samples_written  # every record is in the file
         self._synced_all()
@@ -566,7 +577,7 @@ class SessionLog:
         self._closing = True
         self._store._free_reserve()
         try:
-            free = self._store.free_bytes()
+            free = self._free  # at the last sync, the reserve still there
             w.flush()
             w.add_note(now_ms, "flash_low free_kb=%d" % (free // 1024))
             self._ending = True
