@@ -7,12 +7,15 @@
 #       -m sim.runner --samples FILE --n N --rate HZ [options]
 #
 # FILE: N samples of 6 little-endian int16 counts (ax ay az gx gy gz) at the
-# virtual scale of heeldrop.replay (8192 LSB/g, 65.5 LSB/dps). The chip
-# emulation turns them back into g and deg/s (the "physics") and its ADC
-# makes counts at the range the driver configured, so an MPU-6050 at +-4 g /
-# +-500 dps reproduces the trace's counts exactly. Sample k of the trace is
-# the chip's k-th sample at its ODR after the app started sampling (the
-# trace's rate, which the MPU-6050 makes exactly for 25..1000 Hz).
+# virtual scale of heeldrop.replay (8192 LSB/g, 65.5 LSB/dps, whatever the
+# trace's own scale), one a period of the trace's rate (the rows a recorder
+# dropped filled in). The chip emulation turns them back into g and deg/s
+# (the "physics") and its ADC makes counts at the range the driver
+# configured, so an MPU-6050 at +-4 g / +-500 dps reproduces an MPU-6050
+# trace's counts exactly. The chip samples that motion at its ODR from the
+# moment the app started sampling: at the trace's rate (the MPU-6050 makes
+# 25..1000 Hz exactly) its sample k is row k; at another ODR (LSM6DS 104 Hz,
+# QMI8658 112.1 Hz for 100 Hz) it reads between rows (Samples).
 #
 # Start-up: the same code as a board's (app.boot(), then App.run()), in the
 # same order: config, button, IMU probe and configure, session store, link,
@@ -227,35 +230,67 @@ def read_sizes(path):
 
 
 class Samples:
-    """The chip's source: sample k of the file as (g, g, g, dps, dps, dps)."""
+    """The chip's source: the motion at the chip's sample k, as (g, g, g,
+    dps, dps, dps). The file's rows are the trace on its own rate's grid
+    (heeldrop sim fills the rows a recorder dropped); the chip samples that
+    motion at its own ODR (sampling_started sets step): sample k reads the
+    trace at row k * step, between two rows by linear interpolation. An
+    MPU-6050 makes the trace's rate exactly (step 1: sample k is row k);
+    an LSM6DS at 104 Hz or a QMI8658 at 112.1 Hz sees a 100 Hz trace's
+    motion at its true pace, not 4 or 12 % faster."""
 
     def __init__(self, path, n, rate):
         self.f = open(path, "rb")
         self.n = n
         self.rate = rate
+        self.step = 1.0  # trace rows per chip sample (the trace's rate / the chip's)
         self.k = -1
-        self.skip = 0  # rows that passed while the chip was unplugged or asleep
-        self.origin = 0  # clock (us) of the trace's grid: row j at origin + (j + 1) / rate
+        self.skip = 0  # chip samples that passed while the chip was unplugged or asleep
+        self.origin = 0  # clock (us) of the chip's grid: sample j at origin + (j + 1) / (rate / step)
         self.buf = bytearray(12)
+        self.row = None  # the rows last read: (index, counts)
+        self.prev = None
         self.last = (0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+
+    def count(self):
+        """The chip samples that read the trace (the last one reads row n - 1)."""
+        return int((self.n - 1) / self.step + 1e-9) + 1
 
     def lost_between(self, a, b):
         # the foot moves on while the sensor is away (unplugged, not sampling)
-        # from clock a to b (us): the rows of the trace's grid in (a, b] are lost
-        r = self.rate
+        # from clock a to b (us): the chip's sample slots in (a, b] are lost
+        r = self.rate / self.step
         o = self.origin
         self.skip += int((b - o) * r // 1000000) - int((a - o) * r // 1000000)
 
+    def _read(self, j):
+        for r in (self.row, self.prev):
+            if r is not None and r[0] == j:
+                return r[1]
+        if j != self.k + 1:
+            self.f.seek(12 * j)
+        self.k = j
+        if self.f.readinto(self.buf) != 12:
+            return None
+        c = struct.unpack("<6h", self.buf)
+        self.prev = self.row
+        self.row = (j, c)
+        return c
+
     def __call__(self, k):
         k += self.skip
-        if k >= self.n:
+        x = k * self.step
+        j = int(x + 1e-9)
+        if j >= self.n or k < 0:
             return self.last
-        if k != self.k + 1:
-            self.f.seek(12 * k)
-        self.k = k
-        if self.f.readinto(self.buf) != 12:
+        c = self._read(j)
+        if c is None:
             return self.last
-        c = struct.unpack("<6h", self.buf)
+        f = x - j
+        if f > 1e-9 and j + 1 < self.n:
+            d = self._read(j + 1)
+            if d is not None:
+                c = [a + (b - a) * f for a, b in zip(c, d)]
         self.last = (c[0] / 8192, c[1] / 8192, c[2] / 8192, c[3] / 65.5, c[4] / 65.5, c[5] / 65.5)
         return self.last
 
@@ -453,6 +488,7 @@ class Script:
         if c._rate is None or src is None:
             return
         num, den = c._rate
+        src.step = src.rate * den / num
         src.skip = -c.produced
         src.origin = c._t0 + c._n * den * 1000000 // num
         self.grid = (c._t0, c._n, imu.seq)
@@ -559,7 +595,7 @@ class Script:
             # the trace ends with its last row: on the chip's sample grid (a
             # power cycle restarts it) the sample that reads row n - 1
             num, den = c._rate
-            left = self.n - c.produced - c.source.skip
+            left = c.source.count() - c.produced - c.source.skip
             self.limit[0] = c._t0 + ((c._n + left) * den * 1000000 + num - 1) // num
         if self.stall_us and us >= self.next_stall and us < self.limit[0]:
             self.next_stall += 1000000
@@ -589,7 +625,7 @@ class Script:
         if self.release_at is not None and us >= self.release_at:
             self.release_at = None
             self.pin.set_input(1)
-        elif self.switch and app.samples >= self.switch[0] and self.release_at is None:
+        elif self.switch and app.samples * self.chip.source.step >= self.switch[0] and self.release_at is None:
             self.switch.pop(0)
             self.pin.set_input(0)
             self.release_at = us + 200000  # a 200 ms press: "short"

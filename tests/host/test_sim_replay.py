@@ -9,14 +9,21 @@ as if they were at +-500 deg/s / +-4 g, so a trace recorded at +-1000 deg/s
 turned the foot half as fast on the board: 0 reps and calibration_failed
 ('not about one axis') where replay found 10.
 
+The sim also fed the trace's rows back to back at the chip's ODR: the rows
+a recorder dropped (the envelope drops up to 2 %) were squeezed out (the
+foot jumped and moved faster: a rep's start 0.9 s apart, holds 1-2 % short),
+and an LSM6DS at 104 Hz or a QMI8658 at 112.1 Hz saw a 100 Hz trace's motion
+4 or 12 % faster (3 reps where replay found 2). Now the chip samples the
+trace's motion at its true pace.
+
 Exact equality is not expected here (test_firmware_app's parity tests check
 the firmware's events against replay of its own log line for line): the chip
-quantises at its own range, LSM6DS and QMI8658 chips sample at their nearest
-ODR (the trace's rows are their samples, so the board sees the motion faster
-by that ratio), and the envelope drops up to 2 % of a trace's rows, which the
-chip's steady sample stream does not have. So: the same calibration outcome,
-the same number of reps, the same depths within 0.5 deg, the same holds
-within 3 % + 0.3 s after the ODR ratio.
+quantises at its own range and samples on its own grid (between the trace's
+rows, where it has no drops; replay sees the recorder's gaps and jittered
+times). So: the same calibration stages, the same number of reps, depths
+within 1 deg and holds within 1 s (measured over these cases: 0.97 deg and
+0.86 s at most; bounce counts can differ where a recorder's jitter or gap
+falls in a hold: seed 3 at 200 Hz, 2 in replay, 0 on every chip).
 """
 import json
 import os
@@ -34,15 +41,13 @@ from heelcore.record import LogReader
 SECONDS = 75  # the first reps of each trace, to keep the test cheap
 
 CASES = [  # (seed, rate, chip): trace scales drawn by synth, printed on failure
-    (1, 100, "mpu6050"),
+    (1, 100, "mpu6050"),  # +-1000 deg/s: 0 reps before (the scale)
+    (1, 200, "mpu6500"),  # dropped rows: the first rep's start 0.9 s apart before
+    (4, 100, "lsm6dsox"),  # 104 Hz: 3 reps before, replay 2
+    (1, 100, "lsm6ds3"),
     (2, 50, "lsm6dsox"),
+    (3, 200, "qmi8658"),
 ]
-# Not yet equal, and not listed: seed 1 at 200 Hz on the MPU-6500 (the first
-# rep's start 0.9 s apart), seed 4 at 100 Hz on the LSM6DS3 (3 reps, replay 2):
-# the sim feeds the trace's rows back to back at the chip's ODR, so the rows
-# the envelope drops (up to 2 %) are squeezed out and the board sees jumps
-# where replay sees gaps. A sample feed on the trace's time axis is the fix.
-
 
 def short_trace(tmp_path, seed, rate):
     full = tmp_path / "full.csv"
@@ -83,11 +88,10 @@ def test_sim_finds_what_replay_finds(tmp_path, seed, rate, chip):
     meta = read_trace(trace).meta
     scales = "trace at +-%s deg/s, +-%s g" % (meta.get("gyro_range_dps"), meta.get("accel_range_g"))
     rp = [json.loads(to_json(e)) for e in run_engine(read_trace(trace))]
-    fw, odr = sim_events(trace, str(tmp_path / "flash"), chip)
+    fw, _odr = sim_events(trace, str(tmp_path / "flash"), chip)
     assert reps(rp), "replay found no rep in %s: choose another seed" % trace
     assert calibration(fw) == calibration(rp), scales
     assert len(reps(fw)) == len(reps(rp)), scales
-    k = odr / rate  # the board's seconds per trace second
     for a, b in zip(reps(fw), reps(rp)):
-        assert abs(a["depth_deg"] - b["depth_deg"]) <= 0.5, (scales, a, b)
-        assert abs(a["hold_s"] * k - b["hold_s"]) <= 0.03 * b["hold_s"] + 0.3, (scales, a, b)
+        assert abs(a["depth_deg"] - b["depth_deg"]) <= 1.0, (scales, a, b)
+        assert abs(a["hold_s"] - b["hold_s"]) <= 1.0, (scales, a, b)
