@@ -8,8 +8,8 @@
 #
 # FILE: N samples of 6 little-endian int16 counts (ax ay az gx gy gz) at the
 # virtual scale of heeldrop.replay (8192 LSB/g, 65.5 LSB/dps, whatever the
-# trace's own scale), one a period of the trace's rate (the rows a recorder
-# dropped filled in). The chip emulation turns them back into g and deg/s
+# trace's own scale), one a period of the trace's rate (rows a recorder
+# dropped are not filled in: the chip sees the motion jump there). The chip emulation turns them back into g and deg/s
 # (the "physics") and its ADC makes counts at the range the driver
 # configured, so an MPU-6050 at +-4 g / +-500 dps reproduces an MPU-6050
 # trace's counts exactly. The chip samples that motion at its ODR from the
@@ -231,8 +231,8 @@ def read_sizes(path):
 
 class Samples:
     """The chip's source: the motion at the chip's sample k, as (g, g, g,
-    dps, dps, dps). The file's rows are the trace on its own rate's grid
-    (heeldrop sim fills the rows a recorder dropped); the chip samples that
+    dps, dps, dps). The file's rows are the trace's, one a period of its
+    rate (rows a recorder dropped are not filled in); the chip samples that
     motion at its own ODR (sampling_started sets step): sample k reads the
     trace at row k * step, between two rows by linear interpolation. An
     MPU-6050 makes the trace's rate exactly (step 1: sample k is row k);

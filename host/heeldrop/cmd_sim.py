@@ -269,25 +269,6 @@ def trace_rate(tr):
     return 1000.0 / d
 
 
-def on_grid(counts, rate):
-    """The trace on its own rate's grid, as the chip samples the motion:
-    row j at t0 + j / rate (each row where its time falls, within the
-    timestamps' jitter), the rows the trace lacks (dropped by the recorder,
-    the foot moving on) filled by linear interpolation."""
-    period = 1000.0 / rate
-    t0 = counts[0][0]
-    out = [counts[0]]
-    for c in counts[1:]:
-        j = max(len(out), int(round((c[0] - t0) / period)))
-        p = out[-1]
-        m = j - len(out) + 1  # steps from the previous row to this one
-        for i in range(1, m):
-            out.append((int(round(t0 + (len(out)) * period)),) + tuple(
-                int(round(a + (b - a) * i / m)) for a, b in zip(p[1:], c[1:])))
-        out.append(c)
-    return out
-
-
 def prepare(trace_path, workdir):
     """Read and check the trace; write the runner's sample file. Returns
     dict(samples, n, rate, side, switch)."""
@@ -311,7 +292,6 @@ def prepare(trace_path, workdir):
     rate = trace_rate(tr)
     if not 10 <= rate <= 1000:
         raise UserError("%s: sample rate %g Hz is outside what the IMUs make (10..1000 Hz)" % (trace_path, rate))
-    counts = on_grid(counts, rate)
     path = os.path.join(workdir, "trace.bin")
     buf = bytearray(12 * len(counts))
     for i, c in enumerate(counts):
