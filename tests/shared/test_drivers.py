@@ -536,3 +536,50 @@ def test_chip_soft_resets_restore_power_on_values():
         rig.base = c.produced - rig.imu.seq
         rig.run(600000)
         assert rig.imu.take_gap() == 0 and len(rig.got) > 10, cls.NAME
+
+
+class CountRamp:
+    """A chip.counts source as the sim board's sample file: row k as int16
+    counts at 8192 LSB/g and 65.5 LSB/dps (the ramp's values, rounded)."""
+
+    def __init__(self):
+        self.rows = [[int(round(v * (8192 if ax < 3 else 65.5))) for ax, v in enumerate(ramp(k))]
+                     for k in range(400)]
+
+    def read(self, k, out):
+        row = self.rows[k % 400]
+        for i in range(6):
+            out[i] = row[i]
+
+
+def test_counts_source_makes_samples_without_allocating():
+    # The sim board's chip shares one heap with the firmware (heeldrop sim
+    # --board-ram): making a sample from chip.counts must allocate nothing,
+    # or the emulation's garbage and objects would fragment the firmware's
+    # heap as nothing on a board does. Every range the drivers use, past
+    # 2**30 us (the clock wraps like ticks_us).
+    t0 = (1 << 30) - 30000  # ticks_us wraps 30 ms in
+    for cls in ALL:
+        chip = cls()
+        chip.now_us = t0
+        rig = Rig(cls, 200, chip=chip)
+        src = CountRamp()
+        chip.source = None
+        chip.counts = src
+        rig.imu.restart()
+        first = chip.produced
+        for i in range(6):
+            t = (t0 + 20000 * (i + 1)) & ((1 << 30) - 1)
+            heap_locked(lambda: chip.advance_to(t))
+        made = chip.produced - first
+        assert 20 <= made <= 30, (cls.NAME, made)
+        n = rig.imu.read_fifo(rig.buf, MAXN)
+        assert n == made and rig.imu.take_gap() == 0, (cls.NAME, n, made)
+        # the values: each axis within one LSB of the source's count
+        imu = rig.imu
+        for i in range(n):
+            row = src.rows[(first + i) % 400]
+            for ax in range(6):
+                lsb = imu.accel_lsb_per_g if ax < 3 else imu.gyro_lsb_per_dps
+                want = row[ax] / (8192 if ax < 3 else 65.5)
+                assert abs(rig.buf[6 * i + ax] / lsb - want) <= 1.0 / lsb + 1e-9, (cls.NAME, i, ax)
