@@ -125,6 +125,9 @@ def add_arguments(p):
                         "it as on the board); implies the 32-bit port (build/unix32) and --arch x86")
     p.add_argument("--download", action="store_true",
                    help="with --board-ram: after the trace, download the session over the link as a host would")
+    p.add_argument("--clock-start-ms", type=int, default=0, metavar="MS",
+                   help="start the board's clock at MS ms: ticks_us wraps every 2**30 us (17.9 min), ticks_ms "
+                        "every 2**30 ms (12.4 days); e.g. 1073740000 wraps ticks_ms 1.8 s into the run")
     p.add_argument("--cost", default=None, metavar="PASS_US,SAMPLE_US,IMPORT_US_PER_KB",
                    help="the board's CPU cost model for the virtual clock (default: a Pico's, %d,%d,%d; "
                         "0,0,0: time moves only while the loop idles)" % COST)
@@ -322,7 +325,9 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
                 f.write("".join("%s %d\n" % kv for kv in sorted(native_code_bytes(arch).items())))
             cmd += ["--native-sizes", path]
         if getattr(args, "download", False):
-            cmd.append("--download")
+            # what the device sends, kept for the check after the run
+            cmd += ["--download", "--download-to",
+                    os.path.join(workdir or os.path.dirname(info["samples"]), "download.bin")]
     more = []
     if info["switch"]:
         more += ["--switch", ",".join(str(k) for k in info["switch"])]
@@ -332,6 +337,11 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         if args.startup_ms < 0:
             raise UserError("--startup-ms: must be >= 0")
         cmd += ["--startup-ms", str(args.startup_ms)]
+    start = getattr(args, "clock_start_ms", 0) or 0
+    if start:
+        if not 0 <= start < 1 << 30:
+            raise UserError("--clock-start-ms: 0 .. %d, got %d" % ((1 << 30) - 1, start))
+        cmd += ["--clock-start-ms", str(start)]
     cost = parse_cost(getattr(args, "cost", None))
     cmd += ["--cost", "%d,%d,%d" % cost]
     if cost[2]:
