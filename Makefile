@@ -9,7 +9,7 @@ STAMP := $(VENV)/.setup-stamp
 SPEED ?= 8
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus clean wheel unix32
+.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus sweep clean wheel unix32
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -47,9 +47,13 @@ demo: $(STAMP) ## run the main job on the virtual device (no hardware needed)
 bench: $(STAMP) ## print speed and memory figures, one name=value a line
 	$(PY) -m heeldrop.bench
 
-corpus: $(STAMP) ## regenerate the simulated corpus (build/corpus) and the committed traces from their seeds
+corpus: $(STAMP) ## make the simulated sets from their seeds if outdated: parity corpus (build/corpus), tuning and held-out splits (build/eval)
 	$(VENV)/bin/heeldrop synth --ensure build/corpus
-	$(VENV)/bin/heeldrop synth --committed tests/traces
+	$(VENV)/bin/heeldrop synth --split tuning
+	$(VENV)/bin/heeldrop synth --split heldout
+
+sweep: $(STAMP) ## robustness sweep: each nuisance from benign to beyond its edge; plots into docs/sweep (not part of make test)
+	$(VENV)/bin/heeldrop evaluate --sweep
 
 wheel: $(STAMP) ## build the wheel into dist/ (the whole tool: pipx install dist/heeldrop-*.whl)
 	rm -rf build/lib build/bdist.* dist/heeldrop-*.whl

@@ -257,6 +257,9 @@ class App:
         self._tries = 0
         self._overflows = 0
         self.flash_state = 0  # 0 ok, 1 low, 2 full
+        self._closed_res = None  # stop result of a log closed by a full flash
+        self._record = False  # the running session wants a log
+        self.config_fault = None  # why the saved config was not used (STATUS)
         self.samples = 0  # samples read from the FIFO
         self.lost = 0  # samples booked lost by the driver
         self.gaps = 0
@@ -421,6 +424,10 @@ class App:
         self.session = None
         self.recording = False
         self._want_log = False
+        self._closed_res = None
+        self._record = record
+        if self.flash_state and self.store is not None and self._room():
+            self.flash_state = 0  # space came back (sessions downloaded and deleted)
         if record and self.store is not None and self.flash_state == 0:
             if self.imu is None:
                 # no sensor yet: the log opens when one answers, so that its
@@ -468,6 +475,9 @@ class App:
                 self.log.add_note(eng.t_ms, msg)
             self._error(9, msg)
         res = self._close_log(now)
+        c = self._closed_res
+        if c is not None and res["samples"] == 0 and c["session"] == res["session"]:
+            res = c  # the log was closed earlier (flash full): its true result
         self.cues.on_event("session_stop", now)
         self.last_stop = res
         self.send_status(now)
@@ -486,7 +496,14 @@ class App:
             w = getattr(log, "_w", None)
             res["samples"] = w.samples_written if w is not None else 0
             res["bytes"] = log.bytes_written
+            self._closed_res = res
         return res
+
+    def _room(self):
+        try:
+            return self.store.has_room()
+        except (OSError, AttributeError):
+            return False
 
     def switch_side(self, side=None):
         """Switch side (the button's short press, or the side command): the
@@ -667,6 +684,13 @@ class App:
                     self.free_kb = self.store.free_bytes() // 1024
                 except OSError:
                     self.free_kb = None
+                if self.flash_state and self._room():
+                    # space came back: STATUS says so, recording goes on
+                    # in a new session file
+                    self.flash_state = 0
+                    if self.running and self._record and self.log is None and self.imu is not None:
+                        self._open_log(self.eng.side, now)
+                    self.send_status(now)
             if ticks_diff(now, self._next_status) >= 0:
                 self.send_status(now)
         h = self.hook
@@ -795,6 +819,9 @@ class App:
     def _gap(self, first, count, reason, now):
         self.gaps += 1
         self.lost += count
+        lk = self.link
+        if lk is not None and count:
+            lk.send_gap(first, count, reason)  # the host tells these from link losses
         log = self.log
         if log is not None:
             try:
@@ -911,6 +938,7 @@ class App:
             "battery_pct": None,
             "flash_free_kb": free,
             "flash": ("ok", "low", "full")[self.flash_state],
+            "config_fault": self.config_fault,
             "sensor_ok": self.sensor_ok,
             "imu": imu.name if imu is not None else None,
             "samples": self.samples,
@@ -1107,6 +1135,11 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
     a.config_problems = problems
     for p in problems:
         lk.send_error(2, "config: " + p)
+    if problems:
+        # remembered for STATUS (doctor and live show it) and a cue for the
+        # person on the step: the device runs on its defaults
+        a.config_fault = problems[0] if len(problems) == 1 else "%s (and %d more)" % (problems[0], len(problems) - 1)
+        cues.on_event("config_fault", a.now())
     collect()
     a.start(side)
     return a

@@ -16,7 +16,9 @@
 #         Validates device (ConfigError), writes path + ".tmp", flushes it
 #         and renames it over path, so a power cut leaves either the old or
 #         the new file, never half of one. Raises OSError (e.g. ENOSPC) for
-#         the caller to report; path is then unchanged.
+#         the caller to report; path is then unchanged: a failed rename
+#         never removes the old file (only a rename that refuses because the
+#         target exists, as on FAT, replaces it by remove + rename).
 #     set_setting(cfg, device, key, value, where="config")
 #         Validate and apply one key of either table (ConfigError if bad).
 #     device_defaults() -> dict; check_device(key, value, where) -> value
@@ -31,6 +33,17 @@ from heelcore.config import SPEC, Config, ConfigError, check
 from heelcore.minijson import dumps, loads
 
 PATH = "/heeldrop.json"
+_EPERM = 1
+_EACCES = 13
+_EEXIST = 17
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
 _MPY = sys.implementation.name == "micropython"
 
 # Device settings, in heelcore.config.SPEC's style:
@@ -189,14 +202,21 @@ def save_config(cfg, path=PATH, device=None):
                 pass
         try:
             os.rename(tmp, path)
-        except OSError:
-            # a filesystem whose rename does not replace: load_config falls
-            # back to the complete tmp file if the cut comes in between
+        except OSError as e:
+            # A filesystem whose rename does not replace (FAT) says the
+            # target exists (EEXIST, or EACCES/EPERM on some ports); then the
+            # old file goes and the complete tmp file takes its place
+            # (load_config reads the tmp file if a cut comes in between).
+            # Any other failure (ENOSPC on a full littlefs, EIO) leaves the
+            # old file exactly as it was.
+            if not (e.args and e.args[0] in (_EEXIST, _EACCES, _EPERM) and _exists(path)):
+                raise
             os.remove(path)
             os.rename(tmp, path)
     except OSError:
         try:
-            os.remove(tmp)
+            if _exists(path):  # never remove the only complete copy
+                os.remove(tmp)
         except OSError:
             pass
         raise

@@ -96,6 +96,7 @@ FLASH_LOW = const(15)
 FLASH_FULL = const(16)
 SESSION_START = const(17)
 SESSION_STOP = const(18)
+CONFIG_FAULT = const(19)
 NONE = const(-1)
 
 # Loudness of a step: 0 silent, 1 soft, 2 normal.
@@ -157,6 +158,9 @@ CUES = (
     ("session_stop", 7, WHITE, True,
      ((1, 784, _LOUD, 100), (0, 0, _S, 50), (1, 659, _LOUD, 100), (0, 0, _S, 50),
       (1, 523, _LOUD, 200))),
+    ("config_fault", 8, RED, True,
+     ((1, 988, _LOUD, 150), (0, 0, _S, 100), (1, 988, _LOUD, 150), (0, 0, _S, 100),
+      (1, 494, _LOUD, 400))),
 )
 
 # Base states: what the LED shows between cues. (name, plain LED lit, NeoPixel colour)
@@ -176,7 +180,8 @@ BASES = (
 # docs/EVENTS.md, plus the firmware's own: "no_hold" (pass it
 # instead of "rep_end" when the rep_end event has no_hold true, or use
 # on_engine_event), "sensor_fault"/"i2c_error"/"unplugged", "sensor_ok",
-# "flash_low", "flash_full", "session_start", "session_stop".
+# "flash_low", "flash_full", "session_start", "session_stop", "config_fault"
+# (the saved settings could not be used at boot).
 EVENTS = {
     "calibrated": (READY, B_IDLE),
     "reset_ready": (READY, B_IDLE),
@@ -202,6 +207,7 @@ EVENTS = {
     "flash_full": (FLASH_FULL, B_KEEP),
     "session_start": (SESSION_START, B_IDLE),
     "session_stop": (SESSION_STOP, B_OFF),
+    "config_fault": (CONFIG_FAULT, B_KEEP),
 }
 
 STYLES = ("full", "quiet", "minimal")

@@ -26,9 +26,9 @@
 # allocate their payloads (rare).
 from heelcore import proto
 from heelcore.proto import (
-    E_BAD_ARGS, E_BAD_FRAME, E_BUSY, E_INTERNAL, E_IO, E_NOT_FOUND, E_RANGE, E_UNKNOWN_CMD,
+    E_BAD_ARGS, E_BAD_FRAME, E_BUSY, E_INTERNAL, E_IO, E_MISMATCH, E_NOT_FOUND, E_RANGE, E_UNKNOWN_CMD,
     E_VERSION, MAX_CHUNK, MAX_PAYLOAD, OK, PROTOCOL_VERSION, T_CHUNK, T_CMD, T_ERROR, T_EVENT,
-    T_HELLO, T_REPLY, T_SAMPLES, T_STATUS, FrameDecoder, SampleBatch, encode_frame, max_frame_size,
+    T_GAP, T_HELLO, T_REPLY, T_SAMPLES, T_STATUS, FrameDecoder, SampleBatch, encode_frame, max_frame_size,
 )
 from heelcore.record import read_header
 from json import dumps as _dumps
@@ -143,6 +143,9 @@ class Link:
         self._bad_seen = 0
         self._next_err = 0
         self.frames_out = 0
+        self._last_cmd = None  # payload of the last state-changing CMD (proto.REPLAYED)
+        self._last_reply = None  # and the REPLY payload sent for it
+        self.replayed = 0
 
     def attach(self, app):
         self.app = app
@@ -186,6 +189,13 @@ class Link:
     def send_event(self, line):
         self.send_batch()  # samples before the event they explain
         self.send(T_EVENT, line.encode() if isinstance(line, str) else line)
+
+    def send_gap(self, first_seq, count, reason):
+        """The device lost samples itself (FIFO overflow, I2C error, sensor
+        unplugged): after the samples before them, so the host can tell
+        these from samples lost on the link."""
+        self.send_batch()
+        self.send(T_GAP, proto.gap_payload(first_seq, count, reason))
 
     def send_status(self, d):
         # once a second and at each phase change: the port's C json (20x
@@ -237,19 +247,29 @@ class Link:
             req = (f.payload[0] | (f.payload[1] << 8)) if len(f.payload) >= 2 else 0
             self.send(T_REPLY, proto.error_reply(req, E_BAD_ARGS, "malformed command: %s" % (e,)))
             return
+        if self._last_cmd is not None and f.payload == self._last_cmd:
+            # the host retried a command whose reply it lost: same answer,
+            # the command is not run twice (a retried start is not "busy")
+            self.replayed += 1
+            self.send(T_REPLY, self._last_reply)
+            return
         self.commands += 1
         try:
             res = self.handle(req, name, args)
         except CommandError as e:
-            self.send(T_REPLY, proto.error_reply(req, e.code, e.message))
-            return
+            out = proto.error_reply(req, e.code, e.message)
         except KeyboardInterrupt:
             raise
         except Exception as e:  # a bug in a handler must not stop the app
-            self.send(T_REPLY, proto.error_reply(req, E_INTERNAL, "%s: %s" % (type(e).__name__, e)))
-            return
-        if res is not None:
-            self.send(T_REPLY, proto.reply_payload(req, OK, res))
+            out = proto.error_reply(req, E_INTERNAL, "%s: %s" % (type(e).__name__, e))
+        else:
+            if res is None:
+                return
+            out = proto.reply_payload(req, OK, res)
+        if name in proto.REPLAYED:
+            self._last_cmd = bytes(f.payload)
+            self._last_reply = out
+        self.send(T_REPLY, out)
 
     # ------------------------------------------------------------ commands
     def handle(self, req, name, args):
@@ -337,7 +357,7 @@ class Link:
         out = []
         for it in items:
             sid = it["id"]
-            started = side = None
+            started = side = uid = None
             try:
                 h = read_header(st.read_chunk(sid, 0, 2048))
             except (OSError, ValueError):
@@ -345,8 +365,10 @@ class Link:
             if h is not None:
                 started = h.get("started")
                 side = h.get("side")
-            out.append({"id": sid, "size": it["size"], "started": started, "side": side,
-                        "complete": bool(it.get("closed"))})
+                uid = h.get("uid")
+            state = it.get("state") or ("complete" if it.get("closed") else "cut")
+            out.append({"id": sid, "size": it["size"], "started": started, "side": side, "uid": uid,
+                        "state": state, "complete": state == "complete"})
         return {"sessions": out}
 
     def _sid_arg(self, args):
@@ -365,9 +387,7 @@ class Link:
         if isinstance(ln, bool) or not isinstance(ln, int) or not 0 <= ln <= MAX_CHUNK:
             raise CommandError(E_BAD_ARGS, "length must be 0..%d, got %r" % (MAX_CHUNK, ln))
         st = self._store()
-        app = self.app
-        if app.log is not None and app.session == sid:
-            app.log.poll(app.now())  # hand what is recorded so far to the file
+        self._flush_current(sid)
         try:
             total = st.size(sid)
             if off > total:
@@ -380,15 +400,46 @@ class Link:
         self.send(T_CHUNK, proto.chunk_payload(req, sid, off, data, total))
         return None
 
-    def _c_delete_session(self, req, args):
-        _only(args, ("id",))
+    def _flush_current(self, sid):
+        app = self.app
+        if app.log is not None and app.session == sid:
+            app.log.poll(app.now())  # hand what is recorded so far to the file
+
+    def _c_session_hash(self, req, args):
+        _only(args, ("id", "length"))
         sid = self._sid_arg(args)
+        ln = args.get("length", -1)
+        if isinstance(ln, bool) or not isinstance(ln, int) or ln < -1:
+            raise CommandError(E_BAD_ARGS, "length must be a byte count >= 0 (or absent: the whole file), got %r" % (ln,))
+        st = self._store()
+        self._flush_current(sid)
+        try:
+            d, size = st.digest(sid, ln)
+        except ValueError as e:
+            raise CommandError(E_RANGE, str(e))
+        except OSError as e:
+            if e.args and e.args[0] == 2:
+                raise CommandError(E_NOT_FOUND, "no session %d" % sid)
+            raise CommandError(E_IO, "cannot read session %d: %s" % (sid, e))
+        return {"id": sid, "length": size if ln < 0 else ln, "sha256": d, "size": size}
+
+    def _c_delete_session(self, req, args):
+        _only(args, ("id", "size", "sha256"))
+        sid = self._sid_arg(args)
+        size = args.get("size")
+        sha = args.get("sha256")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise CommandError(E_BAD_ARGS, "size must be an integer >= 0, got %r" % (size,))
+        if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
+            raise CommandError(E_BAD_ARGS, "sha256 must be 64 hex digits, got %r" % (sha,))
         app = self.app
         if app.log is not None and app.session == sid:
             raise CommandError(E_BUSY, "session %d is being recorded; stop first" % sid)
         st = self._store()
         try:
-            st.delete(sid)
+            st.delete(sid, size, sha)
+        except ValueError as e:
+            raise CommandError(E_MISMATCH, str(e))
         except OSError as e:
             if e.args and e.args[0] == 2:
                 raise CommandError(E_NOT_FOUND, "no session %d" % sid)

@@ -10,11 +10,19 @@
 #     ... when they come: log.add_event(line, t_ms), add_side, add_gap, add_note
 #     log.close(now_ms)
 #     if log.full: cue "flash low / log stopped" (coaching goes on)
-#     store.list() -> [{"id": 7, "name": "s0007.hdl", "size": 81234, "closed": True}, ...]
-#     store.read_chunk(7, offset, 512), store.size(7), store.delete(7), store.free_bytes()
+#     store.list() -> [{"id": 7, "name": "s0007.hdl", "size": 81234, "state": "complete", "closed": True}, ...]
+#         state: "recording" (the session being written), "complete" (ends
+#         with END) or "cut" (any other file: power loss or full flash; a
+#         finished session all the same)
+#     store.read_chunk(7, offset, 512), store.size(7), store.free_bytes()
+#     store.digest(7, length=-1) -> (SHA-256 hex of the first length bytes, size)
+#     store.delete(7, size=None, sha256=None): with size/sha256, only if the file has them
+#     store.uid(7) -> "DEVICEID-STOREID-7", the session's identity (also in its header)
 #
-# Files: ROOT/sNNNN.hdl (the id, at least 4 digits) and ROOT/next_id (the
-# next id as decimal text). Ids only grow and are never reused: start()
+# Files: ROOT/sNNNN.hdl (the id, at least 4 digits), ROOT/next_id (the
+# next id as decimal text), ROOT/store_id (8 hex digits drawn at random the
+# first time the store is used: the sessions' identity survives ids that
+# restart after a reflash or a wiped ROOT) and ROOT/reserve (below). Ids only grow and are never reused: start()
 # rewrites next_id (temp file + os.rename: a cut leaves the old or the new
 # number) before it creates the session file. At boot the next id is the
 # larger of next_id and one past the highest file name, so a missing or
@@ -26,21 +34,34 @@
 #   LogWriter's block), encoded records wait in a staging buffer; poll()
 #   writes completed records to the file opened with "ab".
 # - poll() flushes the file (f.flush(), plus os.sync() on MicroPython) once
-#   1000 ms have passed since the last flush, after writing out the partial
-#   block and everything staged. A cut therefore loses at most the last
-#   ~1 s (plus one loop period) of data.
+#   FLUSH_MS (1800 ms) have passed since the last flush, after writing out
+#   the partial block and everything staged. A cut therefore loses at most
+#   the last 1.8 s (plus the samples still in the IMU FIFO and one loop
+#   period: under 2 s). Each flush costs littlefs a block copy (an erase),
+#   so flushing less often wears the flash less; 1.8 s keeps a power cut
+#   under 2 s of samples.
 # - Earlier session files are never opened for writing again, and a cut
 #   file reads back with record.LogReader up to its last whole record.
 #
 # Error policy: the device keeps coaching whatever the flash does.
 # - An OSError (ENOSPC, EIO, ...) or MemoryError while logging sets .full,
 #   counts it in .errors (.last_error keeps it), closes the file and stops
-#   logging; nothing raises to the caller of add_*/poll/close.
-# - Once a second (at the flush) poll() asks the filesystem for free space
-#   (statvfs; on littlefs this walks the file system, a few ms). Below
-#   reserve_bytes it writes what is in RAM, a NOTE "flash_low free_kb=N" and
-#   the END record (if 1 KB still fits), closes the file and sets .full. The
-#   reserve keeps room for the config and the id counter.
+#   logging (after ENOSPC: the reserve, below); nothing raises to the caller
+#   of add_*/poll/close.
+# - At each flush poll() asks the filesystem for free space (statvfs; on
+#   littlefs this walks the file system, a few ms). Below reserve_bytes it
+#   writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
+#   closes the file and sets .full. reserve_bytes keeps room for the config
+#   and the id counter.
+# - The reserve file (ROOT/reserve, 12 KB: three littlefs blocks, enough for
+#   a block copy, a metadata commit and the last records) is made when there
+#   is room. When the flash fills anyway (ENOSPC on a write, or the low
+#   check above), it is deleted first, the file reopened (littlefs refuses a
+#   handle after an error) and what is in RAM plus END written: a session is
+#   closed cleanly even on a full flash. has_room() (twice reserve_bytes
+#   free, with the reserve back) tells the app when recording can resume.
+# - free_bytes() is never negative: littlefs's f_bavail (block_count - used)
+#   goes below zero near full, -1 or 2**32 - 1 on a 32-bit port.
 # - start() never raises on filesystem trouble either: when the store is low
 #   or the file cannot be created it returns a detached SessionLog (id and
 #   name None, .full set, every method a no-op; .errors 1 if an OSError
@@ -81,15 +102,31 @@ except ImportError:  # CPython: the same code, interpreted
 _ENOENT = const(2)
 _EBUSY = const(16)
 _ENOSPC = const(28)
-_FLUSH_MS = const(1000)  # flush the file at least this often
+_FLUSH_MS = const(1800)  # flush the file at least this often (with the FIFO read: < 2 s at risk)
 _WRITE_CHUNK = const(1024)  # bytes of whole records written per poll (at least one record)
 _MAX_RECS = const(32)  # records the staging buffer can hold
 _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low note
 _END_LEN = const(17)  # END record: sync 2, type 1, length 2, payload 8, crc 4
 _ALL = const(0x3FFFFFFF)
+_RESERVE_LEN = const(12288)  # the reserve file: room to close a session on a full flash (3 littlefs blocks)
+_CRC_STEP = const(512)  # bytes read at a time for session_hash
 _MPY = sys.implementation.name == "micropython"
 
 COUNTER = "next_id"
+FLUSH_MS = _FLUSH_MS
+STORE_ID = "store_id"
+RESERVE = "reserve"
+
+
+def _device_id():
+    # the board's unique id (machine.unique_id(): flash id on rp2, MAC on
+    # esp32) as hex; None where there is none (the unix port)
+    try:
+        import machine
+
+        return "".join("%02x" % b for b in machine.unique_id())
+    except Exception:  # noqa: BLE001 (ImportError, AttributeError)
+        return None
 
 
 def session_name(sid):
@@ -129,6 +166,9 @@ class SessionLog:
         self.last_error = None
         self._store = store
         self._f = f
+        self._closing = False  # writing the END record after a full flash
+        self._ending = False  # the END record is staged
+        self._last_t = now_ms
         self._dirty = False
         self._last_flush = now_ms
         self._np = 0  # bytes staged
@@ -215,6 +255,7 @@ class SessionLog:
         w = self._w
         if self.full or w is None:
             return
+        self._last_t = now_ms
         try:
             if ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS:
                 self._last_flush = now_ms
@@ -238,6 +279,8 @@ class SessionLog:
         w = self._w
         if not self.full and w is not None:
             try:
+                self._last_t = now_ms
+                self._ending = True
                 w.close(now_ms)
                 self._drain(_ALL)
                 self._sync()
@@ -292,6 +335,25 @@ class SessionLog:
         self._np = rest
         self._nr = nr - i
 
+    def _unstage(self, k):
+        # forget the staged records that end within the first k bytes
+        ends = self._ends
+        nr = self._nr
+        i = 0
+        while i < nr and ends[i] <= k:
+            i += 1
+        if not i:
+            return
+        k = ends[i - 1]
+        rest = self._np - k
+        if rest:
+            self._buf[0:rest] = self._buf[k:self._np]
+        for j in range(i, nr):
+            ends[j - i] = ends[j] - k
+        self._np = rest
+        self._nr = nr - i
+        self.bytes_written += k
+
     def _write(self, b):
         f = self._f
         if f is None:
@@ -323,9 +385,39 @@ class SessionLog:
         self._dirty = False
 
     def _fail(self, e):
-        # stop logging for good; the file keeps its whole records
-        self.errors += 1
-        self.last_error = e
+        # stop logging for good; the file keeps its whole records. On a full
+        # flash the reserve file is given up first and the file reopened
+        # (littlefs refuses a file handle after an error), so that what is
+        # still in RAM and the END record reach the file: a closed session.
+        if self._closing:
+            self.full = True  # the second failure (while closing): give up
+        else:
+            self.errors += 1
+            self.last_error = e
+        if (not self._closing and self._w is not None and self.name is not None
+                and e.args and e.args[0] == _ENOSPC and self._store._free_reserve()):
+            self._closing = True
+            self._close_file()
+            try:
+                f = self._store._open(self._store._file(self.name), "ab")
+                self._f = f
+                # what of the failed write reached the file (a POSIX file
+                # keeps a short write; littlefs drops all since its last
+                # sync): staged records already there are not written twice
+                try:
+                    f.seek(0, 2)
+                    landed = f.tell() - self.bytes_written
+                except Exception:  # noqa: BLE001
+                    landed = 0
+                if landed > 0:
+                    self._unstage(landed)
+                if not self._ending:
+                    self._ending = True
+                    self._w.close(self._last_t)
+                self._drain(_ALL)
+                self._sync()
+            except Exception:  # noqa: BLE001 (the flash refuses even that)
+                pass
         self.full = True
         self.add_sample = self._drop
         self.add_samples = self._drop_many
@@ -344,16 +436,18 @@ class SessionLog:
                 self.last_error = e
 
     def _stop_low(self, w, now_ms):
-        # flash below the reserve: write what is in RAM, a note and END if
-        # they fit, then stop
+        # flash below the reserve: give up the reserve file, write what is
+        # in RAM, a note and END, then stop
+        self._closing = True
+        self._store._free_reserve()
         try:
             free = self._store.free_bytes()
-            if free >= self._np + _NOTE_MIN_FREE:
-                w.flush()
-                w.add_note(now_ms, "flash_low free_kb=%d" % (free // 1024))
-                w.close(now_ms)
-                self._drain(_ALL)
-                self._sync()
+            w.flush()
+            w.add_note(now_ms, "flash_low free_kb=%d" % (free // 1024))
+            self._ending = True
+            w.close(now_ms)
+            self._drain(_ALL)
+            self._sync()
         except Exception as e:  # noqa: BLE001
             self._fail(e)
         self.full = True
@@ -371,7 +465,8 @@ class SessionStore:
     inject files that count flushes or fail); reads use the built-in open.
     """
 
-    def __init__(self, root="/sessions", reserve_bytes=32768, statvfs=None, open_fn=None):
+    def __init__(self, root="/sessions", reserve_bytes=32768, statvfs=None, open_fn=None, device_id=None,
+                 reserve_file=_RESERVE_LEN):
         if len(root) > 1 and root[-1] == "/":
             root = root[:-1]
         self.root = root
@@ -379,15 +474,20 @@ class SessionStore:
         self._statvfs = statvfs if statvfs is not None else os.statvfs
         self._open = open_fn if open_fn is not None else open
         self._cur = None
+        self._reserve_len = reserve_file
         try:
             os.mkdir(root)
         except OSError:  # exists (or the parent is missing: listdir says)
             pass
-        try:
-            os.remove(self._file(COUNTER + ".tmp"))  # left by a cut mid-update
-        except OSError:
-            pass
+        for name in (COUNTER + ".tmp", STORE_ID + ".tmp"):
+            try:
+                os.remove(self._file(name))  # left by a cut mid-update
+            except OSError:
+                pass
         self._next = self._recover_next()
+        self.device_id = device_id if device_id is not None else _device_id()
+        self.store_id = self._recover_store_id()
+        self._make_reserve()
 
     def _file(self, name):
         return self.root + "/" + name
@@ -415,38 +515,116 @@ class SessionStore:
         return nxt
 
     def _write_counter(self, value):
-        tmp = self._file(COUNTER + ".tmp")
+        self._write_small(COUNTER, "%d\n" % value)
+
+    def _write_small(self, name, text):
+        tmp = self._file(name + ".tmp")
         with open(tmp, "wb") as f:
-            f.write(("%d\n" % value).encode())
+            f.write(text.encode())
             f.flush()
-        os.rename(tmp, self._file(COUNTER))
+        os.rename(tmp, self._file(name))
+
+    def _recover_store_id(self):
+        # a random id made when this store is first used: after a reflash
+        # or a wiped /sessions the ids restart, the store id does not
+        try:
+            with open(self._file(STORE_ID), "rb") as f:
+                text = f.read(24).decode().strip()
+            if len(text) == 8 and int(text, 16) >= 0:
+                return text
+        except (OSError, ValueError):
+            pass
+        sid = "".join("%02x" % b for b in os.urandom(4))
+        try:
+            self._write_small(STORE_ID, sid + "\n")
+        except OSError:
+            pass  # a full or read-only flash: the id still differs from any other store's
+        return sid
+
+    def uid(self, sid):
+        """The session's identity, unique across boards and reflashes:
+        device id (machine.unique_id(), "0" if none), store id, session id."""
+        return "%s-%s-%d" % (self.device_id or "0", self.store_id, sid)
+
+    # -- the reserve: room to close a session on a full flash --
+
+    def _make_reserve(self):
+        # a file of _RESERVE_LEN bytes, given up (deleted) when a session
+        # must be closed on a full flash; made again when there is room
+        if not self._reserve_len:
+            return True
+        path = self._file(RESERVE)
+        try:
+            if os.stat(path)[6] >= self._reserve_len:
+                return True
+        except OSError:
+            pass
+        try:
+            if self.free_bytes() < self._reserve_len + self.reserve_bytes:
+                return False
+            with open(path, "wb") as f:
+                z = bytes(256)
+                for _ in range(self._reserve_len // 256):
+                    f.write(z)
+            return True
+        except OSError:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            return False
+
+    def _free_reserve(self):
+        try:
+            os.remove(self._file(RESERVE))
+            return True
+        except OSError:
+            return False
 
     # -- space --
 
     def free_bytes(self):
-        """Bytes free on the filesystem holding root."""
+        """Bytes free on the filesystem holding root (never negative)."""
         s = self._statvfs(self.root)
-        return (s[1] or s[0]) * s[4]  # f_frsize (or f_bsize) x f_bavail
+        # f_bavail: littlefs reports block_count - blocks in use, which
+        # near full can go below 0 (-1 on a 32-bit port, or 2**32 - 1 read
+        # as unsigned); anything outside 0..f_blocks means none is free
+        avail = s[4]
+        if avail < 0 or avail > s[2]:
+            return 0
+        return (s[1] or s[0]) * avail  # f_frsize (or f_bsize) x f_bavail
 
     def low(self):
         """True when less than reserve_bytes are free."""
         return self.free_bytes() < self.reserve_bytes
 
+    def has_room(self):
+        """Room to start recording again after the flash was low or full:
+        twice the reserve free (so that it does not stop again at once),
+        with the reserve file in place."""
+        if not self._make_reserve():
+            return False
+        return self.free_bytes() >= 2 * self.reserve_bytes
+
     # -- sessions --
 
     def list(self):
-        """[{"id", "name", "size", "closed"}] sorted by id; closed: the file
-        ends with an END record (False for the one being written and for
-        sessions cut by a power loss)."""
+        """[{"id", "name", "size", "state", "closed"}] sorted by id. state:
+        "recording" for the session being written, "complete" for one that
+        ends with an END record, "cut" for any other (power loss, full
+        flash): finished, but without its END. closed: state == "complete"."""
         out = []
         cur = self.current()
         for sid in self._ids():
             name = session_name(sid)
             size = os.stat(self._file(name))[6]
-            closed = False
-            if cur is None or cur.id != sid:
-                closed = self._ends_cleanly(self._file(name), size)
-            out.append({"id": sid, "name": name, "size": size, "closed": closed})
+            if cur is not None and cur.id == sid:
+                state = "recording"
+            elif self._ends_cleanly(self._file(name), size):
+                state = "complete"
+            else:
+                state = "cut"
+            out.append({"id": sid, "name": name, "size": size, "state": state, "closed": state == "complete"})
         return out
 
     def _ends_cleanly(self, path, size):
@@ -461,6 +639,36 @@ class SessionStore:
         if len(b) != _END_LEN or b[0] != 0xE7 or b[1] != 0x5A or b[2] != 7 or b[3] != 8 or b[4] != 0:
             return False
         return struct.unpack_from("<I", b, 13)[0] == crc32(b, 2, 13)
+
+    def digest(self, sid, length=-1):
+        """(SHA-256 hex digest of the first length bytes of session sid (all
+        of it if length < 0), file size). OSError(2) for an unknown id,
+        ValueError if length is beyond the end. Not CRC-32: every record
+        carries its own CRC-32, and a CRC-32 of bytes that include
+        records with their CRC-32 cannot see a change inside a record
+        (a message followed by its CRC divides by the same polynomial), so
+        two different logs of one layout would have the same file CRC-32."""
+        import hashlib
+        from binascii import hexlify
+
+        path = self._path(sid)
+        size = os.stat(path)[6]
+        if length < 0:
+            length = size
+        if length > size:
+            raise ValueError("length %d beyond the end of session %d (%d bytes)" % (length, sid, size))
+        buf = bytearray(_CRC_STEP)
+        mv = memoryview(buf)
+        h = hashlib.sha256()
+        left = length
+        with open(path, "rb") as f:
+            while left > 0:
+                k = f.readinto(mv[:_CRC_STEP if left > _CRC_STEP else left])
+                if not k:
+                    raise OSError(5)  # the file shrank under us
+                h.update(mv[:k])
+                left -= k
+        return hexlify(h.digest()).decode(), size
 
     def start(self, header, now_ms, block_samples=50):
         """Close the current session (if any) and start a new one: a new
@@ -477,14 +685,22 @@ class SessionStore:
             self._write_counter(sid + 1)
             self._next = sid + 1
             name = session_name(sid)
+            self._make_reserve()
             f = self._open(self._file(name), "ab")
         except OSError as e:
             log = SessionLog(self, None, None, None, header, now_ms)
             log.errors = 1
             log.last_error = e
             return log
+        h = {}
+        for k in header:
+            h[k] = header[k]
+        h["device_id"] = self.device_id
+        h["store_id"] = self.store_id
+        h["session"] = sid
+        h["uid"] = self.uid(sid)
         try:
-            log = SessionLog(self, sid, name, f, header, now_ms, block_samples)
+            log = SessionLog(self, sid, name, f, h, now_ms, block_samples)
         except ValueError:  # header too long, bad block size: the caller's bug
             try:
                 f.close()
@@ -529,9 +745,17 @@ class SessionStore:
             f.seek(offset)
             return f.read(length)
 
-    def delete(self, sid):
+    def delete(self, sid, size=None, sha256=None):
         """Remove session sid. OSError(16) for the session being written,
-        OSError(2) for an unknown id."""
+        OSError(2) for an unknown id. With size and sha256 (what the host's
+        copy has): ValueError unless the file has exactly that size and
+        SHA-256, so a copy that differs never costs the session."""
         if self._cur is not None and self._cur.id == sid:
             raise OSError(_EBUSY)
-        os.remove(self._path(sid))
+        path = self._path(sid)
+        if size is not None or sha256 is not None:
+            d, n = self.digest(sid)
+            if (size is not None and n != size) or (sha256 is not None and d != sha256):
+                raise ValueError("session %d (%d bytes, SHA-256 %s...) is not the copy (%s bytes, SHA-256 %s...): "
+                                 "not deleted" % (sid, n, d[:12], size, (sha256 or "any")[:12]))
+        os.remove(path)

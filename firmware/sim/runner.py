@@ -40,6 +40,12 @@
 #   --imu mpu6050|mpu6500|lsm6dsox|lsm6ds3|qmi8658   emulated chip
 #   --flash DIR        sessions under DIR/sessions, config DIR/heeldrop.json
 #   --flash-kb N       pretend the flash holds N KB (flash low/full tests)
+#   --fs dir|lfs       the flash: dir = DIR itself (a host folder), lfs = littlefs
+#                      over the board's flash geometry in DIR/flash.img (sim/flash.py:
+#                      program/erase counted, their stalls on the clock)
+#   --erase-ms MS      lfs: the CPU stall of one 4 KB erase (45 typical, 400 max)
+#   --uid HEX          the board's unique id (machine.unique_id() on a board;
+#                      default 51a0000000000001): part of each session's identity
 #   --stall MS         a main-loop stall of MS every second of trace time
 #   --inject SPEC      faults at trace times (seconds), comma-separated:
 #                      i2c@T (3 failing transfers), unplug@T+D (unplugged
@@ -400,7 +406,7 @@ def parse_args(argv):
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
          "code_adjust": 0, "download": False, "native_sizes": None, "download_to": None,
-         "clock_start_ms": 0}
+         "clock_start_ms": 0, "uid": "51a0000000000001", "fs": "dir", "erase_ms": 45}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -424,7 +430,7 @@ def parse_args(argv):
             i += 2
             continue
         if k in ("n", "stall", "flash_kb", "data_heap", "startup_ms", "board_heap", "board_base", "code_adjust",
-                 "clock_start_ms"):
+                 "clock_start_ms", "erase_ms"):
             v = int(v)
         elif k == "rate":
             v = float(v)
@@ -460,6 +466,7 @@ class Script:
         import array
 
         self.guard = guard
+        self.flash = None  # sim.flash.SimFlash (--fs lfs): its stalls per loop pass
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
@@ -584,6 +591,8 @@ class Script:
     def _tick(self, app):
         self._pass += 1
         act = 0
+        if self.flash is not None:
+            self.flash.new_pass()
         clock = self.clock
         us = clock.tus
         if app.reads != self._reads:
@@ -1129,8 +1138,45 @@ class NullStream:
         pass
 
 
-def open_store(o, flash):
-    """The sim's flash: sessions under DIR/sessions (None without --flash)."""
+def _logged_bytes(d):
+    # bytes of session logs under d
+    import os
+
+    n = 0
+    try:
+        for name in os.listdir(d):
+            if name.endswith(".hdl"):
+                n += os.stat(d + "/" + name)[6]
+    except OSError:
+        pass
+    return n
+
+
+def sim_flash(o, flash, clock):
+    """The sim's own objects of its flash, made before the board's heap
+    (--board-heap): the os stand-in and, with --fs lfs, the SimFlash."""
+    import os
+
+    pre = {"os": OsNoSync()}
+    if flash:
+        try:
+            os.mkdir(flash)
+        except OSError:
+            pass
+        if o["fs"] == "lfs":
+            # littlefs on the board's flash geometry, as rp2 mounts it
+            from sim.flash import PICO_BLOCKS, SimFlash
+
+            blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
+            pre["lfs"] = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000)
+    return pre
+
+
+def open_store(o, flash, clock=None, mounted=None, pre=None):
+    """The sim's flash: sessions under DIR/sessions (None without --flash);
+    with --fs lfs, on littlefs in DIR/flash.img (mounted[0] = the SimFlash,
+    mounted[1] = the mount point). pre: sim_flash()'s objects (made now
+    when not given)."""
     if not flash:
         return None
     import os
@@ -1138,18 +1184,28 @@ def open_store(o, flash):
     import logstore
     from logstore import SessionStore
 
-    logstore.os = OsNoSync()
-    try:
-        os.mkdir(flash)
-    except OSError:
-        pass
+    if pre is None:
+        pre = sim_flash(o, flash, clock)
+    logstore.os = pre["os"]
+    if o["fs"] == "lfs":
+        fl = pre["lfs"]
+        root = fl.mount("/flash")  # littlefs's objects: the board's (its driver, its caches)
+        st = SessionStore(root + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, os.statvfs,
+                          device_id=o["uid"])
+        if mounted is not None:  # what the sessions held before this boot's session
+            mounted[:] = [fl, root, _logged_bytes(root + "/sessions")]
+        return st
+    if o["fs"] != "dir":
+        raise ValueError("--fs: dir or lfs, got %r" % o["fs"])
     statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
-    return SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs)
+    return SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs,
+                        device_id=o["uid"])
 
 
 def main(argv):
     o = parse_args(argv)
     import gc
+    import os
 
     clock = VirtualClock(o["speed"], o["clock_start_ms"])
     native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
@@ -1202,10 +1258,12 @@ def main(argv):
 
     flash = o["flash"]
 
+    mounted = []  # --fs lfs: [SimFlash, mount point, bytes logged before]
+
     def store():
         if o["startup_ms"]:
             clock.advance(o["startup_ms"] * 1000)  # injected start-up work
-        return open_store(o, flash)
+        return open_store(o, flash, clock, mounted, pre)
 
     sink = None
     if ram and o["download"] and not serial:
@@ -1218,6 +1276,9 @@ def main(argv):
 
     # the sim's own objects before the board's heap is set (--board-heap):
     # none of them lands in it
+    pre = sim_flash(o, flash, clock)
+    if "lfs" in pre:
+        pre["lfs"].guard = guard
     sc = Script(o, clock, clock_bus, chip, None, n, limit, stats, guard)
     sc.sink = sink
     sc.dl = Download(sink) if sink is not None else None
@@ -1249,6 +1310,14 @@ def main(argv):
         for p in a.config_problems:
             out.write("sim: config: %s\n" % p)
     sc.pin = parts[3]
+    simflash = mounted[0] if mounted else None
+    logged0 = mounted[2] if mounted else 0
+    sc.flash = simflash
+    if simflash is not None and os.getenv("HEELDROP_FLASH_DEBUG"):
+        simflash.debug = True
+    if simflash is not None:  # from here on the IMU samples: count the stalls per loop pass
+        simflash.new_pass()
+        simflash.max_pass_stall_us = 0
     a.hook = sc
     if ram:
         if native is not None:
@@ -1274,6 +1343,10 @@ def main(argv):
         clock.resync()
     try:
         a.run()
+        if ram:
+            # the last measurement before the sim's own output (its
+            # strings are the sim's, not the board's)
+            board_heap.sample(clock.ms)
     except KeyboardInterrupt:
         out.write("sim: stopped by Ctrl-C\n")
         return 0
@@ -1290,16 +1363,19 @@ def main(argv):
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
+    if simflash is not None:
+        c = simflash.counts()
+        out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
+                  "max_pass_stall_ms=%d\n"
+                  % (_logged_bytes(mounted[1] + "/sessions") - logged0, c["program_bytes"], c["erase_bytes"],
+                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000))
     if ram:
-        board_heap.sample(clock.ms)
         dl = sc.downloaded
         ok = 0
         if sink is not None and dl is not None and dl.done:
-            from logstore import session_name
-
             board_heap.ballast.clear()  # the measurement is over: room for the host's check
 
-            ok = 1 if sink.check(dl.sid, dl.total, flash + "/sessions/" + session_name(dl.sid)) else 0
+            ok = 1 if sink.check(dl.sid, dl.total, a.store._path(dl.sid)) else 0
         out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
                   "after_boot_largest_free_block=%d "
                   "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d native_code_bytes=%d "

@@ -12,6 +12,7 @@ less. Sections:
   ratio to the same Madgwick update timed in turns with it in that process
   (goal <= 1.0);
 - the serial link over the virtual device (heeldrop.bench_link);
+- flash wear and stalls of the demo session on littlefs (heeldrop.bench_flash);
 - a report on a 30-minute session (heeldrop.report.bench_report).
 
 Published MicroPython benchmarks put float code on an RP2040 at about 166x
@@ -223,6 +224,12 @@ def link():
     bench_link.main()
 
 
+def flash():
+    from heeldrop import bench_flash
+
+    bench_flash.main()
+
+
 def report():
     try:
         from heeldrop import report as rep
@@ -243,6 +250,8 @@ def main(argv=None):
         replay_speed(trace)
     if not only or "firmware" in only:
         firmware()
+    if not only or "flash" in only:
+        flash()
     if not only or "boot" in only:
         boot_timing()
     if not only or "ram" in only:

@@ -143,7 +143,7 @@ def bench_live_1khz(tmp, seconds=60.0):
     got = set(watch.seqs)
     lo, hi = min(got), max(got)
     link_lost = len([q for q in logged if lo <= q <= hi and q not in got])
-    dev_lost = t.samples.lost - link_lost
+    dev_lost = t.samples.device_lost
     return len(got), link_lost, dev_lost, (hi - lo + 1) / seconds, t.stats()
 
 

@@ -135,6 +135,10 @@ def log_to_trace(r, path, args):
             notes.append("%s: header %s left out (%s)" % (path, key, e))
             continue
         meta[key] = v
+    if header.get("uid"):
+        # the session's identity (board id, store id, session id): the history
+        # and the report count a session once whatever files carry it
+        meta["session_uid"] = str(header["uid"])
     # the sensor's own scales: replay converts back to exactly these counts
     meta["accel_lsb_per_g"] = a
     meta["gyro_lsb_per_dps"] = g

@@ -82,6 +82,9 @@ def run(args):
                 if st:
                     print("status: phase %s, side %s, recording %s, battery %s" % (
                         st.get("phase"), st.get("side"), st.get("recording"), st.get("battery_pct")))
+                    if st.get("config_fault"):
+                        problems.append("the device could not use its saved settings and runs on the defaults "
+                                        "(%s): set them again with `heeldrop config set KEY=VALUE`" % st["config_fault"])
                 for code, msg in t.device_errors:
                     problems.append("the device reported %s: %s" % (
                         proto.ERROR_NAMES[code] if code < len(proto.ERROR_NAMES) else code, msg))

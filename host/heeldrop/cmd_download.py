@@ -11,13 +11,18 @@ EPILOG = """examples:
   heeldrop download 7 8 --dest ~/heeldrop
   heeldrop download --all --delete-after      # free the device's flash
 
-Writes DEST/<board>-s<id>.hdl (the device's file, byte for byte) and
-DEST/<board>-s<id>.csv (the trace CSV, as heeldrop convert makes it). Each
-chunk is checked by its CRC-32 and asked for again if damaged. A download cut
-off (unplugged cable) is kept as .hdl.part and resumed by the next run; a
-session already downloaded is skipped. --delete-after deletes a session on
-the device only once its verified copy is on disk. A session still being
-recorded is left for later unless named by its id.
+Writes DEST/<board>-<uid>.hdl (the device's file, byte for byte; uid is the
+session's identity: board id, store id, session id) and DEST/<board>-<uid>.csv
+(the trace CSV, as heeldrop convert makes it). Each chunk is checked by its
+CRC-32 and asked for again at once if damaged; the whole copy must have the
+SHA-256 the device computes of its file. A download cut off (unplugged cable) is kept as
+.hdl.part and resumed by the next run, once the device proves that the part
+is the start of the same file. A session already here (same SHA-256) is
+skipped; a different file is never overwritten. --delete-after deletes a
+session on the device only when the copy on disk has the device file's size
+and SHA-256 (the device checks again before deleting). Sessions cut by a power
+loss or a full flash are downloaded like the others (noted as cut); the one
+being recorded is left for later unless named by its id.
 exit status: 0 ok, 1 a session failed its check, 2 bad usage or port,
 3 no heeldrop firmware, 4 the board went away (run again to resume)."""
 
@@ -35,13 +40,19 @@ def choose(sessions, ids, all_):
     if not ids and not all_:
         raise UserError("name the sessions to download (ID...) or pass --all; heeldrop sessions lists them")
     if all_:
-        return [s for s in sessions if s.get("complete", True)], [s for s in sessions if not s.get("complete", True)]
+        done = [s for s in sessions if _state(s) != "recording"]
+        return done, [s for s in sessions if _state(s) == "recording"]
     byid = {s.get("id"): s for s in sessions}
     missing = [i for i in ids if i not in byid]
     if missing:
         raise UserError("no session %s on the device (it has: %s)" % (
             ", ".join(map(str, missing)), ", ".join(str(s.get("id")) for s in sessions) or "none"), 1)
     return [byid[i] for i in ids], []
+
+
+def _state(s):
+    # "recording", "complete" or "cut" (firmware before states: complete or recording)
+    return s.get("state") or ("complete" if s.get("complete", True) else "recording")
 
 
 class Progress:
@@ -90,7 +101,7 @@ def download(t, ids, all_, dest, delete_after, out=None):
     results = []
     with Progress(out) as pr:
         if not todo:
-            pr.line("no complete sessions on the device")
+            pr.line("no finished sessions on the device")
         for s in todo:
             res = download_session(t, s, dest, progress=pr.task("session %s" % s.get("id"), s.get("size") or 1))
             what = {"skipped": "already here, skipped", "downloaded": "downloaded", "resumed": "resumed and finished"}
@@ -100,8 +111,13 @@ def download(t, ids, all_, dest, delete_after, out=None):
             if res.note:
                 pr.line("session %d: note: %s" % (res.id, res.note))
             if delete_after:
-                if delete_verified(t, res):
-                    pr.line("session %d: deleted on the device" % res.id)
+                if res.state == "recording":
+                    pr.line("session %d: being recorded, not deleted" % res.id)
+                elif delete_verified(t, res):
+                    pr.line("session %d: deleted on the device (its copy %s has the same SHA-256 %s...)"
+                            % (res.id, res.path, res.sha256[:16]))
+                else:
+                    pr.line("session %d: NOT deleted: the copy on disk could not be proven identical" % res.id)
             results.append(res)
         for s in later:
             pr.line("session %s: still being recorded, left on the device (download it by id to copy it so far)"
@@ -115,7 +131,7 @@ def run(args):
         raise UserError("--dest %s is a file, not a folder" % dest)
     with open_device(args.port) as t:
         download(t, args.ids, args.all, dest, args.delete_after)
-        if t.stats()["bad_frames"] or getattr(t, "crc_errors", 0):
+        if t.stats()["bad_frames"] or getattr(t, "rerequests", 0):
             print("link: %d damaged frames, %d chunks asked for again" % (
-                t.stats()["bad_frames"], getattr(t, "crc_errors", 0)))
+                t.stats()["bad_frames"], getattr(t, "rerequests", 0)))
     return 0

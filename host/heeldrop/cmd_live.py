@@ -105,6 +105,7 @@ def ingest(t, view=None, rec=None, seconds=None, on_frame=None):
             if view is not None:
                 view.samples = t.samples.received
                 view.lost = t.samples.lost
+                view.device_lost = t.samples.device_lost
                 if rec is not None:
                     view.t_ms = rec.now_ms  # the device's clock: events carry the same
         elif view is None:

@@ -33,10 +33,14 @@ def run(args):
     if not sessions:
         print("no sessions on the device")
     else:
-        print("%6s %10s  %-20s %-6s %s" % ("id", "bytes", "started", "side", "state"))
+        print("%6s %10s  %-20s %-6s %-9s %s" % ("id", "bytes", "started", "side", "state", "identity"))
         for s in sessions:
-            print("%6s %10s  %-20s %-6s %s" % (s.get("id"), s.get("size"), s.get("started") or "-",
-                                              s.get("side") or "-", "complete" if s.get("complete") else "recording"))
+            state = s.get("state") or ("complete" if s.get("complete") else "recording")
+            print("%6s %10s  %-20s %-6s %-9s %s" % (s.get("id"), s.get("size"), s.get("started") or "-",
+                                                    s.get("side") or "-", state, s.get("uid") or "-"))
+        if any(s.get("state") == "cut" for s in sessions):
+            print("cut: the session ended without its END record (power loss or full flash); "
+                  "it downloads like the others")
     if free:
         print("flash: %s of %s kB free" % (free.get("free_kb", "?"), free.get("total_kb", "?")))
     return 0

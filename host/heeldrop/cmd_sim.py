@@ -107,6 +107,14 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N", help="pretend the flash holds only N KB")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
+    p.add_argument("--fs", choices=("dir", "lfs"), default="dir",
+                   help="the flash: dir = the --flash folder itself; lfs = littlefs on the board's flash geometry "
+                        "(4 KB erase, 256 B pages) in FLASH/flash.img, programs and erases counted, their CPU "
+                        "stalls on the clock")
+    p.add_argument("--erase-ms", type=int, default=45, metavar="MS",
+                   help="with --fs lfs: CPU stall of one 4 KB erase (45 typical, 400 datasheet max)")
+    p.add_argument("--uid", metavar="HEX", help="the board's unique id (as machine.unique_id()), part of each "
+                                                 "session's identity; default 51a0000000000001")
     p.add_argument("--from-flash", action="store_true",
                    help="boot the firmware installed in the flash folder (by mpremote mip install or heeldrop "
                         "deploy), not the bundled one")
@@ -183,6 +191,11 @@ def host_arch():
     return "x64" if bits == 64 else "x86"
 
 
+# how build_firmware compiles (the .flags stamp in its folder): -s names each
+# module by its path under firmware/, as `heeldrop deploy` does
+MPY_FLAGS = "-march=ARCH -s PATH-UNDER-FIRMWARE\n"
+
+
 def build_firmware(out=None, arch=None, only=None):
     """Compile every firmware .py to .mpy for arch (default: this machine's
     unix port) under out (default: the work folder sim-mpy/ARCH, see
@@ -213,17 +226,31 @@ def build_firmware(out=None, arch=None, only=None):
                     src = os.path.join(dirpath, f)
                     dst = os.path.join(out, os.path.relpath(src, base)[:-3] + ".mpy")
                     jobs.append((src, dst))
+    # the compile flags of the .mpy in out: a change rebuilds them all
+    stamp = os.path.join(out, ".flags")
+    try:
+        with open(stamp) as f:
+            same = f.read() == MPY_FLAGS
+    except OSError:
+        same = False
     for src, dst in jobs:
-        if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        if same and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
             continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".mpy", dir=os.path.dirname(dst))
         os.close(fd)
-        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", tmp, src], capture_output=True, text=True)
+        # named as `heeldrop deploy` names them (-s: the path under firmware/):
+        # the same source-name strings (qstrs) in the heap as on a board
+        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", tmp, "-s", os.path.relpath(src, FIRMWARE), src],
+                           capture_output=True, text=True)
         if r.returncode != 0:
             os.unlink(tmp)
             raise UserError("mpy-cross failed on %s: %s" % ("firmware/" + os.path.relpath(src, FIRMWARE), r.stderr.strip()), code=1)
         os.replace(tmp, dst)
+    if not same:
+        os.makedirs(out, exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(MPY_FLAGS)
     return out
 
 
@@ -353,6 +380,12 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         cmd += ["--args", path]
     if args.flash_kb:
         cmd += ["--flash-kb", str(args.flash_kb)]
+    if getattr(args, "fs", "dir") != "dir":
+        cmd += ["--fs", args.fs, "--erase-ms", str(args.erase_ms)]
+    if getattr(args, "uid", None):
+        if not all(c in "0123456789abcdefABCDEF" for c in args.uid) or not 2 <= len(args.uid) <= 32:
+            raise UserError("--uid: expected 2..32 hex digits, got %r" % args.uid)
+        cmd += ["--uid", args.uid.lower()]
     if args.quiet:
         cmd.append("--quiet")
     if serial:
@@ -438,6 +471,12 @@ def sim_env(from_flash=False, arch=None):
     return dict(os.environ, MICROPYPATH=build_firmware(arch=arch))
 
 
+def _where(args, flash):
+    if getattr(args, "fs", "dir") == "lfs":
+        return "%s (littlefs image: heeldrop.simflash reads it)" % os.path.join(flash, "flash.img")
+    return os.path.join(flash, "sessions")
+
+
 def run(args):
     if args.stall < 0:
         raise UserError("--stall: must be >= 0 ms")
@@ -493,7 +532,7 @@ def run(args):
         r = subprocess.CompletedProcess(cmd, rc)
         if r.returncode != 0:
             raise UserError("the firmware stopped with status %d" % r.returncode, code=1)
-        print("heeldrop sim: sessions in %s" % os.path.join(flash, "sessions"), file=sys.stderr)
+        print("heeldrop sim: sessions in %s" % _where(args, flash), file=sys.stderr)
         return 0
     finally:
         for f in os.listdir(work):
@@ -565,5 +604,5 @@ def serve_pty(args, info, flash, env):
                 os.unlink(link)
             except OSError:
                 pass
-    print("heeldrop sim: sessions in %s" % os.path.join(flash, "sessions"), file=sys.stderr)
+    print("heeldrop sim: sessions in %s" % _where(args, flash), file=sys.stderr)
     return 0

@@ -101,6 +101,12 @@ TEXT = {
         "The session has stopped (long button press).",
         "Rest; start a new session with another long press.",
     ),
+    "config_fault": (
+        "At power-up the saved settings could not be read: the device runs on its defaults "
+        "(your hold target and reps may differ).",
+        "Run heeldrop doctor on the computer to see the fault, then set the settings again "
+        "(heeldrop config set KEY=VALUE).",
+    ),
 }
 
 # base state name -> (plain LED, description)

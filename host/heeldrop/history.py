@@ -1,8 +1,14 @@
 """Session history: every downloaded session in a local SQLite database, and progress per side.
 
-`heeldrop import DIR` adds each session log or trace CSV found in DIR (once:
-files are keyed by the SHA-256 of their bytes) in ONE transaction, so an import
-that fails halfway leaves the database as it was. `heeldrop history` reads it
+`heeldrop import DIR` adds each session log or trace CSV found in DIR in ONE
+transaction, so an import that fails halfway leaves the database as it was. A
+session is counted once whatever files carry it: it is keyed by its identity
+(the log header's uid, a converted CSV's session_uid: board id, store id,
+session id), and files without one by the SHA-256 of their bytes. So a
+download's .hdl and .csv of one session are one session (the log is kept),
+`.part` files (unfinished downloads) are never imported, and two imports of
+the same folder at once add each session once (the check for what is
+already there runs inside the write transaction). `heeldrop history` reads it
 back as progress per side over days and weeks: median depth of valid reps, time
 held, fault rate and adherence to the prescription (reps per side per day, hold
 target). A week-to-week change in median depth is flagged only when it reaches
@@ -17,11 +23,12 @@ from heeldrop import report
 from heeldrop.errors import UserError
 
 MDC_DEG = 5.0  # week-to-week change that is real (Powden 2015: 4.6-4.7 deg)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
     sha256 TEXT NOT NULL UNIQUE,
+    uid TEXT UNIQUE,
     path TEXT NOT NULL,
     kind TEXT NOT NULL,
     started TEXT,
@@ -76,6 +83,11 @@ def connect(path, create=True):
         if version == 0:  # new file: create the tables (an opened database is not written to)
             con.executescript("BEGIN;" + SCHEMA + "PRAGMA user_version=%d; COMMIT;" % SCHEMA_VERSION)
             version = SCHEMA_VERSION
+        elif version == 1:  # sessions gain their identity (uid): sessions imported before keep NULL
+            con.executescript("BEGIN IMMEDIATE; ALTER TABLE sessions ADD COLUMN uid TEXT; "
+                              "CREATE UNIQUE INDEX IF NOT EXISTS sessions_uid ON sessions(uid); "
+                              "PRAGMA user_version=2; COMMIT;")
+            version = SCHEMA_VERSION
     except (OSError, sqlite3.Error) as e:
         raise UserError("%s: cannot open the history database (%s); check the path or give --db" % (path, e))
     if version != SCHEMA_VERSION:
@@ -95,8 +107,8 @@ def is_session_file(path):
     Anything else in the folder (truth files, exported progress CSVs, text logs) is ignored.
     """
     name = os.path.basename(path)
-    if name.startswith("."):
-        return False
+    if name.startswith(".") or name.endswith((".part", ".tmp")):
+        return False  # an unfinished download or write is not a session
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
@@ -117,7 +129,8 @@ def scan(folder):
     out = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for f in sorted(files):
+        # a session log before the CSV converted from it: the log is the one kept
+        for f in sorted(files, key=lambda n: (os.path.splitext(n)[0], os.path.splitext(n)[1].lower() != ".hdl")):
             p = os.path.join(root, f)
             if is_session_file(p):
                 out.append(p)
@@ -140,9 +153,10 @@ def session_day(sess, path):
 def _insert_session(con, sess, day, date_source, now):
     reps = sess.reps()
     cur = con.execute(
-        "INSERT INTO sessions (sha256, path, kind, started, day, date_source, duration_s, side, n_reps, notes,"
-        " imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (sess.sha256, os.path.abspath(sess.path), sess.kind, sess.started, day, date_source, sess.duration_s,
+        "INSERT INTO sessions (sha256, uid, path, kind, started, day, date_source, duration_s, side, n_reps, notes,"
+        " imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (sess.sha256, getattr(sess, "uid", None), os.path.abspath(sess.path), sess.kind, sess.started, day,
+         date_source, sess.duration_s,
          sess.side, len(reps), "\n".join(sess.notes), now),
     )
     sid = cur.lastrowid
@@ -198,14 +212,30 @@ def import_dir(folder, db_path, config=None, skip_bad=False, load=None):
                 res.failed.append((p, str(e)))
                 continue
             day, src = session_day(sess, p)
-            res.notes.extend(sess.notes)
             loaded.append((sess, day, src))
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        # what is already there is decided inside the write transaction: a
+        # concurrent import that committed first makes these duplicates
         con.execute("BEGIN IMMEDIATE")
         try:
+            hashes = {row[0] for row in con.execute("SELECT sha256 FROM sessions")}
+            uids = {row[0]: row[1] for row in con.execute("SELECT uid, path FROM sessions WHERE uid IS NOT NULL")}
             for sess, day, src in loaded:
+                uid = getattr(sess, "uid", None)
+                if sess.sha256 in hashes:
+                    res.duplicates.append(sess.path)
+                    continue
+                if uid and uid in uids:
+                    res.duplicates.append(sess.path)
+                    res.notes.append("%s: the same session as %s (session %s): counted once" % (
+                        sess.path, uids[uid], uid))
+                    continue
                 _insert_session(con, sess, day, src, now)
+                hashes.add(sess.sha256)
+                if uid:
+                    uids[uid] = os.path.abspath(sess.path)
                 res.added.append((sess.path, len(sess.reps())))
+                res.notes.extend(sess.notes)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

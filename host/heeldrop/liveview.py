@@ -137,12 +137,14 @@ class LiveView:
         self.points = []  # (t_ms, depth)
         self.t_ms = 0
         self.samples = 0
-        self.lost = 0
+        self.lost = 0  # lost on the link
+        self.device_lost = 0  # lost by the sensor itself (GAP frames)
         self.extra = ""
         self._live = None
         self._last = 0.0
         self._period = 1.0 / refresh_hz
         self._phase_shown = None
+        self._fault_shown = None
 
     # -- context: start/stop the rich display
     def __enter__(self):
@@ -167,6 +169,9 @@ class LiveView:
             self.state[k] = v
         if "depth_deg" in st and isinstance(st["depth_deg"], (int, float)) and "t_ms" in st:
             self.depth(st["t_ms"], st["depth_deg"])
+        if self.plain and st.get("config_fault") and st.get("config_fault") != self._fault_shown:
+            self._fault_shown = st.get("config_fault")
+            self._line("the device runs on default settings: %s" % self._fault_shown)
         if self.plain and self.state.get("phase") != self._phase_shown:
             self._phase_shown = self.state.get("phase")
             self._line("phase %s" % self._phase_shown)
@@ -261,6 +266,8 @@ class LiveView:
         g.add_row("side", str(st.get("side") or "?"))
         if st.get("recording") is not None:
             g.add_row("recording", ("session %s" % st.get("session")) if st.get("recording") else "no")
+        if st.get("config_fault"):
+            g.add_row("settings", Text("DEFAULTS: %s" % st["config_fault"], style="bold red"))
         g.add_row("faults", ", ".join("%s ×%d" % (k.replace("_", " "), v) for k, v in self.faults.items()) or "none")
         g.add_row("depth %ds" % self.plot_s, Text(self._plot(48), style="cyan"))
         for t, c in self.cues[-5:]:
@@ -269,7 +276,7 @@ class LiveView:
             g.add_row("note", Text(n, style="yellow"))
         sub = "t %.1f s" % (self.t_ms / 1000.0)
         if self.samples:
-            sub += "  samples %d  lost %d" % (self.samples, self.lost)
+            sub += "  samples %d  link lost %d  sensor gaps %d" % (self.samples, self.lost, self.device_lost)
         if self.extra:
             sub += "  " + self.extra
         return Panel(g, title=self.title, subtitle=sub, width=78)

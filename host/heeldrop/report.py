@@ -135,6 +135,9 @@ class Session:
         self.notes = list(notes or [])
         self.started = started if started is not None else self.meta.get("started")
         self.sha256 = sha256
+        # the session's identity (a log's header uid, a converted CSV's session_uid): two files, one session
+        uid = self.meta.get("uid") or self.meta.get("session_uid")
+        self.uid = str(uid) if uid else None
         ts = [e["t_ms"] for e in self.events if isinstance(e.get("t_ms"), (int, float))]
         for e in self.events:
             if e.get("type") == "rep_end":
@@ -363,7 +366,7 @@ def _load_log(path, config, notes):
         a = float(header.get("accel_lsb_per_g") or 8192)
         g = float(header.get("gyro_lsb_per_dps") or 65.5)
         cols = list(zip(*samples))
-        meta = {k: header[k] for k in ("side", "started", "imu", "board", "firmware") if header.get(k)}
+        meta = {k: header[k] for k in ("side", "started", "imu", "board", "firmware", "uid") if header.get(k)}
         cur, flips = header.get("side"), []
         for side, t in r.sides():
             if side in ("left", "right") and side != cur:
@@ -1182,6 +1185,26 @@ def render_html(a, figs=None, title="heeldrop session report"):
 # the whole job
 
 
+def one_per_session(sessions, out=None):
+    """Each session once: files with the same identity (uid) or the same bytes are one
+    session (a download's .hdl and .csv); the session log is kept over a CSV made from it."""
+    keep = {}
+    order = []
+    for s in sessions:
+        key = ("uid", s.uid) if s.uid else ("sha256", s.sha256 or id(s))
+        if key not in keep:
+            keep[key] = s
+            order.append(key)
+            continue
+        first = keep[key]
+        if first.kind != "log" and s.kind == "log":
+            keep[key] = s
+            first, s = s, first
+        if out is not None:
+            out.write("note: %s is the same session as %s: counted once\n" % (s.path, first.path))
+    return [keep[k] for k in order]
+
+
 def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
     """Load, analyse, write the requested outputs; return the Analysis. Prints the text summary to out."""
     config = config or load_config()
@@ -1189,7 +1212,7 @@ def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
     try:
         if (html_path or png_dir) and sum(_size(p) for p in paths) > PARALLEL_FIGURES_BYTES:
             pool.start()
-        sessions = [load_session(p, config) for p in paths]
+        sessions = one_per_session([load_session(p, config) for p in paths], out)
         a = analyse(sessions, config)
         figs = figures(a, pool=pool) if (html_path or png_dir) else None
     finally:

@@ -38,6 +38,7 @@ USB_IDS = (
 )
 
 NO_FIRMWARE_HINT = "flash it with `heeldrop deploy`"
+DAMAGED = object()  # command(watch_bad=...): the answer arrived damaged
 
 
 class TransportError(UserError):
@@ -90,14 +91,44 @@ class DeviceError(TransportError):
 
 
 class SampleTracker:
-    """Counts samples by sequence number and lists the gaps (dropped samples)."""
+    """Counts samples by sequence number and lists the gaps: samples lost on
+    the link (lost, gaps) apart from those the device itself lost (sensor
+    FIFO overflow, I2C errors, unplugged: announced by GAP frames before the
+    samples that follow them; device_lost, device_gaps)."""
 
     def __init__(self):
         self.received = 0
         self.lost = 0
-        self.gaps = []  # (first missing seq, count)
+        self.gaps = []  # (first missing seq, count) lost on the link
+        self.device_lost = 0
+        self.device_gaps = []  # (first seq, count, reason) the device announced
         self.restarts = 0  # the sequence went back (device restarted)
         self.next = None
+        self._announced = []  # device gaps not yet matched by a jump in seq
+
+    def device_gap(self, first, count, reason=0):
+        """A GAP frame: the device lost count samples from seq first."""
+        if count <= 0:
+            return
+        self.device_gaps.append((first, count, reason))
+        self.device_lost += count
+        self._announced.append((first & 0xFFFFFFFF, count))
+        del self._announced[:-64]
+
+    def _link_part(self, a, d):
+        # samples of the seq range [a, a + d) the device did not announce as its own loss
+        own = 0
+        keep = []
+        for first, count in self._announced:
+            lo = (first - a) & 0xFFFFFFFF
+            if lo >= 0x80000000:
+                lo -= 1 << 32  # began before a
+            hi = lo + count
+            own += max(0, min(hi, d) - max(lo, 0))
+            if hi > d:
+                keep.append((first, count))
+        self._announced = keep
+        return max(0, d - own)
 
     def feed(self, samples):
         for s in samples:
@@ -105,20 +136,31 @@ class SampleTracker:
             if self.next is not None and seq != self.next:
                 d = (seq - self.next) & 0xFFFFFFFF
                 if d < 0x80000000:
-                    self.gaps.append((self.next, d))
-                    self.lost += d
+                    k = self._link_part(self.next, d)
+                    if k:
+                        self.gaps.append((self.next, k))
+                        self.lost += k
                 else:
                     self.restarts += 1
             self.next = (seq + 1) & 0xFFFFFFFF
             self.received += 1
 
     def describe(self, limit=5):
+        out = []
         if not self.gaps:
-            return "no samples lost"
-        shown = ", ".join("%d at seq %d" % (n, a) for a, n in self.gaps[:limit])
-        more = " and %d more gaps" % (len(self.gaps) - limit) if len(self.gaps) > limit else ""
-        return "%d samples lost in %d gap%s (%s%s)" % (
-            self.lost, len(self.gaps), "" if len(self.gaps) == 1 else "s", shown, more)
+            out.append("no samples lost on the link")
+        else:
+            shown = ", ".join("%d at seq %d" % (n, a) for a, n in self.gaps[:limit])
+            more = " and %d more gaps" % (len(self.gaps) - limit) if len(self.gaps) > limit else ""
+            out.append("%d samples lost on the link in %d gap%s (%s%s)" % (
+                self.lost, len(self.gaps), "" if len(self.gaps) == 1 else "s", shown, more))
+        if self.device_gaps:
+            from heelcore.record import GAP_REASONS
+            why = sorted(set(GAP_REASONS[r] if r < len(GAP_REASONS) else "other" for _, _, r in self.device_gaps))
+            out.append("the sensor itself lost %d samples in %d gap%s (%s; in the device's log too)" % (
+                self.device_lost, len(self.device_gaps), "" if len(self.device_gaps) == 1 else "s",
+                ", ".join(w.replace("_", " ") for w in why)))
+        return "; ".join(out)
 
 
 def _printable(data, limit=70):
@@ -194,6 +236,9 @@ class Transport:
                 elif t == proto.T_SAMPLES_PACKED:
                     f.samples = proto.parse_samples_packed(f.payload)
                     self.samples.feed(f.samples)
+                elif t == proto.T_GAP:
+                    f.gap = proto.parse_gap(f.payload)
+                    self.samples.device_gap(*f.gap)
                 elif t == proto.T_HELLO:
                     self.hello = proto.parse_json(f.payload)
                 elif t == proto.T_ERROR:
@@ -211,14 +256,23 @@ class Transport:
             return self._backlog.popleft()
         return self._next_new(timeout)
 
-    def _next_new(self, timeout):
+    def _next_new(self, timeout, watch_bad=None):
+        """The next frame decoded, or None after timeout; with watch_bad (a
+        frame type), DAMAGED as soon as a damaged frame of that type (or of
+        chunk size) is seen."""
         if self._pending:
             return self._pending.popleft()
         deadline = time.monotonic() + timeout
+        d = self.decoder
+        bad0 = d.bad_frames
         while True:
             self._read_frames(max(0.0, deadline - time.monotonic()))
             if self._pending:
                 return self._pending.popleft()
+            if watch_bad is not None and d.bad_frames != bad0:
+                bad0 = d.bad_frames
+                if d.last_bad_type == watch_bad or d.last_bad_len > 600:
+                    return DAMAGED
             if self.eof or time.monotonic() >= deadline:
                 return None
 
@@ -226,11 +280,14 @@ class Transport:
         """Forget the frames set aside while commands were answered (e.g. after a download)."""
         self._backlog.clear()
 
-    def command(self, name, args=None, timeout=1.0, retries=2, on_frame=None):
+    def command(self, name, args=None, timeout=1.0, retries=2, on_frame=None, watch_bad=None):
         """Send a command; return its result (dict), or the CHUNK dict for read_session.
 
         Frames that are not the answer are passed to on_frame (or dropped).
-        Retries after `timeout` s without an answer (commands are idempotent)."""
+        Retries after `timeout` s without an answer (the device answers a
+        retried command as the first time: PROTOCOL.md). With watch_bad (a
+        frame type, e.g. T_CHUNK): returns DAMAGED at once when a damaged
+        frame of that type arrives, so the caller asks again without waiting."""
         self.req_id = (self.req_id + 1) & 0xFFFF
         req = self.req_id
         payload = proto.cmd_payload(req, name, args)
@@ -243,7 +300,9 @@ class Transport:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                f = self._next_new(left)
+                f = self._next_new(left, watch_bad)
+                if f is DAMAGED:
+                    return DAMAGED
                 if f is None:
                     if self.eof:
                         raise DisconnectedError("%s: the stream ended while waiting for %s" % (self.name, name))
@@ -329,6 +388,7 @@ class Transport:
         return {"rx_bytes": self.rx_bytes, "garbage_bytes": d.garbage_bytes, "bad_frames": d.bad_frames,
                 "resyncs": d.resyncs, "missed_frames": d.missed, "samples": self.samples.received,
                 "samples_lost": self.samples.lost, "sample_gaps": len(self.samples.gaps),
+                "device_lost": self.samples.device_lost, "device_gaps": len(self.samples.device_gaps),
                 "retries": self.retries}
 
     def describe_stats(self):

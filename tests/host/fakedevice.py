@@ -10,6 +10,7 @@ import os
 import threading
 import time
 import tty
+import hashlib
 
 from heelcore import proto
 
@@ -17,8 +18,12 @@ from heelcore import proto
 class FakeDevice:
     def __init__(self, sessions=None, hello=None, version=proto.PROTOCOL_VERSION, banner=b"",
                  silent=False, repl=False, samples=None, rate_hz=100, batch=10, drop_seqs=(), garbage_every=0,
-                 die_after_chunks=None, board="fake", corrupt_chunks=()):
+                 die_after_chunks=None, board="fake", corrupt_chunks=(), uid_prefix="0123abcd-5e55101d-",
+                 corrupt_frames=(), states=None):
         self.sessions = dict(sessions or {})
+        self.uid_prefix = uid_prefix  # the sessions' identity: uid_prefix + id (None: older firmware)
+        self.corrupt_frames = set(corrupt_frames)  # chunk numbers whose frame is damaged on the wire (CRC-16)
+        self.states = dict(states or {})  # id -> "cut" / "recording" (default "complete")
         self.hello = hello or {"protocol": 1, "firmware": "0.1.0", "board": board, "imu": "mpu6050",
                                "rate_hz": rate_hz, "accel_lsb_per_g": 8192, "gyro_lsb_per_dps": 65.5,
                                "max_payload": proto.MAX_PAYLOAD}
@@ -157,7 +162,8 @@ class FakeDevice:
         if name == "hello":
             self._reply(req, self.hello)
         elif name == "list_sessions":
-            self._reply(req, {"sessions": [{"id": k, "size": len(v), "started": None, "side": "left", "complete": True}
+            self._reply(req, {"sessions": [{"id": k, "size": len(v), "started": None, "side": "left", "complete": self.states.get(k, "complete") == "complete",
+                                            "state": self.states.get(k, "complete"), "uid": self.uid_prefix + str(k) if self.uid_prefix else None}
                                            for k, v in sorted(self.sessions.items())]})
         elif name == "read_session":
             sid, off, ln = args.get("id"), args.get("offset", 0), min(args.get("length", 1024), proto.MAX_CHUNK)
@@ -175,12 +181,34 @@ class FakeDevice:
             pl = bytearray(proto.chunk_payload(req, sid, off, data[off:off + ln], len(data)))
             if self.chunks_sent in self.corrupt_chunks and len(pl) > 21:
                 pl[21] ^= 0x10  # damaged on the device side: the frame is fine, the chunk CRC is not
+            if self.chunks_sent in self.corrupt_frames:
+                frame = bytearray(proto.encode_frame(proto.T_CHUNK, self.seq, bytes(pl)))
+                self.seq = (self.seq + 1) & 0xFFFF
+                frame[len(frame) // 2] ^= 0x41 if frame[len(frame) // 2] not in (0xC0 ^ 0x41, 0xDB ^ 0x41) else 0x02
+                self._write(bytes(frame))  # line noise: the frame's CRC-16 fails
+                return
             self._send(proto.T_CHUNK, bytes(pl))
-        elif name == "delete_session":
-            sid = args.get("id")
-            if self.sessions.pop(sid, None) is None:
+        elif name == "session_hash":
+            sid, ln = args.get("id"), args.get("length", -1)
+            if sid not in self.sessions:
                 self._send(proto.T_REPLY, proto.error_reply(req, proto.E_NOT_FOUND, "no session %s" % sid))
                 return
+            data = self.sessions[sid]
+            if ln > len(data):
+                self._send(proto.T_REPLY, proto.error_reply(req, proto.E_RANGE, "length"))
+                return
+            ln = len(data) if ln < 0 else ln
+            self._reply(req, {"id": sid, "length": ln, "sha256": hashlib.sha256(data[:ln]).hexdigest(), "size": len(data)})
+        elif name == "delete_session":
+            sid = args.get("id")
+            if sid not in self.sessions:
+                self._send(proto.T_REPLY, proto.error_reply(req, proto.E_NOT_FOUND, "no session %s" % sid))
+                return
+            data = self.sessions[sid]
+            if ("size" in args and args["size"] != len(data)) or ("sha256" in args and args["sha256"] != hashlib.sha256(data).hexdigest()):
+                self._send(proto.T_REPLY, proto.error_reply(req, proto.E_MISMATCH, "differs: not deleted"))
+                return
+            del self.sessions[sid]
             self.deleted.append(sid)
             self._reply(req, {"deleted": sid})
         elif name == "free_space":

@@ -91,7 +91,7 @@ def kinematic_trace(path, reps, side="left", rate_hz=100, still_s=4.0, rest_s=3.
     return path
 
 
-def write_log(path, trace, events, side="left", started="2026-11-02T07:30:00", close=True):
+def write_log(path, trace, events, side="left", started="2026-11-02T07:30:00", close=True, uid=None):
     """A device session log (heelcore.record) holding a trace's samples (as counts) and the given events."""
     from heelcore.events import to_json
     from heelcore.record import LogWriter
@@ -100,7 +100,7 @@ def write_log(path, trace, events, side="left", started="2026-11-02T07:30:00", c
     w = LogWriter(out.extend, {"firmware": "test", "board": "sim", "imu": "mpu6050", "rate_hz": 100,
                                "accel_lsb_per_g": 8192, "gyro_lsb_per_dps": 65.5, "accel_range_g": 4,
                                "gyro_range_dps": 500, "side": side, "started": started,
-                               "calibration": {}, "config": {}})
+                               "calibration": {}, "config": {}, "uid": uid})
     evs = sorted((e for e in events if e.get("type") != "summary"), key=lambda e: e["t_ms"])
     k = 0
     for i in range(len(trace.t_ms)):

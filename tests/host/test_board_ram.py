@@ -47,3 +47,22 @@ def test_pico_heap_keeps_16kb_through_a_session_and_its_download(tmp_path):
     # machine code) before any data
     assert int(ram["after_boot_used"]) > 150000 and int(ram["native_code_bytes"]) > 40000, ram
     assert int(ram["min_largest_free_block"]) >= GOAL, ram
+
+
+def test_the_sim_loads_the_firmware_compiled_as_deploy_compiles_it(tmp_path):
+    # The same .mpy bytes a board gets from `heeldrop deploy` (module names
+    # included: each is a string in the heap), so the sim's heap holds what
+    # the board's holds. Before: the sim's .mpy named each module by its
+    # full path on this computer (longer strings, another layout).
+    from heeldrop import cmd_deploy, cmd_sim
+
+    sim = cmd_sim.build_firmware(str(tmp_path / "sim"), "armv6m")
+    built = cmd_deploy.compile_all("armv6m", str(tmp_path / "deploy"))
+    mpys = [f for f in built if f.endswith(".mpy")]
+    assert len(mpys) > 15
+    for rel in mpys:
+        under_lib = rel[len("lib/"):] if rel.startswith("lib/") else rel
+        with open(os.path.join(str(tmp_path / "deploy"), rel), "rb") as f:
+            want = f.read()
+        with open(os.path.join(sim, under_lib), "rb") as f:
+            assert f.read() == want, rel

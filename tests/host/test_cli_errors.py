@@ -138,7 +138,7 @@ def test_unplug_mid_download_then_resume(capsys, tmp_path):
     finally:
         dev.stop()
     assert rc == 4 and "went away" in one_line(err)
-    part = tmp_path / "fake-s5.hdl.part"
+    part = tmp_path / "fake-0123abcd-5e55101d-5.hdl.part"
     assert part.exists() and part.stat().st_size == 6 * 1024
     assert log.startswith(part.read_bytes())
     dev = FakeDevice(sessions={5: log}).start()
@@ -147,9 +147,9 @@ def test_unplug_mid_download_then_resume(capsys, tmp_path):
         assert rc == 0, err
         assert "resumed" in out
         assert dev.chunks_sent == -(-(len(log) - 6 * 1024) // 1024)
-        assert (tmp_path / "fake-s5.hdl").read_bytes() == log
+        assert (tmp_path / "fake-0123abcd-5e55101d-5.hdl").read_bytes() == log
         assert not part.exists()
-        assert (tmp_path / "fake-s5.csv").read_text().count("\n") > 100
+        assert (tmp_path / "fake-0123abcd-5e55101d-5.csv").read_text().count("\n") > 100
         # idempotent: nothing read again
         rc, out, err = run_cli(capsys, "download", "--all", "--dest", str(tmp_path), "--port", dev.path,
                                "--delete-after")
@@ -165,7 +165,7 @@ def test_corrupted_chunks_are_asked_again(capsys, tmp_path):
     try:
         rc, out, err = run_cli(capsys, "download", "1", "--dest", str(tmp_path), "--port", dev.path)
         assert rc == 0, err
-        assert (tmp_path / "fake-s1.hdl").read_bytes() == log
+        assert (tmp_path / "fake-0123abcd-5e55101d-1.hdl").read_bytes() == log
         assert "2 chunks asked for again" in out
     finally:
         dev.stop()

@@ -288,3 +288,78 @@ def test_import_ignores_files_that_are_not_sessions(tmp_path, stub_engine, capsy
     (d / "notes.txt").write_text("hello\n")
     (d / ".hidden.csv").write_text("t_ms,ax_g\n")
     assert history.scan(str(d)) == [str(d / "a.csv")]
+
+
+def _downloaded_session(tmp_path, d, uid="e66138528361a52c-5e55101d-7", name="pico-e66138528361a52c-5e55101d-7"):
+    """A device session log with an identity, and the CSV a download writes beside it."""
+    from heeldrop.download import write_csv
+    from heeldrop.replay import run_engine
+    from heeldrop.traceio import read_trace
+    from reportkit import kinematic_trace, write_log
+
+    tr = read_trace(kinematic_trace(str(tmp_path / ("k%s.csv" % name)), [(22, 3, 8, 1.5)] * 5, side="left", seed=3))
+    hdl = str(d / (name + ".hdl"))
+    write_log(hdl, tr, run_engine(tr, report.load_config(side="left")), side="left",
+              started="2026-11-03T07:10:00", uid=uid)
+    assert write_csv(hdl, hdl[:-4] + ".csv") is None
+    return hdl
+
+
+def test_a_session_is_counted_once_whatever_files_carry_it(tmp_path, capsys):
+    # issue 13.8: download writes .hdl + .csv; a cut download leaves a .part
+    d = tmp_path / "dl"
+    d.mkdir()
+    hdl = _downloaded_session(tmp_path, d)
+    with open(hdl, "rb") as f:
+        (d / "pico-e66138528361a52c-5e55101d-9.hdl.part").write_bytes(f.read()[:3000])
+    db = str(tmp_path / "h.sqlite")
+    assert main(["import", str(d), "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "1 added, 1 already imported" in out and "counted once" in out
+    assert ".part" not in out
+    con = sqlite3.connect(db)
+    rows = con.execute("SELECT kind, uid, n_reps FROM sessions").fetchall()
+    con.close()
+    assert rows == [("log", "e66138528361a52c-5e55101d-7", 5)]
+    assert counts(db) == (1, 5)
+    # a second folder with only the CSV of the same session: still one
+    d2 = tmp_path / "other"
+    d2.mkdir()
+    (d2 / "copy.csv").write_bytes(open(hdl[:-4] + ".csv", "rb").read() + b"\n")
+    assert main(["import", str(d2), "--db", db]) == 0
+    assert counts(db) == (1, 5)
+
+
+def test_concurrent_imports_are_idempotent(tmp_path):
+    # the other import commits between this one's look at the database and
+    # its write: no "UNIQUE constraint failed", each session once
+    d = tmp_path / "dl"
+    d.mkdir()
+    _downloaded_session(tmp_path, d)
+    _downloaded_session(tmp_path, d, uid="e66138528361a52c-5e55101d-8", name="pico-e66138528361a52c-5e55101d-8")
+    db = str(tmp_path / "h.sqlite")
+    history.connect(db).close()
+    state = {"other": False}
+
+    def load(p, config):
+        if not state["other"]:
+            state["other"] = True
+            r2 = history.import_dir(str(d), db)  # the concurrent import, start to end
+            assert len(r2.added) == 2
+        return report.load_session(p, config)
+
+    res = history.import_dir(str(d), db, load=load)
+    assert res.added == [] and len(res.duplicates) == 4
+    assert counts(db) == (2, 10)
+
+
+def test_report_counts_the_hdl_and_csv_of_one_session_once(tmp_path, capsys):
+    d = tmp_path / "dl"
+    d.mkdir()
+    hdl = _downloaded_session(tmp_path, d)
+    assert main(["report", hdl, hdl[:-4] + ".csv"]) == 0
+    out = capsys.readouterr().out
+    assert "same session" in out
+    a = report.make_report([hdl], out=None)
+    b = report.make_report([hdl, hdl[:-4] + ".csv"], out=None)
+    assert len(b.sessions) == len(a.sessions) == 1

@@ -39,11 +39,15 @@ def samples_frames(first_seq, count, per=10, seq0=0, skip=()):
 
 
 def drain(t):
+    # every frame of a recorded stream, however slow the machine (a None
+    # before the end of the stream is only a timeout)
     frames = []
     while True:
         f = t.next_frame(0.01)
         if f is None:
-            break
+            if t.eof:
+                break
+            continue
         frames.append(f)
     return frames
 
@@ -107,7 +111,7 @@ def test_dropped_sample_seqs_reported():
     drain(t)
     assert t.samples.gaps == [(17, 3), (60, 1)]
     assert t.samples.lost == 4
-    assert "4 samples lost in 2 gaps" in t.samples.describe()
+    assert "4 samples lost on the link in 2 gaps" in t.samples.describe()
 
 
 def test_sample_tracker_wraps_u32():
@@ -283,3 +287,54 @@ def test_frames_arriving_during_a_command_are_kept_for_next_frame():
     t.connect(timeout=0.5)
     got = [f for f in drain(t) if f.type == proto.T_SAMPLES]
     assert sum(len(f.samples) for f in got) == 30
+
+
+def test_the_devices_own_gaps_are_not_link_losses():
+    # issue 13.16: GAP frames announce what the sensor lost; only the rest of
+    # a jump in seq is lost on the link
+    from heeldrop.transport import SampleTracker
+
+    t = SampleTracker()
+    t.feed([(i,) for i in range(10)])
+    t.device_gap(10, 250, 3)  # unplugged: 250 samples never made
+    t.feed([(i,) for i in range(260, 270)])
+    assert t.lost == 0 and t.device_lost == 250 and t.gaps == []
+    t.feed([(i,) for i in range(275, 280)])  # 5 lost on the wire
+    assert t.lost == 5 and t.gaps == [(270, 5)]
+    t.feed([(i,) for i in range(280, 290)])
+    t.device_gap(290, 4, 1)
+    t.feed([(i,) for i in range(296, 300)])  # 6 missing: 4 the device's, 2 the link's
+    assert t.lost == 7 and t.device_lost == 254
+    text = t.describe()
+    assert "7 samples lost on the link" in text and "sensor itself lost 254 samples in 2 gaps" in text
+    assert "sensor unplugged" in text and "fifo overflow" in text
+    # across the u32 wrap
+    t = SampleTracker()
+    t.feed([(0xFFFFFFFE,)])
+    t.device_gap(0xFFFFFFFF, 3, 2)
+    t.feed([(2,)])
+    assert t.lost == 0 and t.device_lost == 3
+
+
+def test_gap_frames_reach_the_tracker():
+    from heelcore import proto
+    from heeldrop.transport import FileTransport
+
+    b = proto.SampleBatch(5)
+    stream = bytearray()
+    seq = 0
+    for first in (0, 5):
+        b.clear()
+        for i in range(first, first + 5):
+            b.add(i, i * 10, 1, 2, 3, 4, 5, 6)
+        stream += proto.encode_frame(proto.T_SAMPLES, seq, bytes(b.payload()))
+        seq += 1
+    stream += proto.encode_frame(proto.T_GAP, seq, proto.gap_payload(10, 40, 1))
+    b.clear()
+    for i in range(50, 55):
+        b.add(i, i * 10, 1, 2, 3, 4, 5, 6)
+    stream += proto.encode_frame(proto.T_SAMPLES, seq + 1, bytes(b.payload()))
+    t = FileTransport(bytes(stream))
+    while t.next_frame(0.1) is not None:
+        pass
+    assert t.samples.received == 15 and t.samples.lost == 0 and t.samples.device_lost == 40

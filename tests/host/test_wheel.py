@@ -169,7 +169,7 @@ def test_sim_in_the_fresh_venv_replays_a_users_trace(venv):
     assert "sim: end" in r.stdout and "lost=0" in r.stdout
     assert glob.glob(os.path.join(venv["work"], "flash", "sessions", "*.hdl"))
     # compiled firmware went to the user's cache, not into site-packages
-    assert glob.glob(os.path.join(venv["cache"], "heeldrop", VERSION + "-*", "sim-mpy", "app.mpy"))
+    assert glob.glob(os.path.join(venv["cache"], "heeldrop", VERSION + "-*", "sim-mpy", "*", "app.mpy"))
 
 
 def test_deploy_dry_run_in_the_fresh_venv_compiles_every_board_file(venv):

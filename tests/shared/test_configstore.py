@@ -274,3 +274,45 @@ def test_power_cut_during_save_on_littlefs():
         seen.add(new)
     assert False in seen, seen  # cuts before the rename keep the old file
     assert True in seen, seen
+
+
+class _RenameFails:
+    """os for configstore whose rename fails with errno (ENOSPC: a full littlefs)."""
+
+    def __init__(self, errno):
+        self.errno = errno
+        self.calls = 0
+
+    def rename(self, a, b):
+        self.calls += 1
+        raise OSError(self.errno)
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+
+def test_a_failed_rename_never_deletes_the_old_config():
+    # issue 13.5: ENOSPC (or EIO) from os.rename: the old file stays, exactly
+    import configstore
+
+    d = tmpdir("renamefail")
+    path = d + "/heeldrop.json"
+    cfg = Config()
+    cfg.update({"hold_target_s": 45})
+    save_config(cfg, path)
+    old = read(path)
+    for errno in (28, 5):
+        cfg2 = Config()
+        cfg2.update({"hold_target_s": 20})
+        configstore.os = _RenameFails(errno)
+        try:
+            save_config(cfg2, path)
+            assert False, "the failure must reach the caller"
+        except OSError as e:
+            assert e.args[0] == errno
+        finally:
+            configstore.os = os
+        assert read(path) == old
+        c, dev, problems = load_config(path)
+        assert c.hold_target_s == 45 and problems == []
+    cleanup(d)

@@ -134,3 +134,91 @@ def test_send_of_a_payload_bigger_than_the_buffer():
     lk.send(proto.T_EVENT, b"y")
     fr = proto.FrameDecoder().feed(bytes(ms.out))
     assert [f.payload for f in fr] == [b"x", big, b"y"] and [f.seq for f in fr] == [0, 1, 2]
+
+
+class _StartApp(_App):
+    # counts starts: a retried start must not run twice
+    def __init__(self):
+        self.starts = 0
+
+    def start(self, side, record):
+        self.running = True
+        self.starts += 1
+        self.session = self.starts + 1
+        return self.session
+
+
+def _ask(lk, ms, fseq, req, name, args=None):
+    ms.out = bytearray()
+    ms.feed(proto.encode_frame(proto.T_CMD, fseq, proto.cmd_payload(req, name, args)))
+    lk.poll(0)
+    out = [proto.parse_reply(f.payload) for f in _replies(ms) if f.type == proto.T_REPLY]
+    assert len(out) == 1, out
+    return out[0]
+
+
+def test_a_retried_command_gets_the_same_answer():
+    # issue 13.15: the host retries a CMD (same request id) when its REPLY
+    # was lost; a retried start answers the session it started, not "busy"
+    ms = link.MemStream()
+    app_ = _StartApp()
+    lk = link.Link(ms, app_)
+    assert _ask(lk, ms, 1, 40, "start", {"side": "left"}) == (40, proto.OK, {"session": 2})
+    assert _ask(lk, ms, 2, 40, "start", {"side": "left"}) == (40, proto.OK, {"session": 2})
+    assert app_.starts == 1 and lk.replayed == 1
+    # a new start (another request) while running is busy, as before
+    req, st, res = _ask(lk, ms, 3, 41, "start", {"side": "left"})
+    assert st == proto.E_BUSY and app_.starts == 1
+
+
+class _Store:
+    # the store API the session commands use, over one in-memory file
+    def __init__(self, data):
+        self.data = data
+        self.deleted = []
+
+    def list(self):
+        return [{"id": 3, "name": "s0003.hdl", "size": len(self.data), "state": "cut", "closed": False}]
+
+    def read_chunk(self, sid, off, n):
+        return self.data[off:off + n]
+
+    def digest(self, sid, length=-1):
+        if sid != 3:
+            raise OSError(2)
+        if length > len(self.data):
+            raise ValueError("length %d beyond the end" % length)
+        return _sha(self.data[:len(self.data) if length < 0 else length]), len(self.data)
+
+    def delete(self, sid, size=None, sha256=None):
+        c, n = self.digest(sid)
+        if (size is not None and size != n) or (sha256 is not None and sha256 != c):
+            raise ValueError("differs: not deleted")
+        self.deleted.append(sid)
+
+
+def _sha(b):
+    import hashlib
+    from binascii import hexlify
+
+    return hexlify(hashlib.sha256(b).digest()).decode()
+
+
+def test_session_hash_and_a_verified_delete():
+    ms = link.MemStream()
+    app_ = _App()
+    app_.store = _Store(b"HDLG\x01" + bytes(range(200)))
+    lk = link.Link(ms, app_)
+    data = app_.store.data
+    _, st, res = _ask(lk, ms, 1, 1, "list_sessions")
+    assert res["sessions"][0]["state"] == "cut" and res["sessions"][0]["complete"] is False
+    assert _ask(lk, ms, 2, 2, "session_hash", {"id": 3}) == (
+        2, proto.OK, {"id": 3, "length": len(data), "sha256": _sha(data), "size": len(data)})
+    assert _ask(lk, ms, 3, 3, "session_hash", {"id": 3, "length": 10})[2]["sha256"] == _sha(data[:10])
+    assert _ask(lk, ms, 4, 4, "session_hash", {"id": 3, "length": 999})[1] == proto.E_RANGE
+    assert _ask(lk, ms, 5, 5, "session_hash", {"id": 4})[1] == proto.E_NOT_FOUND
+    other = _sha(data[:-1] + b"x")
+    st = _ask(lk, ms, 6, 6, "delete_session", {"id": 3, "size": len(data), "sha256": other})[1]
+    assert st == proto.E_MISMATCH and app_.store.deleted == []
+    st = _ask(lk, ms, 7, 7, "delete_session", {"id": 3, "size": len(data), "sha256": _sha(data)})[1]
+    assert st == proto.OK and app_.store.deleted == [3]

@@ -397,3 +397,33 @@ def test_add_samples_allocates_nothing_between_blocks():
     t0 = S[0][0]
     heap_locked(lambda: w.add_samples(t0, ts, src, 40))
     assert w._n == 40
+
+
+def test_one_flipped_bit_in_the_file_header_costs_nothing():
+    # issue 13.7: any single bit of the 5-byte file header (magic, version)
+    # flipped: every record still reads, the damage is reported, and a
+    # flipped version byte never claims a newer format
+    S = recsynth.samples(300)
+    sink, _ = write_log(S)
+    data = sink.data()
+    for bit in range(40):
+        d = bytearray(data)
+        d[bit >> 3] ^= 1 << (bit & 7)
+        r = LogReader(bytes(d))
+        assert r.samples() == S, bit
+        assert r.complete and r.header["imu"] == "mpu6050"
+        assert r.errors and "file header damaged" in r.errors[0], (bit, r.errors)
+        assert read_header(bytes(d))["rate_hz"] == 100
+
+
+def test_a_newer_format_is_named_by_its_header_record():
+    # a file whose HEADER record says a newer format: "update heeldrop"
+    from heelcore.record import REC_HEADER, _record_bytes
+
+    hb = _record_bytes(REC_HEADER, b'{"format": 9, "imu": "x"}')
+    for first in (MAGIC + b"\x09", MAGIC + b"\x01"[:0] + b"\x0b"):
+        try:
+            LogReader(first + bytes(hb) + bytes(hb))
+            assert False
+        except LogFormatError as e:
+            assert "format 9" in str(e) and "update" in str(e)

@@ -48,6 +48,7 @@ T_SAMPLES = const(0x02)  # device -> host: raw sample batch (see SampleBatch)
 T_SAMPLES_PACKED = const(0x03)  # device -> host: heelcore.record SAMPLES block payload
 T_EVENT = const(0x04)  # device -> host: one event JSON line
 T_STATUS = const(0x05)  # device -> host: JSON (phase, depth_deg, rep, hold_s, ...)
+T_GAP = const(0x06)  # device -> host: u32 first lost seq, u32 count, u8 reason (the device's own loss)
 T_CMD = const(0x10)  # host -> device: u16 request id, u8 name length, name, JSON args
 T_REPLY = const(0x11)  # device -> host: u16 request id, u8 status, JSON result
 T_CHUNK = const(0x12)  # device -> host: a piece of a session file
@@ -55,7 +56,7 @@ T_ERROR = const(0x7F)  # device -> host: u8 code, UTF-8 message (unsolicited)
 
 TYPE_NAMES = {
     T_HELLO: "hello", T_SAMPLES: "samples", T_SAMPLES_PACKED: "samples_packed",
-    T_EVENT: "event", T_STATUS: "status", T_CMD: "cmd", T_REPLY: "reply",
+    T_EVENT: "event", T_STATUS: "status", T_GAP: "gap", T_CMD: "cmd", T_REPLY: "reply",
     T_CHUNK: "chunk", T_ERROR: "error",
 }
 
@@ -72,15 +73,22 @@ E_VERSION = const(8)
 E_INTERNAL = const(9)
 E_BAD_FRAME = const(10)
 E_NO_SPACE = const(11)
+E_MISMATCH = const(12)
 ERROR_NAMES = (
     "ok", "unknown_command", "bad_args", "busy", "not_found", "io_error",
     "no_sensor", "out_of_range", "version", "internal", "bad_frame", "no_space",
+    "mismatch",
 )
 
 COMMANDS = (
     "hello", "start", "stop", "side", "calibrate", "config_get", "config_set",
     "set_clock", "list_sessions", "read_session", "delete_session", "free_space",
+    "session_hash",
 )
+# commands whose REPLY the device keeps, so that a retry of the same CMD
+# (same request id, name and arguments) after a lost reply gets the same
+# answer instead of running again
+REPLAYED = ("start", "stop", "side", "calibrate", "config_set", "set_clock", "delete_session")
 
 
 def max_frame_size(payload_len):
@@ -194,11 +202,15 @@ class FrameDecoder:
         self._need = -1
         self._dirty = False  # garbage or a bad frame since the last good frame
         self._last_seq = -1
+        self.last_bad_type = -1  # type byte and bytes so far of the last bad frame
+        self.last_bad_len = 0
 
     def _bad(self):
         self.bad_frames += 1
         self._in = False
         self._dirty = True
+        self.last_bad_type = self._buf[1] if self._len >= 2 else -1
+        self.last_bad_len = self._len
 
     def _start(self):
         self._in = True
@@ -347,6 +359,19 @@ def parse_chunk(payload):
     data = bytes(payload[_CHUNK_HDR:_CHUNK_HDR + ln])
     return {"req": req, "session": sid, "offset": off, "total": total, "data": data,
             "ok": len(data) == ln and crc32(data) == c}
+
+
+def gap_payload(first_seq, count, reason):
+    """GAP: samples first_seq .. first_seq + count - 1 were lost on the device
+    (reason: heelcore.record GAP_* code), so a host tells them from link losses."""
+    return struct.pack("<IIB", first_seq & 0xFFFFFFFF, count & 0xFFFFFFFF, reason & 0xFF)
+
+
+def parse_gap(payload):
+    """(first_seq, count, reason code) of a GAP payload."""
+    if len(payload) != 9:
+        raise ValueError("gap payload of %d bytes" % len(payload))
+    return struct.unpack("<IIB", payload)
 
 
 def error_payload(code, message):

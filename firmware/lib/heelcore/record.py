@@ -27,7 +27,10 @@
 # Record types and payloads:
 #   HEADER  1  JSON object: firmware, board, imu, rate_hz, accel_lsb_per_g,
 #              gyro_lsb_per_dps, accel_range_g, gyro_range_dps, side, started
-#              (ISO 8601 or null), calibration {}, config {} (+ any extra keys)
+#              (ISO 8601 or null), calibration {}, config {}, format (the
+#              FORMAT_VERSION, a CRC-checked copy of the file header's byte)
+#              (+ any extra keys; the session store adds the session's
+#              identity: device_id, store_id, session, uid, see logstore.py)
 #   SAMPLES 2  a block of consecutive samples, see _encode_block below
 #   EVENT   3  one event JSON line (heelcore.events.to_json), UTF-8
 #   SIDE    4  u8 side (0 left, 1 right), u32 t_ms
@@ -37,6 +40,14 @@
 #   Readers skip (and list) record types they do not know.
 # Versioning: FORMAT_VERSION changes only when an existing record's layout
 # changes; new record types and header keys are added without a bump.
+# A damaged file header (the 5 bytes: a flipped bit in the magic or the
+# version) costs nothing: when they are not HDLG + a known version, the
+# reader looks for records by their own framing and CRC from offset 5. The
+# HEADER record's "format" then decides: newer than FORMAT_VERSION is a
+# LogFormatError ("update heeldrop"), else the records are read and
+# errors[0] says "file header damaged". Only when no whole record is found
+# is it not a log (or, with the magic intact and a higher version byte, "a
+# newer format or a damaged file header").
 #
 # SAMPLES payload (block of n consecutive sequence numbers; n <= 255, this
 # writer makes at most MAX_BLOCK = 200):
@@ -63,6 +74,11 @@
 # Encoding a block of 50 takes about 20 us on the unix port (viper
 # functions, below; the same code interpreted took 0.3-0.45 ms), a few ms on
 # an ESP32 or RP2040 (not measured), once per 0.5 s at 100 Hz.
+#
+# A CRC-32 of a whole file is NOT a check of its content: each record ends
+# with the CRC-32 of its bytes, and a message followed by its CRC divides by
+# the polynomial, so the file CRC-32 cannot see any change inside a record.
+# Compare whole files by SHA-256 (the protocol's session_hash).
 #
 # Power-loss safety: records are whole when handed to write_fn, and records
 # never reference each other, so a file cut at any byte reads up to its last
@@ -180,6 +196,7 @@ class LogWriter:
             h[k] = None
         h["calibration"] = {}
         h["config"] = {}
+        h["format"] = FORMAT_VERSION
         for k in header_dict:
             h[k] = header_dict[k]
         hb = _record_bytes(REC_HEADER, dumps(h).encode())
@@ -788,6 +805,10 @@ def decode_block(payload):
     return out
 
 
+def _hex(b):
+    return " ".join("%02x" % x for x in b)
+
+
 def read_header(data):
     """The header dict of a log from its first bytes (None if not yet complete).
 
@@ -828,15 +849,45 @@ class LogReader:
             self.truncated_bytes = n
             self.errors.append("file ends inside the file header (%d bytes)" % n)
             return
-        if data[:4] != MAGIC:
-            raise LogFormatError("not a heeldrop session log (no HDLG magic)")
-        self.version = data[4]
-        if self.version != FORMAT_VERSION:
-            raise LogFormatError("session log format %d, this reader knows format %d (update heeldrop)"
-                                 % (self.version, FORMAT_VERSION))
-        self._parse(data, 5, header_only)
+        if data[:4] == MAGIC and data[4] == FORMAT_VERSION:
+            self.version = FORMAT_VERSION
+            self._parse(data, 5, header_only)
+        else:
+            self._damaged_start(data, header_only)
         if self.header is None and not header_only:
             self.errors.append("no readable header record")
+
+    def _damaged_start(self, data, header_only):
+        # The 5-byte file header is not HDLG + a version this reader knows:
+        # a newer format, a damaged file header, or not a log at all. The
+        # records say which: each has its own framing and CRC, and the
+        # HEADER record (written twice) carries "format" since this change.
+        if len(data) < 5:
+            raise LogFormatError("not a heeldrop session log (no HDLG magic)")
+        diff = 0
+        for i in range(4):
+            x = data[i] ^ MAGIC[i]
+            while x:
+                diff += x & 1
+                x >>= 1
+        if diff > 2:
+            raise LogFormatError("not a heeldrop session log (no HDLG magic)")
+        v = data[4]
+        self._parse(data, 5, False)
+        fmt = self.header.get("format") if self.header is not None else None
+        if isinstance(fmt, int) and fmt > FORMAT_VERSION:
+            raise LogFormatError("session log format %d, this reader knows format %d (update heeldrop)"
+                                 % (fmt, FORMAT_VERSION))
+        if not self.records:
+            if diff == 0 and v > FORMAT_VERSION:
+                raise LogFormatError("session log format %d (or a damaged file header), this reader knows format %d "
+                                     "(update heeldrop if the file is new)" % (v, FORMAT_VERSION))
+            raise LogFormatError("not a readable session log: damaged file header and no whole record")
+        self.version = fmt if isinstance(fmt, int) else FORMAT_VERSION
+        self.errors.insert(0, "file header damaged (%s read as %s); records read by their own framing"
+                           % (_hex(MAGIC + bytes((FORMAT_VERSION,))), _hex(data[:5])))
+        if header_only:
+            del self.records[1:]
 
     def _parse(self, data, p, header_only):
         n = len(data)

@@ -1,48 +1,141 @@
-"""Named scenarios: per-rep plans and per-trace settings, all drawn from a seed.
+"""Named scenarios: the person, the session and every nuisance, drawn from a
+seed over the whole ranges of DOMAIN 7(b), edges included.
 
-Fault scripts sit clearly on one side of the DOMAIN 7(a) thresholds:
+A scenario's name only says what it emphasises (which fault is scripted
+often, which session feature is forced); every other parameter is drawn over
+its whole normal and edge range in every scenario, and reps near each
+threshold of DOMAIN 7(a) (on both sides of it) occur everywhere. The truth
+labels follow the definitions (``truth.py``), so a scripted "too fast" rep
+that happens to come out at 19 deg/s is labelled not fast, and a "normal"
+1-second rise of a 40-degree rep is labelled a snap-up.
 
-=============  ======================================  ==================================
-fault          faulty rep                              clean rep
-=============  ======================================  ==================================
-fast descent   mean (10-90 %) >= 30 deg/s, <= 1.2 s    mean <= 11.5 deg/s, >= 2 s
-snap up        mean >= 60 deg/s (or <= 0.5 s)          mean <= 25 deg/s, >= 1 s
-bounces        every rebound >= 2.5 deg p-p            none
-roll-out       extra inversion 18-25 deg, >= 0.6 s     extra <= 4 deg
-twist          |yaw| 28-35 deg                         <= 3 deg
-no hold        hold 0-1.5 s                            hold >= 3 s
-=============  ======================================  ==================================
+What is drawn, and from where (the table is repeated in docs/EVALUATION.md):
 
-``realistic_good`` adds one or two "near" reps, inside the warning zone but
-never at a threshold: descent 14.5-17 deg/s, rise 28-34 deg/s, extra roll
-9-11 deg, twist 10-14 deg, hold 3-4 s, one rebound of 1-1.5 deg.
+==========================  =================================================
+parameter                   range
+==========================  =================================================
+variant                     straight knee (60 %) / bent knee
+depth (person)              N(24, 6) straight, N(22, 7) bent, clipped [8, 40];
+                            stiff 10-18 (20 %); + 0-12 weeks x 0-1 deg/week
+                            (plateau, regression -0.5); per rep SD 1-2
+L/R asymmetry (2 sides)     N(+1, 2.5) or the affected side -5..-15
+top                         level U(-2, 2) or raised -N(14, 5) in [-25, -5]
+descent (level -> bottom)   2-6 s min-jerk; too fast 20-80 deg/s mean in
+                            0.3-1.2 s (peak <= 150), catch overshoot 2-6 deg
+                            in 0.1-0.3 s
+hold                        10-60 s (uniform, or around a 15/30/45/60 s
+                            target), short 2.5-10 s, no-hold 0-1.5 s
+creep                       1-3 deg (edge 0-1, 3-5), tau 6-10 s
+fidgets in the hold         1-3 of 1-2 deg over 0.4-1.2 s
+rebounds                    1-3 Hz, 2-6 cycles, mild 2-4 / severe 5-10 deg
+                            p-p, damped 0.5-0.8 per cycle or not
+rise (bottom -> top)        1-3 s; snap-up 60-150 deg/s mean in 0.2-0.6 s
+                            (peak <= 240)
+top dwell                   0.5-3 s, or none (continuous pumping)
+roll coupling k             N(0.26, 0.1) in [0, 0.56]
+roll-out                    +8..+25 deg at 10-60 deg/s, for 0.5-5 s, at the
+                            bottom or during the rise; eversion -5..-12
+yaw                         +-0-3 deg; twist 10-25 deg over 0.3-2 s
+near a threshold            descent 10-90 % speed 16-24 deg/s, rise 32-48,
+                            rise time 0.51-0.69 s, extra roll 13-17 deg,
+                            roll rate peak 38-54 deg/s, yaw 17-23 deg,
+                            hold 1.5-2.5 s, rebound 2.5-3.5 deg near 15
+                            deg/s, depth 6.5-9.5 deg
+==========================  =================================================
+
+Session: still start 2-5 s (sway at full strength), walking to the step and
+stepping up (25 %), a fidget before the start, a rise onto the toes before
+the first drop (20 %, always with a raised top), first reps that are too
+fast, unheld, shallow or a partial drop (30 %), partial drops, weight shifts
+between reps, sets with 20-120 s rests (off the step or on it), both sides
+with a re-strap, walking away at the end.
 """
 import numpy as np
 
-from .script import MJ_MEAN, MJ_PEAK, Script
+from .script import MJ_MEAN, Script
+from .truth import (BOUNCE_PP, BOUNCE_RATE, FAST_MEAN, MIN_DEPTH, NO_HOLD_S, ROLL_OUT_DEG, ROLL_RATE_DPS,
+                    SNAP_MEAN, SNAP_TIME_S, TWIST_DEG)
 
 SCENARIOS = (
     "ideal", "realistic_good", "too_fast", "bounce_mild", "bounce_severe", "no_hold",
     "snap_up", "roll_out", "inward_roll", "twist", "slip_midset", "uncalibrated_bias",
     "shoe_mount", "fatigue_tremor", "mixed_faults", "shuffle", "walk_to_step", "session",
+    "raised_top", "pumping", "unsupported", "toe_rise", "near_threshold", "sets", "first_rep",
 )
+# the scenarios of the accuracy splits (all but the noise-free one)
+EVAL_SCENARIOS = SCENARIOS[1:]
 
 FAULTS = ("too_fast", "bounce_mild", "bounce_severe", "no_hold", "snap_up", "roll_out", "twist")
-NEAR = ("descent", "rise", "roll", "twist", "hold", "bounce")
+NEAR = ("descent", "rise", "rise_time", "roll", "roll_rate", "twist", "hold", "bounce", "depth")
+FIRST_KINDS = ("fast", "unheld", "shallow", "partial")
+
+# scripted-fault probability per rep and kind: emphasised scenarios, base
+EMPHASIS = {f: {f: 0.6} for f in FAULTS}
+EMPHASIS["inward_roll"] = {"inward_roll": 0.6}
+EMPHASIS["mixed_faults"] = {f: 0.1 for f in FAULTS + ("inward_roll",)}
+# elsewhere (twist and roll-out more often: only part of their documented
+# ranges, 10-25 and 8-25 deg, is past the fault threshold)
+BASE_FAULT_P = {"too_fast": 0.02, "bounce_mild": 0.03, "bounce_severe": 0.02, "no_hold": 0.02, "snap_up": 0.02,
+                "roll_out": 0.05, "twist": 0.12, "inward_roll": 0.02}
+NEAR_P = 0.2
+
+# sweep / test overrides (render(..., overrides=...)): benign (calm sensor and
+# sway, no extras), sway (pitch amplitude, roll 1.5x), gyro_bias (deg/s, every
+# axis), hold (every rep), hold_normal (every rep not scripted no-hold),
+# descent_speed (deg/s level -> bottom, every rep), bounce_pp (rebounds of
+# that size on every rep), misalign_scale (x 10/15/20 deg), noise_scale,
+# n_reps, faults_p (each fault kind's probability per rep), still_s
+OVERRIDE_KEYS = ("benign", "sway", "gyro_bias", "hold", "hold_normal", "descent_speed", "bounce_pp",
+                 "misalign_scale", "noise_scale", "n_reps", "faults_p", "still_s")
 
 
-def person(rng, hold=(5.0, 12.0), variant="straight-knee"):
-    """Foot-pitch depth: straight knee N(24, 5), bent knee N(22, 6) (DOMAIN 1.4, 7(b))."""
-    mean, sd = (24, 5) if variant == "straight-knee" else (22, 6)
+def _u(rng, lo, hi):
+    return float(rng.uniform(lo, hi))
+
+
+def person(rng, scenario="realistic_good", ov=None, demo=False):
+    """The person: depth, tempo, coupling, top, habits (DOMAIN 1.2-1.5, 2, 7(b))."""
+    ov = ov or {}
+    benign = bool(ov.get("benign")) or demo
+    variant = "straight-knee" if (scenario == "ideal" or rng.random() < 0.6) else "bent-knee"
+    stiff = rng.random() < 0.2
+    if stiff:
+        depth = _u(rng, 10, 18)
+    elif variant == "straight-knee":
+        depth = float(rng.normal(24, 6))
+    else:
+        depth = float(rng.normal(22, 7))
+    # weeks into a programme: +0-1 deg a week, or a plateau / a regression
+    week = _u(rng, 0, 12)
+    g = rng.random()
+    gain = _u(rng, 0, 1) if g < 0.6 else (0.0 if g < 0.85 else -_u(rng, 0, 0.5))
+    depth = float(np.clip(depth + week * gain, 8, 40))
+    c = rng.random()
+    creep = _u(rng, 1, 3) if c < 0.8 else (_u(rng, 0, 1) if c < 0.9 else _u(rng, 3, 5))
+    raised = scenario == "raised_top" or (scenario != "ideal" and not benign and rng.random() < 0.3)
+    top_raised = -float(np.clip(rng.normal(14, 5), 5, 25))
+    top_level = _u(rng, -2, 2) if scenario != "ideal" else 0.0
+    a = rng.random()
+    asym = float(rng.normal(1.0, 2.5)) if a < 0.7 else -_u(rng, 5, 15)
+    pumping = scenario == "pumping" or (not benign and rng.random() < 0.15)
     return {
-        "variant": variant,
-        "depth": float(np.clip(rng.normal(mean, sd), 14, 34)),
-        "k": float(np.clip(rng.normal(0.26, 0.1), 0.08, 0.45)),
-        "r": float(rng.uniform(0.15, 0.20)),
-        "h": float(rng.uniform(0.02, 0.05)),
-        "hold": hold,
-        "creep": float(rng.uniform(1, 3)),
-        "creep_tau": float(rng.uniform(6, 10)),
+        "variant": variant, "stiff": bool(stiff), "week": round(week, 2), "weekly_gain": round(gain, 3),
+        "depth": depth,
+        "rep_sd": _u(rng, 1, 2),
+        "k": float(np.clip(rng.normal(0.26, 0.1), 0.0, 0.56)),
+        "r": _u(rng, 0.15, 0.20),
+        "h": _u(rng, 0.02, 0.05),
+        "creep": creep,
+        "creep_tau": _u(rng, 6, 10),
+        "raised": bool(raised),
+        "top": top_raised if raised else top_level,
+        "t_descent": _u(rng, 2, 6),
+        "t_rise": _u(rng, 1, 3),
+        "pumping": bool(pumping),
+        "target": float(rng.choice([15.0, 30.0, 45.0, 60.0])),
+        "asym": asym,
+        "slip_p": _u(rng, 0.01, 0.05),
+        "skin_creep": _u(rng, 0.05, 0.2),
     }
 
 
@@ -51,255 +144,425 @@ def _bump(amp, up, plateau, down, at, where="start"):
             "at": float(at), "where": where}
 
 
-def _fit_bump(rng, amp, p, up, plateau, down):
-    """Place a bump inside the rep (descent start .. rise end), shrinking it if needed."""
-    at = float(rng.uniform(0.0, 0.5))
-    avail = p["t_descent"] + p.get("settle", 0.0) + p["hold"] + p["t_rise"] - at - 0.05
+def _rep_len(p):
+    return p["t_descent"] + p["settle"] + p["hold"] + p["t_rise"]
+
+
+def _fit_bump(rng, amp, p, up, plateau, down, at=None):
+    """Place a bump inside the rep (descent start .. rise end), shrinking the
+    plateau first, then all of it, if it does not fit."""
+    at = float(rng.uniform(0.0, 0.5)) if at is None else at
+    avail = _rep_len(p) - at - 0.05
+    if up + plateau + down > avail:
+        plateau = max(0.0, avail - up - down)
     total = up + plateau + down
     if total > avail:
-        f = avail / total
+        f = max(avail, 0.05) / total
         up, plateau, down = up * f, plateau * f, down * f
     return _bump(amp, up, plateau, down, at)
 
 
-def rep_plan(rng, pers, faults=(), near=None):
-    """One rep's script. ``faults`` from FAULTS (plus 'inward_roll'), ``near`` from NEAR."""
+def _bounces(rng, amp0, hz, cycles, damp, travel=None):
+    """Rebounds (p-p amplitude, Hz); a rebound never lifts the heel more than
+    70 % of the way back to the top."""
+    if travel is not None:
+        amp0 = min(amp0, 0.7 * travel)
+    b, a = [], amp0
+    for _ in range(cycles):
+        b.append((float(a), float(hz)))
+        a *= damp
+        if a < 0.5:
+            break
+    return b
+
+
+def _hold(rng, pers, ov, short, demo):
+    if "hold" in ov:
+        return float(ov["hold"])
+    if "hold_normal" in ov:  # the sweep's baseline: scripted no-holds stay no-holds
+        return float(ov["hold_normal"])
+    if demo:
+        return _u(rng, 18, 22)
+    if short:
+        return _u(rng, 2.5, 6.0)
+    x = rng.random()
+    if x < 0.12:
+        return _u(rng, 2.5, 10.0)  # short holds: between no-hold and the 10 s minimum
+    if x < 0.56:
+        return float(np.clip(pers["target"] * rng.uniform(0.6, 1.1), 10, 60))
+    return _u(rng, 10, 60)
+
+
+def rep_plan(rng, pers, faults=(), near=None, ov=None, top0=0.0, first=None, short=False, demo=False,
+             depth=None):
+    """One rep's script, starting at pitch ``top0``. ``faults`` from FAULTS
+    (plus 'inward_roll'), ``near`` from NEAR, ``first`` from FIRST_KINDS."""
+    ov = ov or {}
     faults = set(faults)
-    p = {"faults": sorted(str(f) for f in faults), "near": None if near is None else str(near)}
-    D = float(np.clip(rng.normal(pers["depth"], 1.5), 12, 38))
+    p = {"faults": sorted(str(f) for f in faults), "near": None if near is None else str(near),
+         "first": first}
+    D = float(np.clip(rng.normal(pers["depth"] if depth is None else depth, pers["rep_sd"]), 8, 40))
+    if near == "depth":
+        D = _u(rng, 6.5, 9.5)
+    if first == "shallow":
+        D = _u(rng, 8.0, 12.0)
+    if first == "partial":
+        D = _u(rng, 3.0, 8.0)
     p["depth"] = D
-    # descent
-    if "too_fast" in faults:
-        v = rng.uniform(30, 70)
-        T = min(MJ_MEAN * D / v, 1.2)
-        T = max(T, MJ_PEAK * D / 150.0)
+    top = pers["top"] + (float(rng.normal(0, 1.0)) if pers["raised"] else _u(rng, -0.5, 0.5))
+    top = float(np.clip(top, -25, -5)) if pers["raised"] else float(np.clip(top, -2, 2))
+    p["top"] = top
+    travel = max(D - top0, 1.0)
+    # -- descent
+    if "descent_speed" in ov:
+        T = travel / float(ov["descent_speed"])  # the same mean speed level -> bottom
+    elif "too_fast" in faults or first == "fast":
+        v = _u(rng, 20, 80)  # mean speed level -> bottom
+        tl = float(np.clip(D / v, 0.3, 1.2))
+        tl = max(tl, 1.875 * D / 150.0)
+        T = tl * travel / D
         if rng.random() < 0.5:
-            p["overshoot"] = float(rng.uniform(0.5, 1.2))
-            p["overshoot_s"] = float(rng.uniform(0.1, 0.3))
+            p["overshoot"] = _u(rng, 2, 6)
+            p["overshoot_s"] = _u(rng, 0.1, 0.3)
     elif near == "descent":
-        T = MJ_MEAN * D / rng.uniform(14.5, 17)
+        T = MJ_MEAN * travel / (FAST_MEAN * rng.uniform(0.8, 1.2))
     else:
-        T = min(max(MJ_MEAN * D / rng.uniform(6, 11.5), 2.0), 7.0)
-    p["t_descent"] = float(T)
-    # bottom: bounces
+        tl = float(np.clip(pers["t_descent"] * rng.uniform(0.85, 1.15), 2, 6))
+        T = tl * travel / D
+    p["t_descent"] = float(max(T, 0.05))
+    # -- bottom: rebounds
     b = []
-    if "bounce_mild" in faults:
-        f = rng.uniform(1.2, 3.0)
-        b = [(float(rng.uniform(2.5, 4.0)), float(f)) for _ in range(int(rng.integers(2, 4)))]
-    elif "bounce_severe" in faults:
-        f = rng.uniform(1.5, 3.0)
-        a, dec = rng.uniform(6, 10), rng.uniform(0.8, 0.95)
-        for _ in range(int(rng.integers(3, 7))):
-            if a < 2.6:
-                break
-            b.append((float(a), float(f)))
-            a *= dec
+    if "bounce_pp" in ov:
+        if ov["bounce_pp"] > 0:
+            b = _bounces(rng, float(ov["bounce_pp"]), _u(rng, 1, 3), int(rng.integers(2, 5)), 1.0, travel)
+    elif "bounce_mild" in faults or "bounce_severe" in faults:
+        a0 = _u(rng, 2, 4) if "bounce_mild" in faults else _u(rng, 5, 10)
+        damp = 1.0 if rng.random() < 0.5 else _u(rng, 0.5, 0.8)
+        b = _bounces(rng, a0, _u(rng, 1, 3), int(rng.integers(2, 7)), damp, travel)
     elif near == "bounce":
-        b = [(float(rng.uniform(1.0, 1.5)), float(rng.uniform(1.5, 3.0)))]
+        a0 = _u(rng, 2.5, 3.5)
+        hz = float(np.clip(BOUNCE_RATE * rng.uniform(0.8, 1.2) / (np.pi * a0), 1.0, 3.0))
+        b = _bounces(rng, a0, hz, int(rng.integers(1, 4)), 1.0, travel)
     p["bounces"] = b
-    p["settle"] = p.get("overshoot_s", 0.0) * (1 if p.get("overshoot") else 0) + sum(1.0 / f for _, f in b)
-    # hold
-    if "no_hold" in faults:
-        hold = rng.uniform(0.0, 1.5)
+    p["settle"] = (p.get("overshoot_s", 0.0) if p.get("overshoot") else 0.0) + sum(1.0 / f for _, f in b)
+    # -- hold
+    if "hold" in ov:
+        hold = float(ov["hold"])
+    elif "no_hold" in faults or first == "unheld":
+        hold = _u(rng, 0.0, 1.5)
     elif near == "hold":
-        hold = rng.uniform(3.0, 4.0)
+        hold = _u(rng, NO_HOLD_S - 0.5, NO_HOLD_S + 0.5)
+    elif first == "partial":
+        hold = _u(rng, 0.0, 3.0)
     else:
-        hold = rng.uniform(*pers["hold"])
-        if b:
-            hold = max(hold, 3.0)
+        hold = _hold(rng, pers, ov, short, demo)
     p["hold"] = float(hold)
-    p["creep"] = float(pers["creep"] * rng.uniform(0.7, 1.0))
+    # near the valid-rep depth (and in partial drops) the peak is the drop
+    # itself: little creep, no fidgets, so that it lands on both sides of 8 deg
+    shallow = first == "partial" or near == "depth"
+    p["creep"] = float(pers["creep"] * rng.uniform(0.8, 1.2)) * (0.2 if shallow else 1.0)
     p["creep_tau"] = pers["creep_tau"]
     fid = []
-    if hold > 4.5 and not faults & {"roll_out", "twist"}:
-        for _ in range(int(rng.integers(0, 3))):
-            fid.append((float(rng.uniform(1.0, hold - 1.5)), float(rng.choice([-1, 1]) * rng.uniform(0.4, 1.0)),
-                        float(rng.uniform(0.5, 1.0))))
+    if hold > 3.5 and rng.random() < 0.4 and not ov.get("benign") and not shallow:
+        for _ in range(int(rng.integers(1, 4))):
+            dur = _u(rng, 0.4, 1.2)
+            fid.append((_u(rng, 1.0, max(1.01, hold - dur - 0.5)), float(rng.choice([-1, 1]) * rng.uniform(1, 2)), dur))
     p["fidgets"] = fid
-    # rise
+    # -- rise
+    rtravel = max(D + p["creep"] - top, 1.0)
     if "snap_up" in faults:
-        v = rng.uniform(60, 150)
-        T = min(MJ_MEAN * D / v, 0.5)
-        T = max(T, MJ_PEAK * D / 300.0)
-        p["snap_wobble"] = float(rng.uniform(0.1, 0.5))
+        v = _u(rng, 60, 150)
+        T = float(np.clip(rtravel / v, 0.2, 0.6))
+        T = max(T, 1.875 * rtravel / 240.0)
+        p["snap_wobble"] = _u(rng, 0.1, 0.5)
     elif near == "rise":
-        T = max(MJ_MEAN * D / rng.uniform(28, 34), 0.9)
+        T = MJ_MEAN * rtravel / (SNAP_MEAN * rng.uniform(0.8, 1.2))
+    elif near == "rise_time":
+        T = SNAP_TIME_S * rng.uniform(0.85, 1.15)
     else:
-        T = min(max(MJ_MEAN * D / rng.uniform(10, 25), 1.0), 4.0)
+        T = float(np.clip(pers["t_rise"] * rng.uniform(0.8, 1.2), 1, 3))
     p["t_rise"] = float(T)
-    p["dwell"] = float(rng.uniform(0.8, 2.5))
-    p["wobble_hz"] = float(rng.uniform(10, 20))
-    # roll (extra, side-corrected: + = inversion / roll-out)
+    if pers["pumping"]:
+        p["dwell"] = 0.0 if rng.random() < 0.8 else _u(rng, 0.5, 3.0)
+    else:
+        p["dwell"] = _u(rng, 0.5, 3.0) if rng.random() < 0.95 or ov.get("benign") else 0.0
+    p["wobble_hz"] = _u(rng, 10, 20)
+    # -- roll (extra, side-corrected: + = inversion / roll-out)
     if "roll_out" in faults:
-        amp = rng.uniform(18, 25)
+        amp = _u(rng, 8, 25)
         up = amp / rng.uniform(10, 60)
-        plateau, down = rng.uniform(0.6, 4.0), rng.uniform(0.4, 1.5)
-        at = rng.uniform(0.2, 1.0)
+        plateau, down = _u(rng, 0.5, 5.0), _u(rng, 0.3, 1.5)
         if rng.random() < 0.4:
             # starts at the end of the hold and carries on into the rise
-            x = rng.uniform(0.2, 0.5)
-            p["hold"] = max(p["hold"], up + x + 0.5)
-            at = p["hold"] - up - x
-            down = min(down, 0.5 * (p["t_rise"] + x))
-            plateau = p["t_rise"] + x - down - 0.05
+            x = _u(rng, 0.1, 0.4)
+            at = max(0.0, p["hold"] - up - x)
+            down = min(down, 0.5 * p["t_rise"])
+            plateau = max(0.05, p["hold"] - at - up + p["t_rise"] - down - 0.05)
+            p["roll"] = _bump(amp, up, plateau, down, at, "hold")
         else:
-            p["hold"] = max(p["hold"], at + up + plateau + down + 0.3)
-        p["roll"] = _bump(amp, up, plateau, down, at, "hold")
+            at = p["t_descent"] + p["settle"] + _u(rng, 0.0, 0.5)
+            p["roll"] = _fit_bump(rng, amp, p, up, plateau, down, at=at)
     elif "inward_roll" in faults:
-        amp = rng.uniform(8, 12)
-        up, plateau, down, at = amp / rng.uniform(5, 20), rng.uniform(1, 4), rng.uniform(0.5, 1.5), rng.uniform(0.2, 1.0)
-        p["hold"] = max(p["hold"], at + up + plateau + down + 0.3)
-        p["roll"] = _bump(-amp, up, plateau, down, at, "hold")
+        amp = _u(rng, 5, 12)
+        p["roll"] = _fit_bump(rng, -amp, p, amp / rng.uniform(5, 20), _u(rng, 1, 4), _u(rng, 0.5, 1.5),
+                              at=p["t_descent"] + _u(rng, 0.0, 0.5))
     elif near == "roll":
-        p["roll"] = _fit_bump(rng, rng.uniform(9, 11), p, rng.uniform(1, 2), rng.uniform(0.5, 2), rng.uniform(1, 2))
+        amp = ROLL_OUT_DEG * rng.uniform(0.87, 1.13)
+        p["roll"] = _fit_bump(rng, amp, p, amp / rng.uniform(5, 20), _u(rng, 0.5, 2), _u(rng, 1, 2))
+    elif near == "roll_rate":
+        amp = _u(rng, 6, 12)
+        peak = ROLL_RATE_DPS * rng.uniform(0.85, 1.2)
+        p["roll"] = _fit_bump(rng, amp, p, 1.875 * amp / peak, _u(rng, 0.5, 2), _u(rng, 0.5, 1.5))
     else:
-        amp = rng.uniform(0, pers.get("roll_max", 4.0)) if rng.random() < 0.8 else -rng.uniform(0, 3)
-        p["roll"] = _fit_bump(rng, amp, p, rng.uniform(1, 3), rng.uniform(0, 2), rng.uniform(1, 2))
-    # yaw
+        amp = _u(rng, -3, 4)
+        p["roll"] = _fit_bump(rng, amp, p, _u(rng, 1, 3), _u(rng, 0, 2), _u(rng, 1, 2))
+    # -- yaw
     if "twist" in faults:
-        amp = rng.choice([-1, 1]) * rng.uniform(28, 35)
-        up, plateau, down = rng.uniform(0.3, 2.0), rng.uniform(0.5, 3.0), rng.uniform(0.5, 2.0)
-        at = rng.uniform(0.2, 1.0)
-        p["hold"] = max(p["hold"], at + up + plateau + down + 0.3)
-        p["yaw"] = _bump(amp, up, plateau, down, at, "hold")
+        amp = float(rng.choice([-1, 1])) * _u(rng, 10, 25)
+        p["yaw"] = _fit_bump(rng, amp, p, _u(rng, 0.3, 2.0), _u(rng, 0.3, 3.0), _u(rng, 0.5, 2.0))
     elif near == "twist":
-        p["yaw"] = _fit_bump(rng, rng.choice([-1, 1]) * rng.uniform(10, 14), p, 1.0, 1.0, 1.0)
+        p["yaw"] = _fit_bump(rng, float(rng.choice([-1, 1])) * TWIST_DEG * rng.uniform(0.85, 1.15), p,
+                             _u(rng, 0.5, 1.5), _u(rng, 0.3, 1.5), _u(rng, 0.5, 1.5))
     else:
-        p["yaw"] = _fit_bump(rng, rng.uniform(-3, 3), p, rng.uniform(1, 3), rng.uniform(0, 2), rng.uniform(1, 2))
+        p["yaw"] = _fit_bump(rng, _u(rng, -3, 3), p, _u(rng, 1, 3), _u(rng, 0, 2), _u(rng, 1, 2))
     return p
 
 
-def trace_settings(rng, scenario):
-    """Per-trace sensor / body settings."""
+def trace_settings(rng, scenario, ov=None):
+    """Per-trace sensor and body nuisances."""
+    ov = ov or {}
     if scenario == "ideal":
         return {"errors": "ideal", "imu": "ideal", "quant": False, "misalign": [0.0, 0.0, 0.0],
-                "sway": None, "tremor": None, "skin_creep": 0.0, "jitter": 0, "drop": 0.0,
-                "roll_gain": 1.0}
-    imu = "mpu6050" if scenario == "uncalibrated_bias" or rng.random() < 0.6 else str(rng.choice(["icm42688", "lsm6dsox"]))
-    return {
+                "sway": None, "tremor": None, "fatigue": None, "skin_creep": 0.0, "jitter": 0, "drop": 0.0,
+                "roll_gain": 1.0, "mount": "skin", "gyro_range": 500, "accel_range": 4, "slips_on": False}
+    benign = bool(ov.get("benign"))
+    x = rng.random()
+    imu = "mpu6050" if scenario == "uncalibrated_bias" or x < 0.6 else ("icm42688" if x < 0.8 else "lsm6dsox")
+    gr = int(rng.choice([250, 500, 1000, 2000], p=[0.2, 0.4, 0.2, 0.2]))
+    ar = int(rng.choice([2, 4, 8, 16], p=[0.2, 0.4, 0.2, 0.2]))
+    supported = scenario != "unsupported" and rng.random() < 0.6
+    if supported:
+        sway = {"pitch": _u(rng, 0.3, 1.0), "roll": _u(rng, 0.5, 2.0), "steps_per_s": 0.0}
+    else:
+        sway = {"pitch": _u(rng, 1.0, 2.0), "roll": _u(rng, 2.0, 3.0), "steps_per_s": 1.0 / _u(rng, 10, 60)}
+    sway["yaw"] = _u(rng, 0.2, 1.0)
+    sway["transl_m"] = _u(rng, 0.002, 0.005)
+    sway["supported"] = bool(supported)
+    tremor = {"amp": _u(rng, 0.01, 0.1), "hz": _u(rng, 4, 9), "action": _u(rng, 2, 5)}
+    fatigue = None
+    if scenario == "fatigue_tremor" or rng.random() < 0.15:
+        fatigue = {"amp": _u(rng, 0.3, 1.5), "hz": _u(rng, 5, 8)}
+    misalign = [_u(rng, -10, 10), _u(rng, -15, 15), _u(rng, -20, 20)]  # about foot x (roll), y (pitch), z (yaw)
+    shoe = scenario == "shoe_mount" or rng.random() < 0.5
+    roll_gain = _u(rng, 0.5, 2.0)
+    st = {
         "errors": "uncalibrated" if scenario == "uncalibrated_bias" else "realistic",
-        "imu": imu,
-        "quant": True,
-        "misalign": [round(float(x), 2) for x in rng.uniform(-15, 15, 3)],
-        "sway": {"pitch": float(rng.uniform(0.3, 1.0)), "roll": float(rng.uniform(0.5, 2.0)),
-                 "yaw": float(rng.uniform(0.2, 0.5)), "transl_m": float(rng.uniform(0.002, 0.005))},
-        "tremor": {"amp": float(rng.uniform(0.01, 0.03)), "hz": float(rng.uniform(4.5, 9)),
-                   "action": float(rng.uniform(2, 5))},
-        "skin_creep": float(rng.uniform(0.05, 0.2)),
+        "imu": imu, "quant": True, "gyro_range": gr, "accel_range": ar,
+        "misalign": [round(m, 2) for m in misalign],
+        "sway": sway, "tremor": tremor, "fatigue": fatigue,
         "jitter": int(rng.integers(1, 3)),
-        "drop": float(rng.uniform(0.0, 0.02)),
-        "roll_gain": float(rng.uniform(0.5, 2.0)) if scenario == "shoe_mount" else 1.0,
+        "drop": _u(rng, 0.0, 0.02),
+        "mount": "shoe" if shoe else "skin",
+        "roll_gain": roll_gain if shoe else 1.0,
+        "slips_on": True,
     }
+    if benign:
+        st.update({"imu": "mpu6050", "gyro_range": 500, "accel_range": 4, "drop": 0.0, "jitter": 0,
+                   "misalign": [0.0, 0.0, 0.0], "slips_on": scenario == "slip_midset"})
+        if scenario != "fatigue_tremor":
+            st["fatigue"] = None
+        if scenario != "shoe_mount":
+            st.update({"mount": "skin", "roll_gain": 1.0})
+        st["sway"].update({"pitch": 0.3, "roll": 0.5, "steps_per_s": 0.0, "yaw": 0.2, "supported": True})
+        st["tremor"].update({"amp": 0.02})
+    if "sway" in ov:
+        a = float(ov["sway"])
+        st["sway"].update({"pitch": a, "roll": 1.5 * a, "steps_per_s": (1.0 / 20) if a > 1.0 else 0.0,
+                           "supported": a <= 1.0})
+    if "misalign_scale" in ov:
+        f = float(ov["misalign_scale"])
+        sg = rng.choice([-1.0, 1.0], 3)
+        st["misalign"] = [round(float(sg[0] * 10 * f), 2), round(float(sg[1] * 15 * f), 2), round(float(sg[2] * 20 * f), 2)]
+    return st
 
 
-def _assign(rng, n, fault, first_clean=1, min_faults=2, p=0.7):
-    idx = list(range(first_clean, n))
-    chosen = [i for i in idx if rng.random() < p]
-    while len(chosen) < min(min_faults, len(idx)):
-        extra = [i for i in idx if i not in chosen]
-        chosen.append(int(rng.choice(extra)))
-    if len(chosen) == len(idx) and len(idx) > 2 and first_clean == 0:
-        chosen.pop()
-    return {i: [fault] for i in chosen}
+def _faults_for(rng, scenario, ov):
+    """The scripted faults of one rep (emphasised kinds often, the rest rarely)."""
+    if scenario in ("ideal", "realistic_good"):
+        return []
+    emph = dict(EMPHASIS.get(scenario, {}))
+    if "faults_p" in ov:
+        emph = {f: float(ov["faults_p"]) for f in FAULTS}
+    out = []
+    for f in FAULTS + ("inward_roll",):
+        pr = emph.get(f, 0.0 if ov.get("benign") or "faults_p" in ov else BASE_FAULT_P[f])
+        if rng.random() < pr:
+            out.append(f)
+    if "bounce_mild" in out and "bounce_severe" in out:
+        out.remove("bounce_mild")
+    if "roll_out" in out and "inward_roll" in out:
+        out.remove("inward_roll")
+    return out
 
 
-def build(scenario, rng, side, demo=False, short=False):
+def _n_reps(rng, scenario, rate, short, demo, ov):
+    if "n_reps" in ov:
+        return int(ov["n_reps"])
+    if demo:
+        return 6
+    if short:
+        return int(rng.integers(3, 7))
+    if rate >= 500:
+        return int(rng.integers(2, 6))
+    if rate >= 200:
+        return int(rng.integers(2, 8))
+    if rng.random() < 0.15:
+        return int(rng.integers(10, 16))  # a whole set (Alfredson: 15)
+    return int(rng.integers(2, 9))        # partial sets
+
+
+def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
     """Return (Script, settings, person, notes)."""
     if scenario not in SCENARIOS:
         raise ValueError("unknown scenario %r" % scenario)
-    st = trace_settings(rng, scenario)
-    hold = (18.0, 22.0) if demo else (5.0, 12.0)
-    variant = "bent-knee" if (scenario != "ideal" and not demo and rng.random() < 0.3) else "straight-knee"
-    pers = person(rng, hold, variant)
-    if scenario == "shoe_mount":
-        pers["roll_max"] = 3.0
+    ov = dict(ov or {})
+    if demo:
+        # a demonstration session (the demo, the report benchmark): calm
+        # nuisances, like the committed demo_session; never an accuracy measure
+        ov["benign"] = True
+    benign = bool(ov.get("benign"))
+    ideal = scenario == "ideal"
+    plain = ideal or benign
+    st = trace_settings(rng, scenario, ov)
+    pers = person(rng, scenario, ov, demo)
     sc = Script(side, rng, heel_radius=pers["r"])
+    sc.step_h = _u(rng, 0.12, 0.22)
     notes = []
-    n = int(rng.integers(4, 7)) if demo else int(rng.integers(3, 6))
-    faults, near = {}, {}
-    if scenario in ("too_fast", "bounce_mild", "bounce_severe", "no_hold", "snap_up", "twist"):
-        faults = _assign(rng, n, scenario)
-    elif scenario in ("roll_out", "inward_roll"):
-        n = int(rng.integers(5, 7))
-        pers["hold"] = (4.0, 8.0)
-        faults = _assign(rng, n, scenario, first_clean=3, min_faults=2)
-    elif scenario == "realistic_good":
-        for i in rng.choice(np.arange(1, n), size=int(rng.integers(1, 3)), replace=False):
-            near[int(i)] = str(rng.choice(NEAR))
-    elif scenario == "shoe_mount":
-        if rng.random() < 0.5:
-            faults = {int(rng.integers(1, n)): ["too_fast"]}
-    elif scenario == "fatigue_tremor":
-        n = int(rng.integers(5, 7))
-        pers["hold"] = (4.0, 7.0)
-    elif scenario == "mixed_faults":
-        n = int(rng.integers(6, 9))
-        pers["hold"] = (3.0, 4.5)
-        kinds = list(rng.choice(list(FAULTS), size=int(rng.integers(3, 5)), replace=False))
-        slots = list(range(1, n))
-        for kind in kinds:
-            cand = [i for i in slots if i not in faults and (kind != "roll_out" or i >= 3)]
-            if not cand:
-                continue
-            faults[int(rng.choice(cand))] = [kind]
-        if rng.random() < 0.5:
-            cand = [i for i in slots if i not in faults]
-            if len(cand) >= 2:  # keep two clean reps
-                faults[int(rng.choice(cand))] = ["too_fast", "snap_up"]
-    elif scenario == "ideal":
-        n = int(rng.integers(3, 6))
-    elif scenario == "walk_to_step":
-        n = int(rng.integers(3, 6))
-    elif scenario == "session":
-        n = 6 if demo else int(rng.integers(3, 5))
+    n = _n_reps(rng, scenario, rate, short, demo, ov)
+    cheap = short or demo or rate >= 500 or "n_reps" in ov
+    if scenario == "sets":
+        n_sets = int(rng.integers(2, 4))
+        n = max(2, min(n, 4 if rate >= 200 else 6))
+    elif plain or cheap:
+        n_sets = 1
+    else:
+        n_sets = 2 if rng.random() < 0.12 else 1
+    two_sides = scenario == "session" or (not plain and not cheap and rng.random() < 0.08)
+    if two_sides and not demo:
+        n = max(2, min(n, 5))
 
-    if short:  # keeps the high-rate traces of the corpus small
-        pers["hold"] = (3.0, 4.5)
+    # -- before the still start
+    walk_in = scenario == "walk_to_step" or (not plain and rng.random() < 0.25)
+    if walk_in:
+        sc.still(_u(rng, 0.5, 2.0), 0.0)
+        sc.walk(int(rng.integers(2, 6)), "in", step_height=sc.step_h)
+        notes.append("walks up to the step and steps on; the still start follows")
+    if not plain and rng.random() < 0.2:
+        sc.shuffle(_u(rng, 1, 5), _u(rng, 0.6, 2.0), roll=_u(rng, -3, 3), yaw=_u(rng, -5, 5))
+    still_starts = [sc.still_start(float(ov.get("still_s", _u(rng, 2.0, 5.0))), side)]
 
-    if scenario == "walk_to_step":
-        sc.still(rng.uniform(0.5, 1.0))
-        sc.walk(int(rng.integers(3, 6)), "in", step_height=rng.uniform(0.15, 0.2))
-        notes.append("walks up to the step; the still start follows the walk")
-    still_start_ms = sc.n
-    sc.still(rng.uniform(3.5, 5.0))
-    if scenario == "shuffle":
-        sc.shuffle(rng.uniform(1, 5), rng.uniform(0.6, 2.0), roll=rng.uniform(-2, 2))
-        sc.still(rng.uniform(1.0, 2.0))
+    def pre_reps():
+        """After a still start: the rise onto the toes, a fidget, the top."""
+        if pers["raised"]:
+            sc.toe_rise(pers["top"], _u(rng, 0.5, 1.5), _u(rng, 0.3, 2.0))
+        elif scenario == "toe_rise" or (not plain and rng.random() < 0.2):
+            sc.toe_rise(-_u(rng, 5, 25), _u(rng, 0.5, 1.5), _u(rng, 0.3, 2.0), _u(rng, 0.5, 1.5))
+            sc.still(_u(rng, 0.0, 2.0))
+        if not plain and rng.random() < 0.15:
+            sc.shuffle(_u(rng, 1, 5), _u(rng, 0.6, 2.0), roll=_u(rng, -3, 3))
+        if not pers["raised"]:
+            sc.move(pers["top"], _u(rng, 0.3, 0.8))
+            sc.still(_u(rng, 0.2, 1.5))
 
-    sides = [side, "left" if side == "right" else "right"] if scenario == "session" else [side]
+    rov = dict(ov, benign=True) if plain else ov  # no fidgets in a plain trace's holds
+    sides = [side, "left" if side == "right" else "right"] if two_sides else [side]
+    base_depth = pers["depth"]
+    affected = rng.random() < 0.5
     plans = []
     for si, sd in enumerate(sides):
+        depth = base_depth
         if si:
-            sc.restrap(sd, rng.uniform(6, 8))
-            sc.still(rng.uniform(3.5, 5.0))
-        if scenario == "session":
-            if demo:
-                faults = {3: ["bounce_mild"]} if si == 0 else {2: ["too_fast"]}
-            else:
-                faults = {int(rng.integers(1, n)): [str(rng.choice(["too_fast", "bounce_mild", "snap_up"]))]}
-        for i in range(n):
-            fl = faults.get(i, [])
-            p = rep_plan(rng, pers, fl, near.get(i))
-            plans.append(p)
-            sc.rep(p)
-            if scenario == "shuffle" and i < n - 1 and rng.random() < 0.7:
-                sc.shuffle(rng.uniform(1, 5), rng.uniform(0.6, 2.0), roll=rng.uniform(-2, 2))
-                sc.still(rng.uniform(0.8, 1.5))
-    sc.still(rng.uniform(2.0, 3.0))
-    if scenario == "walk_to_step":
-        sc.walk(int(rng.integers(2, 5)), "out", step_height=rng.uniform(0.15, 0.2))
-    st["still_start_ms"] = int(still_start_ms)
-    if scenario == "fatigue_tremor":
-        first = sc.reps[n // 2]["start"]
-        st["fatigue"] = {"from": int(first), "amp": float(rng.uniform(0.3, 0.8)), "hz": float(rng.uniform(5, 8))}
-        notes.append("fatigue tremor (%.2f deg at %.1f Hz) from rep %d on" % (st["fatigue"]["amp"], st["fatigue"]["hz"], n // 2 + 1))
-    if scenario == "slip_midset":
-        rec = sc.reps[len(sc.reps) // 2]
-        span = rec["rise_start"] - rec["hold_start"]
-        at = rec["hold_start"] + int(span * rng.uniform(0.3, 0.7))
-        deg = float(rng.choice([-1, 1]) * rng.uniform(1.5, 5.0))
-        st["slips"] = [{"index": int(at), "deg": deg, "axis": str(rng.choice(["pitch", "roll"])),
-                        "dur": float(rng.uniform(0.1, 0.5))}]
-    if scenario == "shoe_mount":
+            # to the other foot: step off, move the sensor, step back on
+            sc.move(0.0, _u(rng, 0.5, 1.5))
+            if not demo:
+                sc.walk(int(rng.integers(1, 3)), "out", step_height=sc.step_h)
+            sc.restrap(sd, _u(rng, 6, 10))
+            if not demo:
+                sc.floor_stand(_u(rng, 5, 40))
+                sc.walk(int(rng.integers(1, 3)), "in", step_height=sc.step_h)
+            still_starts.append(sc.still_start(_u(rng, 2.0, 5.0), sd))
+            d = pers["asym"]
+            depth = float(np.clip(base_depth + (d if d > -5 or affected else -d), 8, 40))
+        for s_i in range(n_sets):
+            if s_i:
+                sc.move(0.0, _u(rng, 0.5, 1.5))
+                sc.rest(_u(rng, 20, 120), step_off=rng.random() < 0.5)
+                sc.still(_u(rng, 0.0, 5.0), 0.0)
+            pre_reps()
+            for i in range(n):
+                first = None
+                if i == 0 and s_i == 0 and si == 0:
+                    if scenario == "first_rep" or (not plain and rng.random() < 0.3):
+                        first = str(rng.choice(FIRST_KINDS))
+                if first == "partial":
+                    pp = rep_plan(rng, pers, (), None, rov, sc.last, "partial", short, demo, depth)
+                    sc.rep(pp, min_depth=MIN_DEPTH)
+                    first = str(rng.choice(FIRST_KINDS[:3]))
+                elif not plain and i and rng.random() < 0.05:
+                    pp = rep_plan(rng, pers, (), None, rov, sc.last, "partial", short, demo, depth)
+                    sc.rep(pp, min_depth=MIN_DEPTH)
+                fl = _faults_for(rng, scenario, ov)
+                if demo:
+                    fl = (["bounce_mild"] if (si == 0 and i == 3) else []) + (["too_fast"] if (si == 1 and i == 2) else [])
+                near = None
+                if scenario == "near_threshold" or (not plain and rng.random() < NEAR_P):
+                    near = str(rng.choice(NEAR))
+                p = rep_plan(rng, pers, fl, near, rov, sc.last, first, short, demo, depth)
+                plans.append(p)
+                # a drop that comes out shallower than a valid rep is a partial
+                sc.rep(p, count=True, min_depth=MIN_DEPTH)
+                if i < n - 1 and (scenario == "shuffle" or not plain):
+                    pf = 0.6 if scenario == "shuffle" else 0.1
+                    if rng.random() < pf:
+                        if pers["raised"] and rng.random() < 0.5:
+                            sc.move(0.0, _u(rng, 0.4, 1.0))
+                        sc.shuffle(_u(rng, 1, 5), _u(rng, 0.6, 2.0), roll=_u(rng, -3, 3), yaw=_u(rng, -5, 5))
+                        sc.still(_u(rng, 0.3, 1.5))
+                        if abs(sc.last - pers["top"]) > 0.5:
+                            sc.move(pers["top"], _u(rng, 0.5, 1.2))
+                            sc.still(_u(rng, 0.2, 1.0))
+    if pers["raised"]:
+        sc.move(0.0, _u(rng, 0.5, 1.5))
+    sc.still(_u(rng, 1.0, 3.0), 0.0)
+    if scenario == "walk_to_step" or (not plain and rng.random() < 0.25):
+        sc.walk(int(rng.integers(2, 5)), "out", step_height=sc.step_h)
+    st["still_starts"] = still_starts
+    st["still_start_ms"] = int(still_starts[0][0])
+    # strap slips: each rep with the person's probability (1-5 %), one forced mid-set
+    slips = []
+    if st.get("slips_on"):
+        forced = scenario == "slip_midset" and sc.reps
+        mid = len(sc.reps) // 2
+        for j, rec in enumerate(sc.reps):
+            if (rng.random() < pers["slip_p"] and not plain) or (forced and j == mid):
+                span = rec["end"] - rec["start"]
+                at = rec["start"] + int(span * rng.uniform(0.1, 0.9))
+                slips.append({"index": int(at), "deg": float(rng.choice([-1, 1]) * rng.uniform(1.0, 5.0)),
+                              "axis": str(rng.choice(["pitch", "roll"])), "dur": _u(rng, 0.1, 0.5)})
+    st["slips"] = slips
+    st["skin_creep"] = pers["skin_creep"] if not plain else 0.0
+    if st.get("fatigue") and sc.reps:
+        st["fatigue"]["from"] = int(sc.reps[len(sc.reps) // 2]["start"])
+        notes.append("fatigue tremor (%.2f deg at %.1f Hz) from rep %d on" % (
+            st["fatigue"]["amp"], st["fatigue"]["hz"], len(sc.reps) // 2 + 1))
+    if st.get("mount") == "shoe":
         notes.append("shoe-counter mount: the sensor sees %.2f x the heel's roll; truth roll is the heel's" % st["roll_gain"])
+    if pers["raised"]:
+        notes.append("raised top at %.1f deg" % pers["top"])
+    if pers["pumping"]:
+        notes.append("continuous pumping (mostly no dwell at the top)")
     return sc, st, pers, notes
+
+
+__all__ = ["SCENARIOS", "EVAL_SCENARIOS", "FAULTS", "NEAR", "build", "rep_plan", "person", "trace_settings",
+           "BOUNCE_PP"]

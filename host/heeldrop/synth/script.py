@@ -1,11 +1,16 @@
 """Scripted foot motion at the internal rate (1 sample = 1 ms).
 
-A ``Script`` is built by appending segments (still stance, reps, weight
-shifts, walking, a re-strap between sides). Each rep follows a plan dict
-(see ``scenarios.rep_plan``): minimum-jerk descent, optional catch overshoot
-and bounces, a hold with creep and fidgets, a minimum-jerk rise and a dwell at
-the top. Roll and yaw excursions are layered afterwards at the recorded
-indices. ``finish()`` returns the arrays; ``truth.py`` turns them into labels.
+A ``Script`` is built by appending segments: still stance, reps, partial
+(shallow) drops, rises onto the toes, weight shifts, walking to / from the
+step (stepping up onto it and down off it), rests between sets, a re-strap
+between sides. Each rep follows a plan dict (see ``scenarios.rep_plan``):
+minimum-jerk descent from wherever the heel is (level or a raised top),
+optional catch overshoot and rebounds, a hold with creep and fidgets, a
+minimum-jerk rise to the plan's top and a dwell there (none: continuous
+pumping). Roll and yaw excursions are layered afterwards at the recorded
+indices. Every segment that is not a rep is recorded as a labelled span
+(``spans``) so that the evaluation can count reps detected inside it.
+``finish()`` returns the arrays; ``truth.py`` turns them into labels.
 """
 import math
 
@@ -18,6 +23,11 @@ from .physics import FS
 MJ_T10, MJ_T90 = 0.246637, 0.753364
 MJ_MEAN = 0.8 / (MJ_T90 - MJ_T10)
 MJ_PEAK = 1.875
+
+# kinds of span that are not reps (truth "spans"); "still_start" marks the
+# still stance the device should calibrate in
+SPAN_KINDS = ("still_start", "walk", "step_on", "step_off", "fidget", "toe_rise", "partial",
+              "rest", "restrap")
 
 
 def minjerk(n):
@@ -50,55 +60,97 @@ class Script:
         self._pivot = []    # (n, 3)
         self._acc = []      # extra world acceleration (n, 3), m/s^2
         self.n = 0
+        self.last = 0.0     # pitch of the last sample
         self.pos = np.zeros(3)
         self.heading = 0.0  # deg
         self.reps = []      # rep records
-        self.roll_bumps = []  # (start, end, array) extra side-corrected roll
+        self.partials = []  # shallow drops (< the valid-rep depth): not reps
+        self.roll_bumps = []  # (start, array) extra side-corrected roll
         self.yaw_bumps = []
         self.wobbles = []   # (index, amp_deg, freq, tau)
         self.shuffles = []
         self.walks = []
+        self.spans = []     # {"kind", "start_ms", "end_ms"}
         self.sides = []     # (start index, side)
         self.restraps = []  # (start, end)
-        self.on_step = []   # (start, end) windows standing on the step
+        self.on_floor = []  # (start, end): standing on the floor (rest)
         self.sides.append((0, side))
 
     # -- low level -------------------------------------------------------
     def _append(self, theta, pivot=None, acc=None, psi=None):
+        theta = np.asarray(theta, dtype=float)
         n = len(theta)
-        self._theta.append(np.asarray(theta, dtype=float))
+        if n == 0:
+            return
+        self._theta.append(theta)
         self._psi.append(np.full(n, self.heading) if psi is None else psi)
         self._pivot.append(np.tile(self.pos, (n, 1)) if pivot is None else pivot)
         self._acc.append(np.zeros((n, 3)) if acc is None else acc)
         self.n += n
+        self.last = float(theta[-1])
 
-    def still(self, seconds, theta=0.0):
-        self._append(np.full(ms(seconds), theta))
+    def span(self, kind, start, end=None, **extra):
+        d = {"kind": kind, "start_ms": int(start), "end_ms": int(self.n - 1 if end is None else end)}
+        d.update(extra)
+        self.spans.append(d)
+        return d
+
+    def still_start(self, seconds, side=None):
+        """The still stance a device calibrates in: at level (the heel moves
+        there first if it is elsewhere), then ``seconds`` of standing still
+        (sway and tremor come on top at render time). Returns (start, end)."""
+        if self.n and abs(self.last) > 1e-9:
+            self.move(0.0, 0.4)
+        i0 = self.n
+        self._append(np.zeros(ms(seconds)))
+        self.span("still_start", i0, side=side or self.side)
+        return i0, self.n - 1
+
+    def still(self, seconds, theta=None):
+        """Stand still at ``theta`` (default: where the heel is); a heel
+        elsewhere moves there first (0.4 s, min-jerk): the foot never jumps."""
+        if theta is not None and self.n and abs(theta - self.last) > 1e-9:
+            self.move(theta, 0.4)
+        self._append(np.full(ms(seconds), self.last if theta is None else theta))
+
+    def move(self, to, seconds):
+        """Min-jerk from the current pitch to ``to``."""
+        a = self.last
+        self._append(a + (to - a) * minjerk(ms(seconds)))
 
     # -- one rep ---------------------------------------------------------
-    def rep(self, p):
-        """Append one rep following plan ``p``; returns its record."""
+    def rep(self, p, count=True, min_depth=None):
+        """Append one drop following plan ``p`` (from the current pitch down to
+        ``p['depth']`` and back up to ``p['top']``); returns its record. A drop
+        whose peak is below ``min_depth`` (or, without min_depth, one appended
+        with count=False) is a partial drop, too shallow to be a rep: recorded
+        in ``partials`` and as a "partial" span."""
         rec = {"plan": p, "side": self.side}
+        top0 = self.last
         top = p.get("top", 0.0)
         depth_b = p["depth"]
         i0 = self.n
         rec["start"] = i0
+        rec["top0"] = top0
         nd = ms(p["t_descent"])
-        self._append(top + (depth_b - top) * minjerk(nd))
+        self._append(top0 + (depth_b - top0) * minjerk(nd))
         rec["descent_end"] = self.n - 1
+        peak = max(top0, depth_b)
         ov = p.get("overshoot", 0.0)
         if ov > 0:
             no = ms(p.get("overshoot_s", 0.2))
             self._append(depth_b + ov * np.sin(np.pi * np.arange(1, no + 1) / no))
-        # bounces: rebounds up from the bottom and back. A bounce's lowest
+            peak = max(peak, depth_b + ov)
+        # rebounds: the heel comes up by amp and sinks back. A rebound's lowest
         # point is where the heel bottoms out and turns back up: the start of
         # its cycle (the arrival at the bottom for the first one)
-        rec["bounce_idx"], rec["bounce_amp"] = [], []
+        rec["bounce_idx"], rec["bounce_amp"], rec["bounce_hz"] = [], [], []
         for amp, f in p.get("bounces", []):
             nb = ms(1.0 / f)
             tt = np.arange(1, nb + 1) / nb
             rec["bounce_idx"].append(self.n - 1)
             rec["bounce_amp"].append(amp)
+            rec["bounce_hz"].append(f)
             self._append(depth_b - 0.5 * amp * (1 - np.cos(2 * np.pi * tt)))
             if amp >= 2.0:
                 self.wobbles.append((self.n - 1, min(0.5, 0.05 * amp), p.get("wobble_hz", 15.0), 0.08))
@@ -111,8 +163,11 @@ class Script:
             if a + nf < nh:
                 hold[a:a + nf] += amp * np.sin(np.pi * np.arange(nf) / nf)
         self._append(hold)
+        if nh:
+            peak = max(peak, float(hold.max()))
+        rec["peak"] = peak
         rec["rise_start"] = self.n
-        th_end = hold[-1] if nh else depth_b
+        th_end = self.last
         nr = ms(p["t_rise"])
         self._append(th_end + (top - th_end) * minjerk(nr))
         rec["end"] = self.n - 1
@@ -129,43 +184,69 @@ class Script:
             shape = b["amp"] * smooth_bump(ms(b["up"]) + ms(b["plateau"]) + ms(b["down"]),
                                            ms(b["up"]), ms(b["plateau"]), ms(b["down"]))
             store.append((s, shape))
-        self.reps.append(rec)
+        if (peak >= min_depth) if min_depth is not None else count:
+            self.reps.append(rec)
+        else:
+            self.partials.append(rec)
+            self.span("partial", rec["start"], rec["end"], depth_deg=round(float(depth_b), 2))
         return rec
 
     # -- not-reps --------------------------------------------------------
-    def shuffle(self, amp, seconds, roll=0.0):
-        """A small weight shift: the heel dips by ``amp`` degrees and comes back."""
+    def toe_rise(self, top, t_up, stay, t_down=None):
+        """Rise onto the toes (heel ``top`` < 0 above level) before the first
+        drop; with ``t_down`` come back down to level afterwards."""
+        i0 = self.n
+        self.move(top, t_up)
+        self.still(stay, top)
+        if t_down is not None:
+            self.move(0.0, t_down)
+        return self.span("toe_rise", i0, top_deg=round(float(top), 2))
+
+    def shuffle(self, amp, seconds, roll=0.0, yaw=0.0):
+        """A weight shift / fidget: the heel dips by ``amp`` degrees (negative:
+        lifts) and comes back, with some roll and yaw."""
         n = ms(seconds)
         i0 = self.n
-        self._append(amp * 0.5 * (1 - np.cos(2 * np.pi * np.arange(n) / n)))
+        base = self.last
+        shape = 0.5 * (1 - np.cos(2 * np.pi * np.arange(1, n + 1) / n))  # ends back at base
+        self._append(base + amp * shape)
         if roll:
-            self.roll_bumps.append((i0, roll * 0.5 * (1 - np.cos(2 * np.pi * np.arange(n) / n))))
+            self.roll_bumps.append((i0, roll * shape))
+        if yaw:
+            self.yaw_bumps.append((i0, yaw * shape))
         self.shuffles.append({"t_ms": i0 + n // 2, "deg": round(float(amp), 2)})
+        self.span("fidget", i0, deg=round(float(amp), 2))
 
-    def walk(self, strides, direction="in", step_height=0.17):
+    def walk(self, strides, direction="in", step_height=0.17, on_step=True):
         """Walk up to the step (``in``: the last stride lands the forefoot on
-        the step edge) or turn and walk away (``out``: the first stride steps
-        down). Rough gait: flat stance, push-off (heel rises 35-55 deg),
-        swing to heel strike (toes up 12-25 deg), impact of 1.2-2.2 g, foot flat."""
+        the step edge, the step-on) or turn and walk away (``out``: the first
+        stride steps down, the step-off). ``on_step=False``: walking on the
+        floor at both ends (no step). Gait: flat stance, push-off (heel rises
+        35-60 deg), swing to heel strike (toes up 10-25 deg), impact of
+        1.5-8 g at the heel, foot flat; foot pitch rates reach 250-600 deg/s."""
         rng = self.rng
         i_start = self.n
+        if self.last != 0.0:
+            self.move(0.0, 0.3)
         if direction == "out":
-            n = ms(1.2)
+            n = ms(rng.uniform(0.8, 1.5))
             psi = self.heading + 180.0 * minjerk(n)
             self._append(np.zeros(n), psi=psi)
             self.heading += 180.0
         for k in range(strides):
-            T = rng.uniform(1.0, 1.2)
-            L = rng.uniform(0.9, 1.2)
-            th_to = rng.uniform(35, 55)
-            th_hs = rng.uniform(12, 25)
+            i_stride = self.n
+            T = rng.uniform(0.9, 1.3)
+            L = rng.uniform(0.7, 1.3)
+            th_to = rng.uniform(35, 60)
+            th_hs = rng.uniform(10, 25)
             dz = 0.0
-            if direction == "in" and k == strides - 1:
+            if on_step and direction == "in" and k == strides - 1:
                 dz = step_height
-            if direction == "out" and k == 0:
+            if on_step and direction == "out" and k == 0:
                 dz = -step_height
-            n_po, n_sw, n_hs = ms(0.25 * T), ms(0.38 * T), ms(0.12 * T)
-            self.still(0.25 * T)
+            f_po, f_sw = rng.uniform(0.15, 0.3), rng.uniform(0.25, 0.4)
+            n_po, n_sw, n_hs = ms(f_po * T), ms(f_sw * T), ms(0.12 * T)
+            self.still(max(0.05, (1 - f_po - f_sw - 0.12) * T), 0.0)
             self._append(-th_to * minjerk(n_po))
             # swing: forefoot pivot travels L along the heading and lifts
             s = minjerk(n_sw)
@@ -182,22 +263,68 @@ class Script:
             piv2 = np.tile(self.pos, (n_hs, 1))
             piv2[:, 2] += self.r * np.sin(np.radians(th2))
             acc = np.zeros((n_hs, 3))
-            A = rng.uniform(1.2, 2.2) * 9.80665
+            A = rng.uniform(1.5, 8.0) * 9.80665
+            w = rng.uniform(0.01, 0.03)  # impact pulse width, s
             tp = np.arange(n_hs) / FS
-            pulse = np.where(tp < 0.03, np.sin(np.pi * tp / 0.03), 0.0)
+            pulse = np.where(tp < w, np.sin(np.pi * tp / w), 0.0)
             ring = 0.25 * np.exp(-tp / 0.03) * np.sin(2 * np.pi * 25 * tp)
             acc[:, 2] = A * (pulse + ring)
             acc[:, :2] = -0.4 * A * pulse[:, None] * d[None, :2]
-            self.wobbles.append((self.n, 0.4, 18.0, 0.06))
+            self.wobbles.append((self.n, float(rng.uniform(0.2, 0.6)), float(rng.uniform(12, 20)), 0.06))
             self._append(th2, pivot=piv2, acc=acc)
-        self.still(0.5)
-        self.walks.append({"start_ms": i_start, "end_ms": self.n - 1, "direction": direction})
+            if dz > 0:
+                self.span("step_on", i_stride)
+            elif dz < 0:
+                self.span("step_off", i_stride)
+        self.still(0.5, 0.0)
+        self.walks.append({"start_ms": i_start, "end_ms": self.n - 1, "direction": direction,
+                           "step": bool(on_step)})
+        self.span("walk", i_start)
+
+    def floor_stand(self, seconds):
+        """Stand on the floor (rest between sets): weight shifts now and then."""
+        rng = self.rng
+        i0 = self.n
+        end = self.n + ms(seconds)
+        while self.n < end - 1500:
+            self.still(min(rng.uniform(2.0, 12.0), (end - self.n) / FS))
+            if self.n < end - 2500:
+                self.shuffle(-rng.uniform(1, 10), rng.uniform(0.6, 2.0), roll=rng.uniform(-4, 4),
+                             yaw=rng.uniform(-10, 10))
+        if self.n < end:
+            self.still((end - self.n) / FS, 0.0)
+        self.on_floor.append((i0, self.n))
+
+    def rest(self, seconds, step_off):
+        """Rest between sets: step off, stand on the floor and step back on
+        (``step_off``), or stay on the step at level with weight shifts."""
+        rng = self.rng
+        i0 = self.n
+        if step_off:
+            self.walk(int(rng.integers(1, 3)), "out", step_height=self.step_h)
+            t_walk = (self.n - i0) / FS
+            self.floor_stand(max(3.0, seconds - 2 * t_walk))
+            self.walk(int(rng.integers(1, 3)), "in", step_height=self.step_h)
+        else:
+            if self.last != 0.0:
+                self.move(0.0, rng.uniform(0.5, 1.5))
+            end = i0 + ms(seconds)
+            while self.n < end - 2500:
+                self.still(min(rng.uniform(3.0, 15.0), (end - self.n) / FS), 0.0)
+                if self.n < end - 2500:
+                    self.shuffle(rng.uniform(1, 6), rng.uniform(0.6, 2.0), roll=rng.uniform(-3, 3))
+            if self.n < end:
+                self.still((end - self.n) / FS, 0.0)
+        self.span("rest", i0)
+
+    step_h = 0.17
 
     def restrap(self, new_side, seconds=6.0):
-        """Step off, move the sensor to the other heel, step back on."""
+        """Move the sensor to the other heel (off the foot meanwhile)."""
         i0 = self.n
-        self.still(seconds)
+        self.still(seconds, 0.0)
         self.restraps.append((i0, self.n))
+        self.span("restrap", i0)
         self.side = new_side
         self.sides.append((self.n, new_side))
 
@@ -212,12 +339,13 @@ class Script:
         for s, shape in self.roll_bumps:
             e = min(n, s + len(shape))
             roll_extra[s:e] += shape[:e - s]
+        yaw_extra = np.zeros(n)
         for s, shape in self.yaw_bumps:
             e = min(n, s + len(shape))
-            psi[s:e] += shape[:e - s]
+            yaw_extra[s:e] += shape[:e - s]
         side_arr = np.empty(n, dtype=object)
         for k, (s, sd) in enumerate(self.sides):
             e = self.sides[k + 1][0] if k + 1 < len(self.sides) else n
             side_arr[s:e] = sd
-        return {"theta": theta, "psi": psi, "pivot": pivot, "acc": acc,
+        return {"theta": theta, "psi": psi + yaw_extra, "yaw_extra": yaw_extra, "pivot": pivot, "acc": acc,
                 "roll_extra": roll_extra, "side": side_arr, "n": n}

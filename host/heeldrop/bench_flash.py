@@ -1,0 +1,69 @@
+"""Flash wear and stalls of a session on littlefs (the sim's --fs lfs), for `make bench`.
+
+The demo session (tests/traces/demo_session.csv, 6 minutes at 100 Hz) runs on
+the virtual device with its session store on littlefs over the Pico's flash
+geometry (firmware/sim/flash.py: 4 KB erase, 256 B program; each erase stalls
+the clock 45 ms, or 400 ms for the worst case). Figures, one name=value a line:
+
+  flash_logged_bytes                    session log bytes written
+  flash_program_bytes_per_logged_byte   bytes littlefs programmed per logged byte
+  flash_erase_bytes_per_logged_byte     bytes erased per logged byte
+  flash_erases                          4 KB erases in the session
+  flash_stall_ms                        CPU stall they cost (45 ms an erase, 0.4 ms a page)
+  flash_samples_at_risk_s               longest stretch of samples a power cut can lose
+                                        (the log's flush period + one FIFO read period)
+  flash_400ms_erase_lost_samples_<chip> samples lost with every erase at 400 ms (MPU-6050)
+  flash_400ms_max_loop_stall_ms         the longest stall of one loop pass then
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from heeldrop.replay import ROOT
+
+DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
+_FLASH = re.compile(r"sim: flash logged_bytes=(\d+) program_bytes=(\d+) erase_bytes=(\d+) erases=(\d+) "
+                    r"stall_ms=(\d+) max_stall_ms=(\d+) max_pass_stall_ms=(\d+)")
+_END = re.compile(r"sim: end samples=(\d+) lost=(\d+)")
+
+
+def run_sim(trace, flash, *extra):
+    cmd = [sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "max", "--flash", flash,
+           "--fs", "lfs", "--quiet"] + list(extra)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    m = _FLASH.search(r.stdout)
+    e = _END.search(r.stdout)
+    if not m or not e:
+        raise RuntimeError("the sim did not report its flash: %s" % (r.stdout[-500:] + r.stderr[-500:]))
+    return [int(x) for x in m.groups()], [int(x) for x in e.groups()]
+
+
+def main():
+    sys.path.insert(0, os.path.join(ROOT, "firmware"))
+    sys.path.insert(0, os.path.join(ROOT, "firmware", "lib"))
+    import logstore
+
+    tmp = tempfile.mkdtemp(prefix="heeldrop-bench-flash-")
+    try:
+        (logged, prog, erase, erases, stall, _mx, _mp), _ = run_sim(DEMO, os.path.join(tmp, "f45"))
+        print("flash_logged_bytes=%d" % logged)
+        print("flash_program_bytes_per_logged_byte=%.2f" % (prog / logged))
+        print("flash_erase_bytes_per_logged_byte=%.2f" % (erase / logged))
+        print("flash_erases=%d" % erases)
+        print("flash_stall_ms=%d" % stall)
+        print("flash_samples_at_risk_s=%.1f" % ((logstore.FLUSH_MS + 100) / 1000.0))
+        sys.stdout.flush()
+        (logged, prog, erase, erases, stall, mx, mp), (n, lost) = run_sim(
+            DEMO, os.path.join(tmp, "f400"), "--erase-ms", "400", "--imu", "mpu6050")
+        print("flash_400ms_erase_lost_samples_mpu6050=%d" % lost)
+        print("flash_400ms_max_loop_stall_ms=%d" % mp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
