@@ -61,9 +61,11 @@ latency) after `sim: end`.
 --board-ram pico|pico_w|pico2|esp32: one heap for the firmware's code and
 data at that board's size, on the 32-bit single-float port (make unix32;
 --arch x86), with the board's native machine code held in the heap as an
-RP2040 does; prints `sim: ram` (heap used after boot, the smallest largest
-free block). --download then fetches the session over the link after the
-trace, as a host would. --arch picks the .mpy architecture (default this
+RP2040 does (add --fs lfs for littlefs's objects, as on a board); prints
+`sim: ram` (heap used after boot, the smallest largest free block;
+sim_allocs=0: the sim's own work allocated nothing in that heap, or the run
+stops). --download then fetches the session over the link after the trace,
+as a host would, and checks it against the session file. --arch picks the .mpy architecture (default this
 machine's), --micropython another unix port.
 exit status: 0 ok, 1 the firmware failed, 2 bad input."""
 
