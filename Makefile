@@ -23,8 +23,12 @@ $(STAMP): requirements-dev.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv with pinned dependencies
 
-test: $(STAMP) browser unix32 ## run every test (CPython, MicroPython unix ports 64- and 32-bit, mpy-cross)
-	$(PY) -m pytest
+# One line per test file as it runs (a dot per test, the share done), the slowest tests at the
+# end; outputs go to build/ and temporary folders, nothing into the repository (no .pytest_cache).
+PYTEST_FLAGS := -o addopts= -p no:cacheprovider -rfE --durations=10
+
+test: $(STAMP) browser unix32 ## run every test (CPython, MicroPython unix ports 64- and 32-bit, mpy-cross), one line a file
+	$(PY) -m pytest $(PYTEST_FLAGS)
 
 unix32: ## build the 32-bit, single-float MicroPython unix port (build/unix32) from Debian's source package
 	bash tools/build_unix32.sh build/unix32
@@ -39,7 +43,7 @@ browser: ## install headless Chromium (Debian package) for the report's browser 
 	fi
 
 test-unix: $(STAMP) ## run the shared tests under the MicroPython unix port only
-	$(PY) -m pytest tests/host/test_unix_port.py
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/host/test_unix_port.py
 
 demo: $(STAMP) ## run the main job on the virtual device (no hardware needed)
 	$(VENV)/bin/heeldrop demo --speed $(SPEED)

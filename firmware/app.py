@@ -276,6 +276,7 @@ class App:
         self._dl_hot = 0
         self._read_ms = _READ_MS
         self._read_off = _READ_MS
+        self._io_max = 12  # a read of at most this many samples allows flash writes (_set_clock_base)
         self.free_kb = None
         self.recal_at_boot = False
         self._want_log = False
@@ -343,6 +344,10 @@ class App:
         j = 2 * k - 1
         self._read_ms = ms
         self._read_off = (j * self._q + j * self._r // num) >> 1
+        # flash writes follow a read of a read period's samples at most: the
+        # FIFO was emptied a few ms before (after a catch-up read, processing
+        # the samples takes tens of ms a board's FIFO must also hold)
+        self._io_max = k + 2
         n = int(self.rate_hz // 10)
         self.batch_n = 2 if n < 2 else (50 if n > 50 else n)
         if self.link is not None:
@@ -631,6 +636,9 @@ class App:
             self._dl_hot -= el
             el = 0
         got = 0
+        # flash writes (the log's) only right after the FIFO was emptied, or
+        # with no FIFO to empty: a flash erase stalls the CPU up to 400 ms
+        fresh = not self.sampling or not self.sensor_ok
         self.passes += 1
         if el >= self._dl_read:
             self._dl_read = el + self._read_ms
@@ -640,6 +648,7 @@ class App:
                 self.reads += 1
                 got = self._read(now)
                 self.last_read = got
+                fresh = got <= self._io_max
                 if got >= _MAXN:
                     self._dl_read = el  # more waiting (after a stall)
                 elif got == 0:
@@ -691,8 +700,14 @@ class App:
                     self._gesture(g, now)
             log = self.log
             if log is not None:
+                if got > self._io_max and self.sensor_ok:
+                    # a catch-up read (after a stall): its samples took tens
+                    # of ms to process; empty the FIFO again before the log
+                    # may write (and stall)
+                    self.reads += 1
+                    fresh = self._read(now) <= self._io_max
                 try:
-                    log.poll(now)
+                    log.poll(now, fresh)
                 except OSError as e:
                     self._error(5, "session log write failed: %s" % (e,))
                     self._flash(2, now)

@@ -102,7 +102,7 @@ except ImportError:  # CPython: the same code, interpreted
 _ENOENT = const(2)
 _EBUSY = const(16)
 _ENOSPC = const(28)
-_FLUSH_MS = const(1800)  # flush the file at least this often (with the FIFO read: < 2 s at risk)
+_FLUSH_MS = const(1700)  # flush the file this often (with its writes' stalls and the FIFO: <= 2 s at risk)
 _WRITE_CHUNK = const(1024)  # bytes of whole records written per poll (at least one record)
 _MAX_RECS = const(32)  # records the staging buffer can hold
 _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low note
@@ -116,6 +116,15 @@ COUNTER = "next_id"
 FLUSH_MS = _FLUSH_MS
 STORE_ID = "store_id"
 RESERVE = "reserve"
+
+
+def _ctz(i):
+    # trailing zero bits of i > 0 (littlefs's pointers per block)
+    n = 0
+    while not i & 1:
+        i >>= 1
+        n += 1
+    return n
 
 
 def _device_id():
@@ -149,7 +158,8 @@ class SessionLog:
 
     Attributes: id, name (None for a detached log), full (logging stopped:
     flash low or a write error), closed, bytes_written (bytes handed to the
-    file), errors (OSErrors and MemoryErrors met), last_error.
+    file), durable (samples in the file at its last sync: what a power cut
+    keeps), errors (OSErrors and MemoryErrors met), last_error.
     add_sample(seq, t_ms, ax, ay, az, gx, gy, gz): int16 counts; seq +1 per
     sample, t_ms a tick in ms. add_samples(seq, ts, src, n): n of them at
     once from arrays (record.LogWriter.add_samples). No heap allocation
@@ -162,6 +172,7 @@ class SessionLog:
         self.full = False
         self.closed = False
         self.bytes_written = 0
+        self.durable = 0  # samples a power cut would keep (in the file at its last sync)
         self.errors = 0
         self.last_error = None
         self._store = store
@@ -171,9 +182,22 @@ class SessionLog:
         self._last_t = now_ms
         self._dirty = False
         self._last_flush = now_ms
-        self._np = 0  # bytes staged
-        self._nr = 0  # records staged
-        self._ends = array("i", bytes(4 * _MAX_RECS))  # end offset of each staged record
+        # the records since the last sync, kept until a sync has made them
+        # durable (littlefs drops what was written since its last sync when
+        # a write fails: they are written again): _buf[0:_np], _nr records
+        # ending at _ends[i]; the first _wr bytes are in the file already
+        self._np = 0
+        self._nr = 0
+        self._wr = 0
+        self._ends = array("i", bytes(4 * _MAX_RECS))
+        self._flushing = False  # a flush is under way: write what is staged, then sync
+        # where the file ends in littlefs's blocks (see _room): block index,
+        # offset in it (pointers included), whether the next write copies
+        # the last block (the first after a sync) and the block size
+        self._bi = 0
+        self._bo = 0
+        self._synced = True
+        self._bsz = store._bsize
         self.add_sample = self._drop
         self.add_samples = self._drop_many
         if f is None:  # detached: nothing is logged
@@ -184,8 +208,10 @@ class SessionLog:
             self._w = None
             return
         # staging room: two worst-case blocks (record.py sizes its buffer
-        # the same way) plus events and notes
+        # the same way) plus events and notes; a flush starts early once
+        # one worst-case block would no longer fit (high rates: 1 kHz)
         self._cap = 2 * (58 + 20 * block_samples) + 512
+        self._soon = self._cap - (58 + 20 * block_samples) - 256
         self._buf = bytearray(self._cap)
         self._mv = memoryview(self._buf)
         # the header records (a few hundred bytes each) go straight to the
@@ -193,7 +219,7 @@ class SessionLog:
         self._w = LogWriter(self._stage, header, block_samples)
         self.add_sample = self._w.add_sample
         self.add_samples = self._w.add_samples
-        self._drain(_ALL)
+        self._write_all()
         self._sync()
 
     # -- what the app calls --
@@ -247,27 +273,30 @@ class SessionLog:
             self._fail(e)
 
     @micropython.native
-    def poll(self, now_ms):
-        """Call every loop. Writes staged records (about one block per call);
-        once _FLUSH_MS have passed since the last flush: checks free space,
-        writes the partial block and everything staged, flushes the file.
-        Never raises."""
+    def poll(self, now_ms, io=True):
+        """Call every loop pass. io: flash writes may happen now (the app
+        passes True right after it emptied the IMU's FIFO, so that a flash
+        stall starts with an empty FIFO). With io: once _FLUSH_MS have
+        passed since the last flush, checks free space and encodes the
+        partial block; writes the staged records (about one block, all of
+        them when a flush is under way), then syncs the file once all are
+        written. Each call does at most one flash operation that can erase
+        (see _room). Never raises."""
         w = self._w
         if self.full or w is None:
             return
         self._last_t = now_ms
         try:
-            if ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS:
+            if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS
+                                              or self._np >= self._soon):
                 self._last_flush = now_ms
                 if self._store.low():
                     self._stop_low(w, now_ms)
                     return
                 w.flush()
-                self._drain(_ALL)
-                if self._dirty:
-                    self._sync()
-            elif self._nr:
-                self._drain(_WRITE_CHUNK)
+                self._flushing = True
+            if io and (self._wr < self._np or self._flushing):
+                self._io()
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 
@@ -282,7 +311,7 @@ class SessionLog:
                 self._last_t = now_ms
                 self._ending = True
                 w.close(now_ms)
-                self._drain(_ALL)
+                self._write_all()
                 self._sync()
             except Exception as e:  # noqa: BLE001
                 self._fail(e)
@@ -296,16 +325,18 @@ class SessionLog:
     # -- staging and writing --
 
     def _stage(self, b):
-        # the codec's write_fn: keep a copy of the whole record b until poll()
+        # the codec's write_fn: keep a copy of the whole record b until a
+        # sync has made it durable
         n = len(b)
         np = self._np
         if np + n > self._cap or self._nr >= _MAX_RECS:
-            # poll() has not kept up (or a big record): write out now
-            self._drain(_ALL)
+            # poll() has not kept up (or a big record): write out and sync now
+            self._write_all()
+            self._sync()
             if self._f is None:
                 return
-            np = 0
-            if n > self._cap:
+            np = self._np
+            if n > self._cap:  # bigger than the buffer: straight to the file
                 self._write(b)
                 return
         self._buf[np:np + n] = b
@@ -314,45 +345,116 @@ class SessionLog:
         self._nr += 1
         self._np = np
 
-    def _drain(self, limit):
-        # write staged records from the start, whole records only, stopping
-        # once limit bytes are reached (always at least one record)
-        nr = self._nr
-        if not nr:
-            return
-        ends = self._ends
-        i = 1
-        while i < nr and ends[i] <= limit:
-            i += 1
-        k = ends[i - 1]
-        if not self._write(self._mv[0:k]):
-            return
-        rest = self._np - k
-        if rest:
-            self._buf[0:rest] = self._buf[k:self._np]
-            for j in range(i, nr):
-                ends[j - i] = ends[j] - k
-        self._np = rest
-        self._nr = nr - i
+    def _write_all(self):
+        # everything staged to the file, whatever it costs (start, close,
+        # a full flash): no erase budget
+        if self._wr < self._np and self._write(self._mv[self._wr:self._np]):
+            self._wr = self._np
 
-    def _unstage(self, k):
-        # forget the staged records that end within the first k bytes
+    def _synced_all(self):
+        # a sync made everything written durable: forget it
+        k = self._wr
+        if not k:
+            return
         ends = self._ends
         nr = self._nr
         i = 0
         while i < nr and ends[i] <= k:
             i += 1
-        if not i:
-            return
-        k = ends[i - 1]
-        rest = self._np - k
-        if rest:
-            self._buf[0:rest] = self._buf[k:self._np]
-        for j in range(i, nr):
-            ends[j - i] = ends[j] - k
-        self._np = rest
-        self._nr = nr - i
-        self.bytes_written += k
+        if i:
+            k = ends[i - 1]
+            rest = self._np - k
+            if rest:
+                self._buf[0:rest] = self._buf[k:self._np]
+                for j in range(i, nr):
+                    ends[j - i] = ends[j] - k
+            self._np = rest
+            self._nr = nr - i
+            self._wr -= k
+
+    def _io(self):
+        # Write what is staged, then sync after a flush, with at most one
+        # operation that can erase a flash block: each erase stalls the CPU
+        # (45 ms, 400 ms at worst) and the IMU's FIFO, emptied just before,
+        # must hold the samples until the next read; two in a row (806 ms)
+        # overflow an MPU-6500's. A write that starts a littlefs block
+        # erases, and so does the first write after a sync (littlefs copies
+        # the partly filled last block into a new one); a write never goes
+        # past the block's end (a record that does is written in two parts,
+        # in two calls: never synced in between); a sync may compact a
+        # metadata block (an erase). The rest waits for the next call,
+        # after the next FIFO read.
+        budget = 1
+        limit = _ALL if self._flushing else _WRITE_CHUNK
+        sent = 0
+        ends = self._ends
+        nr = self._nr
+        while self._wr < self._np and sent < limit:
+            room = self._room()
+            if room < 0:  # this write erases
+                if not budget:
+                    return
+                budget = 0
+                room = -room
+            start = self._wr
+            cap = room if room < limit - sent else limit - sent
+            i = 0
+            while i < nr and ends[i] <= start:
+                i += 1
+            j = i
+            while j < nr and ends[j] - start <= cap:
+                j += 1
+            if j > i:
+                stop = ends[j - 1]  # whole records (the rest of a cut one included)
+            elif sent or cap < room:
+                return  # the byte limit: the next call goes on
+            else:
+                stop = start + room  # this record crosses the block's end: up to it
+            if not self._write(self._mv[start:stop]):
+                return
+            self._wr = stop
+            sent += stop - start
+        if self._flushing and self._wr >= self._np:
+            if self._dirty:
+                if not budget:
+                    return
+                self._sync()
+            self._flushing = False
+
+    def _room(self):
+        # Bytes the next write can take without going into another littlefs
+        # block; negative when that write erases a block. littlefs (SPEC.md,
+        # "CTZ skip-lists") never programs a block again once a sync has
+        # committed it: the first write after a sync copies the partly
+        # filled last block into a newly erased one; block i > 0 of a file
+        # starts with ctz(i) + 1 pointers of 4 bytes; a write that reaches
+        # a block's end goes on in a newly erased block. (On another
+        # filesystem these are mere cut points.)
+        b = self._bsz
+        if self._bo >= b:  # at a block's end: the next byte starts a new block
+            i = self._bi + 1
+            return -(b - 4 * (_ctz(i) + 1))
+        room = b - self._bo
+        return -room if self._synced else room
+
+    def _advance(self, n):
+        # the file grew by n bytes: where it ends in littlefs's blocks
+        b = self._bsz
+        while n > 0:
+            if self._bo >= b:
+                self._bi += 1
+                self._bo = 4 * (_ctz(self._bi) + 1)
+            k = b - self._bo
+            if k > n:
+                k = n
+            self._bo += k
+            n -= k
+
+    def _at(self, size):
+        # the file is size bytes long (opened again): its end in littlefs's blocks
+        self._bi = 0
+        self._bo = 0
+        self._advance(size)
 
     def _write(self, b):
         f = self._f
@@ -369,6 +471,8 @@ class SessionLog:
             return False
         self.bytes_written += n
         self._dirty = True
+        self._synced = False
+        self._advance(n)
         return True
 
     def _sync(self):
@@ -383,6 +487,10 @@ class SessionLog:
             self._fail(e)
             return
         self._dirty = False
+        self._synced = True
+        if self._wr >= self._np and self._w is not None:
+            self.durable = self._w.samples_written  # every record is in the file
+        self._synced_all()
 
     def _fail(self, e):
         # stop logging for good; the file keeps its whole records. On a full
@@ -401,20 +509,28 @@ class SessionLog:
             try:
                 f = self._store._open(self._store._file(self.name), "ab")
                 self._f = f
-                # what of the failed write reached the file (a POSIX file
-                # keeps a short write; littlefs drops all since its last
-                # sync): staged records already there are not written twice
+                # what reached the file: littlefs drops everything since
+                # its last sync (then all kept since is written again); a
+                # POSIX file keeps a short write (then it goes on from
+                # where the file ends, even mid-record)
+                base = self.bytes_written - self._wr  # where the kept records start in the file
                 try:
                     f.seek(0, 2)
-                    landed = f.tell() - self.bytes_written
-                except Exception:  # noqa: BLE001
+                    size = f.tell()
+                except Exception:  # noqa: BLE001 (no tell: what was written is there)
+                    size = self.bytes_written
+                landed = size - base
+                if landed < 0 or landed > self._np:
                     landed = 0
-                if landed > 0:
-                    self._unstage(landed)
+                    size = base
+                self._wr = landed
+                self.bytes_written = size
+                self._at(size)
+                self._synced = True
                 if not self._ending:
                     self._ending = True
                     self._w.close(self._last_t)
-                self._drain(_ALL)
+                self._write_all()
                 self._sync()
             except Exception:  # noqa: BLE001 (the flash refuses even that)
                 pass
@@ -423,6 +539,7 @@ class SessionLog:
         self.add_samples = self._drop_many
         self._np = 0
         self._nr = 0
+        self._wr = 0
         self._close_file()
 
     def _close_file(self):
@@ -446,7 +563,7 @@ class SessionLog:
             w.add_note(now_ms, "flash_low free_kb=%d" % (free // 1024))
             self._ending = True
             w.close(now_ms)
-            self._drain(_ALL)
+            self._write_all()
             self._sync()
         except Exception as e:  # noqa: BLE001
             self._fail(e)
@@ -475,6 +592,7 @@ class SessionStore:
         self._open = open_fn if open_fn is not None else open
         self._cur = None
         self._reserve_len = reserve_file
+        self._bsize = 4096  # the filesystem's block size (littlefs: the flash's erase block)
         try:
             os.mkdir(root)
         except OSError:  # exists (or the parent is missing: listdir says)
@@ -484,6 +602,12 @@ class SessionStore:
                 os.remove(self._file(name))  # left by a cut mid-update
             except OSError:
                 pass
+        try:
+            bs = self._statvfs(root)[0]
+            if 512 <= bs <= 65536:
+                self._bsize = bs
+        except (OSError, TypeError, IndexError):
+            pass
         self._next = self._recover_next()
         self.device_id = device_id if device_id is not None else _device_id()
         self.store_id = self._recover_store_id()
@@ -679,13 +803,17 @@ class SessionStore:
         if self._cur is not None:
             self._cur.close(now_ms)
         try:
-            if self.low():
+            # without room (has_room: the reserve file in place and twice
+            # reserve_bytes free) nothing is recorded: after a session
+            # stopped on a low or full flash, the next one waits for space
+            # as recording after a full flash does, rather than stopping
+            # again at once, without its reserve
+            if not self.has_room():
                 return SessionLog(self, None, None, None, header, now_ms)
             sid = self._next
             self._write_counter(sid + 1)
             self._next = sid + 1
             name = session_name(sid)
-            self._make_reserve()
             f = self._open(self._file(name), "ab")
         except OSError as e:
             log = SessionLog(self, None, None, None, header, now_ms)

@@ -20,6 +20,11 @@
 # TAG_CNT[2:1] (time slot counter, pairs the gyro and accel words of one
 # sample), TAG_PARITY[0]. FIFO_STATUS1/2 (0x3A/0x3B): DIFF_FIFO (10 bits,
 # unread words), FIFO_OVR_IA (bit 14), FIFO_OVR_LATCHED (bit 11).
+# FIFO_OVR_LATCHED stays set until FIFO_STATUS2 is read, through a bypass
+# reset: _fifo_reset() reads it, or an overrun from before a restart (the
+# FIFO fills while the board opens its session store at boot, each flash
+# erase stalling the CPU) would make the first read after it discard good
+# samples and book a whole FIFO of them as lost.
 #
 # Capacity and stall tolerance (samples = gyro + accel pairs):
 #   LSM6DS3      8 KB = 4096 words = 682 samples: 104 Hz -> 6.5 s, 208 Hz -> 3.3 s
@@ -230,6 +235,7 @@ class LSM6DSOX(_LSM):
     def _fifo_reset(self):
         self._w(_OX_FIFO_CTRL4, 0x00)  # bypass: empties the FIFO
         self._w(_OX_FIFO_CTRL4, _FIFO_MODE_CONT)  # no timestamp / temp batching
+        self._r(_FIFO_STATUS1 + 1)  # FIFO_STATUS2: read-to-clear a stale FIFO_OVR_LATCHED
         self._gcnt = -1
         self._acnt = -1
 

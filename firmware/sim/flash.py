@@ -26,8 +26,15 @@
 # With HEELDROP_FLASH_DEBUG set, a loop pass that stalls over 450 ms prints
 # the blocks it erased (runner.py calls new_pass() once a pass).
 #
-# Host side (heeldrop.simflash): `micropython -m sim.flash dump IMAGE` prints
-# the files as lines "path<TAB>hex" (read-only), for tests and tools.
+# Host side (heeldrop.simflash), for tests and tools, with the same littlefs
+# code the board runs (`micropython -m sim.flash CMD IMAGE ...`):
+#   dump IMAGE            every file as a line "path<TAB>hex" (read-only)
+#   ls IMAGE              "path<TAB>size" lines (read-only)
+#   cat IMAGE PATH        one file's bytes as hex (read-only)
+#   get IMAGE DEST [DIR]  copy the files (under DIR) into the host folder DEST
+#   put IMAGE PATH SRC    write the host file SRC as PATH (folders made)
+#   rm IMAGE PATH         remove PATH
+#   df IMAGE              "blocks<TAB>free blocks<TAB>block size"
 import sys
 
 BLOCK = 4096
@@ -51,7 +58,9 @@ class SimFlash:
         self.pass_stall_us = 0  # stalls since new_pass() (the sim calls it once a loop pass)
         self.pass_ops = []
         self.debug = False
-        self.max_pass_stall_us = 0
+        self.max_pass_stall_us = 0  # the longest stall of one loop pass while sampling
+        self.sampling = True
+        self.watch = None  # called before and after each operation's stall (the sim's at-risk measure)
         self.readonly = readonly
         # the runner's Guard (heeldrop sim --board-ram): the block device
         # runs with the heap locked, as it allocates nothing (the sim shares
@@ -65,9 +74,8 @@ class SimFlash:
             if readonly:
                 raise
             self.f = open(path, "w+b")
-            ff = b"\xff" * BLOCK
             for _ in range(blocks):
-                self.f.write(ff)
+                self.f.write(self._ff)
             fresh = True
         self.f.seek(0, 2)
         n = self.f.tell() // BLOCK
@@ -157,6 +165,8 @@ class SimFlash:
         self._stall(self.erase_us)
 
     def new_pass(self):
+        if not self.sampling:
+            return
         if self.pass_stall_us > 450000 and self.debug:
             sys.stderr.write("flash: pass stall %d ms, erases %s\n" % (self.pass_stall_us // 1000, self.pass_ops))
         if self.pass_ops:
@@ -166,6 +176,14 @@ class SimFlash:
         self.pass_stall_us = 0
 
     def _stall(self, us):
+        w = self.watch
+        if w is not None:
+            w()
+        self._stall_only(us)
+        if w is not None:
+            w()
+
+    def _stall_only(self, us):
         self.stall_us += us
         self.pass_stall_us += us
         if us > self.max_stall_us:
@@ -177,8 +195,19 @@ class SimFlash:
     # -- littlefs
 
     def mount(self, point="/flash"):
+        """Mount littlefs at point (a new image is formatted first, as a
+        board's first boot does, before any of the firmware runs: that
+        costs the clock nothing)."""
         import vfs
 
+        clock = self.clock
+        self.clock = None
+        try:
+            return self._mount(vfs, point)
+        finally:
+            self.clock = clock
+
+    def _mount(self, vfs, point):
         if self.fresh:
             vfs.VfsLfs2.mkfs(self, progsize=PAGE)
             self.fresh = False
@@ -194,7 +223,7 @@ class SimFlash:
     def counts(self):
         return {"program_bytes": self.program_bytes, "erase_bytes": self.erase_bytes, "erases": self.erases,
                 "pages": self.pages, "stall_us": self.stall_us, "max_stall_us": self.max_stall_us,
-                "max_pass_stall_us": max(self.max_pass_stall_us, self.pass_stall_us)}
+                "max_pass_stall_us": self.max_pass_stall_us}
 
 
 def _walk(path, out):
@@ -208,30 +237,124 @@ def _walk(path, out):
             out.append(p)
 
 
+_MNT = "/hostflash"
+
+
+def _open(image, readonly=True):
+    import vfs
+
+    fl = SimFlash(image, readonly=readonly)
+    if readonly:
+        vfs.mount(vfs.VfsLfs2(fl, progsize=PAGE), _MNT)
+    else:
+        fl.mount(_MNT)  # formatted first if new, as a board's first boot
+    return fl
+
+
+def _close(fl):
+    import vfs
+
+    vfs.umount(_MNT)
+    fl.f.close()
+
+
+def _files(sub=""):
+    files = []
+    try:
+        _walk(_MNT + sub, files)
+    except OSError:  # no such folder: no files
+        pass
+    return files
+
+
 def dump(image, write=None):
     """Print every file of the image as "path<TAB>hex" lines (paths without the mount point)."""
     from binascii import hexlify
 
-    fl = SimFlash(image, readonly=True)
-    import vfs
-
-    fs = vfs.VfsLfs2(fl, progsize=PAGE)
-    vfs.mount(fs, "/dumpflash")
+    fl = _open(image)
     try:
-        files = []
-        _walk("/dumpflash", files)
         w = write or sys.stdout.write
-        for p in files:
+        for p in _files():
             with open(p, "rb") as f:
                 data = f.read()
-            w(p[len("/dumpflash"):] + "\t" + hexlify(data).decode() + "\n")
+            w(p[len(_MNT):] + "\t" + hexlify(data).decode() + "\n")
     finally:
-        vfs.umount("/dumpflash")
+        _close(fl)
+
+
+def main(argv):
+    import os
+
+    cmd = argv[1] if len(argv) > 2 else ""
+    image = argv[2] if len(argv) > 2 else ""
+    w = sys.stdout.write
+    if cmd == "dump" and len(argv) == 3:
+        dump(image)
+        return 0
+    if cmd in ("ls", "df", "get", "cat") and 3 <= len(argv) <= 5:
+        fl = _open(image)
+        try:
+            if cmd == "cat":
+                from binascii import hexlify
+
+                with open(_MNT + argv[3], "rb") as f:
+                    w(hexlify(f.read()).decode() + "\n")
+            elif cmd == "ls":
+                for p in _files():
+                    w("%s\t%d\n" % (p[len(_MNT):], os.stat(p)[6]))
+            elif cmd == "df":
+                st = os.statvfs(_MNT)
+                w("%d\t%d\t%d\n" % (st[2], st[3], st[0]))
+            else:
+                dest = argv[3]
+                sub = argv[4] if len(argv) == 5 else ""
+                buf = bytearray(BLOCK)
+                for p in _files(sub):
+                    out = dest + p[len(_MNT) + len(sub):]
+                    d = out.rpartition("/")[0]
+                    _makedirs(os, d)
+                    with open(p, "rb") as src, open(out, "wb") as dst:
+                        while True:
+                            n = src.readinto(buf)
+                            if not n:
+                                break
+                            dst.write(memoryview(buf)[:n])
+                    w(out + "\n")
+        finally:
+            _close(fl)
+        return 0
+    if (cmd == "put" and len(argv) == 5) or (cmd == "rm" and len(argv) == 4):
+        fl = _open(image, readonly=False)
+        try:
+            path = _MNT + argv[3]
+            if cmd == "rm":
+                os.remove(path)
+            else:
+                _makedirs(os, path.rpartition("/")[0])
+                with open(argv[4], "rb") as src:
+                    data = src.read()
+                with open(path, "wb") as dst:
+                    dst.write(data)
+        finally:
+            _close(fl)
+        return 0
+    sys.stderr.write("usage: micropython -m sim.flash dump|ls|df IMAGE | cat IMAGE PATH | get IMAGE DEST [DIR] | "
+                     "put IMAGE PATH SRC | rm IMAGE PATH\n")
+    return 2
+
+
+def _makedirs(os, d):
+    parts = d.split("/")
+    for i in range(2, len(parts) + 1):
+        p = "/".join(parts[:i])
+        if p:
+            try:
+                os.mkdir(p)
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "dump":
-        dump(sys.argv[2])
-    else:
-        sys.stderr.write("usage: micropython -m sim.flash dump IMAGE\n")
-        sys.exit(2)
+    rc = main(sys.argv)
+    if rc:
+        sys.exit(rc)

@@ -38,12 +38,15 @@
 #
 # Options:
 #   --imu mpu6050|mpu6500|lsm6dsox|lsm6ds3|qmi8658   emulated chip
-#   --flash DIR        sessions under DIR/sessions, config DIR/heeldrop.json
-#   --flash-kb N       pretend the flash holds N KB (flash low/full tests)
-#   --fs dir|lfs       the flash: dir = DIR itself (a host folder), lfs = littlefs
-#                      over the board's flash geometry in DIR/flash.img (sim/flash.py:
-#                      program/erase counted, their stalls on the clock)
-#   --erase-ms MS      lfs: the CPU stall of one 4 KB erase (45 typical, 400 max)
+#   --flash DIR        the board's flash: littlefs over the Pico's flash
+#                      geometry in the image DIR/flash.img (sim/flash.py:
+#                      programs and erases counted, their stalls on the
+#                      clock), mounted at /flash, which is the current folder
+#                      (the REPL and mpremote see the board's files there):
+#                      sessions in /flash/sessions, config /flash/heeldrop.json
+#   --flash-kb N       a flash (image) of N KB instead of the Pico's 1408 KB
+#   --erase-ms MS      the CPU stall of one 4 KB erase (45 typical, 400 max;
+#                      a 256 B page program stalls 0.4 ms); 0: no flash stall
 #   --uid HEX          the board's unique id (machine.unique_id() on a board;
 #                      default 51a0000000000001): part of each session's identity
 #   --stall MS         a main-loop stall of MS every second of trace time
@@ -356,6 +359,31 @@ def clocked_bus(clock, limit, guard):
     return ClockedI2C()
 
 
+class EndClock:
+    """The clock the flash stalls advance: not past the end of the trace by
+    more than half a sample period, as --stall (Script): the emulated chip
+    stops at the trace's last row, a board's chip would not, and a stall
+    past the end would show the driver a silent sensor. Allocates nothing
+    (the flash's operations run under the guard in --board-heap runs)."""
+
+    def __init__(self, clock, limit, chip):
+        self.clock = clock
+        self.limit = limit  # [tick, set] (Script)
+        self.chip = chip
+
+    def advance(self, us):
+        lim = self.limit
+        if lim[1]:
+            end = lim[0]
+            r = self.chip._rate
+            if r is not None:
+                end = ticks_add(end, r[1] * 500000 // r[0])
+            left = ticks_diff(end, self.clock.tus)
+            if us > left:
+                us = left if left > 0 else 0
+        self.clock.advance(us)
+
+
 class OsNoSync:
     """os for logstore with sync() a no-op: on the unix port os.sync() flushes
     the host's disks (milliseconds of wall time), nothing like a board."""
@@ -372,41 +400,13 @@ class OsNoSync:
         return getattr(self._os, name)
 
 
-class FakeStatvfs:
-    """os.statvfs for a flash of cap_kb KB: free = cap - what DIR holds."""
-
-    def __init__(self, root, cap_kb):
-        self.root = root
-        self.cap = cap_kb * 1024
-
-    def __call__(self, path):
-        import os
-
-        used = 0
-        for d in (self.root, self.root + "/sessions"):
-            try:
-                for name in os.listdir(d):
-                    try:
-                        st = os.stat(d + "/" + name)
-                        if st[0] & 0x8000:
-                            used += (st[6] + 511) // 512 * 512
-                    except OSError:
-                        pass
-            except OSError:
-                pass
-        free = self.cap - used
-        if free < 0:
-            free = 0
-        return (4096, 4096, self.cap // 4096, free // 4096, free // 4096, 0, 0, 0, 0, 255)
-
-
 def parse_args(argv):
     o = {"samples": None, "n": 0, "rate": 100, "speed": None, "flash": None, "flash_kb": 0,
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
          "code_adjust": 0, "download": False, "native_sizes": None, "download_to": None,
-         "clock_start_ms": 0, "uid": "51a0000000000001", "fs": "dir", "erase_ms": 45}
+         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -466,8 +466,12 @@ class Script:
         import array
 
         self.guard = guard
-        self.flash = None  # sim.flash.SimFlash (--fs lfs): its stalls per loop pass
+        self.flash = None  # sim.flash.SimFlash (--flash): its stalls per loop pass
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
+        self._charged = 0  # samples charged at their read this pass (charge_samples)
+        self.app = None
+        self.max_risk = 0  # samples at risk at a power cut, the most seen (risk())
+        self._read_charged = 0  # the last read's
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
         self._last_read = -1  # tick (us) of the last FIFO read that brought samples; -1 none yet
@@ -554,6 +558,41 @@ class Script:
             return None
         return self._dues[k & 1023]
 
+    def risk(self):
+        """Samples a power cut now would cost: made by the chip since
+        sampling began, not yet in the log at its last sync (measured while
+        nothing was lost, at every pass and every flash operation).
+        Allocates nothing (it runs inside the flash's operations, under the
+        guard in --board-heap runs)."""
+        app = self.app
+        g = self.grid
+        if app is None or g is None or self.ended or app.lost or app.faults:
+            return
+        log = app.log
+        c = self.chip
+        if log is None or log.full or c._rate is None:
+            return
+        # made so far: those the emulation produced, and those due since
+        # (the bus brings the chip to the clock at its next transfer only;
+        # not past the end of the trace)
+        t = self.clock.tus
+        lim = self.limit
+        if lim[1] and ticks_diff(t, lim[0]) > 0:
+            t = lim[0]
+        m = 1
+        if ticks_diff(t, c.now_us) > 0:
+            while ticks_diff(t, c.due_in(m)) >= 0:
+                m += 1
+        k = c.produced + m - 1 - g[0] - log.durable
+        if k > self.max_risk:
+            self.max_risk = k
+
+    def charge_samples(self, n):
+        """A read brought n samples: the CPU they cost a board, now."""
+        self._charged += n
+        self._read_charged = n
+        self.clock.advance(n * self.cost_sample)
+
     def cue_seen(self, app, ev):
         # the latency from the sample behind an engine event to its cue: the
         # cue starts after the read's samples went through (their modeled
@@ -568,7 +607,9 @@ class Script:
             if ts[i] == t:
                 due = self.sample_due(imu.first_seq + i)
                 if due is not None:
-                    self.stats.add(1, ticks_diff(self.clock.tus, due) + n * self.cost_sample)
+                    # the cue comes after the read's samples went through:
+                    # those charged at the read are on the clock already
+                    self.stats.add(1, ticks_diff(self.clock.tus, due) + (n - self._read_charged) * self.cost_sample)
                 return
 
     def __call__(self, app, now):
@@ -591,6 +632,7 @@ class Script:
     def _tick(self, app):
         self._pass += 1
         act = 0
+        self.risk()
         if self.flash is not None:
             self.flash.new_pass()
         clock = self.clock
@@ -616,9 +658,11 @@ class Script:
                 self.downloaded = dl
                 app.stop_loop()
         # the CPU this pass took on a board
-        k = app.samples - self._seen
+        k = app.samples - self._seen - self._charged  # (those not charged at their read)
         self._seen = app.samples
-        clock.advance(self.cost_pass + k * self.cost_sample)
+        self._charged = 0
+        self._read_charged = 0
+        clock.advance(self.cost_pass + (k if k > 0 else 0) * self.cost_sample)
         if self._pass & 1023 == 0:
             act |= _A_PEAK
         us = clock.tus
@@ -710,6 +754,9 @@ class Script:
             self.release_at = ticks_add(us, 200000)  # a 200 ms press: "short"
         if act & _A_END:
             self.ended = True
+            if self.flash is not None:
+                self.flash.new_pass()  # the loop's stalls end here (not the session's close)
+                self.flash.sampling = False
             app.sampling = False
             if app.running:
                 app.stop()
@@ -999,8 +1046,10 @@ class Marks:
         self.app = None
         self.restart = None  # the driver class's own restart
         self.cue = None  # Cues.on_engine_event
+        self.read = None  # the driver class's own read_fifo
         self.on_restart = _RestartMark(self)
         self.on_cue = _CueMark(self)
+        self.on_read = _ReadMark(self)
 
     def attach(self, app):
         self.app = app
@@ -1009,6 +1058,8 @@ class Marks:
             cls = type(imu)
             self.restart = cls.restart
             cls.restart = self.on_restart
+            self.read = cls.read_fifo
+            cls.read_fifo = self.on_read
         cls = type(app.cues)
         self.cue = cls.on_engine_event
         cls.on_engine_event = self.on_cue
@@ -1023,6 +1074,21 @@ class _RestartMark:
         imu = m.app.imu
         m.restart(imu)
         m.sc.sampling_started(imu)
+
+
+class _ReadMark:
+    # the CPU a board spends on a read's samples (the I2C read, the engine,
+    # the log, the link) is spent at the read, before the pass goes on: a
+    # flash write later in the pass stalls after it
+    def __init__(self, m):
+        self.m = m
+
+    def __call__(self, buf, maxn):
+        m = self.m
+        n = m.read(m.app.imu, buf, maxn)
+        if n:
+            m.sc.charge_samples(n)
+        return n
 
 
 class _CueMark:
@@ -1152,54 +1218,59 @@ def _logged_bytes(d):
     return n
 
 
-def sim_flash(o, flash, clock):
-    """The sim's own objects of its flash, made before the board's heap
-    (--board-heap): the os stand-in and, with --fs lfs, the SimFlash."""
+def sim_flash(o, clock):
+    """--flash DIR: the board's flash, littlefs over the Pico's flash
+    geometry in the image DIR/flash.img (sim/flash.py: programs and erases
+    counted, their stalls on the clock). The SimFlash is the sim's own
+    object, made before the board's heap (--board-heap); mount_flash()
+    mounts it. None without --flash."""
+    flash = o["flash"]
+    if not flash:
+        return None
     import os
 
-    pre = {"os": OsNoSync()}
-    if flash:
-        try:
-            os.mkdir(flash)
-        except OSError:
-            pass
-        if o["fs"] == "lfs":
-            # littlefs on the board's flash geometry, as rp2 mounts it
-            from sim.flash import PICO_BLOCKS, SimFlash
+    from sim.flash import PICO_BLOCKS, SimFlash
 
-            blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
-            pre["lfs"] = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000)
-    return pre
+    try:
+        os.mkdir(flash)
+    except OSError:
+        pass
+    blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
+    # --erase-ms 0: the flash takes no time at all (programs neither)
+    return SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000, 400 if o["erase_ms"] else 0)
 
 
-def open_store(o, flash, clock=None, mounted=None, pre=None):
-    """The sim's flash: sessions under DIR/sessions (None without --flash);
-    with --fs lfs, on littlefs in DIR/flash.img (mounted[0] = the SimFlash,
-    mounted[1] = the mount point). pre: sim_flash()'s objects (made now
-    when not given)."""
-    if not flash:
+def mount_flash(fl):
+    """Mount the flash at /flash (formatted first if new, as a board's
+    first boot does) and make it the current folder, as a board's / is.
+    In --board-heap runs after the board's heap is set: littlefs's objects
+    (the filesystem, its caches) are in the board's heap, as a board's
+    runtime mounts its flash there before main.py runs."""
+    import os
+
+    fl.mount(FLASH)
+    os.chdir(FLASH)
+
+
+FLASH = "/flash"  # where the sim mounts the board's flash
+
+
+def open_store(o, fl, os_stub):
+    """The session store on the mounted flash (None without one); os_stub:
+    the OsNoSync made before the board's heap."""
+    if fl is None:
         return None
     import os
 
     import logstore
     from logstore import SessionStore
 
-    if pre is None:
-        pre = sim_flash(o, flash, clock)
-    logstore.os = pre["os"]
-    if o["fs"] == "lfs":
-        fl = pre["lfs"]
-        root = fl.mount("/flash")  # littlefs's objects: the board's (its driver, its caches)
-        st = SessionStore(root + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, os.statvfs,
-                          device_id=o["uid"])
-        if mounted is not None:  # what the sessions held before this boot's session
-            mounted[:] = [fl, root, _logged_bytes(root + "/sessions")]
-        return st
-    if o["fs"] != "dir":
-        raise ValueError("--fs: dir or lfs, got %r" % o["fs"])
-    statvfs = FakeStatvfs(flash, o["flash_kb"]) if o["flash_kb"] else os.statvfs
-    return SessionStore(flash + "/sessions", 32 * 1024 if not o["flash_kb"] else 8 * 1024, statvfs,
-                        device_id=o["uid"])
+    logstore.os = os_stub
+    # logging stops with 32 KB left, as on a board (app.run()); less on a
+    # small image (--flash-kb: an eighth of it, at least 8 KB)
+    total = fl.blocks * 4096
+    reserve = 32 * 1024 if total >= 256 * 1024 else max(8 * 1024, total // 8)
+    return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"])
 
 
 def main(argv):
@@ -1208,6 +1279,9 @@ def main(argv):
     import os
 
     clock = VirtualClock(o["speed"], o["clock_start_ms"])
+    simflash = sim_flash(o, clock)
+    if simflash is not None and not o["board_heap"]:
+        mount_flash(simflash)  # before the firmware (--from-flash) is imported from it
     native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
     imports = None
     if (o["cost"][2] and o["mpy_sizes"]) or native is not None:
@@ -1247,6 +1321,9 @@ def main(argv):
     chip.now_us = clock.tus  # powered on with the board
     chip.counts = Samples(o["samples"], n, o["rate"])
     clock_bus.attach(chip)
+    if simflash is not None:
+        simflash.clock = EndClock(clock, limit, chip)
+        simflash.guard = guard
     out = sys.stdout
     serial = o["serial"] == "stdio"
     if serial:
@@ -1256,14 +1333,16 @@ def main(argv):
         if not o["quiet"]:
             out.write(line + "\n")
 
-    flash = o["flash"]
-
-    mounted = []  # --fs lfs: [SimFlash, mount point, bytes logged before]
+    logged0 = [0]
+    os_stub = OsNoSync()
 
     def store():
         if o["startup_ms"]:
             clock.advance(o["startup_ms"] * 1000)  # injected start-up work
-        return open_store(o, flash, clock, mounted, pre)
+        st = open_store(o, simflash, os_stub)
+        if st is not None:  # what the sessions held before this boot's session
+            logged0[0] = _logged_bytes(FLASH + "/sessions")
+        return st
 
     sink = None
     if ram and o["download"] and not serial:
@@ -1276,9 +1355,6 @@ def main(argv):
 
     # the sim's own objects before the board's heap is set (--board-heap):
     # none of them lands in it
-    pre = sim_flash(o, flash, clock)
-    if "lfs" in pre:
-        pre["lfs"].guard = guard
     sc = Script(o, clock, clock_bus, chip, None, n, limit, stats, guard)
     sc.sink = sink
     sc.dl = Download(sink) if sink is not None else None
@@ -1286,6 +1362,8 @@ def main(argv):
     tms = clock.ticks_ms
     if ram:
         board_heap.fill()  # the rest of the heap is the board's
+        if simflash is not None:
+            mount_flash(simflash)  # before the firmware (--from-flash) is imported from it
     else:
         import app as _appmod  # noqa: F401
         import boards.sim as _simboard  # noqa: F401
@@ -1304,14 +1382,12 @@ def main(argv):
     bus = clock_bus
     parts = simboard.build(i2c=bus)
     rate = o["rate"]
-    a = appmod.boot("sim", parts, clock, flash + "/heeldrop.json" if flash else None, store, stream,
+    a = appmod.boot("sim", parts, clock, FLASH + "/heeldrop.json" if simflash is not None else None, store, stream,
                     int(rate) if rate == int(rate) else rate, o["side"])
     if not serial:
         for p in a.config_problems:
             out.write("sim: config: %s\n" % p)
     sc.pin = parts[3]
-    simflash = mounted[0] if mounted else None
-    logged0 = mounted[2] if mounted else 0
     sc.flash = simflash
     if simflash is not None and os.getenv("HEELDROP_FLASH_DEBUG"):
         simflash.debug = True
@@ -1319,6 +1395,9 @@ def main(argv):
         simflash.new_pass()
         simflash.max_pass_stall_us = 0
     a.hook = sc
+    sc.app = a
+    if simflash is not None:
+        simflash.watch = sc.risk
     if ram:
         if native is not None:
             native.sweep()
@@ -1327,7 +1406,8 @@ def main(argv):
         board_heap.after_boot_largest = board_heap.sample(clock.ms)
         sc.board_heap = board_heap
     # the trace starts when the app starts sampling (App.begin_sampling,
-    # and again at each recovery: the driver's restart)
+    # and again at each recovery: the driver's restart); a read's samples
+    # cost their CPU at the read
     marks.attach(a)
     if a.imu is not None:
         sc.sampling_started(a.imu)
@@ -1365,10 +1445,12 @@ def main(argv):
         code_bytes, sc.peak - base, o["data_heap"]))
     if simflash is not None:
         c = simflash.counts()
+        rate = sc.chip._rate
         out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
-                  "max_pass_stall_ms=%d\n"
-                  % (_logged_bytes(mounted[1] + "/sessions") - logged0, c["program_bytes"], c["erase_bytes"],
-                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000))
+                  "max_pass_stall_ms=%d at_risk_ms=%d\n"
+                  % (_logged_bytes(FLASH + "/sessions") - logged0[0], c["program_bytes"], c["erase_bytes"],
+                     c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000,
+                     sc.max_risk * rate[1] * 1000 // rate[0] if rate else -1))
     if ram:
         dl = sc.downloaded
         ok = 0

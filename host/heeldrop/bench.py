@@ -13,7 +13,9 @@ less. Sections:
   (goal <= 1.0);
 - the serial link over the virtual device (heeldrop.bench_link);
 - flash wear and stalls of the demo session on littlefs (heeldrop.bench_flash);
-- a report on a 30-minute session (heeldrop.report.bench_report).
+- a report on a 30-minute session (heeldrop.report.bench_report);
+- big files: seconds and peak RSS of replay and report --html on a 4 million
+  sample trace (heeldrop.bench_big; HEELDROP_BENCH_BIG_SAMPLES for another size).
 
 Published MicroPython benchmarks put float code on an RP2040 at about 166x
 slower than the unix port on a machine like ours (an ESP32 about 116x); the
@@ -154,14 +156,14 @@ def long_trace(minutes=30):
 def board_ram():
     """A Pico's RAM (sim --board-ram pico, 32-bit port): a 30-minute
     session then its download, code and data in one 246 KB heap, the
-    sessions on littlefs as on the board (--fs lfs: its objects and caches
-    in the heap); the largest free block after a collection, its minimum
-    over the run (goal >= 16 KB). The sim's own work allocates nothing in
-    that heap (sim_allocs=0, or the figures are not reported). The same on
-    a folder for the flash (_dir: no littlefs objects), to show what
-    littlefs costs. Then what the code costs in the heap from .mpy files
-    and from a ROMFS image (as frozen code: bytecode and constants stay in
-    flash), plus the Pico's native machine code (in the heap from .mpy)."""
+    sessions on littlefs as on the board (its objects and caches in the
+    heap: the sim mounts the flash inside the board's heap); the largest
+    free block after a collection, its minimum over the run (goal >= 16
+    KB). The sim's own work allocates nothing in that heap (sim_allocs=0,
+    or the figures are not reported). Then what the code costs in the heap
+    from .mpy files and from a ROMFS image (as frozen code: bytecode and
+    constants stay in flash), plus the Pico's native machine code (in the
+    heap from .mpy)."""
     import tempfile
 
     from heeldrop import cmd_sim
@@ -169,24 +171,22 @@ def board_ram():
     if not os.path.exists(cmd_sim.UNIX32):
         emit("board_ram_error", "build/unix32/micropython missing: make unix32")
         return
-    for fs, sfx in (("lfs", ""), ("dir", "_dir")):
-        with tempfile.TemporaryDirectory() as d:
-            out = _sim(["--trace", long_trace(30), "--speed", "max", "--quiet", "--flash", d, "--board-ram", "pico",
-                        "--download", "--fs", fs])
-        r = _fields(out, "sim: ram ")
-        e = _fields(out, "sim: end ")
-        if not r or r.get("sim_allocs") != "0":
-            emit("board_ram_error%s" % sfx, "no figures (the sim's own work allocated in the board's heap, or it failed)")
-            continue
-        if not sfx:
-            emit("firmware_board", "pico (246 KB heap, armv6m native code in the heap, littlefs)")
-            emit("firmware_session_minutes", 30)
-            emit("firmware_samples_lost", int(e.get("lost", -1)))
-            emit("firmware_download_ok", int(r["download_ok"]))
-        emit("firmware_heap_used_after_boot_bytes" + sfx, int(r["after_boot_used"]) + int(r["board_base"]))
-        emit("firmware_largest_free_block_after_boot_bytes" + sfx, int(r["after_boot_largest_free_block"]))
-        emit("firmware_min_largest_free_block_bytes" + sfx, int(r["min_largest_free_block"]))
-        emit("firmware_min_largest_free_block_at_s" + sfx, float(r["min_at_s"]))
+    with tempfile.TemporaryDirectory() as d:
+        out = _sim(["--trace", long_trace(30), "--speed", "max", "--quiet", "--flash", d, "--board-ram", "pico",
+                    "--download"])
+    r = _fields(out, "sim: ram ")
+    e = _fields(out, "sim: end ")
+    if not r or r.get("sim_allocs") != "0":
+        emit("board_ram_error", "no figures (the sim's own work allocated in the board's heap, or it failed)")
+    else:
+        emit("firmware_board", "pico (246 KB heap, armv6m native code in the heap, littlefs)")
+        emit("firmware_session_minutes", 30)
+        emit("firmware_samples_lost", int(e.get("lost", -1)))
+        emit("firmware_download_ok", int(r["download_ok"]))
+        emit("firmware_heap_used_after_boot_bytes", int(r["after_boot_used"]) + int(r["board_base"]))
+        emit("firmware_largest_free_block_after_boot_bytes", int(r["after_boot_largest_free_block"]))
+        emit("firmware_min_largest_free_block_bytes", int(r["min_largest_free_block"]))
+        emit("firmware_min_largest_free_block_at_s", float(r["min_at_s"]))
     # the code's heap: .mpy files against a ROMFS image (32-bit port, x86 .mpy)
     import shutil
 
@@ -268,6 +268,9 @@ def main(argv=None):
         report()
     if not only or "link" in only:
         link()
+    if not only or "big" in only:
+        from heeldrop import bench_big
+        bench_big.main([])
     return 0
 
 

@@ -1,7 +1,7 @@
-"""Flash wear and stalls of a session on littlefs (the sim's --fs lfs), for `make bench`.
+"""Flash wear and stalls of a session on the sim's littlefs flash, for `make bench`.
 
 The demo session (tests/traces/demo_session.csv, 6 minutes at 100 Hz) runs on
-the virtual device with its session store on littlefs over the Pico's flash
+the virtual device, its session store on littlefs over the Pico's flash
 geometry (firmware/sim/flash.py: 4 KB erase, 256 B program; each erase stalls
 the clock 45 ms, or 400 ms for the worst case). Figures, one name=value a line:
 
@@ -10,10 +10,13 @@ the clock 45 ms, or 400 ms for the worst case). Figures, one name=value a line:
   flash_erase_bytes_per_logged_byte     bytes erased per logged byte
   flash_erases                          4 KB erases in the session
   flash_stall_ms                        CPU stall they cost (45 ms an erase, 0.4 ms a page)
-  flash_samples_at_risk_s               longest stretch of samples a power cut can lose
-                                        (the log's flush period + one FIFO read period)
-  flash_400ms_erase_lost_samples_<chip> samples lost with every erase at 400 ms (MPU-6050)
+  flash_samples_at_risk_s               the longest stretch of samples a power cut would
+                                        have cost, measured (at every loop pass and flash
+                                        operation: made by the IMU, not yet synced)
+  flash_max_loop_stall_ms               the longest flash stall of one loop pass
+  flash_400ms_erase_lost_samples_<chip> samples lost with every erase at 400 ms, per chip
   flash_400ms_max_loop_stall_ms         the longest stall of one loop pass then
+  flash_400ms_samples_at_risk_s         samples at risk then
 """
 import os
 import re
@@ -25,14 +28,15 @@ import tempfile
 from heeldrop.replay import ROOT
 
 DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
+CHIPS = ("mpu6050", "mpu6500", "lsm6ds3", "lsm6dsox", "qmi8658")
 _FLASH = re.compile(r"sim: flash logged_bytes=(\d+) program_bytes=(\d+) erase_bytes=(\d+) erases=(\d+) "
-                    r"stall_ms=(\d+) max_stall_ms=(\d+) max_pass_stall_ms=(\d+)")
+                    r"stall_ms=(\d+) max_stall_ms=(\d+) max_pass_stall_ms=(\d+) at_risk_ms=(-?\d+)")
 _END = re.compile(r"sim: end samples=(\d+) lost=(\d+)")
 
 
 def run_sim(trace, flash, *extra):
     cmd = [sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "max", "--flash", flash,
-           "--fs", "lfs", "--quiet"] + list(extra)
+           "--quiet"] + list(extra)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
     m = _FLASH.search(r.stdout)
     e = _END.search(r.stdout)
@@ -42,24 +46,27 @@ def run_sim(trace, flash, *extra):
 
 
 def main():
-    sys.path.insert(0, os.path.join(ROOT, "firmware"))
-    sys.path.insert(0, os.path.join(ROOT, "firmware", "lib"))
-    import logstore
-
     tmp = tempfile.mkdtemp(prefix="heeldrop-bench-flash-")
     try:
-        (logged, prog, erase, erases, stall, _mx, _mp), _ = run_sim(DEMO, os.path.join(tmp, "f45"))
+        (logged, prog, erase, erases, stall, _mx, mp, risk), _ = run_sim(DEMO, os.path.join(tmp, "f45"))
         print("flash_logged_bytes=%d" % logged)
         print("flash_program_bytes_per_logged_byte=%.2f" % (prog / logged))
         print("flash_erase_bytes_per_logged_byte=%.2f" % (erase / logged))
         print("flash_erases=%d" % erases)
         print("flash_stall_ms=%d" % stall)
-        print("flash_samples_at_risk_s=%.1f" % ((logstore.FLUSH_MS + 100) / 1000.0))
+        print("flash_samples_at_risk_s=%.2f" % (risk / 1000.0))
+        print("flash_max_loop_stall_ms=%d" % mp)
         sys.stdout.flush()
-        (logged, prog, erase, erases, stall, mx, mp), (n, lost) = run_sim(
-            DEMO, os.path.join(tmp, "f400"), "--erase-ms", "400", "--imu", "mpu6050")
-        print("flash_400ms_erase_lost_samples_mpu6050=%d" % lost)
-        print("flash_400ms_max_loop_stall_ms=%d" % mp)
+        worst = risk400 = 0
+        for chip in CHIPS:
+            (_l, _p, _e, _n, _s, _mx, mp, risk), (n, lost) = run_sim(
+                DEMO, os.path.join(tmp, "f400" + chip), "--erase-ms", "400", "--imu", chip)
+            print("flash_400ms_erase_lost_samples_%s=%d" % (chip, lost))
+            worst = max(worst, mp)
+            risk400 = max(risk400, risk)
+            sys.stdout.flush()
+        print("flash_400ms_max_loop_stall_ms=%d" % worst)
+        print("flash_400ms_samples_at_risk_s=%.2f" % (risk400 / 1000.0))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

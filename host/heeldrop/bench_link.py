@@ -80,7 +80,9 @@ def bench_download(tmp, log=print):
             ours = res.size / dt
         finally:
             t.close()
-        dev_file = _device_file(flash, s["id"])
+        from heeldrop import simflash
+
+        dev_file = simflash.session_file(flash, s["id"])  # the closed session, copied out of the flash image
         same = open(res.path, "rb").read() == open(dev_file, "rb").read()
         # mpremote of the same file from the same device, right after
         mp = os.path.join(os.path.dirname(sys.executable), "mpremote")
@@ -89,7 +91,8 @@ def bench_download(tmp, log=print):
         # first connection stops the app and enters the REPL; time only the copy
         subprocess.run(mp + ["connect", sim.port, "resume", "exec", "pass"], capture_output=True, timeout=60)
         t0 = time.perf_counter()
-        r = subprocess.run(mp + ["connect", sim.port, "resume", "fs", "cp", ":" + dev_file, out],
+        r = subprocess.run(mp + ["connect", sim.port, "resume", "fs", "cp", ":sessions/" + os.path.basename(dev_file),
+                                 out],
                            capture_output=True, text=True, timeout=600)
         dt = time.perf_counter() - t0
         if r.returncode != 0 or not os.path.exists(out):
@@ -98,14 +101,6 @@ def bench_download(tmp, log=print):
         else:
             theirs = os.path.getsize(out) / dt
     return ours, theirs, same, res.size
-
-
-def _device_file(flash, sid):
-    d = os.path.join(flash, "sessions")
-    for f in sorted(os.listdir(d)):
-        if f.endswith(".hdl") and int("".join(c for c in f if c.isdigit()) or -1) == int(sid):
-            return os.path.join(d, f)
-    raise FileNotFoundError("session %s not in %s" % (sid, d))
 
 
 def make_1khz_trace(path, seconds=65):

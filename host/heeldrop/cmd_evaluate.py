@@ -28,7 +28,7 @@ gyro range, sway and top; docs/EVALUATION.md explains them. (The goal of 0
 reps on real walking and standing recordings is a test:
 tests/host/test_real_data.py.)
 
-exit codes: 0 done (goals met or not, unless --check), 1 --check and a goal
+exit status: 0 done (goals met or not, unless --check), 1 --check and a goal
 not met, 2 bad arguments or a folder that is not a corpus."""
 
 

@@ -9,7 +9,9 @@ EPILOG = """examples:
   heeldrop history --db physio.sqlite --config prescription.json   (reps_per_side, hold_target_s)
 
 A week-to-week change in median depth is flagged as real only when it is >= 5 degrees
-(the measurement's minimal detectable change)."""
+(the measurement's minimal detectable change).
+exit status: 0 ok, 2 bad input (bad --weeks or --config, no reps recorded yet, an output
+that cannot be written)."""
 
 
 def add_arguments(p):

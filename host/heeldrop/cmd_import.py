@@ -9,7 +9,9 @@ EPILOG = """examples:
 
 Each file is keyed by its content hash: importing the same files again adds nothing.
 The whole import is one transaction: if it fails, the database is left as it was.
-Default database: ~/.local/share/heeldrop/history.sqlite ($HEELDROP_HOME/history.sqlite if set)."""
+Default database: ~/.local/share/heeldrop/history.sqlite ($HEELDROP_HOME/history.sqlite if set).
+exit status: 0 ok, 1 some files were left out (--skip-bad; they are listed), 2 bad input
+(a file that cannot be read: nothing is written)."""
 
 
 def add_arguments(p):

@@ -14,6 +14,7 @@ protocol version, 4 the board went away or stopped answering."""
 
 def add_arguments(p):
     add_port_argument(p)
+    p.add_argument("--json", action="store_true", help="print the board, its sessions and free flash as JSON")
 
 
 def list_sessions(t):
@@ -29,6 +30,11 @@ def run(args):
             free = t.command("free_space")
         except Exception:
             free = {}
+    if args.json:
+        import json
+        print(json.dumps({"port": t.name, "board": h.get("board"), "firmware": h.get("firmware"),
+                          "sessions": sessions, "flash": free or None}, indent=1))
+        return 0
     print("%s: %s, firmware %s" % (t.name, h.get("board", "?"), h.get("firmware", "?")))
     if not sessions:
         print("no sessions on the device")

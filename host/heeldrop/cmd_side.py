@@ -6,8 +6,9 @@ EPILOG = """examples:
   heeldrop side right
   heeldrop side left --port /dev/ttyUSB0
 
-The same as a long press of the button: logged in the session, then the
-device learns level and foot axis again (stand still on the step).
+The same as a short press of the button (under 1 s; a long press, 1.5 s,
+starts or stops the session): logged in the session, then the device learns
+level and foot axis again (stand still on the step).
 exit status: 0 ok, 2 bad port, 3 no heeldrop firmware, 4 the board went away."""
 
 

@@ -25,8 +25,16 @@ IMU is emulated at register level on a fake I2C bus and produces the
 trace's samples through its FIFO at the trace's rate; time is a fake clock
 (--speed N runs it N times faster than the wall clock, max as fast as the
 loop goes). The LED and buzzer print what they do, stamped with trace time.
-Sessions are written to DIR/sessions (--flash DIR; default a temporary
-folder, printed at the end), the config to DIR/heeldrop.json.
+The board's flash is littlefs, as MicroPython's rp2 port mounts it, over
+the Pico's flash geometry (1408 KB, 4 KB erase, 256 B program) in the
+image DIR/flash.img (--flash DIR; default a temporary folder, printed at
+the end): sessions in /sessions, the config in /heeldrop.json. Every
+program and erase is counted (`sim: flash` line) and stalls the CPU on
+the virtual clock (--erase-ms, 45 ms a 4 KB erase; 400 ms is the flash
+chip's datasheet maximum). The image is written through operation by
+operation, so killing the sim is a power cut; the next sim on the same
+folder boots from what the flash kept. Python's heeldrop.simflash reads
+and writes the image on the host (the same littlefs code).
 
 --heap SIZE gives the firmware SIZE bytes of heap for its data: the unix
 port keeps the bytecode in its heap too (a board keeps frozen code in
@@ -35,15 +43,15 @@ fills the rest with ballast before the app starts.
 
 --pty makes a pseudo terminal that looks like a board on a USB port: the
 app speaks docs/PROTOCOL.md on it, and a Ctrl-C byte stops the app and
-leaves the MicroPython REPL on the same port (mpremote connect PTY resume
-fs ls). The path is printed, with a stable link /tmp/heeldrop-sim-PID.
+leaves the MicroPython REPL on the same port, in the flash's root
+(mpremote connect PTY resume fs ls). The path is printed, with a stable link /tmp/heeldrop-sim-PID.
 After the trace the device stays up, idle, until Ctrl-C here.
 
---from-flash boots the firmware found in the flash folder (main.py's
-modules at its top, heelcore in its lib/), as a board with plain
-MicroPython does: install it there first with `mpremote mip install
---target . PATH/package.json` or `heeldrop deploy` over --pty. Without it
-the bundled firmware runs, like a board with the firmware frozen in.
+--from-flash boots the firmware found on the flash (main.py's modules at
+its root, heelcore in its lib/), as a board with plain MicroPython does:
+install it there first with `mpremote mip install --target .
+PATH/package.json` or `heeldrop deploy` over --pty. Without it the
+bundled firmware runs, like a board with the firmware frozen in.
 
 --inject (testing aid): i2c@T (I2C errors at T s), unplug@T+D (the sensor
 unplugged for D s), glitch@T (a corrupt FIFO count), comma-separated; any
@@ -61,7 +69,7 @@ latency) after `sim: end`.
 --board-ram pico|pico_w|pico2|esp32: one heap for the firmware's code and
 data at that board's size, on the 32-bit single-float port (make unix32;
 --arch x86), with the board's native machine code held in the heap as an
-RP2040 does (add --fs lfs for littlefs's objects, as on a board); prints
+RP2040 does, and littlefs's objects and caches in it, as on a board; prints
 `sim: ram` (heap used after boot, the smallest largest free block;
 sim_allocs=0: the sim's own work allocated nothing in that heap, or the run
 stops). --download then fetches the session over the link after the trace,
@@ -100,21 +108,20 @@ def add_arguments(p):
     p.add_argument("--trace", required=True, metavar="FILE", help="trace CSV to replay through the emulated IMU")
     p.add_argument("--speed", default="1", metavar="N|max",
                    help="fake clock speed: N times wall time, or max (as fast as the loop runs); default 1")
-    p.add_argument("--flash", metavar="DIR", help="folder standing in for the board's flash (sessions in DIR/sessions)")
+    p.add_argument("--flash", metavar="DIR", help="folder for the board's flash: its littlefs image DIR/flash.img "
+                                                  "(kept across runs, as a board's flash)")
     p.add_argument("--heap", metavar="SIZE", help="data heap for the firmware, e.g. 96k (default: about 512k, not capped)")
     p.add_argument("--stall", type=int, default=0, metavar="MS", help="stall the main loop MS ms every second of trace time")
     p.add_argument("--imu", choices=IMUS, default="mpu6050", help="emulated IMU chip (default mpu6050)")
     p.add_argument("--pty", action="store_true", help="serve the serial protocol (and the REPL) on a pseudo terminal")
     p.add_argument("--inject", default="", metavar="SPEC", help="faults at trace times: i2c@T, unplug@T+D, glitch@T")
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
-    p.add_argument("--flash-kb", type=int, default=0, metavar="N", help="pretend the flash holds only N KB")
+    p.add_argument("--flash-kb", type=int, default=0, metavar="N",
+                   help="a new flash image of N KB (default the Pico's 1408; an existing image keeps its size)")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
-    p.add_argument("--fs", choices=("dir", "lfs"), default="dir",
-                   help="the flash: dir = the --flash folder itself; lfs = littlefs on the board's flash geometry "
-                        "(4 KB erase, 256 B pages) in FLASH/flash.img, programs and erases counted, their CPU "
-                        "stalls on the clock")
     p.add_argument("--erase-ms", type=int, default=45, metavar="MS",
-                   help="with --fs lfs: CPU stall of one 4 KB erase (45 typical, 400 datasheet max)")
+                   help="CPU stall of one 4 KB flash erase (45 typical, 400 datasheet max; a 256-byte page "
+                        "program stalls 0.4 ms); 0: the flash stalls nothing")
     p.add_argument("--uid", metavar="HEX", help="the board's unique id (as machine.unique_id()), part of each "
                                                  "session's identity; default 51a0000000000001")
     p.add_argument("--from-flash", action="store_true",
@@ -381,9 +388,13 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
             f.write("\n".join(more) + "\n")
         cmd += ["--args", path]
     if args.flash_kb:
+        if args.flash_kb < 32:
+            raise UserError("--flash-kb: at least 32 (littlefs needs room for its metadata), got %d" % args.flash_kb)
         cmd += ["--flash-kb", str(args.flash_kb)]
-    if getattr(args, "fs", "dir") != "dir":
-        cmd += ["--fs", args.fs, "--erase-ms", str(args.erase_ms)]
+    erase_ms = getattr(args, "erase_ms", 45)
+    if erase_ms < 0:
+        raise UserError("--erase-ms: must be >= 0")
+    cmd += ["--erase-ms", str(erase_ms)]
     if getattr(args, "uid", None):
         if not all(c in "0123456789abcdefABCDEF" for c in args.uid) or not 2 <= len(args.uid) <= 32:
             raise UserError("--uid: expected 2..32 hex digits, got %r" % args.uid)
@@ -474,18 +485,24 @@ def sim_env(from_flash=False, arch=None):
 
 
 def _where(args, flash):
-    if getattr(args, "fs", "dir") == "lfs":
-        return "%s (littlefs image: heeldrop.simflash reads it)" % os.path.join(flash, "flash.img")
-    return os.path.join(flash, "sessions")
+    return "%s (littlefs image, sessions in /sessions: heeldrop.simflash reads it)" % os.path.join(flash, "flash.img")
+
+
+def _flash_has_firmware(flash):
+    if not flash or not os.path.exists(os.path.join(flash, "flash.img")):
+        return False
+    from heeldrop import simflash
+
+    files = simflash.list_files(flash)
+    return "/app.py" in files or "/app.mpy" in files
 
 
 def run(args):
     if args.stall < 0:
         raise UserError("--stall: must be >= 0 ms")
-    if args.from_flash and not (args.flash and any(
-            os.path.exists(os.path.join(args.flash, "app" + ext)) for ext in (".py", ".mpy"))):
-        raise UserError("--from-flash: no firmware in %s (app.py or app.mpy): install it there first, e.g. "
-                        "mpremote connect PORT resume mip install --target . PATH/firmware/package.json "
+    if args.from_flash and not _flash_has_firmware(args.flash):
+        raise UserError("--from-flash: no firmware on the flash in %s (app.py or app.mpy): install it there "
+                        "first, e.g. mpremote connect PORT resume mip install --target . PATH/firmware/package.json "
                         "while `heeldrop sim --pty --flash DIR` runs" % (args.flash or "the flash folder (--flash DIR)"))
     flash = os.path.abspath(args.flash) if args.flash else tempfile.mkdtemp(prefix="heeldrop-flash-")
     os.makedirs(flash, exist_ok=True)

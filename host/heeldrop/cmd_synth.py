@@ -29,6 +29,9 @@ examples:
 Every parameter of the domain envelope (DOMAIN 7(b)) is drawn over its whole
 range in every scenario (docs/EVALUATION.md has the table); a scenario's name says
 which fault or session feature it scripts often.
+
+exit status: 0 ok, 2 bad input (unknown scenario, rate or mounting) or an output
+that cannot be written.
 """
 
 

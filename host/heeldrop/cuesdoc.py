@@ -82,8 +82,9 @@ TEXT = {
         "Check the cable and plugs at the heel; the cue stops when the sensor is back.",
     ),
     "calibration_failed": (
-        "The device could not learn the level pose or the foot's axis.",
-        "Stand still at level for 2 s, then make the first drop slow and deep.",
+        "The device could not calibrate: the foot never stayed still for 1.5 s (sway is fine), "
+        "or no clear heel drop followed; the event's reason says what it saw.",
+        "Stand on the step as still as you can for 2 s, then let the heel sink at least 10 deg and hold it.",
     ),
     "flash_low": (
         "The session log is nearly full.",

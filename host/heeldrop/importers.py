@@ -5,7 +5,8 @@
     tr.meta  # {'source_format': 'uci-pt-exercises', 'sample_rate_hz': 25, 'side': 'right', ...}
 
 load_any(path, skip_bad=False, side=None) sniffs the format from the first
-line:
+line (open_any: the same as a stream read a block at a time, so memory does
+not grow with the file; heeldrop replay and report use it):
 
 - trace CSV (docs/TRACE-CSV.md), read by heeldrop.traceio;
 - "ipol-foot-gait": Xsens export of the IPOL gait data set. Line 1
@@ -43,7 +44,7 @@ import os
 import re
 import statistics
 
-from heeldrop.traceio import Trace, TraceError, decode_text, parse_meta_value, read_trace
+from heeldrop.traceio import Trace, TraceError, open_trace, parse_meta_value, read_trace
 
 STANDARD_GRAVITY = 9.80665  # m/s^2 per g
 DEG_PER_RAD = 180.0 / math.pi
@@ -105,6 +106,29 @@ def load_any(path, skip_bad=False, side=None):
     return tr
 
 
+def open_any(path, skip_bad=False, side=None):
+    """Like load_any, but as a stream read a block at a time (memory does not grow
+    with the file): a heeldrop.traceio.TraceStream for a trace CSV (its sample
+    rate is not estimated), a TableStream for the two data set formats. Both
+    have meta, blocks(), skipped, bad_lines, pos and size; heeldrop.replay reads
+    them; close() them when done."""
+    fmt = sniff(path)
+    if fmt == "ipol-foot-gait":
+        st = open_ipol(path, skip_bad=skip_bad)
+    elif fmt == "uci-pt-exercises":
+        st = open_uci(path, skip_bad=skip_bad)
+    else:
+        st = open_trace(path, skip_bad=skip_bad, extra=False)
+        st.meta.setdefault("source_format", "trace-csv")
+    if side is not None:
+        try:
+            st.meta["side"] = parse_meta_value("side", side)
+        except ValueError:
+            st.close()
+            raise
+    return st
+
+
 def _estimate_rate(t_ms):
     """Nominal rate (Hz) from the median sample interval, or None."""
     d = [b - a for a, b in zip(t_ms, t_ms[1:]) if b > a]
@@ -131,17 +155,187 @@ def side_from_path(path):
     return None
 
 
-def _read_lines(path, skip_bad):
-    """(lines without line ends, set of line numbers holding bytes that are not UTF-8)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise TraceError(path, 0, "cannot read file: %s" % (e.strerror or e)) from None
-    text, bad = decode_text(data, path, skip_bad)
-    text = text.lstrip("\ufeff")
-    lines = [ln.rstrip("\r") for ln in text.split("\n")]
-    return lines, bad
+MAX_LINE_BYTES = 1 << 20
+BLOCK_SAMPLES = 5000
+
+
+class _Lines:
+    """The lines of a file, numbered, read as they are needed: next() gives (number,
+    text) with line ends and a leading byte order mark removed, text None for a line
+    that is not UTF-8 (with skip_bad; without it that is a TraceError), None at the end."""
+
+    def __init__(self, path, skip_bad):
+        self.path = path
+        self.skip_bad = skip_bad
+        try:
+            self.f = open(path, "rb")
+        except OSError as e:
+            raise TraceError(path, 0, "cannot read file: %s" % (e.strerror or e)) from None
+        try:
+            self.size = os.fstat(self.f.fileno()).st_size
+        except OSError:
+            self.size = None
+        self.pos = 0
+        self.n = 0
+
+    def next(self):
+        try:
+            raw = self.f.readline(MAX_LINE_BYTES + 1)
+        except OSError as e:
+            raise TraceError(self.path, self.n, "cannot read file: %s" % (e.strerror or e)) from None
+        if not raw:
+            return None
+        self.n += 1
+        self.pos += len(raw)
+        if len(raw) > MAX_LINE_BYTES:
+            raise TraceError(self.path, self.n, "a line longer than %d bytes: not a data set file" % MAX_LINE_BYTES)
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if not self.skip_bad:
+                raise TraceError(self.path, self.n, "not UTF-8 text (byte 0x%02x)" % raw[e.start]) from None
+            return self.n, None
+        if self.n == 1:
+            text = text.lstrip("\ufeff")
+        return self.n, text.rstrip("\r")
+
+    def next_nonblank(self, what_if_none):
+        """The next line with something on it; what_if_none(line number) raises at the end."""
+        while True:
+            got = self.next()
+            if got is None:
+                what_if_none(self.n)
+            if got[1] is None or got[1].strip():
+                return got
+
+    def close(self):
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+
+
+class TableStream:
+    """A data set file (IPOL or UCI) read a block of samples at a time, like
+    heeldrop.traceio.TraceStream: meta, blocks(), skipped, bad_lines, samples,
+    first_t, last_t, pos and size, collect() -> Trace, close()."""
+
+    def __init__(self, lines, meta, header_line, header, sep, time_col, cols, to_ms):
+        path = lines.path
+        self.lines = lines
+        self.path = path
+        self.meta = meta
+        self.skip_bad = lines.skip_bad
+        self.skipped = 0
+        self.bad_lines = []
+        self.samples = 0
+        self.first_t = None
+        self.last_t = None
+        self.header_line = header_line
+        seen = {}
+        for i, h in enumerate(header):
+            if h in seen:
+                raise TraceError(path, header_line, "duplicate column %r (columns %d and %d)" % (h, seen[h] + 1, i + 1))
+            seen[h] = i
+        missing = [c for c in (time_col,) + tuple(cols) if c not in seen]
+        if missing:
+            raise TraceError(path, header_line, "missing column%s %s (expected a %s-separated header with %s)" % (
+                "s" if len(missing) > 1 else "", ", ".join(repr(m) for m in missing),
+                "tab" if sep == "\t" else repr(sep), ", ".join((time_col,) + tuple(cols))))
+        self.n = len(header)
+        self.sep = sep
+        self.time_col = time_col
+        self.cols = cols
+        self.ti = seen[time_col]
+        self.idx = [seen[c] for c in cols]
+        self.extra = [(h, i) for i, h in enumerate(header) if h not in cols]
+        self.to_ms = to_ms
+
+    @property
+    def pos(self):
+        return self.lines.pos
+
+    @property
+    def size(self):
+        return self.lines.size
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        self.lines.close()
+
+    def blocks(self):
+        """Yield (t_ms, ax, ay, az, gx, gy, gz, extra) lists of up to BLOCK_SAMPLES samples."""
+        path, n, sep, ti, idx, to_ms = self.path, self.n, self.sep, self.ti, self.idx, self.to_ms
+        time_col, cols = self.time_col, self.cols
+        last_t = None
+        while True:
+            out = [[] for _ in range(7)]
+            ext = {h: [] for h, _ in self.extra}
+            while len(out[0]) < BLOCK_SAMPLES:
+                got = self.lines.next()
+                if got is None:
+                    break
+                ln, line = got
+                if line is not None and not line.strip():
+                    continue
+                try:
+                    if line is None:
+                        raise _Bad("not UTF-8 text")
+                    fields = [f.strip() for f in line.split(sep)]
+                    if len(fields) != n:
+                        raise _Bad("expected %d fields (as in the header), got %d" % (n, len(fields)))
+                    t = to_ms(_number(fields[ti], time_col))
+                    vals = [_number(fields[i], c) * sc for i, c, sc in zip(idx, cols, _SCALES)]
+                    if last_t is not None and t < last_t:
+                        raise _Bad("time goes backwards: %s %s gives t_ms=%d after t_ms=%d" % (
+                            time_col, fields[ti], t, last_t))
+                except _Bad as e:
+                    if not self.skip_bad:
+                        raise TraceError(path, ln, str(e)) from None
+                    self.skipped += 1
+                    if len(self.bad_lines) < 1000:
+                        self.bad_lines.append((ln, str(e)))
+                    continue
+                if hasattr(to_ms, "commit"):
+                    to_ms.commit()
+                last_t = t
+                out[0].append(t)
+                for j in range(6):
+                    out[j + 1].append(vals[j])
+                for h, i in self.extra:
+                    ext[h].append(fields[i])
+            if not out[0]:
+                break
+            if self.first_t is None:
+                self.first_t = out[0][0]
+            self.last_t = out[0][-1]
+            self.samples += len(out[0])
+            yield out + [ext]
+        if not self.samples:
+            if self.skipped:
+                raise TraceError(path, self.header_line, "no samples left after skipping %d bad lines" % self.skipped)
+            raise TraceError(path, self.header_line, "header but no samples")
+
+    def collect(self):
+        tr = Trace(meta=self.meta, path=self.path)
+        dst = (tr.t_ms, tr.ax, tr.ay, tr.az, tr.gx, tr.gy, tr.gz)
+        ext = {h: [] for h, _ in self.extra}
+        for b in self.blocks():
+            for d, src in zip(dst, b):
+                d.extend(src)
+            for h, vals in b[7].items():
+                ext[h].extend(vals)
+        tr.extra = ext
+        tr.skipped = self.skipped
+        tr.bad_lines = self.bad_lines
+        return tr
 
 
 def _number(text, column):
@@ -161,77 +355,6 @@ def _number(text, column):
     if not math.isfinite(v):
         raise _Bad("column %r: %s is not allowed (value %r)" % (column, "NaN" if math.isnan(v) else "infinity", text))
     return v
-
-
-def _parse_table(path, lines, header_idx, sep, time_col, cols, to_ms, skip_bad, bad_bytes, tr):
-    """Parse a separated table whose header is lines[header_idx] into tr.
-    time_col: the time column's name; cols: the 6 data columns (ax..gz
-    order); to_ms(value) -> int t_ms (may raise _Bad)."""
-    header_line = header_idx + 1
-    header = [h.strip() for h in lines[header_idx].split(sep)]
-    seen = {}
-    for i, h in enumerate(header):
-        if h in seen:
-            raise TraceError(path, header_line, "duplicate column %r (columns %d and %d)" % (h, seen[h] + 1, i + 1))
-        seen[h] = i
-    missing = [c for c in (time_col,) + tuple(cols) if c not in seen]
-    if missing:
-        raise TraceError(path, header_line, "missing column%s %s (expected a %s-separated header with %s)" % (
-            "s" if len(missing) > 1 else "", ", ".join(repr(m) for m in missing),
-            "tab" if sep == "\t" else repr(sep), ", ".join((time_col,) + tuple(cols))))
-    n = len(header)
-    ti = seen[time_col]
-    idx = [seen[c] for c in cols]
-    extra = [(h, i) for i, h in enumerate(header) if h not in cols]
-    out = [[] for _ in range(7)]
-    ext = {h: [] for h, _ in extra}
-    last_t = None
-    for k in range(header_idx + 1, len(lines)):
-        line = lines[k]
-        if not line.strip():
-            continue
-        ln = k + 1
-        try:
-            if ln in bad_bytes:
-                raise _Bad("not UTF-8 text")
-            fields = [f.strip() for f in line.split(sep)]
-            if len(fields) != n:
-                raise _Bad("expected %d fields (as in the header), got %d" % (n, len(fields)))
-            t = to_ms(_number(fields[ti], time_col))
-            vals = [_number(fields[i], c) * s for i, c, s in zip(idx, cols, _SCALES)]
-            if last_t is not None and t < last_t:
-                raise _Bad("time goes backwards: %s %s gives t_ms=%d after t_ms=%d" % (
-                    time_col, fields[ti], t, last_t))
-        except _Bad as e:
-            if not skip_bad:
-                raise TraceError(path, ln, str(e)) from None
-            tr.skipped += 1
-            tr.bad_lines.append((ln, str(e)))
-            continue
-        if hasattr(to_ms, "commit"):
-            to_ms.commit()
-        last_t = t
-        out[0].append(t)
-        for j in range(6):
-            out[j + 1].append(vals[j])
-        for h, i in extra:
-            ext[h].append(fields[i])
-    if not out[0]:
-        if tr.skipped:
-            raise TraceError(path, header_line, "no samples left after skipping %d bad lines" % tr.skipped)
-        raise TraceError(path, header_line, "header but no samples")
-    tr.t_ms = out[0]
-    for j, a in enumerate(_ATTRS):
-        setattr(tr, a, out[j + 1])
-    tr.extra = ext
-    return tr
-
-
-def _first_line(lines, path, what):
-    for i, ln in enumerate(lines):
-        if ln.strip():
-            return i
-    raise TraceError(path, 1, "empty file: expected %s" % what)
 
 
 class _PacketClock:
@@ -266,52 +389,80 @@ class _PacketClock:
         self.first, self.prev, self.offset = self._pending
 
 
+def open_ipol(path, skip_bad=False):
+    """An IPOL gait data set file (Xsens text export) as a TableStream."""
+    path = os.fspath(path)
+    lines = _Lines(path, skip_bad)
+    try:
+        def empty(n):
+            raise TraceError(path, 1, "empty file: expected 'Acquisition frequency: 100 Hz'")
+
+        ln, first = lines.next_nonblank(empty)
+        if first is None:
+            raise TraceError(path, ln, "not UTF-8 text")
+        m = _IPOL_FIRST.match(first)
+        if not m:
+            raise TraceError(path, ln, "expected 'Acquisition frequency: N Hz', got %r" % first.strip()[:60])
+        rate = float(m.group(1))
+        if not rate > 0:
+            raise TraceError(path, ln, "acquisition frequency must be positive, got %r" % m.group(1))
+        rate = int(rate) if rate.is_integer() else rate
+
+        def no_header(n, _ln=ln):
+            raise TraceError(path, _ln, "no header row after the acquisition frequency line")
+
+        h, header = lines.next_nonblank(no_header)
+        if header is None:
+            raise TraceError(path, h, "not UTF-8 text")
+        meta = {"source_format": "ipol-foot-gait", "sample_rate_hz": rate, "imu": "xsens-mtw-awinda",
+                "mount": "foot-dorsum"}
+        side = side_from_path(path)
+        if side:
+            meta["side"] = side
+        return TableStream(lines, meta, h, [x.strip() for x in header.split("\t")], "\t", "PacketCounter",
+                           _IPOL_COLS, _PacketClock(rate))
+    except BaseException:
+        lines.close()
+        raise
+
+
 def load_ipol(path, skip_bad=False):
     """Load an IPOL gait data set file (Xsens text export) as a Trace."""
+    with open_ipol(path, skip_bad) as st:
+        return st.collect()
+
+
+def open_uci(path, skip_bad=False):
+    """A UCI physical therapy exercises data set file (25 Hz) as a TableStream."""
     path = os.fspath(path)
-    lines, bad = _read_lines(path, skip_bad)
-    i = _first_line(lines, path, "'Acquisition frequency: 100 Hz'")
-    if i + 1 in bad:
-        raise TraceError(path, i + 1, "not UTF-8 text")
-    m = _IPOL_FIRST.match(lines[i])
-    if not m:
-        raise TraceError(path, i + 1, "expected 'Acquisition frequency: N Hz', got %r" % lines[i].strip()[:60])
-    rate = float(m.group(1))
-    if not rate > 0:
-        raise TraceError(path, i + 1, "acquisition frequency must be positive, got %r" % m.group(1))
-    rate = int(rate) if rate.is_integer() else rate
-    h = i + 1
-    while h < len(lines) and not lines[h].strip():
-        h += 1
-    if h >= len(lines):
-        raise TraceError(path, i + 1, "no header row after the acquisition frequency line")
-    if h + 1 in bad:
-        raise TraceError(path, h + 1, "not UTF-8 text")
-    tr = Trace(path=path, meta={"source_format": "ipol-foot-gait", "sample_rate_hz": rate,
-                                "imu": "xsens-mtw-awinda", "mount": "foot-dorsum"})
-    side = side_from_path(path)
-    if side:
-        tr.meta["side"] = side
-    return _parse_table(path, lines, h, "\t", "PacketCounter", _IPOL_COLS, _PacketClock(rate), skip_bad, bad, tr)
+    lines = _Lines(path, skip_bad)
+    try:
+        def empty(n):
+            raise TraceError(path, 1, "empty file: expected a header 'time index;acc_x;...'")
+
+        h, header = lines.next_nonblank(empty)
+        if header is None:
+            raise TraceError(path, h, "not UTF-8 text")
+        period_ms = 1000.0 / _UCI_RATE_HZ
+
+        def to_ms(n):
+            if n < 1:
+                raise _Bad("time index must be 1 or more, got %r" % n)
+            return int(round((n - 1) * period_ms))
+
+        meta = {"source_format": "uci-pt-exercises", "sample_rate_hz": _UCI_RATE_HZ, "imu": "xsens-mtx",
+                "mount": "lower-shank"}
+        side = side_from_path(path)
+        if side:
+            meta["side"] = side
+        return TableStream(lines, meta, h, [x.strip() for x in header.split(";")], ";", "time index", _UCI_COLS,
+                           to_ms)
+    except BaseException:
+        lines.close()
+        raise
 
 
 def load_uci(path, skip_bad=False):
     """Load a UCI physical therapy exercises data set file (25 Hz) as a Trace."""
-    path = os.fspath(path)
-    lines, bad = _read_lines(path, skip_bad)
-    h = _first_line(lines, path, "a header 'time index;acc_x;...'")
-    if h + 1 in bad:
-        raise TraceError(path, h + 1, "not UTF-8 text")
-    period_ms = 1000.0 / _UCI_RATE_HZ
-
-    def to_ms(n):
-        if n < 1:
-            raise _Bad("time index must be 1 or more, got %r" % n)
-        return int(round((n - 1) * period_ms))
-
-    tr = Trace(path=path, meta={"source_format": "uci-pt-exercises", "sample_rate_hz": _UCI_RATE_HZ,
-                                "imu": "xsens-mtx", "mount": "lower-shank"})
-    side = side_from_path(path)
-    if side:
-        tr.meta["side"] = side
-    return _parse_table(path, lines, h, ";", "time index", _UCI_COLS, to_ms, skip_bad, bad, tr)
+    with open_uci(path, skip_bad) as st:
+        return st.collect()

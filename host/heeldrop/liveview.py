@@ -30,7 +30,11 @@ def cue_text(ev):
     t = ev.get("type")
     rep = ev.get("rep", 0)
     if t == "calibrated":
-        return "Calibrated: stand tall on the forefoot, then lower the heel slowly"
+        # two stages: level (standing still at the top), then the foot's axis, learned
+        # from the first drop while the heel is already down: no "lower the heel" then
+        if ev.get("stage") == "axis":
+            return "Foot axis learned from this drop: coaching from here"
+        return "Level learned: stand tall on the forefoot, then lower the heel slowly"
     if t == "calibration_failed":
         return "Calibration failed: " + str(ev.get("reason", "stand still on the step"))
     if t == "reset_ready":
@@ -141,6 +145,7 @@ class LiveView:
         self.device_lost = 0  # lost by the sensor itself (GAP frames)
         self.extra = ""
         self._live = None
+        self._session = False  # a session was seen: idle STATUS then keeps its last side and rep
         self._last = 0.0
         self._period = 1.0 / refresh_hz
         self._phase_shown = None
@@ -165,7 +170,14 @@ class LiveView:
 
     # -- inputs
     def status(self, st):
+        idle = st.get("phase") in ("idle", None)
+        if not idle:
+            self._session = True
         for k, v in st.items():
+            if idle and self._session and k in ("side", "rep"):
+                # a device not running reports its configured side and rep 0: the view keeps
+                # the side and rep the session ended on (shown as such)
+                continue
             self.state[k] = v
         if "depth_deg" in st and isinstance(st["depth_deg"], (int, float)) and "t_ms" in st:
             self.depth(st["t_ms"], st["depth_deg"])
@@ -193,6 +205,8 @@ class LiveView:
             self.state["side"] = ev.get("side")
         if t in ("rep_start", "rep_end"):
             self.state["rep"] = ev.get("rep", self.state["rep"])
+        if t in ("side", "rep_start", "rep_end", "calibrated", "session_start"):
+            self._session = True
         text = cue_text(ev)
         if text is None:
             return
@@ -260,10 +274,11 @@ class LiveView:
         g.add_row("phase", Text(phase.upper(), style="bold " + colour))
         depth = st.get("depth_deg")
         g.add_row("depth", "%.1f°" % depth if isinstance(depth, (int, float)) else "?")
-        g.add_row("rep", str(st.get("rep", 0)))
+        ended = phase == "idle" and self._session
+        g.add_row("rep", str(st.get("rep", 0)) + (" (last of the session)" if ended else ""))
         hold = st.get("hold_s")
         g.add_row("hold", ("%.1f s" % hold) if isinstance(hold, (int, float)) and hold else "-")
-        g.add_row("side", str(st.get("side") or "?"))
+        g.add_row("side", str(st.get("side") or "?") + (" (at the end of the session)" if ended else ""))
         if st.get("recording") is not None:
             g.add_row("recording", ("session %s" % st.get("session")) if st.get("recording") else "no")
         if st.get("config_fault"):

@@ -1,17 +1,23 @@
 """Run the shared engine over a trace, on CPython or inside the MicroPython unix port.
 
-Trace values (g, deg/s) are converted to integer counts at a fixed virtual
-scale (that of an MPU-6050 at +-4 g and +-500 deg/s), the engine's input on the
-board. The conversion is done here, once, for both interpreters, so that the
-two engines see the same integers and must print the same events.
+Trace values (g, deg/s) are converted to integer counts at the trace's own
+scale (a converted device log records its sensor's) or that of an MPU-6050 at
++-4 g and +-500 deg/s, and clipped to the 16-bit range as the chip itself
+would saturate: the engine's input on the board. The conversion is done here,
+once, for both interpreters, so that the two engines see the same integers
+and must print the same events. Trace times go to the engine through
+heelcore.events.TraceClock (wrap-safe ticks; a jump of days becomes a gap)
+and come back in the events as the trace's own times, in both interpreters.
 """
+import io
 import os
 import subprocess
 import sys
+import tempfile
 
 from heelcore.config import Config
 from heelcore.engine import Engine
-from heelcore.events import to_json
+from heelcore.events import TraceClock, to_json
 
 ACCEL_LSB_PER_G = 8192
 GYRO_LSB_PER_DPS = 65.5
@@ -36,20 +42,38 @@ def scales(trace):
     return (int(a) if a == int(a) else a), g
 
 
+def _count(x, scale):
+    # a value in g or deg/s as the 16-bit chip reports it: rounded, and
+    # saturated at its rails (a reading beyond the configured range)
+    v = int(round(x * scale))
+    if v > 32767:
+        return 32767
+    if v < -32768:
+        return -32768
+    return v
+
+
 def to_counts(trace):
-    """Yield (t, ax, ay, az, gx, gy, gz) integer tuples; NaN/inf values become None."""
+    """[(t, ax, ay, az, gx, gy, gz) integer tuples], clipped to int16 as the
+    chip saturates; a sample with a NaN/inf value becomes None."""
+    return list(iter_counts(trace))
+
+
+def iter_counts(trace):
+    """to_counts one sample at a time. A heeldrop.traceio.TraceStream (anything
+    with blocks()) is read a block at a time, so memory does not grow with it."""
     a, g = scales(trace)
-    out = []
-    for i in range(len(trace.t_ms)):
-        try:
-            out.append((
-                int(trace.t_ms[i]),
-                int(round(trace.ax[i] * a)), int(round(trace.ay[i] * a)), int(round(trace.az[i] * a)),
-                int(round(trace.gx[i] * g)), int(round(trace.gy[i] * g)), int(round(trace.gz[i] * g)),
-            ))
-        except (ValueError, OverflowError):
-            out.append(None)
-    return out
+    if hasattr(trace, "blocks"):
+        blocks = trace.blocks()
+    else:
+        blocks = ((trace.t_ms, trace.ax, trace.ay, trace.az, trace.gx, trace.gy, trace.gz),)
+    for b in blocks:
+        for t, ax, ay, az, gx, gy, gz in zip(b[0], b[1], b[2], b[3], b[4], b[5], b[6]):
+            try:
+                yield (int(t), _count(ax, a), _count(ay, a), _count(az, a),
+                       _count(gx, g), _count(gy, g), _count(gz, g))
+            except (ValueError, OverflowError):
+                yield None
 
 
 def config_for(trace, config=None, side=None):
@@ -84,28 +108,34 @@ def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None)
     cfg = config_for(trace, config, side)
     a, g = scales(trace)
     eng = Engine(cfg, a, g)
+    clock = TraceClock()
     events = []
     bad = 0
     switches = side_switches(trace)
-    for s in to_counts(trace):
+    for s in iter_counts(trace):
         if s is None:
             bad += 1
             continue
+        t = clock.tick(s[0])
         while switches and s[0] >= switches[0]:
-            eng.set_side("right" if eng.side == "left" else "left", switches.pop(0))
-        n = eng.step(*s)
+            switches.pop(0)
+            n = eng.set_side("right" if eng.side == "left" else "left", t)
+            while n:
+                events.append(clock.event(eng.pop_event()))
+                n -= 1
+        n = eng.step(t, s[1], s[2], s[3], s[4], s[5], s[6])
         while n:
-            events.append(eng.pop_event())
+            events.append(clock.event(eng.pop_event()))
             n -= 1
         if on_sample is not None:
             on_sample(eng, s)
     eng.finish()
     ev = eng.pop_event()
     while ev is not None:
-        events.append(ev)
+        events.append(clock.event(ev))
         ev = eng.pop_event()
     if with_summary:
-        summ = eng.summary()
+        summ = clock.event(eng.summary())
         if bad:
             summ["bad_samples"] = summ.get("bad_samples", 0) + bad
         events.append(summ)
@@ -116,27 +146,35 @@ def micropython_bin():
     return os.path.join(os.path.dirname(sys.executable), "micropython")
 
 
-def run_engine_micropython(trace, config=None, side=None, heap="8m"):
-    """The same, inside the MicroPython unix port: returns the JSON lines it printed."""
+def run_engine_micropython(trace, config=None, side=None, heap="8m", micropython=None):
+    """The same, inside the MicroPython unix port (or the given MicroPython
+    binary, e.g. the 32-bit single-float build of `make unix32`): returns
+    the JSON lines it printed."""
     cfg = config_for(trace, config, side)
-    mp = micropython_bin()
+    mp = micropython or micropython_bin()
     if not os.path.exists(mp):
         raise RuntimeError("MicroPython unix port not found at %s: run `make setup`" % mp)
-    lines = [to_json({"type": "config", "t_ms": 0, "rep": 0, "config": cfg.to_dict()})]
     bad = 0
     switches = side_switches(trace)
-    for s in to_counts(trace):
-        if s is None:
-            bad += 1
-            continue
-        while switches and s[0] >= switches[0]:
-            lines.append("S %d" % switches.pop(0))
-        lines.append("%d %d %d %d %d %d %d" % s)
-    data = ("\n".join(lines) + "\n").encode()
-    env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")
     a, g = scales(trace)
-    r = subprocess.run([mp, "-X", "heapsize=" + heap, MP_RUNNER, repr(a), repr(g), str(bad)],
-                       input=data, capture_output=True, env=env, timeout=600)
+    # the samples go through a temporary file, not memory: a trace of any length
+    with tempfile.TemporaryFile() as f:
+        w = io.TextIOWrapper(f, encoding="utf-8", newline="\n")
+        w.write(to_json({"type": "config", "t_ms": 0, "rep": 0, "config": cfg.to_dict()}) + "\n")
+        for s in iter_counts(trace):
+            if s is None:
+                bad += 1
+                continue
+            while switches and s[0] >= switches[0]:
+                switches.pop(0)
+                w.write("S\n")
+            w.write("%d %d %d %d %d %d %d\n" % s)
+        w.flush()
+        w.detach()
+        f.seek(0)
+        env = dict(os.environ, MICROPYPATH=FIRMWARE_LIB + ":.frozen")
+        r = subprocess.run([mp, "-X", "heapsize=" + heap, MP_RUNNER, repr(a), repr(g), str(bad)],
+                           stdin=f, capture_output=True, env=env, timeout=600)
     if r.returncode != 0:
         raise RuntimeError("micropython engine failed: %s" % r.stderr.decode(errors="replace").strip()[-2000:])
     return r.stdout.decode().splitlines()

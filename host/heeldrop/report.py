@@ -19,6 +19,7 @@ import io
 import json
 import os
 import statistics
+import sys
 import time
 
 from heeldrop.errors import UserError
@@ -119,13 +120,15 @@ class Session:
     """One recorded session: its events (contract dicts) and what is known of it.
 
     path, kind ("trace" | "log" | "events"), meta (dict), side (starting side),
-    events (list of event dicts), depth (None or (t_ms list, depth_deg list)),
+    events (list of event dicts), depth (None or (t_ms list, depth_deg list), at
+    most a few ten thousand points however long the session), gaps (list of
+    (t_before, t_after) in ms, stretches with no samples),
     notes (list of str: what was recovered, what is missing), started (ISO
     string or None), sha256 (of the file's bytes, or None).
     """
 
     def __init__(self, events, path="session", kind="events", meta=None, side=None,
-                 depth=None, notes=None, started=None, sha256=None, span_ms=None):
+                 depth=None, notes=None, started=None, sha256=None, span_ms=None, gaps=None):
         self.path = path
         self.kind = kind
         self.meta = dict(meta or {})
@@ -135,6 +138,7 @@ class Session:
         self.notes = list(notes or [])
         self.started = started if started is not None else self.meta.get("started")
         self.sha256 = sha256
+        self.gaps = list(gaps or [])  # (t_before, t_after) ms: no samples in between
         # the session's identity (a log's header uid, a converted CSV's session_uid): two files, one session
         uid = self.meta.get("uid") or self.meta.get("session_uid")
         self.uid = str(uid) if uid else None
@@ -185,6 +189,10 @@ class Session:
                     r[k] = bool(r.get(k))
                 r["faults"] = [f for f in FAULTS if r[f]]
                 r["hold_target_reached"] = "hold_target" in per_rep.get(ev.get("rep"), ())
+                # stretches without samples inside the rep: its times there are not measured
+                a, b = r.get("start_ms", r["t_ms"]), max(r.get("end_ms", r["t_ms"]), r["t_ms"])
+                r["gap_s"] = sum(min(gb, b) - max(ga, a) for ga, gb in self.gaps if gb > a and ga < b) / 1000.0
+                r["interrupted"] = bool(r.get("interrupted"))
                 out.append(r)
         return out
 
@@ -254,13 +262,139 @@ def _engine_module():
     return engine
 
 
-def _run_with_depth(trace, config):
-    """Events and the per-sample depth in one pass of the real engine, if it exposes depth.
+GAP_MS = 250          # a longer step between samples is a gap (the engine restarts its fusion after one)
+KEEP_GAPS = 2000      # gaps listed for the figures and notes; all are counted
+
+
+class Envelope:
+    """The depth curve of a session of any length in bounded memory: a min/max
+    envelope of (t_ms, depth) fed a block of samples at a time, plus the gaps
+    in the samples.
+
+    add(t, y) only appends to two arrays; flush() (after each block the
+    engine read) reduces them with numpy into buckets of `step` samples, each
+    kept as its lowest and highest point (their own times, NaN where the depth
+    is not known yet). Past MAX_BUCKETS buckets, neighbours merge and step
+    doubles, so a 10-hour trace keeps as many points as a 10-minute one:
+    peaks are never lost, fine detail is (the figures cannot show it anyway).
+    """
+
+    MAX_BUCKETS = 1 << 14
+
+    def __init__(self):
+        from array import array
+
+        self._t = array("d")
+        self._y = array("d")
+        self.add_t = self._t.append
+        self.add_y = self._y.append
+        self.step = 1
+        self.parts = []          # numpy (4, k) arrays: t_lo, y_lo, t_hi, y_hi
+        self.buckets = 0
+        self.samples = 0
+        self.gaps = []           # (t_before, t_after) of the first KEEP_GAPS gaps
+        self.n_gaps = 0
+        self.gap_ms = 0
+        self.longest_gap = None  # (t_before, t_after)
+        self.last_t = None
+
+    def flush(self):
+        import numpy as np
+
+        n = len(self._t)
+        if not n:
+            return
+        t = np.frombuffer(self._t, dtype=float).copy()
+        y = np.frombuffer(self._y, dtype=float).copy()
+        del self._t[:]
+        del self._y[:]
+        self.samples += n
+        # gaps, also across the previous block
+        prev = t[0] if self.last_t is None else self.last_t
+        d = np.diff(t, prepend=prev)
+        at = np.nonzero(d > GAP_MS)[0]
+        if len(at):
+            b = t[at]
+            a = b - d[at]
+            k = int(np.argmax(d[at]))
+            self.n_gaps += len(at)
+            self.gap_ms += float(d[at].sum())
+            if self.longest_gap is None or d[at][k] > self.longest_gap[1] - self.longest_gap[0]:
+                self.longest_gap = (float(a[k]), float(b[k]))
+            room = KEEP_GAPS - len(self.gaps)
+            if room > 0:
+                self.gaps.extend(zip(a[:room].tolist(), b[:room].tolist()))
+        self.last_t = t[-1]
+        step = self.step
+        k = -(-n // step)
+        pad = k * step - n
+        if pad:
+            t = np.concatenate([t, np.full(pad, t[-1])])
+            y = np.concatenate([y, np.full(pad, np.nan)])
+        self._push(self._reduce(t.reshape(k, step), y.reshape(k, step)))
+        while self.buckets > self.MAX_BUCKETS:
+            self._halve()
+
+    @staticmethod
+    def _reduce(tb, yb):
+        import numpy as np
+
+        rows = np.arange(len(tb))
+        known = ~np.isnan(yb)
+        lo_i = np.where(known, yb, np.inf).argmin(axis=1)
+        hi_i = np.where(known, yb, -np.inf).argmax(axis=1)
+        any_known = known.any(axis=1)
+        y_lo = np.where(any_known, yb[rows, lo_i], np.nan)
+        y_hi = np.where(any_known, yb[rows, hi_i], np.nan)
+        return np.vstack([tb[rows, lo_i], y_lo, tb[rows, hi_i], y_hi])
+
+    def _push(self, part):
+        self.parts.append(part)
+        self.buckets += part.shape[1]
+
+    def _halve(self):
+        import numpy as np
+
+        allp = np.concatenate(self.parts, axis=1) if len(self.parts) > 1 else self.parts[0]
+        k = allp.shape[1]
+        if k % 2:
+            allp = np.concatenate([allp, allp[:, -1:]], axis=1)
+        t_lo, y_lo, t_hi, y_hi = (x.reshape(-1, 2) for x in allp)
+        rows = np.arange(len(t_lo))
+        lo_i = np.where(np.isnan(y_lo), np.inf, y_lo).argmin(axis=1)
+        hi_i = np.where(np.isnan(y_hi), -np.inf, y_hi).argmax(axis=1)
+        merged = np.vstack([t_lo[rows, lo_i], y_lo[rows, lo_i], t_hi[rows, hi_i], y_hi[rows, hi_i]])
+        self.parts = [merged]
+        self.buckets = merged.shape[1]
+        self.step *= 2
+
+    def curve(self):
+        """(t_ms list, depth list): each bucket's two points in time order."""
+        import numpy as np
+
+        self.flush()
+        if not self.parts:
+            return [], []
+        p = np.concatenate(self.parts, axis=1)
+        first = p[0] <= p[2]
+        t = np.empty(2 * p.shape[1])
+        y = np.empty(2 * p.shape[1])
+        t[0::2] = np.where(first, p[0], p[2])
+        y[0::2] = np.where(first, p[1], p[3])
+        t[1::2] = np.where(first, p[2], p[0])
+        y[1::2] = np.where(first, p[3], p[1])
+        return t.tolist(), y.tolist()
+
+
+def _run_with_depth(trace, config, progress=None):
+    """Events, the depth curve and the gaps in one pass of the real engine, if it exposes depth.
 
     heeldrop.replay.run_engine calls on_sample(engine, sample) after each step;
     when heelcore's Engine has depth_deg(), the depth is read there (NaN until
-    the foot axis is known). Returns None when it has not: the caller then
-    runs the engine without it and the figure falls back to a schematic.
+    the foot axis is known) into an Envelope, reduced after each block the
+    engine reads. trace: a Trace or a heeldrop.traceio.TraceStream. Returns
+    None when the engine has no depth_deg(): the caller then runs the engine
+    without it and the figure falls back to a schematic.
     """
     try:
         from heelcore.engine import Engine
@@ -269,8 +403,10 @@ def _run_with_depth(trace, config):
         raise UserError("the detection engine is not available (%s); reinstall heeldrop with 'make setup'" % e)
     if not callable(getattr(Engine, "depth_deg", None)):
         return None
-    ts, ds = [], []
-    t_add, d_add = ts.append, ds.append
+    from heeldrop.progress import Progress, tracked
+
+    env = Envelope()
+    t_add, d_add = env.add_t, env.add_y
     nan = float("nan")
 
     # side switches recorded in the trace are applied by run_engine itself
@@ -278,37 +414,57 @@ def _run_with_depth(trace, config):
         t_add(s[0])
         d_add(eng.depth_deg() if eng.axis_known else nan)
 
-    events = run_engine(trace, config, on_sample=on_sample)
-    return events, (ts, ds)
+    bar = progress or Progress("report %s" % os.path.basename(getattr(trace, "path", None) or "session"),
+                               total=getattr(trace, "size", None), unit="bytes" if hasattr(trace, "size") else "")
+    events = run_engine(tracked(trace, bar, after_block=env.flush), config, on_sample=on_sample)
+    if progress is None:
+        bar.close()
+    return events, env.curve(), env
 
 
-def run_trace(trace, config):
-    """The real engine over a trace: (events, depth or None)."""
-    got = _run_with_depth(trace, config)
+def run_trace(trace, config, progress=None):
+    """The real engine over a trace: (events, depth or None, Envelope or None)."""
+    got = _run_with_depth(trace, config, progress)
     if got is not None:
         return got
     from heeldrop.replay import run_engine
 
-    return run_engine(trace, config), None
+    return run_engine(trace, config), None, None
 
 
-def _load_trace(path, config, notes):
-    from heeldrop.traceio import TraceError, read_trace
+def _run(trace, config, progress):
+    """run_trace (which tests replace with a stub taking two arguments and giving two results)."""
+    got = run_trace(trace, config) if progress is None else run_trace(trace, config, progress)
+    return got[0], got[1], (got[2] if len(got) > 2 else None)
+
+
+def _open_trace(path, notes):
+    """A TraceStream over a trace CSV; bad sample lines are skipped and told in notes
+    after the engine has read it (see _trace_notes). Header problems are errors."""
+    from heeldrop.traceio import TraceError, open_trace
 
     try:
-        trace = read_trace(path)
+        return open_trace(path, skip_bad=True, extra=False)
     except TraceError as e:
-        try:
-            trace = read_trace(path, skip_bad=True)
-        except TraceError:
-            raise UserError("%s; fix the file or re-export it from the device" % e)
-        lines = ", ".join(str(n) for n, _m in trace.bad_lines[:5]) + (", ..." if len(trace.bad_lines) > 5 else "")
-        notes.append("%s; recovered the rest: %d bad line(s) skipped (line %s), %d samples read (%s)" % (
-            e, trace.skipped, lines, len(trace.t_ms), _clock((trace.t_ms[-1] - trace.t_ms[0]) / 1000.0)
-            if trace.t_ms else "0:00"))
-    if not trace.t_ms:
-        raise UserError("%s: the trace has no samples; record a session first" % path)
-    return trace
+        raise UserError("%s; fix the file or re-export it from the device" % e)
+
+
+def _trace_notes(st, path, notes):
+    if st.skipped:
+        ln, msg = st.bad_lines[0]
+        lines = ", ".join(str(n) for n, _m in st.bad_lines[:5]) + (", ..." if st.skipped > 5 else "")
+        notes.append("%s:%d: %s; recovered the rest: %d bad line(s) skipped (line %s), %d samples read (%s)" % (
+            path, ln, msg, st.skipped, lines, st.samples,
+            _clock((st.last_t - st.first_t) / 1000.0) if st.samples else "0:00"))
+
+
+def _gap_notes(env, path, t0, notes):
+    if env is None or not env.n_gaps:
+        return
+    a, b = env.longest_gap
+    notes.append("%s: %d gap(s) longer than %g s in the samples: no data for %s in all, the longest %s at %s"
+                 % (path, env.n_gaps, GAP_MS / 1000.0, _duration(env.gap_ms / 1000.0), _duration((b - a) / 1000.0),
+                    _clock((a - t0) / 1000.0)))
 
 
 def _load_log(path, config, notes):
@@ -380,22 +536,36 @@ def _load_log(path, config, notes):
     return header, events, trace
 
 
-def load_session(path, config=None):
-    """Read a session log or trace CSV and get its events (the real engine for traces)."""
+def load_session(path, config=None, progress=None):
+    """Read a session log or trace CSV and get its events (the real engine for traces).
+
+    A trace CSV is read a block at a time while the engine runs (memory does
+    not grow with its length); the depth curve is kept as a bounded envelope."""
     if config is None:
         config = load_config()
+    from heeldrop.traceio import TraceError
+
     kind = detect_kind(path)
     notes = []
     sha = file_sha256(path)
+    env = None
     if kind == "trace":
-        trace = _load_trace(path, config, notes)
-        meta = dict(trace.meta)
-        cfg = config
-        side = meta.get("side")
-        if side in ("left", "right") and side != config.side:
-            cfg = _with(config, side=side)
-        events, depth = run_trace(trace, cfg)
-        span = (trace.t_ms[0], trace.t_ms[-1])
+        st = _open_trace(path, notes)
+        try:
+            meta = dict(st.meta)
+            cfg = config
+            side = meta.get("side")
+            if side in ("left", "right") and side != config.side:
+                cfg = _with(config, side=side)
+            try:
+                events, depth, env = _run(st, cfg, progress)
+                st.drain()  # (the engine reads it all; a stand-in may not)
+            except TraceError as e:  # nothing left, or the file went away while read
+                raise UserError("%s; fix the file or re-export it from the device" % e) from None
+        finally:
+            st.close()
+        _trace_notes(st, path, notes)
+        span = (st.first_t, st.last_t) if st.first_t is not None else None
     else:
         meta, events, trace = _load_log(path, config, notes)
         depth = None
@@ -403,17 +573,19 @@ def load_session(path, config=None):
         if trace is not None and not any(e.get("type") in ("rep_end", "calibrated") for e in events):
             side = meta.get("side")
             cfg = _with(config, side=side) if side in ("left", "right") and side != config.side else config
-            events, depth = run_trace(trace, cfg)
+            events, depth, env = _run(trace, cfg, progress)
             notes.append("%s: no events recorded in the log; replayed its samples through the engine" % path)
         elif trace is not None and events:
             # the recorded events are the truth; the depth curve is only for the figure
             got = _run_with_depth(trace, _with(config, side=meta["side"]) if meta.get("side") in ("left", "right")
-                                  else config)
+                                  else config, progress)
             if got is not None:
-                depth = got[1]
+                depth, env = got[1], got[2]
         if trace is None and not events:
             raise UserError("%s: nothing could be recovered from this session log (%s); it holds no samples or events"
                             % (path, "; ".join(notes) or "empty"))
+    if kind == "trace" and span:
+        _gap_notes(env, path, span[0], notes)
     for ev in events:
         if ev.get("type") == "calibration_failed":
             notes.append("%s: calibration could not complete: %s" % (path, ev.get("reason", "")))
@@ -423,10 +595,21 @@ def load_session(path, config=None):
             if ev.get("bad_samples"):
                 notes.append("%s: the engine skipped %d bad sample(s)" % (path, ev["bad_samples"]))
     sess = Session(events, path=path, kind=kind, meta=meta, side=meta.get("side") or config.side,
-                   depth=depth, notes=notes, sha256=sha, span_ms=span)
+                   depth=depth, notes=notes, sha256=sha, span_ms=span,
+                   gaps=env.gaps if env is not None else None)
     for r in sess.incomplete_reps():
         sess.notes.append("%s: rep %d started but did not end (session cut short?); left out of the numbers"
                           % (path, r))
+    gapped = [r for r in sess.reps() if r["gap_s"] >= MARK_GAP_S and not r["interrupted"]]
+    if gapped:
+        sess.notes.append("%s: %d rep(s) with a gap in the samples inside, counted in their hold and times though "
+                          "nothing was measured then: rep %s" % (path, len(gapped), ", ".join(
+                              "%s (%s)" % (r.get("rep"), _duration(r["gap_s"])) for r in gapped[:8]) +
+                              (", ..." if len(gapped) > 8 else "")))
+    cut = [r for r in sess.reps() if r["interrupted"]]
+    if cut:
+        sess.notes.append("%s: %d rep(s) interrupted (a gap in the samples ended them): rep %s" % (
+            path, len(cut), ", ".join(str(r.get("rep")) for r in cut[:8]) + (", ..." if len(cut) > 8 else "")))
     gone = sess.cancelled()
     if gone:
         sess.notes.append("%s: %d rep(s) abandoned and not counted: %s" % (path, len(gone), "; ".join(
@@ -448,9 +631,10 @@ def _with(config, **kw):
 
 
 def is_valid(rep, config):
-    """A rep whose depth counts for the medians: deep enough, controlled, clean end range."""
+    """A rep whose depth counts for the medians: deep enough, controlled, clean end range, not
+    interrupted by a gap in the samples."""
     d = rep.get("depth_deg")
-    if d is None or d < config.min_depth_deg:
+    if d is None or d < config.min_depth_deg or rep.get("interrupted"):
         return False
     return not any(rep.get(f) for f in DEPTH_FAULTS)
 
@@ -638,6 +822,10 @@ def rep_faults_text(r):
             parts.append("bounce x%d" % r["bounces"])
         else:
             parts.append(FAULT_LABELS[f])
+    if r.get("interrupted"):
+        parts.append("interrupted")
+    if r.get("gap_s", 0) >= GAP_MS / 1000.0:
+        parts.append("no data for %s inside" % _duration(r["gap_s"]))
     return ", ".join(parts) or "-"
 
 
@@ -666,8 +854,25 @@ def render_text(a):
 
 
 def _clock(seconds):
+    """m:ss, or h:mm:ss from an hour on."""
     seconds = int(round(seconds))
+    if seconds >= 3600:
+        return "%d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60)
     return "%d:%02d" % (seconds // 60, seconds % 60)
+
+
+def _duration(seconds):
+    """A length of time in words: 0.4 s, 12 s, 3 min 20 s, 2 h 05 min, 11 days 13 h."""
+    if seconds < 10:
+        return "%.1f s" % seconds
+    s = int(round(seconds))
+    if s < 60:
+        return "%d s" % s
+    if s < 3600:
+        return "%d min %02d s" % (s // 60, s % 60)
+    if s < 86400:
+        return "%d h %02d min" % (s // 3600, s // 60 % 60)
+    return "%d days %d h" % (s // 86400, s // 3600 % 24)
 
 
 # --------------------------------------------------------------------------
@@ -722,7 +927,8 @@ def schematic_depth(reps):
 
 
 def _decimate(t, y, max_points=6000):
-    """Min/max envelope so a long trace plots fast and keeps its peaks."""
+    """Min/max envelope so a long trace plots fast and keeps its peaks (NaN: depth not known,
+    kept only where a whole bin is unknown, so the line breaks there)."""
     import numpy as np
 
     t = np.asarray(t, dtype=float)
@@ -730,23 +936,21 @@ def _decimate(t, y, max_points=6000):
     n = len(t)
     if n <= max_points:
         return t, y
-    bins = max_points // 2
-    step = n // bins
-    m = step * bins
-    tb = t[:m].reshape(bins, step)
-    yb = y[:m].reshape(bins, step)
-    imin = yb.argmin(axis=1)
-    imax = yb.argmax(axis=1)
-    rows = np.arange(bins)
-    first = np.minimum(imin, imax)
-    second = np.maximum(imin, imax)
+    step = -(-n // (max_points // 2))
+    bins = -(-n // step)
+    pad = bins * step - n
+    if pad:
+        t = np.concatenate([t, np.full(pad, t[-1])])
+        y = np.concatenate([y, np.full(pad, np.nan)])
+    red = Envelope._reduce(t.reshape(bins, step), y.reshape(bins, step))
+    first = red[0] <= red[2]
     tt = np.empty(2 * bins)
     yy = np.empty(2 * bins)
-    tt[0::2] = tb[rows, first]
-    tt[1::2] = tb[rows, second]
-    yy[0::2] = yb[rows, first]
-    yy[1::2] = yb[rows, second]
-    return np.concatenate([tt, t[m:]]), np.concatenate([yy, y[m:]])
+    tt[0::2] = np.where(first, red[0], red[2])
+    yy[0::2] = np.where(first, red[1], red[3])
+    tt[1::2] = np.where(first, red[2], red[0])
+    yy[1::2] = np.where(first, red[3], red[1])
+    return tt, yy
 
 
 def _mpl():
@@ -771,19 +975,103 @@ def _tick_step(span_s, most):
     return span_s / most
 
 
-def n_panels(total_s, panel_s):
-    """Panels of equal length, none longer than panel_s by more than 10%."""
+def n_panels(total_s, panel_s, most=None):
+    """Panels of equal length, none longer than panel_s by more than 10%; at most `most`
+    (a longer session gets longer panels: the figure stays a page, whatever the length)."""
     import math
 
-    return max(1, int(math.ceil(total_s / panel_s - 0.1)))
+    n = max(1, int(math.ceil(total_s / panel_s - 0.1)))
+    return min(n, most) if most else n
+
+
+CUT_GAP_S = 30.0    # a gap in the samples longer than this is cut out of the time axis...
+BREAK_S = 6.0       # ...and drawn as a hatched break this wide (seconds of axis)
+MARK_GAP_S = 1.0    # shorter gaps are drawn where they are, hatched; shorter than this, only the line breaks
+MAX_PANELS = {"wide": 8, "phone": 10}
+MAX_POINTS_PER_PANEL = 2400  # the min/max envelope is thinned to this for each panel
+
+
+class TimeAxis:
+    """Session time (ms) -> the timeline's x (s): long gaps cut out.
+
+    A gap in the samples longer than CUT_S becomes a break BREAK_S wide, so a
+    recording with an hour (or 10^6 s) without data draws the data that is
+    there, at the usual scale, and says how long the break was. x() and
+    real_s() are piecewise linear through the cut points (numpy interp):
+    whatever the timestamps, nothing is allocated per millisecond or per
+    second of session."""
+
+    def __init__(self, t0_ms, t1_ms, gaps=(), cut_s=CUT_GAP_S, break_s=BREAK_S):
+        self.t0 = t0_ms
+        real = [float(t0_ms)]
+        axis = [0.0]
+        self.cuts = []  # (x_start, x_end, gap seconds)
+        self._cut_k = set()  # segments k..k+1 of the breakpoints that are breaks
+        for a, b in sorted(gaps):
+            if (b - a) / 1000.0 <= cut_s or a < real[-1] or b > t1_ms:
+                continue
+            x_a = axis[-1] + (a - real[-1]) / 1000.0
+            real += [float(a), float(b)]
+            axis += [x_a, x_a + break_s]
+            self._cut_k.add(len(real) - 2)
+            self.cuts.append((x_a, x_a + break_s, (b - a) / 1000.0))
+        real.append(float(max(t1_ms, real[-1])))
+        axis.append(axis[-1] + (real[-1] - real[-2]) / 1000.0)
+        self._real = real
+        self._axis = axis
+        self.total_s = axis[-1]
+
+    def x(self, t_ms):
+        import numpy as np
+
+        return np.interp(np.asarray(t_ms, dtype=float), self._real, self._axis)
+
+    def real_s(self, x):
+        """Seconds since the start of the session at axis position x."""
+        import numpy as np
+
+        return (float(np.interp(x, self._axis, self._real)) - self.t0) / 1000.0
+
+    def ticks(self, lo, hi, step):
+        """Axis positions in [lo, hi] of round session times (multiples of step seconds),
+        on the stretches with data (not in the breaks), never closer than step / 2."""
+        import math
+
+        out = []
+        for k in range(len(self._axis) - 1):
+            xa, xb = self._axis[k], self._axis[k + 1]
+            if xb < lo or xa > hi or k in self._cut_k:
+                continue
+            off = (self._real[k] - self.t0) / 1000.0 - xa  # real seconds = x + off on this stretch
+            r = math.ceil((max(lo, xa) + off) / step - 1e-9) * step
+            while r - off <= min(hi, xb) + 1e-9:
+                x = r - off
+                if not out or x - out[-1] >= step / 2.0:
+                    out.append(x)
+                r += step
+                if len(out) > 200:
+                    return out
+        return out
+
+
+def _break_lines(xs, ys, gaps_x):
+    """Insert NaN points inside each gap so the line is not drawn across it."""
+    import numpy as np
+
+    if not len(gaps_x) or not len(xs):
+        return xs, ys
+    mids = np.array([(a + b) / 2.0 for a, b in gaps_x])
+    at = np.searchsorted(xs, mids)
+    return np.insert(xs, at, mids), np.insert(ys, at, np.nan)
 
 
 def timeline_figure(session, reps, layout="wide"):
-    """The depth trace (or the schematic from rep numbers) with phases shaded and every event marked."""
+    """The depth trace (or the schematic from rep numbers) with phases shaded, every event marked,
+    and gaps in the samples shown as gaps (long ones cut out of the time axis)."""
     import numpy as np
 
     plt = _mpl()
-    from matplotlib.ticker import FuncFormatter, MultipleLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator
 
     width, panel_s, panel_h, ncol, fs = LAYOUTS[layout]
     t0 = session.t0_ms
@@ -795,20 +1083,24 @@ def timeline_figure(session, reps, layout="wide"):
         measured = False
     dt = np.asarray(dt, dtype=float)
     dy = np.asarray(dy, dtype=float)
-    total_s = max(session.duration_s, 1.0)
-    npan = n_panels(total_s, panel_s)
+    gaps = [(a, b) for a, b in session.gaps if b - a >= GAP_MS]
+    axis = TimeAxis(t0, session.t1_ms, gaps)
+    total_s = max(axis.total_s, 1.0)
+    npan = n_panels(total_s, panel_s, MAX_PANELS[layout])
     span = total_s / npan
     by_type = {}
     for ev in session.events:
         if ev.get("type") not in NOT_MARKED:
             by_type.setdefault(ev.get("type"), []).append(ev)
-    n_labels = 4 + len(by_type)
+    gaps_x = [(float(axis.x(a)), float(axis.x(b)), (b - a) / 1000.0) for a, b in gaps]
+    marked = [g for g in gaps_x if g[2] >= MARK_GAP_S]
+    n_labels = 4 + len(by_type) + (1 if marked else 0)
     legend_h = 0.2 + 0.17 * ((n_labels + ncol - 1) // ncol)
     fig_h = 0.75 + panel_h * npan + legend_h
     fig, axes = plt.subplots(npan, 1, figsize=(width, fig_h), squeeze=False)
     axes = axes[:, 0]
-    xs = (dt - t0) / 1000.0
-    px, py = _decimate(xs, dy)
+    xs = axis.x(dt)
+    breaks = [(a, b) for a, b, _ in gaps_x]
     # robust range: the reps' depths and the bulk of the curve, never wider than -45..90 deg,
     # so a stretch of nonsense (e.g. a sensor knocked loose) cannot flatten the real reps
     finite = dy[np.isfinite(dy)]
@@ -824,12 +1116,13 @@ def timeline_figure(session, reps, layout="wide"):
     for r in reps:
         for name, a, b in _phases(r):
             if b > a:
-                phase_x[name].append(((a - t0) / 1000.0, (b - a) / 1000.0))
+                xa, xb = float(axis.x(a)), float(axis.x(b))
+                phase_x[name].append((xa, xb - xa))
     ev_xy = []
     for typ, evs in by_type.items():
-        et = np.array([(e["t_ms"] - t0) / 1000.0 for e in evs if isinstance(e.get("t_ms"), (int, float))])
+        et = np.array([e["t_ms"] for e in evs if isinstance(e.get("t_ms"), (int, float))], dtype=float)
         if len(et):
-            ev_xy.append((typ, et, np.interp(et * 1000.0 + t0, mt, my, left=0.0)))
+            ev_xy.append((typ, axis.x(et), np.interp(et, mt, my, left=0.0)))
     handles = {}
     for i, ax in enumerate(axes):
         lo, hi = i * span, (i + 1) * span
@@ -838,9 +1131,20 @@ def timeline_figure(session, reps, layout="wide"):
             if xr:
                 h = ax.broken_barh(xr, (ymin, ymax - ymin), facecolors=PHASE_COLOURS[name], alpha=0.6, lw=0)
                 handles.setdefault(name, h)
-        sel = (px >= lo - 1) & (px <= hi + 1)
-        (line,) = ax.plot(px[sel], py[sel], color="#222222", lw=1.0 if measured else 1.2,
-                          ls="-" if measured else "--")
+        for a, b, secs in marked:
+            if b < lo or a > hi:
+                continue
+            h = ax.axvspan(a, max(b, a + span / 400.0), facecolor="#eeeeee", edgecolor="#777777", hatch="////",
+                           lw=0.6, zorder=2)
+            handles.setdefault("no data (gap)", h)
+            if secs > CUT_GAP_S or b - a > span / 25.0:
+                ax.text(min(max((a + b) / 2.0, lo + span / 60.0), hi - span / 60.0), ymin + (ymax - ymin) * 0.04, "gap %s" % _duration(secs), rotation=90,
+                        ha="center", va="top", fontsize=fs - 2, color="#333333", zorder=4, clip_on=True,
+                        bbox={"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+        sel = np.nonzero((xs >= lo - 1) & (xs <= hi + 1))[0]
+        px, py = _decimate(xs[sel], dy[sel], MAX_POINTS_PER_PANEL)
+        px, py = _break_lines(px, py, [g for g in breaks if g[1] >= lo - 1 and g[0] <= hi + 1])
+        (line,) = ax.plot(px, py, color="#222222", lw=1.0 if measured else 1.2, ls="-" if measured else "--")
         handles.setdefault("depth" if measured else "depth (schematic)", line)
         for typ, et, ey in ev_xy:
             marker, colour, label = EVENT_STYLE.get(typ, ("o", "#000000", typ))
@@ -852,13 +1156,13 @@ def timeline_figure(session, reps, layout="wide"):
             handles.setdefault(label, mk)
         ax.set_xlim(lo, hi)
         ax.set_ylim(ymax, ymin)  # heel down is down
-        ax.xaxis.set_major_locator(MultipleLocator(_tick_step(span, 6 if layout == "wide" else 4)))
+        ax.xaxis.set_major_locator(FixedLocator(axis.ticks(lo, hi, _tick_step(span, 6 if layout == "wide" else 4))))
         ax.yaxis.set_major_locator(MultipleLocator(_tick_step(ymax - ymin, 4)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _clock(v)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _clock(axis.real_s(v))))
         ax.tick_params(labelsize=fs)
         ax.set_ylabel("depth \u00b0", fontsize=fs)
         ax.grid(True, alpha=0.3)
-    axes[-1].set_xlabel("session time (m:ss)", fontsize=fs)
+    axes[-1].set_xlabel("session time (%s)" % ("h:mm:ss" if axis.real_s(total_s) >= 3600 else "m:ss"), fontsize=fs)
     title = "%s: heel depth below level%s" % (session.name, "" if measured else " (schematic from rep numbers)")
     axes[0].set_title(title, fontsize=fs + 1, loc="left")
     fig.legend(list(handles.values()), list(handles.keys()), loc="lower center", ncol=ncol, fontsize=fs - 1,
@@ -872,7 +1176,9 @@ def timeline_figure(session, reps, layout="wide"):
 def reps_figure(a, layout="wide"):
     """Depth per rep by side (valid filled, others hollow) with medians; hold per rep vs the target."""
     plt = _mpl()
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.6) if layout == "wide" else (4.3, 6.4), sharex=False)
+    # the legends sit outside the plotting area (right of it, or under it on a phone): never over a point
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.6) if layout == "wide" else (4.3, 7.6), sharex=False,
+                                   layout="constrained")
     for side in ("left", "right"):
         rs = [r for r in a.reps if r["side"] == side]
         if not rs:
@@ -894,15 +1200,20 @@ def reps_figure(a, layout="wide"):
     ax1.set_ylabel("depth \u00b0")
     ax1.set_title("Depth per rep", fontsize=10, loc="left")
     ax1.grid(True, alpha=0.3)
-    ax1.legend(fontsize=7, ncol=3 if layout == "wide" else 2, loc="lower right")
     ax2.axhline(a.config.hold_target_s, color="#006d2c", ls=":", lw=1.2,
                 label="target %g s" % a.config.hold_target_s)
     ax2.set_ylabel("hold s")
     ax2.set_xlabel("rep (per side)")
     ax2.set_title("Hold per rep", fontsize=10, loc="left")
     ax2.grid(True, alpha=0.3)
-    ax2.legend(fontsize=7, ncol=3, loc="upper right")
-    fig.tight_layout()
+    for ax in (ax1, ax2):
+        if not ax.get_legend_handles_labels()[0]:
+            continue
+        if layout == "wide":
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
+        else:
+            ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2 if ax is ax2 else -0.12),
+                      borderaxespad=0.0, frameon=False)
     return fig
 
 
@@ -928,6 +1239,13 @@ def _render(job):
     return _png(reps_figure(payload, layout), dpi=dpi)
 
 
+def _worker_init():
+    """A figure worker leaves Ctrl-C to the command (which stops it): no traceback from a worker."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class FigurePool:
     """Render figures in two worker processes when the session is long (fork only; else inline).
 
@@ -949,7 +1267,8 @@ class FigurePool:
         if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             return self
         try:
-            self.ex = ProcessPoolExecutor(max_workers=self.WORKERS, mp_context=multiprocessing.get_context("fork"))
+            self.ex = ProcessPoolExecutor(max_workers=self.WORKERS, mp_context=multiprocessing.get_context("fork"),
+                                          initializer=_worker_init)
             for _ in range(self.WORKERS):
                 self.ex.submit(_render, ("warm", None, None))
         except (OSError, ValueError, RuntimeError):
@@ -1015,7 +1334,7 @@ CSS = """
 *{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;padding:12px;color:#1a1a1a;
 background:#fafafa;line-height:1.4;font-size:16px}
-main{max-width:980px;margin:0 auto}
+main{max-width:1100px;margin:0 auto}
 h1{font-size:1.35rem;margin:.2em 0 .4em}
 h2{font-size:1.1rem;margin:1.4em 0 .4em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 .meta{color:#555;font-size:.85rem;overflow-wrap:anywhere}
@@ -1025,11 +1344,35 @@ h2{font-size:1.1rem;margin:1.4em 0 .4em;border-bottom:1px solid #ddd;padding-bot
 .big{font-size:1.6rem;font-weight:700}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%;margin:6px 0;border:1px solid #e3e3e3;
 background:#fff}
-table{border-collapse:collapse;font-size:.85rem;white-space:nowrap}
-th,td{padding:4px 8px;border-bottom:1px solid #eee;text-align:right}
-th{background:#f0f0f0;position:sticky;top:0}
+.scroll.overflowing{background:linear-gradient(to right,#fff 30%,rgba(255,255,255,0)) left/40px 100% no-repeat local,
+linear-gradient(to left,#fff 30%,rgba(255,255,255,0)) right/40px 100% no-repeat local,
+radial-gradient(farthest-side at 100% 50%,rgba(0,0,0,.25),transparent) right/14px 100% no-repeat scroll,#fff}
+.scrollhint{display:none;font-size:.8rem;color:#555;margin:2px 0 0}
+.scroll.overflowing+.scrollhint{display:block}
+table{border-collapse:collapse;font-size:.85rem;width:100%}
+th,td{padding:4px 6px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{background:#f0f0f0;position:sticky;top:0;white-space:normal;vertical-align:bottom;font-weight:600}
 td.l,th.l{text-align:left}
+td.w{white-space:normal;min-width:8em}
+.scroll[data-name=sides]{width:fit-content}
+table.sides{width:auto;min-width:24em}
+table.sides td:not(.l),table.sides th:not(.l){min-width:7em}
+table.sides td.l{white-space:normal}
 tr.fault td{background:#fff5f0}
+@media (max-width:700px){
+ .scroll[data-name=sides]{width:auto}
+ table.sides{min-width:100%}
+ table.cards thead{display:none}
+ table.cards,table.cards tbody,table.cards tr{display:block;width:100%}
+ table.cards tr{display:grid;grid-template-columns:1fr 1fr;column-gap:12px;border:1px solid #ddd;border-radius:6px;
+  margin:8px 0;padding:4px 8px;background:#fff}
+ table.cards tr.fault{border-color:#f4b69c;background:#fff5f0}
+ table.cards td{display:flex;justify-content:space-between;gap:6px;border:none;padding:2px 0;white-space:normal;
+  text-align:right;min-width:0;background:none!important}
+ table.cards td::before{content:attr(data-label);color:#555;text-align:left}
+ table.cards td.span{grid-column:1/-1}
+ .scroll.cardbox{border:none;background:none;overflow:visible}
+}
 figure{margin:10px 0}
 figure picture{display:block}
 figure img{display:block;width:100%;max-width:100%;height:auto;background:#fff}
@@ -1039,10 +1382,14 @@ ul.tips li{margin:.3em 0}
 blockquote{margin:.2em 0 .2em .3em;padding-left:.6em;border-left:3px solid #ccc;color:#333;font-size:.92rem}
 .notes li{color:#8a4b00}
 .small{font-size:.8rem;color:#555}
+a.dl{margin-right:1em}
 """
 
 # Sets data-figures-ok on <html> once every figure decoded (the browser test reads it),
-# and records any script error in data-errors.
+# and records any script error in data-errors. Marks each table box that has to scroll
+# sideways (class "overflowing": a shadow and a "scroll sideways" line show it) and
+# records, for the browser test: data-overflow (the boxes that scroll), data-cells-outside
+# (table cells not wholly inside the window: cut off), data-page-width.
 CHECK_JS = """
 (function(){
   var root=document.documentElement, errs=[];
@@ -1051,11 +1398,21 @@ CHECK_JS = """
     var imgs=document.querySelectorAll('img'), bad=[];
     for(var i=0;i<imgs.length;i++){var im=imgs[i];
       if(!(im.complete&&im.naturalWidth>0)){bad.push(im.getAttribute('alt')||('img'+i));}}
+    var boxes=document.querySelectorAll('.scroll'), over=[];
+    for(var j=0;j<boxes.length;j++){var b=boxes[j];
+      if(b.scrollWidth>b.clientWidth+1){b.classList.add('overflowing');over.push(b.getAttribute('data-name')||('box'+j));}
+      else{b.classList.remove('overflowing');}}
+    var cells=document.querySelectorAll('td,th'), out=0, w=window.innerWidth;
+    for(var k=0;k<cells.length;k++){var r=cells[k].getBoundingClientRect();
+      if(r.width>0&&(r.left<-1||r.right>w+1)){out++;}}
     root.setAttribute('data-figures', String(imgs.length));
     root.setAttribute('data-page-width', document.documentElement.scrollWidth+'/'+window.innerWidth);
+    root.setAttribute('data-overflow', over.join(' '));
+    root.setAttribute('data-cells-outside', String(out));
     root.setAttribute('data-figures-ok', bad.length?('no: '+bad.join(', ')):'yes');
   }
   if(document.readyState==='complete'){check();}else{window.addEventListener('load',check);}
+  window.addEventListener('resize',check);
 })();
 """
 
@@ -1064,22 +1421,31 @@ def _e(x):
     return html.escape(str(x), quote=True)
 
 
-def _table(headers, rows, row_classes=None):
-    out = ['<div class="scroll"><table><thead><tr>']
+def _table(headers, rows, row_classes=None, name="table", cls="", wide=(), spans=()):
+    """A table in a box that scrolls sideways when it must (and then says so). cls "cards": on a
+    phone each row becomes a card of label: value pairs, so no column is ever out of sight.
+    wide: indexes of columns whose text may wrap; spans: columns that take a card's whole width."""
+    out = ['<div class="scroll%s" data-name="%s"><table class="%s"><thead><tr>' % (
+        " cardbox" if "cards" in cls else "", _e(name), _e(cls))]
     for i, h in enumerate(headers):
-        out.append('<th%s>%s</th>' % (' class="l"' if i == 0 else "", _e(h)))
+        out.append('<th%s>%s</th>' % (' class="l"' if i == 0 or i in wide else "", _e(h)))
     out.append("</tr></thead><tbody>")
     for j, row in enumerate(rows):
-        cls = (row_classes or [None] * len(rows))[j]
-        out.append("<tr%s>" % (' class="%s"' % cls if cls else ""))
+        rc = (row_classes or [None] * len(rows))[j]
+        out.append("<tr%s>" % (' class="%s"' % rc if rc else ""))
         for i, c in enumerate(row):
-            out.append('<td%s>%s</td>' % (' class="l"' if i == 0 or i == len(row) - 1 else "", _e(c)))
+            klass = [k for k, on in (("l", i == 0 or i in wide), ("w", i in wide),
+                                     ("span", (i in wide or i in spans) and "cards" in cls)) if on]
+            out.append('<td%s data-label="%s">%s</td>' % (
+                ' class="%s"' % " ".join(klass) if klass else "", _e(headers[i]), _e(c)))
         out.append("</tr>")
-    out.append("</tbody></table></div>")
+    out.append('</tbody></table></div><p class="scrollhint">\u2194 the table is wider than the screen: '
+               'scroll it sideways</p>')
     return "".join(out)
 
 
 def side_rows(a):
+    """(headers, rows): one row per side (the text summary and the CSV use this)."""
     heads = ["side", "reps", "valid reps", "median depth (valid)", "deepest", "time held", "median hold",
              "holds \u2265 target", "median descent", "descent speed"] + \
             [FAULT_LABELS[f] for f in FAULTS] + ["fault rate"]
@@ -1093,6 +1459,13 @@ def side_rows(a):
             _f(m["median_descent_s"], "%.1f s"), _f(m["median_descent_speed_dps"], "%.1f \u00b0/s"),
         ] + [m["fault_counts"][f] for f in FAULTS] + [_pct(m["fault_rate"])])
     return heads, rows
+
+
+def side_columns(a):
+    """side_rows turned on its side, as the page shows it: one row per measure, one column per side
+    (3 columns fit any screen; 17 did not)."""
+    heads, rows = side_rows(a)
+    return ["measure"] + [r[0] for r in rows], [[h] + [r[i] for r in rows] for i, h in enumerate(heads) if i]
 
 
 def rep_rows(a):
@@ -1111,7 +1484,63 @@ def rep_rows(a):
     return heads, rows, cls
 
 
-def render_html(a, figs=None, title="heeldrop session report"):
+REP_FIELDS = ("session", "side", "rep", "start_ms", "end_ms", "depth_deg", "hold_s", "descent_s",
+              "descent_speed_dps", "rise_s", "rise_speed_dps", "bounces", "max_roll_deg", "valid", "faults",
+              "hold_target_reached", "gap_s", "interrupted")
+
+
+def rep_records(a):
+    """The per-rep table as plain values (numbers, booleans, a list of faults), one dict a rep."""
+    out = []
+    for r in a.reps:
+        d = {k: r.get(k) for k in REP_FIELDS}
+        d["faults"] = list(r["faults"])
+        d["gap_s"] = round(r.get("gap_s") or 0.0, 3)
+        out.append(d)
+    return out
+
+
+def reps_csv(a):
+    """The per-rep table as CSV text (faults joined with ';', booleans as true/false)."""
+    import csv
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(REP_FIELDS)
+    for d in rep_records(a):
+        w.writerow(["" if d[k] is None else ";".join(d[k]) if k == "faults" else
+                    ("true" if d[k] else "false") if isinstance(d[k], bool) else d[k] for k in REP_FIELDS])
+    return buf.getvalue()
+
+
+def reps_json(a):
+    return json.dumps({"reps": rep_records(a)}, indent=1, allow_nan=False) + "\n"
+
+
+def analysis_json(a):
+    """Everything the report says, as one JSON document (heeldrop report --json)."""
+    doc = {
+        "sessions": [{"name": x.name, "path": x.path, "kind": x.kind, "started": x.started, "side": x.side,
+                      "duration_s": round(x.duration_s, 3), "reps": len(x.reps()), "sha256": x.sha256,
+                      "gaps": len(x.gaps)} for x in a.sessions],
+        "config": {"hold_target_s": a.config.hold_target_s, "reps_per_side": a.config.reps_per_side,
+                   "min_depth_deg": a.config.min_depth_deg},
+        "sides": a.sides,
+        "symmetry": a.symmetry,
+        "tips": [{"for": labels, "tips": texts} for labels, texts in a.tip_groups()],
+        "notes": a.notes,
+        "reps": rep_records(a),
+    }
+    return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+
+
+def table_paths(html_path):
+    """Where the per-rep table goes beside the page: report.html -> report-reps.csv, report-reps.json."""
+    base = html_path[:-5] if html_path.lower().endswith(".html") else html_path
+    return base + "-reps.csv", base + "-reps.json"
+
+
+def render_html(a, figs=None, title="heeldrop session report", tables=None):
     """The whole page as a string: inline CSS, figures as base64 PNG, no external URL."""
     if figs is None:
         figs = figures(a)
@@ -1141,8 +1570,8 @@ def render_html(a, figs=None, title="heeldrop session report"):
              % MIN_VALID_REPS)
     p.append("<h2>Per side</h2>")
     if a.sides:
-        heads, rows = side_rows(a)
-        p.append(_table(heads, rows))
+        heads, rows = side_columns(a)
+        p.append(_table(heads, rows, name="sides", cls="sides"))
         p.append('<p class="small">Prescription: %d reps per side, hold %g s.</p>' % (
             a.config.reps_per_side, a.config.hold_target_s))
     else:
@@ -1169,8 +1598,16 @@ def render_html(a, figs=None, title="heeldrop session report"):
              '(faults in red and orange).</p>')
     p.append("<h2>Reps</h2>")
     if a.reps:
+        csv_name, json_name = [os.path.basename(x) for x in (tables or table_paths("report.html"))]
+        p.append('<p class="small">The table as data: <a class="dl" download="%s" href="data:text/csv;charset=utf-8;'
+                 'base64,%s">%s</a><a class="dl" download="%s" href="data:application/json;base64,%s">%s</a>'
+                 '%s</p>' % (
+                     _e(csv_name), base64.b64encode(reps_csv(a).encode()).decode("ascii"), _e(csv_name),
+                     _e(json_name), base64.b64encode(reps_json(a).encode()).decode("ascii"), _e(json_name),
+                     "(also written beside this page)" if tables else ""))
         heads, rows, cls = rep_rows(a)
-        p.append(_table(heads, rows, cls))
+        p.append(_table(heads, rows, cls, name="reps", cls="cards", wide=(len(heads) - 1,),
+                        spans=(heads.index("session"),)))
     else:
         p.append("<p>No completed reps.</p>")
     if a.notes:
@@ -1205,14 +1642,17 @@ def one_per_session(sessions, out=None):
     return [keep[k] for k in order]
 
 
-def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
-    """Load, analyse, write the requested outputs; return the Analysis. Prints the text summary to out."""
+def make_report(paths, config=None, html_path=None, png_dir=None, out=None, as_json=False):
+    """Load, analyse, write the requested outputs; return the Analysis. Prints the text summary
+    (as_json: the whole analysis as JSON) to out."""
     config = config or load_config()
     pool = FigurePool()
     try:
         if (html_path or png_dir) and sum(_size(p) for p in paths) > PARALLEL_FIGURES_BYTES:
             pool.start()
-        sessions = one_per_session([load_session(p, config) for p in paths], out)
+        # (with as_json, stdout holds only the JSON document: such notes go to stderr)
+        sessions = one_per_session([load_session(p, config) for p in paths],
+                                   sys.stderr if as_json and out is not None else out)
         a = analyse(sessions, config)
         figs = figures(a, pool=pool) if (html_path or png_dir) else None
     finally:
@@ -1229,16 +1669,21 @@ def make_report(paths, config=None, html_path=None, png_dir=None, out=None):
         except OSError as e:
             raise UserError("%s: cannot write figures (%s); pick a writable folder with --png" % (png_dir, e.strerror or e))
     if html_path:
-        page = render_html(a, figs)
+        tables = table_paths(html_path)
+        page = render_html(a, figs, tables=tables)
         try:
             d = os.path.dirname(os.path.abspath(html_path))
             os.makedirs(d, exist_ok=True)
             with open(html_path, "w", encoding="utf-8") as f:
                 f.write(page)
+            if a.reps:
+                for path, text in zip(tables, (reps_csv(a), reps_json(a))):
+                    with open(path, "w", encoding="utf-8", newline="") as f:
+                        f.write(text)
         except OSError as e:
             raise UserError("%s: cannot write the report (%s); pick a writable path with --html" % (html_path, e.strerror or e))
     if out is not None:
-        out.write(render_text(a))
+        out.write(analysis_json(a) if as_json else render_text(a))
     return a
 
 

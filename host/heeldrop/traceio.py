@@ -1,11 +1,14 @@
 """Read and write trace CSV files (docs/TRACE-CSV.md).
 
-    from heeldrop.traceio import read_trace, write_trace, iter_samples, TraceError
+    from heeldrop.traceio import read_trace, open_trace, write_trace, iter_samples, TraceError
 
     tr = read_trace("walk.csv")               # raises TraceError on bad input
     tr = read_trace("walk.csv", skip_bad=True)  # skips bad sample lines, counts them
     for t, ax, ay, az, gx, gy, gz in iter_samples(tr):
         ...
+    with open_trace("day.csv") as st:         # any length: a block at a time
+        for t_ms, ax, ay, az, gx, gy, gz, extra in st.blocks():
+            ...
     write_trace("out.csv", tr, {"sample_rate_hz": 100, "side": "left"})
 
 Units: t_ms integer milliseconds since the start, accelerations in g, angular
@@ -21,11 +24,17 @@ and a file left with no samples, still raise. Blank lines are ignored.
 Bad arguments to write_trace (a programming error, not bad input) raise
 ValueError.
 
-Speed: parsing goes column-wise through C-level map(float, ...) and falls back
-to a per-line pass (which finds the exact line and message) only when the fast
-pass sees a problem; a 1 kHz, 10 minute trace (600 000 lines, 34 MB) reads in
-about 2.5 s (the cyclic GC is paused meanwhile: with it, 5 s). A file with bad
-lines costs a second, slower pass.
+Blocks: the file is read BLOCK_BYTES (256 KB, about 5 000 lines) at a time,
+cut at a line end; read_trace collects the blocks. Metadata and header are
+read and checked first. Errors and line numbers are those of a whole read
+whatever the block size (tested down to 1 byte); an error in a later block is
+raised when that block is reached. bad_lines keeps the first 1 000.
+
+Speed: each block is parsed column-wise through C-level map(float, ...) and
+falls back to a per-line pass (which finds the exact line and message) only
+when the fast pass sees a problem; a 1 kHz, 10 minute trace (600 000 lines,
+34 MB) reads in about 2.5 s (the cyclic GC is paused meanwhile: with it, 5 s).
+A block with bad lines costs a second, slower pass.
 """
 import csv
 import gc
@@ -91,6 +100,9 @@ class Trace:
 
     def __len__(self):
         return len(self.t_ms)
+
+    def close(self):
+        """Nothing to close (a TraceStream has a file): the two can be used alike."""
 
     def __repr__(self):
         return "<Trace %s: %d samples, %d skipped, meta=%r>" % (
@@ -220,183 +232,368 @@ def _parse_row(row, n, idx, names, names_row=None):
 
 
 def read_trace(path, skip_bad=False):
-    """Read a trace CSV file into a Trace. See the module docstring."""
+    """Read a trace CSV file into a Trace (all samples in lists). See the module docstring.
+    For a file of any size, open_trace reads it a block at a time instead."""
+    with open_trace(path, skip_bad=skip_bad) as st:
+        return st.collect()
+
+
+def parse_trace(data, path="<trace>", skip_bad=False):
+    """Parse trace CSV bytes (or str). Same rules as read_trace."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogateescape")
+    with TraceStream(io.BytesIO(data), path, skip_bad=skip_bad) as st:
+        return st.collect()
+
+
+def open_trace(path, skip_bad=False, block_bytes=None, extra=True):
+    """A TraceStream over the file at path: metadata and header read and
+    checked at once, samples a block at a time (memory independent of the
+    file's length)."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        f = open(path, "rb")
     except OSError as e:
         raise TraceError(path, 0, "cannot read file: %s" % (e.strerror or e)) from None
-    return parse_trace(data, path, skip_bad=skip_bad)
+    try:
+        return TraceStream(f, path, skip_bad=skip_bad, block_bytes=block_bytes, extra=extra, owns=True)
+    except BaseException:
+        f.close()
+        raise
 
 
-def decode_text(data, path, skip_bad):
+def decode_text(data, path, skip_bad, first_line=1):
     """(text, set of 1-based line numbers holding bytes that are not UTF-8).
 
     Without skip_bad the first such byte is a TraceError naming its line;
-    with it, those lines are listed and the text decoded with replacements."""
+    with it, those lines are listed and the text decoded with replacements.
+    first_line: the line number of data's first line."""
     try:
         return data.decode("utf-8"), set()
     except UnicodeDecodeError as e:
         if not skip_bad:
-            line = data.count(b"\n", 0, e.start) + 1
+            line = data.count(b"\n", 0, e.start) + first_line
             raise TraceError(path, line, "not UTF-8 text (byte 0x%02x)" % data[e.start]) from None
     bad = set()
     for i, raw in enumerate(data.split(b"\n")):
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
-            bad.add(i + 1)
+            bad.add(i + first_line)
     return data.decode("utf-8", errors="replace"), bad
 
 
-def parse_trace(data, path="<trace>", skip_bad=False):
-    """Parse trace CSV bytes (or str). Same rules as read_trace."""
-    bad_byte_lines = set()
-    if isinstance(data, bytes):
-        text, bad_byte_lines = decode_text(data, path, skip_bad)
-    else:
-        text = data
-    if text.startswith("\ufeff"):  # spreadsheets write a byte order mark
-        text = text[1:]
-    if not text.strip():
-        raise TraceError(path, 1, "empty file: expected a header row %r and samples" % HEADER)
-
-    f = io.StringIO(text, newline="")
-    meta = {}
-    lineno = 0
-    header_line = None
-    header_text = None
-    while True:
-        raw = f.readline()
-        if not raw:
-            break
-        lineno += 1
-        s = raw.strip()
-        if not s:
-            continue
-        if lineno in bad_byte_lines:
-            raise TraceError(path, lineno, "not UTF-8 text (before the samples)")
-        if s.startswith("#"):
-            if s.strip("#").strip() == "":
-                continue
-            m = _META_RE.match(s)
-            if not m:
-                raise TraceError(path, lineno, "bad metadata line %s: expected '# key=value'" % _show(s))
-            key, value = m.group(1), m.group(2).strip()
-            if key in meta:
-                raise TraceError(path, lineno, "duplicate metadata key %r" % key)
-            try:
-                meta[key] = parse_meta_value(key, value)
-            except ValueError as e:
-                raise TraceError(path, lineno, str(e)) from None
-            continue
-        header_line = lineno
-        header_text = raw
-        break
-    if header_line is None:
-        raise TraceError(path, lineno, "no header row: expected %r after the metadata lines" % HEADER)
-
-    try:
-        header = [h.strip() for h in next(csv.reader([header_text]))]
-    except (csv.Error, StopIteration) as e:
-        raise TraceError(path, header_line, "bad header row: %s" % e) from None
-    if all(_float_ok(h) for h in header):
-        raise TraceError(path, header_line, "no header row: the first line holds numbers; expected %r" % HEADER)
-    seen = {}
-    for i, h in enumerate(header):
-        if h in seen:
-            raise TraceError(path, header_line, "duplicate column %r (columns %d and %d)" % (h, seen[h] + 1, i + 1))
-        seen[h] = i
-    missing = [c for c in COLUMNS if c not in seen]
-    if missing:
-        raise TraceError(path, header_line, _missing_message(missing, header))
-    n = len(header)
-    idx = [seen[c] for c in COLUMNS]
-    extra_names = [h for h in header if h not in COLUMNS]
-
-    # Fast path: read every row at C speed, convert column-wise. Only when
-    # something is off (odd field counts, blank or multi-line rows, bad
-    # values, time going backwards) re-read line by line to find the line
-    # and the message. The cyclic GC is paused: hundreds of thousands of
-    # small row lists would make it run over and over (3x slower).
-    pos = f.tell()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _parse_body(f, pos, path, meta, header, header_line, seen, skip_bad, bad_byte_lines)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+BLOCK_BYTES = 1 << 18       # samples are parsed this many bytes at a time (about 5 000 lines)
+MAX_HEAD_BYTES = 1 << 20    # metadata and header must fit in this
+MAX_LINE_BYTES = 1 << 20    # a longer line is not a trace line
+KEEP_BAD_LINES = 1000       # bad_lines keeps the first ones; skipped counts them all
 
 
-def _parse_body(f, pos, path, meta, header, header_line, seen, skip_bad, bad_byte_lines):
-    n = len(header)
-    idx = [seen[c] for c in COLUMNS]
-    extra_names = [h for h in header if h not in COLUMNS]
-    tr = Trace(meta=meta, path=path)
-    reader = csv.reader(f)
-    try:
-        rows = list(reader)
-    except csv.Error as e:
-        raise TraceError(path, header_line + reader.line_num, "bad CSV: %s" % e) from None
-    if not rows:
-        raise TraceError(path, header_line, "header but no samples")
-    if not bad_byte_lines and reader.line_num == len(rows) and set(map(len, rows)) == {n}:
-        cols = _fast_columns(rows, n, idx)
-        if cols is not None:
-            tr.t_ms, tr.ax, tr.ay, tr.az, tr.gx, tr.gy, tr.gz = cols
-            if extra_names:
-                tcols = list(zip(*rows))
-                for name in extra_names:
-                    tr.extra[name] = list(tcols[seen[name]])
-            return tr
+class TraceStream:
+    """A trace CSV read a block at a time.
 
-    # Collect the rows again with their line numbers (the csv reader counts
-    # lines from the line after the header).
-    f.seek(pos)
-    reader = csv.reader(f)
-    rows = []
-    lines = []
-    for row in reader:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        rows.append(row)
-        lines.append(header_line + reader.line_num)
-    if not rows:
-        raise TraceError(path, header_line, "header but no samples")
+        with open_trace("big.csv", skip_bad=True) as st:
+            st.meta                        # checked, as read_trace gives it
+            for t, ax, ay, az, gx, gy, gz, extra in st.blocks():
+                ...                        # lists of one block's samples (extra: column -> list of str)
+            st.samples, st.skipped, st.bad_lines, st.first_t, st.last_t
 
-    # Slow path: line by line, exact messages.
-    out = ([], [], [], [], [], [], [])
-    ext = {name: [] for name in extra_names}
-    ext_idx = [(name, seen[name]) for name in extra_names]
-    last_t = None
-    for row, ln in zip(rows, lines):
-        if len(row) == n and not "".join(row).strip():
-            continue  # a row of empty fields (",,,,,,"), as spreadsheets write
+    The same rules and messages as read_trace, line numbers counted over the
+    whole file; an error in a later block is raised when that block is read.
+    pos and size (bytes) tell how far it has got, for a progress bar.
+    """
+
+    def __init__(self, f, path="<trace>", skip_bad=False, block_bytes=None, extra=True, owns=False):
+        self.f = f
+        self.path = path
+        self.skip_bad = skip_bad
+        self.block_bytes = block_bytes or BLOCK_BYTES
+        self.want_extra = extra
+        self.owns = owns
+        self.skipped = 0
+        self.bad_lines = []
+        self.samples = 0
+        self.first_t = None
+        self.last_t = None
+        self.pos = 0
+        self._finished = False
         try:
-            if ln in bad_byte_lines:
-                raise _Bad("not UTF-8 text")
-            t, vals = _parse_row(row, n, idx, COLUMNS, header)
-            if last_t is not None and t < last_t:
-                raise _Bad("time goes backwards: t_ms=%d after t_ms=%d" % (t, last_t))
-        except _Bad as e:
-            if not skip_bad:
-                raise TraceError(path, ln, str(e)) from None
-            tr.skipped += 1
-            tr.bad_lines.append((ln, str(e)))
-            continue
-        last_t = t
-        out[0].append(t)
-        for k in range(6):
-            out[k + 1].append(vals[k])
-        for name, i in ext_idx:
-            ext[name].append(row[i])
-    if not out[0]:
-        raise TraceError(path, header_line, "no samples left after skipping %d bad lines" % tr.skipped)
-    tr.t_ms, tr.ax, tr.ay, tr.az, tr.gx, tr.gy, tr.gz = out
-    tr.extra = ext
-    return tr
+            self.size = os.fstat(f.fileno()).st_size
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self.size = len(f.getbuffer()) if hasattr(f, "getbuffer") else None
+        self._read_head()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        if self.owns and self.f is not None:
+            self.f.close()
+        self.f = None
+
+    def _read(self, n):
+        try:
+            data = self.f.read(n)
+        except OSError as e:
+            raise TraceError(self.path, 0, "cannot read file: %s" % (e.strerror or e)) from None
+        self.pos += len(data)
+        return data
+
+    # ---- metadata and header
+    def _read_head(self):
+        path = self.path
+        step = min(65536, self.block_bytes)
+        data = self._read(step)
+        eof = False
+        while True:
+            # decode whole lines only (a read may end inside a character)
+            cut = len(data) if eof else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+            got = self._parse_head(data[:cut], eof)
+            if got is not None:
+                break
+            if len(data) >= MAX_HEAD_BYTES:
+                raise TraceError(path, 1, "no header row in the first %d bytes: not a trace CSV" % MAX_HEAD_BYTES)
+            more = self._read(step)
+            eof = not more
+            data += more
+        self.meta, self.header, self.header_line, body_at = got
+        self._rest = data[body_at:]
+        self._eof = eof
+        self._line = self.header_line  # lines consumed so far
+        seen = {}
+        for i, h in enumerate(self.header):
+            seen[h] = i
+        self._seen = seen
+        self._n = len(self.header)
+        self._idx = [seen[c] for c in COLUMNS]
+        self.extra_names = [h for h in self.header if h not in COLUMNS]
+
+    def _parse_head(self, data, complete):
+        """(meta, header list, header line, byte offset of the body) or None when more bytes are needed."""
+        path = self.path
+        text, bad_byte_lines = decode_text(data, path, self.skip_bad)
+        bom = 1 if text.startswith("\ufeff") else 0  # spreadsheets write a byte order mark
+        if complete and not text[bom:].strip():
+            raise TraceError(path, 1, "empty file: expected a header row %r and samples" % HEADER)
+        f = io.StringIO(text[bom:], newline="")
+        meta = {}
+        lineno = 0
+        consumed = bom
+        while True:
+            raw = f.readline()
+            if not raw:
+                if not complete:
+                    return None
+                raise TraceError(path, lineno, "no header row: expected %r after the metadata lines" % HEADER)
+            if not complete and (not raw.endswith(("\n", "\r")) or (raw.endswith("\r") and f.tell() == len(text) - bom)):
+                return None  # the line (or its \r\n) goes on in the next read
+            lineno += 1
+            consumed += len(raw)
+            s = raw.strip()
+            if not s:
+                continue
+            if lineno in bad_byte_lines:
+                raise TraceError(path, lineno, "not UTF-8 text (before the samples)")
+            if s.startswith("#"):
+                if s.strip("#").strip() == "":
+                    continue
+                m = _META_RE.match(s)
+                if not m:
+                    raise TraceError(path, lineno, "bad metadata line %s: expected '# key=value'" % _show(s))
+                key, value = m.group(1), m.group(2).strip()
+                if key in meta:
+                    raise TraceError(path, lineno, "duplicate metadata key %r" % key)
+                try:
+                    meta[key] = parse_meta_value(key, value)
+                except ValueError as e:
+                    raise TraceError(path, lineno, str(e)) from None
+                continue
+            header_line = lineno
+            header_text = raw
+            break
+        try:
+            header = [h.strip() for h in next(csv.reader([header_text]))]
+        except (csv.Error, StopIteration) as e:
+            raise TraceError(path, header_line, "bad header row: %s" % e) from None
+        if all(_float_ok(h) for h in header):
+            raise TraceError(path, header_line, "no header row: the first line holds numbers; expected %r" % HEADER)
+        seen = {}
+        for i, h in enumerate(header):
+            if h in seen:
+                raise TraceError(path, header_line, "duplicate column %r (columns %d and %d)" % (h, seen[h] + 1, i + 1))
+            seen[h] = i
+        missing = [c for c in COLUMNS if c not in seen]
+        if missing:
+            raise TraceError(path, header_line, _missing_message(missing, header))
+        # every line up to here decoded cleanly, so its UTF-8 length is its length in bytes
+        return meta, header, header_line, len(text[:consumed].encode("utf-8"))
+
+    # ---- samples
+    def _next_block(self):
+        """The next run of whole lines (bytes) or None at the end."""
+        buf = self._rest
+        while not self._eof and len(buf) < self.block_bytes:
+            more = self._read(self.block_bytes)
+            if not more:
+                self._eof = True
+                break
+            buf += more
+        if not buf:
+            self._rest = b""
+            return None
+        if self._eof:
+            self._rest = b""
+            return buf
+        while True:
+            cut = buf.rfind(b"\n") + 1 or buf.rfind(b"\r") + 1
+            if cut:
+                self._rest = buf[cut:]
+                return buf[:cut]
+            if len(buf) > MAX_LINE_BYTES:
+                raise TraceError(self.path, self._line + 1, "a line longer than %d bytes: not a trace CSV" % MAX_LINE_BYTES)
+            more = self._read(self.block_bytes)
+            if not more:
+                self._eof = True
+                self._rest = b""
+                return buf
+            buf += more
+
+    def blocks(self):
+        """Yield (t_ms, ax, ay, az, gx, gy, gz, extra) lists per block; raises TraceError as read_trace would."""
+        gc_was_enabled = gc.isenabled()
+        try:
+            while True:
+                data = self._next_block()
+                if data is None:
+                    break
+                # The cyclic GC is paused while a block's rows exist: tens of thousands of
+                # small row lists would make it run over and over (3x slower).
+                gc.disable()
+                try:
+                    got = self._parse_block(data)
+                finally:
+                    if gc_was_enabled:
+                        gc.enable()
+                if got is not None and got[0]:
+                    t = got[0]
+                    if self.first_t is None:
+                        self.first_t = t[0]
+                    self.last_t = t[-1]
+                    self.samples += len(t)
+                    yield got
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        self._finished = True
+        if not self.samples:
+            if self.skipped:
+                raise TraceError(self.path, self.header_line, "no samples left after skipping %d bad lines"
+                                 % self.skipped)
+            raise TraceError(self.path, self.header_line, "header but no samples")
+
+    def _bad(self, line, message):
+        if not self.skip_bad:
+            raise TraceError(self.path, line, message)
+        self.skipped += 1
+        if len(self.bad_lines) < KEEP_BAD_LINES:
+            self.bad_lines.append((line, message))
+
+    def _parse_block(self, data):
+        path = self.path
+        first = self._line + 1  # line number of the block's first line
+        text, bad_byte_lines = decode_text(data, path, self.skip_bad, first_line=first)
+        n = self._n
+        idx = self._idx
+        # Fast path: read every row at C speed, convert column-wise. Only when
+        # something is off (odd field counts, blank or multi-line rows, bad
+        # values, time going backwards) re-read line by line to find the line
+        # and the message.
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            rows = list(reader)
+            clean = True
+        except csv.Error:
+            rows, clean = [], False
+        nlines = reader.line_num
+        if clean and rows and not bad_byte_lines and nlines == len(rows) and set(map(len, rows)) == {n}:
+            cols = _fast_columns(rows, n, idx)
+            if cols is not None and (self.last_t is None or cols[0][0] >= self.last_t):
+                self._line += nlines
+                extra = {}
+                if self.want_extra and self.extra_names:
+                    tcols = list(zip(*rows))
+                    for name in self.extra_names:
+                        extra[name] = list(tcols[self._seen[name]])
+                return cols + [extra]
+        del rows
+
+        # Slow path: line by line, exact messages.
+        out = ([], [], [], [], [], [], [])
+        ext = {name: [] for name in self.extra_names} if self.want_extra else {}
+        ext_idx = [(name, self._seen[name]) for name in self.extra_names] if self.want_extra else []
+        last_t = self.last_t
+        reader = csv.reader(io.StringIO(text, newline=""))
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as e:
+                raise TraceError(path, first + reader.line_num - 1, "bad CSV: %s" % e) from None
+            ln = first + reader.line_num - 1
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) == n and not "".join(row).strip():
+                continue  # a row of empty fields (",,,,,,"), as spreadsheets write
+            try:
+                if ln in bad_byte_lines:
+                    raise _Bad("not UTF-8 text")
+                t, vals = _parse_row(row, n, idx, COLUMNS, self.header)
+                if last_t is not None and t < last_t:
+                    raise _Bad("time goes backwards: t_ms=%d after t_ms=%d" % (t, last_t))
+            except _Bad as e:
+                self._bad(ln, str(e))
+                continue
+            last_t = t
+            out[0].append(t)
+            for k in range(6):
+                out[k + 1].append(vals[k])
+            for name, i in ext_idx:
+                ext[name].append(row[i])
+        self._line += reader.line_num
+        if not out[0]:
+            return None
+        return list(out) + [ext]
+
+    @property
+    def done(self):
+        """The whole file has been read (blocks() ran to its end)."""
+        return self._eof and not self._rest and self._finished
+
+    def drain(self):
+        """Read what is left (counting samples and bad lines), keeping nothing."""
+        if not self.done:
+            for _ in self.blocks():
+                pass
+
+    def collect(self):
+        """All the samples in one Trace (lists); the file's extra columns kept as text."""
+        tr = Trace(meta=self.meta, path=self.path)
+        cols = (tr.t_ms, tr.ax, tr.ay, tr.az, tr.gx, tr.gy, tr.gz)
+        ext = {name: [] for name in self.extra_names} if self.want_extra else {}
+        for block in self.blocks():
+            for dst, src in zip(cols, block):
+                dst.extend(src)
+            for name, vals in block[7].items():
+                ext[name].extend(vals)
+        tr.extra = ext
+        tr.skipped = self.skipped
+        tr.bad_lines = self.bad_lines
+        return tr
 
 
 def _fast_columns(rows, n, idx):

@@ -3,7 +3,8 @@
 The held-out split (build/eval/heldout) is made from its own seeds by the same
 generator as the tuning split, rendered once and reused while the simulator is
 unchanged (version stamp). The engine is tuned on the tuning split only; this
-file scores the held-out one and writes out/accuracy.txt and out/accuracy.json.
+file scores the held-out one and writes build/test-out/accuracy.txt and
+build/test-out/accuracy.json.
 
 A goal the engine on main does not meet yet is marked
 ``xfail(strict=True, reason="issue 10: measured X, goal Y")``: the suite stays
@@ -113,11 +114,11 @@ def test_flag_f1_counts_missed_reps_and_extra_detections():
 def heldout():
     names = ensure_split("heldout", jobs=default_jobs())
     res = evaluate_dir(split_dir("heldout"), jobs=default_jobs())
-    os.makedirs(os.path.join(ROOT, "out"), exist_ok=True)
+    os.makedirs(os.path.join(ROOT, "build", "test-out"), exist_ok=True)
     text = report_text(res, "held-out split")
-    with open(os.path.join(ROOT, "out", "accuracy.txt"), "w") as f:
+    with open(os.path.join(ROOT, "build", "test-out", "accuracy.txt"), "w") as f:
         f.write(text + "\n")
-    with open(os.path.join(ROOT, "out", "accuracy.json"), "w") as f:
+    with open(os.path.join(ROOT, "build", "test-out", "accuracy.json"), "w") as f:
         f.write(json.dumps(res.to_json(), indent=1) + "\n")
     print(text)
     assert len(names) == len(res.per)
@@ -149,28 +150,28 @@ def _fig(res, key):
     return res.figures()[key]
 
 
-@xfail("0.038 (4 of 106)", ">= 0.99")
+@xfail("0.868 (92 of 106)", ">= 0.99")
 def test_calibrated_at_the_still_start(heldout):
     assert _fig(heldout, "calibrated_at_still_start") >= 0.99
 
 
-@xfail("inf (69 of 106 still starts never followed by a calibration)", "<= 3.0 s")
+@xfail("inf (10 of 106 still starts never followed by a calibration; median 1.52 s)", "<= 3.0 s")
 def test_calibration_time_after_standing_still_p95(heldout):
     assert _fig(heldout, "calibration_time_p95_s") <= 3.0
 
 
-@xfail("0.066 (618 true reps, 142 detected)", ">= 0.98")
+@xfail("0.799 (618 true reps, 766 detected)", ">= 0.98")
 def test_rep_f1_overall(heldout):
     assert _fig(heldout, "rep_f1") >= 0.98
 
 
-@xfail("0.000 in the worst mounting", ">= 0.98 in every mounting")
+@xfail("0.171 in the worst mounting", ">= 0.98 in every mounting")
 def test_rep_f1_in_every_mounting(heldout):
     bad = {k: round(v, 3) for k, v in _fig(heldout, "rep_f1_by_mounting").items() if v < 0.98}
     assert len(_fig(heldout, "rep_f1_by_mounting")) == 24 and not bad, bad
 
 
-@xfail("0.000 at the worst rate", ">= 0.98 at every rate")
+@xfail("0.551 at the worst rate", ">= 0.98 at every rate")
 def test_rep_f1_at_every_rate(heldout):
     bad = {k: round(v, 3) for k, v in _fig(heldout, "rep_f1_by_rate").items() if v < 0.98}
     assert len(_fig(heldout, "rep_f1_by_rate")) == 6 and not bad, bad
@@ -180,20 +181,20 @@ def test_rep_f1_at_every_rate(heldout):
 MAE_RECALL = 0.9
 
 
-@xfail("5.8 deg over the 25 reps found (recall 0.040)", "<= 2.5 deg with >= 90 % of reps found")
+@xfail("2.44 deg over the reps found (recall 0.895)", "<= 2.5 deg with >= 90 % of reps found")
 def test_depth_mae(heldout):
     s = heldout.total.summary()
     assert s["rep_recall"] >= MAE_RECALL and s["depth_mae_deg"] <= 2.5, (s["rep_recall"], s["depth_mae_deg"])
 
 
-@xfail("0.43 s over the 25 reps found (recall 0.040)", "<= 0.75 s with >= 90 % of reps found")
+@xfail("1.36 s over the reps found (recall 0.895)", "<= 0.75 s with >= 90 % of reps found")
 def test_hold_mae(heldout):
     s = heldout.total.summary()
     assert s["rep_recall"] >= MAE_RECALL and s["hold_mae_s"] <= 0.75, (s["rep_recall"], s["hold_mae_s"])
 
 
-FLAG_NOW = {"fast_descent": "0.012", "bounced": "0.000", "roll_out": "0.000", "snap_up": "0.041",
-            "twist": "0.000", "no_hold": "0.016"}
+FLAG_NOW = {"fast_descent": "0.680", "bounced": "0.370", "roll_out": "0.383", "snap_up": "0.820",
+            "twist": "0.45", "no_hold": "0.217"}
 
 
 @pytest.mark.parametrize("flag", [pytest.param(f, marks=xfail(FLAG_NOW[f], ">= 0.90")) for f in FLAGS])
@@ -202,19 +203,19 @@ def test_fault_flag_f1(heldout, flag):
     assert s["flag_f1"][flag] is not None and s["flag_f1"][flag] >= 0.90, (flag, s["flag_counts"][flag])
 
 
-@xfail("0.33 (7 bounce events)", ">= 0.90")
+@xfail("0.29 (308 bounce events)", ">= 0.90")
 def test_bounce_events_fall_in_reps_that_bounced(heldout):
     assert _fig(heldout, "bounce_precision") >= 0.90
 
 
-@xfail("512 ms over the few bounced reps found", "<= 400 ms over >= 20")
+@xfail("489 ms over 28 bounced reps", "<= 400 ms over >= 20")
 def test_first_bounce_cue_latency(heldout):
     s = heldout.total.summary()
     assert s["bounce_reps"] >= 20, s["bounce_reps"]
     assert s["bounce_latency_median_ms"] <= 400
 
 
-@xfail("34 reps", "0")
+@xfail("24 reps", "0")
 def test_no_reps_in_walking_fidgeting_or_step_spans(heldout):
     assert _fig(heldout, "reps_in_nonrep_spans") == 0, heldout.total.summary()["reps_in_spans"]
 

@@ -36,7 +36,7 @@ def _fields(out, prefix):
 def test_pico_heap_keeps_16kb_through_a_session_and_its_download(tmp_path):
     assert os.path.exists(MP32), "%s missing: run `make unix32`" % MP32
     r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", DEMO, "--speed", "max", "--quiet",
-                        "--flash", str(tmp_path), "--board-ram", "pico", "--download", "--fs", "lfs",
+                        "--flash", str(tmp_path), "--board-ram", "pico", "--download",
                         "--clock-start-ms", "1070000"],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     out = r.stdout + r.stderr

@@ -48,7 +48,9 @@ def test_demo_check_fails_on_a_session_that_differs(tmp_path):
     r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", TRACE, "--speed", "max", "--quiet",
                         "--flash", str(tmp_path)], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    path = os.path.join(str(tmp_path), "sessions", "s0001.hdl")
+    from heeldrop import simflash
+
+    path = simflash.session_paths(str(tmp_path))[0]
     ok, why = check_against_replay(TRACE, path)
     assert ok, why
     cut = str(tmp_path / "cut.csv")

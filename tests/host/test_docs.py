@@ -113,16 +113,25 @@ def read(relpath):
 
 
 def emitted_by_engine():
-    """{event type: set of keyword fields} from the engine's _emit(...) calls."""
-    src = read("firmware/lib/heelcore/engine.py")
+    """{event type: set of fields} from the engine's event calls: out("type",
+    field=...) / _emit("type", field=...) keyword calls, and _out({"type":
+    "...", "field": ...}) dicts, in every module of the engine."""
     out = {}
-    for m in re.finditer(r'_emit\(\s*"(\w+)"', src):
-        depth, i = 1, src.index("(", m.start()) + 1
-        while depth:
-            depth += {"(": 1, ")": -1}.get(src[i], 0)
-            i += 1
-        call = src[m.start():i]
-        out.setdefault(m.group(1), set()).update(re.findall(r"[,(]\s*(\w+)\s*=(?!=)", call))
+    for mod in ("engine", "reps", "fusion"):
+        path = "firmware/lib/heelcore/%s.py" % mod
+        if not os.path.exists(os.path.join(ROOT, path)):
+            continue
+        src = read(path)
+        for m in re.finditer(r'(?:_emit|\bout)\(\s*"(\w+)"|_out\(\{"type": "(\w+)"', src):
+            depth, i = 1, src.index("(", m.start()) + 1
+            while depth:
+                depth += {"(": 1, ")": -1}.get(src[i], 0)
+                i += 1
+            call = src[m.start():i]
+            fields = set(re.findall(r"[,(]\s*(\w+)\s*=(?!=)", call)) | set(re.findall(r'"(\w+)":', call))
+            fields.discard("type")
+            fields.discard("t_ms")
+            out.setdefault(m.group(1) or m.group(2), set()).update(fields)
     return out
 
 

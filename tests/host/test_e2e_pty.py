@@ -2,6 +2,7 @@
 in the MicroPython unix port behind a pseudo terminal, and the host tools on
 the other side of it, as with a board on a USB port."""
 import os
+import re
 import sys
 import time
 
@@ -21,11 +22,10 @@ TRACE = os.path.join(ROOT, "tests", "traces", "mixed_faults_right.csv")
 
 
 def device_file(flash, sid):
-    d = os.path.join(flash, "sessions")
-    for f in sorted(os.listdir(d)):
-        if f.endswith(".hdl") and int("".join(c for c in f if c.isdigit())) == sid:
-            return os.path.join(d, f)
-    raise AssertionError("session %d not in %s: %s" % (sid, d, os.listdir(d)))
+    """Session sid's log as the device's flash image holds it, copied out."""
+    from heeldrop import simflash
+
+    return simflash.session_file(flash, sid)
 
 
 @pytest.fixture(scope="module")
@@ -216,12 +216,17 @@ def test_cli_live_config_side_and_deploy_on_the_virtual_device(tmp_path):
         assert r.returncode == 0 and "right" in r.stdout
         r = hd("sessions")
         assert r.returncode == 0 and "recording" in r.stdout
+        # issue 13.18: the sim's own flash (a Pico's 1408 KB of littlefs), not the host's disk
+        m = re.search(r"flash: (\d+) of (\d+) kB free", r.stdout)
+        assert m and int(m.group(2)) == 1408 and 1000 < int(m.group(1)) < 1408, r.stdout
         r = hd("doctor")
         assert r.returncode == 0 and "board: sim" in r.stdout, r.stdout
         r = hd("deploy", "--no-restart", timeout=300)
         assert r.returncode == 0, r.stderr
-        assert os.path.exists(os.path.join(flash, "lib", "heelcore", "proto.mpy"))
-        assert os.path.exists(os.path.join(flash, "main.py")) or not os.path.exists(
-            os.path.join(ROOT, "firmware", "main.py"))
+        from heeldrop import simflash
+
+        on_flash = simflash.list_files(flash)
+        assert "/lib/heelcore/proto.mpy" in on_flash, sorted(on_flash)
+        assert "/main.py" in on_flash or not os.path.exists(os.path.join(ROOT, "firmware", "main.py"))
     finally:
         sim.stop()

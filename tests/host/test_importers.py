@@ -316,3 +316,41 @@ def test_missing_data_fails_with_the_expected_location(monkeypatch, tmp_path):
     with pytest.raises(pytest.fail.Exception) as ei:
         data("ipol-foot-gait/GaitData/1-1_lf.txt")
     assert "nowhere" in str(ei.value) and "tests/data" in str(ei.value)
+
+
+def test_streams_give_the_same_samples_and_events_as_whole_reads():
+    from heeldrop.importers import open_any
+    from heeldrop.replay import run_engine
+    for rel in (("ipol-foot-gait", "GaitData", "1-1_lf.txt"), ("uci-pt-exercises", "s1", "e1", "u2", "test.txt")):
+        p = os.path.join(DATA, *rel)
+        whole = load_any(p)
+        with open_any(p) as st:
+            assert st.meta == whole.meta
+            blocks = list(st.blocks())
+        assert sum((b[0] for b in blocks), []) == whole.t_ms
+        assert sum((b[6] for b in blocks), []) == whole.gz
+        with open_any(p) as st:
+            assert run_engine(st) == run_engine(whole)
+
+
+def test_a_data_set_file_of_any_length_is_read_in_the_same_memory(tmp_path):
+    import tracemalloc
+    from heeldrop.importers import open_any
+    head = "time index;acc_x;acc_y;acc_z;gyr_x;gyr_y;gyr_z;mag_x;mag_y;mag_z\n"
+    row = "%d;0.1;0.2;9.8;0.01;0.02;0.03;0.1;0.2;0.3\n"
+    peaks = []
+    for n in (12_000, 48_000):
+        p = tmp_path / ("u%d" % n) / "s1" / "e1" / "u2"
+        p.mkdir(parents=True)
+        f = p / "test.txt"
+        with open(str(f), "w") as out:
+            out.write(head)
+            for i in range(1, n + 1, 1000):
+                out.write("".join(row % k for k in range(i, min(n, i + 999) + 1)))
+        tracemalloc.start()
+        with open_any(str(f)) as st:
+            got = sum(len(b[0]) for b in st.blocks())
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert got == n
+    assert peaks[1] < 1.25 * peaks[0], peaks

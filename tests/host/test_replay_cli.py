@@ -1,6 +1,7 @@
 """heeldrop replay: the contract output, the engines' agreement and bad input."""
 import json
 import os
+import re
 
 from heeldrop.cli import main
 
@@ -75,3 +76,84 @@ def test_bad_config_file(tmp_path, capsys):
     assert main(["replay", "--config", str(c), DEMO]) == 2
     err = capsys.readouterr().err
     assert "hold_target_s" in err and err.count("\n") == 1
+
+
+# ------------------------------------------------------------ big files, progress, the table
+
+def _big(tmp_path, n):
+    from heeldrop.bench_big import big_trace
+    return big_trace(n, path=str(tmp_path / ("big-%d.csv" % n)))
+
+
+def peak_rss_mb(argv):
+    """(exit code, peak RSS in MB) of `heeldrop ARGV` in its own process (os.wait4)."""
+    import subprocess
+    import sys
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    p = subprocess.Popen([exe] + argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = p.stdout.read()
+    _pid, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, ru.ru_maxrss / 1024.0, out.decode()
+
+
+def test_replay_memory_does_not_grow_with_the_trace(tmp_path):
+    """The trace is read a block at a time while the engine runs: the peak RSS for a trace 4 times
+    as long (100 000 samples, 5 MB) stays within 15 % (before: every sample was held, as floats
+    and again as counts: +70 MB here). Seconds and peak RSS for 4 million samples: make bench (big_*)."""
+    peaks, reps = [], []
+    for n in (25_000, 100_000):
+        rc, mb, out = peak_rss_mb(["replay", _big(tmp_path, n)])
+        assert rc == 0
+        peaks.append(mb)
+        reps.append(json.loads(out.splitlines()[-1])["reps"])
+    assert reps[1] >= 3 * reps[0] > 0, reps  # it did read the whole of both
+    assert peaks[1] < 1.15 * peaks[0], peaks
+
+
+def _run_on_pty(argv, env):
+    """(exit code, what the command wrote to stderr, a terminal)."""
+    import pty
+    import subprocess
+    import sys
+    master, slave = pty.openpty()
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    p = subprocess.Popen([exe] + argv, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            b = os.read(master, 65536)
+        except OSError:
+            break
+        if not b:
+            break
+        chunks.append(b)
+    os.close(master)
+    return p.wait(), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_on_a_terminal_only(tmp_path):
+    """A bar on stderr when it is a terminal and the work takes long enough (the delay, 2 s, set to 0
+    here); nothing at all on a pipe. The events on stdout are the same either way."""
+    import subprocess
+    import sys
+    path = _big(tmp_path, 40_000)
+    env = dict(os.environ, HEELDROP_PROGRESS_DELAY="0", COLUMNS="100")
+    rc, err = _run_on_pty(["replay", path], env)
+    assert rc == 0 and "replay big-40000.csv" in err and "%" in err, err[-500:]
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    r = subprocess.run([exe, "replay", path], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0 and r.stderr == "" and r.stdout.count("rep_end") > 5
+    rc, err = _run_on_pty(["replay", path], dict(env, HEELDROP_PROGRESS_DELAY="1000"))
+    assert rc == 0 and err == ""
+
+
+def test_table_leaves_out_the_hold_ticks(capsys):
+    assert main(["replay", "--format", "table", DEMO]) == 0
+    table = capsys.readouterr().out
+    assert main(["replay", DEMO]) == 0
+    ticks = sum(1 for x in capsys.readouterr().out.splitlines() if '"hold_tick"' in x)
+    assert ticks > 100
+    assert not re.search(r"^ *[0-9.]+ +[0-9]+  hold_tick", table, re.M) and "%d hold_tick events" % ticks in table
+    assert table.count("rep_end") == 12

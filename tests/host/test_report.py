@@ -176,9 +176,9 @@ def test_html_is_self_contained_escaped_and_responsive(tmp_path):
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;evil &amp; &quot;name&quot;.csv" in page
-    # phone layout: viewport, tables scroll in their own box, figures scale
+    # phone layout: viewport, tables in their own box (the browser test measures them), figures scale
     assert 'name="viewport" content="width=device-width' in page
-    assert page.count('<div class="scroll"><table>') == 2
+    assert page.count('<div class="scroll') == 2 and '<table class="cards">' in page
     assert "figure img{display:block;width:100%" in page
     # the headline
     assert "7.0\u00b0</span> difference" in page and "LSI 73%" in page
@@ -415,3 +415,129 @@ def test_config_file_sets_the_prescription(tmp_path, capsys):
     assert main(["report", p, "--config", str(c)]) == 0
     out = capsys.readouterr().out
     assert "reps 3/3" in out and "holds \u2265 8s 100%" in out
+
+
+# ---------------------------------------------------------------- gaps in time, big files (items 12, 13)
+
+def _shifted_trace(tmp_path, name, gap_ms, at_rep=3):
+    """A real trace (6 reps) with every sample after the middle of rep `at_rep`'s hold moved gap_ms later."""
+    from heeldrop.traceio import read_trace, write_trace
+
+    tr = read_trace(_real_trace(tmp_path, name="src-" + name))
+    cut = int((4.0 + (at_rep - 1) * 15.5 + 3 + 4) * 100)  # still 4 s, reps of 3 + 8 + 1.5 + 3 s: mid-hold
+    t = tr.t_ms[:cut] + [x + gap_ms for x in tr.t_ms[cut:]]
+    p = str(tmp_path / name)
+    write_trace(p, {"t_ms": t, "ax": tr.ax, "ay": tr.ay, "az": tr.az, "gx": tr.gx, "gy": tr.gy, "gz": tr.gz}, tr.meta)
+    return p, tr.t_ms[cut - 1], tr.t_ms[cut] + gap_ms
+
+
+def test_a_huge_jump_in_time_is_a_gap_not_a_million_seconds_of_figure(tmp_path):
+    """A 10^9 ms jump (before: 3,333 panels of 5 min, past 300 s): the time axis cuts the gap out,
+    so the figure has as many panels as without it; the notes and the figure say there was a gap."""
+    p, a, b = _shifted_trace(tmp_path, "jump.csv", 10 ** 9)
+    axis = report.TimeAxis(0, b + 60000, [(a, b)])
+    assert axis.total_s < (b + 60000 - 10 ** 9) / 1000.0 + report.BREAK_S + 1
+    s = report.load_session(p, cfg())
+    assert s.gaps == [(a, b)]
+    assert any("1 gap(s)" in n and "11 days 13 h" in n for n in s.notes), s.notes
+    fig = report.timeline_figure(s, s.reps())
+    assert len(fig.axes) == 1
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "gap 11 days 13 h" in texts
+    assert "no data (gap)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    html = tmp_path / "r.html"
+    assert main(["report", p, "--html", str(html)]) == 0
+
+
+def test_the_timeline_is_bounded_whatever_the_timestamps():
+    """Panels and points do not grow with the span of time: many gaps, a long session, one curve of
+    a million points: at most MAX_PANELS panels and MAX_POINTS_PER_PANEL points (+ breaks) in each."""
+    import numpy as np
+
+    evs = set_events([24, 25, 26], side="left", hold=10.0)
+    t = np.arange(0, 10 ** 6) * 10.0
+    t[500_000:] += 3.6e6 * 24  # a day without data in the middle
+    for k in range(1, 400):     # and 400 small ones
+        t[k * 1000:] += 40_000
+    d = 10 + 10 * np.sin(t / 3000.0)
+    gaps = [(float(t[i - 1]), float(t[i])) for i in np.nonzero(np.diff(t) > report.GAP_MS)[0] + 1]
+    s = report.Session(evs, path="long.csv", depth=(t.tolist(), d.tolist()), gaps=gaps)
+    for layout in ("wide", "phone"):
+        fig = report.timeline_figure(s, s.reps(), layout)
+        assert len(fig.axes) <= report.MAX_PANELS[layout]
+        for ax in fig.axes:
+            n = max(len(line.get_xdata()) for line in ax.get_lines())
+            assert n <= report.MAX_POINTS_PER_PANEL + len(gaps) + 10, n
+
+
+def test_a_gap_inside_a_rep_is_shown_in_its_row_and_the_notes(tmp_path):
+    p, a, b = _shifted_trace(tmp_path, "gap60.csv", 60_000)
+    s = report.load_session(p, cfg())
+    rows = report.rep_rows(report.analyse([s], cfg()))[1]
+    gapped = [r for r in rows if "no data for 1 min 00 s inside" in r[-1]]
+    interrupted = [r for r in s.reps() if r["interrupted"]]
+    assert len(gapped) + len(interrupted) >= 1, rows
+    assert any("gap" in n for n in s.notes), s.notes
+
+
+def test_envelope_keeps_every_peak_in_bounded_memory():
+    import math
+
+    env = report.Envelope()
+    n = 3_000_000
+    spikes = {123_456: 88.0, 2_500_001: -40.0}
+    for i in range(n):
+        y = 20.0 + 5.0 * math.sin(i / 500.0) if i >= 1000 else float("nan")
+        env.add_t(float(i * 10))
+        env.add_y(spikes.get(i, y))
+        if i % 50_000 == 49_999:
+            env.flush()
+    t, y = env.curve()
+    assert len(t) <= 2 * report.Envelope.MAX_BUCKETS and env.samples == n
+    assert all(b >= a for a, b in zip(t, t[1:]))
+    finite = [v for v in y if v == v]
+    assert max(finite) == 88.0 and min(finite) == -40.0
+    assert t[y.index(88.0)] == 1_234_560.0
+    assert y[0] != y[0]  # the depth is not known at first: the curve starts with a break
+
+
+def test_report_memory_does_not_grow_with_the_trace(tmp_path):
+    """Peak RSS of `heeldrop report --html` for a trace 4 times as long (100 000 samples) within
+    15 % (before: every sample held, +70 MB here). Seconds, memory and HTML size for 4 million
+    samples: make bench (big_*)."""
+    import subprocess
+    from heeldrop.bench_big import big_trace
+
+    exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
+    peaks = []
+    for n in (25_000, 100_000):
+        path = big_trace(n, path=str(tmp_path / ("big-%d.csv" % n)))
+        p = subprocess.Popen([exe, "report", path, "--html", str(tmp_path / "r.html")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _pid, status, ru = os.wait4(p.pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, err
+        peaks.append(ru.ru_maxrss / 1024.0)
+    assert peaks[1] < 1.15 * peaks[0], peaks
+
+
+@pytest.mark.parametrize("layout", ["wide", "phone"])
+def test_no_legend_covers_a_point_or_a_bar(layout):
+    """The legends of 'Depth per rep' and 'Hold per rep' sit outside the plotting area (before: over
+    the points at the lower right): no marker, bar or target line is under a legend."""
+    evs = set_events([24, 22, 27, 21, 26, 23, 28, 20], side="left", hold=31.0)
+    t = evs[-1]["t_ms"] + 5000
+    evs += set_events([19, 29, 18, 30, 21, 25, 17, 24], side="right", first_rep=9, t0=t, hold=12.0)[1:]
+    a = report.analyse([report.Session(evs, path="s.csv")], cfg())
+    fig = report.reps_figure(a, layout)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        box = legend.get_window_extent()
+        assert not box.overlaps(ax.get_window_extent()), "the legend is over the plot in %s" % ax.get_title()
+        for line in ax.get_lines():
+            xy = ax.transData.transform(line.get_xydata())
+            assert not any(box.contains(x, y) for x, y in xy), ax.get_title()
+        for patch in ax.patches:
+            assert not box.overlaps(patch.get_window_extent()), ax.get_title()

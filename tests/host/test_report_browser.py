@@ -4,8 +4,14 @@ The page's own script sets data-figures-ok on <html> after checking that every
 <img> decoded (complete and naturalWidth > 0), records script errors in
 data-errors and the page's scroll width in data-page-width; --dump-dom gives
 the DOM after load. Console messages come from --enable-logging=stderr (lines
-with CONSOLE); the report logs nothing, so any is a failure. A 390 px wide
-screenshot is kept in out/report-390.png.
+with CONSOLE); the report logs nothing, so any is a failure.
+
+Phone and desktop widths: headless Chromium will not make a window narrower
+than 500 px, so the page is loaded in two iframes, 390 and 1280 px wide, of a
+harness page whose own script (not the report's) measures, in each: the
+tables' boxes that must scroll sideways, the table cells not wholly inside the
+frame (cut off), and whether the page itself is wider than the frame.
+Screenshots at both widths are kept in build/test-out/.
 """
 import os
 import re
@@ -22,7 +28,7 @@ from reportkit import kinematic_trace  # noqa: E402
 from heeldrop.cli import main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "out")
+OUT = os.path.join(ROOT, "build", "test-out")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--window-size=390,2000"]
@@ -42,6 +48,39 @@ def run_chromium(args, tmp_path):
     r = subprocess.run(cmd, capture_output=True, timeout=180)
     assert r.returncode == 0, "chromium failed (%d): %s" % (r.returncode, r.stderr.decode(errors="replace")[-2000:])
     return r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+HARNESS = """<!DOCTYPE html><html><head><script>
+window.addEventListener('load', function(){
+  var root = document.documentElement, frames = document.querySelectorAll('iframe');
+  for (var i = 0; i < frames.length; i++) {
+    var w = frames[i].getAttribute('width'), doc = frames[i].contentDocument, win = frames[i].contentWindow;
+    var over = [], boxes = doc.querySelectorAll('table');
+    for (var j = 0; j < boxes.length; j++) { var b = boxes[j].parentElement;
+      if (b.scrollWidth > b.clientWidth + 1) over.push(b.getAttribute('data-name') || ('table' + j)); }
+    var cells = doc.querySelectorAll('td,th'), out = 0, shown = 0;
+    for (var k = 0; k < cells.length; k++) { var r = cells[k].getBoundingClientRect();
+      if (r.width > 0) { shown++; if (r.left < -1 || r.right > win.innerWidth + 1) out++; } }
+    root.setAttribute('w' + w + '-overflow', over.join(' '));
+    root.setAttribute('w' + w + '-cells', shown + '/' + cells.length);
+    root.setAttribute('w' + w + '-cells-outside', String(out));
+    root.setAttribute('w' + w + '-page', doc.documentElement.scrollWidth + '/' + win.innerWidth);
+    root.setAttribute('w' + w + '-figures-ok', doc.documentElement.getAttribute('data-figures-ok') || 'none');
+  }
+});
+</script></head><body>%s</body></html>"""
+
+
+def measure_widths(page, tmp_path, widths=(390, 1280)):
+    """{width: {overflow, cells, cells-outside, page, figures-ok}} of the report in frames that wide."""
+    h = tmp_path / "harness.html"
+    h.write_text(HARNESS % "".join('<iframe width="%d" height="3000" src="%s"></iframe>' % (w, "file://" + page)
+                                   for w in widths))
+    dom, _err = run_chromium(["--allow-file-access-from-files", "--window-size=1400,2000",
+                              "--virtual-time-budget=10000", "--dump-dom", "file://" + str(h)], tmp_path)
+    m = re.search(r"<html([^>]*)>", dom)
+    attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
+    return {w: {k[len("w%d-" % w):]: v for k, v in attrs.items() if k.startswith("w%d-" % w)} for w in widths}
 
 
 def load_page(path, tmp_path):
@@ -86,16 +125,41 @@ def test_report_renders_in_headless_chromium(tmp_path, capsys):
     assert "data-errors" not in attrs, attrs.get("data-errors")
     assert attrs.get("data-figures-ok") == "yes", attrs
     assert int(attrs["data-figures"]) == len(traces) + 1
-    scroll, inner = (int(x) for x in attrs["data-page-width"].split("/"))
-    assert scroll <= inner, "the page is wider than a 390 px phone screen: %d > %d" % (scroll, inner)
-    shot = str(tmp_path / "report-390.png")
-    run_chromium(["--screenshot=%s" % shot, "file://" + page], tmp_path)
-    w, h = png_size(shot)
-    assert (w, h) == (390, 2000)
+    os.makedirs(OUT, exist_ok=True)
+    for w in (390, 1280):
+        shot = str(tmp_path / ("report-%d.png" % w))
+        run_chromium(["--screenshot=%s" % shot, "--window-size=%d,2000" % w, "file://" + page], tmp_path)
+        assert png_size(shot) == (w, 2000)
+        kept = os.path.join(OUT, "report-%d.png" % w)
+        shutil.copyfile(shot, kept + ".tmp")
+        os.replace(kept + ".tmp", kept)  # whole file, even with another test run writing it
     shutil.copyfile(page, os.path.join(OUT, "report.html"))
-    kept = os.path.join(OUT, "report-390.png")
-    shutil.copyfile(shot, kept + ".tmp")
-    os.replace(kept + ".tmp", kept)  # whole file, even with another test run writing it
+
+
+def test_every_table_cell_is_on_screen_on_a_phone_and_a_desktop(tmp_path, capsys):
+    """At 390 and 1280 px: no table has to scroll sideways, no cell is cut off, the page is no wider
+    than the screen (before: the per-side table's 17 columns were cut at both widths, 4-6 columns
+    of either table showed on a phone). The per-rep table is also written beside the page."""
+    import csv
+    import json
+
+    page = str(tmp_path / "report.html")
+    traces = real_traces(tmp_path)
+    assert main(["report"] + traces + ["--html", page]) == 0
+    capsys.readouterr()
+    got = measure_widths(page, tmp_path)
+    for w, m in got.items():
+        assert m["figures-ok"] == "yes", (w, m)
+        assert m["overflow"] == "", "tables that must scroll sideways at %d px: %s" % (w, m["overflow"])
+        assert m["cells-outside"] == "0", "table cells cut off at %d px: %s of %s" % (w, m["cells-outside"], m["cells"])
+        shown, total = (int(x) for x in m["cells"].split("/"))
+        assert total > 100 and shown >= total - 40, (w, m)  # only the header row is hidden (cards)
+        scroll, inner = (int(x) for x in m["page"].split("/"))
+        assert scroll <= inner, (w, m)
+    rows = list(csv.DictReader(open(str(tmp_path / "report-reps.csv"), encoding="utf-8")))
+    data = json.load(open(str(tmp_path / "report-reps.json"), encoding="utf-8"))["reps"]
+    assert len(rows) == len(data) == 18 and rows[0]["side"] == data[0]["side"] == "left"
+    assert float(rows[3]["depth_deg"]) == data[3]["depth_deg"] and isinstance(data[3]["faults"], list)
 
 
 def test_the_browser_check_catches_broken_figures_and_script_errors(tmp_path):

@@ -20,8 +20,6 @@ MP32 = os.path.join(ROOT, "build", "unix32", "micropython")
 SHARED = sorted(f for f in os.listdir(os.path.join(ROOT, "tests", "shared")) if f.startswith("test_"))
 # still failing on a 32-bit port, fixed by other work (issue 11 item 5)
 KNOWN = {
-    "test_engine.py::test_bad_and_out_of_order_samples_are_counted_not_fatal":
-        "viper step() truncates out-of-range arguments to 32 bits (engine: issue 11.5)",
     "test_logstore.py::test_full_littlefs": "littlefs f_bavail underflows near full (data: issue 11.5)",
 }
 

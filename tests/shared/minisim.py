@@ -1,7 +1,10 @@
-# A tiny, ideal heel-drop generator for the shared engine tests (runs on
-# CPython and in the MicroPython unix port). No noise, no linear acceleration:
-# the physics-rich simulator with every error source is heeldrop.synth; this
-# one only has to be exact and small.
+# A tiny heel-drop generator for the shared engine tests (runs on CPython
+# and in the MicroPython unix port). Ideal by default (no noise, no linear
+# acceleration); the options add what a person on a step brings: postural
+# sway (DOMAIN 5: 0.1-1 Hz), the heel's acceleration about the forefoot
+# pivot, gyro bias, the sensor's clipping. The physics-rich simulator with
+# every error source is heeldrop.synth; this one only has to be exact,
+# deterministic and small.
 import math
 
 
@@ -65,7 +68,7 @@ def rep_script(reps=3, depth=24.0, descent=3.0, hold=6.0, rise=2.0, top=3.0, sti
 
 
 def angles_at(segs, t):
-    pitch = 0.0
+    pitch = segs[0][2] if segs and t < segs[0][0] else 0.0
     roll = 0.0
     for (t0, t1, a, b, r) in segs:
         if t < t0:
@@ -80,6 +83,34 @@ def angles_at(segs, t):
     return pitch, roll
 
 
+def script(*moves, still=3.0):
+    """Segments from (duration_s, pitch_to_deg) moves after a still start
+    at level; a duration with the same pitch is a pause there."""
+    segs = []
+    t = still
+    p = 0.0
+    for dur, to in moves:
+        segs.append((t, t + dur, p, to, 0.0))
+        t += dur
+        p = to
+    return segs, t + 2.0
+
+
+# postural sway: (frequency Hz, phase) pairs, summed with equal weights
+_SWAY_P = ((0.23, 0.4), (0.61, 2.1), (0.97, 4.0))
+_SWAY_R = ((0.17, 1.3), (0.47, 5.2), (0.89, 0.7))
+
+
+def sway_at(t, pitch_amp, roll_amp):
+    p = 0.0
+    r = 0.0
+    for f, ph in _SWAY_P:
+        p += math.sin(2 * math.pi * f * t + ph)
+    for f, ph in _SWAY_R:
+        r += math.sin(2 * math.pi * f * t + ph)
+    return pitch_amp * p / 3, roll_amp * r / 3
+
+
 def foot_R(pitch_deg, roll_deg, side="left"):
     # heel down = toes up = rotation about the foot's y (left) axis by -pitch
     # (x forward rotated towards z up): R maps foot coords to world coords.
@@ -90,34 +121,63 @@ def foot_R(pitch_deg, roll_deg, side="left"):
     return _mul(Rp, Rr)
 
 
+def _clip(v):
+    return -32768 if v < -32768 else (32767 if v > 32767 else v)
+
+
 def generate(segs, t_end, rate_hz=100, mount=0, side="left", t0_ms=0, alsb=8192, glsb=65.5,
-             bias=(0.0, 0.0, 0.0), tilt_deg=0.0):
-    """Yield integer samples (t_ms, ax, ay, az, gx, gy, gz) in sensor counts."""
+             bias=(0.0, 0.0, 0.0), tilt_deg=0.0, sway=None, radius=0.0, extra=None):
+    """Yield integer samples (t_ms, ax, ay, az, gx, gy, gz) in sensor counts.
+
+    sway: (pitch_amp_deg, roll_amp_deg) of postural sway from the first
+    sample to the last; radius: the heel's distance behind the forefoot
+    pivot (m), which adds the heel's tangential and centripetal
+    acceleration; extra(t) -> (pitch, roll) added degrees (e.g. a bounce);
+    counts are clipped to int16 as the chip saturates. With t0_ms the
+    times are not wrapped (a long-uptime device, or a converted log)."""
     M = mounting(mount, tilt_deg)  # sensor -> foot
     Mt = _tr(M)
     dt = 1.0 / rate_hz
     n = int(t_end * rate_hz)
-    up = (0.0, 0.0, 1.0)
-    prev = None
+    h = 0.002
+
+    def rot(t):
+        p, r = angles_at(segs, t)
+        if sway:
+            sp, sr = sway_at(t, sway[0], sway[1])
+            p += sp
+            r += sr
+        if extra is not None:
+            ep, er = extra(t)
+            p += ep
+            r += er
+        return foot_R(p, r, side)  # foot -> world
+
+    heel = (-radius, 0.0, 0.0)  # the heel, in foot coords, from the pivot
     for i in range(n + 1):
         t = i * dt
-        p, r = angles_at(segs, t)
-        R = foot_R(p, r, side)  # foot -> world
-        # specific force at rest: world up, seen in sensor coords
-        a_s = _mv(Mt, _mv(_tr(R), up))
-        if prev is None:
-            w_s = (0.0, 0.0, 0.0)
-        else:
-            # body rate from R_prev^T R (small rotation), in foot coords
-            D = _mul(_tr(prev), R)
-            wx = (D[2][1] - D[1][2]) / (2 * dt)
-            wy = (D[0][2] - D[2][0]) / (2 * dt)
-            wz = (D[1][0] - D[0][1]) / (2 * dt)
-            w_s = _mv(Mt, (wx, wy, wz))
-        prev = R
-        tm = (t0_ms + int(round(t * 1000))) & ((1 << 30) - 1)
+        R = rot(t)
+        Rm = rot(t - h)
+        Rp = rot(t + h)
+        # specific force: world up (1 g) plus the heel's acceleration, in sensor coords
+        acc = (0.0, 0.0, 1.0)
+        if radius:
+            x0 = _mv(Rm, heel)
+            x1 = _mv(R, heel)
+            x2 = _mv(Rp, heel)
+            acc = tuple((x0[k] - 2 * x1[k] + x2[k]) / (h * h) / 9.80665 + (1.0 if k == 2 else 0.0) for k in range(3))
+        a_s = _mv(Mt, _mv(_tr(R), acc))
+        # body rate from R(t-h)^T R(t+h) (small rotation), in foot coords
+        D = _mul(_tr(Rm), Rp)
+        wx = (D[2][1] - D[1][2]) / (4 * h)
+        wy = (D[0][2] - D[2][0]) / (4 * h)
+        wz = (D[1][0] - D[0][1]) / (4 * h)
+        w_s = _mv(Mt, (wx, wy, wz))
+        tm = t0_ms + int(round(t * 1000))
+        if t0_ms < (1 << 30):
+            tm &= (1 << 30) - 1
         yield ((tm,
-                    int(round(a_s[0] * alsb)), int(round(a_s[1] * alsb)), int(round(a_s[2] * alsb)),
-                    int(round((math.degrees(w_s[0]) + bias[0]) * glsb)),
-                    int(round((math.degrees(w_s[1]) + bias[1]) * glsb)),
-                    int(round((math.degrees(w_s[2]) + bias[2]) * glsb))))
+                _clip(int(round(a_s[0] * alsb))), _clip(int(round(a_s[1] * alsb))), _clip(int(round(a_s[2] * alsb))),
+                _clip(int(round((math.degrees(w_s[0]) + bias[0]) * glsb))),
+                _clip(int(round((math.degrees(w_s[1]) + bias[1]) * glsb))),
+                _clip(int(round((math.degrees(w_s[2]) + bias[2]) * glsb)))))

@@ -87,7 +87,7 @@ def test_each_bad_key_keeps_its_default_with_a_message():
     assert cfg.reps_per_side == 12 and cfg.snap_up_dps == 60.0
     # the bad ones keep their defaults
     assert cfg.hold_target_s == 30.0 and cfg.depth_target_deg == 20.0 and cfg.side == "left"
-    assert cfg.still_time_s == 2.0
+    assert cfg.still_time_s == Config().still_time_s
     assert dev == {"cue_style": "full", "sample_rate_hz": 100}
     assert len(problems) == 7, problems
     by_key = {}

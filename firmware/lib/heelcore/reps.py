@@ -1,0 +1,912 @@
+# The exercise layer of the engine: the rep state machine and its faults.
+#
+# The signal layer (heelcore.fusion) hands over, every sample, the foot's
+# pitch theta (micro-degrees, + = heel below level) and its filtered views;
+# every 100 ms tick, the slow values (2 Hz view, roll, yaw). A Reps object
+# follows one hypothesis of which way is down: sign +1 takes the signal's
+# pitch as it is, -1 mirrors it. Until the engine knows the sign (the first
+# clear excursion gives the axis, not its direction), two run side by side
+# and keep their events back; the engine then keeps one (heelcore.engine).
+#
+# Per sample (ex_sample, viper, no heap objects): the 3 Hz rate's extremes,
+# the rep's deepest and highest points, the bounce tracker and the times of
+# whole-degree level crossings (for the minimum-jerk tempo fits). Per tick
+# (Reps.tick): top -> descent -> hold -> rise -> top with the faults.
+#
+# Every value is an integer: angles in micro-degrees (udeg), rates in
+# milli-degrees per second (mdps), times in ms ticks (heelcore.ticks).
+import array
+
+try:
+    import micropython
+    from micropython import const
+except ImportError:  # CPython: the same code, interpreted
+    from heelcore.mpcompat import const, micropython, ptr32
+
+from heelcore.events import c2, ms_s, rdiv, udeg_c
+from heelcore.imath import Q14, mj_inv
+from heelcore.ticks import ticks_add, ticks_diff
+
+# states (shared with the engine's phases)
+S_TOP = const(2)
+S_DESC = const(3)
+S_HOLD = const(4)
+S_RISE = const(5)
+
+# exercise state array
+E_STATE = const(0)
+E_SIGN = const(1)
+E_WLMAX = const(2)  # max / min of the 3 Hz rate since the tick, mdps
+E_WLMIN = const(3)
+E_PEAK = const(4)  # deepest theta since the rep's reset, and its time
+E_TPEAK = const(5)
+E_THMIN = const(6)  # highest (least deep) theta since reset (rise)
+E_TTHMIN = const(7)
+E_TRACK = const(8)  # crossings: 0 off, 1 at the top (last up), 2 descent (first up)
+E_NEXTK = const(9)
+E_PREVK = const(10)
+E_BMODE = const(11)  # bounce tracker: 0 tracking the deep point, 1 rebounding
+E_BMAX = const(12)  # deep point (udeg, 4 Hz view) and its time
+E_BMAXT = const(13)
+E_BNEART = const(14)  # last time within 0.5 deg of the deep point
+E_BMIN = const(15)  # top of the rebound and its time
+E_BMINT = const(16)
+E_BMINW = const(17)  # fastest upward rate of the rebound (mdps, < 0)
+E_BCNT = const(18)  # bounces counted in this rep
+E_BAMP = const(19)  # amplitude of the last one, udeg (4 Hz view)
+E_BUP = const(20)  # rise time of its rebound, ms
+E_BLIM = const(21)  # bounce amplitude threshold, udeg
+E_BRATE = const(22)  # bounce rate threshold, mdps
+E_BEND = const(23)  # when the last bounce came back down
+E_SWAY = const(24)  # the largest rebound (udeg) of the person's own sway, seen at rest at the top
+E_BLIM0 = const(25)  # a rebound this large is followed (a rise starts as one); a bounce needs BLIM
+E_N = const(26)
+OFF = const(48)  # crossing tables cover -48..95 degrees
+NK = const(144)
+E_UP = const(26)  # tc_up: E_UP + OFF + k
+E_DN = const(170)  # E_UP + NK
+E_SIZE = const(314)  # E_DN + NK
+
+_UDEG = const(1000000)
+_WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
+_WALK_MS = const(1500)  # no rep starts this soon after one
+_BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
+FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
+
+
+@micropython.viper
+def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
+    # One sample for one hypothesis (array ea): th udeg, wl the 3 Hz rate
+    # (mdps), xb/vb the 4 Hz view (mdeg * 16, mdps), all as the signal layer
+    # has them; the hypothesis' sign mirrors them. Returns 1 when a bounce
+    # was just counted (its cue is due: tick now).
+    e = ptr32(ea)
+    k32 = 65536
+    k32 <<= 16  # 2**32 on a 64-bit port; never used on a 32-bit one
+    sg = e[E_SIGN]
+    if sg >> 31 > 0:
+        sg -= k32
+    if sg < 0:
+        th = 0 - th
+        wl = 0 - wl
+        xb = 0 - xb
+        vb = 0 - vb
+    thb = (xb * 125) >> 1  # mdeg * 16 -> udeg
+    v = e[E_WLMAX]
+    if v >> 31 > 0:
+        v -= k32
+    if wl > v:
+        e[E_WLMAX] = wl
+    v = e[E_WLMIN]
+    if v >> 31 > 0:
+        v -= k32
+    if wl < v:
+        e[E_WLMIN] = wl
+    v = e[E_PEAK]
+    if v >> 31 > 0:
+        v -= k32
+    if th > v:
+        e[E_PEAK] = th
+        e[E_TPEAK] = t
+    v = e[E_THMIN]
+    if v >> 31 > 0:
+        v -= k32
+    if th < v:
+        e[E_THMIN] = th
+        e[E_TTHMIN] = t
+    req = 0
+    st = e[E_STATE]
+    if st == S_DESC or st == S_HOLD or st == S_TOP:
+        # Bounce tracker on the 4 Hz view: a rebound of at least BLIM from
+        # the deep point that takes 160-560 ms to its top (1-3 Hz) at BRATE
+        # or faster, and comes straight back down (within 600 ms). Fatigue
+        # shake (5-8 Hz) is quicker; a roll-out or a strap slip come back
+        # later; a rise never comes back. At rest at the top the same
+        # tracker measures the person's own sway (E_SWAY: its largest
+        # rebound, 0.7 Hz and up), which a bounce must exceed.
+        top = st == S_TOP
+        blim = 300000 if top else e[E_BLIM0]
+        bmax = e[E_BMAX]
+        if bmax >> 31 > 0:
+            bmax -= k32
+        if thb >= bmax - 500000:
+            e[E_BNEART] = t
+        if e[E_BMODE] == 0:
+            if thb >= bmax:
+                e[E_BMAX] = thb
+                e[E_BMAXT] = t
+                e[E_BNEART] = t
+            elif bmax - thb >= blim:
+                e[E_BMODE] = 1
+                e[E_BMIN] = thb
+                e[E_BMINT] = t
+                e[E_BMINW] = vb
+        else:
+            bmin = e[E_BMIN]
+            if bmin >> 31 > 0:
+                bmin -= k32
+            if thb < bmin:
+                bmin = thb
+                e[E_BMIN] = thb
+                e[E_BMINT] = t
+            bw = e[E_BMINW]
+            if bw >> 31 > 0:
+                bw -= k32
+            if vb < bw:
+                bw = vb
+                e[E_BMINW] = vb
+            amp = bmax - bmin
+            back = amp >> 2
+            if back < 600000:
+                back = 600000
+            if thb - bmin >= back or (top and int(ticks_diff(t, e[E_BMINT])) > 600):
+                pk = e[E_PEAK]
+                if pk >> 31 > 0:
+                    pk -= k32
+                up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT]))
+                quick = int(ticks_diff(t, e[E_BMINT])) <= 600
+                if top:
+                    if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
+                        e[E_SWAY] = amp
+                elif (0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 560 and quick and amp >= e[E_BLIM]
+                      and bmin > pk - 8000000):  # a rebound within the bottom zone
+                    e[E_BCNT] += 1
+                    e[E_BAMP] = amp
+                    e[E_BUP] = up_ms
+                    e[E_BEND] = t
+                    req = 1
+                e[E_BMODE] = 0
+                e[E_BMAX] = thb
+                e[E_BMAXT] = t
+    # level crossings of whole degrees, for the tempo fits
+    kk = th // 1000000 + OFF
+    if kk < 0:
+        kk = 0
+    elif kk >= NK:
+        kk = NK - 1
+    pk = e[E_PREVK]
+    tr = e[E_TRACK]
+    if kk > pk:
+        if tr == 1:
+            j = pk + 1
+            while j <= kk:
+                e[E_UP + j] = t
+                j += 1
+    elif kk < pk:
+        j = kk + 1
+        while j <= pk:
+            e[E_DN + j] = t
+            j += 1
+    if tr == 2:
+        nk = e[E_NEXTK]
+        if nk <= kk:
+            while nk <= kk:
+                e[E_UP + nk] = t
+                nk += 1
+            e[E_NEXTK] = nk
+    e[E_PREVK] = kk
+    return req
+
+
+class Reps:
+    """The rep state machine for one sign hypothesis (see the module comment).
+
+    The engine (heelcore.engine.Engine) owns it: it passes its thresholds
+    (integers, built once from the Config), collects the events (out()),
+    and keeps the per-side totals."""
+
+    held: list  # events kept back while the sign is pending; None once live
+
+    def __init__(self, eng, sign, t, rep0):
+        self.eng = eng
+        self.sign = sign
+        e = array.array("i", [0] * E_SIZE)
+        self.e = e
+        e[E_SIGN] = sign
+        e[E_STATE] = S_TOP
+        e[E_PREVK] = OFF
+        e[E_BLIM] = eng.k_blim
+        e[E_BLIM0] = eng.k_blim
+        e[E_BRATE] = eng.k_brate
+        e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
+        self.rep = rep0  # reps started so far (the engine's count)
+        self.held = None  # type: ignore[assignment]
+        self.t_ms = t
+        self.top_ref = 0  # the top this rep starts from (udeg): level, or a raised top
+        self._top_since = None
+        self._t_last_top = t
+        self._t_last_end = None  # end of the previous rep (no overlap)
+        self._t_cand = None
+        self._t_walk = None
+        self._await_ready = False
+        self._ready_since = None
+        self.max_seen = 0  # deepest 2 Hz theta seen while this hypothesis ran
+        self.reps_done = 0
+        self.held_ms = 0  # longest hold so far
+        self.quiet_max = 0  # longest quiet hold so far (decides the sign)
+        self.depth_sum = 0  # sum of rep depths (udeg), for the sign decision
+        self._thf = 0
+        self._wf = 0
+        self._yring = array.array("i", [0] * 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
+        self._th = 0
+        self._wl = 0
+        self._reset_rep(t)
+
+    # ------------------------------------------------------------ events
+    def out(self, typ, t, **f):
+        f["type"] = typ
+        f["t_ms"] = t
+        if "rep" not in f:
+            f["rep"] = self.rep if self.e[E_STATE] >= S_DESC else 0
+        self.eng.ex_event(self, f)
+
+    # ------------------------------------------------------------- tick
+    @micropython.native
+    def tick(self, t, th, thf, wf, wl, wraw, ph, ps):
+        """The slow tick, with the signal's values (this hypothesis mirrors
+        them): th (udeg), thf (2 Hz view, udeg), wf (its rate, mdps), wl
+        (3 Hz rate, mdps), wraw: max raw rotation (counts); ph, ps: roll
+        and yaw (udeg)."""
+        e = self.e
+        sg = self.sign
+        self.t_ms = t
+        self._th = th * sg
+        self._wl = wl * sg
+        self._thf = thf * sg
+        self._wf = wf * sg
+        if self._thf > self.max_seen:
+            self.max_seen = self._thf
+        wlmax = e[E_WLMAX]
+        wlmin = e[E_WLMIN]
+        e[E_WLMAX] = self._wl
+        e[E_WLMIN] = self._wl
+        if e[E_STATE] == S_TOP:
+            self._step_top(t)
+        else:
+            self._step_rep(t, wlmax, wlmin, wraw, ph * sg, ps)
+
+    # -------------------------------------------------------------- top
+    @micropython.native
+    def _step_top(self, t):
+        eng = self.eng
+        e = self.e
+        th = self._thf
+        wf = self._wf
+        band = eng.k_top_band
+        calm = -eng.k_hold_rate < wf < eng.k_hold_rate
+        # the top this rep will start from: where the heel rests between
+        # reps, at level or on a raised top (never below level)
+        if calm and th < band:
+            if self._top_since is None:
+                self._top_since = t
+            elif ticks_diff(t, self._top_since) >= 500:
+                self.top_ref = th if th < 0 else 0
+        else:
+            self._top_since = None
+        if th < self.top_ref + band:
+            self._t_last_top = t
+        if e[E_THMIN] < -_WALK_UDEG:
+            self._t_walk = t
+            e[E_THMIN] = th
+        # reset_ready after a rep, once steady at the top
+        if self._await_ready:
+            if th < self.top_ref + band and calm:
+                if self._ready_since is None:
+                    self._ready_since = t
+                elif ticks_diff(t, self._ready_since) >= eng.k_reset_ms:
+                    self._await_ready = False
+                    self.out("reset_ready", t)
+            else:
+                self._ready_since = None
+        if self._t_walk is not None and ticks_diff(t, self._t_walk) < _WALK_MS:
+            self._t_cand = None
+            return
+        # descent start: deeper than the start threshold below the top and
+        # moving down for 0.2 s, or a fast drop already well under way
+        start = self.top_ref + eng.k_d_start
+        if th > start and wf > eng.k_d_rate:
+            if self._t_cand is None:
+                self._t_cand = t
+            elif ticks_diff(t, self._t_cand) >= 200:
+                self._start_rep(t, self._t_last_top)
+                return
+        else:
+            self._t_cand = None
+        if self._th > start + 2 * _UDEG and self._wl > eng.k_fast_mean // 2:
+            self._start_rep(t, self._t_last_top)
+
+    def _reset_rep(self, t):
+        e = self.e
+        th = self.eng.th_now(self)
+        e[E_PEAK] = th
+        e[E_TPEAK] = t
+        e[E_THMIN] = th
+        e[E_TTHMIN] = t
+        e[E_TRACK] = 1  # at the top: last upward crossings
+        e[E_BMODE] = 0
+        e[E_BMAX] = th
+        e[E_BMAXT] = t
+        e[E_BNEART] = t
+        e[E_BMIN] = 0
+        e[E_BMINT] = 0
+        e[E_BMINW] = 0
+        e[E_BCNT] = 0
+        e[E_BEND] = t
+        self._t_onset = t
+        self._peak_w = 0  # max downward rate of the descent (mdps)
+        self._peak_up = 0  # max upward rate of the rise (mdps, positive)
+        self._k_first = 0
+        self._settle = None
+        self._t_dend = t
+        self._t_hs = t  # hold start
+        self._hold_ticks = 0
+        self._hold_ref = 0
+        self._hold_last = 0
+        self._hold_avg = 0
+        self._hold_in = t
+        self._depth_settled = None
+        self._hold_target_sent = False
+        self._quiet_since = None
+        self._bounces = 0
+        self._fast = False
+        self._fast_rate = False
+        self._fast_mean = 0  # mdps, from the descent fit
+        self._fit_T = 0  # its duration, ms
+        self._fit_on = t
+        self._fit_end = t
+        self._rise_settle = None
+        self._past_bottom = False
+        self._snap = False
+        self._roll_out = False
+        self._roll_since = None
+        self._max_roll = -(1 << 29)
+        self._twisted = False
+        self._yi = 0
+        self._yn = 0
+        self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
+        self._psi0 = self.eng.ps_now()
+        self._rep_top = self.top_ref
+
+    def _start_rep(self, t, onset):
+        e = self.e
+        self._reset_rep(t)
+        # a bounce must rebound more than the person's own sway does at
+        # rest (a quarter more); the measure then fades over the next rests
+        sw = e[E_SWAY]
+        lim = sw + (sw >> 2)
+        if lim > _BLIM_MAX:
+            lim = _BLIM_MAX  # a severe bounce (5-10 deg) is never taken for sway
+        e[E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
+        e[E_SWAY] = sw * 3 >> 2
+        # never before the previous rep's end
+        if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
+            onset = self._t_last_end
+        self.rep += 1
+        e[E_STATE] = S_DESC
+        e[E_TRACK] = 2  # first upward crossings from here on
+        self._await_ready = False
+        self._t_onset = onset
+        k = self.eng.th_now(self) // _UDEG + OFF + 1
+        if k < 0:
+            k = 0
+        elif k > NK:
+            k = NK
+        e[E_NEXTK] = k
+        # levels already passed were crossed at the top (or are unknown)
+        j = k - 1
+        while j >= 0 and ticks_diff(e[E_UP + j], onset) >= 0:
+            j -= 1
+        self._k_first = j + 1
+        self.out("rep_start", t, onset_ms=onset)
+
+    def cancel(self, reason, interrupted=False):
+        t = self.t_ms
+        self.out("rep_cancel", t, reason=reason, interrupted=interrupted)
+        self.rep -= 1
+        self._to_top(t)
+
+    def _to_top(self, t):
+        self.e[E_STATE] = S_TOP
+        self._reset_rep(t)
+        self._t_cand = None
+        self._await_ready = True
+        self._ready_since = None
+        self._top_since = None
+
+    # ------------------------------------------------------------- reps
+    @micropython.native
+    def _step_rep(self, t, wlmax, wlmin, wraw, ph, ps):
+        eng = self.eng
+        e = self.e
+        st = e[E_STATE]
+        if wlmax > eng.k_max_rate or wlmin < -eng.k_max_rate or wraw > eng.k_max_rate_c * 2:
+            self.cancel("too violent for a heel drop")
+            return
+        # walking: push-off lifts the heel 35-55 deg above level (a raised
+        # top is at most 25); turning away swings the yaw
+        dpsi = _wrap180(ps - self._psi0)
+        th = self._th
+        if th < -_WALK_UDEG or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
+            self.cancel("walking or turning: not a heel drop")
+            return
+        self._check_roll_twist(t, th, ph, dpsi)
+        if st == S_DESC:
+            self._step_desc(t, th, wlmax)
+        elif st == S_HOLD:
+            self._step_hold(t, th)
+        else:
+            self._step_rise(t, th, wlmin)
+
+    @micropython.native
+    def _check_roll_twist(self, t, th, ph, dpsi):
+        eng = self.eng
+        side = eng.side
+        ro = eng.rsign * ph // 1000  # mdeg, + = inversion
+        if ro > self._max_roll:
+            self._max_roll = ro
+        extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
+        if extra > eng.k_roll_lim:
+            if self._roll_since is None:
+                self._roll_since = t
+            elif not self._roll_out and ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
+                self._roll_out = True
+                self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
+        else:
+            self._roll_since = None
+        # baseline sums (0.1 deg units)
+        a = th // 100000
+        b = ro // 100
+        bl = self._bl
+        bl[0] += 1
+        bl[1] += a
+        bl[2] += b
+        bl[3] += a * a
+        bl[4] += a * b
+        # twist: the yaw's range over the last 3 s (a twist takes 0.3-2 s;
+        # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
+        # a degree, over a minute's hold it would be a twist of its own)
+        yr = self._yring
+        k = self._yi
+        yr[k] = dpsi
+        self._yi = k + 1 if k < 29 else 0
+        if self._yn < 30:
+            self._yn += 1
+        lo = dpsi
+        hi = dpsi
+        for i in range(self._yn):
+            v = yr[i]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+        if not self._twisted and hi - lo > eng.k_twist:
+            self._twisted = True
+            self.out("twist", t, yaw_deg=udeg_c(dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi))
+
+    def bounces_sync(self, t):
+        # emit the bounces the core counted; 1 while a rebound is under way
+        e = self.e
+        n = e[E_BCNT]
+        while self._bounces < n:
+            self._bounces += 1
+            # undo the 4 Hz view's gain at the rebound's frequency (1 + (f/4)^2)
+            f = 500000 // max(1, e[E_BUP])  # mHz
+            amp = e[E_BAMP]
+            self.out("bounce", t, amplitude_deg=udeg_c(amp + amp * f // 4000 * f // 4000))
+        return e[E_BMODE]
+
+    @micropython.native
+    def _step_desc(self, t, th, wlmax):
+        eng = self.eng
+        e = self.e
+        peak = e[E_PEAK]
+        top = self._rep_top
+        if th < peak - _UDEG:
+            self._past_bottom = True
+        if wlmax > self._peak_w and not self._past_bottom:
+            self._peak_w = wlmax
+        # too fast: peak rate, or mean rate since the start threshold once deep
+        # enough; judged on the way down only, before any rebound at the bottom
+        if not self._fast and not self._past_bottom and th + 2 * _UDEG > peak:
+            # the peak rate, less what the person's sway may add to it (half
+            # their fastest sway rate at rest: it rarely peaks with the drop)
+            sw = eng.sway_mdps >> 1
+            fast = wlmax > eng.k_fast_peak + (sw if sw < 10000 else 10000)
+            speed = wlmax
+            if not fast and th >= eng.k_min_depth:
+                # the mean rate over 10-90 % of the travel, from the
+                # minimum-jerk fit of the crossings so far: on a partial
+                # descent its central, near-linear part gives the mean
+                # already (sway bends a crossing time, not the fit)
+                if self._fit_up() and self._fast_mean > eng.k_fast_mean:
+                    fast = True
+                    speed = self._fast_mean
+            if fast:
+                self._fast = True
+                self._fast_rate = speed == wlmax  # the peak rate decided (the fit may revise a mean)
+                self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
+        reb = self.bounces_sync(t)
+        # settled at the bottom: hold (or, shallower than a rep, at rest: a
+        # new top, e.g. back at level after a rise onto the toes)
+        wf = self._wf
+        if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= peak - (peak - top) // 5:
+            if self._settle is None:
+                self._settle = t
+            elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
+                if peak >= eng.k_min_depth:
+                    self._enter_hold(t, th)
+                else:
+                    self.cancel("too shallow")
+                return
+        else:
+            self._settle = None
+        # rising without a hold
+        if reb and self._rising(t, th):
+            if peak < eng.k_min_depth:
+                self.cancel("too shallow")
+                return
+            self._t_dend = self._desc_end(t)
+            self._t_hs = self._hold_start(self._t_dend)
+            self._enter_rise(t)
+            return
+        if peak < eng.k_min_depth and self._thf < top + eng.k_top_band and wf < 0:
+            self.cancel("too shallow")
+
+    def _tc_up_at(self, level):
+        k = level // _UDEG + OFF + 1
+        if self._k_first <= k < self.e[E_NEXTK]:
+            return self.e[E_UP + k]
+        return self._t_onset
+
+    @micropython.native
+    def _rising(self, t, th):
+        # A rise reaches the top; a rebound (bounce), a strap slip or a roll
+        # transient and sway turn back. Confirm once the heel is back within
+        # the top band, or 60 % of the way up and still rising after longer
+        # than a bounce's rebound takes (560 ms: bounces are 1-3 Hz, up to
+        # 10 deg even from a shallow depth) or staying there longer than a
+        # bounce's cycle.
+        e = self.e
+        eng = self.eng
+        if e[E_BMAX] - th < eng.k_band:
+            return False
+        top = self._rep_top
+        if th <= top + eng.k_top_band:
+            return True
+        up = ticks_diff(t, e[E_BNEART])
+        travel = e[E_PEAK] - top
+        if th <= top + travel * 4 // 10 and (up >= 1500 or (up >= 600 and self._wf < 0)):
+            return True
+        # a partial rise that keeps going up for 1 s: up by a quarter of the
+        # travel and by three hold bands at least (sway and corrective roll
+        # steps never move the heel that far)
+        came = e[E_BMAX] - th
+        return up >= 1000 and self._wf < -eng.k_rise_half and came >= travel // 4 and came >= 3 * eng.k_band
+
+    def _desc_end(self, t):
+        # end of the descent from a minimum-jerk fit of the crossing times
+        if not self._fit_up():
+            return self.e[E_TPEAK] if self._settle is None else self._settle
+        on = self._fit_on
+        if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
+            self._t_onset = on
+        return self._fit_end
+
+    def _hold_start(self, t_dend):
+        # the hold starts once the descent is over, and after any bounces
+        tb = self.e[E_BEND]
+        if self._bounces and ticks_diff(tb, t_dend) > 0:
+            return tb
+        return t_dend
+
+    def _fit_up(self):
+        # The descent from the top (level or raised) to the peak: the times
+        # of its first upward crossings of the levels nearest 10 % and 90 %
+        # of the travel, fitted to a minimum-jerk profile. All in integers
+        # below 2**30 and no tuple (it runs every tick of a descent): the
+        # result is in _fit_on, _fit_end, _fit_T and _fast_mean.
+        e = self.e
+        P = e[E_PEAK]
+        top = self._rep_top
+        R = P - top
+        if R < 3 * _UDEG:
+            return False
+        k1 = (top + R // 10) // _UDEG + 1  # first whole degree above 10 %
+        k2 = (top + R * 9 // 10) // _UDEG  # last whole degree below 90 %
+        i1 = k1 + OFF
+        if i1 < self._k_first:
+            i1 = self._k_first
+            k1 = i1 - OFF
+        i2 = k2 + OFF
+        if k2 <= k1 or i2 >= e[E_NEXTK] or i1 < 0:
+            return False
+        t1 = e[E_UP + i1]
+        t2 = e[E_UP + i2]
+        rc = R // 10000  # hundredths of a degree
+        s1 = mj_inv((k1 * 100 - top // 10000) * Q14 // rc)
+        s2 = mj_inv((k2 * 100 - top // 10000) * Q14 // rc)
+        d = ticks_diff(t2, t1)
+        if d <= 0 or s2 <= s1 or d > 30000:
+            return False
+        T = d * Q14 // (s2 - s1)  # ms
+        if T <= 0 or T > 60000:
+            return False
+        # the mean over 10-90 % of a minimum-jerk descent: 0.8 R / (0.50673 T)
+        self._fast_mean = (R // 1000) * 1579 // T  # mdps
+        self._fit_T = T
+        self._fit_on = ticks_add(t1, -((s1 * (T >> 2)) >> 12))
+        self._fit_end = ticks_add(t2, ((Q14 - s2) * (T >> 2)) >> 12)
+        return True
+
+    def _enter_hold(self, t, th):
+        e = self.e
+        self._t_dend = self._desc_end(t)
+        if ticks_diff(self._t_dend, t) > 0:
+            self._t_dend = t
+        self._t_hs = self._hold_start(self._t_dend)
+        e[E_STATE] = S_HOLD
+        e[E_TRACK] = 0
+        self._hold_ref = e[E_PEAK]
+        self._hold_in = t
+        self.out("hold_start", t, depth_deg=udeg_c(th))
+        self._hold_tick(t)
+
+    @micropython.native
+    def _hold_tick(self, t):
+        el = ticks_diff(t, self._t_hs)
+        while (self._hold_ticks + 1) * 1000 <= el:
+            self._hold_ticks += 1
+            self.out("hold_tick", t, hold_s=self._hold_ticks)
+        if el > self.held_ms:
+            self.held_ms = el
+        if not self._hold_target_sent and el >= self.eng.k_hold_target:
+            self._hold_target_sent = True
+            self.out("hold_target", t, hold_s=ms_s(el))
+
+    def quiet_ms(self):
+        if self.e[E_STATE] == S_HOLD and self._quiet_since is not None:
+            return ticks_diff(self.t_ms, self._quiet_since)
+        return 0
+
+    def hold_ms(self):
+        if self.e[E_STATE] == S_HOLD:
+            return max(0, ticks_diff(self.t_ms, self._t_hs))
+        return 0
+
+    @micropython.native
+    def _step_hold(self, t, th):
+        eng = self.eng
+        if th > self._hold_ref:
+            self._hold_ref = th
+        # quiet: within the hold band (3 deg) of the hold's own level, sway
+        # and all (what decides the sign: a raised top is never held long)
+        if -eng.k_hold_rate < self._wf < eng.k_hold_rate:
+            self._hold_last = self._thf  # where the hold rests now (the rise starts from here)
+        # the hold's level: its mean (time constant ~4 s), which sway moves little
+        if self._quiet_since is None:
+            self._hold_avg = self._thf
+        else:
+            self._hold_avg += (self._thf - self._hold_avg) // 40
+        d = self._thf - self._hold_avg
+        if -eng.k_band <= d <= eng.k_band:
+            if self._quiet_since is None:
+                self._quiet_since = t
+            q = ticks_diff(t, self._quiet_since)
+            if q > self.quiet_max:
+                self.quiet_max = q
+        else:
+            self._quiet_since = None
+        # depth from the settled hold, once the accelerometer correction has
+        # pulled out the gyro's scale error of the descent (a few tau)
+        if ticks_diff(t, self._hold_in) >= 2 * eng.k_tau and -eng.k_hold_rate < self._wf < eng.k_hold_rate:
+            # the depth: the hold's mean level over its last ~8 s (sway
+            # averaged out, the creep of the hold's first 15-20 s included)
+            if self._depth_settled is None:
+                self._depth_settled = th
+            else:
+                self._depth_settled += (self._thf - self._depth_settled) // 80
+        reb = self.bounces_sync(t)
+        if reb and self._rising(t, th):
+            self._enter_rise(t)
+            return
+        if not reb:
+            self._hold_tick(t)
+
+    def _enter_rise(self, t):
+        e = self.e
+        # the rise began as a rebound: its fastest upward rate counts
+        if -e[E_BMINW] > self._peak_up:
+            self._peak_up = -e[E_BMINW]
+        e[E_STATE] = S_RISE
+        e[E_TRACK] = 0
+        e[E_THMIN] = self.eng.th_now(self)
+        e[E_TTHMIN] = t
+        # when the heel left the bottom: the fit of the rise so far, else
+        # the last time it was within 0.5 deg of the bottom
+        H = self._hold_last if self._hold_last else e[E_PEAK]
+        fit = self._fit_dn(H, self.eng.th_now(self))
+        r_on = fit[0] if fit is not None else e[E_BNEART]
+        if ticks_diff(r_on, t) > 0:
+            r_on = t
+        self._r_on0 = r_on
+        self.out("rise_start", t, hold_s=ms_s(max(0, ticks_diff(r_on, self._t_hs))))
+        if not self._snap and self._peak_up > self.eng.k_snap_peak:
+            self._snap = True
+            self.out("snap_up", t, speed_dps=c2(rdiv(self._peak_up, 10)))
+
+    @micropython.native
+    def _step_rise(self, t, th, wlmin):
+        eng = self.eng
+        e = self.e
+        up = -wlmin
+        if up > self._peak_up:
+            self._peak_up = up
+            if not self._snap and up > eng.k_snap_peak:
+                self._snap = True
+                self.out("snap_up", t, speed_dps=c2(rdiv(up, 10)))
+        thf = self._thf
+        wf = self._wf
+        top = self._rep_top
+        calm = -eng.k_hold_rate < wf < eng.k_hold_rate
+        if thf < top + eng.k_top_band and calm:
+            self._end_rep(t, t)
+            return
+        # settled near the top, which a strap slip may have moved: done too
+        if calm and thf <= top + (e[E_PEAK] - top) * 3 // 10:
+            if self._rise_settle is None:
+                self._rise_settle = t
+            elif ticks_diff(t, self._rise_settle) >= 500:
+                self._end_rep(t, self._rise_settle)
+                return
+        else:
+            self._rise_settle = None
+        if th < top + eng.k_top_band // 2:
+            self._end_rep(t, t)
+            return
+        # going down again before reaching the top: a new rep (continuous pumping)
+        if thf - e[E_THMIN] > 4 * _UDEG and wf > eng.k_d_rate:
+            onset = e[E_TTHMIN]
+            self._end_rep(t, onset)
+            self._start_rep(t, onset)
+
+    def _fit_dn(self, H, L):
+        # the rise from H down to L (udeg): minimum-jerk fit of the last
+        # downward crossings of the levels nearest 10 % and 90 % of it
+        R = H - L
+        if R < 3 * _UDEG:
+            return None
+        k_hi = (H - R // 10) // _UDEG  # last whole degree below H - 10 %
+        k_lo = (H - R * 9 // 10) // _UDEG + 1  # first whole degree above H - 90 %
+        if k_lo >= k_hi:
+            return None
+        i_hi = k_hi + OFF
+        i_lo = k_lo + OFF
+        if i_lo < 0 or i_hi >= NK:
+            return None
+        e = self.e
+        t_hi = e[E_DN + i_hi]
+        t_lo = e[E_DN + i_lo]
+        s_hi = mj_inv((H - k_hi * _UDEG) * Q14 // R)
+        s_lo = mj_inv((H - k_lo * _UDEG) * Q14 // R)
+        d = ticks_diff(t_lo, t_hi)
+        if d <= 0 or s_lo <= s_hi or ticks_diff(t_hi, self._t_hs) < 0:
+            return None
+        T = d * Q14 // (s_lo - s_hi)
+        mean = (k_hi - k_lo) * 1000000 // d  # mdps
+        return ticks_add(t_hi, -(s_hi * T // Q14)), ticks_add(t_lo, (Q14 - s_lo) * T // Q14), mean
+
+    def _end_rep(self, t, t_end, interrupted=False):
+        eng = self.eng
+        e = self.e
+        peak = e[E_PEAK]
+        top = self._rep_top
+        H = self._hold_last if self._hold_last else peak
+        low = e[E_THMIN]
+        if low < top:
+            low = top
+        fit = None if interrupted else self._fit_dn(H, low)
+        if fit is not None:
+            r_on, r_end, r_mean = fit
+        else:
+            r_on = self._r_on0 if e[E_STATE] == S_RISE else t_end
+            r_end = t_end
+            r_mean = 0
+        if ticks_diff(r_on, self._t_hs) < 0:
+            r_on = self._t_hs
+        if ticks_diff(r_end, r_on) < 0:
+            r_end = r_on
+        start = self._t_onset
+        d_ms = ticks_diff(self._t_dend, start)
+        h_ms = max(0, ticks_diff(r_on, self._t_hs))
+        r_ms = ticks_diff(r_end, r_on)
+        depth = self._depth_settled if self._depth_settled is not None else peak
+        rise_u = H - low
+        # nothing moved faster than the gyro can measure (its full scale): a
+        # missing fit (a rise cut short) does not make a speed up
+        vmax = eng.k_speed_max
+        r_ms_min = rise_u // vmax + 1
+        if r_ms < r_ms_min:
+            r_ms = r_ms_min
+        d_ms_min = (peak - top) // vmax + 1
+        if d_ms < d_ms_min:
+            d_ms = d_ms_min
+        fmean = self._fast_mean
+        d_speed = min(fmean if fmean else (peak - top) // d_ms, vmax)
+        r_speed = min(r_mean if r_mean else rise_u // r_ms, vmax)
+        # too fast from the fit (mean over 10-90 %, minimum-jerk peak 1.875x
+        # the mean over the whole descent): sway does not bend crossing times much
+        fpeak = ((peak - top) // 1000) * 1875 // self._fit_T if self._fit_T else 0  # mdps
+        if self._fit_T:
+            # the whole descent's fit has the last word on its mean
+            fast = self._fast_rate or fmean > eng.k_fast_mean or fpeak > eng.k_fast_peak
+        else:
+            fast = self._fast
+        if fast and not self._fast:
+            self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(fmean, fpeak), 10)))
+        snap = self._snap or r_mean > eng.k_snap_mean or self._peak_up > eng.k_snap_peak
+        if snap and not self._snap:
+            self.out("snap_up", t, speed_dps=c2(rdiv(max(r_mean, self._peak_up), 10)))
+        ev = {
+            "start_ms": start, "end_ms": r_end, "depth_deg": udeg_c(depth), "hold_s": ms_s(h_ms),
+            "descent_s": ms_s(d_ms), "rise_s": ms_s(r_ms), "descent_speed_dps": c2(rdiv(d_speed, 10)),
+            "rise_speed_dps": c2(rdiv(r_speed, 10)), "bounces": self._bounces,
+            "max_roll_deg": c2(rdiv(self._max_roll, 10)), "fast_descent": fast,
+            "roll_out": self._roll_out, "snap_up": snap, "twist": self._twisted,
+            "no_hold": h_ms < eng.k_no_hold, "interrupted": interrupted,
+        }
+        # what the engine needs for its totals (taken out before it is emitted)
+        ev["_tot"] = (h_ms, rdiv(depth, 10000), self._bounces,
+                      None if (self._roll_out or self._twisted) else self._bl)
+        self.out("rep_end", t, **ev)
+        self.reps_done += 1
+        self.depth_sum += depth
+        self._t_last_end = r_end
+        self._to_top(t)
+        self._t_last_top = t
+
+    def interrupt(self, t_last, gap_ms):
+        """A gap in time longer than the engine tolerates: the rep in progress
+        ends at the last sample before it, as interrupted (never as hold)."""
+        e = self.e
+        st = e[E_STATE]
+        if st < S_DESC:
+            return
+        self.t_ms = t_last
+        eng = self.eng
+        if e[E_PEAK] >= eng.k_min_depth and st >= S_HOLD:
+            if st == S_HOLD:
+                self._hold_tick(t_last)
+                self._r_on0 = t_last
+                e[E_STATE] = S_RISE
+            self._end_rep(t_last, t_last, True)
+        else:
+            self.cancel("a gap of %d s in the samples" % (gap_ms // 1000), True)
+
+
+def _wrap180(d):
+    # an angle difference (udeg) into [-180, 180) degrees
+    while d >= 180 * _UDEG:
+        d -= 360 * _UDEG
+    while d < -180 * _UDEG:
+        d += 360 * _UDEG
+    return d
