@@ -589,12 +589,14 @@ class App:
         # The FIFO was just emptied, but the chip's sample clock runs on (a
         # FIFO reset does not restart it): the next sample comes anywhere
         # within a period, not one period on, and a sample clock based on
-        # the reset would put every read and cue up to a period late. So
-        # poll, sleeping 1 ms between reads, until it comes (within two
-        # periods): it arrived between the last two polls, which gives the
-        # phase to about a millisecond (driver t_start_us: one period
-        # before it). Returns the samples read into _buf (0: none came, or
-        # periods under 4 ms, where a period's error is small anyway).
+        # the reset would put every stamp, read and cue up to a period late,
+        # by a phase that depends on how long the start-up took. So poll,
+        # sleeping 1 ms between reads, until a sample comes (within two
+        # periods): it arrived between the starts of the last two polls,
+        # which gives the phase to about a millisecond. The driver's
+        # t_start_us (sample first_seq's origin, one period before it) is
+        # set from that. Returns the samples read into _buf (0: none came,
+        # no clock, or periods under 4 ms, where a period's error is small).
         imu = self.imu
         cu = self._clock_us
         idle = self._idle
@@ -604,21 +606,20 @@ class App:
         per = 1000000 * getattr(imu, "_den", 1) // num
         if per < 4000:
             return 0
-        t0 = imu.t_start_us
-        t1 = t0
+        t0 = imu.t_start_us & _MASK
+        t1 = t0  # the start of the previous poll
         while True:
+            t = cu() & _MASK  # before the read: the sample came before it
             n = imu.read_fifo(self._buf, _MAXN)
-            t = cu() & _MASK
             if n:
                 break
             if ticks_diff(t, t0) > 2 * per:
                 return 0
             t1 = t
             idle(1)
-        # the first of them arrived mid-way between the polls (more than one:
-        # the others came a period apart before the last)
-        mid = t - (ticks_diff(t, t1) >> 1) - (n - 1) * per
-        imu.t_start_us = (mid - per) & _MASK
+        # the last of them arrived mid-way between the two polls' starts;
+        # the first (n - 1) periods before it
+        imu.t_start_us = ticks_add(t, -((ticks_diff(t, t1) >> 1) + n * per))
         return n
 
     @micropython.native

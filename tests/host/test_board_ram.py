@@ -70,3 +70,31 @@ def test_the_sim_loads_the_firmware_compiled_as_deploy_compiles_it(tmp_path):
             want = f.read()
         with open(os.path.join(sim, under_lib), "rb") as f:
             assert f.read() == want, rel
+
+
+def test_the_sims_import_cost_does_not_depend_on_the_checkout_path(tmp_path, monkeypatch):
+    # The sim charges a board's import time by the .mpy sizes of the
+    # modules (cmd_sim.mpy_sizes): the time the firmware's first sample
+    # comes, and so its phase, follows from it. A source name in the .mpy
+    # that held the checkout's path made CI (another clone path) run other
+    # timings than this machine (import_ms 2747 there). The firmware
+    # compiled from a copy under a path 150 characters longer gives the
+    # same bytes.
+    import shutil
+
+    from heeldrop import cmd_sim
+
+    here = cmd_sim.build_firmware(str(tmp_path / "a"), "armv6m")
+    deep = tmp_path / ("x" * 150) / "firmware"
+    shutil.copytree(cmd_sim.FIRMWARE, str(deep), ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cmd_sim, "FIRMWARE", str(deep))
+    there = cmd_sim.build_firmware(str(tmp_path / "b"), "armv6m")
+    n = 0
+    for dirpath, _dirs, files in os.walk(here):
+        for f in files:
+            if f.endswith(".mpy"):
+                rel = os.path.relpath(os.path.join(dirpath, f), here)
+                with open(os.path.join(here, rel), "rb") as x, open(os.path.join(there, rel), "rb") as y:
+                    assert x.read() == y.read(), rel
+                n += 1
+    assert n > 15
