@@ -256,6 +256,16 @@ class IMU:
         now = self._now()
         p = self._periods(now)
         missed = self._left + (p if p is not None else 1)
+        # The samples since the last good read are in the FIFO (the chip
+        # sampled on through a bus error): its level, read before the
+        # configuration stops the FIFO, counts them exactly where the clock
+        # can only round (a fault comes at any phase of the sample period:
+        # one too many or too few, every few faults). The clock's count
+        # stays when the chip cannot tell (overflowed, no level) or tells
+        # something else (a power cycle emptied it).
+        k = self._level()
+        if k >= 0 and (p is None or -1 <= k - missed <= 1):
+            missed = k
         if self._cfg is not None:
             r, a, g = self._cfg
             self._setup(r, a, g)
@@ -352,6 +362,12 @@ class IMU:
 
     def _fifo_reset(self):
         raise NotImplementedError
+
+    def _level(self):
+        # whole samples made since the last good read and not read (in the
+        # FIFO, a partly written one included); -1 when the chip cannot
+        # tell (overflowed)
+        return -1
 
     def _read(self, buf, max_samples):
         raise NotImplementedError
