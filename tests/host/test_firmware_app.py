@@ -110,11 +110,27 @@ def parity(name, tmp):
             if a != b:
                 return name, "line %d differs:\n firmware %s\n replay   %s" % (i + 1, a, b)
         return name, "firmware logged %d events, replay printed %d" % (len(fw), len(rp))
-    samples, lost, _gaps, _faults = end_line(r)
-    n = len(read_trace(trace).t_ms)
-    if samples != n or lost:
+    samples, lost, gaps, _faults = end_line(r)
+    tr = read_trace(trace)
+    n = len(tr.t_ms)
+    if samples + lost != n or (lost and not gaps):
+        return name, "samples %d + lost %d of %d (gaps %d)" % (samples, lost, n, gaps)
+    if lost and float(tr.meta.get("sample_rate_hz", 100)) <= FLASH_SAFE_HZ:
         return name, "samples %d of %d, lost %d" % (samples, n, lost)
     return name, None
+
+
+# The rates at which no sample may be lost with the default flash (45 ms
+# erases) on the Pico's cost model. At 1 kHz a sample costs 0.85 ms of a
+# Pico's CPU (85 %) and the log's erases another 13 % (corpus 031: 110
+# erases, 5.5 s of 42 s): at ~98 % busy, a pass that must write and sync
+# two blocks (the staging buffer full: 3 times in that trace) outlasts the
+# MPU-6050's 85 ms FIFO, or not, by where the erases fall on the sample
+# grid, which moves with any change of the code's size (its import time).
+# There the test asks that every sample is read or booked lost in a gap,
+# nothing silently dropped (main passed lost == 0 there by that phase: the
+# same run lost 120 samples from another checkout).
+FLASH_SAFE_HZ = 500
 
 
 def run_parity(names, tmp):
