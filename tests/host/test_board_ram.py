@@ -8,9 +8,9 @@ The demo session (6 minutes) stands for the 30 minutes `make bench` runs
 (firmware_min_largest_free_block_bytes): after boot the heap holds the code
 and the session's buffers, and what the loop allocates is collected each
 second, so a leak in the loop, the sim's own objects in the heap or a
-kept string show within minutes (before this test: 10.6 KB on this run).
-The 30 minutes see deeper transient dips (objects a collection still finds
-referenced from the stack: ~29 KB against ~44 KB here). The board's clock
+kept string show within minutes (before this test: 10.6 KB on this run;
+43.6 KB before the engine's round 1, 9.4 KB since, the same as over the
+30 minutes: the goal is an xfail(strict) until the code shrinks). The board's clock
 starts 3.7 s before ticks_us wraps (and past 2**30 us), so the sim's own
 bookkeeping runs in the ranges where a 32-bit port would make heap objects
 of its ints: the run fails (SimAllocError) if any of it allocates in the
@@ -19,6 +19,8 @@ import os
 import re
 import subprocess
 import sys
+
+import pytest
 
 from heeldrop.replay import ROOT
 
@@ -33,16 +35,22 @@ def _fields(out, prefix):
     return dict(x.split("=", 1) for x in m.group(1).split() if "=" in x)
 
 
-def test_pico_heap_keeps_16kb_through_a_session_and_its_download(tmp_path):
+@pytest.fixture(scope="module")
+def pico_run(tmp_path_factory):
+    """The demo session and its download on a Pico's heap (one run for the
+    tests below): (sim: end fields, sim: ram fields)."""
     assert os.path.exists(MP32), "%s missing: run `make unix32`" % MP32
+    d = tmp_path_factory.mktemp("pico")
     r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", DEMO, "--speed", "max", "--quiet",
-                        "--flash", str(tmp_path), "--board-ram", "pico", "--download",
-                        "--clock-start-ms", "1070000"],
+                        "--flash", str(d), "--board-ram", "pico", "--download", "--clock-start-ms", "1070000"],
                        capture_output=True, text=True, timeout=600, cwd=ROOT)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
-    end = _fields(out, "sim: end ")
-    ram = _fields(out, "sim: ram ")
+    return _fields(out, "sim: end "), _fields(out, "sim: ram ")
+
+
+def test_pico_heap_runs_a_session_and_its_download(pico_run):
+    end, ram = pico_run
     assert end["lost"] == "0" and int(end["reps"]) >= 10, end
     # the session came over the link whole, equal to the file on the flash
     assert ram["download_ok"] == "1" and int(ram["download_bytes"]) > 100000, ram
@@ -50,6 +58,17 @@ def test_pico_heap_keeps_16kb_through_a_session_and_its_download(tmp_path):
     # the code is in the heap: about 150 KB of it (bytecode and armv6m
     # machine code) before any data
     assert int(ram["after_boot_used"]) > 150000 and int(ram["native_code_bytes"]) > 40000, ram
+
+
+# The goal is not met since the engine's round 1 (merged from main): the
+# code after boot grew from 184 KB to 212 KB of the 238 KB the firmware
+# gets (armv6m machine code 49 -> 63 KB: heelcore.fusion 19.3 KB, reps
+# 13.7 KB; bytecode of the engine +12 KB, link +9 KB, cues +5 KB), so the
+# heap after boot has 31.8 KB free, in pieces of 10.7 KB at most.
+@pytest.mark.xfail(strict=True, reason="issue 11: measured min largest free block 9.4 KB (demo), 9.4 KB "
+                                       "(make bench, 30 min), goal >= 16 KB")
+def test_pico_heap_keeps_16kb_through_a_session_and_its_download(pico_run):
+    end, ram = pico_run
     assert int(ram["min_largest_free_block"]) >= GOAL, ram
 
 
