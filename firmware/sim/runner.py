@@ -1381,6 +1381,11 @@ def main(argv):
     fakemachine.set_output(False if o["quiet"] else emit)
     bus = clock_bus
     parts = simboard.build(i2c=bus)
+    if ram:
+        # the board file leaves the heap once the pin map is built, as
+        # app.run() drops it on a board
+        del simboard
+        appmod._unload(("boards.sim", "boards"), None)
     rate = o["rate"]
     a = appmod.boot("sim", parts, clock, FLASH + "/heeldrop.json" if simflash is not None else None, store, stream,
                     int(rate) if rate == int(rate) else rate, o["side"])

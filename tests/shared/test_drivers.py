@@ -129,6 +129,46 @@ def probe_one(cls):
     return probe(bus)
 
 
+def test_probe_loads_only_the_driver_of_the_chip_found():
+    # On an RP2040 a driver module's bytecode and machine code sit in the
+    # heap: probe() reads WHO_AM_I itself and imports the one driver it
+    # needs (before, all three loaded and two were dropped after boot,
+    # leaving holes among the code: the Pico model's smallest largest free
+    # block went from 9.4 to 13.9 KB without them).
+    import sys
+
+    import drivers
+    from drivers import imu as imu_mod, lsm6ds, mpu6050, qmi8658
+
+    assert sorted(imu_mod._MPU_IDS) == sorted(mpu6050.WHOAMI)
+    assert sorted(imu_mod._LSM_IDS) == sorted(lsm6ds.WHOAMI)
+    assert imu_mod._QMI_ID == qmi8658.WHOAMI
+    names = ("drivers.mpu6050", "drivers.lsm6ds", "drivers.qmi8658")
+    for cls, want in ((chips.MPU6050Chip, "drivers.mpu6050"), (chips.MPU6500Chip, "drivers.mpu6050"),
+                      (chips.LSM6DS3Chip, "drivers.lsm6ds"), (chips.LSM6DSOXChip, "drivers.lsm6ds"),
+                      (chips.QMI8658Chip, "drivers.qmi8658")):
+        saved = {}
+        for n in names:
+            if n in sys.modules:
+                saved[n] = sys.modules.pop(n)
+            attr = n.split(".")[1]
+            if hasattr(drivers, attr):
+                delattr(drivers, attr)
+        try:
+            probe_one(cls)
+            loaded = [n for n in names if n in sys.modules]
+            assert loaded == [want], (cls.NAME, loaded)
+        finally:
+            for n in names:
+                sys.modules.pop(n, None)
+                attr = n.split(".")[1]
+                if hasattr(drivers, attr):
+                    delattr(drivers, attr)
+            for n in saved:
+                sys.modules[n] = saved[n]
+                setattr(drivers, n.split(".")[1], saved[n])
+
+
 def test_probe_error_names_what_was_found():
     bus = FakeI2C()
     try:
