@@ -290,13 +290,23 @@ class SessionLog:
             if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS
                                               or self._np >= self._soon):
                 self._last_flush = now_ms
-                if self._store.low():
+                # free space only with the file synced: littlefs counts
+                # the blocks of a file written since its last sync twice
+                # (lfs_fs_size walks the open file's blocks and the
+                # committed ones), so a session stopped as "flash low"
+                # with half the flash free; with writes pending the check
+                # comes right after this flush's sync
+                if not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
                 w.flush()
                 self._flushing = True
             if io and (self._wr < self._np or self._flushing):
+                was = self._flushing
                 self._io()
+                if was and not self._flushing and not self._dirty and self._store.low():
+                    self._stop_low(w, now_ms)
+                    return
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 
