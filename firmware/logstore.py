@@ -215,7 +215,9 @@ class SessionLog:
         self._buf = bytearray(self._cap)
         self._mv = memoryview(self._buf)
         # the header records (a few hundred bytes each) go straight to the
-        # file if they do not fit the staging buffer
+        # file if they do not fit the staging buffer (written and synced
+        # while the writer is being made: _sync sees no writer yet)
+        self._w = None
         self._w = LogWriter(self._stage, header, block_samples)
         self.add_sample = self._w.add_sample
         self.add_samples = self._w.add_samples
