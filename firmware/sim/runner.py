@@ -92,7 +92,9 @@ import time
 
 from micropython import const
 
-from heelcore.ticks import ticks_add, ticks_diff
+# heelcore.ticks' helpers, imported by main() (_load_ticks) once the flash is
+# mounted: with --from-flash heelcore is on the board's flash, not here
+ticks_add = ticks_diff = None
 
 _TICKS = (1 << 30) - 1
 CHIPS = ("mpu6050", "mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658")
@@ -1273,6 +1275,14 @@ def open_store(o, fl, os_stub):
     return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"])
 
 
+def _load_ticks():
+    global ticks_add, ticks_diff
+    from heelcore import ticks
+
+    ticks_add = ticks.ticks_add
+    ticks_diff = ticks.ticks_diff
+
+
 def main(argv):
     o = parse_args(argv)
     import gc
@@ -1280,8 +1290,21 @@ def main(argv):
 
     clock = VirtualClock(o["speed"], o["clock_start_ms"])
     simflash = sim_flash(o, clock)
+    mounted = False
     if simflash is not None and not o["board_heap"]:
         mount_flash(simflash)  # before the firmware (--from-flash) is imported from it
+        mounted = True
+    try:
+        _load_ticks()
+    except ImportError:
+        if simflash is None or mounted:
+            raise
+        # --board-heap with --from-flash: heelcore is on the flash, which
+        # is then mounted before the board's heap (littlefs's objects are
+        # the sim's, not in the board's heap)
+        mount_flash(simflash)
+        mounted = True
+        _load_ticks()
     native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
     imports = None
     if (o["cost"][2] and o["mpy_sizes"]) or native is not None:
@@ -1362,8 +1385,8 @@ def main(argv):
     tms = clock.ticks_ms
     if ram:
         board_heap.fill()  # the rest of the heap is the board's
-        if simflash is not None:
-            mount_flash(simflash)  # before the firmware (--from-flash) is imported from it
+        if simflash is not None and not mounted:
+            mount_flash(simflash)  # before the firmware is imported
     else:
         import app as _appmod  # noqa: F401
         import boards.sim as _simboard  # noqa: F401
