@@ -113,10 +113,13 @@ def parity(name, tmp):
     samples, lost, gaps, _faults = end_line(r)
     tr = read_trace(trace)
     n = len(tr.t_ms)
-    if samples + lost != n or (lost and not gaps):
-        return name, "samples %d + lost %d of %d (gaps %d)" % (samples, lost, n, gaps)
     if lost and float(tr.meta.get("sample_rate_hz", 100)) <= FLASH_SAFE_HZ:
         return name, "samples %d of %d, lost %d" % (samples, n, lost)
+    # an MPU-6050 FIFO overflow drops bytes the chip does not count: what a
+    # gap lost is the clock's count of sample periods (exact only while the
+    # chip's and the board's clocks agree on the phase): one either way a gap
+    if (lost and not gaps) or abs(samples + lost - n) > gaps:
+        return name, "samples %d + lost %d of %d (gaps %d)" % (samples, lost, n, gaps)
     return name, None
 
 
@@ -129,7 +132,8 @@ def parity(name, tmp):
 # grid, which moves with any change of the code's size (its import time).
 # There the test asks that every sample is read or booked lost in a gap,
 # nothing silently dropped (main passed lost == 0 there by that phase: the
-# same run lost 120 samples from another checkout).
+# same run lost 120 samples from another checkout), each overflow's count
+# within one sample (055: 77,841 read + 214 booked for 78,054 rows).
 FLASH_SAFE_HZ = 500
 
 
