@@ -53,10 +53,10 @@
 #   counts it in .errors (.last_error keeps it), closes the file and stops
 #   logging (after ENOSPC: the reserve, below); nothing raises to the caller
 #   of add_*/poll/close.
-# - After each sync the filesystem is asked for free space (statvfs; on
-#   littlefs this walks the file system, a few ms; asked between syncs it
-#   counts the open file's blocks twice). When that was below reserve_bytes,
-#   the next flush tick writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
+# - At each flush poll() asks the filesystem for free space (statvfs; on
+#   littlefs this walks the file system, a few ms), with the file synced
+#   (littlefs counts a file written since its last sync twice). Below
+#   reserve_bytes it writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
 #   closes the file and sets .full. reserve_bytes keeps room for the config
 #   and the id counter.
 # - The reserve file (ROOT/reserve, 12 KB: three littlefs blocks, enough for
@@ -204,7 +204,6 @@ class SessionLog:
         self._bo = 0
         self._synced = True
         self._bsz = store._bsize
-        self._free = store.reserve_bytes  # free bytes at the last sync (not low until measured)
         self.add_sample = self._drop
         self.add_samples = self._drop_many
         if f is None:  # detached: nothing is logged
@@ -222,9 +221,8 @@ class SessionLog:
         self._buf = bytearray(self._cap)
         self._mv = memoryview(self._buf)
         # the header records (a few hundred bytes each) go straight to the
-        # file if they do not fit the staging buffer; staging them can write
-        # and sync (small blocks: two header copies overflow the buffer)
-        # while the writer is being built, before self._w is set
+        # file if they do not fit the staging buffer (written and synced
+        # while the writer is being made: _sync sees no writer yet)
         self._w = None
         self._w = LogWriter(self._stage, header, block_samples)
         self.add_sample = self._w.add_sample
@@ -300,13 +298,23 @@ class SessionLog:
             if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS
                                               or self._np >= self._soon):
                 self._last_flush = now_ms
-                if self._free < self._store.reserve_bytes:  # measured at the last sync (_sync)
+                # free space only with the file synced: littlefs counts
+                # the blocks of a file written since its last sync twice
+                # (lfs_fs_size walks the open file's blocks and the
+                # committed ones), so a session stopped as "flash low"
+                # with half the flash free; with writes pending the check
+                # comes right after this flush's sync
+                if not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
                 w.flush()
                 self._flushing = True
             if io and (self._wr < self._np or self._flushing):
+                was = self._flushing
                 self._io()
+                if was and not self._flushing and not self._dirty and self._store.low():
+                    self._stop_low(w, now_ms)
+                    return
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 
@@ -498,15 +506,6 @@ class SessionLog:
             return
         self._dirty = False
         self._synced = True
-        # free space, asked now that the file is clean: littlefs's statvfs
-        # (lfs_fs_size) counts the blocks of a file written since its last
-        # sync twice (the committed copy and the open one), so asked
-        # between syncs it finds a 680 KB session on a 1408 KB flash low
-        try:
-            self._free = self._store.free_bytes()
-        except Exception as e:  # noqa: BLE001 (statvfs)
-            self._fail(e)
-            return
         if self._wr >= self._np and self._w is not None:
             self.durable = self._w.samples_written  # every record is in the file
         self._synced_all()
@@ -577,7 +576,7 @@ class SessionLog:
         self._closing = True
         self._store._free_reserve()
         try:
-            free = self._free  # at the last sync, the reserve still there
+            free = self._store.free_bytes()
             w.flush()
             w.add_note(now_ms, "flash_low free_kb=%d" % (free // 1024))
             self._ending = True
