@@ -28,11 +28,13 @@ def _types(events, t):
 @pytest.mark.parametrize("name", GAIT)
 def test_walking_and_standing_foot_gives_no_reps_and_one_calibration(name):
     # standing (4.6-5.2 s), then walking with a U-turn, then standing: the
-    # level from the first standing spell, taken again (once) when the foot
-    # stands still after the walk; never an axis, never a rep
+    # level from the first standing spell, taken again when the foot stands
+    # still after the walk (and once more if it settles by more than 1.5 deg
+    # before a drop, as a person does after stepping onto the step); never
+    # an axis, never a rep
     ev = run_engine(load_any(_path("ipol-foot-gait", "GaitData", name + ".txt")))
     cal = _types(ev, "calibrated")
-    assert 1 <= len(cal) <= 2 and cal[0]["t_ms"] <= 4600, cal
+    assert 1 <= len(cal) <= 3 and cal[0]["t_ms"] <= 4600, cal
     assert all(c["stage"] == "level" for c in cal), cal
     assert _types(ev, "rep_end") == []
 

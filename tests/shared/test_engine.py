@@ -40,7 +40,9 @@ def test_clean_set_counts_reps_with_depth_and_hold():
         assert abs(r["hold_s"] - 6.0) < 0.75, r
         assert not (r["fast_descent"] or r["snap_up"] or r["roll_out"] or r["twist"] or r["no_hold"]), r
         assert r["bounces"] == 0
-    assert len(of(evs, "calibrated")) == 2
+    # the level (taken again at each still spell before the first drop), then the axis once
+    stages = [e["stage"] for e in of(evs, "calibrated")]
+    assert stages[-1] == "axis" and stages[:-1] and set(stages[:-1]) == {"level"}, stages
 
 
 def test_every_axis_aligned_mounting_with_misalignment():
@@ -489,3 +491,42 @@ def test_no_heap_allocation_between_events():
             n -= 1
         part = []
     assert locked > 60, locked
+
+
+def _level_cals(evs):
+    return [e["t_ms"] for e in evs if e["type"] == "calibrated" and e["stage"] == "level"]
+
+
+def test_a_weight_shift_before_the_still_start_is_not_the_level():
+    # the trace starts with a 1.7 s weight shift (1.5 deg of roll and back)
+    # calm enough to pass for a rest, then the person stands as still as
+    # they can for 3.3 s (sway at full strength): the level and the bias are
+    # taken again in the still start, within 3 s of its beginning
+    def shift(t):
+        return (0.0, 1.5 * math.sin(math.pi * t / 1.7) if t < 1.7 else 0.0)
+    segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=5.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=shift, bias=(6.0, -4.0, 3.0)))
+    cal = [t for t in _level_cals(evs) if t <= 5300]
+    assert cal and 1700 <= cal[-1] <= 4700, _level_cals(evs)
+    assert len(_reps(evs)) == 2
+
+
+def test_an_axis_from_walking_onto_the_step_is_learned_again():
+    # calibrated on the floor, then four slow strides onto the step: the
+    # heel rises 30 deg and swings 12 deg down at up to ~200 deg/s (slow
+    # enough to pass for a drop); the person then stands still on the
+    # step: the level is taken again there, and the strides count as no rep
+    def walk(t):
+        if 3.0 <= t < 7.8:
+            k = (t - 3.0) % 1.2
+            if k < 0.5:
+                return (-30.0 * math.sin(math.pi * k / 0.5), 0.0)
+            if k < 0.9:
+                return (12.0 * math.sin(math.pi * (k - 0.5) / 0.4), 0.0)
+        return (0.0, 0.0)
+    segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=11.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=walk))
+    cal = [t for t in _level_cals(evs) if t <= 11300]
+    assert cal and 7800 <= cal[-1] <= 11300, _level_cals(evs)
+    ends = _reps(evs)
+    assert len(ends) == 2 and all(r["start_ms"] > 10000 for r in ends), ends

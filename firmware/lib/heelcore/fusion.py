@@ -1151,6 +1151,16 @@ class Fusion:
             # calibration (on the step, after the floor)
             self._calibrate(t)
             return
+        if before_axis and 1500000 < tilt < self.k_retare_blend and out[8] < 1430:
+            # before the first drop, a still spell whose level differs from
+            # the one taken by more than 1.5 deg: the person settled after
+            # stepping on or shifting weight. The level and the bias are
+            # taken again from it, and said so (a window that drifted by
+            # more than unsupported sway turns the foot, 5 deg, may be a
+            # slow drop's start; closer to the level, the level is blended
+            # in below, without a new cue)
+            self._calibrate(t)
+            return
         # each rest window moves the bias a quarter of the way: a wrong
         # start (a window with a turn about the vertical in it, which the
         # accelerometer cannot see) is gone within a few windows
