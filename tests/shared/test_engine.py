@@ -530,3 +530,24 @@ def test_an_axis_from_walking_onto_the_step_is_learned_again():
     assert cal and 7800 <= cal[-1] <= 11300, _level_cals(evs)
     ends = _reps(evs)
     assert len(ends) == 2 and all(r["start_ms"] > 10000 for r in ends), ends
+
+
+def test_a_first_drop_with_a_twist_teaches_the_axis():
+    # the foot twists 20 deg about the vertical as the heel sinks on the
+    # first drop (and back on the rise): the accelerometer's tilt axis,
+    # which the gyro confirms, is the pitch axis; that rep counts
+    def twist(t):
+        if 3.0 <= t < 6.0:
+            return (0.0, 0.0, 20.0 * (t - 3.0) / 3.0)
+        if 6.0 <= t < 14.0:
+            return (0.0, 0.0, 20.0)
+        if 14.0 <= t < 16.0:
+            return (0.0, 0.0, 20.0 * (16.0 - t) / 2.0)
+        return (0.0, 0.0, 0.0)
+    segs, end = rep_script(reps=2, depth=20.0, hold=8.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=twist, mount=4, tilt_deg=8.0))
+    ends = _reps(evs)
+    assert len(ends) == 2, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    assert ends[0]["start_ms"] < 4000, ends[0]
+    for r in ends:
+        assert abs(r["depth_deg"] - 20.0) < 1.5, r
