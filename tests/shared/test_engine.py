@@ -551,3 +551,16 @@ def test_a_first_drop_with_a_twist_teaches_the_axis():
     assert ends[0]["start_ms"] < 4000, ends[0]
     for r in ends:
         assert abs(r["depth_deg"] - 20.0) < 1.5, r
+
+
+def test_a_long_toe_stand_and_a_partial_drop_first_do_not_teach_the_wrong_down():
+    # up onto the toes (19 deg) for 6 s, a partial drop to 5 deg below
+    # level and back, 6 s more on the toes, then slow drops from that
+    # raised top (the first unheld): the heel-up hypothesis counts two
+    # "reps" (the toe stands) while the first true drop is still sinking;
+    # which way is down must wait for it
+    segs, end = script((1.5, -19), (6, -19), (2, 5), (1, 5), (2, -19), (6, -19), (10, 17), (0.4, 17),
+                       (2, -19), (2, -19), (6, 22), (12, 22), (2, -19), (2, -19), (6, 20), (10, 20), (2, -19))
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
+    ends = _reps(evs)
+    assert [round(r["depth_deg"]) for r in ends] in ([17, 22, 20], [16, 22, 20], [17, 21, 20], [17, 22, 19]), ends

@@ -1162,18 +1162,18 @@ class Fusion:
             # calibration (on the step, after the floor)
             self._calibrate(t)
             return
-        if (before_axis and 1500000 < tilt < self.k_retare_blend and out[8] < 1430
+        if (before_axis and tilt < self.k_retare_blend and out[8] < 1430
                 and ticks_diff(t, self._cal_t1) < 8000):
-            # before the first drop, a still spell whose level differs from
-            # the one taken by more than 1.5 deg: the person settled after
-            # stepping on or shifting weight. The level and the bias are
-            # taken again from it, and said so (a window that drifted by
-            # more than unsupported sway turns the foot, 5 deg, may be a
-            # slow drop's start; closer to the level, the level is blended
-            # in below, without a new cue). Only within 8 s of the first
-            # calibration (or the one after walking): later, the person is
-            # on the step and the tilt is a drop or a raised top beginning,
-            # and re-takes in a row would walk the level away.
+            # before the first drop, the latest still spell near level is
+            # the level: the person settles after stepping on or shifting
+            # weight (a calibration during a calm weight shift is no level).
+            # The level and the bias are taken again from it, and said so.
+            # Not from a window that drifted by more than unsupported sway
+            # turns the foot (5 deg: a slow drop's start), and only within
+            # 8 s of the first calibration (or the one after walking):
+            # later the person is on the step, a tilt is a drop or a raised
+            # top beginning, and re-takes in a row would walk the level away
+            # (later rests near level are blended in below, without a cue).
             self._calibrate(t, True)
             return
         # each rest window moves the bias a quarter of the way: a wrong
