@@ -253,7 +253,7 @@ def _reps(evs):
 
 def test_still_start_with_sway_calibrates_within_3_s():
     # a forefoot stance sways 0.3-2 deg in pitch and 0.5-3 deg in roll at
-    # 0.1-1 Hz (DOMAIN 5, 7b): the foot turns at up to ~20 deg/s, and the
+    # 0.1-1 Hz (docs/DOMAIN.md sections 5, 7(b)): the foot turns at up to ~20 deg/s, and the
     # gyro's bias (here 15 deg/s) comes from the still start all the same
     segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=3.0)
     eng, evs = run(generate(segs, end, sway=(2.0, 3.0), radius=0.17, bias=(15.0, -9.0, 6.0)))
