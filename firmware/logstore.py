@@ -34,12 +34,17 @@
 #   LogWriter's block), encoded records wait in a staging buffer; poll()
 #   writes completed records to the file opened with "ab".
 # - poll() flushes the file (f.flush(), plus os.sync() on MicroPython) once
-#   FLUSH_MS (1800 ms) have passed since the last flush, after writing out
-#   the partial block and everything staged. A cut therefore loses at most
-#   the last 1.8 s (plus the samples still in the IMU FIFO and one loop
-#   period: under 2 s). Each flush costs littlefs a block copy (an erase),
-#   so flushing less often wears the flash less; 1.8 s keeps a power cut
-#   under 2 s of samples.
+#   _FLUSH_MS (1700 ms) have passed since the last flush (earlier when the
+#   staging buffer fills: 1 kHz), after writing out the partial block and
+#   everything staged, with at most one flash erase a loop pass (_io): the
+#   rest of the writes and the sync follow in the next passes. Records are
+#   kept in RAM until a sync has made them durable. A cut therefore loses
+#   the samples since the last sync plus those still in the IMU FIFO:
+#   measured by the sim at every loop pass and flash operation, at most
+#   1.81 s on the demo session with 45 ms erases, 2.68 s with every erase
+#   at 400 ms (README, "Power cuts"; `make bench`). Each flush costs
+#   littlefs a block copy (an erase), so flushing less often wears the
+#   flash less.
 # - Earlier session files are never opened for writing again, and a cut
 #   file reads back with record.LogReader up to its last whole record.
 #
@@ -49,8 +54,9 @@
 #   logging (after ENOSPC: the reserve, below); nothing raises to the caller
 #   of add_*/poll/close.
 # - At each flush poll() asks the filesystem for free space (statvfs; on
-#   littlefs this walks the file system, a few ms). Below reserve_bytes it
-#   writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
+#   littlefs this walks the file system, a few ms), with the file synced
+#   (littlefs counts a file written since its last sync twice). Below
+#   reserve_bytes it writes what is in RAM, a NOTE "flash_low free_kb=N" and the END record,
 #   closes the file and sets .full. reserve_bytes keeps room for the config
 #   and the id counter.
 # - The reserve file (ROOT/reserve, 12 KB: three littlefs blocks, enough for
@@ -79,7 +85,7 @@
 # flash stall (the app's concern). The flush tick is the busiest poll: it
 # encodes the partial block, writes what is staged and syncs the file.
 # RAM per open session: about 6.5 KB (staging buffer 2.6 KB, codec buffers).
-# Size: 50-sample blocks cut at each 1 s flush store the demo corpus session
+# Size: 50-sample blocks cut at each flush store the demo corpus session
 # (tests/traces/demo_session.csv, 100 Hz, counts at 8192 LSB/g and 65.5
 # LSB/dps) in 5.8 bytes per sample, 100-sample blocks in 5.4
 # (`.venv/bin/python tests/host/test_logstore_host.py` prints the figures).

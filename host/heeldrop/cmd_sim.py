@@ -296,7 +296,7 @@ def trace_rate(tr):
 def prepare(trace_path, workdir):
     """Read and check the trace; write the runner's sample file. Returns
     dict(samples, n, rate, side, switch)."""
-    from heeldrop.replay import side_switches, to_counts
+    from heeldrop.replay import ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS, side_switches, to_counts
     from heeldrop.traceio import TraceError, read_trace
 
     try:
@@ -305,7 +305,9 @@ def prepare(trace_path, workdir):
         raise UserError(str(e))
     except OSError as e:
         raise UserError("%s: cannot read (%s)" % (trace_path, e.strerror or e))
-    counts = to_counts(tr)
+    # the sample file is in the runner's virtual units (8192 LSB/g, 65.5
+    # LSB/dps, which it divides by), whatever scale the trace was recorded at
+    counts = to_counts(tr, (ACCEL_LSB_PER_G, GYRO_LSB_PER_DPS))
     bad = sum(1 for c in counts if c is None)
     if bad:
         raise UserError("%s: %d sample(s) are not finite numbers; fix or drop them first" % (trace_path, bad))

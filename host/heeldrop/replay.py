@@ -53,16 +53,18 @@ def _count(x, scale):
     return v
 
 
-def to_counts(trace):
+def to_counts(trace, scale=None):
     """[(t, ax, ay, az, gx, gy, gz) integer tuples], clipped to int16 as the
-    chip saturates; a sample with a NaN/inf value becomes None."""
-    return list(iter_counts(trace))
+    chip saturates; a sample with a NaN/inf value becomes None. scale:
+    (accel LSB per g, gyro LSB per deg/s) to count at instead of the
+    trace's own (scales())."""
+    return list(iter_counts(trace, scale))
 
 
-def iter_counts(trace):
+def iter_counts(trace, scale=None):
     """to_counts one sample at a time. A heeldrop.traceio.TraceStream (anything
     with blocks()) is read a block at a time, so memory does not grow with it."""
-    a, g = scales(trace)
+    a, g = scales(trace) if scale is None else scale
     if hasattr(trace, "blocks"):
         blocks = trace.blocks()
     else:

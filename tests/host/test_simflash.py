@@ -77,3 +77,10 @@ def test_sigkill_mid_session_is_a_power_cut(tmp_path):
     after = read_files(str(tmp_path))
     assert after["/sessions/s0001.hdl"] == files["/sessions/s0001.hdl"]
     assert LogReader(after["/sessions/s0002.hdl"]).complete
+
+
+def test_docs_describe_the_sim_flash_as_the_littlefs_image():
+    # the flash is DIR/flash.img (littlefs), no longer a folder of files (--fs dir is gone)
+    for name in ("HOSTLINK.md", "DESIGN.md"):
+        text = open(os.path.join(ROOT, "docs", name)).read()
+        assert "--flash` folder" not in text and "--fs" not in text, name
