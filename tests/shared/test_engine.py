@@ -489,3 +489,46 @@ def test_no_heap_allocation_between_events():
             n -= 1
         part = []
     assert locked > 60, locked
+
+
+def _rebounds(t0, pp, hz, n):
+    # n rebounds right after the heel arrives at the bottom at t0: each
+    # cycle the heel comes up by pp (deg, peak to peak) and sinks back
+    def extra(t):
+        s = t - t0
+        if 0.0 <= s <= n / hz:
+            return -0.5 * pp * (1 - math.cos(2 * math.pi * hz * s)), 0.0
+        return 0.0, 0.0
+    return extra
+
+
+def test_severe_fast_bounces_count_from_the_first_rebound():
+    # 9 deg rebounds at 2.8 Hz (DOMAIN 2.4: 1-3 Hz, 2-10 deg): each one
+    # rises more than 8 deg above the deepest point (its deep point is
+    # at the bottom, which is what the bottom zone asks) and reaches its
+    # top in under 180 ms; with sway on top of them
+    # (the second rep: the first one's events wait for which way is down)
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(24.0, 9.0, 2.8, 4)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    b = of(evs, "bounce")
+    assert len(b) >= 3 and ends[0]["bounces"] == 0 and ends[1]["bounces"] == len(b), (b, ends)
+    # the first cue: within 400 ms of the first rebound's lowest point (24.0 s)
+    assert b[0]["t_ms"] - 24000 <= 400, b
+    # the hold starts after the last rebound (24.0 + 4 / 2.8 s) and ends at the rise (36 s)
+    assert abs(ends[1]["hold_s"] - (36.0 - 24.0 - 4 / 2.8)) < 0.75, ends
+
+
+def test_small_slow_rebounds_are_no_bounce_but_a_real_one_is():
+    # the contract (DOMAIN 7a): a bounce rebounds >= 3 deg peak to peak at
+    # > 15 deg/s. 2.5 deg at 1.5 Hz (11.8 deg/s at most) is a settling
+    # wobble; 4 deg at 2 Hz (25 deg/s) is a bounce
+    segs, end = script((3, 24), (12, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    soft = _rebounds(6.0, 2.5, 1.5, 2)
+    hard = _rebounds(26.0, 4.0, 2.0, 2)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=lambda t: soft(t) if t < 20 else hard(t)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 1, ends
+    assert all(e["rep"] == 2 for e in of(evs, "bounce")), of(evs, "bounce")
