@@ -532,3 +532,19 @@ def test_small_slow_rebounds_are_no_bounce_but_a_real_one_is():
     assert len(ends) == 2, [e["type"] for e in evs]
     assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 1, ends
     assert all(e["rep"] == 2 for e in of(evs, "bounce")), of(evs, "bounce")
+
+
+def test_a_sway_swing_deeper_at_the_bottom_does_not_stretch_the_descent():
+    # the heel arrives at 24 deg (3 s descent) and sways 3 deg deeper for a
+    # second right then: the descent ends where the fit of its crossings
+    # says (the deepest point is not where it ended), so the hold is whole
+    def extra(t):
+        s = t - 23.8
+        if 0 <= s <= 1.0:
+            return 3.0 * math.sin(math.pi * s), 0.0
+        return 0.0, 0.0
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert abs(ends[1]["descent_s"] - 3.0) < 0.5 and abs(ends[1]["hold_s"] - 12.0) < 0.4, ends[1]

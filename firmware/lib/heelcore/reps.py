@@ -410,6 +410,7 @@ class Reps:
         self._fast_rate = False
         self._fast_mean = 0  # mdps, from the descent fit
         self._fit_T = 0  # its duration, ms
+        self._fit_res = 0
         self._fit_on = t
         self._fit_end = t
         self._rise_settle = None
@@ -649,8 +650,20 @@ class Reps:
         return up >= 1000 and self._wf < -eng.k_rise_half and came >= travel // 4 and came >= 3 * eng.k_band
 
     def _desc_end(self, t):
-        # end of the descent from a minimum-jerk fit of the crossing times
-        if not self._fit_up():
+        # end of the descent from a minimum-jerk fit of the crossing times.
+        # Where the descent ends (P) is not the deepest point: sway adds to
+        # it, and a slow descent's tail may not be over when the heel
+        # settles. Of the P from the deepest point up to 5 deg less deep,
+        # the one whose fit (10 % and 90 % of the travel) best predicts the
+        # 30, 50 and 70 % crossings
+        pk = self.e[E_PEAK]
+        best = -1
+        bres = 0
+        for j in range(5):
+            if self._fit_up(pk - j * 500000) and (best < 0 or self._fit_res < bres):
+                best = j
+                bres = self._fit_res
+        if best < 0 or not self._fit_up(pk - best * 500000):
             return self.e[E_TPEAK] if self._settle is None else self._settle
         on = self._fit_on
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
@@ -666,14 +679,17 @@ class Reps:
             return tb
         return t_dend
 
-    def _fit_up(self):
-        # The descent from the top (level or raised) to the peak: the times
-        # of its first upward crossings of the levels nearest 10 % and 90 %
-        # of the travel, fitted to a minimum-jerk profile. All in integers
-        # below 2**30 and no tuple (it runs every tick of a descent): the
-        # result is in _fit_on, _fit_end, _fit_T and _fast_mean.
+    def _fit_up(self, P=None):
+        # The descent from the top (level or raised) to P (default: the
+        # peak): the times of its first upward crossings of the levels
+        # nearest 10 % and 90 % of the travel, fitted to a minimum-jerk
+        # profile. All in integers below 2**30 and no tuple (it runs every
+        # tick of a descent): the result is in _fit_on, _fit_end, _fit_T,
+        # _fast_mean and _fit_res (ms: how far the crossings of 30, 50 and
+        # 70 % of the travel are from the fit, summed).
         e = self.e
-        P = e[E_PEAK]
+        if P is None:
+            P = e[E_PEAK]
         top = self._rep_top
         R = P - top
         if R < 3 * _UDEG:
@@ -698,6 +714,15 @@ class Reps:
         T = d * Q14 // (s2 - s1)  # ms
         if T <= 0 or T > 60000:
             return False
+        res = 0
+        for pc in (3, 5, 7):
+            km = (top + R * pc // 10) // _UDEG
+            im = km + OFF
+            if km > k1 and km < k2 and im < e[E_NEXTK]:
+                sm = mj_inv((km * 100 - top // 10000) * Q14 // rc)
+                d = ticks_diff(e[E_UP + im], ticks_add(t1, ((sm - s1) * (T >> 2)) >> 12))
+                res += d if d > 0 else -d
+        self._fit_res = res
         # the mean over 10-90 % of a minimum-jerk descent: 0.8 R / (0.50673 T)
         self._fast_mean = (R // 1000) * 1579 // T  # mdps
         self._fit_T = T
