@@ -548,3 +548,30 @@ def test_a_sway_swing_deeper_at_the_bottom_does_not_stretch_the_descent():
     ends = _reps(evs)
     assert len(ends) == 2, [e["type"] for e in evs]
     assert abs(ends[1]["descent_s"] - 3.0) < 0.5 and abs(ends[1]["hold_s"] - 12.0) < 0.4, ends[1]
+
+
+def test_a_quick_outward_roll_is_roll_out_before_it_reaches_15_deg():
+    # DOMAIN 7a: roll-out is also the extra inversion rising faster than
+    # 45 deg/s: once the person's coupling is known (3 clean reps), 12 deg
+    # rolled out in 0.2 s at the bottom of rep 4 is roll-out; the same
+    # 12 deg over 2 s is not (it stays under 15 deg); inward never is
+    def roll(t0, deg, up):
+        def extra(t):
+            s = t - t0
+            if s < 0 or s > up + 2.5:
+                return 0.0, 0.0
+            if s <= up:
+                return 0.0, deg * s / up
+            if s <= up + 1.0:
+                return 0.0, deg
+            return 0.0, deg * (1 - (s - up - 1.0) / 1.5)
+        return extra
+    segs, end = rep_script(reps=5, depth=22.0, hold=6.0)
+    # rep k (0-based) holds from 3 + 3 + 14 k to 3 + 9 + 14 k s
+    quick, slow = roll(3 + 3 + 14 * 3 + 1.0, 12.0, 0.2), roll(3 + 3 + 14 * 4 + 1.0, 12.0, 2.0)
+    for side, sgn in (("left", 1.0), ("right", 1.0), ("left", -1.0)):
+        eng, evs = run(generate(segs, end, side=side, extra=lambda t: tuple(sgn * x for x in quick(t))
+                                if t < 60 else tuple(sgn * x for x in slow(t))), side=side)
+        ends = of(evs, "rep_end")
+        assert len(ends) == 5, (side, [e["type"] for e in evs])
+        assert [r["roll_out"] for r in ends] == [False, False, False, sgn > 0, False], (side, sgn, ends)

@@ -280,6 +280,7 @@ class Reps:
         self.depth_sum = 0  # sum of rep depths (udeg), for the sign decision
         self._thf = 0
         self._wf = 0
+        self._k_roll_abs = int(eng.cfg.roll_out_abs_deg * 1000 + 0.5)  # mdeg
         self._yring = array.array("i", [0] * 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
         self._th = 0
         self._wl = 0
@@ -420,6 +421,8 @@ class Reps:
         self._roll_out = False
         self._roll_since = None
         self._max_roll = -(1 << 29)
+        self._roll_prev = 0
+        self._roll_t = t
         self._twisted = False
         self._yi = 0
         self._yn = 0
@@ -508,7 +511,20 @@ class Reps:
         if ro > self._max_roll:
             self._max_roll = ro
         extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
-        if extra > eng.k_roll_lim:
+        # the contract's other two ways to roll out (DOMAIN 7a): the whole
+        # roll past roll_out_abs_deg, or (once the person's coupling is
+        # known from 3 clean reps, so that a rise's own inversion is taken
+        # out) the extra inversion rising faster than 45 deg/s over a tick
+        # to past 8 deg (DOMAIN's warning level: sway and corrective steps
+        # stay under it)
+        dt = ticks_diff(t, self._roll_t)
+        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt and eng._bl_sums[side][5] >= 3
+        self._roll_prev = extra
+        self._roll_t = t
+        if fast and not self._roll_out:
+            self._roll_out = True
+            self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
+        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
             if self._roll_since is None:
                 self._roll_since = t
             elif not self._roll_out and ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
