@@ -575,3 +575,13 @@ def test_a_quick_outward_roll_is_roll_out_before_it_reaches_15_deg():
         ends = of(evs, "rep_end")
         assert len(ends) == 5, (side, [e["type"] for e in evs])
         assert [r["roll_out"] for r in ends] == [False, False, False, sgn > 0, False], (side, sgn, ends)
+
+
+def test_a_bounce_is_cued_as_it_comes_back_down():
+    # the first cue of 6 deg rebounds at 2 Hz within 375 ms of the first
+    # one's lowest point (the goal: <= 400 ms, median): the rebound counts
+    # once it is an eighth of its height back down (or 0.4 deg)
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(24.0, 6.0, 2.0, 3)))
+    b = of(evs, "bounce")
+    assert b and b[0]["rep"] == 2 and b[0]["t_ms"] - 24000 <= 375, b

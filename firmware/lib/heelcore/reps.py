@@ -166,9 +166,9 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 bw = vb
                 e[E_BMINW] = vb
             amp = bmax - bmin
-            back = amp >> 2
-            if back < 600000:
-                back = 600000
+            back = amp >> 3
+            if back < 400000:
+                back = 400000
             if thb - bmin >= back or (top and int(ticks_diff(t, e[E_BMINT])) > 600):
                 pk = e[E_PEAK]
                 if pk >> 31 > 0:
