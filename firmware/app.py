@@ -571,13 +571,56 @@ class App:
             return
         try:
             imu.restart()
+            n = self._first_sample()
         except OSError as e:
             self._fault(e, self.now())
             return
         now = self.now()
         self._set_clock_base(now)
+        if n:
+            # the samples that gave the phase: the sample clock starts at them
+            self._cseq = imu.first_seq
+            self.reads += 1
+            self._process(n, now)
         # the first read as every other: mid-way after the samples it brings
         self._dl_read = ticks_diff(self._tnext, self._epoch) + self._read_off
+
+    def _first_sample(self):
+        # The FIFO was just emptied, but the chip's sample clock runs on (a
+        # FIFO reset does not restart it): the next sample comes anywhere
+        # within a period, not one period on, and a sample clock based on
+        # the reset would put every stamp, read and cue up to a period late,
+        # by a phase that depends on how long the start-up took. So poll,
+        # sleeping 1 ms between reads, until a sample comes (within two
+        # periods): it arrived between the starts of the last two polls,
+        # which gives the phase to about a millisecond. The driver's
+        # t_start_us (sample first_seq's origin, one period before it) is
+        # set from that. Returns the samples read into _buf (0: none came,
+        # no clock, or periods under 4 ms, where a period's error is small).
+        imu = self.imu
+        cu = self._clock_us
+        idle = self._idle
+        num = getattr(imu, "_num", 0)
+        if cu is None or idle is None or not num:
+            return 0
+        per = 1000000 * getattr(imu, "_den", 1) // num
+        if per < 4000:
+            return 0
+        t0 = imu.t_start_us & _MASK
+        t1 = t0  # the start of the previous poll
+        while True:
+            t = cu() & _MASK  # before the read: the sample came before it
+            n = imu.read_fifo(self._buf, _MAXN)
+            if n:
+                break
+            if ticks_diff(t, t0) > 2 * per:
+                return 0
+            t1 = t
+            idle(1)
+        # the last of them arrived mid-way between the two polls' starts;
+        # the first (n - 1) periods before it
+        imu.t_start_us = ticks_add(t, -((ticks_diff(t, t1) >> 1) + n * per))
+        return n
 
     @micropython.native
     def loop_once(self):

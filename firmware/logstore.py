@@ -215,7 +215,9 @@ class SessionLog:
         self._buf = bytearray(self._cap)
         self._mv = memoryview(self._buf)
         # the header records (a few hundred bytes each) go straight to the
-        # file if they do not fit the staging buffer
+        # file if they do not fit the staging buffer (written and synced
+        # while the writer is being made: _sync sees no writer yet)
+        self._w = None
         self._w = LogWriter(self._stage, header, block_samples)
         self.add_sample = self._w.add_sample
         self.add_samples = self._w.add_samples
@@ -290,13 +292,23 @@ class SessionLog:
             if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS
                                               or self._np >= self._soon):
                 self._last_flush = now_ms
-                if self._store.low():
+                # free space only with the file synced: littlefs counts
+                # the blocks of a file written since its last sync twice
+                # (lfs_fs_size walks the open file's blocks and the
+                # committed ones), so a session stopped as "flash low"
+                # with half the flash free; with writes pending the check
+                # comes right after this flush's sync
+                if not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
                 w.flush()
                 self._flushing = True
             if io and (self._wr < self._np or self._flushing):
+                was = self._flushing
                 self._io()
+                if was and not self._flushing and not self._dirty and self._store.low():
+                    self._stop_low(w, now_ms)
+                    return
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 

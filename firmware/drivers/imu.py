@@ -256,6 +256,16 @@ class IMU:
         now = self._now()
         p = self._periods(now)
         missed = self._left + (p if p is not None else 1)
+        # The samples since the last good read are in the FIFO (the chip
+        # sampled on through a bus error): its level, read before the
+        # configuration stops the FIFO, counts them exactly where the clock
+        # can only round (a fault comes at any phase of the sample period:
+        # one too many or too few, every few faults). The clock's count
+        # stays when the chip cannot tell (overflowed, no level) or tells
+        # something else (a power cycle emptied it).
+        k = self._level()
+        if k >= 0 and (p is None or -1 <= k - missed <= 1):
+            missed = k
         if self._cfg is not None:
             r, a, g = self._cfg
             self._setup(r, a, g)
@@ -353,6 +363,12 @@ class IMU:
     def _fifo_reset(self):
         raise NotImplementedError
 
+    def _level(self):
+        # whole samples made since the last good read and not read (in the
+        # FIFO, a partly written one included); -1 when the chip cannot
+        # tell (overflowed)
+        return -1
+
     def _read(self, buf, max_samples):
         raise NotImplementedError
 
@@ -374,36 +390,57 @@ def _pick_range(table, want):
     return len(table) - 1
 
 
+# WHO_AM_I values of the chips probe() knows, as each driver module's
+# WHOAMI (tests/shared/test_drivers.py checks they agree): probe() reads
+# the register itself and imports only the driver of the chip that
+# answers, so the others never load into the heap (on an RP2040 their
+# bytecode and machine code would sit there, or leave holes among the
+# code when dropped after boot)
+_MPU_IDS = (0x68, 0x70, 0x71, 0x73, 0x74)  # drivers.mpu6050.WHOAMI, reg 0x75
+_LSM_IDS = (0x69, 0x6A, 0x6C)  # drivers.lsm6ds.WHOAMI, reg 0x0F
+_QMI_ID = 0x05  # drivers.qmi8658.WHOAMI, reg 0x00
+
+
+def _whoami(bus, addr, reg):
+    b = bytearray(1)
+    bus.readfrom_mem_into(addr, reg, b)
+    return b[0]
+
+
 def probe(bus, clock_us=None):
     """Find the IMU on bus and return a driver instance (not configured).
     Tries MPU-6050/6500/9250 at 0x68/0x69, LSM6DS3/LSM6DS3TR-C/LSM6DSOX and
     QMI8658 at 0x6A/0x6B. Raises IMUError naming what answered where when
-    nothing matches."""
-    from drivers import lsm6ds, mpu6050, qmi8658
-
+    nothing matches. Imports only the driver module of the chip found."""
     seen = []
     for addr in (0x68, 0x69):
         try:
-            who = mpu6050.read_whoami(bus, addr)
+            who = _whoami(bus, addr, 0x75)
         except OSError:
             seen.append("0x%02x: no answer" % addr)
             continue
-        if who in mpu6050.WHOAMI:
+        if who in _MPU_IDS:
+            from drivers import mpu6050
+
             return mpu6050.MPU6050(bus, addr, who, clock_us)
         seen.append("0x%02x: WHO_AM_I(0x75)=0x%02x" % (addr, who))
     for addr in (0x6A, 0x6B):
         try:
-            who = lsm6ds.read_whoami(bus, addr)
+            who = _whoami(bus, addr, 0x0F)
         except OSError:
             seen.append("0x%02x: no answer" % addr)
             continue
-        if who in lsm6ds.WHOAMI:
+        if who in _LSM_IDS:
+            from drivers import lsm6ds
+
             return lsm6ds.driver_for(who)(bus, addr, who, clock_us)
         try:
-            who2 = qmi8658.read_whoami(bus, addr)
+            who2 = _whoami(bus, addr, 0x00)
         except OSError:
             who2 = -1
-        if who2 == qmi8658.WHOAMI:
+        if who2 == _QMI_ID:
+            from drivers import qmi8658
+
             return qmi8658.QMI8658(bus, addr, who2, clock_us)
         seen.append("0x%02x: WHO_AM_I(0x0f)=0x%02x, (0x00)=0x%02x" % (addr, who, who2 & 0xFF))
     raise IMUError(_ENODEV, "no supported IMU; " + "; ".join(seen))

@@ -167,6 +167,14 @@ class LSM6DS3(_LSM):
         self._w(_DS3_FIFO_CTRL3, 0x09)  # gyro and accel in FIFO, no decimation
         self._w(_DS3_FIFO_CTRL4, 0x00)  # no 3rd/4th data set
 
+    def _level(self):
+        s = self._b4
+        self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS1, s)
+        if s[1] & 0x40:  # OVER_RUN
+            return -1
+        words = 0 if s[1] & 0x10 else s[0] | ((s[1] & self._diff_hi) << 8)
+        return (words + 5) // 6
+
     def _fifo_reset(self):
         self._w(_DS3_FIFO_CTRL5, 0x00)  # bypass: empties the FIFO
         self._w(_DS3_FIFO_CTRL5, (self._odr << 3) | _FIFO_MODE_CONT)
@@ -231,6 +239,15 @@ class LSM6DSOX(_LSM):
         self._w(_OX_FIFO_CTRL1, 0x00)  # watermark unused
         self._w(_OX_FIFO_CTRL2, 0x00)
         self._w(_OX_FIFO_CTRL3, (odr << 4) | odr)  # BDR_GY, BDR_XL = ODR
+
+    def _level(self):
+        s = self._b2
+        self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS1, s)
+        if s[1] & 0x48:  # FIFO_OVR_IA or FIFO_OVR_LATCHED
+            return -1
+        # the words in the FIFO and the half sample the driver holds
+        pend = 1 if (self._gcnt >= 0 or self._acnt >= 0) else 0
+        return (s[0] + ((s[1] & 0x03) << 8) + pend + 1) >> 1
 
     def _fifo_reset(self):
         self._w(_OX_FIFO_CTRL4, 0x00)  # bypass: empties the FIFO

@@ -130,6 +130,10 @@ class MPU6050(IMU):
         self.bus.readfrom_mem_into(self.addr, _FIFO_COUNTH, b)
         return ((b[0] << 8) | b[1]) & 0x1FFF
 
+    def _level(self):
+        c = self._count()
+        return -1 if c >= self.fifo_bytes else (c + 11) // 12
+
     @micropython.native
     def _read(self, buf, max_samples):
         b = self._b2

@@ -136,6 +136,10 @@ class QMI8658(IMU):
         self._w(_FIFO_CTRL, _FIFO_CTRL_VAL)
         self._ts_last = self._stamp()
 
+    def _level(self):
+        # the sample counter: produced since the last good read
+        return self._left + ((self._stamp() - self._ts_last) & 0xFFFFFF)
+
     def _discard(self, overflow):
         # Exact version of IMU._discard: the sample counter says how many
         # samples were produced since the last good read.

@@ -16,9 +16,27 @@
 #   chip.source = fn        # optional: fn(k) -> (ax, ay, az, gx, gy, gz)
 #                           # for sample k (k = produced count) when the
 #                           # queue is empty: long traces without a queue
+#   chip.counts = src       # optional, instead of source: src.read(k, v)
+#                           # puts sample k into v, an array('h', 6) of
+#                           # counts at 8192 LSB/g and 65.5 LSB/dps (the
+#                           # sim's trace file); v keeps its values when
+#                           # src has no more (the last value held)
 #   chip.produced           # samples produced since power-on
 # Values become counts with the sensitivity the range registers select,
-# rounded to nearest and clamped to int16, as the ADC would.
+# rounded to nearest and clamped to int16, as the ADC would. From counts
+# (chip.counts) by exact integer ratios: the sim board's samples.
+#
+# Time: advance_to() takes the bus clock in us, which may wrap like
+# ticks_us() (every comparison is a wrap-safe difference, heelcore.ticks;
+# steps of less than 2**29 us). The sample schedule is kept as the next
+# sample's due time plus an exact remainder: sample n after the rate was
+# set is due ceil(n * period) us after it, for any ODR (7174.4 Hz / 2**k).
+#
+# Memory: with chip.counts, producing a sample allocates nothing (integer
+# ratios, the frame built in a preallocated buffer): on the sim board the
+# chip shares one heap with the firmware, and a board's IMU is hardware,
+# not garbage in the firmware's heap (tests/shared/test_drivers.py checks
+# it under micropython.heap_lock()).
 #
 # Test hooks: chip.glitch(reg, value, times=1) makes the next read(s) of
 # register reg return value (a corrupted count); chip.split_next(k) writes
@@ -26,9 +44,13 @@
 # when it is due (a read racing the FIFO write).
 #
 # Reads never allocate (the bus is used under micropython.heap_lock() in
-# tests); advance_to() and writes may.
+# tests); advance_to() allocates only on the float paths (feed(), source),
+# writes only when the sample rate changes.
 
+import array
 import math
+
+from heelcore.ticks import ticks_add, ticks_diff
 
 
 class _Ring:
@@ -79,6 +101,30 @@ def _counts(v, lsb):
     return c
 
 
+def _icounts(v, n, d):
+    # round(v * n / d), half up as _counts, clamped to int16; with the
+    # ratios below every intermediate is a 31-bit small int
+    c = (2 * v * n + d) // (2 * d)
+    if c > 32767:
+        return 32767
+    if c < -32768:
+        return -32768
+    return c
+
+
+# chip.counts gives 8192 LSB/g and 65.5 LSB/dps; a chip's count is that
+# times n / d (reduced), per range code (the ranges' LSB per g or per dps
+# over 8192 or 65.5). tests/host/test_drivers_host.py checks each against
+# the float path over every int16 value.
+_MPU_A = ((2, 1), (1, 1), (1, 2), (1, 4))  # 16384 >> code LSB/g
+_MPU_G = ((2, 1), (1, 1), (328, 655), (164, 655))  # 131, 65.5, 32.8, 16.4 LSB/dps
+_LSM_A = ((15625, 7808), (15625, 62464), (15625, 15616), (15625, 31232))  # 1000 / (0.061, 0.488, 0.122, 0.244 mg)
+_LSM_G = ((1600, 917), (800, 917), (400, 917), (200, 917))  # 1000 / (8.75, 17.5, 35, 70 mdps)
+_LSM_G125 = (3200, 917)  # 1000 / 4.375 mdps
+_QMI_A = ((2, 1), (1, 1), (1, 2), (1, 4), (1, 8), (1, 16), (1, 32), (1, 64))  # 16384 >> code LSB/g
+_QMI_G = tuple((4096 >> k, 131) for k in range(8))  # 2048 >> code LSB/dps
+
+
 class Chip:
     """Common machinery: registers, sample clock, physical input queue."""
 
@@ -100,11 +146,22 @@ class Chip:
         self._qi = 0
         self._hold = (0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
         self.source = None
+        self.counts = None
+        self._v = array.array("h", (0, 0, 8192, 0, 0, 0))  # chip.counts' sample (1 g up)
+        self._c = array.array("i", bytes(24))  # the sample in this chip's counts
+        self._fb = bytearray(16)  # the sample's FIFO frame
         self._glitch = {}
         self._rate = None
         self._t0 = 0
-        self._n = 0
+        self._due = 0  # tick (us) the next sample is due
+        self._base = 0  # tick t0 + floor(n * period)
+        self._e = 0  # (n * period) mod 1 us, in 1/num us
+        self._q = 0  # period: _q + _r / num us
+        self._r = 0
+        self._num = 1
+        self._an = self._ad = self._gn = self._gd = 1  # count ratios (_ratios)
         self._pending = None  # rest of a split frame
+        self.on_sample = None  # fn(k, tick): sample k (produced count) was due at tick (us)
         self.reset()
 
     # -- physical side -----------------------------------------------------
@@ -122,28 +179,94 @@ class Chip:
             self._hold = self.source(k)
         return self._hold
 
+    def _sample(self, k):
+        # sample k into self._c (this chip's counts at its ranges)
+        c = self._c
+        if self.counts is not None and self._qi >= len(self._queue):
+            v = self._v
+            self.counts.read(k, v)
+            an = self._an
+            ad = self._ad
+            gn = self._gn
+            gd = self._gd
+            c[0] = _icounts(v[0], an, ad)
+            c[1] = _icounts(v[1], an, ad)
+            c[2] = _icounts(v[2], an, ad)
+            c[3] = _icounts(v[3], gn, gd)
+            c[4] = _icounts(v[4], gn, gd)
+            c[5] = _icounts(v[5], gn, gd)
+            return
+        p = self._next_phys(k)
+        al = self.accel_lsb()
+        gl = self.gyro_lsb()
+        for i in range(3):
+            c[i] = _counts(p[i], al)
+            c[3 + i] = _counts(p[3 + i], gl)
+
+    def _ratios(self):
+        # self._an / _ad, _gn / _gd for the range registers (see _MPU_A):
+        # no allocation (register writes happen inside a driver's read)
+        pass
+
+    def _produce(self):
+        if self._pending is not None:
+            units = self._pending
+            self._pending = None
+            self._store(units, len(units))
+        else:
+            self._sample(self.produced)
+            self._store(self._fb, self._frame_into())
+        self.produced += 1
+
     def advance_to(self, t_us):
-        if t_us < self.now_us:
+        if ticks_diff(t_us, self.now_us) < 0:
             raise ValueError("time runs forward only")
-        r = self._rate
-        if r is not None:
-            num, den = r
-            target = (t_us - self._t0) * num // (den * 1000000)
-            while self._n < target:
+        if self._rate is not None:
+            while ticks_diff(t_us, self._due) >= 0:
                 self._n += 1
-                if self._pending is not None:
-                    units = self._pending
-                    self._pending = None
-                    self._store(units)
-                else:
-                    self._store(self._frame(self._next_phys(self.produced)))
-                self.produced += 1
+                if self.on_sample is not None:
+                    self.on_sample(self.produced, self._due)
+                self._produce()
+                self._step()
         self.now_us = t_us
+
+    def _step(self):
+        # the next sample's due time: t0 + ceil(n * period)
+        e = self._e + self._r
+        b = ticks_add(self._base, self._q)
+        if e >= self._num:
+            e -= self._num
+            b = ticks_add(b, 1)
+        self._e = e
+        self._base = b
+        self._due = ticks_add(b, 1) if e else b
+
+    def due_in(self, m):
+        """Tick (us) at which the m-th sample from now is due (m >= 1; 0:
+        the last one made), m * period within 2**29 us; None when not
+        sampling."""
+        if self._rate is None:
+            return None
+        if m < 1:
+            e = self._e - self._r
+            if e < 0:
+                e += self._num
+            return ticks_add(self.grid_us(), 1) if e else self.grid_us()
+        x = self._e + (m - 1) * self._r
+        b = ticks_add(self._base, (m - 1) * self._q + x // self._num)
+        return ticks_add(b, 1) if x % self._num else b
+
+    def grid_us(self):
+        """Tick (us) of the rate's grid at the last sample made: t0 +
+        floor(n * period), n samples since the rate was set."""
+        carry = 1 if self._e < self._r else 0
+        return ticks_add(self._base, -(self._q + carry))
 
     def split_next(self, k):
         """Write the first k units of the next sample's FIFO frame now."""
-        units = self._frame(self._next_phys(self.produced))
-        self._store(units[:k], partial=True)
+        self._sample(self.produced)
+        units = bytes(self._fb[: self._frame_into()])
+        self._store(units[:k], k, partial=True)
         self._pending = units[k:]
 
     def _clock_check(self):
@@ -155,6 +278,16 @@ class Chip:
             self._t0 = self.now_us
             self._n = 0
             self._pending = None
+            if r is not None:
+                num, den = r
+                per = den * 1000000
+                self._num = num
+                self._q = per // num
+                self._r = per % num
+                self._e = 0
+                self._base = self.now_us
+                self._step()
+        self._ratios()
 
     def glitch(self, reg, value, times=1):
         self._glitch[reg] = (value, times)
@@ -197,11 +330,18 @@ class Chip:
     def _sample_rate(self):
         return None
 
-    def _frame(self, phys):
-        return b""
+    def _frame_into(self):
+        # the FIFO frame of the sample in self._c into self._fb; its length
+        return 0
 
-    def _store(self, units, partial=False):
+    def _store(self, units, n, partial=False):
         pass
+
+    def accel_lsb(self):
+        return 1.0
+
+    def gyro_lsb(self):
+        return 1.0
 
     def _rd(self, a):
         return self.regs[a]
@@ -213,14 +353,20 @@ class Chip:
         return (a + 1) & 0xFF
 
 
-def _be16(out, v):
-    out.append((v >> 8) & 0xFF)
-    out.append(v & 0xFF)
+def _be16(out, i, v):
+    out[i] = (v >> 8) & 0xFF
+    out[i + 1] = v & 0xFF
 
 
-def _le16(out, v):
-    out.append(v & 0xFF)
-    out.append((v >> 8) & 0xFF)
+def _le16(out, i, v):
+    out[i] = v & 0xFF
+    out[i + 1] = (v >> 8) & 0xFF
+
+
+def _copy(dst, i, src, j, n):
+    # dst[i:i + n] = src[j:j + n] without a temporary
+    for k in range(n):
+        dst[i + k] = src[j + k]
 
 
 # ---------------------------------------------------------------------------
@@ -260,50 +406,57 @@ class MPU6050Chip(Chip):
     def gyro_lsb(self):
         return (131.0, 65.5, 32.8, 16.4)[(self.regs[0x1B] >> 3) & 3]
 
-    def _frame(self, p):
-        al = self.accel_lsb()
-        gl = self.gyro_lsb()
-        c = [_counts(p[0], al), _counts(p[1], al), _counts(p[2], al)]
-        c += [_counts(p[3], gl), _counts(p[4], gl), _counts(p[5], gl)]
+    def _ratios(self):
+        self._an, self._ad = _MPU_A[(self.regs[0x1C] >> 3) & 3]
+        self._gn, self._gd = _MPU_G[(self.regs[0x1B] >> 3) & 3]
+
+    def _frame_into(self):
+        c = self._c
         r = self.regs
         # data registers ACCEL_XOUT_H 0x3B .. GYRO_ZOUT_L 0x48 (temp 25 C)
-        out = bytearray()
-        for v in c[:3]:
-            _be16(out, v)
-        _be16(out, int((25 - 36.53) * 340))
-        for v in c[3:]:
-            _be16(out, v)
-        r[0x3B : 0x3B + 14] = out
+        _be16(r, 0x3B, c[0])
+        _be16(r, 0x3D, c[1])
+        _be16(r, 0x3F, c[2])
+        _be16(r, 0x41, -3920)  # int((25 - 36.53) * 340): 25 C
+        _be16(r, 0x43, c[3])
+        _be16(r, 0x45, c[4])
+        _be16(r, 0x47, c[5])
         # FIFO frame: registers in address order, for the enabled sources
         en = r[0x23]
-        f = bytearray()
+        f = self._fb
+        n = 0
         if en & 0x08:
-            f += out[0:6]
+            _copy(f, n, r, 0x3B, 6)
+            n += 6
         if en & 0x80:
-            f += out[6:8]
+            _copy(f, n, r, 0x41, 2)
+            n += 2
         if en & 0x40:
-            f += out[8:10]
+            _copy(f, n, r, 0x43, 2)
+            n += 2
         if en & 0x20:
-            f += out[10:12]
+            _copy(f, n, r, 0x45, 2)
+            n += 2
         if en & 0x10:
-            f += out[12:14]
-        return bytes(f)
+            _copy(f, n, r, 0x47, 2)
+            n += 2
+        return n
 
-    def _store(self, units, partial=False):
+    def _store(self, units, n, partial=False):
         r = self.regs
         r[0x3A] |= 0x01  # DATA_RDY_INT
-        if not (r[0x6A] & 0x40) or not units:  # USER_CTRL.FIFO_EN
+        if not (r[0x6A] & 0x40) or not n:  # USER_CTRL.FIFO_EN
             return
         stop = self.whoami != 0x68 and (r[0x1A] & 0x40)
         f = self.fifo
         lost = False
-        for b in units:
+        for i in range(n):
             if f.count == f.cap:
                 lost = True
                 if stop:
                     break
                 f.pop()  # oldest byte overwritten
-            f.push(b)
+            f.push(units[i])
         if lost:
             r[0x3A] |= 0x10  # FIFO_OFLOW_INT
             self.dropped += 1
@@ -392,16 +545,18 @@ class _LSMChip(Chip):
             return 1000.0 / 4.375
         return 1000.0 / _LSM_G_MDPS[(g >> 2) & 3]
 
-    def _words(self, p):
-        al = self.accel_lsb()
-        gl = self.gyro_lsb()
-        gw = (_counts(p[3], gl), _counts(p[4], gl), _counts(p[5], gl))
-        aw = (_counts(p[0], al), _counts(p[1], al), _counts(p[2], al))
-        out = bytearray()
-        for v in gw + aw:
-            _le16(out, v)
-        self.regs[0x22 : 0x22 + 12] = out  # OUTX_L_G .. OUTZ_H_XL
-        return gw, aw
+    def _ratios(self):
+        r = self.regs
+        self._an, self._ad = _LSM_A[(r[0x10] >> 2) & 3]
+        self._gn, self._gd = _LSM_G125 if r[0x11] & 0x02 else _LSM_G[(r[0x11] >> 2) & 3]
+
+    def _words(self):
+        # OUTX_L_G .. OUTZ_H_XL (0x22..0x2D): gyro then accel, little-endian
+        c = self._c
+        r = self.regs
+        for i in range(3):
+            _le16(r, 0x22 + 2 * i, c[3 + i])
+            _le16(r, 0x28 + 2 * i, c[i])
 
     def _wr(self, a, v):
         if a == 0x12 and v & 0x01:  # SW_RESET
@@ -451,37 +606,38 @@ class LSM6DS3Chip(_LSMChip):
             code = r[0x10] >> 4  # not batching: data registers at ODR_XL
         return _LSM_ODR.get(code)
 
-    def _frame(self, p):
-        gw, aw = self._words(p)
+    def _frame_into(self):
+        self._words()
         r = self.regs
         fcode = (r[0x0A] >> 3) & 0x0F
         dec = r[0x08]
-        out = bytearray()
+        f = self._fb
+        n = 0
         if fcode and (dec & 0x38) == 0x08 and (r[0x11] >> 4) >= fcode:
-            for v in gw:
-                _le16(out, v)
+            _copy(f, n, r, 0x22, 6)
+            n += 6
         if fcode and (dec & 0x07) == 0x01 and (r[0x10] >> 4) >= fcode:
-            for v in aw:
-                _le16(out, v)
-        return bytes(out)
+            _copy(f, n, r, 0x28, 6)
+            n += 6
+        return n
 
-    def _store(self, units, partial=False):
+    def _store(self, units, n, partial=False):
         mode = self.regs[0x0A] & 0x07
-        if mode == 0 or not units:
+        if mode == 0 or not n:
             return
         f = self.fifo
-        if f.count + len(units) > f.cap:
+        if f.count + n > f.cap:
             if mode == 0x01:  # FIFO mode: stop when full
                 self.dropped += 1
                 return
             # continuous: the oldest data sets (6 bytes) are overwritten
-            while f.count + len(units) > f.cap:
+            while f.count + n > f.cap:
                 f.drop(6)
                 self._rdidx = (self._rdidx + 3) % 6
             self.ovr = True
             self.dropped += 1
-        for b in units:
-            f.push(b)
+        for i in range(n):
+            f.push(units[i])
 
     def _rd(self, a):
         r = self.regs
@@ -576,46 +732,50 @@ class LSM6DSOXChip(_LSMChip):
             x >>= 1
         return t | (ones & 1)  # TAG_PARITY: makes the byte's parity even
 
-    def _frame(self, p):
-        gw, aw = self._words(p)
+    def _frame_into(self):
+        self._words()
         r = self.regs
         bg = r[0x09] >> 4
         bx = r[0x09] & 0x0F
-        top = max(bg, bx)
+        top = bg if bg > bx else bx
         cnt = self._slot & 3
         self._slot += 1
-        words = []
         # a sensor with a lower BDR is batched every 2**(top - bdr) slots
-        if bg and (r[0x11] >> 4) >= bg and (self._slot - 1) % (1 << (top - bg)) == 0:
-            words.append((0x01, gw))
-        if bx and (r[0x10] >> 4) >= bx and (self._slot - 1) % (1 << (top - bx)) == 0:
-            words.append((0x02, aw))
-        if self.accel_first:
-            words.reverse()
-        out = bytearray()
-        for sensor, v3 in words:
-            out.append(self._tag(sensor, cnt))
-            for v in v3:
-                _le16(out, v)
-        return bytes(out)
+        g = bg and (r[0x11] >> 4) >= bg and (self._slot - 1) % (1 << (top - bg)) == 0
+        x = bx and (r[0x10] >> 4) >= bx and (self._slot - 1) % (1 << (top - bx)) == 0
+        f = self._fb
+        n = 0
+        if x and self.accel_first:
+            n = self._word(f, n, 0x02, cnt, 0x28)
+        if g:
+            n = self._word(f, n, 0x01, cnt, 0x22)
+        if x and not self.accel_first:
+            n = self._word(f, n, 0x02, cnt, 0x28)
+        return n
 
-    def _store(self, units, partial=False):
+    def _word(self, f, n, sensor, cnt, reg):
+        # one tagged word: TAG, then the sensor's 6 output bytes
+        f[n] = self._tag(sensor, cnt)
+        _copy(f, n + 1, self.regs, reg, 6)
+        return n + 7
+
+    def _store(self, units, n, partial=False):
         mode = self.regs[0x0A] & 0x07
-        if mode == 0 or not units:
+        if mode == 0 or not n:
             return
         f = self.fifo
-        if f.count + len(units) > f.cap:
+        if f.count + n > f.cap:
             if mode == 0x01:  # FIFO mode: stop when full
                 self.dropped += 1
                 return
-            while f.count + len(units) > f.cap:
+            while f.count + n > f.cap:
                 f.drop(7)  # oldest word overwritten
                 self._pos = 0
             self.ovr = True
             self.ovr_latched = True
             self.dropped += 1
-        for b in units:
-            f.push(b)
+        for i in range(n):
+            f.push(units[i])
 
     def _rd(self, a):
         r = self.regs
@@ -712,28 +872,28 @@ class QMI8658Chip(Chip):
     def _cap(self):
         return (16 << ((self.regs[0x14] >> 2) & 3)) * self._per()
 
-    def _frame(self, p):
+    def _ratios(self):
         r = self.regs
-        al = self.accel_lsb()
-        gl = self.gyro_lsb()
-        av = (_counts(p[0], al), _counts(p[1], al), _counts(p[2], al))
-        gv = (_counts(p[3], gl), _counts(p[4], gl), _counts(p[5], gl))
-        big = r[0x02] & 0x20
-        out = bytearray()
-        for v in av + gv:
-            if big:
-                _be16(out, v)
-            else:
-                _le16(out, v)
-        r[0x35 : 0x35 + 12] = out  # AX_L .. GZ_H
-        f = bytearray()
-        if r[0x08] & 1:
-            f += out[0:6]
-        if r[0x08] & 2:
-            f += out[6:12]
-        return bytes(f)
+        self._an, self._ad = _QMI_A[(r[0x03] >> 4) & 0x07]
+        self._gn, self._gd = _QMI_G[(r[0x04] >> 4) & 0x07]
 
-    def _store(self, units, partial=False):
+    def _frame_into(self):
+        r = self.regs
+        c = self._c
+        w = _be16 if r[0x02] & 0x20 else _le16
+        for i in range(6):
+            w(r, 0x35 + 2 * i, c[i])  # AX_L .. GZ_H: accel then gyro
+        f = self._fb
+        n = 0
+        if r[0x08] & 1:
+            _copy(f, n, r, 0x35, 6)
+            n += 6
+        if r[0x08] & 2:
+            _copy(f, n, r, 0x3B, 6)
+            n += 6
+        return n
+
+    def _store(self, units, n, partial=False):
         r = self.regs
         if not partial:
             self.stamp = (self.stamp + 1) & 0xFFFFFF
@@ -741,7 +901,7 @@ class QMI8658Chip(Chip):
             r[0x31] = (self.stamp >> 8) & 0xFF
             r[0x32] = self.stamp >> 16
         mode = r[0x14] & 0x03
-        if mode == 0 or not units:
+        if mode == 0 or not n:
             return
         if r[0x14] & 0x80:  # read mode: not stored
             self.dropped += 1
@@ -749,15 +909,15 @@ class QMI8658Chip(Chip):
         cap = self._cap()
         per = self._per()
         f = self.fifo
-        if f.count + len(units) > cap:
+        if f.count + n > cap:
             self.ovf = True
             self.dropped += 1
             if mode == 0x01:  # FIFO mode: newest dropped
                 return
-            while f.count + len(units) > cap:
+            while f.count + n > cap:
                 f.drop(per)  # stream: oldest sample dropped
-        for b in units:
-            f.push(b)
+        for i in range(n):
+            f.push(units[i])
 
     def _rd(self, a):
         r = self.regs

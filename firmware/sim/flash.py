@@ -62,7 +62,11 @@ class SimFlash:
         self.sampling = True
         self.watch = None  # called before and after each operation's stall (the sim's at-risk measure)
         self.readonly = readonly
-        self._ff = b"\xff" * BLOCK  # made once: an erase allocates nothing (the sim's --board-ram heap)
+        # the runner's Guard (heeldrop sim --board-ram): the block device
+        # runs with the heap locked, as it allocates nothing (the sim shares
+        # the board's heap; a board's flash driver is C)
+        self.guard = None
+        self._ff = b"\xff" * BLOCK  # an erased block, made once
         fresh = False
         try:
             self.f = open(path, "rb" if readonly else "r+b")
@@ -82,15 +86,42 @@ class SimFlash:
     # -- the block device protocol (extended: offsets, explicit erase)
 
     def readblocks(self, block, buf, off=0):
-        self.f.seek(block * BLOCK + off)
-        self.f.readinto(buf)
+        g = self.guard if not self.debug else None  # (debug lists the erases: allocates)
+        if g is not None:
+            g.lock()
+        try:
+            self.f.seek(block * BLOCK + off)
+            self.f.readinto(buf)
+        except MemoryError as e:
+            if g is not None:
+                g.allocs += 1
+                g.where = e
+            raise
+        finally:
+            if g is not None:
+                g.unlock()
 
     def writeblocks(self, block, buf, off=None):
+        g = self.guard if not self.debug else None  # (debug lists the erases: allocates)
+        if g is not None:
+            g.lock()
+        try:
+            self._write(block, buf, off)
+        except MemoryError as e:
+            if g is not None:
+                g.allocs += 1
+                g.where = e
+            raise
+        finally:
+            if g is not None:
+                g.unlock()
+
+    def _write(self, block, buf, off):
         if self.readonly:
             raise OSError(30)  # EROFS
         if off is None:  # the simple protocol: erase, then program whole blocks
             for i in range(len(buf) // BLOCK):
-                self.ioctl(6, block + i)
+                self._erase(block + i)
             off = 0
         self.f.seek(block * BLOCK + off)
         self.f.write(buf)
@@ -108,22 +139,38 @@ class SimFlash:
         if op == 6:  # erase block arg
             if self.readonly:
                 raise OSError(30)
-            self.f.seek(arg * BLOCK)
-            self.f.write(self._ff)
-            self.erase_bytes += BLOCK
-            self.erases += 1
-            if self.debug:
-                self.pass_ops.append(arg)
-            self._stall(self.erase_us)
+            g = self.guard if not self.debug else None
+            if g is not None:
+                g.lock()
+            try:
+                self._erase(arg)
+            except MemoryError as e:
+                if g is not None:
+                    g.allocs += 1
+                    g.where = e
+                raise
+            finally:
+                if g is not None:
+                    g.unlock()
             return 0
         return 0
+
+    def _erase(self, block):
+        self.f.seek(block * BLOCK)
+        self.f.write(self._ff)
+        self.erase_bytes += BLOCK
+        self.erases += 1
+        if self.debug:
+            self.pass_ops.append(block)
+        self._stall(self.erase_us)
 
     def new_pass(self):
         if not self.sampling:
             return
         if self.pass_stall_us > 450000 and self.debug:
             sys.stderr.write("flash: pass stall %d ms, erases %s\n" % (self.pass_stall_us // 1000, self.pass_ops))
-        self.pass_ops = []
+        if self.pass_ops:
+            self.pass_ops = []  # (only with debug: a pass allocates nothing, the sim shares the board's heap)
         if self.pass_stall_us > self.max_pass_stall_us:
             self.max_pass_stall_us = self.pass_stall_us
         self.pass_stall_us = 0

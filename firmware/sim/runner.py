@@ -69,6 +69,12 @@
 #                      missed while the host connects)
 #   --args FILE        more options, one token a line (long values: the
 #                      unix port dies on an argument of 256 bytes or more)
+#   --clock-start-ms MS  the board's clock starts at MS (ticks_us wraps every
+#                      2**30 us, ticks_ms every 2**30 ms: a wrap mid-session)
+#   --board-heap BYTES --board-base BYTES --native-sizes FILE  one heap for
+#                      code and data at a board's size (BoardHeap)
+#   --download --download-to FILE  (--board-heap) after the trace, download
+#                      the session over the link as a host would (Download)
 #
 # Memory: the unix port keeps every module's bytecode in its heap (about
 # 180 KB for the firmware), where a board with frozen modules or a ROMFS
@@ -83,6 +89,12 @@
 import struct
 import sys
 import time
+
+from micropython import const
+
+# heelcore.ticks' helpers, imported by main() (_load_ticks) once the flash is
+# mounted: with --from-flash heelcore is on the board's flash, not here
+ticks_add = ticks_diff = None
 
 _TICKS = (1 << 30) - 1
 CHIPS = ("mpu6050", "mpu6500", "lsm6dsox", "lsm6ds3", "qmi8658")
@@ -102,58 +114,76 @@ COST = (150, 850, 18000)
 
 
 class VirtualClock:
-    """The board's clock in the sim: microseconds since start, moved by
-    advance() and sleep_ms() only (see the module comment)."""
+    """The board's clock in the sim: moved by advance() and sleep_ms() only
+    (see the module comment). Kept in small ints however long the run
+    (a 32-bit port makes an int past 2**30 a heap object, and the sim
+    shares the firmware's heap): ms since start, the us within that ms,
+    and the wrapping us tick the chip and the board see."""
 
-    def __init__(self, speed):
-        self.speed = speed  # None: max (no pacing)
-        self.t = 0
+    def __init__(self, speed, start_ms=0):
+        self.ms = start_ms  # ms since the board started (--clock-start-ms: later)
+        self.sub = 0  # us within that ms
+        self.tus = (start_ms * 1000) & _TICKS  # ticks_us (wraps at 2**30)
+        self._lead = 0  # virtual us since the last pace()
+        self._ahead = 0  # us of wall time the clock is ahead (pace)
         self._w = time.ticks_us()
-        self._wall = 0.0  # wall us since start, summed in small steps
-
-    def us(self):
-        return self.t
+        self.speed = None
+        self._sk = 1000  # speed in thousandths
+        self.set_speed(speed)
 
     def ticks_us(self):
-        return self.t & _TICKS
+        return self.tus
 
     def ticks_ms(self):
-        return (self.t // 1000) & _TICKS
+        return self.ms & _TICKS
 
     def advance(self, us):
-        self.t += us
+        s = self.sub + us
+        if s >= 1000:
+            self.ms += s // 1000
+            s %= 1000
+        self.sub = s
+        t = self.tus - (_TICKS - us) - 1  # tus + us - 2**30, in small ints
+        self.tus = t if t >= 0 else self.tus + us
+        self._lead += us
 
     def resync(self):
         """Pace from now on (after a wait that was not the board's time)."""
         self._w = time.ticks_us()
-        self._wall = self.t / self.speed if self.speed else 0.0
+        self._lead = 0
+        self._ahead = 0
 
     def set_speed(self, speed):
         if self.speed is not None and speed is not None and self.speed <= speed:
             return
         self.speed = speed
-        self._w = time.ticks_us()
-        self._wall = self.t / speed if speed else 0.0
+        if speed:
+            self._sk = int(speed * 1000)
+        self.resync()
 
     def sleep_ms(self, ms):
-        self.t += ms * 1000
+        self.advance(ms * 1000)
         self.pace()
 
     def pace(self):
         # at most speed x wall time ahead: sleep until the wall catches up;
         # when the host is slow the sim is slow (a debt of at most 0.5 s of
         # wall time is made up, so a stopped process does not race after)
-        sp = self.speed
-        if sp is None:
+        if self.speed is None:
+            self._lead = 0
             return
         w = time.ticks_us()
-        self._wall += time.ticks_diff(w, self._w)
+        dw = time.ticks_diff(w, self._w)
         self._w = w
-        ahead = self.t / sp - self._wall
+        v = self._lead
+        self._lead = 0
+        v = v * 1000 // self._sk if v < 1000000 else v // self._sk * 1000
+        ahead = self._ahead + v - dw
         if ahead > 500:
-            time.sleep_us(int(ahead))
+            time.sleep_us(ahead)
         elif ahead < -500000:
-            self._wall = self.t / sp + 500000
+            ahead = -500000
+        self._ahead = ahead
 
 
 class NativeHeap:
@@ -166,19 +196,23 @@ class NativeHeap:
 
     def __init__(self, sizes):
         self.sizes = sizes
-        self.held = {}
+        # every key made now: a module loading later adds no table to the
+        # heap (the sim's bookkeeping is not the board's)
+        self.held = {name: None for name in sizes}
         self.total = 0
 
     def loaded(self, name):
         n = self.sizes.get(name, 0)
-        if n and name not in self.held:
+        if n and self.held[name] is None:
             self.held[name] = bytearray(n)
             self.total += n
 
     def sweep(self):
-        for name in list(self.held):
-            if name not in sys.modules:
-                self.total -= len(self.held.pop(name))
+        for name in self.held:
+            b = self.held[name]
+            if b is not None and name not in sys.modules:
+                self.total -= len(b)
+                self.held[name] = None
 
 
 class ImportCost:
@@ -193,7 +227,9 @@ class ImportCost:
         self.k = us_per_kb
         self.sizes = sizes
         self.charged_us = 0
-        self.loaded = {}  # module -> clock us when it was loaded
+        # module -> clock ms when it was loaded (-1 not yet; every key made
+        # now, see NativeHeap)
+        self.loaded = {k: -1 for k in sizes}
         self._orig = builtins.__import__
         builtins.__import__ = self
 
@@ -207,11 +243,11 @@ class ImportCost:
                 for key in mods:
                     nat.loaded(key)
             for key in mods:
-                if key in self.sizes and key not in self.loaded and not key.startswith("sim."):
+                if self.loaded.get(key, 0) < 0 and not key.startswith("sim."):
                     us = self.sizes[key] * self.k // 1024
                     self.clock.advance(us)
                     self.charged_us += us
-                    self.loaded[key] = self.clock.t
+                    self.loaded[key] = self.clock.ms
         return m
 
 
@@ -227,7 +263,9 @@ def read_sizes(path):
 
 
 class Samples:
-    """The chip's source: sample k of the file as (g, g, g, dps, dps, dps)."""
+    """The chip's source (chip.counts): row k of the sample file, 6 int16
+    counts at 8192 LSB/g and 65.5 LSB/dps, read into the chip's array in
+    place (no allocation: the sim shares the firmware's heap)."""
 
     def __init__(self, path, n, rate):
         self.f = open(path, "rb")
@@ -235,29 +273,26 @@ class Samples:
         self.rate = rate
         self.k = -1
         self.skip = 0  # rows that passed while the chip was unplugged or asleep
-        self.origin = 0  # clock (us) of the trace's grid: row j at origin + (j + 1) / rate
-        self.buf = bytearray(12)
-        self.last = (0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+        # the trace's grid, in clock us since start (an int, allocated only
+        # while the chip is away): row j at origin + (j + 1) / rate
+        self.origin = 0
 
     def lost_between(self, a, b):
         # the foot moves on while the sensor is away (unplugged, not sampling)
-        # from clock a to b (us): the rows of the trace's grid in (a, b] are lost
+        # from clock a to b (us since start): the rows of the trace's grid in
+        # (a, b] are lost
         r = self.rate
         o = self.origin
         self.skip += int((b - o) * r // 1000000) - int((a - o) * r // 1000000)
 
-    def __call__(self, k):
+    def read(self, k, out):
         k += self.skip
         if k >= self.n:
-            return self.last
+            return  # the last row held
         if k != self.k + 1:
             self.f.seek(12 * k)
         self.k = k
-        if self.f.readinto(self.buf) != 12:
-            return self.last
-        c = struct.unpack("<6h", self.buf)
-        self.last = (c[0] / 8192, c[1] / 8192, c[2] / 8192, c[3] / 65.5, c[4] / 65.5, c[5] / 65.5)
-        return self.last
+        self.f.readinto(out)
 
 
 def make_chip(name):
@@ -276,31 +311,52 @@ def make_chip(name):
     raise ValueError("unknown imu %r (one of %s)" % (name, ", ".join(CHIPS)))
 
 
-def clocked_bus(clock, limit):
-    """A FakeI2C whose chips are brought to the fake clock before every
-    transfer (never past limit[0] us: the end of the trace). While a chip
-    is unplugged or not sampling, its trace rows go by unseen (lost)."""
+def clocked_bus(clock, limit, guard):
+    """A FakeI2C whose chips are brought to the clock (ticks_us) before
+    every transfer, never past the end of the trace (limit: [tick, set],
+    the tick of the trace's last sample once it is within reach). While a
+    chip is unplugged or not sampling, its trace rows go by unseen (lost).
+    Allocates nothing while the chip samples (the sim shares the
+    firmware's heap)."""
     from sim.i2cbus import FakeI2C
 
     class ClockedI2C(FakeI2C):
         def _dev(self, addr):
-            t = clock.us()
-            if t > limit[0]:
+            t = clock.tus
+            if limit[1] and ticks_diff(t, limit[0]) > 0:
                 t = limit[0]
-            for d in self._devs.values():
-                if t > d.now_us:
-                    if d._rate is None:
-                        if d.source is not None and hasattr(d.source, "lost_between"):
-                            d.source.lost_between(d.now_us, t)
-                        d.now_us = t
-                    else:
+            devs = self._devs
+            guard.lock()
+            try:
+                for a in devs:
+                    d = devs[a]
+                    if ticks_diff(t, d.now_us) > 0 and d._rate is not None:
                         d.advance_to(t)
-            for d in self._gone.values():
-                if t > d.now_us:
-                    if d.source is not None and hasattr(d.source, "lost_between"):
-                        d.source.lost_between(d.now_us, t)
-                    d.now_us = t
+            except MemoryError as e:
+                guard.allocs += 1
+                guard.where = e
+            finally:
+                guard.unlock()
+            if guard.allocs:
+                raise SimAllocError("the chip emulation allocated")
+            for a in devs:
+                d = devs[a]
+                if ticks_diff(t, d.now_us) > 0:
+                    self._away(d, t)  # asleep: not sampling
+            gone = self._gone
+            for a in gone:
+                d = gone[a]
+                if ticks_diff(t, d.now_us) > 0:
+                    self._away(d, t)
             return FakeI2C._dev(self, addr)
+
+        def _away(self, d, t):
+            src = d.counts
+            if src is not None:
+                # us since start of the chip's last time and of t
+                now = clock.ms * 1000 + clock.sub
+                src.lost_between(now - ticks_diff(clock.tus, d.now_us), now - ticks_diff(clock.tus, t))
+            d.now_us = t
 
     return ClockedI2C()
 
@@ -309,21 +365,24 @@ class EndClock:
     """The clock the flash stalls advance: not past the end of the trace by
     more than half a sample period, as --stall (Script): the emulated chip
     stops at the trace's last row, a board's chip would not, and a stall
-    past the end would show the driver a silent sensor."""
+    past the end would show the driver a silent sensor. Allocates nothing
+    (the flash's operations run under the guard in --board-heap runs)."""
 
     def __init__(self, clock, limit, chip):
         self.clock = clock
-        self.limit = limit
+        self.limit = limit  # [tick, set] (Script)
         self.chip = chip
 
     def advance(self, us):
-        end = self.limit[0]
-        r = self.chip._rate
-        if r is not None:
-            end += r[1] * 500000 // r[0]
-        t = self.clock.t
-        if t + us > end:
-            us = end - t if end > t else 0
+        lim = self.limit
+        if lim[1]:
+            end = lim[0]
+            r = self.chip._rate
+            if r is not None:
+                end = ticks_add(end, r[1] * 500000 // r[0])
+            left = ticks_diff(end, self.clock.tus)
+            if us > left:
+                us = left if left > 0 else 0
         self.clock.advance(us)
 
 
@@ -348,8 +407,8 @@ def parse_args(argv):
          "stall": 0, "imu": "mpu6050", "inject": "", "switch": "", "side": "left",
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
-         "code_adjust": 0, "download": False, "native_sizes": None,
-         "uid": "51a0000000000001", "erase_ms": 45}
+         "code_adjust": 0, "download": False, "native_sizes": None, "download_to": None,
+         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -373,7 +432,7 @@ def parse_args(argv):
             i += 2
             continue
         if k in ("n", "stall", "flash_kb", "data_heap", "startup_ms", "board_heap", "board_base", "code_adjust",
-                 "erase_ms"):
+                 "clock_start_ms", "erase_ms"):
             v = int(v)
         elif k == "rate":
             v = float(v)
@@ -390,11 +449,25 @@ def parse_args(argv):
     return o
 
 
+# what a pass found due (Script._tick -> _act)
+_A_HEAP = const(1)
+_A_PEAK = const(2)
+_A_EVENT = const(4)
+_A_PRESS = const(8)
+_A_RELEASE = const(16)
+_A_END = const(32)
+
+
 class Script:
     """The runner's hook (App.hook, once a loop pass): stalls, faults,
-    button presses, the end of the trace."""
+    button presses, the end of the trace. Allocates nothing on a pass
+    (the sim shares the firmware's heap): times are the clock's wrapping
+    us ticks (horizons of seconds) or ms since start."""
 
-    def __init__(self, o, clock, bus, chip, button_pin, n, limit, stats):
+    def __init__(self, o, clock, bus, chip, button_pin, n, limit, stats, guard):
+        import array
+
+        self.guard = guard
         self.flash = None  # sim.flash.SimFlash (--flash): its stalls per loop pass
         self.cost_pass, self.cost_sample = o["cost"][0], o["cost"][1]
         self._charged = 0  # samples charged at their read this pass (charge_samples)
@@ -403,13 +476,18 @@ class Script:
         self._read_charged = 0  # the last read's
         self._seen = 0  # app.samples at the last pass (the cost model)
         self._reads = 0
-        self._last_read = None  # virtual us of the last FIFO read that brought samples
+        self._last_read = -1  # tick (us) of the last FIFO read that brought samples; -1 none yet
         self.stats = stats
-        self.grid = None  # (chip t0, chip sample count, seq) when sampling began
+        self.grid = None  # (chip produced count, seq) when sampling began
+        # due tick of each sample the chip made, by its count (the last 1024)
+        self._dues = array.array("i", bytes(4 * 1024))
         self.board_heap = None  # BoardHeap in --board-heap runs
         self.sink = None  # SinkStream in --download runs
-        self.download = None
+        self.dl = None  # its Download, made before the board's heap
+        self.download = None  # the Download while it runs
         self.downloaded = None
+        self._tms = clock.ticks_ms  # a bound method made once (no allocation later)
+        self._t0 = [0, 0]  # ms, us since start when the trace started
         self.limit = limit
         self.clock = clock
         self.bus = bus
@@ -417,9 +495,9 @@ class Script:
         self.pin = button_pin
         self.n = n
         self.stall_us = o["stall"] * 1000
-        self.next_stall = 1000000
+        self.next_stall = 0  # tick (us) of the next stall
         self.started = False
-        self.events = []  # (t_us, action, arg) sorted
+        self.events = []  # (ms, us, action) since the trace's start, sorted
         for part in o["inject"].split(","):
             part = part.strip()
             if not part:
@@ -431,55 +509,83 @@ class Script:
                 dur = float(d)
             t = int(float(when) * 1000000)
             if kind == "unplug":
-                self.events.append((t, "unplug", 0))
-                self.events.append((t + int(dur * 1000000), "replug", 0))
+                e = [(t, "unplug"), (t + int(dur * 1000000), "replug")]
             elif kind in ("i2c", "glitch"):
-                self.events.append((t, kind, 0))
+                e = [(t, kind)]
             else:
                 raise ValueError("unknown fault %r (i2c@T, unplug@T+D, glitch@T)" % kind)
+            self.events += [(x // 1000, x % 1000, what) for x, what in e]
         self.events.sort()
         self.switch = [int(x) for x in o["switch"].split(",") if x.strip()]
-        self.release_at = None
+        self.release_at = -1  # tick (us) of the button's release; -1 none
         self.ended = False
         self.keep = o["keep"]
         self.peak = 0
         self._pass = 0
+        chip.on_sample = self._due_seen
+
+    def _due_seen(self, k, t):
+        self._dues[k & 1023] = t
 
     def sampling_started(self, imu):
         """App.begin_sampling emptied the FIFO: the trace starts here (row
         0 is the next sample the chip makes)."""
         c = self.chip
-        src = c.source
+        src = c.counts
         if c._rate is None or src is None:
             return
-        num, den = c._rate
         src.skip = -c.produced
-        src.origin = c._t0 + c._n * den * 1000000 // num
-        self.grid = (c._t0, c._n, imu.seq)
+        # the grid: the chip's rate grid at its last sample (us since start)
+        src.origin = self.clock.ms * 1000 + self.clock.sub - ticks_diff(self.clock.tus, c.grid_us())
+        self.grid = (c.produced, imu.seq)
         if not self.started:
             # faults and stalls are given in trace time: from here
             self.started = True
-            t = self.clock.us()
-            self.next_stall += t
-            self.events = [(e[0] + t, e[1], e[2]) for e in self.events]
+            self._t0[0] = self.clock.ms
+            self._t0[1] = self.clock.sub
+            self.next_stall = self._tick_in(1000000)
             from sim import fakemachine
 
-            fakemachine.set_clock(self.clock.ticks_ms, self.clock.ticks_ms())  # LED/buzzer stamps: trace time
+            fakemachine.set_clock(self._tms, self.clock.ticks_ms())  # LED/buzzer stamps: trace time
+
+    def _tick_in(self, us):
+        return ticks_add(self.clock.tus, us)
+
+    def sample_due(self, seq):
+        """Tick (us) at which the chip made the sample the app calls seq;
+        None when that was more than 1024 samples ago."""
+        p0, s0 = self.grid
+        k = p0 + seq - s0
+        if self.chip.produced - k > 1024 or k >= self.chip.produced:
+            return None
+        return self._dues[k & 1023]
 
     def risk(self):
         """Samples a power cut now would cost: made by the chip since
         sampling began, not yet in the log at its last sync (measured while
-        nothing was lost, at every pass and every flash operation)."""
+        nothing was lost, at every pass and every flash operation).
+        Allocates nothing (it runs inside the flash's operations, under the
+        guard in --board-heap runs)."""
         app = self.app
         g = self.grid
         if app is None or g is None or self.ended or app.lost or app.faults:
             return
         log = app.log
-        r = self.chip._rate
-        if log is None or log.full or r is None:
+        c = self.chip
+        if log is None or log.full or c._rate is None:
             return
-        made = (self.clock.us() - g[0]) * r[0] // (r[1] * 1000000) - g[1]
-        k = made - log.durable
+        # made so far: those the emulation produced, and those due since
+        # (the bus brings the chip to the clock at its next transfer only;
+        # not past the end of the trace)
+        t = self.clock.tus
+        lim = self.limit
+        if lim[1] and ticks_diff(t, lim[0]) > 0:
+            t = lim[0]
+        m = 1
+        if ticks_diff(t, c.now_us) > 0:
+            while ticks_diff(t, c.due_in(m)) >= 0:
+                m += 1
+        k = c.produced + m - 1 - g[0] - log.durable
         if k > self.max_risk:
             self.max_risk = k
 
@@ -488,12 +594,6 @@ class Script:
         self._charged += n
         self._read_charged = n
         self.clock.advance(n * self.cost_sample)
-
-    def sample_time(self, seq):
-        """Virtual us at which the chip made the sample the app calls seq."""
-        t0, n0, s0 = self.grid
-        num, den = self.chip._rate
-        return t0 + ((n0 + 1 + seq - s0) * den * 1000000 + num - 1) // num
 
     def cue_seen(self, app, ev):
         # the latency from the sample behind an engine event to its cue: the
@@ -507,31 +607,51 @@ class Script:
         ts = app._ts
         for i in range(n):
             if ts[i] == t:
-                cue = self.clock.us() + (n - self._read_charged) * self.cost_sample
-                self.stats.add(1, cue - self.sample_time(imu.first_seq + i))
+                due = self.sample_due(imu.first_seq + i)
+                if due is not None:
+                    # the cue comes after the read's samples went through:
+                    # those charged at the read are on the clock already
+                    self.stats.add(1, ticks_diff(self.clock.tus, due) + (n - self._read_charged) * self.cost_sample)
                 return
 
     def __call__(self, app, now):
+        # the pass's bookkeeping under the guard (no allocation: in
+        # --board-heap runs the heap is locked), then what is due
+        g = self.guard
+        g.lock()
+        try:
+            act = self._tick(app)
+        except MemoryError as e:
+            g.allocs += 1
+            g.where = e
+        finally:
+            g.unlock()
+        if g.allocs:
+            raise SimAllocError("the runner's bookkeeping allocated")
+        if act:
+            self._act(app, act)
+
+    def _tick(self, app):
         self._pass += 1
+        act = 0
         self.risk()
         if self.flash is not None:
             self.flash.new_pass()
-        us = self.clock.us()
+        clock = self.clock
+        us = clock.tus
         if app.reads != self._reads:
             self._reads = app.reads
             if app.last_read and not (app.lost or app.faults):
-                if self._last_read is not None:
-                    self.stats.add(0, us - self._last_read)
+                if self._last_read >= 0:
+                    self.stats.add(0, ticks_diff(us, self._last_read))
                 self._last_read = us
         bh = self.board_heap
-        if bh is not None and us >= bh.next_us:
+        if bh is not None and clock.ms >= bh.next_ms:
             # about as often as a board's collector runs (the heap fills
             # with garbage in ~20 s at ~100 bytes a sample); each sample
             # collects once, as a failing allocation would
-            bh.next_us = us + (2000000 if self.download is not None else 10000000)
-            if bh.native is not None:
-                bh.native.sweep()
-            bh.sample(us)
+            bh.next_ms = clock.ms + (2000 if self.download is not None else 10000)
+            act |= _A_HEAP
         dl = self.download
         if dl is not None:
             dl.step()
@@ -544,8 +664,71 @@ class Script:
         self._seen = app.samples
         self._charged = 0
         self._read_charged = 0
-        self.clock.advance(self.cost_pass + (k if k > 0 else 0) * self.cost_sample)
+        clock.advance(self.cost_pass + (k if k > 0 else 0) * self.cost_sample)
         if self._pass & 1023 == 0:
+            act |= _A_PEAK
+        us = clock.tus
+        c = self.chip
+        lim = self.limit
+        if c._rate is not None and c.counts is not None:
+            # the trace ends with its last row: on the chip's sample grid (a
+            # power cycle restarts it) the sample that reads row n - 1;
+            # known once it is near (a due time further than 2**29 us away
+            # is not a tick)
+            left = self.n - c.produced - c.counts.skip
+            if left <= 4096:
+                lim[0] = c.due_in(left)
+                lim[1] = 1
+            else:
+                lim[1] = 0
+        if self.stall_us and ticks_diff(us, self.next_stall) >= 0 and not (lim[1] and ticks_diff(us, lim[0]) >= 0):
+            self.next_stall = ticks_add(self.next_stall, 1000000)
+            # the loop is stuck; the FIFO fills. Not past the end of the
+            # trace by more than half a period: the chip stops there
+            # (clocked_bus), the board's clock would not, and the driver
+            # counts lost samples by that clock (rounded to whole periods:
+            # mid-way between samples it is exact).
+            st = self.stall_us
+            if lim[1]:
+                end = lim[0]
+                if c._rate is not None:
+                    end = ticks_add(end, c._rate[1] * 500000 // c._rate[0])
+                if ticks_diff(end, us) < st:
+                    st = ticks_diff(end, us)
+            clock.advance(st)
+        ev = self.events
+        if ev and self.started:
+            # ms, us since the trace started (events are in trace time)
+            tm = clock.ms - self._t0[0]
+            tu = clock.sub - self._t0[1]
+            if tu < 0:
+                tm -= 1
+                tu += 1000
+            if tm > ev[0][0] or (tm == ev[0][0] and tu >= ev[0][1]):
+                act |= _A_EVENT
+        if self.release_at >= 0 and ticks_diff(us, self.release_at) >= 0:
+            act |= _A_RELEASE
+        elif self.switch and app.samples >= self.switch[0] and self.release_at < 0:
+            act |= _A_PRESS
+        lk = app.link
+        if lk is not None and getattr(lk.stream, "eof", False):
+            app.stop_loop()  # the serial port closed: nobody is there any more
+        if not self.ended and lim[1] and ticks_diff(us, lim[0]) >= 0 and app.last_read == 0 and app.sensor_ok:
+            act |= _A_END
+        return act
+
+    def _act(self, app, act):
+        # what may allocate: the heap's measurement, faults, the button,
+        # the end of the trace (rare, and none of it on a board's heap but
+        # the firmware's own work)
+        clock = self.clock
+        us = clock.tus
+        if act & _A_HEAP:
+            bh = self.board_heap
+            if bh.native is not None:
+                bh.native.sweep()
+            bh.sample(clock.ms)
+        if act & _A_PEAK:
             # live data: what is still in use after a collection
             import gc
 
@@ -553,31 +736,9 @@ class Script:
             m = gc.mem_alloc()
             if m > self.peak:
                 self.peak = m
-        us = self.clock.us()
-        c = self.chip
-        if c._rate is not None and c.source is not None:
-            # the trace ends with its last row: on the chip's sample grid (a
-            # power cycle restarts it) the sample that reads row n - 1
-            num, den = c._rate
-            left = self.n - c.produced - c.source.skip
-            self.limit[0] = c._t0 + ((c._n + left) * den * 1000000 + num - 1) // num
-        if self.stall_us and us >= self.next_stall and us < self.limit[0]:
-            self.next_stall += 1000000
-            # the loop is stuck; the FIFO fills. Not past the end of the
-            # trace by more than half a period: the chip stops there
-            # (clocked_bus), the board's clock would not, and the driver
-            # counts lost samples by that clock (rounded to whole periods:
-            # mid-way between samples it is exact).
-            st = self.stall_us
-            end = self.limit[0]
-            if c._rate is not None:
-                end += c._rate[1] * 500000 // c._rate[0]
-            if us + st > end:
-                st = end - us
-            self.clock.advance(st)
-        ev = self.events
-        while ev and ev[0][0] <= us:
-            _, what, _ = ev.pop(0)
+        if act & _A_EVENT:
+            ev = self.events
+            what = ev.pop(0)[2]
             if what == "unplug":
                 self.bus.unplug(self.chip.addr)
             elif what == "replug":
@@ -586,17 +747,14 @@ class Script:
                 self.bus.fail_next(3)
             elif what == "glitch":
                 self.chip.glitch(0x72, 0x1F, 2)
-        if self.release_at is not None and us >= self.release_at:
-            self.release_at = None
+        if act & _A_RELEASE:
+            self.release_at = -1
             self.pin.set_input(1)
-        elif self.switch and app.samples >= self.switch[0] and self.release_at is None:
+        elif act & _A_PRESS:
             self.switch.pop(0)
             self.pin.set_input(0)
-            self.release_at = us + 200000  # a 200 ms press: "short"
-        lk = app.link
-        if lk is not None and getattr(lk.stream, "eof", False):
-            app.stop_loop()  # the serial port closed: nobody is there any more
-        if not self.ended and us >= self.limit[0] and app.last_read == 0 and app.sensor_ok:
+            self.release_at = ticks_add(us, 200000)  # a 200 ms press: "short"
+        if act & _A_END:
             self.ended = True
             if self.flash is not None:
                 self.flash.new_pass()  # the loop's stalls end here (not the session's close)
@@ -604,24 +762,60 @@ class Script:
             app.sampling = False
             if app.running:
                 app.stop()
-            if self.sink is not None:
-                self.download = Download(self.sink, app)  # as a host would, over the link
+            if self.dl is not None:
+                self.dl.begin(app)  # as a host would, over the link
+                self.download = self.dl
             elif not self.keep:
                 app.stop_loop()
             else:
                 self.clock.set_speed(1.0)  # an idle device: real time at most
 
 
+class SimAllocError(Exception):
+    """The sim's own work allocated in the board's heap (--board-heap):
+    its figures would not be the firmware's. Ends the run (exit 1)."""
+
+
+class Guard:
+    """The sim's own per-pass work (the chip, the bus clocking, the
+    runner's bookkeeping) runs between lock() and unlock(): in
+    --board-heap runs micropython.heap_lock(), so an allocation there (the
+    sim's object in the board's heap) fails, and the run stops with
+    SimAllocError (allocs counts it; sim: ram ... sim_allocs=0 says none
+    tried). Otherwise no-ops."""
+
+    def __init__(self, on):
+        self.allocs = 0
+        self.where = None  # the MemoryError (its traceback says where)
+        self.on = False
+        if on:
+            import micropython
+
+            if hasattr(micropython, "heap_lock"):
+                self.on = True
+                self._lock = micropython.heap_lock
+                self._unlock = micropython.heap_unlock
+
+    def lock(self):
+        if self.on:
+            self._lock()
+
+    def unlock(self):
+        if self.on:
+            self._unlock()
+
+
 class BoardHeap:
     """--board-heap BYTES: one heap for the firmware's code and data, the
     board's size. The unix port starts with a larger heap; once the sim's
-    own objects exist (chip emulation, sample file, these helpers),
-    ballast takes all but BYTES - --board-base (what the board's runtime
-    holds before main.py) + --code-adjust (this port's .mpy code is bigger
-    than the board's: cmd_sim passes the difference of the .mpy sizes of
-    the modules a board imports, x86 against armv6m). The firmware's
-    modules then load, as on the board, into what is left, and every
-    allocation, code or data, competes for it.
+    own objects exist (chip emulation, sample file, these helpers and
+    their buffers), fill() sets aside one contiguous block of BYTES -
+    --board-base (what the board's runtime holds before main.py) +
+    --code-adjust, fills every other free byte with ballast (the holes
+    among the sim's objects too) and frees the block: the firmware's
+    modules then load, as on a board, into one free region of the board's
+    size, and every allocation, code or data, competes for it. The sim's
+    own work allocates nothing after that (tests/host/test_board_ram.py).
 
     largest_free(): the largest block an allocation can get now, after a
     collection (MicroPython collects and retries before it fails): a binary
@@ -630,10 +824,10 @@ class BoardHeap:
     def __init__(self, o):
         self.target = o["board_heap"] - o["board_base"] + o["code_adjust"]
         self.ballast = []
-        self.min_free_block = 1 << 30
-        self.next_us = 0
+        self.min_free_block = (1 << 30) - 1
+        self.next_ms = 0
         self.native = None  # NativeHeap
-        self.min_at_us = 0
+        self.min_at_ms = 0
         self.after_boot_used = 0
         self.after_boot_largest = 0
         self.free_at_start = 0
@@ -642,23 +836,21 @@ class BoardHeap:
         import gc
 
         gc.collect()
-        extra = gc.mem_free() - self.target
-        if extra < 0:
+        if gc.mem_free() < self.target + 4096:
             raise ValueError("--board-heap: the port's heap is %d bytes short: start micropython with a larger "
-                             "-X heapsize" % -extra)
-        # a few big blocks (one may not fit where the sim's objects sit)
-        while extra > 64:
-            k = extra
-            while k > 64:
-                try:
-                    self.ballast.append(bytearray(k - 32))
-                    break
-                except MemoryError:
-                    k //= 2
-            gc.collect()
-            extra = gc.mem_free() - self.target
-            if k <= 64:
-                break
+                             "-X heapsize" % (self.target + 4096 - gc.mem_free()))
+        board = bytearray(self.target)  # the board's heap, one block: first fit, above the sim's objects
+        slots = [None] * 4096
+        i = 0
+        size = 1 << 16
+        while size >= 16 and i < len(slots):
+            try:
+                slots[i] = bytearray(size)
+                i += 1
+            except MemoryError:
+                size //= 2
+        self.ballast = slots
+        board = None
         gc.collect()
         self.free_at_start = gc.mem_free()
 
@@ -677,100 +869,238 @@ class BoardHeap:
                 gc.collect()
             except MemoryError:
                 hi = mid
+        gc.collect()
         return lo
 
-    def sample(self, now_us):
+    def sample(self, now_ms):
         f = self.largest_free()
         if f < self.min_free_block:
             self.min_free_block = f
-            self.min_at_us = now_us
+            self.min_at_ms = now_ms
         return f
 
 
 class SinkStream:
     """The serial port in --board-heap --download runs: the runner writes
-    commands into it as a host would (inbox) and reads the device's frames
-    (counted; CHUNK payloads summed)."""
+    commands into it as a host would (feed) and keeps what the device
+    sends in a file (--download-to), counting CHUNK and REPLY frames by
+    their type byte; the file is decoded after the run (check()). A
+    host's work is not in a board's heap: nothing here allocates."""
 
     eof = False
 
-    def __init__(self):
+    def __init__(self, path):
         self.inbox = bytearray(256)
         self.n_in = 0
         self.out_bytes = 0
-        self.dec = None
         self.chunks = 0
+        self.replies = 0
+        self.counting = False
+        self.path = path
+        self.f = open(path, "wb")
         self.chunk_bytes = 0
         self.errors = 0
 
-    def feed(self, frame):
-        self.inbox[self.n_in:self.n_in + len(frame)] = frame
-        self.n_in += len(frame)
+    def feed(self, frame, n):
+        ib = self.inbox
+        k = self.n_in
+        for i in range(n):
+            ib[k + i] = frame[i]
+        self.n_in = k + n
 
     def read_into(self, buf):
         n = self.n_in
         if n > len(buf):
             n = len(buf)
-        buf[0:n] = self.inbox[0:n]
-        self.inbox[0:self.n_in - n] = self.inbox[n:self.n_in]
-        self.n_in -= n
+        ib = self.inbox
+        for i in range(n):
+            buf[i] = ib[i]
+        left = self.n_in - n
+        for i in range(left):
+            ib[i] = ib[n + i]
+        self.n_in = left
         return n
 
     def write(self, data):
-        self.out_bytes += len(data)
-        if self.dec is None:
-            return
+        n = len(data)
+        self.out_bytes += n
+        self.f.write(data)
+        if self.counting and n > 3 and data[0] == 0xC0:
+            # one frame a write (link.Link.send): SOF, the version (0x01:
+            # escaped as 0xDB 0x21), the type
+            t = data[3] if data[1] == 0xDB else data[2]
+            if t == 0x12:  # T_CHUNK
+                self.chunks += 1
+            elif t == 0x11:  # T_REPLY: read_session answers with one only on error
+                self.replies += 1
+
+    def check(self, sid, total, session_path):
+        """After the run: the CHUNK frames decoded, checked (CRC-32) and
+        compared with the session file, piece by piece; all of it, in
+        order, equal? Sets chunk_bytes and errors."""
         from heelcore import proto
 
-        for f in self.dec.feed(data):
-            if f.type == proto.T_CHUNK:
-                c = proto.parse_chunk(f.payload)
-                if c["ok"]:
-                    self.chunks += 1
-                    self.chunk_bytes += len(c["data"])
-                else:
-                    self.errors += 1
-            elif f.type == proto.T_REPLY and proto.parse_reply(f.payload)[1] != proto.OK:
-                self.errors += 1
+        self.f.close()
+        got = 0
+        dec = proto.FrameDecoder()
+        with open(self.path, "rb") as f, open(session_path, "rb") as sf:
+            while True:
+                data = f.read(4096)
+                if not data:
+                    break
+                for fr in dec.feed(data):
+                    if fr.type == proto.T_CHUNK:
+                        c = proto.parse_chunk(fr.payload)
+                        if c["ok"] and c["session"] == sid and c["offset"] == got and sf.read(len(c["data"])) == c["data"]:
+                            got += len(c["data"])
+                        else:
+                            self.errors += 1
+                    elif fr.type == proto.T_REPLY and proto.parse_reply(fr.payload)[1] != proto.OK:
+                        self.errors += 1
+            rest = sf.read(1)
+        self.chunk_bytes = got
+        return got == total and not rest and not self.errors
 
 
 class Download:
-    """After the trace: download the session over the link in MAX_CHUNK
-    pieces, one command after each answer, as `heeldrop download` does."""
+    """After the trace: download the session over the link in 1024-byte
+    pieces, one command after each answer, as `heeldrop download` does.
+    Made before the board's heap (the host's buffers are not the
+    board's); the command is a fixed-size template (numbers right-aligned:
+    JSON allows the spaces) filled in place, framed by the firmware's own
+    heelcore.proto (loaded by then): nothing allocated per request."""
 
-    def __init__(self, stream, app):
-        from heelcore import proto
+    W = 10  # digits of the id and offset fields
+    LN = 1024  # heelcore.proto.MAX_CHUNK
+    NAME = b"read_session"
 
-        self.proto = proto
+    def __init__(self, stream):
         self.stream = stream
-        self.app = app
-        stream.dec = proto.FrameDecoder()
-        self.sid = app.last_stop.get("session") if app.last_stop else None
-        self.total = app.store.size(self.sid) if self.sid is not None else 0
+        self.app = None
+        self.proto = None
+        self.sid = None
+        self.total = 0
         self.off = 0
         self.req = 1
         self.waiting = False
+        self.done = False
+        sp = b" " * self.W
+        args = b'{"id": ' + sp + b', "offset": ' + sp + (', "length": %d}' % self.LN).encode()
+        head = 3 + len(self.NAME)
+        self.cmd = bytearray(head + len(args))  # CMD: u16 request id, u8 name length, name, JSON args
+        self.cmd[2] = len(self.NAME)
+        self.cmd[3:head] = self.NAME
+        self.cmd[head:] = args
+        self.at_id = head + 7
+        self.at_off = head + 7 + self.W + 12
+        self.out = bytearray(1 + 2 * (6 + len(self.cmd) + 2))  # proto.max_frame_size
+
+    def begin(self, app):
+        import sys
+
+        self.app = app
+        self.proto = sys.modules["heelcore.proto"]  # the firmware's, loaded by its link
+        self.sid = app.last_stop.get("session") if app.last_stop else None
+        self.total = app.store.size(self.sid) if self.sid is not None else 0
         self.done = self.sid is None
+        self._digits(self.at_id, self.sid or 0)
+        self.stream.counting = True
+
+    def _digits(self, at, v):
+        c = self.cmd
+        for i in range(self.W - 1, -1, -1):
+            c[at + i] = 0x30 + v % 10 if (v or i == self.W - 1) else 0x20
+            v //= 10
 
     def step(self):
         st = self.stream
         if self.waiting:
-            if st.chunks + st.errors < self.req - 1:
+            if st.chunks + st.replies < self.req - 1:
                 return
             self.waiting = False
-            if st.errors:
+            if st.replies:
                 self.done = True
                 return
         if self.off >= self.total and self.off > 0:
             self.done = True
             return
         p = self.proto
-        ln = p.MAX_CHUNK if hasattr(p, "MAX_CHUNK") else 1024
-        st.feed(p.encode_frame(p.T_CMD, self.req & 0xFF, p.cmd_payload(
-            self.req, "read_session", {"id": self.sid, "offset": self.off, "length": ln})))
-        self.off += ln
+        c = self.cmd
+        c[0] = self.req & 0xFF
+        c[1] = (self.req >> 8) & 0xFF
+        self._digits(self.at_off, self.off)
+        n = p.encode_frame(p.T_CMD, self.req & 0xFF, c, self.out)
+        st.feed(self.out, n)
+        self.off += self.LN
         self.req += 1
         self.waiting = True
+
+
+class Marks:
+    """What the runner learns from the firmware as it runs: the FIFO
+    (re)started (the trace's grid), an event's cue (its latency). Put
+    around imu.restart and cues.on_engine_event on their classes, so the
+    firmware's objects get no new attribute; made before the board's
+    heap."""
+
+    def __init__(self, sc):
+        self.sc = sc
+        self.app = None
+        self.restart = None  # the driver class's own restart
+        self.cue = None  # Cues.on_engine_event
+        self.read = None  # the driver class's own read_fifo
+        self.on_restart = _RestartMark(self)
+        self.on_cue = _CueMark(self)
+        self.on_read = _ReadMark(self)
+
+    def attach(self, app):
+        self.app = app
+        imu = app.imu
+        if imu is not None:
+            cls = type(imu)
+            self.restart = cls.restart
+            cls.restart = self.on_restart
+            self.read = cls.read_fifo
+            cls.read_fifo = self.on_read
+        cls = type(app.cues)
+        self.cue = cls.on_engine_event
+        cls.on_engine_event = self.on_cue
+
+
+class _RestartMark:
+    def __init__(self, m):
+        self.m = m
+
+    def __call__(self):
+        m = self.m
+        imu = m.app.imu
+        m.restart(imu)
+        m.sc.sampling_started(imu)
+
+
+class _ReadMark:
+    # the CPU a board spends on a read's samples (the I2C read, the engine,
+    # the log, the link) is spent at the read, before the pass goes on: a
+    # flash write later in the pass stalls after it
+    def __init__(self, m):
+        self.m = m
+
+    def __call__(self, buf, maxn):
+        m = self.m
+        n = m.read(m.app.imu, buf, maxn)
+        if n:
+            m.sc.charge_samples(n)
+        return n
+
+
+class _CueMark:
+    def __init__(self, m):
+        self.m = m
+
+    def __call__(self, ev, now):
+        m = self.m
+        m.sc.cue_seen(m.app, ev)
+        m.cue(m.app.cues, ev, now)
 
 
 class TimingStats:
@@ -786,14 +1116,19 @@ class TimingStats:
 
         self.h = (array.array("H", bytes(2 * self.BINS)), array.array("H", bytes(2 * self.BINS)))
         self.count = [0, 0]
+        self.sum_ms = [0, 0]  # sums as ms + us (small ints: no allocation)
         self.sum_us = [0, 0]
 
     def mean(self, kind):
         c = self.count[kind]
-        return self.sum_us[kind] / c / 1000 if c else -1
+        return (self.sum_ms[kind] * 1000 + self.sum_us[kind]) / c / 1000 if c else -1
 
     def add(self, kind, us):
-        self.sum_us[kind] += us
+        s = self.sum_us[kind] + us
+        if s >= 1000 or s < 0:
+            self.sum_ms[kind] += s // 1000
+            s %= 1000
+        self.sum_us[kind] = s
         b = us // 1000
         if b >= self.BINS:
             b = self.BINS - 1
@@ -885,11 +1220,12 @@ def _logged_bytes(d):
     return n
 
 
-def mount_flash(o, clock):
-    """--flash DIR: the board's littlefs in DIR/flash.img (made and
-    formatted if new, as a board's first boot does), mounted at /flash and
-    made the current folder, as a board's / is. Returns the SimFlash, or
-    None without --flash."""
+def sim_flash(o, clock):
+    """--flash DIR: the board's flash, littlefs over the Pico's flash
+    geometry in the image DIR/flash.img (sim/flash.py: programs and erases
+    counted, their stalls on the clock). The SimFlash is the sim's own
+    object, made before the board's heap (--board-heap); mount_flash()
+    mounts it. None without --flash."""
     flash = o["flash"]
     if not flash:
         return None
@@ -903,17 +1239,27 @@ def mount_flash(o, clock):
         pass
     blocks = (o["flash_kb"] * 1024) // 4096 if o["flash_kb"] else PICO_BLOCKS
     # --erase-ms 0: the flash takes no time at all (programs neither)
-    fl = SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000, 400 if o["erase_ms"] else 0)
+    return SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000, 400 if o["erase_ms"] else 0)
+
+
+def mount_flash(fl):
+    """Mount the flash at /flash (formatted first if new, as a board's
+    first boot does) and make it the current folder, as a board's / is.
+    In --board-heap runs after the board's heap is set: littlefs's objects
+    (the filesystem, its caches) are in the board's heap, as a board's
+    runtime mounts its flash there before main.py runs."""
+    import os
+
     fl.mount(FLASH)
     os.chdir(FLASH)
-    return fl
 
 
 FLASH = "/flash"  # where the sim mounts the board's flash
 
 
-def open_store(o, fl):
-    """The session store on the mounted flash (None without one)."""
+def open_store(o, fl, os_stub):
+    """The session store on the mounted flash (None without one); os_stub:
+    the OsNoSync made before the board's heap."""
     if fl is None:
         return None
     import os
@@ -921,7 +1267,7 @@ def open_store(o, fl):
     import logstore
     from logstore import SessionStore
 
-    logstore.os = OsNoSync()
+    logstore.os = os_stub
     # logging stops with 32 KB left, as on a board (app.run()); less on a
     # small image (--flash-kb: an eighth of it, at least 8 KB)
     total = fl.blocks * 4096
@@ -929,13 +1275,36 @@ def open_store(o, fl):
     return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"])
 
 
+def _load_ticks():
+    global ticks_add, ticks_diff
+    from heelcore import ticks
+
+    ticks_add = ticks.ticks_add
+    ticks_diff = ticks.ticks_diff
+
+
 def main(argv):
     o = parse_args(argv)
     import gc
     import os
 
-    clock = VirtualClock(o["speed"])
-    simflash = mount_flash(o, clock)  # before the firmware (--from-flash) is imported from it
+    clock = VirtualClock(o["speed"], o["clock_start_ms"])
+    simflash = sim_flash(o, clock)
+    mounted = False
+    if simflash is not None and not o["board_heap"]:
+        mount_flash(simflash)  # before the firmware (--from-flash) is imported from it
+        mounted = True
+    try:
+        _load_ticks()
+    except ImportError:
+        if simflash is None or mounted:
+            raise
+        # --board-heap with --from-flash: heelcore is on the flash, which
+        # is then mounted before the board's heap (littlefs's objects are
+        # the sim's, not in the board's heap)
+        mount_flash(simflash)
+        mounted = True
+        _load_ticks()
     native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
     imports = None
     if (o["cost"][2] and o["mpy_sizes"]) or native is not None:
@@ -968,15 +1337,56 @@ def main(argv):
 
     stats = TimingStats()
     n = o["n"]
-    limit = [1 << 62]
-    clock_bus = clocked_bus(clock, limit)
+    limit = [0, 0]  # the tick of the trace's last sample; set (1) once known
+    guard = Guard(ram)
+    clock_bus = clocked_bus(clock, limit, guard)
     chip = make_chip(o["imu"])
-    chip.source = Samples(o["samples"], n, o["rate"])
+    chip.now_us = clock.tus  # powered on with the board
+    chip.counts = Samples(o["samples"], n, o["rate"])
     clock_bus.attach(chip)
     if simflash is not None:
         simflash.clock = EndClock(clock, limit, chip)
+        simflash.guard = guard
+    out = sys.stdout
+    serial = o["serial"] == "stdio"
+    if serial:
+        out = sys.stderr  # stdout carries the protocol
+
+    def emit(line):
+        if not o["quiet"]:
+            out.write(line + "\n")
+
+    logged0 = [0]
+    os_stub = OsNoSync()
+
+    def store():
+        if o["startup_ms"]:
+            clock.advance(o["startup_ms"] * 1000)  # injected start-up work
+        st = open_store(o, simflash, os_stub)
+        if st is not None:  # what the sessions held before this boot's session
+            logged0[0] = _logged_bytes(FLASH + "/sessions")
+        return st
+
+    sink = None
+    if ram and o["download"] and not serial:
+        sink = SinkStream(o["download_to"] or "download.bin")
+
+    def stream(lk):
+        if sink is not None:
+            return sink
+        return lk.StdioStream() if serial else NullStream()
+
+    # the sim's own objects before the board's heap is set (--board-heap):
+    # none of them lands in it
+    sc = Script(o, clock, clock_bus, chip, None, n, limit, stats, guard)
+    sc.sink = sink
+    sc.dl = Download(sink) if sink is not None else None
+    marks = Marks(sc)
+    tms = clock.ticks_ms
     if ram:
         board_heap.fill()  # the rest of the heap is the board's
+        if simflash is not None and not mounted:
+            mount_flash(simflash)  # before the firmware is imported
     else:
         import app as _appmod  # noqa: F401
         import boards.sim as _simboard  # noqa: F401
@@ -990,43 +1400,22 @@ def main(argv):
     import app as appmod
     import boards.sim as simboard
 
-    out = sys.stdout
-    serial = o["serial"] == "stdio"
-    if serial:
-        out = sys.stderr  # stdout carries the protocol
-
-    def emit(line):
-        if not o["quiet"]:
-            out.write(line + "\n")
-
-    fakemachine.set_clock(clock.ticks_ms, 0)
+    fakemachine.set_clock(tms, 0)
     fakemachine.set_output(False if o["quiet"] else emit)
     bus = clock_bus
     parts = simboard.build(i2c=bus)
-    logged0 = [0]
-
-    def store():
-        if o["startup_ms"]:
-            clock.advance(o["startup_ms"] * 1000)  # injected start-up work
-        st = open_store(o, simflash)
-        if st is not None:  # what the sessions held before this boot's session
-            logged0[0] = _logged_bytes(FLASH + "/sessions")
-        return st
-
-    sink = SinkStream() if (ram and o["download"] and not serial) else None
-
-    def stream(lk):
-        if sink is not None:
-            return sink
-        return lk.StdioStream() if serial else NullStream()
-
+    if ram:
+        # the board file leaves the heap once the pin map is built, as
+        # app.run() drops it on a board
+        del simboard
+        appmod._unload(("boards.sim", "boards"), None)
     rate = o["rate"]
     a = appmod.boot("sim", parts, clock, FLASH + "/heeldrop.json" if simflash is not None else None, store, stream,
                     int(rate) if rate == int(rate) else rate, o["side"])
     if not serial:
         for p in a.config_problems:
             out.write("sim: config: %s\n" % p)
-    sc = Script(o, clock, bus, chip, parts[3], n, limit, stats)
+    sc.pin = parts[3]
     sc.flash = simflash
     if simflash is not None and os.getenv("HEELDROP_FLASH_DEBUG"):
         simflash.debug = True
@@ -1042,39 +1431,14 @@ def main(argv):
             native.sweep()
         gc.collect()
         board_heap.after_boot_used = board_heap.target - gc.mem_free()
-        board_heap.after_boot_largest = board_heap.sample(clock.us())
+        board_heap.after_boot_largest = board_heap.sample(clock.ms)
         sc.board_heap = board_heap
-        sc.sink = sink
-    imu = a.imu
-    if imu is not None:
-        # the trace starts when the app starts sampling (App.begin_sampling)
-        sc.sampling_started(imu)
-        restart = imu.restart
-
-        def restart_and_mark():
-            restart()
-            sc.sampling_started(imu)
-
-        imu.restart = restart_and_mark
-        read_fifo = imu.read_fifo
-
-        def read_and_charge(buf, maxn):
-            # the CPU a board spends on these samples (the I2C read, the
-            # engine, the log, the link) is spent now, before the pass goes
-            # on: a flash write later in the pass stalls after it
-            n = read_fifo(buf, maxn)
-            if n:
-                sc.charge_samples(n)
-            return n
-
-        imu.read_fifo = read_and_charge
-    cue = a.cues.on_engine_event
-
-    def cue_and_measure(ev, now):
-        sc.cue_seen(a, ev)
-        cue(ev, now)
-
-    a.cues.on_engine_event = cue_and_measure
+    # the trace starts when the app starts sampling (App.begin_sampling,
+    # and again at each recovery: the driver's restart); a read's samples
+    # cost their CPU at the read
+    marks.attach(a)
+    if a.imu is not None:
+        sc.sampling_started(a.imu)
     if o["wait_host"] and serial:
         # the person steps on when someone watches: the loop (and the
         # trace) starts with the first byte from the host; no board time
@@ -1087,13 +1451,23 @@ def main(argv):
         clock.resync()
     try:
         a.run()
+        if ram:
+            # the last measurement before the sim's own output (its
+            # strings are the sim's, not the board's)
+            board_heap.sample(clock.ms)
     except KeyboardInterrupt:
         out.write("sim: stopped by Ctrl-C\n")
         return 0
+    except SimAllocError as e:
+        if guard.where is not None:
+            sys.print_exception(guard.where)
+        sys.stderr.write("sim: error: %s in the board's heap (--board-ram figures would not be the firmware's); "
+                         "a bug in firmware/sim\n" % e)
+        return 1
     eng = a.eng
     res = a.last_stop or {}
     out.write("sim: end samples=%d lost=%d gaps=%d faults=%d session=%s reps=%d t_ms=%d engine_errors=%d\n" % (
-        a.samples, a.lost, a.gaps, a.faults, res.get("session"), eng.rep if eng else 0, clock.ticks_ms(),
+        a.samples, a.lost, a.gaps, a.faults, res.get("session"), eng.rep if eng else 0, clock.ms - o["clock_start_ms"],
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
@@ -1106,16 +1480,20 @@ def main(argv):
                      c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000,
                      sc.max_risk * rate[1] * 1000 // rate[0] if rate else -1))
     if ram:
-        board_heap.sample(clock.us())
         dl = sc.downloaded
+        ok = 0
+        if sink is not None and dl is not None and dl.done:
+            board_heap.ballast.clear()  # the measurement is over: room for the host's check
+
+            ok = 1 if sink.check(dl.sid, dl.total, a.store._path(dl.sid)) else 0
         out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
                   "after_boot_largest_free_block=%d "
-                  "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d native_code_bytes=%d\n" % (
+                  "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d native_code_bytes=%d "
+                  "sim_allocs=%d\n" % (
                       o["board_heap"], o["board_base"], o["code_adjust"], board_heap.free_at_start,
-                      board_heap.after_boot_used, board_heap.after_boot_largest, board_heap.min_free_block, board_heap.min_at_us / 1e6,
-                      sink.chunk_bytes if sink else 0,
-                      1 if (dl is not None and dl.done and sink.errors == 0 and sink.chunk_bytes == dl.total) else 0,
-                      native.total if native is not None else 0))
+                      board_heap.after_boot_used, board_heap.after_boot_largest, board_heap.min_free_block, (board_heap.min_at_ms - o["clock_start_ms"]) / 1e3,
+                      sink.chunk_bytes if sink else 0, ok,
+                      native.total if native is not None else 0, guard.allocs))
     out.write("sim: timing passes=%d reads=%d read_period_ms=%d read_period_mean_ms=%.1f design_read_period_ms=%d "
               "latency_ms_median=%d latency_ms_p95=%d latency_ms_max=%d events_timed=%d import_ms=%d\n" % (
                   a.passes, a.reads, stats.quantile(0, 0.5), stats.mean(0), a._read_ms, stats.quantile(1, 0.5),

@@ -155,11 +155,15 @@ def long_trace(minutes=30):
 
 def board_ram():
     """A Pico's RAM (sim --board-ram pico, 32-bit port): a 30-minute
-    session then its download, code and data in one 246 KB heap; the
-    largest free block after a collection, its minimum over the run (goal
-    >= 16 KB). Then what the code costs in the heap from .mpy files and
-    from a ROMFS image (as frozen code: bytecode and constants stay in
-    flash), plus the Pico's native machine code (in the heap from .mpy)."""
+    session then its download, code and data in one 246 KB heap, the
+    sessions on littlefs as on the board (its objects and caches in the
+    heap: the sim mounts the flash inside the board's heap); the largest
+    free block after a collection, its minimum over the run (goal >= 16
+    KB). The sim's own work allocates nothing in that heap (sim_allocs=0,
+    or the figures are not reported). Then what the code costs in the heap
+    from .mpy files and from a ROMFS image (as frozen code: bytecode and
+    constants stay in flash), plus the Pico's native machine code (in the
+    heap from .mpy)."""
     import tempfile
 
     from heeldrop import cmd_sim
@@ -172,8 +176,10 @@ def board_ram():
                     "--download"])
     r = _fields(out, "sim: ram ")
     e = _fields(out, "sim: end ")
-    if r:
-        emit("firmware_board", "pico (246 KB heap, armv6m native code in the heap)")
+    if not r or r.get("sim_allocs") != "0":
+        emit("board_ram_error", "no figures (the sim's own work allocated in the board's heap, or it failed)")
+    else:
+        emit("firmware_board", "pico (246 KB heap, armv6m native code in the heap, littlefs)")
         emit("firmware_session_minutes", 30)
         emit("firmware_samples_lost", int(e.get("lost", -1)))
         emit("firmware_download_ok", int(r["download_ok"]))

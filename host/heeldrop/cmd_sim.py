@@ -69,9 +69,11 @@ latency) after `sim: end`.
 --board-ram pico|pico_w|pico2|esp32: one heap for the firmware's code and
 data at that board's size, on the 32-bit single-float port (make unix32;
 --arch x86), with the board's native machine code held in the heap as an
-RP2040 does; prints `sim: ram` (heap used after boot, the smallest largest
-free block). --download then fetches the session over the link after the
-trace, as a host would. --arch picks the .mpy architecture (default this
+RP2040 does, and littlefs's objects and caches in it, as on a board; prints
+`sim: ram` (heap used after boot, the smallest largest free block;
+sim_allocs=0: the sim's own work allocated nothing in that heap, or the run
+stops). --download then fetches the session over the link after the trace,
+as a host would, and checks it against the session file. --arch picks the .mpy architecture (default this
 machine's), --micropython another unix port.
 exit status: 0 ok, 1 the firmware failed, 2 bad input."""
 
@@ -140,6 +142,9 @@ def add_arguments(p):
                         "it as on the board); implies the 32-bit port (build/unix32) and --arch x86")
     p.add_argument("--download", action="store_true",
                    help="with --board-ram: after the trace, download the session over the link as a host would")
+    p.add_argument("--clock-start-ms", type=int, default=0, metavar="MS",
+                   help="start the board's clock at MS ms: ticks_us wraps every 2**30 us (17.9 min), ticks_ms "
+                        "every 2**30 ms (12.4 days); e.g. 1073740000 wraps ticks_ms 1.8 s into the run")
     p.add_argument("--cost", default=None, metavar="PASS_US,SAMPLE_US,IMPORT_US_PER_KB",
                    help="the board's CPU cost model for the virtual clock (default: a Pico's, %d,%d,%d; "
                         "0,0,0: time moves only while the loop idles)" % COST)
@@ -195,6 +200,11 @@ def host_arch():
     return "x64" if bits == 64 else "x86"
 
 
+# how build_firmware compiles (the .flags stamp in its folder): -s names each
+# module by its path under firmware/, as `heeldrop deploy` does
+MPY_FLAGS = "-march=ARCH -s PATH-UNDER-FIRMWARE\n"
+
+
 def build_firmware(out=None, arch=None, only=None):
     """Compile every firmware .py to .mpy for arch (default: this machine's
     unix port) under out (default: the work folder sim-mpy/ARCH, see
@@ -225,17 +235,31 @@ def build_firmware(out=None, arch=None, only=None):
                     src = os.path.join(dirpath, f)
                     dst = os.path.join(out, os.path.relpath(src, base)[:-3] + ".mpy")
                     jobs.append((src, dst))
+    # the compile flags of the .mpy in out: a change rebuilds them all
+    stamp = os.path.join(out, ".flags")
+    try:
+        with open(stamp) as f:
+            same = f.read() == MPY_FLAGS
+    except OSError:
+        same = False
     for src, dst in jobs:
-        if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
+        if same and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
             continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".mpy", dir=os.path.dirname(dst))
         os.close(fd)
-        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", tmp, src], capture_output=True, text=True)
+        # named as `heeldrop deploy` names them (-s: the path under firmware/):
+        # the same source-name strings (qstrs) in the heap as on a board
+        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", tmp, "-s", os.path.relpath(src, FIRMWARE), src],
+                           capture_output=True, text=True)
         if r.returncode != 0:
             os.unlink(tmp)
             raise UserError("mpy-cross failed on %s: %s" % ("firmware/" + os.path.relpath(src, FIRMWARE), r.stderr.strip()), code=1)
         os.replace(tmp, dst)
+    if not same:
+        os.makedirs(out, exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(MPY_FLAGS)
     return out
 
 
@@ -337,7 +361,9 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
                 f.write("".join("%s %d\n" % kv for kv in sorted(native_code_bytes(arch).items())))
             cmd += ["--native-sizes", path]
         if getattr(args, "download", False):
-            cmd.append("--download")
+            # what the device sends, kept for the check after the run
+            cmd += ["--download", "--download-to",
+                    os.path.join(workdir or os.path.dirname(info["samples"]), "download.bin")]
     more = []
     if info["switch"]:
         more += ["--switch", ",".join(str(k) for k in info["switch"])]
@@ -347,6 +373,11 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         if args.startup_ms < 0:
             raise UserError("--startup-ms: must be >= 0")
         cmd += ["--startup-ms", str(args.startup_ms)]
+    start = getattr(args, "clock_start_ms", 0) or 0
+    if start:
+        if not 0 <= start < 1 << 30:
+            raise UserError("--clock-start-ms: 0 .. %d, got %d" % ((1 << 30) - 1, start))
+        cmd += ["--clock-start-ms", str(start)]
     cost = parse_cost(getattr(args, "cost", None))
     cmd += ["--cost", "%d,%d,%d" % cost]
     if cost[2]:

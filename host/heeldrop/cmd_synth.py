@@ -26,9 +26,9 @@ examples:
   heeldrop synth --list
       scenarios, sample rates and the 24 mountings
 
-Every parameter of the domain envelope (DOMAIN 7(b)) is drawn over its whole
-range in every scenario (docs/EVALUATION.md has the table); a scenario's name says
-which fault or session feature it scripts often.
+Every parameter of the domain envelope (docs/DOMAIN.md §7(b)) is drawn over
+its whole range in every scenario (docs/EVALUATION.md has the table); a
+scenario's name says which fault or session feature it scripts often.
 
 exit status: 0 ok, 2 bad input (unknown scenario, rate or mounting) or an output
 that cannot be written.

@@ -1,5 +1,5 @@
 """Robustness sweep: vary one nuisance at a time, from benign to beyond its
-documented edge (DOMAIN 7(b)), everything else held benign, and score the
+documented edge (docs/DOMAIN.md §7(b)), everything else held benign, and score the
 engine at each value (rep F1, each fault flag's F1, calibration at the still
 start). ``heeldrop evaluate --sweep`` / ``make sweep`` run it and draw one
 PNG per nuisance into docs/sweep/ (docs/EVALUATION.md explains them).
@@ -23,7 +23,7 @@ BASE = {"benign": True, "n_reps": 5, "faults_p": 0.1, "hold_normal": 12.0, "sway
 
 # name -> label, values, x of each value, override key (None: the rate), ranges
 # ("normal": the documented normal range; "edge": faulty / edge range; the
-# rest of the axis is beyond what DOMAIN documents)
+# rest of the axis is beyond what docs/DOMAIN.md documents)
 NUISANCES = {
     "sway": {"label": "postural sway amplitude, pitch (deg; roll 1.5x, corrective steps above 1)",
              "values": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0], "key": "sway",

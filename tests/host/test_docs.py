@@ -194,3 +194,77 @@ def test_vendored_data_is_what_the_tests_read_and_nothing_else():
                 if f not in tests and stem not in tests and not (f.endswith(".json") and stem + "_lf" in tests):
                     unread.append(os.path.relpath(os.path.join(dirpath, f), data))
     assert not unread, unread
+
+
+# ------------------------------------------------------------ the domain reference the code cites
+
+# "docs/DOMAIN.md §7(b)", "DOMAIN.md section 3.3", "[DOMAIN.md](DOMAIN.md) §7(a)",
+# "docs/DOMAIN.md §1.2-1.5, §2, §7(b)", "docs/DOMAIN.md sections 5, 7(b)"
+_SEC = r"\d+(?:\.\d+)?(?:\([a-z]\)|[a-z](?![a-z]))?"
+CITE = re.compile(r"DOMAIN(?:\.md)?(?:\]\([^)]*\))?\s+(?:§\s*|sections?\s+)?(%s(?:\s*(?:,|and|-|–)\s*§?\s*%s)*)"
+                  % (_SEC, _SEC))
+BARE = re.compile(r"\bDOMAIN\b(?!\.md|\]\()")  # a link label [DOMAIN](...) is fine
+# the sections of the domain reference, numbered as the reference the project started from
+DOMAIN_SECTIONS = {"1", "1.1", "1.2", "1.3", "1.4", "1.5", "2", "2.1", "2.2", "2.3", "2.4", "2.5", "3", "3.1", "3.2",
+                   "3.3", "3.4", "4", "5", "6", "7", "7(a)", "7(b)", "8"}
+
+
+def domain_sections():
+    heads = re.findall(r"^#{2,3} (\d+\([a-z]\)|\d+(?:\.\d+)?)[.\s]", read("docs/DOMAIN.md"), re.M)
+    return set(heads)
+
+
+def cited_sections(line):
+    out = []
+    for m in CITE.finditer(line):
+        for ref in re.findall(_SEC, m.group(1)):
+            out.append(re.sub(r"^(\d+)([a-z])$", r"\1(\2)", ref))
+    return out
+
+
+def test_the_citation_grep_reads_every_form_in_use():
+    assert cited_sections("# (docs/DOMAIN.md sections 5, 7(b)), which turns") == ["5", "7(b)"]
+    assert cited_sections("habits (docs/DOMAIN.md §1.2-1.5, §2, §7(b)).") == ["1.2", "1.5", "2", "7(b)"]
+    assert cited_sections("The flags follow [DOMAIN.md](DOMAIN.md) §7(a) (`x`)") == ["7(a)"]
+    assert cited_sections("model (docs/DOMAIN.md §7(b) and §3.2): bias") == ["7(b)", "3.2"]
+    assert cited_sections("(<= 25 deg, docs/DOMAIN.md section 1.3)") == ["1.3"]
+    assert cited_sections("old style (DOMAIN 7b: coupling)") == ["7(b)"]
+    assert cited_sections("the conventions of docs/DOMAIN.md):") == []
+    assert BARE.search("(DOMAIN 7(a))") and BARE.search("beyond what DOMAIN documents")
+    assert not BARE.search("see docs/DOMAIN.md §7(a)")
+
+
+def test_domain_reference_keeps_the_section_numbers_the_code_cites():
+    assert domain_sections() == DOMAIN_SECTIONS | {"9"}  # 9: the list of sources
+    doc = read("docs/DOMAIN.md")
+    # it restates its sources, it does not send the reader elsewhere for them
+    for source in ("Weinert-Aplin", "Baumbach", "Powden", "MPU-6000 and MPU-6050 Product Specification", "ACSM",
+                   "Bandy", "Ryan", "Lysdal", "Alfredson", "Madgwick"):
+        assert source in doc, source
+
+
+def test_every_domain_citation_names_a_section_of_docs_domain_md():
+    """Code, tests and docs cite the domain reference as docs/DOMAIN.md §N
+    (DOMAIN.md §N inside docs/), and every N is a section it has."""
+    sections = domain_sections()
+    files = repo_files((".py", ".md", ".toml", ".cfg", ".json", ".sh", ".txt", "Makefile"))
+    skip = {"tests/host/test_docs.py", "docs/DOMAIN.md"}
+    bad, cited = [], 0
+    for p in files:
+        if rel(p) in skip or rel(p).startswith("tests/data/"):
+            continue
+        with open(p, encoding="utf-8", errors="replace") as f:
+            for i, line in enumerate(f):
+                if "DOMAIN" not in line:
+                    continue
+                where = "%s:%d: %s" % (rel(p), i + 1, line.strip())
+                if BARE.search(line):
+                    bad.append("%s (cite docs/DOMAIN.md)" % where)
+                elif p.endswith(".py") and re.search(r"(?<!docs/)DOMAIN\.md", line):
+                    bad.append("%s (cite it by its path, docs/DOMAIN.md)" % where)
+                for ref in cited_sections(line):
+                    cited += 1
+                    if ref not in sections:
+                        bad.append("%s (no section %s in docs/DOMAIN.md)" % (where, ref))
+    assert cited >= 15
+    assert not bad, "\n".join(bad)

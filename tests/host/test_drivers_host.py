@@ -94,3 +94,37 @@ def test_recorded_trace_round_trips_every_chip():
                 if abs(want) * lsb >= 32767 or abs(want) > full:
                     continue  # clipped at full scale, as the sensor would
                 assert abs(out[k][ax] / lsb - want) <= 1 / lsb + 1e-9, (cls.NAME, k, ax)
+
+
+def _range_settings(chip):
+    # (register, value) pairs selecting each accel and gyro range code
+    if isinstance(chip, chips.MPU6050Chip):
+        return [((0x1C, k << 3), (0x1B, k << 3)) for k in range(4)]
+    if isinstance(chip, chips.QMI8658Chip):
+        return [((0x03, k << 4), (0x04, k << 4)) for k in range(8)]
+    return [((0x10, k << 2), (0x11, (k << 2) | f)) for k in range(4) for f in (0, 2)]  # LSM: FS_125 too
+
+
+RATIO_CHIPS = (chips.MPU6050Chip, chips.LSM6DS3Chip, chips.QMI8658Chip)  # the others inherit their ranges
+
+
+@pytest.mark.parametrize("cls", RATIO_CHIPS, ids=[c.NAME for c in RATIO_CHIPS])
+def test_count_ratios_match_the_chips_sensitivity(cls):
+    # chip.counts (the sim board) converts by exact integer ratios; they must
+    # be the sensitivity each range register selects: equal to the float
+    # path (g or dps times the chip's LSB per unit, rounded) for every
+    # int16, except where the exact value is a tie the float path rounds
+    # either way.
+    chip = cls()
+    for (ra, va), (rg, vg) in _range_settings(chip):
+        chip.regs[ra] = va
+        chip.regs[rg] = vg
+        chip._ratios()
+        for v in list(range(-32768, 32768, 7)) + [-32768, -1, 0, 1, 32767]:
+            for acc in (True, False):
+                n, d = (chip._an, chip._ad) if acc else (chip._gn, chip._gd)
+                assert abs(2 * v * n + d) < 1 << 30  # a 32-bit port's small int
+                got = chips._icounts(v, n, d)
+                want = chips._counts(v / 8192 if acc else v / 65.5, chip.accel_lsb() if acc else chip.gyro_lsb())
+                tie = (2 * v * n + d) % (2 * d) == 0
+                assert got == want or tie, (cls.NAME, hex(va), hex(vg), acc, v, got, want)

@@ -110,11 +110,31 @@ def parity(name, tmp):
             if a != b:
                 return name, "line %d differs:\n firmware %s\n replay   %s" % (i + 1, a, b)
         return name, "firmware logged %d events, replay printed %d" % (len(fw), len(rp))
-    samples, lost, _gaps, _faults = end_line(r)
-    n = len(read_trace(trace).t_ms)
-    if samples != n or lost:
+    samples, lost, gaps, _faults = end_line(r)
+    tr = read_trace(trace)
+    n = len(tr.t_ms)
+    if lost and float(tr.meta.get("sample_rate_hz", 100)) <= FLASH_SAFE_HZ:
         return name, "samples %d of %d, lost %d" % (samples, n, lost)
+    # an MPU-6050 FIFO overflow drops bytes the chip does not count: what a
+    # gap lost is the clock's count of sample periods (exact only while the
+    # chip's and the board's clocks agree on the phase): one either way a gap
+    if (lost and not gaps) or abs(samples + lost - n) > gaps:
+        return name, "samples %d + lost %d of %d (gaps %d)" % (samples, lost, n, gaps)
     return name, None
+
+
+# The rates at which no sample may be lost with the default flash (45 ms
+# erases) on the Pico's cost model. At 1 kHz a sample costs 0.85 ms of a
+# Pico's CPU (85 %) and the log's erases another 13 % (corpus 031: 110
+# erases, 5.5 s of 42 s): at ~98 % busy, a pass that must write and sync
+# two blocks (the staging buffer full: 3 times in that trace) outlasts the
+# MPU-6050's 85 ms FIFO, or not, by where the erases fall on the sample
+# grid, which moves with any change of the code's size (its import time).
+# There the test asks that every sample is read or booked lost in a gap,
+# nothing silently dropped (main passed lost == 0 there by that phase: the
+# same run lost 120 samples from another checkout), each overflow's count
+# within one sample (055: 77,841 read + 214 booked for 78,054 rows).
+FLASH_SAFE_HZ = 500
 
 
 def run_parity(names, tmp):
@@ -532,7 +552,9 @@ def test_no_imu_at_boot_then_plugged_in(tmp_path):
         a.loop_once()
     assert a.sensor_ok and a.samples > 100 and a.log is not None
     res = a.stop()
-    rd = read_log(session_files(tmp_path)[0])
+    logs = sorted(p for p in os.listdir(str(tmp_path / "sessions")) if p.startswith("s") and p.endswith(".hdl"))
+    assert len(logs) == 1, logs
+    rd = read_log(str(tmp_path / "sessions" / logs[0]))  # CPython: the store on a host folder
     assert rd.header["imu"] == "MPU-6050" and rd.header["accel_lsb_per_g"] == 8192
     assert rd.header["side"] == "right" and len(rd.samples()) == res["samples"] > 100
 
@@ -556,25 +578,43 @@ def test_start_up_work_keeps_the_read_period_and_cue_latency(corpus, tmp_path, i
     # read's processing (a bounce, cued mid-tick, by up to a read period).
     # Before the fix: reads every ~660 ms and a 404 ms median latency with
     # the imports alone, every sample lost with the extra second.
+    # The chip's sample clock runs on through the start-up, so the first
+    # sample after the FIFO reset comes at any phase of a period: the same
+    # at four start-up lengths a quarter period apart (the firmware takes
+    # the phase from the first sample; before, a sample clock based on the
+    # FIFO reset put the median latency at 17-33 ms at 50 Hz by the phase,
+    # against 25 allowed, and CI's checkout path moved the import time, so
+    # the phase, into the failing range).
     trace = os.path.join(CORPUS, "016_bounce_mild_left_50hz.csv" if imu == "mpu6050"
                          else "008_realistic_good_left_100hz.csv")
-    r = sim(trace, tmp_path, "--startup-ms", "1000", "--imu", imu)
-    assert r.returncode == 0, r.stderr
-    samples, lost, gaps, faults = end_line(r)
-    assert (samples, lost, gaps, faults) == (len(read_trace(trace).t_ms), 0, 0, 0)
-    t = timing_line(r)
-    assert t["import_ms"] > 500  # the board's import time was charged
-    design = t["design_read_period_ms"]
-    assert abs(t["read_period_ms"] - design) <= 0.1 * design, t
-    assert abs(t["read_period_mean_ms"] - design) <= 0.1 * design, t
-    per = 1000.0 / read_trace(trace).meta.get("sample_rate_hz", 100)
-    assert t["events_timed"] > 10
-    assert t["latency_ms_median"] <= per / 2 + 15, t  # 15 ms: a read of 10-12 samples at 0.85 ms
-    assert t["latency_ms_max"] <= design + per + 15, t
+    rate = read_trace(trace).meta.get("sample_rate_hz", 100)
+    per = 1000.0 / rate
+    n = len(read_trace(trace).t_ms)
+
+    def one(k):
+        d = tmp_path / str(k)
+        r = sim(trace, d, "--startup-ms", str(1000 + int(k * per / 4)), "--imu", imu)
+        return k, d, r
+
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as ex:
+        runs = list(ex.map(one, range(4)))
+    for k, d, r in runs:
+        assert r.returncode == 0, r.stderr
+        samples, lost, gaps, faults = end_line(r)
+        assert (samples, lost, gaps, faults) == (n, 0, 0, 0), k
+        t = timing_line(r)
+        assert t["import_ms"] > 500  # the board's import time was charged
+        design = t["design_read_period_ms"]
+        assert abs(t["read_period_ms"] - design) <= 0.1 * design, (k, t)
+        assert abs(t["read_period_mean_ms"] - design) <= 0.1 * design, (k, t)
+        assert t["events_timed"] > 10
+        assert t["latency_ms_median"] <= per / 2 + 15, (k, t)  # 15 ms: a read of 10-12 samples at 0.85 ms
+        assert t["latency_ms_max"] <= design + per + 15, (k, t)
     # and the events are still replay's
-    rd = read_log(session_files(tmp_path)[0])
+    d = runs[0][1]
+    rd = read_log(session_files(d)[0])
     fw = [x.decode() if isinstance(x, bytes) else x for x in rd.events()]
-    assert fw == replay_of_log(session_files(tmp_path)[0], str(tmp_path / "c.csv"))
+    assert fw == replay_of_log(session_files(d)[0], str(d / "c.csv"))
 
 
 @pytest.mark.parametrize("imu,inject", [("mpu6050", "glitch@10"), ("mpu6050", "unplug@3+0.05"),
@@ -659,3 +699,27 @@ def test_inject_spec_of_256_characters_or_more(corpus, tmp_path):
     assert r.returncode == 0, r.stdout[-1000:] + r.stderr[-1000:]
     samples, lost, gaps, faults = end_line(r)
     assert faults == 40 and samples + lost == len(read_trace(trace).t_ms)
+
+
+@pytest.mark.parametrize("imu", ["mpu6050", "mpu6500", "lsm6ds3", "lsm6dsox", "qmi8658"])
+def test_every_sample_counted_once_through_i2c_faults(corpus, tmp_path, imu):
+    # 40 bus errors, each recovered: every sample of the trace is either
+    # read or booked lost, none twice, at any phase of the sample period.
+    # The chip sampled on through the error; the driver counts what the
+    # FIFO reset drops from the FIFO's level (or the QMI8658's sample
+    # counter). Before: from the clock, rounded, off by one every few
+    # faults: samples + lost was 8196-8197 (MPU-6050, QMI8658) and
+    # 8204-8216 (LSM6DS3/DSOX) for 8195 rows, by the start-up's phase.
+    spec = ",".join("i2c@%g" % (2 + 0.5 * i) for i in range(40))
+    trace = os.path.join(CORPUS, "000_ideal_left_100hz.csv")
+    n = len(read_trace(trace).t_ms)
+
+    def one(ms):
+        return ms, sim(trace, tmp_path / str(ms), "--inject", spec, "--imu", imu, "--startup-ms", str(ms))
+
+    with concurrent.futures.ThreadPoolExecutor(WORKERS) as ex:
+        runs = list(ex.map(one, (0, 5, 7)))
+    for ms, r in runs:
+        assert r.returncode == 0, r.stdout[-1000:] + r.stderr[-1000:]
+        samples, lost, gaps, faults = end_line(r)
+        assert (faults, gaps, samples + lost) == (40, 40, n), (ms, samples, lost)

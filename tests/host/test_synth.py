@@ -1,6 +1,6 @@
 """The trace simulator: determinism, physics sign conventions, truth labels
-that follow the DOMAIN 7(a) definitions, parameters drawn over the whole
-DOMAIN 7(b) envelope (checked over the held-out split's plan), the sensor
+that follow the docs/DOMAIN.md §7(a) definitions, parameters drawn over the whole
+docs/DOMAIN.md §7(b) envelope (checked over the held-out split's plan), the sensor
 model (full-scale ranges, saturation, jitter, drops), the plans of the
 parity corpus and the accuracy splits, the sweep machinery."""
 import hashlib

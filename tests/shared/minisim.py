@@ -1,7 +1,7 @@
 # A tiny heel-drop generator for the shared engine tests (runs on CPython
 # and in the MicroPython unix port). Ideal by default (no noise, no linear
 # acceleration); the options add what a person on a step brings: postural
-# sway (DOMAIN 5: 0.1-1 Hz), the heel's acceleration about the forefoot
+# sway (docs/DOMAIN.md section 5: 0.1-1 Hz), the heel's acceleration about the forefoot
 # pivot, gyro bias, the sensor's clipping. The physics-rich simulator with
 # every error source is heeldrop.synth; this one only has to be exact,
 # deterministic and small.

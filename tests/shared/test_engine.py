@@ -243,6 +243,36 @@ def test_feed_reports_the_sample_a_step_raised_on():
     assert len(seen) == 1 and 2 < eng.fed() < 30 and ts[eng.fed()] == seen[0]
 
 
+def _json_every_type(tag):
+    from heelcore.events import FIELDS
+
+    for t in FIELDS:
+        ev = {"type": t, "t_ms": 1, "rep": 0}
+        for k in FIELDS[t]:
+            ev[k] = 1.5
+        ev["x_%s_%s" % (tag, t)] = "v_" + tag  # a key and a value to_json has never seen
+        to_json(ev)
+
+
+def test_event_json_leaves_nothing_alive():
+    # An event line is garbage once written: to_json must not keep strings
+    # (quoted names) from the events it sees. On a board, a string kept
+    # from the loop lands wherever the heap's free space is at that moment
+    # and splits it (docs/DESIGN.md, RAM): the names events use are quoted
+    # once, at import, with the code.
+    import gc
+
+    if not hasattr(gc, "mem_alloc"):  # CPython: nothing to measure
+        _json_every_type("a")
+        return
+    gc.collect()
+    before = gc.mem_alloc()
+    _json_every_type("b")
+    gc.collect()
+    grew = gc.mem_alloc() - before
+    assert grew < 64, "to_json kept %d bytes alive" % grew
+
+
 # --- what a person on the step does (issue 10): sway, no pause, raised tops ---
 
 def _reps(evs):
@@ -251,7 +281,7 @@ def _reps(evs):
 
 def test_still_start_with_sway_calibrates_within_3_s():
     # a forefoot stance sways 0.3-2 deg in pitch and 0.5-3 deg in roll at
-    # 0.1-1 Hz (DOMAIN 5, 7b): the foot turns at up to ~20 deg/s, and the
+    # 0.1-1 Hz (docs/DOMAIN.md sections 5, 7(b)): the foot turns at up to ~20 deg/s, and the
     # gyro's bias (here 15 deg/s) comes from the still start all the same
     segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=3.0)
     eng, evs = run(generate(segs, end, sway=(2.0, 3.0), radius=0.17, bias=(15.0, -9.0, 6.0)))

@@ -26,7 +26,7 @@
 # (heelcore.events.c2), so a board with single-precision floats and 32-bit
 # viper integers prints the same lines as the host.
 #
-# Signals (DOMAIN.md conventions):
+# Signals (the conventions of docs/DOMAIN.md):
 #   theta: foot pitch below the level tare, + = heel below level (depth)
 #   phi:   roll about the foot's forward axis; side-corrected (rsign) so that
 #          + = inversion, the roll-out onto the little-toe side
@@ -85,10 +85,10 @@ _DEPTHS = const(256)  # depths kept per side for the summary's median
 _BASELINE_REPS = const(3)
 # Prior pitch-roll coupling before the person's own is fitted: 0, because the
 # axis learned on the first drop already contains that drop's coupled roll
-# (DOMAIN 7b: normal coupling phi = -0.26 theta).
+# (docs/DOMAIN.md section 7(b): normal coupling phi = -0.26 theta).
 _PRIOR_K1024 = const(0)
-_SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (DOMAIN 7b), and a slow descent leaves a raised top over a few more
-_SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, DOMAIN 1.3)
+_SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (docs/DOMAIN.md section 7(b)), and a slow descent leaves a raised top over a few more
+_SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
 _FAIL_FIRST_MS = const(20000)  # not calibrated after this long: calibration_failed (and every minute)

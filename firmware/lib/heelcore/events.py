@@ -94,16 +94,16 @@ def _num(x):
     return ("-" + s) if neg and n else s
 
 
-_QUOTED = {}  # memo of _str for the few names events use (bounded)
+# The names events use, quoted once at import (filled below). Nothing is
+# added later: a string kept from an event would stay wherever the heap's
+# free space was at that moment, and on a board (code and data in one
+# heap) such strings split the free space (docs/DESIGN.md, RAM).
+_QUOTED = {}
 
 
 def _str(s):
     q = _QUOTED.get(s)
-    if q is None:
-        q = _quote(s)
-        if len(_QUOTED) < 64:
-            _QUOTED[s] = q
-    return q
+    return q if q is not None else _quote(s)
 
 
 def _quote(s):
@@ -148,6 +148,13 @@ def to_json(ev):
     for k in extra:
         parts.append(_str(k) + ": " + _val(ev[k]))
     return "{" + ", ".join(parts) + "}"
+
+
+for _t in FIELDS:
+    _QUOTED[_t] = _quote(_t)
+    for _k in FIELDS[_t]:
+        _QUOTED[_k] = _quote(_k)
+del _t, _k
 
 
 _MS_FIELDS = ("t_ms", "onset_ms", "start_ms", "end_ms")

@@ -11,7 +11,7 @@
 #
 # Still is judged on orientation, not on a flat gyro: a person on one
 # forefoot sways 0.3-2 deg in pitch and 0.5-3 deg in roll at 0.1-1 Hz
-# (DOMAIN 5, 7b), which turns the foot at up to ~20 deg/s. A rest window is
+# (docs/DOMAIN.md sections 5, 7(b)), which turns the foot at up to ~20 deg/s. A rest window is
 # still_time_s of samples in which the low-passed accelerometer direction stays
 # within still_band_deg of the window's mean and its magnitude within 0.1 g;
 # its gyro bias is the window's mean rate less the rotation the
@@ -502,7 +502,7 @@ class Fusion:
         # and phi towards the accelerometer's pose with gain acc/tau, and the
         # gyro bias along the pitch and roll axes by the integral of that
         # error (Ki 0.05/s^2), unless the foot is accelerating or turning
-        # fast (low-passed |w| > 30 deg/s since the last tick, DOMAIN 3.3).
+        # fast (low-passed |w| > 30 deg/s since the last tick, docs/DOMAIN.md section 3.3).
         # Re-anchors the angles to the accelerometer after a gap, after
         # samples at the sensor's rails, or when the two disagree by more
         # than 15 deg for 0.3 s while the accelerometer is trustworthy.

@@ -18,7 +18,9 @@
 #     r = LogReader(open(path, "rb").read())
 #     r.header, r.samples(), r.events(), r.gaps(), r.truncated, r.errors
 #
-# File layout (all integers little-endian):
+# File layout (all integers little-endian; docs/SESSION-LOG.md is the
+# specification for readers, and tests/host/test_session_log_spec.py keeps
+# it in step with this code):
 #   b"HDLG"  u8 FORMAT_VERSION  then records, back to back.
 #   record:  SYNC (0xE7 0x5A)  u8 type  u16 payload length  payload
 #            u32 CRC-32 (zlib) of type, length and payload.

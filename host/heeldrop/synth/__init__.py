@@ -19,7 +19,7 @@ Pipeline (modules):
   overshoot and bounces, hold with creep and fidgets, minimum-jerk rise, top
   dwell; weight shifts, walking to / from the step, re-strapping between sides.
 * ``scenarios``: the named scenarios and the per-rep plans, with faults
-  clearly on one side of the DOMAIN 7(a) thresholds.
+  clearly on one side of the docs/DOMAIN.md §7(a) thresholds.
 * ``physics``: rotations, the 24 axis-aligned mountings (+ misalignment), body
   angular rate and the specific force of a sensor on the heel (gravity,
   tangential and centripetal acceleration about the pivot, sway, impacts).

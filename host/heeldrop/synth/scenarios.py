@@ -1,10 +1,10 @@
 """Named scenarios: the person, the session and every nuisance, drawn from a
-seed over the whole ranges of DOMAIN 7(b), edges included.
+seed over the whole ranges of docs/DOMAIN.md §7(b), edges included.
 
 A scenario's name only says what it emphasises (which fault is scripted
 often, which session feature is forced); every other parameter is drawn over
 its whole normal and edge range in every scenario, and reps near each
-threshold of DOMAIN 7(a) (on both sides of it) occur everywhere. The truth
+threshold of docs/DOMAIN.md §7(a) (on both sides of it) occur everywhere. The truth
 labels follow the definitions (``truth.py``), so a scripted "too fast" rep
 that happens to come out at 19 deg/s is labelled not fast, and a "normal"
 1-second rise of a 40-degree rep is labelled a snap-up.
@@ -94,7 +94,7 @@ def _u(rng, lo, hi):
 
 
 def person(rng, scenario="realistic_good", ov=None, demo=False):
-    """The person: depth, tempo, coupling, top, habits (DOMAIN 1.2-1.5, 2, 7(b))."""
+    """The person: depth, tempo, coupling, top, habits (docs/DOMAIN.md §1.2-1.5, §2, §7(b))."""
     ov = ov or {}
     benign = bool(ov.get("benign")) or demo
     variant = "straight-knee" if (scenario == "ideal" or rng.random() < 0.6) else "bent-knee"

@@ -1,4 +1,4 @@
-"""The IMU error model (DOMAIN.md section 7(b) and 3.2): bias, warm-up drift,
+"""The IMU error model (docs/DOMAIN.md §7(b) and §3.2): bias, warm-up drift,
 noise, scale and cross-axis errors, g-sensitivity, offsets, the chip's low-pass
 filter, sampling at the output rate, quantisation at the configured full-scale
 range (so signals beyond it saturate as the chip's 16-bit registers do),
@@ -116,8 +116,8 @@ def _misc_matrix(rng, scale, cross):
 
 
 def sample_errors(rng, kind="realistic", imu="mpu6050", overrides=None):
-    """Draw one sensor's error parameters over their whole ranges (DOMAIN 7(b),
-    3.2). kind: 'ideal', 'realistic' or 'uncalibrated' (every axis's offset
+    """Draw one sensor's error parameters over their whole ranges
+    (docs/DOMAIN.md §7(b), §3.2). kind: 'ideal', 'realistic' or 'uncalibrated' (every axis's offset
     10-20 deg/s from zero). ``overrides``: ``gyro_bias`` (deg/s: each axis
     +-that), ``noise_scale`` (x the drawn white-noise densities)."""
     ov = overrides or {}

@@ -1,6 +1,6 @@
 """Per-rep truth labels, computed from the script (the foot's own motion:
 sway, tremor, strap slips and the sensor are not part of it) by the
-definitions of DOMAIN 7(a). A rep near a threshold is labelled exactly.
+definitions of docs/DOMAIN.md §7(a). A rep near a threshold is labelled exactly.
 
 =============  ==========================================================
 label          definition (script pitch theta, extra roll, yaw)
