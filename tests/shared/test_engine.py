@@ -533,7 +533,7 @@ def _rebounds(t0, pp, hz, n):
 
 
 def test_severe_fast_bounces_count_from_the_first_rebound():
-    # 9 deg rebounds at 2.8 Hz (DOMAIN 2.4: 1-3 Hz, 2-10 deg): each one
+    # 9 deg rebounds at 2.8 Hz (docs/DOMAIN.md section 2.4: 1-3 Hz, 2-10 deg): each one
     # rises more than 8 deg above the deepest point (its deep point is
     # at the bottom, which is what the bottom zone asks) and reaches its
     # top in under 180 ms; with sway on top of them
@@ -551,7 +551,7 @@ def test_severe_fast_bounces_count_from_the_first_rebound():
 
 
 def test_small_slow_rebounds_are_no_bounce_but_a_real_one_is():
-    # the contract (DOMAIN 7a): a bounce rebounds >= 3 deg peak to peak at
+    # the contract (docs/DOMAIN.md section 7(a)): a bounce rebounds >= 3 deg peak to peak at
     # > 15 deg/s. 2.5 deg at 1.5 Hz (11.8 deg/s at most) is a settling
     # wobble; 4 deg at 2 Hz (25 deg/s) is a bounce
     segs, end = script((3, 24), (12, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
@@ -581,7 +581,7 @@ def test_a_sway_swing_deeper_at_the_bottom_does_not_stretch_the_descent():
 
 
 def test_a_quick_outward_roll_is_roll_out_before_it_reaches_15_deg():
-    # DOMAIN 7a: roll-out is also the extra inversion rising faster than
+    # docs/DOMAIN.md section 7(a): roll-out is also the extra inversion rising faster than
     # 45 deg/s: once the person's coupling is known (3 clean reps), 12 deg
     # rolled out in 0.2 s at the bottom of rep 4 is roll-out; the same
     # 12 deg over 2 s is not (it stays under 15 deg); inward never is
