@@ -132,7 +132,8 @@ def generate(segs, t_end, rate_hz=100, mount=0, side="left", t0_ms=0, alsb=8192,
     sway: (pitch_amp_deg, roll_amp_deg) of postural sway from the first
     sample to the last; radius: the heel's distance behind the forefoot
     pivot (m), which adds the heel's tangential and centripetal
-    acceleration; extra(t) -> (pitch, roll) added degrees (e.g. a bounce);
+    acceleration; extra(t) -> (pitch, roll) added degrees (e.g. a bounce),
+    or (pitch, roll, yaw) with a twist about the vertical;
     counts are clipped to int16 as the chip saturates. With t0_ms the
     times are not wrapped (a long-uptime device, or a converted log)."""
     M = mounting(mount, tilt_deg)  # sensor -> foot
@@ -147,11 +148,17 @@ def generate(segs, t_end, rate_hz=100, mount=0, side="left", t0_ms=0, alsb=8192,
             sp, sr = sway_at(t, sway[0], sway[1])
             p += sp
             r += sr
+        yaw = 0.0
         if extra is not None:
-            ep, er = extra(t)
-            p += ep
-            r += er
-        return foot_R(p, r, side)  # foot -> world
+            e = extra(t)
+            p += e[0]
+            r += e[1]
+            if len(e) > 2:
+                yaw = e[2]
+        R = foot_R(p, r, side)  # foot -> world
+        if yaw:
+            R = _mul(_rot((0, 0, 1), math.radians(yaw)), R)  # a twist about the vertical
+        return R
 
     heel = (-radius, 0.0, 0.0)  # the heel, in foot coords, from the pivot
     for i in range(n + 1):

@@ -40,7 +40,9 @@ def test_clean_set_counts_reps_with_depth_and_hold():
         assert abs(r["hold_s"] - 6.0) < 0.75, r
         assert not (r["fast_descent"] or r["snap_up"] or r["roll_out"] or r["twist"] or r["no_hold"]), r
         assert r["bounces"] == 0
-    assert len(of(evs, "calibrated")) == 2
+    # the level (taken again at each still spell before the first drop), then the axis once
+    stages = [e["stage"] for e in of(evs, "calibrated")]
+    assert stages[-1] == "axis" and stages[:-1] and set(stages[:-1]) == {"level"}, stages
 
 
 def test_every_axis_aligned_mounting_with_misalignment():
@@ -615,3 +617,74 @@ def test_a_bounce_is_cued_as_it_comes_back_down():
     eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(24.0, 6.0, 2.0, 3)))
     b = of(evs, "bounce")
     assert b and b[0]["rep"] == 2 and b[0]["t_ms"] - 24000 <= 375, b
+def _level_cals(evs):
+    return [e["t_ms"] for e in evs if e["type"] == "calibrated" and e["stage"] == "level"]
+
+
+def test_a_weight_shift_before_the_still_start_is_not_the_level():
+    # the trace starts with a 1.7 s weight shift (1.5 deg of roll and back)
+    # calm enough to pass for a rest, then the person stands as still as
+    # they can for 3.3 s (sway at full strength): the level and the bias are
+    # taken again in the still start, within 3 s of its beginning
+    def shift(t):
+        return (0.0, 1.5 * math.sin(math.pi * t / 1.7) if t < 1.7 else 0.0)
+    segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=5.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=shift, bias=(6.0, -4.0, 3.0)))
+    cal = [t for t in _level_cals(evs) if t <= 5300]
+    assert cal and 1700 <= cal[-1] <= 4700, _level_cals(evs)
+    assert len(_reps(evs)) == 2
+
+
+def test_an_axis_from_walking_onto_the_step_is_learned_again():
+    # calibrated on the floor, then four slow strides onto the step: the
+    # heel rises 30 deg and swings 12 deg down at up to ~200 deg/s (slow
+    # enough to pass for a drop); the person then stands still on the
+    # step: the level is taken again there, and the strides count as no rep
+    def walk(t):
+        if 3.0 <= t < 7.8:
+            k = (t - 3.0) % 1.2
+            if k < 0.5:
+                return (-30.0 * math.sin(math.pi * k / 0.5), 0.0)
+            if k < 0.9:
+                return (12.0 * math.sin(math.pi * (k - 0.5) / 0.4), 0.0)
+        return (0.0, 0.0)
+    segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=11.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=walk))
+    cal = [t for t in _level_cals(evs) if t <= 11300]
+    assert cal and 7800 <= cal[-1] <= 11300, _level_cals(evs)
+    ends = _reps(evs)
+    assert len(ends) == 2 and all(r["start_ms"] > 10000 for r in ends), ends
+
+
+def test_a_first_drop_with_a_twist_teaches_the_axis():
+    # the foot twists 20 deg about the vertical as the heel sinks on the
+    # first drop (and back on the rise): the accelerometer's tilt axis,
+    # which the gyro confirms, is the pitch axis; that rep counts
+    def twist(t):
+        if 3.0 <= t < 6.0:
+            return (0.0, 0.0, 20.0 * (t - 3.0) / 3.0)
+        if 6.0 <= t < 14.0:
+            return (0.0, 0.0, 20.0)
+        if 14.0 <= t < 16.0:
+            return (0.0, 0.0, 20.0 * (16.0 - t) / 2.0)
+        return (0.0, 0.0, 0.0)
+    segs, end = rep_script(reps=2, depth=20.0, hold=8.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=twist, mount=4, tilt_deg=8.0))
+    ends = _reps(evs)
+    assert len(ends) == 2, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    assert ends[0]["start_ms"] < 4000, ends[0]
+    for r in ends:
+        assert abs(r["depth_deg"] - 20.0) < 1.5, r
+
+
+def test_a_long_toe_stand_and_a_partial_drop_first_do_not_teach_the_wrong_down():
+    # up onto the toes (19 deg) for 6 s, a partial drop to 5 deg below
+    # level and back, 6 s more on the toes, then slow drops from that
+    # raised top (the first unheld): the heel-up hypothesis counts two
+    # "reps" (the toe stands) while the first true drop is still sinking;
+    # which way is down must wait for it
+    segs, end = script((1.5, -19), (6, -19), (2, 5), (1, 5), (2, -19), (6, -19), (10, 17), (0.4, 17),
+                       (2, -19), (2, -19), (6, 22), (12, 22), (2, -19), (2, -19), (6, 20), (10, 20), (2, -19))
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
+    ends = _reps(evs)
+    assert [round(r["depth_deg"]) for r in ends] in ([17, 22, 20], [16, 22, 20], [17, 21, 20], [17, 22, 19]), ends

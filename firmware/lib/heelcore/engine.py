@@ -625,10 +625,12 @@ class Engine(Fusion):
             return a
         if self._down(b):
             return b
-        # reps on one side only
-        if a.reps_done >= 2 and b.reps_done == 0:
+        # reps on one side only, the other not in the middle of its first
+        # (a person on a raised top: the heel-up hypothesis counts the
+        # toe-stand dwells while the first true drop is still going down)
+        if a.reps_done >= 2 and b.reps_done == 0 and b.e[E_STATE] < S_DESC:
             return a
-        if b.reps_done >= 2 and a.reps_done == 0:
+        if b.reps_done >= 2 and a.reps_done == 0 and a.e[E_STATE] < S_DESC:
             return b
         # reps on both sides (a raised top and unheld drops): the deeper
         # ones, once each side has three

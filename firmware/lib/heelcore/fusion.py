@@ -921,10 +921,12 @@ class Fusion:
         rw[15] = 0
 
     # ------------------------------------------------------ calibration
-    def _calibrate(self, t):
+    def _calibrate(self, t, retake=False):
         # the first rest window: level "up" and the gyro bias
         out = self._rw_out
         s = self._s
+        if not retake:
+            self._cal_t1 = t
         self.set_bias16((out[0], out[1], out[2]))
         self._moved = False
         u = self._u
@@ -1089,14 +1091,23 @@ class Fusion:
         vc[1] = cy
         vc[2] = cz
         # same direction within 30 deg, lengths within a factor of 1.6 (gyro
-        # scale errors, the accelerometer during a fast drop), and little
-        # rotation about the vertical (twisting)
+        # scale errors, the accelerometer during a fast drop)
         if (not vunit(vb) or not vunit(vc) or vangle(vb, vc) > 30 * _UDEG or 5 * nr > 8 * nc
-                or 5 * nc > 8 * nr or 2 * (ru if ru > 0 else -ru) > nr):
+                or 5 * nc > 8 * nr):
             if not self._ax_bad:
                 self.ax_inconsistent += 1
             self._ax_bad = True
             return
+        if 2 * (ru if ru > 0 else -ru) > nr:
+            # the foot twisted as it dropped: the gyro's rotation about the
+            # vertical, taken in the foot's frame as it tilts, leaks into
+            # the tilt axis (~twist * sin(tilt)); the accelerometer's tilt
+            # axis, which the gyro confirmed, is the axis then
+            d = (vc[0] * u[0] + vc[1] * u[1] + vc[2] * u[2]) >> 14
+            for i in range(3):
+                vb[i] = vc[i] - (d * u[i] >> 14)
+            if not vunit(vb):
+                return
         self.learn_axis(t, vb, tilt)
 
     def set_frame(self, p, sign):
@@ -1150,6 +1161,20 @@ class Fusion:
             # before the first drop, a new still spell near level is a new
             # calibration (on the step, after the floor)
             self._calibrate(t)
+            return
+        if (before_axis and tilt < self.k_retare_blend and out[8] < 1430
+                and ticks_diff(t, self._cal_t1) < 8000):
+            # before the first drop, the latest still spell near level is
+            # the level: the person settles after stepping on or shifting
+            # weight (a calibration during a calm weight shift is no level).
+            # The level and the bias are taken again from it, and said so.
+            # Not from a window that drifted by more than unsupported sway
+            # turns the foot (5 deg: a slow drop's start), and only within
+            # 8 s of the first calibration (or the one after walking):
+            # later the person is on the step, a tilt is a drop or a raised
+            # top beginning, and re-takes in a row would walk the level away
+            # (later rests near level are blended in below, without a cue).
+            self._calibrate(t, True)
             return
         # each rest window moves the bias a quarter of the way: a wrong
         # start (a window with a turn about the vertical in it, which the
