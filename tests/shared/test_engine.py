@@ -523,6 +523,100 @@ def test_no_heap_allocation_between_events():
     assert locked > 60, locked
 
 
+def _rebounds(t0, pp, hz, n):
+    # n rebounds right after the heel arrives at the bottom at t0: each
+    # cycle the heel comes up by pp (deg, peak to peak) and sinks back
+    def extra(t):
+        s = t - t0
+        if 0.0 <= s <= n / hz:
+            return -0.5 * pp * (1 - math.cos(2 * math.pi * hz * s)), 0.0
+        return 0.0, 0.0
+    return extra
+
+
+def test_severe_fast_bounces_count_from_the_first_rebound():
+    # 9 deg rebounds at 2.8 Hz (docs/DOMAIN.md section 2.4: 1-3 Hz, 2-10 deg): each one
+    # rises more than 8 deg above the deepest point (its deep point is
+    # at the bottom, which is what the bottom zone asks) and reaches its
+    # top in under 180 ms; with sway on top of them
+    # (the second rep: the first one's events wait for which way is down)
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(24.0, 9.0, 2.8, 4)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    b = of(evs, "bounce")
+    assert len(b) >= 3 and ends[0]["bounces"] == 0 and ends[1]["bounces"] == len(b), (b, ends)
+    # the first cue: within 400 ms of the first rebound's lowest point (24.0 s)
+    assert b[0]["t_ms"] - 24000 <= 400, b
+    # the hold starts after the last rebound (24.0 + 4 / 2.8 s) and ends at the rise (36 s)
+    assert abs(ends[1]["hold_s"] - (36.0 - 24.0 - 4 / 2.8)) < 0.75, ends
+
+
+def test_small_slow_rebounds_are_no_bounce_but_a_real_one_is():
+    # the contract (docs/DOMAIN.md section 7(a)): a bounce rebounds >= 3 deg peak to peak at
+    # > 15 deg/s. 2.5 deg at 1.5 Hz (11.8 deg/s at most) is a settling
+    # wobble; 4 deg at 2 Hz (25 deg/s) is a bounce
+    segs, end = script((3, 24), (12, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    soft = _rebounds(6.0, 2.5, 1.5, 2)
+    hard = _rebounds(26.0, 4.0, 2.0, 2)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=lambda t: soft(t) if t < 20 else hard(t)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 1, ends
+    assert all(e["rep"] == 2 for e in of(evs, "bounce")), of(evs, "bounce")
+
+
+def test_a_sway_swing_deeper_at_the_bottom_does_not_stretch_the_descent():
+    # the heel arrives at 24 deg (3 s descent) and sways 3 deg deeper for a
+    # second right then: the descent ends where the fit of its crossings
+    # says (the deepest point is not where it ended), so the hold is whole
+    def extra(t):
+        s = t - 23.8
+        if 0 <= s <= 1.0:
+            return 3.0 * math.sin(math.pi * s), 0.0
+        return 0.0, 0.0
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert abs(ends[1]["descent_s"] - 3.0) < 0.5 and abs(ends[1]["hold_s"] - 12.0) < 0.4, ends[1]
+
+
+def test_a_quick_outward_roll_is_roll_out_before_it_reaches_15_deg():
+    # docs/DOMAIN.md section 7(a): roll-out is also the extra inversion rising faster than
+    # 45 deg/s: once the person's coupling is known (3 clean reps), 12 deg
+    # rolled out in 0.2 s at the bottom of rep 4 is roll-out; the same
+    # 12 deg over 2 s is not (it stays under 15 deg); inward never is
+    def roll(t0, deg, up):
+        def extra(t):
+            s = t - t0
+            if s < 0 or s > up + 2.5:
+                return 0.0, 0.0
+            if s <= up:
+                return 0.0, deg * s / up
+            if s <= up + 1.0:
+                return 0.0, deg
+            return 0.0, deg * (1 - (s - up - 1.0) / 1.5)
+        return extra
+    segs, end = rep_script(reps=5, depth=22.0, hold=6.0)
+    # rep k (0-based) holds from 3 + 3 + 14 k to 3 + 9 + 14 k s
+    quick, slow = roll(3 + 3 + 14 * 3 + 1.0, 12.0, 0.2), roll(3 + 3 + 14 * 4 + 1.0, 12.0, 2.0)
+    for side, sgn in (("left", 1.0), ("right", 1.0), ("left", -1.0)):
+        eng, evs = run(generate(segs, end, side=side, extra=lambda t: tuple(sgn * x for x in quick(t))
+                                if t < 60 else tuple(sgn * x for x in slow(t))), side=side)
+        ends = of(evs, "rep_end")
+        assert len(ends) == 5, (side, [e["type"] for e in evs])
+        assert [r["roll_out"] for r in ends] == [False, False, False, sgn > 0, False], (side, sgn, ends)
+
+
+def test_a_bounce_is_cued_as_it_comes_back_down():
+    # the first cue of 6 deg rebounds at 2 Hz within 375 ms of the first
+    # one's lowest point (the goal: <= 400 ms, median): the rebound counts
+    # once it is an eighth of its height back down (or 0.4 deg)
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(24.0, 6.0, 2.0, 3)))
+    b = of(evs, "bounce")
+    assert b and b[0]["rep"] == 2 and b[0]["t_ms"] - 24000 <= 375, b
 def _level_cals(evs):
     return [e["t_ms"] for e in evs if e["type"] == "calibrated" and e["stage"] == "level"]
 

@@ -60,12 +60,17 @@ E_BRATE = const(22)  # bounce rate threshold, mdps
 E_BEND = const(23)  # when the last bounce came back down
 E_SWAY = const(24)  # the largest rebound (udeg) of the person's own sway, seen at rest at the top
 E_BLIM0 = const(25)  # a rebound this large is followed (a rise starts as one); a bounce needs BLIM
-E_N = const(26)
+E_BAMPC = const(26)  # a bounce's amplitude at least (udeg, true scale: the view's gain undone)
+E_REBEND = const(27)  # when the last rebound at the bottom (counted or not) was back down, estimated
+E_HOLDT = const(28)  # when the heel reached the bottom zone (the rep's start until then)
+E_BSTART = const(29)  # when the rebound's quick part began (the view last rose slower than BRATE / 3)
+E_BSTH = const(30)  # the 4 Hz view then (udeg)
+E_N = const(31)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(26)  # tc_up: E_UP + OFF + k
-E_DN = const(170)  # E_UP + NK
-E_SIZE = const(314)  # E_DN + NK
+E_UP = const(31)  # tc_up: E_UP + OFF + k
+E_DN = const(175)  # E_UP + NK
+E_SIZE = const(319)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -136,7 +141,12 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 e[E_BMAX] = thb
                 e[E_BMAXT] = t
                 e[E_BNEART] = t
-            elif bmax - thb >= blim:
+                e[E_BSTART] = t
+                e[E_BSTH] = thb
+            elif 3 * vb > 0 - e[E_BRATE]:
+                e[E_BSTART] = t
+                e[E_BSTH] = thb
+            if bmax - thb >= blim:
                 e[E_BMODE] = 1
                 e[E_BMIN] = thb
                 e[E_BMINT] = t
@@ -156,28 +166,50 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 bw = vb
                 e[E_BMINW] = vb
             amp = bmax - bmin
-            back = amp >> 2
-            if back < 600000:
-                back = 600000
+            back = amp >> 3
+            if back < 400000:
+                back = 400000
             if thb - bmin >= back or (top and int(ticks_diff(t, e[E_BMINT])) > 600):
                 pk = e[E_PEAK]
                 if pk >> 31 > 0:
                     pk -= k32
-                up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT]))
+                # (at the top, from the deep point: sway is measured whole;
+                # at the bottom, from where the rebound's quick part began:
+                # sway or the descent's last creep before it do not count)
+                up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT] if top else e[E_BSTART]))
                 quick = int(ticks_diff(t, e[E_BMINT])) <= 600
                 if top:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
-                elif (0 - bw >= e[E_BRATE] and up_ms >= 160 and up_ms <= 560 and quick and amp >= e[E_BLIM]
-                      and bmin > pk - 8000000):  # a rebound within the bottom zone
-                    e[E_BCNT] += 1
-                    e[E_BAMP] = amp
-                    e[E_BUP] = up_ms
-                    e[E_BEND] = t
-                    req = 1
+                elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
+                        up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
+                    # (3 s after the heel reached the bottom, where the
+                    # person stands still but sways at up to 1 Hz, a bounce
+                    # takes 400 ms at most to its top: 1.25 Hz and up)
+                    # a rebound from the bottom zone (its deep point within
+                    # 8 deg of the rep's deepest; its top may be 10 deg
+                    # above). Amplitude and rate on the true scale: the 4 Hz
+                    # view passes 1 / (1 + (f/4)^2) at f = 500 / up_ms Hz.
+                    g = 1024 + 16000000 // (up_ms * up_ms)
+                    bs = e[E_BSTH]
+                    if bs >> 31 > 0:
+                        bs -= k32
+                    amp = bs - bmin  # the quick part's amplitude
+                    if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and (amp // 1000) * g >= (e[E_BAMPC] // 1000) * 1024 \
+                            and amp >= e[E_BLIM]:
+                        e[E_BCNT] += 1
+                        e[E_BAMP] = amp
+                        e[E_BUP] = up_ms
+                        e[E_BEND] = t
+                        req = 1
+                        if st == S_DESC:
+                            # the hold starts once the heel is back down from it
+                            e[E_REBEND] = int(ticks_add(e[E_BMINT], up_ms))
                 e[E_BMODE] = 0
                 e[E_BMAX] = thb
                 e[E_BMAXT] = t
+                e[E_BSTART] = t
+                e[E_BSTH] = thb
     # level crossings of whole degrees, for the tempo fits
     kk = th // 1000000 + OFF
     if kk < 0:
@@ -228,6 +260,7 @@ class Reps:
         e[E_BLIM] = eng.k_blim
         e[E_BLIM0] = eng.k_blim
         e[E_BRATE] = eng.k_brate
+        e[E_BAMPC] = eng.k_blim * 4 // 3  # bounce_min_deg (k_blim is its 4 Hz view at 2 Hz)
         e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
         self.rep = rep0  # reps started so far (the engine's count)
         self.held = None  # type: ignore[assignment]
@@ -247,6 +280,7 @@ class Reps:
         self.depth_sum = 0  # sum of rep depths (udeg), for the sign decision
         self._thf = 0
         self._wf = 0
+        self._k_roll_abs = int(eng.cfg.roll_out_abs_deg * 1000 + 0.5)  # mdeg
         self._yring = array.array("i", [0] * 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
         self._th = 0
         self._wl = 0
@@ -305,6 +339,7 @@ class Reps:
             self._top_since = None
         if th < self.top_ref + band:
             self._t_last_top = t
+
         if e[E_THMIN] < -_WALK_UDEG:
             self._t_walk = t
             e[E_THMIN] = th
@@ -346,12 +381,16 @@ class Reps:
         e[E_BMODE] = 0
         e[E_BMAX] = th
         e[E_BMAXT] = t
+        e[E_BSTART] = t
+        e[E_BSTH] = th
         e[E_BNEART] = t
         e[E_BMIN] = 0
         e[E_BMINT] = 0
         e[E_BMINW] = 0
         e[E_BCNT] = 0
         e[E_BEND] = t
+        e[E_REBEND] = t
+        e[E_HOLDT] = t
         self._t_onset = t
         self._peak_w = 0  # max downward rate of the descent (mdps)
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
@@ -372,14 +411,18 @@ class Reps:
         self._fast_rate = False
         self._fast_mean = 0  # mdps, from the descent fit
         self._fit_T = 0  # its duration, ms
+        self._fit_res = 0
         self._fit_on = t
         self._fit_end = t
         self._rise_settle = None
         self._past_bottom = False
+        self._at_bottom = False
         self._snap = False
         self._roll_out = False
         self._roll_since = None
         self._max_roll = -(1 << 29)
+        self._roll_prev = 0
+        self._roll_t = t
         self._twisted = False
         self._yi = 0
         self._yn = 0
@@ -397,6 +440,9 @@ class Reps:
         if lim > _BLIM_MAX:
             lim = _BLIM_MAX  # a severe bounce (5-10 deg) is never taken for sway
         e[E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
+        # and turn faster than the person's own sway does at rest
+        sr = self.eng.sway_mdps
+        e[E_BRATE] = sr if sr > self.eng.k_brate else self.eng.k_brate
         e[E_SWAY] = sw * 3 >> 2
         # never before the previous rep's end
         if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
@@ -465,7 +511,20 @@ class Reps:
         if ro > self._max_roll:
             self._max_roll = ro
         extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
-        if extra > eng.k_roll_lim:
+        # the contract's other two ways to roll out (docs/DOMAIN.md section 7(a)): the whole
+        # roll past roll_out_abs_deg, or (once the person's coupling is
+        # known from 3 clean reps, so that a rise's own inversion is taken
+        # out) the extra inversion rising faster than 45 deg/s over a tick
+        # to past 8 deg (the warning level of docs/DOMAIN.md section 7(a): sway and corrective steps
+        # stay under it)
+        dt = ticks_diff(t, self._roll_t)
+        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt and eng._bl_sums[side][5] >= 3
+        self._roll_prev = extra
+        self._roll_t = t
+        if fast and not self._roll_out:
+            self._roll_out = True
+            self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
+        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
             if self._roll_since is None:
                 self._roll_since = t
             elif not self._roll_out and ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
@@ -549,6 +608,9 @@ class Reps:
         # settled at the bottom: hold (or, shallower than a rep, at rest: a
         # new top, e.g. back at level after a rise onto the toes)
         wf = self._wf
+        if self._thf >= peak - (peak - top) // 5 and not self._at_bottom:
+            self._at_bottom = True
+            e[E_HOLDT] = t  # the heel reached the bottom zone
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= peak - (peak - top) // 5:
             if self._settle is None:
                 self._settle = t
@@ -604,8 +666,20 @@ class Reps:
         return up >= 1000 and self._wf < -eng.k_rise_half and came >= travel // 4 and came >= 3 * eng.k_band
 
     def _desc_end(self, t):
-        # end of the descent from a minimum-jerk fit of the crossing times
-        if not self._fit_up():
+        # end of the descent from a minimum-jerk fit of the crossing times.
+        # Where the descent ends (P) is not the deepest point: sway adds to
+        # it, and a slow descent's tail may not be over when the heel
+        # settles. Of the P from the deepest point up to 5 deg less deep,
+        # the one whose fit (10 % and 90 % of the travel) best predicts the
+        # 30, 50 and 70 % crossings
+        pk = self.e[E_PEAK]
+        best = -1
+        bres = 0
+        for j in range(5):
+            if self._fit_up(pk - j * 500000) and (best < 0 or self._fit_res < bres):
+                best = j
+                bres = self._fit_res
+        if best < 0 or not self._fit_up(pk - best * 500000):
             return self.e[E_TPEAK] if self._settle is None else self._settle
         on = self._fit_on
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
@@ -613,20 +687,25 @@ class Reps:
         return self._fit_end
 
     def _hold_start(self, t_dend):
-        # the hold starts once the descent is over, and after any bounces
-        tb = self.e[E_BEND]
-        if self._bounces and ticks_diff(tb, t_dend) > 0:
+        # the hold starts once the descent is over, and after any rebounds
+        # at the bottom (counted as bounces or not: the heel settles after
+        # the last one is back down)
+        tb = self.e[E_REBEND]
+        if 0 < ticks_diff(tb, t_dend) < 4000 and ticks_diff(tb, self.t_ms) <= 0:
             return tb
         return t_dend
 
-    def _fit_up(self):
-        # The descent from the top (level or raised) to the peak: the times
-        # of its first upward crossings of the levels nearest 10 % and 90 %
-        # of the travel, fitted to a minimum-jerk profile. All in integers
-        # below 2**30 and no tuple (it runs every tick of a descent): the
-        # result is in _fit_on, _fit_end, _fit_T and _fast_mean.
+    def _fit_up(self, P=None):
+        # The descent from the top (level or raised) to P (default: the
+        # peak): the times of its first upward crossings of the levels
+        # nearest 10 % and 90 % of the travel, fitted to a minimum-jerk
+        # profile. All in integers below 2**30 and no tuple (it runs every
+        # tick of a descent): the result is in _fit_on, _fit_end, _fit_T,
+        # _fast_mean and _fit_res (ms: how far the crossings of 30, 50 and
+        # 70 % of the travel are from the fit, summed).
         e = self.e
-        P = e[E_PEAK]
+        if P is None:
+            P = e[E_PEAK]
         top = self._rep_top
         R = P - top
         if R < 3 * _UDEG:
@@ -651,6 +730,15 @@ class Reps:
         T = d * Q14 // (s2 - s1)  # ms
         if T <= 0 or T > 60000:
             return False
+        res = 0
+        for pc in (3, 5, 7):
+            km = (top + R * pc // 10) // _UDEG
+            im = km + OFF
+            if km > k1 and km < k2 and im < e[E_NEXTK]:
+                sm = mj_inv((km * 100 - top // 10000) * Q14 // rc)
+                d = ticks_diff(e[E_UP + im], ticks_add(t1, ((sm - s1) * (T >> 2)) >> 12))
+                res += d if d > 0 else -d
+        self._fit_res = res
         # the mean over 10-90 % of a minimum-jerk descent: 0.8 R / (0.50673 T)
         self._fast_mean = (R // 1000) * 1579 // T  # mdps
         self._fit_T = T
