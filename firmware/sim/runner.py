@@ -840,16 +840,7 @@ class BoardHeap:
             raise ValueError("--board-heap: the port's heap is %d bytes short: start micropython with a larger "
                              "-X heapsize" % (self.target + 4096 - gc.mem_free()))
         board = bytearray(self.target)  # the board's heap, one block: first fit, above the sim's objects
-        slots = [None] * 4096
-        i = 0
-        size = 1 << 16
-        while size >= 16 and i < len(slots):
-            try:
-                slots[i] = bytearray(size)
-                i += 1
-            except MemoryError:
-                size //= 2
-        self.ballast = slots
+        self.ballast = fill_free_heap()
         board = None
         gc.collect()
         self.free_at_start = gc.mem_free()
@@ -1167,6 +1158,22 @@ _ballast = []
 _reserve = []
 
 
+def fill_free_heap():
+    """Every free byte taken by ballast blocks, largest first (64 KB halving
+    down to 16 bytes, at most 4096 of them); returns the list that keeps
+    them alive."""
+    slots = [None] * 4096
+    i = 0
+    size = 1 << 16
+    while size >= 16 and i < len(slots):
+        try:
+            slots[i] = bytearray(size)
+            i += 1
+        except MemoryError:
+            size //= 2
+    return slots
+
+
 def reserve_heap(budget):
     """Before the code is loaded: set budget bytes aside in one block."""
     _reserve.append(bytearray(budget))
@@ -1178,16 +1185,7 @@ def limit_heap():
     import gc
 
     gc.collect()
-    slots = [None] * 4096
-    i = 0
-    size = 1 << 16
-    while size >= 16 and i < len(slots):
-        try:
-            slots[i] = bytearray(size)
-            i += 1
-        except MemoryError:
-            size //= 2
-    _ballast.append(slots)
+    _ballast.append(fill_free_heap())
     _reserve.clear()
     gc.collect()
     return gc.mem_alloc()
