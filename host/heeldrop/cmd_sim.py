@@ -118,6 +118,9 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N",
                    help="a new flash image of N KB (default the Pico's 1408; an existing image keeps its size)")
+    p.add_argument("--raw-kb", type=int, default=0, metavar="N",
+                   help="a new flash image gets a raw log region of N KB for the sessions (append-only, page by "
+                        "page: docs/SESSION-LOG.md), littlefs on the rest; an image that has one keeps it")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
     p.add_argument("--erase-ms", type=int, default=45, metavar="MS",
                    help="CPU stall of one 4 KB flash erase (45 typical, 400 datasheet max; a 256-byte page "
@@ -393,6 +396,11 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         if args.flash_kb < 32:
             raise UserError("--flash-kb: at least 32 (littlefs needs room for its metadata), got %d" % args.flash_kb)
         cmd += ["--flash-kb", str(args.flash_kb)]
+    raw_kb = getattr(args, "raw_kb", 0) or 0
+    if raw_kb:
+        if raw_kb < 8 or raw_kb % 4:
+            raise UserError("--raw-kb: a multiple of 4, at least 8 (two 4 KB blocks), got %d" % raw_kb)
+        cmd += ["--raw-kb", str(raw_kb)]
     erase_ms = getattr(args, "erase_ms", 45)
     if erase_ms < 0:
         raise UserError("--erase-ms: must be >= 0")
