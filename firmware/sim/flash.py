@@ -52,17 +52,23 @@ RAW_MAGIC = b"HDRAWLOG"  # block 0 of an image with a raw log region (rawlog.py'
 
 
 @micropython.viper
-def _nor_ok(old, new, start: int) -> int:
-    # 1 if programming new[start:start + 256] over old (256 bytes) only
-    # clears bits (NOR: 1 -> 0; a 0 -> 1 needs an erase); allocates nothing
+def _nor_program(old, new, start: int) -> int:
+    # what a NOR page program leaves: old[i] &= new[start + i] over the 256
+    # bytes of the page read back in old (a 1 bit programs nothing, so 0xFF
+    # bytes leave a byte as it is). Returns 0 if a byte other than 0xFF
+    # asks for a bit from 0 to 1 (that needs an erase: the data would come
+    # out wrong), else 1. Allocates nothing.
     po = ptr8(old)
     pn = ptr8(new)
+    ok = 1
     i = 0
     while i < 256:
-        if pn[start + i] & ~po[i] & 0xFF:
-            return 0
+        v = pn[start + i]
+        if v != 0xFF and (v & ~po[i] & 0xFF):
+            ok = 0
+        po[i] = po[i] & v
         i += 1
-    return 1
+    return ok
 
 
 class SimFlash:
@@ -152,7 +158,9 @@ class SimFlash:
         n = len(buf)
         # the RP2040's flash_range_program takes whole 256-byte pages at page
         # offsets; NOR programs bits from 1 to 0 only (a partly programmed
-        # page can be programmed again with more): 0 -> 1 needs an erase
+        # page can be programmed again with more, 0xFF where it stays as it
+        # is): a data byte that needs a bit from 0 to 1 is refused (EIO,
+        # nothing programmed), as it would need an erase
         if off % PAGE or n % PAGE:
             raise OSError(22)  # EINVAL
         old = self._old
@@ -160,12 +168,18 @@ class SimFlash:
         while i < n:
             self.f.seek(block * BLOCK + off + i)
             self.f.readinto(old)
-            if not _nor_ok(old, buf, i):
+            if not _nor_program(old, buf, i):
                 self.nor_errors += 1
                 raise OSError(5)  # EIO: a bit would go from 0 to 1 without an erase
             i += PAGE
-        self.f.seek(block * BLOCK + off)
-        self.f.write(buf)
+        i = 0
+        while i < n:  # checked: now the program, page by page
+            self.f.seek(block * BLOCK + off + i)
+            self.f.readinto(old)
+            _nor_program(old, buf, i)
+            self.f.seek(block * BLOCK + off + i)
+            self.f.write(old)
+            i += PAGE
         self.program_bytes += n
         pages = (off + n + PAGE - 1) // PAGE - off // PAGE
         self.pages += pages
