@@ -783,6 +783,14 @@ class SessionStore:
             return 0
         return (s[1] or s[0]) * avail  # f_frsize (or f_bsize) x f_bavail
 
+    def total_bytes(self):
+        """Bytes the sessions' space holds in all: the raw log's payload, or
+        the filesystem's size."""
+        if self.raw is not None:
+            return (self.raw.count - 1) * self.raw.payload
+        v = self._statvfs(self.root)
+        return (v[1] or v[0]) * v[2]
+
     def low(self):
         """True when less than reserve_bytes are free."""
         return self.free_bytes() < self.reserve_bytes
