@@ -29,6 +29,15 @@
 # corrupt next_id is recovered from the names (only then could the id of a
 # deleted newest session come back).
 #
+# Raw log region: SessionStore(..., raw=rawlog.RawLog(bdev)) puts new
+# sessions in a raw flash region instead of files (rawlog.py: page by page,
+# each 4 KB block erased once; littlefs copies a file's last block at every
+# sync). Sessions already in files stay listed, readable and deletable; ids
+# go on from both; next_id and store_id stay files; the flush comes every
+# _RAW_FLUSH_MS (1200 ms: a sync there programs one page). A region that is
+# not formatted is not used (the store never formats). docs/SESSION-LOG.md,
+# 4.1.1, has the layout.
+#
 # Power-loss policy (what a cut can cost):
 # - Only whole records are handed to the file: samples wait in RAM (the
 #   LogWriter's block), encoded records wait in a staging buffer; poll()
