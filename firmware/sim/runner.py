@@ -937,7 +937,10 @@ class SinkStream:
         self.f.close()
         got = 0
         dec = proto.FrameDecoder()
-        with open(self.path, "rb") as f, open(session_path, "rb") as sf:
+        # session_path: the session file, or an object with read(n) (a
+        # session in the raw log region: _StoreReader)
+        sfile = open(session_path, "rb") if isinstance(session_path, str) else session_path
+        with open(self.path, "rb") as f, sfile as sf:
             while True:
                 data = f.read(4096)
                 if not data:
@@ -1205,6 +1208,27 @@ class NullStream:
 
     def write(self, data):
         pass
+
+
+class _StoreReader:
+    """A session read from the store as a file is (read(n), a context
+    manager): for a session in the raw log region, which has no path."""
+
+    def __init__(self, store, sid):
+        self.store = store
+        self.sid = sid
+        self.pos = 0
+
+    def read(self, n):
+        b = self.store.read_chunk(self.sid, self.pos, n)
+        self.pos += len(b)
+        return b
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def _logged_bytes(store):
@@ -1490,7 +1514,8 @@ def main(argv):
         if sink is not None and dl is not None and dl.done:
             board_heap.ballast.clear()  # the measurement is over: room for the host's check
 
-            ok = 1 if sink.check(dl.sid, dl.total, a.store._path(dl.sid)) else 0
+            src = _StoreReader(a.store, dl.sid) if a.store._in_raw(dl.sid) else a.store._path(dl.sid)
+            ok = 1 if sink.check(dl.sid, dl.total, src) else 0
         out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
                   "after_boot_largest_free_block=%d "
                   "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d native_code_bytes=%d "
