@@ -104,6 +104,7 @@ class RawLog:
         n = self.count
         self._sid = [-1] * n
         self._used = array("H", bytes(2 * n))
+        self._nfree = n - 1  # data blocks no session holds
         self._head = 0  # the newest block written (writes go on after it)
         self._chains = {}  # session id -> [block, ...] in index order
         self._writing = None  # the RawFile being written
@@ -181,6 +182,8 @@ class RawLog:
             self._chains[sid] = chain
 
     def _set(self, b, sid, used):
+        if self._sid[b] < 0:
+            self._nfree -= 1
         self._sid[b] = sid
         self._used[b] = used
 
@@ -267,14 +270,11 @@ class RawLog:
         for b in chain:
             self.bdev.writeblocks(b, p, 0)
             self._sid[b] = -1
+            self._nfree += 1
         del self._chains[sid]
 
     def free_blocks(self):
-        n = 0
-        for b in range(1, self.count):
-            if self._sid[b] < 0:
-                n += 1
-        return n
+        return self._nfree
 
     def free_bytes(self):
         """Payload bytes that can still be written (the reserve kept back
