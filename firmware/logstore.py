@@ -118,7 +118,7 @@ _ENOENT = const(2)
 _EBUSY = const(16)
 _ENOSPC = const(28)
 _FLUSH_MS = const(1700)  # flush the file this often (with its writes' stalls and the FIFO: <= 2 s at risk)
-_RAW_FLUSH_MS = const(1200)  # the raw log's flush: one page program (a 400 ms erase at most once a block)
+_RAW_FLUSH_MS = const(1500)  # the raw log's flush: one page program (its erases come ahead, not in a flush)
 _WRITE_CHUNK = const(1024)  # bytes of whole records written per poll (at least one record)
 _MAX_RECS = const(32)  # records the staging buffer can hold
 _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low note
@@ -216,6 +216,7 @@ class SessionLog:
         self._synced = True
         self._bsz = store._bsize
         self._raw = store.raw is not None and f is not None and hasattr(f, "room")  # a rawlog.RawFile
+        self._spent = False  # this poll's erase budget is spent
         self._flush_ms = _RAW_FLUSH_MS if self._raw else _FLUSH_MS
         self.add_sample = self._drop
         self.add_samples = self._drop_many
@@ -322,12 +323,17 @@ class SessionLog:
                     return
                 w.flush()
                 self._flushing = True
+            self._spent = False
             if io and (self._wr < self._np or self._flushing):
                 was = self._flushing
                 self._io()
                 if was and not self._flushing and not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
+            if io and self._raw and not self._spent and not self._flushing and self._f.wants_spare():
+                # the raw log's next block erased ahead, in a pass with no
+                # other erase: a sync never waits for an erase
+                self._f.prepare()
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 
@@ -426,6 +432,7 @@ class SessionLog:
                 if not budget:
                     return
                 budget = 0
+                self._spent = True
                 room = -room
             start = self._wr
             cap = room if room < limit - sent else limit - sent
@@ -441,10 +448,13 @@ class SessionLog:
                 return  # the byte limit: the next call goes on
             elif self._raw:
                 # the raw log puts a record that does not fit the block's
-                # rest into the next block: this write erases
-                if not budget:
-                    return
-                budget = 0
+                # rest into the next block: this write erases (unless the
+                # block was erased ahead)
+                if not self._f.has_spare():
+                    if not budget:
+                        return
+                    budget = 0
+                    self._spent = True
                 stop = ends[i]
             else:
                 stop = start + room  # this record crosses the block's end: up to it
@@ -454,7 +464,7 @@ class SessionLog:
             sent += stop - start
         if self._flushing and self._wr >= self._np:
             if self._dirty:
-                if not budget:
+                if not budget and not self._raw:  # (a raw log's sync programs a page: no erase)
                     return
                 self._sync()
             self._flushing = False

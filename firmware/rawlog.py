@@ -106,6 +106,7 @@ class RawLog:
         self._used = array("H", bytes(2 * n))
         self._nfree = n - 1  # data blocks no session holds
         self._head = 0  # the newest block written (writes go on after it)
+        self._spare = -1  # a free block erased ahead of the writer (prepare()), not yet used
         self._chains = {}  # session id -> [block, ...] in index order
         self._writing = None  # the RawFile being written
         if self.formatted:
@@ -288,21 +289,46 @@ class RawLog:
             free += self.payload - w._used
         return free
 
-    def _alloc(self):
-        # the next free block after the newest one written, erased
+    def _pick(self):
+        # the next free block after the newest one written; -1 if none
+        # may be taken (the reserve kept back)
         n = self.count
         if self.free_blocks() <= (0 if self.allow_reserve else self.reserve_blocks):
-            raise OSError(_ENOSPC)
+            return -1
         b = self._head
         for _ in range(n):
             b += 1
             if b >= n:
                 b = 1
             if self._sid[b] < 0:
-                self.bdev.ioctl(6, b)
-                self._head = b
                 return b
-        raise OSError(_ENOSPC)
+        return -1
+
+    def _alloc(self):
+        # a block for the writer: the spare erased ahead, or the next free
+        # block erased now
+        b = self._spare
+        if b >= 0 and self._sid[b] < 0:
+            self._spare = -1
+        else:
+            b = self._pick()
+            if b < 0:
+                raise OSError(_ENOSPC)
+            self.bdev.ioctl(6, b)
+        self._head = b
+        return b
+
+    def prepare(self):
+        """Erase the writer's next block now (ahead of need: the erase's
+        stall then never holds back a sync). True if it erased."""
+        if self._spare >= 0:
+            return False
+        b = self._pick()
+        if b < 0:
+            return False
+        self.bdev.ioctl(6, b)
+        self._spare = b
+        return True
 
     def create(self, sid):
         """A writer for new session sid (its first block erased now)."""
@@ -355,6 +381,18 @@ class RawFile:
         self._hdr_pending = False
         self._size = 0
         self.closed = False
+
+    def has_spare(self):
+        """The next block is erased already: starting it costs no erase."""
+        return self._log._spare >= 0
+
+    def wants_spare(self):
+        """The block being written is a quarter full and no next block is
+        erased yet: time for prepare()."""
+        return self._log._spare < 0 and self._b >= 0 and self._used >= self._log.payload // 4
+
+    def prepare(self):
+        return self._log.prepare()
 
     def room(self):
         if self._b < 0:
