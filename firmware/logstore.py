@@ -34,7 +34,8 @@
 # each 4 KB block erased once; littlefs copies a file's last block at every
 # sync). Sessions already in files stay listed, readable and deletable; ids
 # go on from both; next_id and store_id stay files; the flush comes every
-# _RAW_FLUSH_MS (1200 ms: a sync there programs one page). A region that is
+# _RAW_FLUSH_MS (1500 ms: a sync there programs one page; the next block
+# is erased ahead, in a pass of its own). A region that is
 # not formatted is not used (the store never formats). docs/SESSION-LOG.md,
 # 4.1.1, has the layout.
 #

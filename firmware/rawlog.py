@@ -37,8 +37,10 @@
 # A session is its index-0 block and the blocks that follow it by index
 # (until the first missing one); its bytes are the payloads in index order.
 #
-# Writing: a new block is erased (the stall, 45-400 ms) when the writer
-# needs it; its header is programmed with the first page of data. The
+# Writing: the writer's next block is erased ahead (prepare(): the store
+# calls it in a loop pass with no other erase once the block being written
+# is a quarter full), else when the writer needs it (the stall, 45-400 ms);
+# its header is programmed with the first page of data. The
 # writer keeps the page it is filling in RAM (256 bytes); flush() programs
 # that page (the rest of it 0xFF); the next flush programs it again with
 # more bytes. A full page is programmed once. A record that does not fit in
