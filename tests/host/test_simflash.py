@@ -130,3 +130,10 @@ def test_docs_describe_the_sim_flash_as_the_littlefs_image():
     for name in ("HOSTLINK.md", "DESIGN.md"):
         text = open(os.path.join(ROOT, "docs", name)).read()
         assert "--flash` folder" not in text and "--fs" not in text, name
+
+
+def test_a_bad_raw_kb_is_a_clear_error(tmp_path):
+    r = sim(tmp_path, "--raw-kb", "6")
+    assert r.returncode != 0 and "--raw-kb: a multiple of 4, at least 8" in r.stderr and "Traceback" not in r.stderr
+    r = sim(tmp_path / "big", "--raw-kb", "1408")  # no room left for littlefs
+    assert r.returncode != 0 and "does not fit" in r.stderr and "Traceback" not in r.stderr, r.stderr
