@@ -62,8 +62,9 @@
 # left; the last reserve_blocks are kept back until allow_reserve is set
 # (the session store does so to close a session on a full flash).
 #
-# Memory: the block map (two bytes a block) and a per-block used count;
-# writing allocates nothing but the page buffer made by create().
+# Memory: three bytes a block (held flag, payload bytes used), the sessions'
+# block lists; writing allocates nothing but the page buffer made by
+# create() (and the memoryview slices of each write).
 import struct
 from array import array
 
@@ -101,10 +102,9 @@ class RawLog:
         self._hdr = bytearray(HDR)
         self._rec = bytearray(9)
         self.formatted = self._check_super()
-        # per block: the session it holds (-1 none/free), its index, the
-        # payload bytes in use
+        # per block: whether a live session holds it, the payload bytes in use
         n = self.count
-        self._sid = [-1] * n
+        self._held = bytearray(n)  # 1: the block holds a (live) session's bytes
         self._used = array("H", bytes(2 * n))
         self._nfree = n - 1  # data blocks no session holds
         self._head = 0  # the newest block written (writes go on after it)
@@ -185,9 +185,9 @@ class RawLog:
             self._chains[sid] = chain
 
     def _set(self, b, sid, used):
-        if self._sid[b] < 0:
+        if not self._held[b]:
             self._nfree -= 1
-        self._sid[b] = sid
+        self._held[b] = 1
         self._used[b] = used
 
     def _get_used(self, b):
@@ -272,7 +272,7 @@ class RawLog:
         p[_FLAG] = 0
         for b in chain:
             self.bdev.writeblocks(b, p, 0)
-            self._sid[b] = -1
+            self._held[b] = 0
             self._nfree += 1
         del self._chains[sid]
 
@@ -302,7 +302,7 @@ class RawLog:
             b += 1
             if b >= n:
                 b = 1
-            if self._sid[b] < 0:
+            if not self._held[b]:
                 return b
         return -1
 
@@ -310,7 +310,7 @@ class RawLog:
         # a block for the writer: the spare erased ahead, or the next free
         # block erased now
         b = self._spare
-        if b >= 0 and self._sid[b] < 0:
+        if b >= 0 and not self._held[b]:
             self._spare = -1
         else:
             b = self._pick()

@@ -136,7 +136,7 @@ def test_a_session_round_trips_and_a_reboot_finds_it():
     st3 = SessionStore(d + "/sessions", 8192, device_id="ab12", raw=RawLog(dev))
     assert [s["id"] for s in st3.list()] == [2]
     for raw in (st2.raw, st3.raw):  # the free count kept as blocks change hands = a recount
-        assert raw.free_blocks() == len([b for b in range(1, raw.count) if raw._sid[b] < 0]) == raw.count - 2
+        assert raw.free_blocks() == len([b for b in range(1, raw.count) if not raw._held[b]]) == raw.count - 2
     assert st3.start(HEADER, T0).id == 3  # ids never reused
 
 
