@@ -331,10 +331,12 @@ class SessionLog:
                 if was and not self._flushing and not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
-            if io and self._raw and not self._spent and not self._flushing and self._f.wants_spare():
+            f = self._f
+            if (io and self._raw and not self._spent and not self._flushing and not self.full and f is not None
+                    and f.wants_spare()):
                 # the raw log's next block erased ahead, in a pass with no
                 # other erase: a sync never waits for an erase
-                self._f.prepare()
+                f.prepare()
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 

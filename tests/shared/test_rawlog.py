@@ -315,3 +315,33 @@ def test_an_unformatted_region_is_never_written():
     log.close(run_session(log, recsynth.samples(100), events=False))
     assert "s0001.hdl" in os.listdir(d + "/sessions")
     assert (fl.program_bytes, fl.erase_bytes) == (p0, e0)
+
+
+class EioFlash(CutFlash):
+    """Programs fail with EIO from program number `at` on (a failing chip)."""
+
+    def writeblocks(self, b, buf, off=None):
+        self.ops += 1
+        if self.ops > self.at:
+            raise OSError(5)
+        self.r.writeblocks(b, buf, off)
+
+    def ioctl(self, op, arg):
+        return self.r.ioctl(op, arg)
+
+
+def test_a_write_error_stops_the_session_with_that_error_kept():
+    d, fl = flash("eio", 16)
+    dev = Region(fl, 0, 16)
+    RawLog.format(dev)
+    bad = EioFlash(dev, at=6)
+    st = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(bad))
+    log = st.start(HEADER, T0)
+    run_session(log, recsynth.iter_samples(3000, accel_noise=30.0, gyro_noise=8.0), events=False)
+    # the write's EIO, and the close's flush meets it again; nothing else
+    # (an AttributeError from a closed writer came third before the fix)
+    assert log.full and 1 <= log.errors <= 2 and isinstance(log.last_error, OSError), (log.errors, log.last_error)
+    assert log.last_error.args[0] == 5
+    st2 = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(dev))
+    got = read_all(st2, 1)
+    assert LogReader(got).errors == [] and len(LogReader(got).samples()) >= log.durable
