@@ -411,7 +411,7 @@ def parse_args(argv):
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
          "code_adjust": 0, "download": False, "native_sizes": None, "download_to": None,
-         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45, "raw_kb": 0}
+         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45, "raw_kb": -1}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -1274,7 +1274,7 @@ def mount_flash(fl, raw_kb=0):
     runtime mounts its flash there before main.py runs."""
     import os
 
-    fl.mount(FLASH, raw_kb // 4)
+    fl.mount(FLASH, raw_kb // 4 if raw_kb >= 0 else -1)  # -1: the frozen build's layout (flashboot.py)
     os.chdir(FLASH)
 
 
@@ -1297,10 +1297,10 @@ def open_store(o, fl, os_stub):
     total = fl.blocks * 4096
     reserve = 32 * 1024 if total >= 256 * 1024 else max(8 * 1024, total // 8)
     raw = None
-    if fl.raw is not None:  # the image has a raw log region: new sessions go there
-        from rawlog import RawLog
+    if fl.raw is not None:  # the image has a raw log region: new sessions go there (as app.run())
+        from flashboot import open_raw
 
-        raw = RawLog(fl.raw)
+        raw = open_raw(fl.raw)
     return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"], raw=raw)
 
 
