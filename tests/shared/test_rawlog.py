@@ -7,7 +7,7 @@ import os
 
 import recsynth
 from heelcore.record import LogReader
-from logstore import RAW_FLUSH_MS, SessionStore
+from logstore import ERASE_MAX_MS, RAW_FLUSH_MS, SessionStore
 from rawlog import HDR, PAGE, RawLog
 from sim.flash import BLOCK, Region, SimFlash
 from test_logstore import HEADER, T0, run_session, tmpdir
@@ -175,6 +175,35 @@ def test_wear_each_block_erased_once_each_sync_one_page():
     assert prog <= logged + blocks * (HDR + PAGE) + (syncs + 1) * PAGE, (prog, logged, syncs, blocks)
     # the goals, on these counts (realistic noise: ~5 bytes a sample)
     assert prog / logged <= 1.5 and erase / logged <= 2.0, (prog / logged, erase / logged)
+
+
+def test_an_erase_ahead_never_stands_in_a_flushs_way():
+    # counts, not timings: an erase ahead starts only while the next flush
+    # is more than ERASE_MAX_MS (a 400 ms erase) away, so that no flush
+    # waits behind one and the samples at risk stay within the flush period
+    # + one FIFO read period (the sim measures it: docs/DESIGN.md). Before,
+    # a block a quarter full 300 ms before a flush was erased ahead then.
+    d, fl = flash("eraseway", 64)
+    st = raw_store(d, Region(fl, 0, 64))
+    log = st.start(HEADER, T0)
+    samples = recsynth.iter_samples(400, accel_noise=30.0, gyro_noise=8.0)
+    now = T0
+    now = T0 + RAW_FLUSH_MS
+    log.poll(now)  # a flush of the header records alone: the block holds < a quarter
+    flushed = now
+    assert log._f.room() > 3 * (BLOCK - HDR) // 4 and not log._f.wants_spare()
+    for _ in range(200):  # 2 s more, encoded but not yet written (no io)
+        s = next(samples)
+        log.add_sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+        log.poll(now, io=False)
+    e0 = fl.erases
+    now = flushed + RAW_FLUSH_MS - ERASE_MAX_MS + 100  # the next flush 300 ms away: the records written, no erase
+    log.poll(now)
+    assert log._f.wants_spare() and fl.erases == e0 and not log._f.has_spare()
+    log.poll(flushed + RAW_FLUSH_MS)  # the flush, on time
+    assert log.durable == 200
+    log.poll(flushed + RAW_FLUSH_MS + 100)  # then the erase ahead
+    assert fl.erases == e0 + 1 and log._f.has_spare()
 
 
 def test_the_logs_ram_is_a_few_bytes_a_block_and_a_session():
