@@ -81,7 +81,8 @@ def mount(whole, part, point="/", new_raw=-1, vfs=None):
     the filesystem region's block device; part(start, count): a block device
     over blocks [start, start + count) of it; new_raw: raw blocks for a
     blank flash (-1: split_blocks()). Returns (raw region or None, what was
-    done: "split", "whole", "new", or a message when nothing was mounted)."""
+    done: "split", "whole", "new", or a message "heeldrop: ..." when
+    nothing was mounted)."""
     if vfs is None:
         import vfs
     total = whole.ioctl(4, 0)
@@ -151,7 +152,7 @@ def mount_rp2():
     if how == "whole":
         print("heeldrop: sessions stay in littlefs (this flash was formatted by stock MicroPython); after"
               " `heeldrop download --all`: mpremote exec \"import flashboot; flashboot.format_split()\"")
-    elif len(how) > 5:
+    elif how.startswith("heeldrop"):
         print(how)
 
 

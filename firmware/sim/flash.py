@@ -271,7 +271,7 @@ class SimFlash:
             except ImportError:  # --from-flash: stock MicroPython, the firmware on the flash
                 return self._stock_mount(vfs, point)
             raw, how = flashboot.mount(self, self.part, point, raw_blocks, vfs)
-            if len(how) > 5:
+            if how.startswith("heeldrop"):  # nothing mounted, nothing formatted
                 raise ValueError("%s: %s" % (self.path, how))
             self.raw = raw
             self.fresh = False

@@ -1296,11 +1296,20 @@ def open_store(o, fl, os_stub):
     # small image (--flash-kb: an eighth of it, at least 8 KB)
     total = fl.blocks * 4096
     reserve = 32 * 1024 if total >= 256 * 1024 else max(8 * 1024, total // 8)
+    # as app.run(): the boot module imported to look for the raw log region
+    # (on the .mpy route too: it is one of the board files), then unloaded
     raw = None
-    if fl.raw is not None:  # the image has a raw log region: new sessions go there (as app.run())
-        from flashboot import open_raw
+    try:
+        import flashboot
+    except ImportError:  # --from-flash with a firmware that has none
+        flashboot = None
+    if flashboot is not None:
+        import sys
 
-        raw = open_raw(fl.raw)
+        if fl.raw is not None:  # the image has a raw log region: new sessions go there
+            raw = flashboot.open_raw(fl.raw)
+        flashboot = None
+        sys.modules.pop("flashboot", None)
     return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"], raw=raw)
 
 
