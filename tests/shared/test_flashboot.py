@@ -190,3 +190,27 @@ def test_open_raw_formats_only_a_blank_region():
     other.writeblocks(0, page, 0)
     before = _ops(fl)
     assert flashboot.open_raw(other) is None and _ops(fl) == before
+
+
+def test_app_run_opens_the_raw_log_the_board_has_and_unloads_the_boot_module():
+    # app.run()'s store: flashboot.raw_device() names the region (rp2: from
+    # block 0; ESP32: the partition), a blank one is formatted; none: the
+    # sessions go to littlefs files. flashboot leaves the heap afterwards.
+    import sys
+
+    import app
+
+    fl = _flash("apprun", 16)
+    saved = flashboot.raw_device
+    try:
+        flashboot.raw_device = lambda: fl.part(0, 12)
+        sys.modules["flashboot"] = flashboot
+        log = app._raw_log()
+        assert log is not None and log.formatted and log.count == 12
+        assert "flashboot" not in sys.modules
+        sys.modules["flashboot"] = flashboot
+        flashboot.raw_device = lambda: None  # stock MicroPython's flash: no region
+        assert app._raw_log() is None and "flashboot" not in sys.modules
+    finally:
+        flashboot.raw_device = saved
+        sys.modules["flashboot"] = flashboot
