@@ -33,7 +33,8 @@
 from heelcore.crc import crc32_check
 
 BLOCK = 4096
-FS_KB = 384  # the frozen build's littlefs: config, ids, main.py (and what `heeldrop deploy` overrides)
+FS_KB = 128  # the frozen build's littlefs: config, ids, main.py (the sessions get the rest: a
+# 30-minute session at 100 Hz is ~1.1 MB, which fits the Pico's 1280 KB region)
 LABEL = "hdlog"  # the ESP32 partition of the raw log
 
 
@@ -136,7 +137,7 @@ def _format(whole, part, n, vfs):
 
 
 def _rp2():
-    import rp2
+    rp2 = __import__("rp2")  # (the port's module: not in every port's stubs)
 
     def part(start, count):
         return rp2.Flash(start=start * BLOCK, len=count * BLOCK)
@@ -166,7 +167,7 @@ def raw_device():
         n = raw_blocks(whole)
         return part(0, n) if n > 0 else None
     if sys.platform == "esp32":
-        from esp32 import Partition
+        Partition = __import__("esp32").Partition
 
         p = Partition.find(Partition.TYPE_DATA, label=LABEL)
         return p[0] if p else None

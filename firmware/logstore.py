@@ -715,8 +715,9 @@ class SessionStore:
 
     def _reopen(self, log):
         # the session file opened again after a write error (see _fail)
-        if log._raw:
-            return self.raw.append(log.id)
+        raw = self.raw
+        if log._raw and raw is not None:
+            return raw.append(log.id)
         return self._open(self._file(log.name), "ab")
     def _recover_next(self):
         ids = self._ids()

@@ -32,7 +32,7 @@ metadata(
 # has its own manifest (RPI_PICO_W, ESP32 boards with networking), include
 # "$(BOARD_DIR)/manifest.py" instead.
 # The rp2 frozen build with the session log's raw region
-# (firmware/boot/rp2/manifest.py) includes this file with port_manifest=False:
+# (firmware/boot/manifest_rp2.py) includes this file with port_manifest=False:
 # it brings the port's modules itself, with its own _boot.py.
 if options.port_manifest is not False:
     include("$(PORT_DIR)/boards/manifest.py")

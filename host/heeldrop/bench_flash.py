@@ -19,9 +19,9 @@ the worst case). Figures, one name=value a line:
   flash_400ms_samples_at_risk_s         samples at risk then
 
 Each figure twice: flash_* on the frozen build's layout (the sim's default,
-firmware/flashboot.py: the sessions in a raw log region of 1024 KB,
+firmware/flashboot.py: the sessions in a raw log region of 1280 KB,
 firmware/rawlog.py, page by page, each block erased once; littlefs on the
-other 384 KB for the config and the id counter), then flash_littlefs_* with
+other 128 KB for the config and the id counter), then flash_littlefs_* with
 littlefs over the whole flash (`--raw-kb 0`: stock MicroPython with the
 firmware's .mpy files, the `heeldrop deploy` route: every append after a
 sync copies the file's last block). `.venv/bin/python -m heeldrop.bench

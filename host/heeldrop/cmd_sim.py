@@ -42,7 +42,7 @@ The flash boots through the frozen build's boot code (firmware/flashboot.py,
 as firmware/boot/rp2/_boot.py runs it on a Pico): a new image gets a raw log
 region at its start for the sessions (firmware/rawlog.py: append-only, page
 by page, each 4 KB block erased once; docs/SESSION-LOG.md 4.1.1) and littlefs
-on the last 384 KB (config, ids); the session commands see no difference.
+on the last 128 KB (config, ids); the session commands see no difference.
 --raw-kb N sets the region's size; --raw-kb 0 gives littlefs over all of it,
 stock MicroPython's layout (the .mpy route: `heeldrop deploy`), the default
 with --board-ram and --from-flash, which model that route. An image keeps its
@@ -134,7 +134,7 @@ def add_arguments(p):
     p.add_argument("--raw-kb", type=int, default=None, metavar="N",
                    help="a new flash image gets a raw log region of N KB for the sessions (append-only, page by "
                         "page: docs/SESSION-LOG.md), littlefs on the rest; 0: littlefs over all of it (stock "
-                        "MicroPython, the .mpy route); default: the frozen build's layout (littlefs 384 KB, the "
+                        "MicroPython, the .mpy route); default: the frozen build's layout (littlefs 128 KB, the "
                         "rest raw), or 0 with --board-ram or --from-flash (they model the .mpy route); an image "
                         "keeps its layout")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")

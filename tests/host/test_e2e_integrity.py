@@ -58,7 +58,7 @@ def local_copies(dest):
     return out
 
 
-RAW = []  # the sim's default: the frozen build's layout (flashboot.py: sessions in a 1024 KB raw log region)
+RAW = []  # the sim's default: the frozen build's layout (flashboot.py: sessions in a 1280 KB raw log region)
 LFS = ["--raw-kb", "0"]  # littlefs over the whole flash (stock MicroPython: the .mpy route)
 
 

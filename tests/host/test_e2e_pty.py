@@ -32,7 +32,10 @@ def device_file(flash, sid):
 def played(tmp_path_factory):
     """One whole session played on the virtual device while the host ingests it live."""
     flash = str(tmp_path_factory.mktemp("flash"))
-    sim = SimProcess(TRACE, speed=4, flash=flash).start()
+    # stock MicroPython's flash (littlefs over all of it: the .mpy route), so
+    # that mpremote sees the session as a file (the frozen build's sessions
+    # live in the raw log region: `heeldrop download` reads them)
+    sim = SimProcess(TRACE, speed=4, flash=flash, extra=["--raw-kb", "0"]).start()
     try:
         t = open_port(sim.port)
         cap = live_capture(t, timeout=240)
@@ -192,7 +195,8 @@ def test_cli_live_config_side_and_deploy_on_the_virtual_device(tmp_path):
     from heeldrop.traceio import read_trace
     exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
     flash = str(tmp_path / "flash")
-    sim = SimProcess(TRACE, speed=2, flash=flash).start()
+    # stock MicroPython's flash (littlefs over all of it): `heeldrop deploy`'s route
+    sim = SimProcess(TRACE, speed=2, flash=flash, extra=["--raw-kb", "0"]).start()
     try:
         env = dict(os.environ, HEELDROP_PORT=sim.port)
 
@@ -216,10 +220,9 @@ def test_cli_live_config_side_and_deploy_on_the_virtual_device(tmp_path):
         assert r.returncode == 0 and "right" in r.stdout
         r = hd("sessions")
         assert r.returncode == 0 and "recording" in r.stdout
-        # issue 13.18: the sim's own flash, not the host's disk: the frozen
-        # build's raw log region of a Pico (1024 KB: 255 data blocks of 4064 bytes)
+        # issue 13.18: the sim's own flash (a Pico's 1408 KB of littlefs), not the host's disk
         m = re.search(r"flash: (\d+) of (\d+) kB free", r.stdout)
-        assert m and int(m.group(2)) == 255 * 4064 // 1024 and 900 < int(m.group(1)) < 1012, r.stdout
+        assert m and int(m.group(2)) == 1408 and 1000 < int(m.group(1)) < 1408, r.stdout
         r = hd("doctor")
         assert r.returncode == 0 and "board: sim" in r.stdout, r.stdout
         r = hd("deploy", "--no-restart", timeout=300)

@@ -200,9 +200,9 @@ def test_manifest_freezes_every_board_file_except_main():
 
 
 def test_the_rp2_raw_log_manifest_freezes_our_boot_instead_of_the_ports():
-    # firmware/boot/rp2/manifest.py: the port's modules but its _boot.py
+    # firmware/boot/manifest_rp2.py: the port's modules but its _boot.py
     # (which would format the smaller littlefs away), ours, then the app
-    calls, frozen = run_manifest(os.path.join(FIRMWARE, "boot", "rp2", "manifest.py"))
+    calls, frozen = run_manifest(os.path.join(FIRMWARE, "boot", "manifest_rp2.py"))
     assert ("include", "$(PORT_DIR)/boards/manifest.py") not in calls
     assert ("freeze", "$(PORT_DIR)/modules", "rp2.py") in calls
     _, app = run_manifest(os.path.join(FIRMWARE, "manifest.py"))

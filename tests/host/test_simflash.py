@@ -46,7 +46,7 @@ def test_a_session_on_littlefs_counts_wear_and_reads_back(tmp_path):
     assert os.path.getsize(tmp_path / "flash.img") == 352 * 4096  # the Pico's 1408 KB
 
 
-RAW = ()  # the default: the frozen build's layout (flashboot.py: 1024 KB raw log region, littlefs on the other 384 KB)
+RAW = ()  # the default: the frozen build's layout (flashboot.py: 1280 KB raw log region, littlefs on the other 128 KB)
 
 
 def test_a_session_in_the_raw_log_region_meets_the_wear_goals(tmp_path):
@@ -69,7 +69,7 @@ def test_a_session_in_the_raw_log_region_meets_the_wear_goals(tmp_path):
     assert "/heeldrop.json" in files or "/sessions/store_id" in files  # littlefs on the rest
     with open(tmp_path / "flash.img", "rb") as f:
         head = f.read(24)
-    assert head[0:8] == b"HDRAWLOG" and int.from_bytes(head[16:20], "little") == 256  # 1024 KB at block 0
+    assert head[0:8] == b"HDRAWLOG" and int.from_bytes(head[16:20], "little") == 320  # 1280 KB at block 0
     # the next boot keeps the layout (no --raw-kb needed) and the session
     r2 = sim(tmp_path)
     assert r2.returncode == 0, r2.stderr

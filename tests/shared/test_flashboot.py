@@ -80,7 +80,7 @@ def test_a_blank_flash_gets_the_split_layout_and_keeps_it():
     try:
         assert how == "new" and raw is not None
         n = flashboot.split_blocks(352)
-        assert n == 352 - 384 * 1024 // BLOCK == 256 and raw.count == n
+        assert n == 352 - 128 * 1024 // BLOCK == 320 and raw.count == n
         assert flashboot.raw_blocks(fl) == n
         log = flashboot.open_raw(raw)
         assert log.formatted and log.ids() == [] and log.count == n
@@ -94,7 +94,7 @@ def test_a_blank_flash_gets_the_split_layout_and_keeps_it():
     before = _ops(fl)
     raw, how = flashboot.mount(fl, fl.part, "/fbt", 8, v)
     _umount(v, "/fbt")
-    assert how == "split" and raw.count == 256 and _ops(fl) == before
+    assert how == "split" and raw.count == 320 and _ops(fl) == before
     assert RawLog(raw).ids() == [1]
 
 
@@ -107,7 +107,7 @@ def test_littlefs_refuses_a_superblock_of_another_block_count():
     flashboot.mount(fl, fl.part, "/fbt", -1, v)
     _umount(v, "/fbt")
     try:
-        v.VfsLfs2(fl.part(256, 96 - 1), progsize=256)  # one block fewer than formatted
+        v.VfsLfs2(fl.part(320, 32 - 1), progsize=256)  # one block fewer than formatted
         refused = False
     except OSError:
         refused = True
@@ -168,13 +168,13 @@ def test_a_cut_while_formatting_formats_again_on_the_next_boot():
     fl = _flash("cut")
     fl.ioctl(6, 0)
     fl.ioctl(6, 1)
-    v.VfsLfs2.mkfs(fl.part(256, 96), progsize=256)  # the cut came before RawLog.format
+    v.VfsLfs2.mkfs(fl.part(320, 32), progsize=256)  # the cut came before RawLog.format
     raw, how = flashboot.mount(fl, fl.part, "/fbt", -1, v)
     _umount(v, "/fbt")
-    assert how == "new" and raw.count == 256 and RawLog(raw).formatted
+    assert how == "new" and raw.count == 320 and RawLog(raw).formatted
     # a raw superblock and a blank littlefs part: that part alone is made
     fl = _flash("cut2")
-    RawLog.format(fl.part(0, 256))
+    RawLog.format(fl.part(0, 320))
     raw, how = flashboot.mount(fl, fl.part, "/fbt", -1, v)
     _umount(v, "/fbt")
     assert how == "split" and RawLog(raw).formatted
