@@ -897,7 +897,7 @@ class SessionStore:
         if self._in_raw(sid):
             pos = 0
             while left > 0:
-                k = self.raw.read_into(sid, pos, mv[:_CRC_STEP if left > _CRC_STEP else left])
+                k = self.raw.read_into(sid, pos, mv[:_CRC_STEP if left > _CRC_STEP else left])  # type: ignore[union-attr]  # set: _in_raw()
                 if not k:
                     raise OSError(5)
                 h.update(mv[:k])
@@ -984,7 +984,7 @@ class SessionStore:
     def size(self, sid):
         """Size in bytes of session sid's file (OSError(2) if unknown)."""
         if self._in_raw(sid):
-            return self.raw.size(sid)
+            return self.raw.size(sid)  # type: ignore[union-attr]  # set: _in_raw()
         return os.stat(self._path(sid))[6]
 
     def read_chunk(self, sid, offset, length):
@@ -994,7 +994,7 @@ class SessionStore:
             if length <= 0 or offset < 0:
                 return b""
             buf = bytearray(length)
-            k = self.raw.read_into(sid, offset, buf)
+            k = self.raw.read_into(sid, offset, buf)  # type: ignore[union-attr]  # set: _in_raw()
             return bytes(buf[:k]) if k < length else bytes(buf)
         path = self._path(sid)
         if length <= 0 or offset < 0 or offset >= os.stat(path)[6]:
@@ -1018,6 +1018,6 @@ class SessionStore:
                 raise ValueError("session %d (%d bytes, SHA-256 %s...) is not the copy (%s bytes, SHA-256 %s...): "
                                  "not deleted" % (sid, n, d[:12], size, (sha256 or "any")[:12]))
         if raw:
-            self.raw.delete(sid)
+            self.raw.delete(sid)  # type: ignore[union-attr]  # set: _in_raw()
         else:
             os.remove(path)
