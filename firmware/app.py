@@ -1098,13 +1098,30 @@ def run(board=None, config_path="/heeldrop.json", sessions="/sessions"):
 
         from logstore import SessionStore
 
-        return SessionStore(sessions, 32 * 1024, os.statvfs)
+        return SessionStore(sessions, 32 * 1024, os.statvfs, raw=_raw_log())
 
     a = boot(name, parts, time, config_path, open_store)
     try:
         a.run()
     except KeyboardInterrupt:
         print("heeldrop: stopped (Ctrl-C); REPL")
+
+
+def _raw_log():
+    # the board's raw log region (the frozen build's layout, found on the
+    # flash by flashboot.py), or None: the sessions go to littlefs files
+    try:
+        import flashboot
+    except ImportError:
+        return None
+    try:
+        dev = flashboot.raw_device()
+        return flashboot.open_raw(dev) if dev is not None else None
+    except OSError as e:
+        print("heeldrop: session log region:", e)
+        return None
+    finally:
+        _unload(("flashboot",), None)
 
 
 def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=None, side=None):

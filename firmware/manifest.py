@@ -31,7 +31,11 @@ metadata(
 # The port's own frozen modules (asyncio, neopixel, ...). For a board that
 # has its own manifest (RPI_PICO_W, ESP32 boards with networking), include
 # "$(BOARD_DIR)/manifest.py" instead.
-include("$(PORT_DIR)/boards/manifest.py")
+# The rp2 frozen build with the session log's raw region
+# (firmware/boot/manifest_rp2.py) includes this file with port_manifest=False:
+# it brings the port's modules itself, with its own _boot.py.
+if options.port_manifest is not False:
+    include("$(PORT_DIR)/boards/manifest.py")
 
 # the app (main.py stays on the filesystem, see above)
 module("app.py", opt=2)
@@ -41,6 +45,7 @@ module("cues.py", opt=2)
 module("link.py", opt=2)
 module("logstore.py", opt=2)
 module("rawlog.py", opt=2)
+module("flashboot.py", opt=2)
 
 # the shared engine, session-log codec and serial framing (on a board's /lib)
 package("heelcore", base_path="lib", opt=2)

@@ -62,13 +62,15 @@
 # left; the last reserve_blocks are kept back until allow_reserve is set
 # (the session store does so to close a session on a full flash).
 #
-# Memory: three bytes a block (held flag, payload bytes used), the sessions'
-# block lists; writing allocates nothing but the page buffer made by
-# create() (and the memoryview slices of each write).
+# Memory: four bytes a block (payload bytes used, or free; the next block of
+# its session), six a session (its id, its first block); the scan at boot
+# borrows six bytes a block and one 256-byte buffer, in three allocations;
+# writing allocates nothing but the page buffer made by create() (and the
+# memoryview slices of each write).
 import struct
 from array import array
 
-from heelcore.crc import crc32_check, crc32_put
+from heelcore.crc import crc32, crc32_check, crc32_put
 
 try:
     from micropython import const
@@ -85,6 +87,7 @@ _SB_MAGIC = b"HDRAWLOG"
 _BLK_MAGIC = b"HDB1"
 _FILE_MAGIC = b"HDLG"
 _NONE = const(0xFFFF)
+_FREE = const(0xFFFF)  # _used[b] of a block no live session holds
 
 
 def _ff(n):
@@ -102,14 +105,17 @@ class RawLog:
         self._hdr = bytearray(HDR)
         self._rec = bytearray(9)
         self.formatted = self._check_super()
-        # per block: whether a live session holds it, the payload bytes in use
+        # per block: the payload bytes in use (_FREE: no live session holds
+        # it), the next block of its session (0: its last); per session: its
+        # id and its first block (in the order made)
         n = self.count
-        self._held = bytearray(n)  # 1: the block holds a (live) session's bytes
-        self._used = array("H", bytes(2 * n))
+        self._used = array("H", _ff(2 * n))
+        self._next = array("H", bytes(2 * n))
+        self._sids = array("I")
+        self._firsts = array("H")
         self._nfree = n - 1  # data blocks no session holds
         self._head = 0  # the newest block written (writes go on after it)
         self._spare = -1  # a free block erased ahead of the writer (prepare()), not yet used
-        self._chains = {}  # session id -> [block, ...] in index order
         self._writing = None  # the RawFile being written
         if self.formatted:
             self._scan()
@@ -155,47 +161,63 @@ class RawLog:
         return sid, idx, h[_FLAG] == 0xFF
 
     def _scan(self):
-        best = None
-        found = {}
-        for b in range(1, self.count):
+        # each block's (session, index) if live, in two flat arrays; then
+        # each session from its index-0 block: its next block is searched
+        # from the block after (the writer takes free blocks in turn, so it
+        # is near)
+        n = self.count
+        sids = array("I", bytes(4 * n))
+        idxs = array("H", _ff(2 * n))  # _NONE: free, torn, deleted or not ours
+        best_sid = -1
+        best_idx = -1
+        for b in range(1, n):
             r = self._header(b)
             if r is None:
                 continue
             sid, idx, live = r
-            key = (sid, idx)
-            if best is None or key > best[0]:
-                best = (key, b)
+            if sid > best_sid or (sid == best_sid and idx > best_idx):
+                best_sid = sid
+                best_idx = idx
+                self._head = b
             if live:
-                found.setdefault(sid, {})[idx] = b
-        if best is not None:
-            self._head = best[1]
-        for sid in found:
-            byidx = found[sid]
-            chain = []
+                sids[b] = sid
+                idxs[b] = idx
+        buf = bytearray(PAGE)
+        for b0 in range(1, n):
+            if idxs[b0] != 0:
+                continue
+            sid = sids[b0]
+            self._sids.append(sid)
+            self._firsts.append(b0)
+            b = b0
             i = 0
-            while i in byidx:
-                chain.append(byidx[i])
+            while True:
+                # the block of index i + 1, from the block after b
+                nb = 0
+                c = b
+                for _ in range(n - 2):
+                    c += 1
+                    if c >= n:
+                        c = 1
+                    if idxs[c] == i + 1 and sids[c] == sid:
+                        nb = c
+                        break
+                self._set(b, self._walk(b, i == 0, nb == 0, buf))
+                if not nb:
+                    break
+                self._next[b] = nb
+                b = nb
                 i += 1
-            if not chain:
-                continue  # no index-0 block: deleted (a cut while deleting) or torn
-            for i, b in enumerate(chain):
-                last = i == len(chain) - 1
-                used = self._walk(b, i == 0, last)
-                self._set(b, sid, used)
-            self._chains[sid] = chain
 
-    def _set(self, b, sid, used):
-        if not self._held[b]:
+    def _set(self, b, used):
+        if self._used[b] == _FREE:
             self._nfree -= 1
-        self._held[b] = 1
         self._used[b] = used
 
-    def _get_used(self, b):
-        return self._used[b]
-
-    def _walk(self, b, first, check):
+    def _walk(self, b, first, check, buf):
         # payload bytes of block b in use: the file header (a session's
         # first block), then whole records; check: each record's CRC too
+        # (read into buf a piece at a time)
         bs = self.bsize
         p = HDR
         r = self._rec
@@ -212,38 +234,67 @@ class RawLog:
             end = p + 9 + (r[3] | r[4] << 8)
             if end > bs:
                 break
-            if check:
-                rec = bytearray(end - p)
-                self.bdev.readblocks(b, rec, p)
-                if not crc32_check(rec, 2, end - p - 4, end - p - 4):
-                    break
+            if check and not self._crc_ok(b, p, end, buf):
+                break
             p = end
         return p - HDR
+
+    def _crc_ok(self, b, p, end, buf):
+        # the record at [p, end) of block b ends with the CRC-32 of its bytes 2..
+        mv = memoryview(buf)
+        crc = 0
+        q = p + 2
+        while q < end - 4:
+            k = end - 4 - q
+            if k > len(buf):
+                k = len(buf)
+            self.bdev.readblocks(b, mv[0:k], q)
+            crc = crc32(mv, 0, k, crc)
+            q += k
+        self.bdev.readblocks(b, mv[0:4], end - 4)
+        return crc == (buf[0] | buf[1] << 8 | buf[2] << 16 | buf[3] << 24)
 
     # -- sessions --
 
     def ids(self):
         """The sessions' ids, sorted."""
-        out = list(self._chains)
+        out = list(self._sids)
         out.sort()
         return out
 
+    def _find(self, sid):
+        sids = self._sids
+        for i in range(len(sids)):
+            if sids[i] == sid:
+                return i
+        return -1
+
     def has(self, sid):
-        return sid in self._chains
+        return self._find(sid) >= 0
+
+    def blocks(self, sid):
+        """Session sid's blocks in index order (a list: for tests and tools)."""
+        out = []
+        b = self._first(sid)
+        while b:
+            out.append(b)
+            b = self._next[b]
+        return out
 
     def size(self, sid):
         """Bytes of session sid (OSError(2) if there is none)."""
-        chain = self._chain(sid)
         n = 0
-        for b in chain:
-            n += self._get_used(b)
+        b = self._first(sid)
+        while b:
+            n += self._used[b]
+            b = self._next[b]
         return n
 
-    def _chain(self, sid):
-        c = self._chains.get(sid)
-        if c is None:
+    def _first(self, sid):
+        i = self._find(sid)
+        if i < 0:
             raise OSError(2)
-        return c
+        return self._firsts[i]
 
     def read_into(self, sid, offset, buf):
         """Read session sid's bytes from offset into buf; returns how many
@@ -251,8 +302,9 @@ class RawLog:
         mv = memoryview(buf)
         got = 0
         pos = 0
-        for b in self._chain(sid):
-            used = self._get_used(b)
+        b = self._first(sid)
+        while b:
+            used = self._used[b]
             if offset < pos + used and got < len(buf):
                 start = offset - pos if offset > pos else 0
                 k = used - start
@@ -262,19 +314,27 @@ class RawLog:
                 got += k
                 offset = pos + start + k
             pos += used
+            b = self._next[b]
         return got
 
     def delete(self, sid):
         """Mark session sid's blocks deleted (block 0 first); OSError(2) if
         there is none."""
-        chain = self._chain(sid)
+        i = self._find(sid)
+        if i < 0:
+            raise OSError(2)
+        b = self._firsts[i]
         p = bytearray(_ff(PAGE))
         p[_FLAG] = 0
-        for b in chain:
+        while b:
             self.bdev.writeblocks(b, p, 0)
-            self._held[b] = 0
+            self._used[b] = _FREE
             self._nfree += 1
-        del self._chains[sid]
+            nb = self._next[b]
+            self._next[b] = 0
+            b = nb
+        self._sids = self._sids[:i] + self._sids[i + 1:]
+        self._firsts = self._firsts[:i] + self._firsts[i + 1:]
 
     def free_blocks(self):
         return self._nfree
@@ -302,7 +362,7 @@ class RawLog:
             b += 1
             if b >= n:
                 b = 1
-            if not self._held[b]:
+            if self._used[b] == _FREE:
                 return b
         return -1
 
@@ -310,7 +370,7 @@ class RawLog:
         # a block for the writer: the spare erased ahead, or the next free
         # block erased now
         b = self._spare
-        if b >= 0 and not self._held[b]:
+        if b >= 0 and self._used[b] == _FREE:
             self._spare = -1
         else:
             b = self._pick()
@@ -334,11 +394,12 @@ class RawLog:
 
     def create(self, sid):
         """A writer for new session sid (its first block erased now)."""
-        if sid in self._chains:
+        if self.has(sid):
             raise OSError(17)  # EEXIST
         f = RawFile(self, sid)
         f._next_block()
-        self._chains[sid] = [f._b]
+        self._sids.append(sid)
+        self._firsts.append(f._b)
         self._writing = f
         return f
 
@@ -350,12 +411,14 @@ class RawLog:
         if w is not None and w.sid == sid:
             w.closed = False
             return w
-        chain = self._chain(sid)
+        b = self._first(sid)
         f = RawFile(self, sid)
-        b = chain[-1]
+        f._idx = 0
+        while self._next[b]:
+            b = self._next[b]
+            f._idx += 1
         f._b = b
-        f._idx = len(chain) - 1
-        f._used = self._get_used(b)
+        f._used = self._used[b]
         f._pstart = (HDR + f._used) // PAGE * PAGE
         if f._pstart < self.bsize:
             self.bdev.readblocks(b, f._page, f._pstart)
@@ -409,7 +472,8 @@ class RawFile:
 
     def _next_block(self):
         log = self._log
-        if self._b >= 0:
+        prev = self._b
+        if prev >= 0:
             self._program()
         b = log._alloc()
         self._idx += 1
@@ -424,9 +488,10 @@ class RawFile:
         self._pstart = 0
         self._pdirty = True
         self._hdr_pending = True
-        if self._idx:
-            log._chains[self.sid].append(b)
-        log._set(b, self.sid, 0)
+        if prev >= 0:
+            log._next[prev] = b
+        log._next[b] = 0
+        log._set(b, 0)
 
     def _program(self):
         if self._pdirty:
@@ -457,7 +522,7 @@ class RawFile:
             self._put(mv[p:p + k])
             p += k
             self._size += k
-            log._set(self._b, self.sid, self._used)
+            log._set(self._b, self._used)
         return n
 
     def _put(self, mv):

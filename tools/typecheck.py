@@ -182,7 +182,7 @@ def firmware_modules(firmware=FIRMWARE):
                 continue
             path = os.path.join(dirpath, fn)
             relf = os.path.relpath(path, firmware)
-            if relf in UNIX_ONLY or relf == "manifest.py":  # manifest.py: MicroPython's build reads it
+            if relf in UNIX_ONLY or fn.startswith("manifest"):  # manifests: MicroPython's build reads them
                 continue
             root = lib if (path + os.sep).startswith(lib + os.sep) else firmware
             parts = os.path.relpath(path, root)[:-3].split(os.sep)

@@ -248,23 +248,59 @@ class SimFlash:
 
     # -- littlefs
 
-    def mount(self, point="/flash", raw_blocks=0):
-        """Mount littlefs at point (a new image is formatted first, as a
-        board's first boot does, before any of the firmware runs: that
-        costs the clock nothing). raw_blocks: a new image gets a raw log
-        region (firmware/rawlog.py) of that many blocks at its start and
-        littlefs on the rest; an image that has one keeps it (its
-        superblock says how big), raw_blocks or not; an image made without
-        one is refused (ValueError): making room would wipe its littlefs.
+    def mount(self, point="/flash", raw_blocks=-1):
+        """Mount littlefs at point through the frozen build's boot code
+        (flashboot.mount(): the layout is read from the flash; a new image
+        is formatted first, as a board's first boot does, before any of the
+        firmware runs: that costs the clock nothing). raw_blocks: the raw
+        log region a new image gets at its start (-1: the frozen build's
+        split, flashboot.split_blocks(); 0: littlefs over all of it, stock
+        MicroPython's layout); an image keeps its layout; an explicit
+        raw_blocks that an image cannot have is refused (ValueError), and
+        so is an image flashboot will not mount (it formats no data).
         self.raw is the region (a Region) or None."""
         import vfs
 
         clock = self.clock
         self.clock = None
         try:
-            return self._mount(vfs, point, raw_blocks)
+            if raw_blocks >= 0:
+                self.layout(raw_blocks)  # the explicit layout's checks
+            try:
+                import flashboot
+            except ImportError:  # --from-flash: stock MicroPython, the firmware on the flash
+                return self._stock_mount(vfs, point)
+            raw, how = flashboot.mount(self, self.part, point, raw_blocks, vfs)
+            if how.startswith("heeldrop"):  # nothing mounted, nothing formatted
+                raise ValueError("%s: %s" % (self.path, how))
+            self.raw = raw
+            self.fresh = False
+            self.point = point
+            return point
         finally:
             self.clock = clock
+
+    def _stock_mount(self, vfs, point):
+        # stock MicroPython's rp2 _boot.py: littlefs over all of the flash,
+        # formatted when it does not mount; an image with the frozen build's
+        # layout is refused instead of wiped
+        if self.layout(0):
+            raise ValueError("%s has the frozen build's layout (a raw log region): stock MicroPython's _boot.py "
+                             "would format it (download its sessions first)" % self.path)
+        try:
+            fs = vfs.VfsLfs2(self, progsize=PAGE)
+        except OSError:
+            vfs.VfsLfs2.mkfs(self, progsize=PAGE)
+            fs = vfs.VfsLfs2(self, progsize=PAGE)
+        vfs.mount(fs, point)
+        self.raw = None
+        self.fresh = False
+        self.point = point
+        return point
+
+    def part(self, start, count):
+        """Blocks [start, start + count) as a block device (rp2.Flash(start=, len=))."""
+        return Region(self, start, count)
 
     def layout(self, raw_blocks=0):
         """Blocks of the raw log region at the image's start (0: none), from
@@ -288,26 +324,6 @@ class SimFlash:
             raise ValueError("a raw log region of %d KB does not fit a %d KB flash with room for littlefs"
                              % (raw_blocks * 4, self.blocks * 4))
         return raw_blocks
-
-    def _mount(self, vfs, point, raw_blocks=0):
-        n = self.layout(raw_blocks)
-        self.raw = Region(self, 0, n) if n else None
-        dev = Region(self, n, self.blocks - n) if n else self
-        if self.fresh:
-            vfs.VfsLfs2.mkfs(dev, progsize=PAGE)
-            if n:
-                from rawlog import RawLog
-
-                RawLog.format(self.raw)
-            self.fresh = False
-        try:
-            fs = vfs.VfsLfs2(dev, progsize=PAGE)
-        except OSError:  # not a littlefs (a corrupt image): a new one, as rp2's _boot.py does
-            vfs.VfsLfs2.mkfs(dev, progsize=PAGE)
-            fs = vfs.VfsLfs2(dev, progsize=PAGE)
-        vfs.mount(fs, point)
-        self.point = point
-        return point
 
     def counts(self):
         return {"program_bytes": self.program_bytes, "erase_bytes": self.erase_bytes, "erases": self.erases,
@@ -370,7 +386,7 @@ def _open(image, readonly=True):
         fl.raw = Region(fl, 0, n) if n else None
         vfs.mount(vfs.VfsLfs2(Region(fl, n, fl.blocks - n) if n else fl, progsize=PAGE), _MNT)
     else:
-        fl.mount(_MNT)  # formatted first if new, as a board's first boot
+        fl.mount(_MNT)  # formatted first if new, as a board's first boot (the frozen build's layout)
     fl.rawlog = None
     if fl.raw is not None:
         from rawlog import RawLog

@@ -411,7 +411,7 @@ def parse_args(argv):
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
          "code_adjust": 0, "download": False, "native_sizes": None, "download_to": None,
-         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45, "raw_kb": 0}
+         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45, "raw_kb": -1}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -1274,7 +1274,7 @@ def mount_flash(fl, raw_kb=0):
     runtime mounts its flash there before main.py runs."""
     import os
 
-    fl.mount(FLASH, raw_kb // 4)
+    fl.mount(FLASH, raw_kb // 4 if raw_kb >= 0 else -1)  # -1: the frozen build's layout (flashboot.py)
     os.chdir(FLASH)
 
 
@@ -1296,11 +1296,20 @@ def open_store(o, fl, os_stub):
     # small image (--flash-kb: an eighth of it, at least 8 KB)
     total = fl.blocks * 4096
     reserve = 32 * 1024 if total >= 256 * 1024 else max(8 * 1024, total // 8)
+    # as app.run(): the boot module imported to look for the raw log region
+    # (on the .mpy route too: it is one of the board files), then unloaded
     raw = None
-    if fl.raw is not None:  # the image has a raw log region: new sessions go there
-        from rawlog import RawLog
+    try:
+        import flashboot
+    except ImportError:  # --from-flash with a firmware that has none
+        flashboot = None
+    if flashboot is not None:
+        import sys
 
-        raw = RawLog(fl.raw)
+        if fl.raw is not None:  # the image has a raw log region: new sessions go there
+            raw = flashboot.open_raw(fl.raw)
+        flashboot = None
+        sys.modules.pop("flashboot", None)
     return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"], raw=raw)
 
 

@@ -12,7 +12,7 @@ less. Sections:
   ratio to the same Madgwick update timed in turns with it in that process
   (goal <= 1.0);
 - the serial link over the virtual device (heeldrop.bench_link);
-- flash wear and stalls of the demo session on littlefs (heeldrop.bench_flash);
+- flash wear and stalls of the demo session on the frozen build's layout (raw log region) and on littlefs alone (heeldrop.bench_flash);
 - a report on a 30-minute session (heeldrop.report.bench_report);
 - big files: seconds and peak RSS of replay and report --html on a 4 million
   sample trace (heeldrop.bench_big; HEELDROP_BENCH_BIG_SAMPLES for another size).

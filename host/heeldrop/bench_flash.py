@@ -1,12 +1,12 @@
 """Flash wear and stalls of a session on the sim's flash, for `make bench`.
 
 The demo session (tests/traces/demo_session.csv, 6 minutes at 100 Hz) runs on
-the virtual device, its session store on littlefs over the Pico's flash
-geometry (firmware/sim/flash.py: 4 KB erase, 256 B program; each erase stalls
-the clock 45 ms, or 400 ms for the worst case). Figures, one name=value a line:
+the virtual device, its flash on the Pico's geometry (firmware/sim/flash.py:
+4 KB erase, 256 B program; each erase stalls the clock 45 ms, or 400 ms for
+the worst case). Figures, one name=value a line:
 
   flash_logged_bytes                    session log bytes written
-  flash_program_bytes_per_logged_byte   bytes littlefs programmed per logged byte
+  flash_program_bytes_per_logged_byte   bytes programmed per logged byte
   flash_erase_bytes_per_logged_byte     bytes erased per logged byte
   flash_erases                          4 KB erases in the session
   flash_stall_ms                        CPU stall they cost (45 ms an erase, 0.4 ms a page)
@@ -18,12 +18,14 @@ the clock 45 ms, or 400 ms for the worst case). Figures, one name=value a line:
   flash_400ms_max_loop_stall_ms         the longest stall of one loop pass then
   flash_400ms_samples_at_risk_s         samples at risk then
 
-Each figure twice: flash_* with littlefs over the whole flash (the boards'
-layout today: every append after a sync copies the file's last block), then
-flash_raw_* with the sessions in a raw log region of 1024 KB (`heeldrop sim
---raw-kb 1024`: firmware/rawlog.py, page by page, each block erased once;
-littlefs on the other 384 KB for the config and the id counter).
-`.venv/bin/python -m heeldrop.bench flash` prints them alone.
+Each figure twice: flash_* on the frozen build's layout (the sim's default,
+firmware/flashboot.py: the sessions in a raw log region of 1280 KB,
+firmware/rawlog.py, page by page, each block erased once; littlefs on the
+other 128 KB for the config and the id counter), then flash_littlefs_* with
+littlefs over the whole flash (`--raw-kb 0`: stock MicroPython with the
+firmware's .mpy files, the `heeldrop deploy` route: every append after a
+sync copies the file's last block). `.venv/bin/python -m heeldrop.bench
+flash` prints them alone.
 """
 import os
 import re
@@ -52,9 +54,6 @@ def run_sim(trace, flash, *extra):
     return [int(x) for x in m.groups()], [int(x) for x in e.groups()]
 
 
-RAW_KB = "1024"  # the raw log region of the bench's raw layout (littlefs on the other 384 KB of the Pico's 1408)
-
-
 def layout(tmp, prefix, extra):
     """Print one layout's figures (names prefixed), return nothing."""
     (logged, prog, erase, erases, stall, _mx, mp, risk), _ = run_sim(DEMO, os.path.join(tmp, prefix + "f45"), *extra)
@@ -81,8 +80,8 @@ def layout(tmp, prefix, extra):
 def main():
     tmp = tempfile.mkdtemp(prefix="heeldrop-bench-flash-")
     try:
-        layout(tmp, "flash_", ())  # littlefs over the whole flash: the boards' layout today
-        layout(tmp, "flash_raw_", ("--raw-kb", RAW_KB))  # the sessions in a raw log region
+        layout(tmp, "flash_", ())  # the frozen build's layout (the sim's default): sessions in a raw log region
+        layout(tmp, "flash_littlefs_", ("--raw-kb", "0"))  # littlefs over the whole flash: the .mpy route
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

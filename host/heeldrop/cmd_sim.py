@@ -18,7 +18,7 @@ EPILOG = """examples:
   heeldrop sim --trace T.csv --pty --flash DIR --from-flash         # boot the firmware installed in DIR
   heeldrop sim --trace T.csv --speed max --startup-ms 1000          # 1 s more start-up work before the loop
   heeldrop sim --trace T.csv --speed max --board-ram pico --download   # a Pico's one heap, then a download
-  heeldrop sim --trace T.csv --speed max --flash out/f --raw-kb 1024   # sessions in a raw log region
+  heeldrop sim --trace T.csv --speed max --flash out/f --raw-kb 0      # littlefs over all (the .mpy route)
 
 The firmware (firmware/app.py and friends, compiled with mpy-cross into
 build/sim-mpy/ARCH, or into the user's cache folder when installed) runs in .venv/bin/micropython on the `sim` board: the chosen
@@ -38,12 +38,16 @@ folder boots from what the flash kept. Python's heeldrop.simflash reads
 and writes the image on the host (the same littlefs code). The flash is NOR
 as the chip is (whole 256-byte page programs, bits from 1 to 0 only).
 
---raw-kb N gives a new image a raw log region of N KB at its start for the
-sessions (firmware/rawlog.py: append-only, page by page, each 4 KB block
-erased once; docs/SESSION-LOG.md 4.1.1) and littlefs on the rest (config,
-ids); the session commands see no difference. An image keeps its layout on
-later boots; an image made without a region is refused one (that would wipe
-its files).
+The flash boots through the frozen build's boot code (firmware/flashboot.py,
+as firmware/boot/rp2/_boot.py runs it on a Pico): a new image gets a raw log
+region at its start for the sessions (firmware/rawlog.py: append-only, page
+by page, each 4 KB block erased once; docs/SESSION-LOG.md 4.1.1) and littlefs
+on the last 128 KB (config, ids); the session commands see no difference.
+--raw-kb N sets the region's size; --raw-kb 0 gives littlefs over all of it,
+stock MicroPython's layout (the .mpy route: `heeldrop deploy`), the default
+with --board-ram and --from-flash, which model that route. An image keeps its
+layout on later boots; an image made without a region is refused one (that
+would wipe its files).
 
 --heap SIZE gives the firmware SIZE bytes of heap for its data: the unix
 port keeps the bytecode in its heap too (a board keeps frozen code in
@@ -127,9 +131,12 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N",
                    help="a new flash image of N KB (default the Pico's 1408; an existing image keeps its size)")
-    p.add_argument("--raw-kb", type=int, default=0, metavar="N",
+    p.add_argument("--raw-kb", type=int, default=None, metavar="N",
                    help="a new flash image gets a raw log region of N KB for the sessions (append-only, page by "
-                        "page: docs/SESSION-LOG.md), littlefs on the rest; an image that has one keeps it")
+                        "page: docs/SESSION-LOG.md), littlefs on the rest; 0: littlefs over all of it (stock "
+                        "MicroPython, the .mpy route); default: the frozen build's layout (littlefs 128 KB, the "
+                        "rest raw), or 0 with --board-ram or --from-flash (they model the .mpy route); an image "
+                        "keeps its layout")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
     p.add_argument("--erase-ms", type=int, default=45, metavar="MS",
                    help="CPU stall of one 4 KB flash erase (45 typical, 400 datasheet max; a 256-byte page "
@@ -405,10 +412,12 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         if args.flash_kb < 32:
             raise UserError("--flash-kb: at least 32 (littlefs needs room for its metadata), got %d" % args.flash_kb)
         cmd += ["--flash-kb", str(args.flash_kb)]
-    raw_kb = getattr(args, "raw_kb", 0) or 0
-    if raw_kb:
-        if raw_kb < 8 or raw_kb % 4:
-            raise UserError("--raw-kb: a multiple of 4, at least 8 (two 4 KB blocks), got %d" % raw_kb)
+    raw_kb = getattr(args, "raw_kb", None)
+    if raw_kb is None and (getattr(args, "board_ram", None) or getattr(args, "from_flash", False)):
+        raw_kb = 0  # they model the .mpy route: stock MicroPython, littlefs over all of the flash
+    if raw_kb is not None:
+        if raw_kb and (raw_kb < 8 or raw_kb % 4) or raw_kb < 0:
+            raise UserError("--raw-kb: a multiple of 4, at least 8 (two 4 KB blocks), or 0 (littlefs over all), got %d" % raw_kb)
         cmd += ["--raw-kb", str(raw_kb)]
     erase_ms = getattr(args, "erase_ms", 45)
     if erase_ms < 0:

@@ -58,7 +58,8 @@ def local_copies(dest):
     return out
 
 
-RAW = ["--raw-kb", "1024"]  # sessions in a raw log region (firmware/rawlog.py); the image keeps its layout
+RAW = []  # the sim's default: the frozen build's layout (flashboot.py: sessions in a 1280 KB raw log region)
+LFS = ["--raw-kb", "0"]  # littlefs over the whole flash (stock MicroPython: the .mpy route)
 
 
 def boot(flash, uid, speed=None, extra=()):
@@ -124,7 +125,7 @@ def test_random_kills_during_downloads_deletes_and_board_swaps(tmp_path, layout)
     parts = 0  # rounds that left a partial copy (resumed, or proven stale, later)
     for rnd_i in range(10):
         k = rnd.choice(sorted(BOARDS))
-        sim = boot(flashes[k], BOARDS[k], extra=RAW if layout == "raw" else ())
+        sim = boot(flashes[k], BOARDS[k], extra=RAW if layout == "raw" else LFS)
         try:
             wait_recorded(sim)
             snapshot(flashes.values(), seen)
@@ -154,7 +155,7 @@ def test_random_kills_during_downloads_deletes_and_board_swaps(tmp_path, layout)
         check(flashes.values(), dest, seen)
     # no kill: everything reaches the disk and leaves the boards
     for k in sorted(BOARDS):
-        sim = boot(flashes[k], BOARDS[k], extra=RAW if layout == "raw" else ())
+        sim = boot(flashes[k], BOARDS[k], extra=RAW if layout == "raw" else LFS)
         try:
             wait_recorded(sim)
             snapshot(flashes.values(), seen)
@@ -199,7 +200,7 @@ def test_cut_session_full_flash_and_recovery(tmp_path, layout):
     # a flash of 80 KB (20 littlefs blocks): the second boot's session fills it
     # (raw: a 48 KB raw log region, littlefs on the other 32 KB)
     sim = SimProcess(TRACE, speed=1, flash=flash,
-                     extra=["--quiet", "--flash-kb", "80"] + (["--raw-kb", "48"] if layout == "raw" else [])).start()
+                     extra=["--quiet", "--flash-kb", "80"] + (["--raw-kb", "48"] if layout == "raw" else LFS)).start()
     try:
         t = open_port(sim.port)
         from heelcore import proto

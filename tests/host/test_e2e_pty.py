@@ -32,7 +32,10 @@ def device_file(flash, sid):
 def played(tmp_path_factory):
     """One whole session played on the virtual device while the host ingests it live."""
     flash = str(tmp_path_factory.mktemp("flash"))
-    sim = SimProcess(TRACE, speed=4, flash=flash).start()
+    # stock MicroPython's flash (littlefs over all of it: the .mpy route), so
+    # that mpremote sees the session as a file (the frozen build's sessions
+    # live in the raw log region: `heeldrop download` reads them)
+    sim = SimProcess(TRACE, speed=4, flash=flash, extra=["--raw-kb", "0"]).start()
     try:
         t = open_port(sim.port)
         cap = live_capture(t, timeout=240)
@@ -192,7 +195,8 @@ def test_cli_live_config_side_and_deploy_on_the_virtual_device(tmp_path):
     from heeldrop.traceio import read_trace
     exe = os.path.join(os.path.dirname(sys.executable), "heeldrop")
     flash = str(tmp_path / "flash")
-    sim = SimProcess(TRACE, speed=2, flash=flash).start()
+    # stock MicroPython's flash (littlefs over all of it): `heeldrop deploy`'s route
+    sim = SimProcess(TRACE, speed=2, flash=flash, extra=["--raw-kb", "0"]).start()
     try:
         env = dict(os.environ, HEELDROP_PORT=sim.port)
 

@@ -471,7 +471,7 @@ def test_pty_looks_like_a_board_to_pyserial_and_mpremote(tmp_path):
     trace = os.path.join(ROOT, "tests", "traces", "walk_to_step_left.csv")
     flash = str(tmp_path / "flash")
     proc = subprocess.Popen([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "4",
-                             "--flash", flash, "--pty", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
+                             "--flash", flash, "--pty", "--quiet", "--raw-kb", "0"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

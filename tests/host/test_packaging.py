@@ -74,7 +74,7 @@ def test_board_files_are_the_firmware_without_the_host_only_parts():
         dirnames[:] = [d for d in dirnames if d != "__pycache__"]
         for f in filenames:
             rel = os.path.relpath(os.path.join(dirpath, f), FIRMWARE).replace(os.sep, "/")
-            if f.endswith(".py") and not rel.startswith("sim/") and rel != "manifest.py":
+            if f.endswith(".py") and not rel.startswith(("sim/", "boot/")) and rel != "manifest.py":
                 on_disk.add(rel)
     assert set(files) == on_disk
 
@@ -119,7 +119,16 @@ def test_boardfiles_check_fails_on_a_stale_package_json(tmp_path, monkeypatch):
 # ------------------------------------------------------------ manifest.py (freezing)
 
 
-def run_manifest(path):
+class _Options:
+    # a manifest's `options`: include()'s keyword arguments, None when not given
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def __getattr__(self, name):
+        return None
+
+
+def run_manifest(path, **options):
     """Execute a MicroPython manifest with the documented semantics of its
     functions (paths relative to the manifest's folder; package() takes every
     .py under base_path/package_path). Returns (calls, {frozen module path:
@@ -138,6 +147,16 @@ def run_manifest(path):
 
     def include(p, **kw):
         calls.append(("include", p))  # $(PORT_DIR)/... lives in the MicroPython tree
+        if not p.startswith("$("):  # one of ours: followed, with its options
+            sub_calls, sub = run_manifest(os.path.join(here, p), **kw)
+            calls.extend(sub_calls)
+            for target, v in sub.items():
+                assert target not in frozen, "frozen twice: %s" % target
+                frozen[target] = v
+
+    def freeze(p, script=None, opt=None):
+        calls.append(("freeze", p, script))  # the port's own modules (only $(...) paths here)
+        assert p.startswith("$("), p
 
     def require(name, **kw):
         calls.append(("require", name))
@@ -160,7 +179,7 @@ def run_manifest(path):
     with open(path, encoding="utf-8") as f:
         code = compile(f.read(), path, "exec")
     exec(code, {"metadata": metadata, "include": include, "require": require, "module": module,
-                "package": package})
+                "package": package, "freeze": freeze, "options": _Options(**options)})
     return calls, frozen
 
 
@@ -178,6 +197,18 @@ def test_manifest_freezes_every_board_file_except_main():
         assert opt == 2, target
         rel = "lib/" + target if target.startswith("heelcore/") else target
         assert os.path.samefile(src, os.path.join(FIRMWARE, rel))
+
+
+def test_the_rp2_raw_log_manifest_freezes_our_boot_instead_of_the_ports():
+    # firmware/boot/manifest_rp2.py: the port's modules but its _boot.py
+    # (which would format the smaller littlefs away), ours, then the app
+    calls, frozen = run_manifest(os.path.join(FIRMWARE, "boot", "manifest_rp2.py"))
+    assert ("include", "$(PORT_DIR)/boards/manifest.py") not in calls
+    assert ("freeze", "$(PORT_DIR)/modules", "rp2.py") in calls
+    _, app = run_manifest(os.path.join(FIRMWARE, "manifest.py"))
+    assert set(frozen) == set(app) | {"_boot.py"} and "flashboot.py" in frozen
+    with open(frozen["_boot.py"][0], encoding="utf-8") as f:
+        assert "flashboot.mount_rp2()" in f.read()
 
 
 def test_manifest_detects_a_missing_file(tmp_path):
@@ -239,7 +270,8 @@ def test_mip_install_onto_the_virtual_device_boots_and_answers_doctor(tmp_path):
     assert os.path.exists(MPREMOTE), "mpremote missing: run `make setup`"
     flash = tmp_path / "flash"
     flash.mkdir()
-    with SimProcess(TRACE, speed=None, flash=str(flash), extra=["--quiet"]) as sim:
+    # stock MicroPython's flash (littlefs over all of it): the mip route
+    with SimProcess(TRACE, speed=None, flash=str(flash), extra=["--quiet", "--raw-kb", "0"]) as sim:
         r = subprocess.run([MPREMOTE, "connect", sim.port, "resume", "mip", "install", "--target", ".",
                             os.path.join(FIRMWARE, "package.json")],
                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
@@ -280,7 +312,8 @@ def test_mip_without_target_refuses_on_the_virtual_device(tmp_path):
     device has none, so mpremote refuses rather than writing outside the flash."""
     flash = tmp_path / "flash"
     flash.mkdir()
-    with SimProcess(TRACE, speed=None, flash=str(flash), extra=["--quiet"]) as sim:
+    # stock MicroPython's flash (littlefs over all of it): the mip route
+    with SimProcess(TRACE, speed=None, flash=str(flash), extra=["--quiet", "--raw-kb", "0"]) as sim:
         r = subprocess.run([MPREMOTE, "connect", sim.port, "resume", "mip", "install",
                             os.path.join(FIRMWARE, "package.json")],
                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)

@@ -24,8 +24,11 @@ def sim(flash, *extra, timeout=600):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
+LFS = ("--raw-kb", "0")  # littlefs over the whole flash: stock MicroPython's layout (the .mpy route)
+
+
 def test_a_session_on_littlefs_counts_wear_and_reads_back(tmp_path):
-    r = sim(tmp_path)
+    r = sim(tmp_path, *LFS)
     assert r.returncode == 0, r.stderr
     logged, prog, erase, erases, stall, mx, mp, risk = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
     n, lost, gaps, faults = [int(x) for x in END_RE.search(r.stdout).groups()]
@@ -43,13 +46,15 @@ def test_a_session_on_littlefs_counts_wear_and_reads_back(tmp_path):
     assert os.path.getsize(tmp_path / "flash.img") == 352 * 4096  # the Pico's 1408 KB
 
 
-RAW = ("--raw-kb", "1024")  # the sessions in a raw log region (firmware/rawlog.py), littlefs on the other 384 KB
+RAW = ()  # the default: the frozen build's layout (flashboot.py: 1280 KB raw log region, littlefs on the other 128 KB)
 
 
 def test_a_session_in_the_raw_log_region_meets_the_wear_goals(tmp_path):
     # issue 11.3: program <= 1.5x and erase <= 2.0x the logged bytes, at most
     # 2 s of samples at risk; littlefs alone programmed 3.5x and erased 5.3x
     # (it copies the file's last block at every sync). Counts, not timings.
+    # The sim's default flash is the frozen build's, made by its boot code
+    # (firmware/flashboot.py, as firmware/boot/rp2/_boot.py runs it).
     r = sim(tmp_path, *RAW)
     assert r.returncode == 0, r.stderr
     logged, prog, erase, erases, stall, mx, mp, risk = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
@@ -62,6 +67,9 @@ def test_a_session_in_the_raw_log_region_meets_the_wear_goals(tmp_path):
     assert log.complete and log.errors == [] and len(log.samples()) == n
     assert logged == len(files["/sessions/s0001.hdl"])
     assert "/heeldrop.json" in files or "/sessions/store_id" in files  # littlefs on the rest
+    with open(tmp_path / "flash.img", "rb") as f:
+        head = f.read(24)
+    assert head[0:8] == b"HDRAWLOG" and int.from_bytes(head[16:20], "little") == 320  # 1280 KB at block 0
     # the next boot keeps the layout (no --raw-kb needed) and the session
     r2 = sim(tmp_path)
     assert r2.returncode == 0, r2.stderr
@@ -73,10 +81,10 @@ def test_a_session_in_the_raw_log_region_meets_the_wear_goals(tmp_path):
 def test_a_littlefs_image_is_never_repartitioned(tmp_path):
     # a raw log region on an image that holds littlefs over all of it would
     # wipe its files: refused, with what to do; the files are untouched
-    r = sim(tmp_path)
+    r = sim(tmp_path, *LFS)
     assert r.returncode == 0, r.stderr
     files = read_files(str(tmp_path))
-    r2 = sim(tmp_path, *RAW)
+    r2 = sim(tmp_path, "--raw-kb", "1024")
     assert r2.returncode != 0 and "would wipe its files" in r2.stderr and "Traceback" not in r2.stderr, r2.stderr
     assert read_files(str(tmp_path)) == files
 
@@ -91,7 +99,7 @@ def test_no_sample_lost_through_400ms_erases_at_100hz(tmp_path, layout):
     # come out of the FIFO either; an overrun during that set-up leaves no
     # stale flag behind (the LSM6DSOX's latched one lost 257 samples).
     for imu in ("mpu6050", "mpu6500", "lsm6ds3", "lsm6dsox", "qmi8658"):
-        r = sim(tmp_path / imu, "--erase-ms", "400", "--imu", imu, *(RAW if layout == "raw" else ()))
+        r = sim(tmp_path / imu, "--erase-ms", "400", "--imu", imu, *(RAW if layout == "raw" else LFS))
         assert r.returncode == 0, r.stderr
         n, lost, gaps, faults = [int(x) for x in END_RE.search(r.stdout).groups()]
         logged, prog, erase, erases, stall, mx, mp, risk = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
@@ -109,7 +117,7 @@ def test_sigkill_mid_session_is_a_power_cut(tmp_path, layout):
     from heeldrop.simproc import SimProcess
 
     sim_ = SimProcess(TRACE, speed=2, flash=str(tmp_path),
-                      extra=["--quiet"] + (list(RAW) if layout == "raw" else [])).start()
+                      extra=["--quiet"] + (list(RAW) if layout == "raw" else list(LFS))).start()
     try:
         time.sleep(6)
     finally:
