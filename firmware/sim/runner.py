@@ -75,6 +75,8 @@
 #                      code and data at a board's size (BoardHeap)
 #   --download --download-to FILE  (--board-heap) after the trace, download
 #                      the session over the link as a host would (Download)
+#   HEELDROP_HEAP_MAP=1 (environment, --board-heap) the heap's block map at
+#                      each new minimum of the largest free block (BoardHeap)
 #
 # Memory: the unix port keeps every module's bytecode in its heap (about
 # 180 KB for the firmware), where a board with frozen modules or a ROMFS
@@ -831,6 +833,9 @@ class BoardHeap:
         self.after_boot_used = 0
         self.after_boot_largest = 0
         self.free_at_start = 0
+        import os
+
+        self.dump = bool(os.getenv("HEELDROP_HEAP_MAP"))
 
     def fill(self):
         import gc
@@ -868,7 +873,21 @@ class BoardHeap:
         if f < self.min_free_block:
             self.min_free_block = f
             self.min_at_ms = now_ms
+            if self.dump:
+                self.map("min %d at %d ms" % (f, now_ms))
         return f
+
+    def map(self, what):
+        # HEELDROP_HEAP_MAP=1: the heap's block map where a new minimum of
+        # the largest free block is seen (the first: after boot), printed by
+        # micropython.mem_info(1) (no allocation): 16 bytes a character, "."
+        # free, "h" and a letter an object's head (T tuple, L list, D dict,
+        # S str, A array, F float, B function, M module), "=" its tail;
+        # `python -m heeldrop.bench_heapmap OUTPUT` lists the free runs
+        import micropython
+
+        sys.stdout.write("sim: heapmap %s\n" % what)
+        micropython.mem_info(1)
 
 
 class SinkStream:
