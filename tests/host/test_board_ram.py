@@ -121,3 +121,56 @@ def test_the_sims_import_cost_does_not_depend_on_the_checkout_path(tmp_path, mon
                     assert x.read() == y.read(), rel
                 n += 1
     assert n > 15
+
+
+def test_the_engine_makes_its_two_sign_hypotheses_once():
+    # While the engine does not know which way is down it runs two rep
+    # machines (heelcore.reps.Reps, each with a 1.3 KB state array). Made
+    # when the axis was learned (~9 s into each side, and again after a
+    # side switch or a recalibration) they landed in the middle of a
+    # board's heap, and the loser was freed there: the largest free block
+    # fell by 2.5 KB on a Pico. The engine makes them with itself and resets
+    # them: over the demo session (two sides) the same two objects.
+    from heeldrop.replay import run_engine
+    from heeldrop.traceio import read_trace
+
+    seen = []  # the objects themselves: ids of freed ones could be reused
+
+    def watch(eng, s):
+        for ex in (eng._ex, eng._ex2):
+            if ex is not None and not any(ex is x for x in seen):
+                seen.append(ex)
+
+    events = run_engine(read_trace(DEMO), on_sample=watch)
+    axes = [e for e in events if e["type"] == "calibrated" and e.get("stage") == "axis"]
+    assert len(axes) == 2, [e["type"] for e in events][:40]  # the axis learned on each side
+    assert len(seen) == 2, len(seen)
+
+
+def test_the_engines_arrays_are_built_without_a_temporary_of_their_size(monkeypatch):
+    # array("i", [0] * n) first makes a list of n items (4-8 bytes each),
+    # then the array: the list is freed beside the array, a hole of the
+    # array's size in a board's heap (the engine is built at each session
+    # start, when that heap is nearly full: its depth, rest-window and rep
+    # state arrays left ~6 KB of holes, the largest free block ~3.7 KB
+    # smaller on a Pico). Built from a range (heelcore.imath.zeros) they
+    # take one allocation each.
+    import array as _array
+
+    from heelcore import engine, fusion, imath, reps
+    from heelcore.config import Config
+
+    made = []
+
+    class Spy:
+        def array(self, typecode, init=()):
+            if isinstance(init, (list, tuple, bytes, bytearray)) and len(init) >= 32:
+                made.append((typecode, len(init)))
+            return _array.array(typecode, init)
+
+    for mod in (engine, fusion, imath, reps):
+        if hasattr(mod, "array"):
+            monkeypatch.setattr(mod, "array", Spy())
+    eng = engine.Engine(Config(), 8192, 65.5)
+    eng.recalibrate(0)
+    assert made == [], made
