@@ -174,3 +174,46 @@ def test_the_engines_arrays_are_built_without_a_temporary_of_their_size(monkeypa
     eng = engine.Engine(Config(), 8192, 65.5)
     eng.recalibrate(0)
     assert made == [], made
+
+
+_NESTING = r"""
+import builtins, sys
+loading = []  # firmware modules being loaded, outermost first
+nested = []
+orig = builtins.__import__
+
+FW = ("heelcore", "cues", "button", "drivers", "logstore", "link", "configstore")
+
+def watch(name, globals=None, locals=None, fromlist=(), level=0):
+    # (heelcore.mpcompat: CPython's stand-in for the micropython module)
+    new = name not in sys.modules and name.split(".")[0] in FW + ("app",) and name != "heelcore.mpcompat"
+    if new and loading and loading[-1] != "app":
+        nested.append("%s inside %s" % (name, loading[-1]))
+    if new:
+        loading.append(name)
+    try:
+        return orig(name, globals, locals, fromlist, level)
+    finally:
+        if new:
+            loading.pop()
+
+builtins.__import__ = watch
+import app
+print(nested)
+"""
+
+
+def test_the_app_loads_each_engine_module_alone():
+    # A module importing another loads it while its own load's garbage (the
+    # .mpy reader's buffers, module-level temporaries) is still in the heap:
+    # the inner module's code lands above that garbage, which becomes holes
+    # among the code once collected. app.py loads the engine's modules
+    # leaves first, each alone, a collection after each (app._load): none
+    # loads inside another. Before: heelcore.config, .events, .fusion, ...
+    # loaded inside heelcore.engine (Pico model: the largest free block
+    # after boot 1.0 KB smaller, with the boot's store and link loads).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(ROOT, "firmware", "lib"),
+                                                       os.path.join(ROOT, "firmware")]))
+    r = subprocess.run([sys.executable, "-c", _NESTING], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "[]", r.stdout
