@@ -240,3 +240,22 @@ def test_deploy_leaves_the_line_number_tables_out_of_the_heap(tmp_path):
                    check=True)
     with open(out, "rb") as x, open(str(tmp_path / "full" / "app.mpy"), "rb") as y:
         assert x.read() == y.read()
+
+
+def test_the_chips_own_pace_allocates_nothing_in_the_boards_heap(tmp_path):
+    # A QMI8658 samples a 100 Hz trace at 112.1 Hz: each of its samples is
+    # interpolated between two rows (sim.runner.Samples) under the guard's
+    # heap lock, in small ints from preallocated arrays: the run fails
+    # (SimAllocError) if that allocates in the board's heap.
+    trace = os.path.join(ROOT, "tests", "traces", "walk_to_step_left.csv")
+    r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "max", "--quiet",
+                        "--flash", str(tmp_path), "--board-ram", "pico", "--imu", "qmi8658",
+                        "--clock-start-ms", "1070000"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    end, ram = _fields(out, "sim: end "), _fields(out, "sim: ram ")
+    assert ram["sim_allocs"] == "0" and end["lost"] == "0", (end, ram)
+    from heeldrop.traceio import read_trace
+
+    n = len(read_trace(trace).t_ms)
+    assert int(end["samples"]) == -(-n * 71744 // (100 * 640)), end  # ceil(n * 112.1 / 100)
