@@ -16,6 +16,7 @@ except ImportError:  # CPython: the same code, interpreted
     from heelcore.mpcompat import micropython, ptr32
 
 AX_ONE = 16384  # unit vectors are ints scaled by 2**14
+Q14 = 16384  # fixed point fractions (minimum-jerk profile)
 
 
 def zeros(typecode, n):
@@ -27,7 +28,6 @@ def zeros(typecode, n):
         a[i] = 0
     return a
 
-Q14 = 16384  # fixed point fractions (minimum-jerk profile)
 
 # atan(i / 256) in micro-degrees, i = 0..256: a literal, so that every port
 # (single or double precision floats) computes the same angles
