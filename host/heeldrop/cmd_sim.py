@@ -220,8 +220,9 @@ def host_arch():
 
 
 # how build_firmware compiles (the .flags stamp in its folder): -s names each
-# module by its path under firmware/, as `heeldrop deploy` does
-MPY_FLAGS = "-march=ARCH -s PATH-UNDER-FIRMWARE\n"
+# module by its path under firmware/, -O3 (no line-number tables) as
+# `heeldrop deploy` does
+MPY_FLAGS = "-march=ARCH -O3 -s PATH-UNDER-FIRMWARE\n"
 
 
 def build_firmware(out=None, arch=None, only=None):
@@ -269,7 +270,7 @@ def build_firmware(out=None, arch=None, only=None):
         os.close(fd)
         # named as `heeldrop deploy` names them (-s: the path under firmware/):
         # the same source-name strings (qstrs) in the heap as on a board
-        r = subprocess.run([mpy_cross, "-march=" + arch, "-o", tmp, "-s", os.path.relpath(src, FIRMWARE), src],
+        r = subprocess.run([mpy_cross, "-march=" + arch, "-O3", "-o", tmp, "-s", os.path.relpath(src, FIRMWARE), src],
                            capture_output=True, text=True)
         if r.returncode != 0:
             os.unlink(tmp)

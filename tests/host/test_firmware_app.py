@@ -159,6 +159,20 @@ def test_parity_all_corpus(corpus, tmp_path):
 # ---------------------------------------------------------------- stalls
 
 
+# The ODR each emulated chip runs at for a trace's rate (its driver picks
+# the nearest the chip has): LSM6DS 104 / 52 Hz, QMI8658 7174.4 Hz / 2**k
+_ODR = {("lsm6dsox", 100): (104, 1), ("lsm6ds3", 100): (104, 1), ("lsm6dsox", 50): (52, 1),
+        ("lsm6ds3", 50): (52, 1), ("qmi8658", 100): (71744, 640), ("qmi8658", 50): (71744, 1280)}
+
+
+def chip_samples(n, rate, imu):
+    """The samples a chip makes over a trace of n rows at rate Hz: it samples
+    the trace's motion at its own ODR (sim.runner.Samples), so
+    ceil(n * ODR / rate) of them (n on an MPU-6050/6500)."""
+    num, den = _ODR.get((imu, int(rate)), (int(rate), 1))
+    return -(-n * num // (int(rate) * den))
+
+
 def samples_match_trace(path, trace):
     """Every logged sample equals the trace row of its sequence number."""
     c = to_counts(read_trace(trace))
@@ -188,7 +202,7 @@ def test_other_imus_with_stalls(corpus, tmp_path, imu):
     trace = os.path.join(CORPUS, "008_realistic_good_left_100hz.csv")
     r = sim(trace, tmp_path, "--imu", imu, "--stall", "150")
     assert r.returncode == 0, r.stderr
-    n = len(read_trace(trace).t_ms)
+    n = chip_samples(len(read_trace(trace).t_ms), 100, imu)
     assert end_line(r) == [n, 0, 0, 0]
     rd = read_log(session_files(tmp_path)[0])
     assert [x[0] for x in rd.samples()] == list(range(n))
@@ -589,7 +603,7 @@ def test_start_up_work_keeps_the_read_period_and_cue_latency(corpus, tmp_path, i
                          else "008_realistic_good_left_100hz.csv")
     rate = read_trace(trace).meta.get("sample_rate_hz", 100)
     per = 1000.0 / rate
-    n = len(read_trace(trace).t_ms)
+    n = chip_samples(len(read_trace(trace).t_ms), rate, imu)
 
     def one(k):
         d = tmp_path / str(k)
@@ -632,12 +646,10 @@ def test_no_busy_loop_after_a_glitch_or_short_unplug(corpus, tmp_path, imu, inje
     t = timing_line(r)
     secs = float(re.search(r"t_ms=(\d+)", r.stdout).group(1)) / 1000
     assert t["reads"] / secs < 15 and t["passes"] / secs < 40, (t, secs)
-    n = len(read_trace(trace).t_ms)
-    if imu == "mpu6050":
-        assert samples + lost == n
-    # (the LSM6DSOX and QMI8658 sample at 104 / 112 Hz while the rows that
-    # pass while a chip is away follow the trace's 100 Hz grid: their loss
-    # counts are not comparable with the trace's rows)
+    # every sample the chip made is read or booked lost (the LSM6DSOX and
+    # QMI8658 at 104 / 112.1 Hz: the slots that pass while a chip is away
+    # are on its own grid)
+    assert samples + lost == chip_samples(len(read_trace(trace).t_ms), 100, imu)
 
 
 def test_no_spin_on_an_empty_read_counted_in_cpython(tmp_path):
@@ -712,7 +724,7 @@ def test_every_sample_counted_once_through_i2c_faults(corpus, tmp_path, imu):
     # 8204-8216 (LSM6DS3/DSOX) for 8195 rows, by the start-up's phase.
     spec = ",".join("i2c@%g" % (2 + 0.5 * i) for i in range(40))
     trace = os.path.join(CORPUS, "000_ideal_left_100hz.csv")
-    n = len(read_trace(trace).t_ms)
+    n = chip_samples(len(read_trace(trace).t_ms), 100, imu)
 
     def one(ms):
         return ms, sim(trace, tmp_path / str(ms), "--inject", spec, "--imu", imu, "--startup-ms", str(ms))

@@ -9,13 +9,12 @@ as if they were at +-500 deg/s / +-4 g, so a trace recorded at +-1000 deg/s
 turned the foot half as fast on the board: 0 reps and calibration_failed
 ('not about one axis') where replay found 10.
 
-Not yet equal, marked xfail (strict): the sim feeds the trace's rows at
-the chip's ODR, so an LSM6DS at 52/104 Hz or a QMI8658 at 56/112.1 Hz sees a
-50/100 Hz trace's motion 4 or 12 % faster (seed 2 at 50 Hz on the LSM6DSOX:
-a hold 1.08 s short; seed 8 on the QMI8658: 5.8 s short). Sampling the
-motion at the chip's own pace (sample k reads row k x trace rate / ODR,
-between rows by interpolation) fixed both on the data branch (e013b00) and
-was not carried into the allocation-free runner of fw round 3.
+The chip samples the trace's motion at its own ODR (sim.runner.Samples:
+sample k reads row k x trace rate / ODR, between rows by integer
+interpolation, allocation-free): before, an LSM6DS at 52/104 Hz or a
+QMI8658 at 56/112.1 Hz saw a 50/100 Hz trace's motion 4 or 12 % faster
+(seed 2 at 50 Hz on the LSM6DSOX: a hold 1.08 s short; seed 8 on the
+QMI8658: 5.8 s short; both strict xfails then).
 
 Not yet equal, and not listed: the rows a recorder dropped (the envelope
 drops up to 2 %) are still fed back to back (sample k = row k, the contract
@@ -51,8 +50,8 @@ CASES = [  # (seed, rate, chip): trace scales drawn by synth, printed on failure
     (1, 100, "mpu6050"),  # +-1000 deg/s: 0 reps before (the scale)
     (7, 25, "mpu6050"),
     (1, 100, "lsm6ds3"),
-    pytest.param(2, 50, "lsm6dsox", marks=pytest.mark.xfail(strict=True, reason="52 Hz: the chip's pace")),
-    pytest.param(8, 50, "qmi8658", marks=pytest.mark.xfail(strict=True, reason="56 Hz: the chip's pace")),
+    (2, 50, "lsm6dsox"),  # 52 Hz: a hold 1.08 s short before the chip's pace
+    (8, 50, "qmi8658"),  # 56.05 Hz: a hold 5.8 s short before
 ]
 
 

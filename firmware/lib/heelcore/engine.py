@@ -53,7 +53,7 @@ except ImportError:  # CPython: the same code, interpreted
 from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
-from heelcore.imath import vangle, vunit
+from heelcore.imath import vangle, vunit, zeros
 from heelcore.reps import E_DN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
@@ -158,7 +158,7 @@ class Engine(Fusion):
         # reps, hold ms, bounces, then the five flag counts; depths in 0.01 deg
         # for the median, the last _DEPTHS reps per side
         self._tot = {"left": [0] * 8, "right": [0] * 8}
-        self._depths = {"left": array.array("h", [0] * _DEPTHS), "right": array.array("h", [0] * _DEPTHS)}
+        self._depths = {"left": zeros("h", _DEPTHS), "right": zeros("h", _DEPTHS)}
         self.calibrated = False
         self.axis_known = False
         self._ex = None  # type: ignore[assignment]  # the rep machine (once the axis is known)
@@ -171,6 +171,9 @@ class Engine(Fusion):
         self.sway0 = 0
         self.sway_mdps = 0
         self.sign_note = ""
+        # the two sign hypotheses' rep machines, made once with the engine
+        # and reset when an axis is learned (learn_axis)
+        self._hyp = (Reps(self, 1, 0, 0), Reps(self, -1, 0, 0))
         self._start_cal(0)
 
     def _start_cal(self, t):
@@ -547,8 +550,9 @@ class Engine(Fusion):
         self._correct(0, 0)
         self.sway0 = self.sway_pitch()
         self.sway_mdps = self.sway_rate()
-        a = Reps(self, 1, t, self._rep_base)
-        b = Reps(self, -1, t, self._rep_base)
+        a, b = self._hyp
+        a.reset(1, t, self._rep_base)
+        b.reset(-1, t, self._rep_base)
         a.held = []
         b.held = []
         tc = self._ax_tc

@@ -30,7 +30,7 @@ try:
 except ImportError:  # CPython: the same code, interpreted
     from heelcore.mpcompat import const, micropython, ptr32
 
-from heelcore.imath import atan2_u, isqrt, vangle, vunit
+from heelcore.imath import atan2_u, isqrt, vangle, vunit, zeros
 from heelcore.reps import ex_sample
 from heelcore.ticks import ticks_add, ticks_diff
 
@@ -169,7 +169,7 @@ class Fusion:
             raise ValueError("sensor scale out of range: %r LSB/g, %r LSB/(deg/s)" % (alsb, glsb))
         self._am = am
         self._gm = gm
-        s = array.array("i", [0] * _NS)
+        s = zeros("i", _NS)
         self._s = s
         s[_SLOW] = 100
         s[_RESTART] = 1
@@ -201,19 +201,19 @@ class Fusion:
         # 12 tilt, 13 |a|, 14 fast motion; 15 the longest window (ms), 16
         # windows completed, 17 ticks in the last one's ring; limits: 18 the
         # band (udeg), 19 rotation (counts), 20 length (ms), 21 KROT
-        self._rw = array.array("i", [0] * 24)
+        self._rw = zeros("i", 24)
         # tilt rotation (radians * 2**14) -> counts * ms: c * KROT >> 6
         self._rw[21] = 57295780 * gm * 64 // (16384 * 1000000)
         self._rw_a0 = array.array("i", [0, 0, 0])
-        self._rw_out = array.array("i", [0] * 9)  # bias * 16 (3), mean direction (3), span ms, start, tilt change
+        self._rw_out = zeros("i", 9)  # bias * 16 (3), mean direction (3), span ms, start, tilt change
         # the gyro's rate (counts, bias removed) at each tick of the window,
         # and of the last completed one: the person's sway, before the axis
         # that would let it be measured in pitch is known
-        self._rw_g = array.array("i", [0] * 72)
-        self._rest_g = array.array("i", [0] * 72)
+        self._rw_g = zeros("i", 72)
+        self._rest_g = zeros("i", 72)
         # axis learning
         self._ax_ref = array.array("i", [0, 0, 16384])  # direction at the last level
-        self._ax_tc = array.array("i", [0] * 64)  # last upward crossings of the tilt (whole degrees)
+        self._ax_tc = zeros("i", 64)  # last upward crossings of the tilt (whole degrees)
         self._ax_k = 0
         self._ax_reset(0)
         self._why_reset()

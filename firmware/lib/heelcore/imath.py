@@ -18,6 +18,17 @@ except ImportError:  # CPython: the same code, interpreted
 AX_ONE = 16384  # unit vectors are ints scaled by 2**14
 Q14 = 16384  # fixed point fractions (minimum-jerk profile)
 
+
+def zeros(typecode, n):
+    """array(typecode) of n zeros in one allocation: built from a range (a
+    list or bytes of zeros would be a temporary of the array's size, freed
+    beside it: a hole in a board's heap, where code and data share 246 KB)."""
+    a = array.array(typecode, range(n))
+    for i in range(n):
+        a[i] = 0
+    return a
+
+
 # atan(i / 256) in micro-degrees, i = 0..256: a literal, so that every port
 # (single or double precision floats) computes the same angles
 _ATAN = array.array("i", (

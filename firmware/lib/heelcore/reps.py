@@ -15,7 +15,6 @@
 #
 # Every value is an integer: angles in micro-degrees (udeg), rates in
 # milli-degrees per second (mdps), times in ms ticks (heelcore.ticks).
-import array
 
 try:
     import micropython
@@ -24,7 +23,7 @@ except ImportError:  # CPython: the same code, interpreted
     from heelcore.mpcompat import const, micropython, ptr32
 
 from heelcore.events import c2, ms_s, rdiv, udeg_c
-from heelcore.imath import Q14, mj_inv
+from heelcore.imath import Q14, mj_inv, zeros
 from heelcore.ticks import ticks_add, ticks_diff
 
 # states (shared with the engine's phases)
@@ -251,9 +250,22 @@ class Reps:
 
     def __init__(self, eng, sign, t, rep0):
         self.eng = eng
+        self.e = zeros("i", E_SIZE)
+        self._yring = zeros("i", 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
+        self.reset(sign, t, rep0)
+
+    def reset(self, sign, t, rep0):
+        """Start afresh as the hypothesis of sign, in this object's arrays
+        (the engine makes its two once and resets them: made mid-session,
+        they were holes and islands in a board's heap)."""
+        eng = self.eng
         self.sign = sign
-        e = array.array("i", [0] * E_SIZE)
-        self.e = e
+        e = self.e
+        for i in range(E_SIZE):
+            e[i] = 0
+        yr = self._yring
+        for i in range(30):
+            yr[i] = 0
         e[E_SIGN] = sign
         e[E_STATE] = S_TOP
         e[E_PREVK] = OFF
@@ -281,7 +293,6 @@ class Reps:
         self._thf = 0
         self._wf = 0
         self._k_roll_abs = int(eng.cfg.roll_out_abs_deg * 1000 + 0.5)  # mdeg
-        self._yring = array.array("i", [0] * 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
         self._th = 0
         self._wl = 0
         self._reset_rep(t)
