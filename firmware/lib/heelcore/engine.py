@@ -88,7 +88,6 @@ _BASELINE_REPS = const(3)
 # (docs/DOMAIN.md section 7(b): normal coupling phi = -0.26 theta).
 _PRIOR_K1024 = const(0)
 _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (docs/DOMAIN.md section 7(b)), and a slow descent leaves a raised top over a few more
-_SIGN_TOE = const(25000000)  # the highest raised top (docs/DOMAIN.md section 1.3)
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
@@ -176,10 +175,6 @@ class Engine(Fusion):
         self._walked = False  # walked or stepped since the level was taken
         self._done = [0, 0]
         self._clean = [0, 0]
-        self._seen = [False, False]  # the foot was 8 deg past level the other way (a raised top), per hypothesis
-        self._cand = None  # the first quiet hold's hypothesis, no deeper than a raised top, without one
-        self._lvl_t = None
-        self._lvl_th = 0
         self._start_cal(0)
 
     def _start_cal(self, t):
@@ -568,22 +563,6 @@ class Engine(Fusion):
         self._pend_t0 = t
         self._done = [0, 0]
         self._clean = [0, 0]
-        self._cand = None
-        self._lvl_t = None
-        # an earlier excursion (one that taught nothing, e.g. the rise onto
-        # the toes before the first drop): which way it went on this axis
-        seen = self._seen
-        seen[0] = False
-        seen[1] = False
-        d = self._ax_prev_dir
-        if self._ax_prev_ok:
-            f = self._f
-            x = (d[0] * f[0] + d[1] * f[1] + d[2] * f[2]) >> 14
-            lim = self.k_axis_min * 286 // 1000000  # sin(axis_min) * 2**14
-            if x < -lim:
-                seen[0] = True
-            elif x > lim:
-                seen[1] = True
         a._start_rep(t, self._ax_t0)
 
     @micropython.native
@@ -629,11 +608,9 @@ class Engine(Fusion):
             # the foot at rest, tilted more about the roll axis than about
             # the pitch axis learned: that axis came from sway or a weight
             # shift, not from a drop (a drop's own roll is at most ~0.6 of
-            # its pitch); learn it again from this excursion (not once a
-            # quiet 8 s hold about it was seen: see _decide)
+            # its pitch); learn it again from this excursion
             aph = ph if ph > 0 else -ph
-            if (self._cand is None and -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min
-                    and aph > (th if th > 0 else -th)):
+            if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th):
                 self.ax_inconsistent += 1
                 self._drop_hypotheses()
                 s[_MODE] = M_AXIS
@@ -641,10 +618,6 @@ class Engine(Fusion):
                 self._ax_on = True
                 self._ax_accel = True  # the gyro did not integrate this excursion
                 return
-            if thf < -self.k_axis_min:
-                self._seen[0] = True
-            elif thf > self.k_axis_min:
-                self._seen[1] = True
             w = self._decide(t)
             if w is not None:
                 self._resolve(w, t, "")
@@ -663,10 +636,8 @@ class Engine(Fusion):
 
     def _down(self, x):
         st = x.e[E_STATE]
-        # a quiet hold, deeper than any raised top (<= 25 deg, docs/DOMAIN.md
-        # section 1.3) or after the foot was on a raised top (see _decide)
-        if st == S_HOLD and x.quiet_ms() >= _SIGN_HOLD_MS and (
-                x.e[E_PEAK] > _SIGN_TOE or self._seen[0 if x.sign > 0 else 1]):
+        # a quiet hold: a raised top (a rise onto the toes) is held 0.5-3 s
+        if st == S_HOLD and x.quiet_ms() >= _SIGN_HOLD_MS:
             return True
         # deeper than any raised top, and at the bottom or past it (not a
         # walking stride's swing: its toes-up and push-off reach 10-60 deg)
@@ -679,38 +650,6 @@ class Engine(Fusion):
             return a
         if self._down(b):
             return b
-        # the first quiet hold no deeper than a raised top, with the foot
-        # never on the other side of level before: it may be a stand on the
-        # toes seen upside down. It decides once the foot is back at level
-        # after it (a rep from level); if the foot goes to the
-        # other side instead (the drop from that toe stand), the next quiet
-        # hold there decides (above)
-        c = self._cand
-        if c is None:  # (no tuple to loop over: nothing allocated between events)
-            if a.e[E_STATE] == S_HOLD and a.quiet_ms() >= _SIGN_HOLD_MS:
-                c = a
-            elif b.e[E_STATE] == S_HOLD and b.quiet_ms() >= _SIGN_HOLD_MS:
-                c = b
-            if c is not None:
-                self._cand = c
-                self._lvl_t = None
-        if c is not None:
-            # back at level: within axis_min_deg of it, and moved less than
-            # 3 deg over a second there (sway swings 1-4 deg p-p about a
-            # pose; a drop through level from a toe stand moves on at 4 deg/s
-            # or more)
-            th = self._s[_XF] * 1000 * c.sign
-            if -self.k_axis_min < th < self.k_axis_min:
-                if self._lvl_t is None:
-                    self._lvl_t = t
-                    self._lvl_th = th
-                elif ticks_diff(t, self._lvl_t) >= 1000:
-                    if -3 * _UDEG < th - self._lvl_th < 3 * _UDEG:
-                        return c
-                    self._lvl_t = t
-                    self._lvl_th = th
-            else:
-                self._lvl_t = None
         # reps on one side only, the other not in the middle of its first
         # (a person on a raised top: the heel-up hypothesis counts the
         # toe-stand dwells while the first true drop is still going down)

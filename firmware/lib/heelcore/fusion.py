@@ -221,8 +221,6 @@ class Fusion:
         # axis learning
         self._ax_ref = array.array("i", [0, 0, 16384])  # direction at the last level
         self._ax_tc = array.array("i", [0] * 64)  # last upward crossings of the tilt (whole degrees)
-        self._ax_prev_dir = array.array("i", [0, 0, 16384])
-        self._ax_cur_dir = array.array("i", [0, 0, 16384])
         self._ax_k = 0
         self._ax_reset(0)
         self._why_reset()
@@ -1021,7 +1019,6 @@ class Fusion:
         self._ax_prev = 0
         self._ax_accel = False  # learn from the accelerometer alone (the gyro missed the start)
         self._moved = False
-        self._ax_prev_ok = False  # an excursion past axis_min_deg that taught nothing (_ax_prev_dir)
 
     @micropython.native
     def _step_axis(self, t, wmax, wraw):
@@ -1047,15 +1044,6 @@ class Fusion:
             self._moved = True
         if tilt < self.k_rest_band:
             # at level (within the sway band): the excursion starts from here
-            if self._ax_on and self._ax_peak >= self.k_axis_min:
-                # an excursion past axis_min_deg that taught nothing (a rise
-                # onto the toes before the first drop): its deepest direction
-                self._ax_prev_ok = True
-                d = self._ax_prev_dir
-                c = self._ax_cur_dir
-                d[0] = c[0]
-                d[1] = c[1]
-                d[2] = c[2]
             self._ax_on = False
             self._ax_t0 = t
             s[_RX] = 0
@@ -1078,10 +1066,6 @@ class Fusion:
                 self._ax_bad = True
             if tilt > self._ax_peak:
                 self._ax_peak = tilt
-                d = self._ax_cur_dir
-                d[0] = va[0]
-                d[1] = va[1]
-                d[2] = va[2]
         # the last upward crossings of whole degrees of tilt (the first
         # rep's tempo fit, at tick resolution)
         k = tilt // _UDEG
