@@ -126,14 +126,15 @@ def _clip(v):
 
 
 def generate(segs, t_end, rate_hz=100, mount=0, side="left", t0_ms=0, alsb=8192, glsb=65.5,
-             bias=(0.0, 0.0, 0.0), tilt_deg=0.0, sway=None, radius=0.0, extra=None):
+             bias=(0.0, 0.0, 0.0), tilt_deg=0.0, sway=None, radius=0.0, extra=None, lin=None):
     """Yield integer samples (t_ms, ax, ay, az, gx, gy, gz) in sensor counts.
 
     sway: (pitch_amp_deg, roll_amp_deg) of postural sway from the first
     sample to the last; radius: the heel's distance behind the forefoot
     pivot (m), which adds the heel's tangential and centripetal
     acceleration; extra(t) -> (pitch, roll) added degrees (e.g. a bounce),
-    or (pitch, roll, yaw) with a twist about the vertical;
+    or (pitch, roll, yaw) with a twist about the vertical; lin(t) -> the
+    foot's own (x, y, z) position in m, world axes (walking: the foot moves);
     counts are clipped to int16 as the chip saturates. With t0_ms the
     times are not wrapped (a long-uptime device, or a converted log)."""
     M = mounting(mount, tilt_deg)  # sensor -> foot
@@ -173,6 +174,11 @@ def generate(segs, t_end, rate_hz=100, mount=0, side="left", t0_ms=0, alsb=8192,
             x1 = _mv(R, heel)
             x2 = _mv(Rp, heel)
             acc = tuple((x0[k] - 2 * x1[k] + x2[k]) / (h * h) / 9.80665 + (1.0 if k == 2 else 0.0) for k in range(3))
+        if lin is not None:
+            x0 = lin(t - h)
+            x1 = lin(t)
+            x2 = lin(t + h)
+            acc = tuple(acc[k] + (x0[k] - 2 * x1[k] + x2[k]) / (h * h) / 9.80665 for k in range(3))
         a_s = _mv(Mt, _mv(_tr(R), acc))
         # body rate from R(t-h)^T R(t+h) (small rotation), in foot coords
         D = _mul(_tr(Rm), Rp)

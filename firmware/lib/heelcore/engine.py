@@ -174,6 +174,10 @@ class Engine(Fusion):
         # the two sign hypotheses' rep machines, made once with the engine
         # and reset when an axis is learned (learn_axis)
         self._hyp = (Reps(self, 1, 0, 0), Reps(self, -1, 0, 0))
+        self._jolt_t = None  # the last tick that saw walking or stepping
+        self._walked = False  # walked or stepped since the level was taken
+        self._done = [0, 0]
+        self._clean = [0, 0]
         self._start_cal(0)
 
     def _start_cal(self, t):
@@ -362,13 +366,6 @@ class Engine(Fusion):
         elif not self.axis_known:
             self._out({"type": "calibration_failed", "t_ms": self.t_ms, "rep": 0, "reason": self.axis_reason()})
         return len(self._q)
-
-    def _accel2(self):
-        s = self._s
-        x = s[_ALX] >> 6  # counts * 16 -> counts / 4
-        y = s[_ALY] >> 6
-        z = s[_ALZ] >> 6
-        return x * x + y * y + z * z
 
     def summary(self):
         sides = {}
@@ -568,7 +565,9 @@ class Engine(Fusion):
         self._exb = b.e
         s[_PEND] = 1
         self._pend_t0 = t
-        self._viol = 0
+        d = self._done
+        c = self._clean
+        d[0] = d[1] = c[0] = c[1] = 0  # reset in place: no list made mid-session
         a._start_rep(t, self._ax_t0)
 
     @micropython.native
@@ -580,22 +579,37 @@ class Engine(Fusion):
         ph = s[_PH]
         ps = s[_PS]
         wl = s[_WL]
+        jolt = self.jolt
+        if jolt == 2:
+            # walking or stepping (a heel strike, turning faster than any
+            # heel drop): the rep under way is none (the rep machine
+            # cancels a rep turning twice as fast as max_rate_dps)
+            wraw = self.k_max_rate_c * 2 + 1
+        if jolt:
+            self._jolt_t = t
+            if jolt == 2:
+                self._walked = True
         self._ex.tick(t, th, thf, wf, wl, wraw, ph, ps)
         if s[_PEND]:
-            self._ex2.tick(t, th, thf, wf, wl, wraw, ph, ps)
-            # walking or stepping while the sign is pending: the excursion
-            # that taught the axis was no heel drop; learn it again
-            if wraw > self.k_max_rate_c or self._accel2() > self._g2 * 4:
-                self._viol += 1
-                if self._viol >= 2:
-                    self.ax_violent += 1
-                    self._drop_hypotheses()
-                    s[_MODE] = M_AXIS
-                    self._ax_reset(t)
-                    self._ax_bad = True
-                    return
-            else:
-                self._viol = 0
+            ex2 = self._ex2
+            ex2.tick(t, th, thf, wf, wl, wraw, ph, ps)
+            # reps that saw no walking-like jolt from a second before
+            # their start to their end: only those decide the sign by
+            # number (a walk back to the step makes "reps" of its strides)
+            self._count_clean(self._ex, 0, t)
+            self._count_clean(ex2, 1, t)
+            # walking or stepping while the sign is pending and no clean rep
+            # on either side: the excursion that taught the axis was no
+            # heel drop; learn it again (and the level, at the next still
+            # spell near it: the person is back on the step)
+            if jolt == 2 and self._clean[0] == 0 and self._clean[1] == 0:
+                self.ax_violent += 1
+                self._drop_hypotheses()
+                s[_MODE] = M_AXIS
+                self._ax_reset(t)
+                self._ax_bad = True
+                self._moved = True
+                return
             # the foot at rest, tilted more about the roll axis than about
             # the pitch axis learned: that axis came from sway or a weight
             # shift, not from a drop (a drop's own roll is at most ~0.6 of
@@ -613,14 +627,26 @@ class Engine(Fusion):
             if w is not None:
                 self._resolve(w, t, "")
 
-    @staticmethod
-    def _down(x):
+    def _clean_since(self, t0):
+        # no walking-like jolt from a second before t0 on
+        j = self._jolt_t
+        return j is None or ticks_diff(j, t0) < -1000
+
+    def _count_clean(self, x, i, t):
+        n = x.reps_done
+        if n != self._done[i]:
+            self._done[i] = n
+            if self._clean_since(x._t_onset):
+                self._clean[i] += 1
+
+    def _down(self, x):
         st = x.e[E_STATE]
         # a quiet hold: a raised top (a rise onto the toes) is held 0.5-3 s
         if st == S_HOLD and x.quiet_ms() >= _SIGN_HOLD_MS:
             return True
-        # deeper than any raised top, and at the bottom or past it
-        return st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEP
+        # deeper than any raised top, and at the bottom or past it (not a
+        # walking stride's swing: its toes-up and push-off reach 10-60 deg)
+        return st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEP and self._clean_since(x._t_onset)
 
     def _decide(self, t):
         a = self._ex
@@ -632,9 +658,10 @@ class Engine(Fusion):
         # reps on one side only, the other not in the middle of its first
         # (a person on a raised top: the heel-up hypothesis counts the
         # toe-stand dwells while the first true drop is still going down)
-        if a.reps_done >= 2 and b.reps_done == 0 and b.e[E_STATE] < S_DESC:
+        c = self._clean
+        if c[0] >= 2 and b.reps_done == 0 and b.e[E_STATE] < S_DESC:
             return a
-        if b.reps_done >= 2 and a.reps_done == 0 and a.e[E_STATE] < S_DESC:
+        if c[1] >= 2 and a.reps_done == 0 and a.e[E_STATE] < S_DESC:
             return b
         # reps on both sides (a raised top and unheld drops): the deeper
         # ones, once each side has three

@@ -108,7 +108,9 @@ _RSH = const(64)  # shift of the rate axes
 _GIX = const(65)  # raw gyro integrated since the tick, counts * ms
 _GIY = const(66)
 _GIZ = const(67)
-_NS = const(68)
+_AMAX = const(68)  # largest low-passed |a/4|^2 since the tick
+_AMIN = const(69)  # smallest
+_NS = const(70)
 
 _UDEG = const(1000000)
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
@@ -135,6 +137,8 @@ class Fusion:
     ax_inconsistent: int
     calibrated: bool
     t_ms: int
+    jolt: int
+    _walked: bool
     sway_mdps: int
     _exa: array.array
     _exb: array.array
@@ -174,6 +178,7 @@ class Fusion:
         s[_SLOW] = 100
         s[_RESTART] = 1
         s[_G2HI] = 1 << 30
+        s[_AMIN] = 1 << 30
         s[_TAU] = c.ms("fusion_tau_s")
         s[_GATE] = 30 * gm // 1000  # 30 deg/s (L1 norm of w), counts
         # the rate axes: mdps per count (1e6 / gm) << RSH, at most 2**14
@@ -187,6 +192,8 @@ class Fusion:
         s[_KI] = gm * 4096 * 64 * 16384 // 20000000000000
         # accel counts of 1 g, and a rest window's limits
         self._g1 = am // 1000
+        self._g2 = (self._g1 >> 2) * (self._g1 >> 2)  # |a/4|^2 of 1 g (the calibration's own from then on)
+        self.jolt = 0
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
@@ -263,15 +270,27 @@ class Fusion:
         v = s[_ALX]
         if v >> 31 > 0:
             v -= k32
-        s[_ALX] = v + (((ax << 4) - v) * k >> 6)
+        v += ((ax << 4) - v) * k >> 6
+        s[_ALX] = v
+        a2 = (v >> 6) * (v >> 6)
         v = s[_ALY]
         if v >> 31 > 0:
             v -= k32
-        s[_ALY] = v + (((ay << 4) - v) * k >> 6)
+        v += ((ay << 4) - v) * k >> 6
+        s[_ALY] = v
+        a2 += (v >> 6) * (v >> 6)
         v = s[_ALZ]
         if v >> 31 > 0:
             v -= k32
-        s[_ALZ] = v + (((az << 4) - v) * k >> 6)
+        v += ((az << 4) - v) * k >> 6
+        s[_ALZ] = v
+        a2 += (v >> 6) * (v >> 6)
+        # the low-passed |a/4|^2's extremes since the tick (walking: the
+        # heel strike's impact, the swing's lightness)
+        if a2 > s[_AMAX]:
+            s[_AMAX] = a2
+        if a2 < s[_AMIN]:
+            s[_AMIN] = a2
         v = s[_GLX]
         if v >> 31 > 0:
             v -= k32
@@ -476,6 +495,24 @@ class Fusion:
         s[_WMAX] = 0
         wraw = s[_WRAW]
         s[_WRAW] = 0
+        amax = s[_AMAX]
+        s[_AMAX] = 0
+        amin = s[_AMIN]
+        s[_AMIN] = 1 << 30
+        # walking and stepping, seen since the tick: 2 = what no heel drop
+        # about the step's edge does (turning faster than max_rate_dps, or
+        # the low-passed |a| past 2 g: a heel strike's impact; a snap-up's
+        # rotation at r <= 0.2 m gives at most ~1.5 g after the low-pass);
+        # 1 = what only the fastest snap-ups and bounces reach (|a| under
+        # 0.6 g, the swing's lightness, or over 1.6 g, or turning faster
+        # than half max_rate_dps), 0 = neither
+        g64 = self._g2 >> 6
+        if wraw > self.k_max_rate_c or amax > g64 << 8:
+            self.jolt = 2
+        elif amin < g64 * 23 or amax > g64 * 164 or wraw > self.k_max_rate_c // 2:
+            self.jolt = 1
+        else:
+            self.jolt = 0
         if r & 4:
             self._long_gap(s[_GAPT], s[_GAPMS])
         mode = s[_MODE]
@@ -936,9 +973,14 @@ class Fusion:
         self._set_gates()
         self.calibrated = True
         self._cal_t = t
+        self._walked = False
         s[_MODE] = M_AXIS
         self._ax_reset(t)
+        self.cal_event(t, self._board_tilt(), out)
+
+    def _board_tilt(self):
         # tilt of the board from its nearest axis, for the user
+        u = self._u
         va = self._va
         best = 0
         for i in range(3):
@@ -948,8 +990,7 @@ class Fusion:
         va[1] = 0
         va[2] = 0
         va[best] = 16384 if u[best] >= 0 else -16384
-        tilt = vangle(u, va)
-        self.cal_event(t, tilt, out)
+        return vangle(u, va)
 
     def _set_gates(self):
         # the accelerometer is trusted within accel_gate_g of the 1 g seen
@@ -999,7 +1040,7 @@ class Fusion:
             self.ax_max_tilt = tilt
         # moved since the level was taken (walked, stepped on): turning fast
         # (200 deg/s) or accelerating (|a| off 1 g by 0.2 g)
-        if wraw > self.k_max_rate_c // 2 or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1):
+        if self.jolt or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1):
             self._moved = True
         if tilt < self.k_rest_band:
             # at level (within the sway band): the excursion starts from here
@@ -1018,7 +1059,7 @@ class Fusion:
         else:
             if not self._ax_on:
                 self._ax_on = True
-            if wraw > self.k_max_rate_c or a2 > self._g2 * 4:
+            if self.jolt == 2:
                 # fast, violent motion (walking, stepping): not a drop
                 if not self._ax_bad:
                     self.ax_violent += 1
@@ -1189,6 +1230,20 @@ class Fusion:
             # window that did not drift (a slow drop passes a window's band)
             if tilt < self.k_retare_blend and out[8] < 430:
                 self._retare(va, True)
+            return
+        if self._walked and tilt < 4 * _UDEG and out[8] < 430:
+            # the first still spell at level after walking or stepping (back
+            # on the step after a rest on the floor, or after a side switch
+            # calibrated on the floor): the level and the bias are taken
+            # again, and said so; the axis is kept (the same heel, the same
+            # strap: a slip moves the level by 1-5 deg, a raised top is >= 5
+            # deg from it)
+            self._walked = False
+            self.set_bias16((out[0], out[1], out[2]))
+            self._set_gates()
+            self._retare(va, False)
+            self._cal_t = t
+            self.cal_event(t, self._board_tilt(), out)
             return
         self.rest_run(t, va, tilt)
 
