@@ -688,3 +688,32 @@ def test_a_long_toe_stand_and_a_partial_drop_first_do_not_teach_the_wrong_down()
     eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
     ends = _reps(evs)
     assert [round(r["depth_deg"]) for r in ends] in ([17, 22, 20], [16, 22, 20], [17, 21, 20], [17, 22, 19]), ends
+
+
+def test_a_shallow_drop_and_catch_is_held_from_the_catch():
+    # docs/DOMAIN.md section 7(b): a "drop and catch" overshoots the bottom
+    # by 2-6 deg for 0.1-0.3 s. After a 10 deg rep that dropped to 14 deg
+    # and caught itself, the heel holds 20 s at 10 deg: that is the bottom
+    # (the overshoot is not where the bottom zone is measured from), and the
+    # rise that follows is a 2 s rise, not one from the catch
+    segs, end = script((3, 24), (6, 24), (2, 0), (3, 0), (0.4, 14), (0.25, 10), (20, 10), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    r = ends[1]
+    assert abs(r["hold_s"] - 20.0) < 1.0 and not r["no_hold"] and abs(r["rise_s"] - 2.0) < 0.5, r
+    assert len([e for e in of(evs, "hold_start") if e["rep"] == 2]) == 1
+
+
+def test_rise_speed_is_the_mean_over_10_to_90_percent_of_the_rise():
+    # docs/DOMAIN.md section 7(a) judges a snap-up on the mean speed over
+    # 10-90 % of the rise (40 deg/s). The whole degrees crossed nearest 10 %
+    # and 90 % span less than that (the rise's faster middle): the mean
+    # comes from the minimum-jerk fit of their crossing times instead
+    errs = []
+    for depth, rise in ((9.0, 0.8), (14.0, 0.5), (22.0, 1.2), (33.0, 3.0)):
+        segs, end = script((3, depth), (6, depth), (rise, 0), (3, 0), (3, depth), (6, depth), (rise, 0), (3, 0))
+        eng, evs = run(generate(segs, end, radius=0.17))
+        r = _reps(evs)[-1]
+        errs.append(abs(r["rise_speed_dps"] / (1.579 * depth / rise) - 1))
+    assert max(errs) < 0.035, errs

@@ -282,6 +282,7 @@ class Reps:
         self._wf = 0
         self._k_roll_abs = int(eng.cfg.roll_out_abs_deg * 1000 + 0.5)  # mdeg
         self._yring = array.array("i", [0] * 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
+        self._dring = array.array("i", [0] * 4)  # theta (udeg) at the last 4 ticks of a descent
         self._th = 0
         self._wl = 0
         self._reset_rep(t)
@@ -429,6 +430,11 @@ class Reps:
         self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
         self._psi0 = self.eng.ps_now()
         self._rep_top = self.top_ref
+        d = self._dring
+        for i in range(4):
+            d[i] = th
+        self._di = 0
+        self._speak = th  # deepest level the heel stayed at for 0.3 s
 
     def _start_rep(self, t, onset):
         e = self.e
@@ -605,13 +611,27 @@ class Reps:
                 self._fast_rate = speed == wlmax  # the peak rate decided (the fit may revise a mean)
                 self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
         reb = self.bounces_sync(t)
+        # the bottom zone: within a fifth of the travel of the deepest level
+        # the heel stayed at for 0.3 s (a "drop and catch" overshoots the
+        # bottom by 2-6 deg for 0.1-0.3 s: docs/DOMAIN.md section 7(b))
+        d = self._dring
+        k = self._di
+        d[k] = th
+        self._di = (k + 1) & 3
+        lo = d[0]
+        for i in range(1, 4):
+            if d[i] < lo:
+                lo = d[i]
+        if lo > self._speak:
+            self._speak = lo
+        zone = self._speak - (self._speak - top) // 5
         # settled at the bottom: hold (or, shallower than a rep, at rest: a
         # new top, e.g. back at level after a rise onto the toes)
         wf = self._wf
-        if self._thf >= peak - (peak - top) // 5 and not self._at_bottom:
+        if self._thf >= zone and not self._at_bottom:
             self._at_bottom = True
             e[E_HOLDT] = t  # the heel reached the bottom zone
-        if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= peak - (peak - top) // 5:
+        if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
             if self._settle is None:
                 self._settle = t
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
@@ -900,7 +920,12 @@ class Reps:
         if d <= 0 or s_lo <= s_hi or ticks_diff(t_hi, self._t_hs) < 0:
             return None
         T = d * Q14 // (s_lo - s_hi)
-        mean = (k_hi - k_lo) * 1000000 // d  # mdps
+        if T <= 0 or T > 60000:
+            return None
+        # the mean over 10-90 % of the fitted rise, as for the descent (the
+        # crossings' own span is the faster middle of it, and sway makes it
+        # shorter still)
+        mean = (R // 1000) * 1579 // T  # mdps
         return ticks_add(t_hi, -(s_hi * T // Q14)), ticks_add(t_lo, (Q14 - s_lo) * T // Q14), mean
 
     def _end_rep(self, t, t_end, interrupted=False):
