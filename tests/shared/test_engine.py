@@ -717,3 +717,27 @@ def test_rise_speed_is_the_mean_over_10_to_90_percent_of_the_rise():
         r = _reps(evs)[-1]
         errs.append(abs(r["rise_speed_dps"] / (1.579 * depth / rise) - 1))
     assert max(errs) < 0.035, errs
+
+
+def test_quick_small_bounces_count_under_strong_sway():
+    # 3.6 deg rebounds at 2.5 Hz (28 deg/s: bounces by docs/DOMAIN.md
+    # section 7(a)) by a person who sways 2 deg (unsupported): the 4 Hz
+    # view shows such a rebound at 0.72 of its size, the person's slow sway
+    # whole, so the two are compared on the true scale
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(2.0, 1.0), radius=0.17, extra=_rebounds(24.0, 3.6, 2.5, 4)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 2, ends
+
+
+def test_slow_rebounds_with_sway_on_top_are_no_bounce():
+    # 3.5 deg rebounds at 1.2 Hz turn at 13 deg/s: no bounce by docs/DOMAIN.md
+    # section 7(a) (> 15 deg/s). The person's sway (1-1.5 deg) adds its own
+    # rate to theirs: the rate limit grows by half the sway's fastest rate
+    # seen at rest
+    for sw in (1.0, 1.5):
+        segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+        eng, evs = run(generate(segs, end, sway=(sw, 1.0), radius=0.17, extra=_rebounds(24.0, 3.5, 1.2, 4)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and not of(evs, "bounce"), (sw, of(evs, "bounce"), ends)

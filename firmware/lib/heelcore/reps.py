@@ -195,8 +195,11 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     if bs >> 31 > 0:
                         bs -= k32
                     amp = bs - bmin  # the quick part's amplitude
-                    if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and (amp // 1000) * g >= (e[E_BAMPC] // 1000) * 1024 \
-                            and amp >= e[E_BLIM]:
+                    # (the person's sway, E_BLIM, is slow: 0.1-1 Hz, on the
+                    # true scale in the view too)
+                    ga = (amp // 1000) * g
+                    if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
+                            and ga >= (e[E_BLIM] // 1000) * 1024:
                         e[E_BCNT] += 1
                         e[E_BAMP] = amp
                         e[E_BUP] = up_ms
@@ -448,7 +451,7 @@ class Reps:
         e[E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
         # and turn faster than the person's own sway does at rest
         sr = self.eng.sway_mdps
-        e[E_BRATE] = sr if sr > self.eng.k_brate else self.eng.k_brate
+        e[E_BRATE] = self.eng.k_brate + (sr >> 1)
         e[E_SWAY] = sw * 3 >> 2
         # never before the previous rep's end
         if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
