@@ -741,3 +741,22 @@ def test_slow_rebounds_with_sway_on_top_are_no_bounce():
         eng, evs = run(generate(segs, end, sway=(sw, 1.0), radius=0.17, extra=_rebounds(24.0, 3.5, 1.2, 4)))
         ends = _reps(evs)
         assert len(ends) == 2 and not of(evs, "bounce"), (sw, of(evs, "bounce"), ends)
+
+
+def test_a_quick_outward_roll_in_an_early_hold_is_roll_out():
+    # the 45 deg/s rule of docs/DOMAIN.md section 7(a) in the hold of rep 2,
+    # before 3 clean reps have given the person's pitch-roll coupling: in a
+    # hold the pitch stands still and couples no roll
+    def extra(t):
+        s = t - (3 + 3 + 14 + 1.0)
+        if s < 0 or s > 2.7:
+            return 0.0, 0.0
+        if s <= 0.2:
+            return 0.0, 12.0 * s / 0.2
+        if s <= 1.2:
+            return 0.0, 12.0
+        return 0.0, 12.0 * (1 - (s - 1.2) / 1.5)
+    segs, end = rep_script(reps=3, depth=22.0, hold=6.0)
+    eng, evs = run(generate(segs, end, extra=extra))
+    ends = of(evs, "rep_end")
+    assert [r["roll_out"] for r in ends] == [False, True, False], ends

@@ -521,13 +521,15 @@ class Reps:
             self._max_roll = ro
         extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
         # the contract's other two ways to roll out (docs/DOMAIN.md section 7(a)): the whole
-        # roll past roll_out_abs_deg, or (once the person's coupling is
-        # known from 3 clean reps, so that a rise's own inversion is taken
-        # out) the extra inversion rising faster than 45 deg/s over a tick
+        # roll past roll_out_abs_deg, or (in the hold, where the pitch
+        # stands still and couples no roll; elsewhere once the person's
+        # coupling is known from 3 clean reps, so that a descent's or a
+        # rise's own roll is taken out) the extra inversion rising faster than 45 deg/s over a tick
         # to past 8 deg (the warning level of docs/DOMAIN.md section 7(a): sway and corrective steps
         # stay under it)
         dt = ticks_diff(t, self._roll_t)
-        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt and eng._bl_sums[side][5] >= 3
+        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt \
+            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD)
         self._roll_prev = extra
         self._roll_t = t
         if fast and not self._roll_out:
