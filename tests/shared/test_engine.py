@@ -760,3 +760,26 @@ def test_a_quick_outward_roll_in_an_early_hold_is_roll_out():
     eng, evs = run(generate(segs, end, extra=extra))
     ends = of(evs, "rep_end")
     assert [r["roll_out"] for r in ends] == [False, True, False], ends
+
+
+def test_a_twist_at_depth_is_measured_about_the_vertical():
+    # docs/DOMAIN.md section 7(a): a twist is a yaw change above 20 deg
+    # within the rep. At 35 deg of depth the foot's own up axis sees a turn
+    # about the vertical at cos(35 deg) = 0.82: 22 deg of twist in the hold
+    # is a twist, 16 deg is not
+    def twist(deg):
+        def extra(t):
+            s = t - 8.0
+            if s < 0 or s > 4.0:
+                return 0.0, 0.0, 0.0
+            if s <= 1.0:
+                return 0.0, 0.0, deg * s
+            if s <= 3.0:
+                return 0.0, 0.0, deg
+            return 0.0, 0.0, deg * (4.0 - s)
+        return extra
+    segs, end = script((3, 35), (10, 35), (2, 0), (3, 0), (3, 35), (10, 35), (2, 0), (3, 0))
+    for deg, want in ((22.0, True), (16.0, False)):
+        eng, evs = run(generate(segs, end, radius=0.17, extra=twist(deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and ends[0]["twist"] == want and not ends[1]["twist"], (deg, ends)

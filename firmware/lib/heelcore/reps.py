@@ -432,6 +432,8 @@ class Reps:
         self._yn = 0
         self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
         self._psi0 = self.eng.ps_now()
+        self._dp_prev = 0  # the yaw since the rep's start at the last tick (udeg, about the foot's up axis)
+        self._yc = 0  # the same about the vertical (udeg)
         self._rep_top = self.top_ref
         d = self._dring
         for i in range(4):
@@ -555,6 +557,25 @@ class Reps:
         # twist: the yaw's range over the last 3 s (a twist takes 0.3-2 s;
         # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
         # a degree, over a minute's hold it would be a twist of its own)
+        # The gyro's yaw is about the foot's up axis; a twist is about the
+        # vertical, which the heel pitched by th sees at cos(th) (docs/
+        # DOMAIN.md section 7(b): 10-25 deg twists at 20-40 deg depth): each
+        # tick's yaw is scaled by 1/cos(th) (series to th^4, Q10)
+        d = dpsi - self._dp_prev
+        self._dp_prev = dpsi
+        a = th if th > 0 else -th
+        if a > 60 * _UDEG:
+            a = 60 * _UDEG
+        a = (a // 1000) * 1787 // 100000  # rad, Q10
+        a = a * a >> 10
+        sec = 1024 + (a >> 1) + 5 * a * a // 24576
+        d >>= 4
+        if d > 600000:
+            d = 600000
+        elif d < -600000:
+            d = -600000
+        self._yc += (d * sec >> 10) << 4
+        dpsi = self._yc
         yr = self._yring
         k = self._yi
         yr[k] = dpsi
