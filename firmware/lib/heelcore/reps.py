@@ -558,9 +558,9 @@ class Reps:
         # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
         # a degree, over a minute's hold it would be a twist of its own)
         # The gyro's yaw is about the foot's up axis; a twist is about the
-        # vertical, which the heel pitched by th sees at cos(th) (docs/
-        # DOMAIN.md section 7(b): 10-25 deg twists at 20-40 deg depth): each
-        # tick's yaw is scaled by 1/cos(th) (series to th^4, Q10)
+        # vertical, which the heel pitched by th sees at cos(th)
+        # (docs/DOMAIN.md section 7(b): 10-25 deg twists, 20-40 deg deep):
+        # each tick's yaw is scaled by 1/cos(th) (series to th^4, Q10)
         d = dpsi - self._dp_prev
         self._dp_prev = dpsi
         a = th if th > 0 else -th
