@@ -761,3 +761,98 @@ def test_a_side_switch_learns_level_and_axis_again_on_the_new_heel():
     for r in ends:
         assert r["start_ms"] - t_sw > 12000 and abs(r["depth_deg"] - 22.0) < 1.5, r
     assert len(_reps(evs)) == 4
+
+
+def test_a_shallow_drop_and_catch_is_held_from_the_catch():
+    # docs/DOMAIN.md section 7(b): a "drop and catch" overshoots the bottom
+    # by 2-6 deg for 0.1-0.3 s. After a 10 deg rep that dropped to 14 deg
+    # and caught itself, the heel holds 20 s at 10 deg: that is the bottom
+    # (the overshoot is not where the bottom zone is measured from), and the
+    # rise that follows is a 2 s rise, not one from the catch
+    segs, end = script((3, 24), (6, 24), (2, 0), (3, 0), (0.4, 14), (0.25, 10), (20, 10), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    r = ends[1]
+    assert abs(r["hold_s"] - 20.0) < 1.0 and not r["no_hold"] and abs(r["rise_s"] - 2.0) < 0.5, r
+    assert len([e for e in of(evs, "hold_start") if e["rep"] == 2]) == 1
+
+
+def test_rise_speed_is_the_mean_over_10_to_90_percent_of_the_rise():
+    # docs/DOMAIN.md section 7(a) judges a snap-up on the mean speed over
+    # 10-90 % of the rise (40 deg/s). The whole degrees crossed nearest 10 %
+    # and 90 % span less than that (the rise's faster middle): the mean
+    # comes from the minimum-jerk fit of their crossing times instead
+    errs = []
+    for depth, rise in ((9.0, 0.8), (14.0, 0.5), (22.0, 1.2), (33.0, 3.0)):
+        segs, end = script((3, depth), (6, depth), (rise, 0), (3, 0), (3, depth), (6, depth), (rise, 0), (3, 0))
+        eng, evs = run(generate(segs, end, radius=0.17))
+        r = _reps(evs)[-1]
+        errs.append(abs(r["rise_speed_dps"] / (1.579 * depth / rise) - 1))
+    assert max(errs) < 0.035, errs
+
+
+def test_quick_small_bounces_count_under_strong_sway():
+    # 3.6 deg rebounds at 2.5 Hz (28 deg/s: bounces by docs/DOMAIN.md
+    # section 7(a)) by a person who sways 2 deg (unsupported): the 4 Hz
+    # view shows such a rebound at 0.72 of its size, the person's slow sway
+    # whole, so the two are compared on the true scale
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(2.0, 1.0), radius=0.17, extra=_rebounds(24.0, 3.6, 2.5, 4)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 2, ends
+
+
+def test_slow_rebounds_with_sway_on_top_are_no_bounce():
+    # 3.5 deg rebounds at 1.2 Hz turn at 13 deg/s: no bounce by docs/DOMAIN.md
+    # section 7(a) (> 15 deg/s). The person's sway (1-1.5 deg) adds its own
+    # rate to theirs: the rate limit grows by half the sway's fastest rate
+    # seen at rest
+    for sw in (1.0, 1.5):
+        segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+        eng, evs = run(generate(segs, end, sway=(sw, 1.0), radius=0.17, extra=_rebounds(24.0, 3.5, 1.2, 4)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and not of(evs, "bounce"), (sw, of(evs, "bounce"), ends)
+
+
+def test_a_quick_outward_roll_in_an_early_hold_is_roll_out():
+    # the 45 deg/s rule of docs/DOMAIN.md section 7(a) in the hold of rep 2,
+    # before 3 clean reps have given the person's pitch-roll coupling: in a
+    # hold the pitch stands still and couples no roll
+    def extra(t):
+        s = t - (3 + 3 + 14 + 1.0)
+        if s < 0 or s > 2.7:
+            return 0.0, 0.0
+        if s <= 0.2:
+            return 0.0, 12.0 * s / 0.2
+        if s <= 1.2:
+            return 0.0, 12.0
+        return 0.0, 12.0 * (1 - (s - 1.2) / 1.5)
+    segs, end = rep_script(reps=3, depth=22.0, hold=6.0)
+    eng, evs = run(generate(segs, end, extra=extra))
+    ends = of(evs, "rep_end")
+    assert [r["roll_out"] for r in ends] == [False, True, False], ends
+
+
+def test_a_twist_at_depth_is_measured_about_the_vertical():
+    # docs/DOMAIN.md section 7(a): a twist is a yaw change above 20 deg
+    # within the rep. At 35 deg of depth the foot's own up axis sees a turn
+    # about the vertical at cos(35 deg) = 0.82: 22 deg of twist in the hold
+    # is a twist, 16 deg is not
+    def twist(deg):
+        def extra(t):
+            s = t - 8.0
+            if s < 0 or s > 4.0:
+                return 0.0, 0.0, 0.0
+            if s <= 1.0:
+                return 0.0, 0.0, deg * s
+            if s <= 3.0:
+                return 0.0, 0.0, deg
+            return 0.0, 0.0, deg * (4.0 - s)
+        return extra
+    segs, end = script((3, 35), (10, 35), (2, 0), (3, 0), (3, 35), (10, 35), (2, 0), (3, 0))
+    for deg, want in ((22.0, True), (16.0, False)):
+        eng, evs = run(generate(segs, end, radius=0.17, extra=twist(deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and ends[0]["twist"] == want and not ends[1]["twist"], (deg, ends)

@@ -194,8 +194,11 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     if bs >> 31 > 0:
                         bs -= k32
                     amp = bs - bmin  # the quick part's amplitude
-                    if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and (amp // 1000) * g >= (e[E_BAMPC] // 1000) * 1024 \
-                            and amp >= e[E_BLIM]:
+                    # (the person's sway, E_BLIM, is slow: 0.1-1 Hz, on the
+                    # true scale in the view too)
+                    ga = (amp // 1000) * g
+                    if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
+                            and ga >= (e[E_BLIM] // 1000) * 1024:
                         e[E_BCNT] += 1
                         e[E_BAMP] = amp
                         e[E_BUP] = up_ms
@@ -252,6 +255,7 @@ class Reps:
         self.eng = eng
         self.e = zeros("i", E_SIZE)
         self._yring = zeros("i", 30)  # the yaw (udeg) at each of the last 30 ticks of a rep
+        self._dring = zeros("i", 4)  # theta (udeg) at the last 4 ticks of a descent
         self.reset(sign, t, rep0)
 
     def reset(self, sign, t, rep0):
@@ -266,6 +270,9 @@ class Reps:
         yr = self._yring
         for i in range(30):
             yr[i] = 0
+        d = self._dring
+        for i in range(4):
+            d[i] = 0
         e[E_SIGN] = sign
         e[E_STATE] = S_TOP
         e[E_PREVK] = OFF
@@ -439,7 +446,14 @@ class Reps:
         self._yn = 0
         self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
         self._psi0 = self.eng.ps_now()
+        self._dp_prev = 0  # the yaw since the rep's start at the last tick (udeg, about the foot's up axis)
+        self._yc = 0  # the same about the vertical (udeg)
         self._rep_top = self.top_ref
+        d = self._dring
+        for i in range(4):
+            d[i] = th
+        self._di = 0
+        self._speak = th  # deepest level the heel stayed at for 0.3 s
 
     def _start_rep(self, t, onset):
         e = self.e
@@ -453,7 +467,7 @@ class Reps:
         e[E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
         # and turn faster than the person's own sway does at rest
         sr = self.eng.sway_mdps
-        e[E_BRATE] = sr if sr > self.eng.k_brate else self.eng.k_brate
+        e[E_BRATE] = self.eng.k_brate + (sr >> 1)
         e[E_SWAY] = sw * 3 >> 2
         # never before the previous rep's end
         if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
@@ -523,13 +537,15 @@ class Reps:
             self._max_roll = ro
         extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
         # the contract's other two ways to roll out (docs/DOMAIN.md section 7(a)): the whole
-        # roll past roll_out_abs_deg, or (once the person's coupling is
-        # known from 3 clean reps, so that a rise's own inversion is taken
-        # out) the extra inversion rising faster than 45 deg/s over a tick
+        # roll past roll_out_abs_deg, or (in the hold, where the pitch
+        # stands still and couples no roll; elsewhere once the person's
+        # coupling is known from 3 clean reps, so that a descent's or a
+        # rise's own roll is taken out) the extra inversion rising faster than 45 deg/s over a tick
         # to past 8 deg (the warning level of docs/DOMAIN.md section 7(a): sway and corrective steps
         # stay under it)
         dt = ticks_diff(t, self._roll_t)
-        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt and eng._bl_sums[side][5] >= 3
+        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt \
+            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD)
         self._roll_prev = extra
         self._roll_t = t
         if fast and not self._roll_out:
@@ -555,6 +571,25 @@ class Reps:
         # twist: the yaw's range over the last 3 s (a twist takes 0.3-2 s;
         # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
         # a degree, over a minute's hold it would be a twist of its own)
+        # The gyro's yaw is about the foot's up axis; a twist is about the
+        # vertical, which the heel pitched by th sees at cos(th)
+        # (docs/DOMAIN.md section 7(b): 10-25 deg twists, 20-40 deg deep):
+        # each tick's yaw is scaled by 1/cos(th) (series to th^4, Q10)
+        d = dpsi - self._dp_prev
+        self._dp_prev = dpsi
+        a = th if th > 0 else -th
+        if a > 60 * _UDEG:
+            a = 60 * _UDEG
+        a = (a // 1000) * 1787 // 100000  # rad, Q10
+        a = a * a >> 10
+        sec = 1024 + (a >> 1) + 5 * a * a // 24576
+        d >>= 4
+        if d > 600000:
+            d = 600000
+        elif d < -600000:
+            d = -600000
+        self._yc += (d * sec >> 10) << 4
+        dpsi = self._yc
         yr = self._yring
         k = self._yi
         yr[k] = dpsi
@@ -616,13 +651,27 @@ class Reps:
                 self._fast_rate = speed == wlmax  # the peak rate decided (the fit may revise a mean)
                 self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
         reb = self.bounces_sync(t)
+        # the bottom zone: within a fifth of the travel of the deepest level
+        # the heel stayed at for 0.3 s (a "drop and catch" overshoots the
+        # bottom by 2-6 deg for 0.1-0.3 s: docs/DOMAIN.md section 7(b))
+        d = self._dring
+        k = self._di
+        d[k] = th
+        self._di = (k + 1) & 3
+        lo = d[0]
+        for i in range(1, 4):
+            if d[i] < lo:
+                lo = d[i]
+        if lo > self._speak:
+            self._speak = lo
+        zone = self._speak - (self._speak - top) // 5
         # settled at the bottom: hold (or, shallower than a rep, at rest: a
         # new top, e.g. back at level after a rise onto the toes)
         wf = self._wf
-        if self._thf >= peak - (peak - top) // 5 and not self._at_bottom:
+        if self._thf >= zone and not self._at_bottom:
             self._at_bottom = True
             e[E_HOLDT] = t  # the heel reached the bottom zone
-        if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= peak - (peak - top) // 5:
+        if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
             if self._settle is None:
                 self._settle = t
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
@@ -911,7 +960,12 @@ class Reps:
         if d <= 0 or s_lo <= s_hi or ticks_diff(t_hi, self._t_hs) < 0:
             return None
         T = d * Q14 // (s_lo - s_hi)
-        mean = (k_hi - k_lo) * 1000000 // d  # mdps
+        if T <= 0 or T > 60000:
+            return None
+        # the mean over 10-90 % of the fitted rise, as for the descent (the
+        # crossings' own span is the faster middle of it, and sway makes it
+        # shorter still)
+        mean = (R // 1000) * 1579 // T  # mdps
         return ticks_add(t_hi, -(s_hi * T // Q14)), ticks_add(t_lo, (Q14 - s_lo) * T // Q14), mean
 
     def _end_rep(self, t, t_end, interrupted=False):
