@@ -452,8 +452,7 @@ class Link:
         st = self._store()
         try:
             free = st.free_bytes()
-            v = st._statvfs(st.root)
-            total = (v[1] or v[0]) * v[2]
+            total = st.total_bytes()
             n = len(st.list())
         except OSError as e:
             raise CommandError(E_IO, "cannot read the flash: %s" % (e,))

@@ -29,6 +29,16 @@
 # corrupt next_id is recovered from the names (only then could the id of a
 # deleted newest session come back).
 #
+# Raw log region: SessionStore(..., raw=rawlog.RawLog(bdev)) puts new
+# sessions in a raw flash region instead of files (rawlog.py: page by page,
+# each 4 KB block erased once; littlefs copies a file's last block at every
+# sync). Sessions already in files stay listed, readable and deletable; ids
+# go on from both; next_id and store_id stay files; the flush comes every
+# _RAW_FLUSH_MS (1500 ms: a sync there programs one page; the next block
+# is erased ahead, in a pass of its own). A region that is
+# not formatted is not used (the store never formats). docs/SESSION-LOG.md,
+# 4.1.1, has the layout.
+#
 # Power-loss policy (what a cut can cost):
 # - Only whole records are handed to the file: samples wait in RAM (the
 #   LogWriter's block), encoded records wait in a staging buffer; poll()
@@ -109,6 +119,7 @@ _ENOENT = const(2)
 _EBUSY = const(16)
 _ENOSPC = const(28)
 _FLUSH_MS = const(1700)  # flush the file this often (with its writes' stalls and the FIFO: <= 2 s at risk)
+_RAW_FLUSH_MS = const(1500)  # the raw log's flush: one page program (its erases come ahead, not in a flush)
 _WRITE_CHUNK = const(1024)  # bytes of whole records written per poll (at least one record)
 _MAX_RECS = const(32)  # records the staging buffer can hold
 _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low note
@@ -120,6 +131,7 @@ _MPY = sys.implementation.name == "micropython"
 
 COUNTER = "next_id"
 FLUSH_MS = _FLUSH_MS
+RAW_FLUSH_MS = _RAW_FLUSH_MS
 STORE_ID = "store_id"
 RESERVE = "reserve"
 
@@ -204,6 +216,9 @@ class SessionLog:
         self._bo = 0
         self._synced = True
         self._bsz = store._bsize
+        self._raw = store.raw is not None and f is not None and hasattr(f, "room")  # a rawlog.RawFile
+        self._spent = False  # this poll's erase budget is spent
+        self._flush_ms = _RAW_FLUSH_MS if self._raw else _FLUSH_MS
         self.add_sample = self._drop
         self.add_samples = self._drop_many
         if f is None:  # detached: nothing is logged
@@ -295,7 +310,7 @@ class SessionLog:
             return
         self._last_t = now_ms
         try:
-            if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS
+            if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= self._flush_ms
                                               or self._np >= self._soon):
                 self._last_flush = now_ms
                 # free space only with the file synced: littlefs counts
@@ -309,12 +324,19 @@ class SessionLog:
                     return
                 w.flush()
                 self._flushing = True
+            self._spent = False
             if io and (self._wr < self._np or self._flushing):
                 was = self._flushing
                 self._io()
                 if was and not self._flushing and not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
+            f = self._f
+            if (io and self._raw and not self._spent and not self._flushing and not self.full and f is not None
+                    and f.wants_spare()):
+                # the raw log's next block erased ahead, in a pass with no
+                # other erase: a sync never waits for an erase
+                f.prepare()
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 
@@ -413,6 +435,7 @@ class SessionLog:
                 if not budget:
                     return
                 budget = 0
+                self._spent = True
                 room = -room
             start = self._wr
             cap = room if room < limit - sent else limit - sent
@@ -426,6 +449,16 @@ class SessionLog:
                 stop = ends[j - 1]  # whole records (the rest of a cut one included)
             elif sent or cap < room:
                 return  # the byte limit: the next call goes on
+            elif self._raw:
+                # the raw log puts a record that does not fit the block's
+                # rest into the next block: this write erases (unless the
+                # block was erased ahead)
+                if not self._f.has_spare():
+                    if not budget:
+                        return
+                    budget = 0
+                    self._spent = True
+                stop = ends[i]
             else:
                 stop = start + room  # this record crosses the block's end: up to it
             if not self._write(self._mv[start:stop]):
@@ -434,7 +467,7 @@ class SessionLog:
             sent += stop - start
         if self._flushing and self._wr >= self._np:
             if self._dirty:
-                if not budget:
+                if not budget and not self._raw:  # (a raw log's sync programs a page: no erase)
                     return
                 self._sync()
             self._flushing = False
@@ -448,6 +481,9 @@ class SessionLog:
         # starts with ctz(i) + 1 pointers of 4 bytes; a write that reaches
         # a block's end goes on in a newly erased block. (On another
         # filesystem these are mere cut points.)
+        if self._raw:
+            f = self._f
+            return f.room() if f is not None else 0
         b = self._bsz
         if self._bo >= b:  # at a block's end: the next byte starts a new block
             i = self._bi + 1
@@ -499,7 +535,7 @@ class SessionLog:
             return
         try:
             f.flush()
-            if _MPY and hasattr(os, "sync"):
+            if _MPY and not self._raw and hasattr(os, "sync"):
                 os.sync()
         except Exception as e:  # noqa: BLE001
             self._fail(e)
@@ -525,7 +561,7 @@ class SessionLog:
             self._closing = True
             self._close_file()
             try:
-                f = self._store._open(self._store._file(self.name), "ab")
+                f = self._store._reopen(self)
                 self._f = f
                 # what reached the file: littlefs drops everything since
                 # its last sync (then all kept since is written again); a
@@ -601,10 +637,16 @@ class SessionStore:
     """
 
     def __init__(self, root="/sessions", reserve_bytes=32768, statvfs=None, open_fn=None, device_id=None,
-                 reserve_file=_RESERVE_LEN):
+                 reserve_file=_RESERVE_LEN, raw=None):
         if len(root) > 1 and root[-1] == "/":
             root = root[:-1]
         self.root = root
+        # raw: a rawlog.RawLog (a raw flash region) for new sessions; the
+        # sessions already in files under root stay listed and readable.
+        # One that is not formatted is not used (never formatted here).
+        self.raw = raw if raw is not None and raw.formatted else None
+        if self.raw is not None:
+            reserve_file = 0  # the raw log keeps its own reserve block
         self.reserve_bytes = reserve_bytes
         self._statvfs = statvfs if statvfs is not None else os.statvfs
         self._open = open_fn if open_fn is not None else open
@@ -640,9 +682,28 @@ class SessionStore:
             sid = parse_name(name)
             if sid >= 0:
                 out.append(sid)
+        if self.raw is not None:
+            for sid in self.raw.ids():
+                if sid not in out:
+                    out.append(sid)
         out.sort()
         return out
 
+    def _in_raw(self, sid):
+        # session sid is in the raw log (not a file under root)
+        if self.raw is None or not self.raw.has(sid):
+            return False
+        try:
+            os.stat(self._file(session_name(sid)))
+            return False  # a file of that id too (cannot happen: ids are never reused): the file
+        except OSError:
+            return True
+
+    def _reopen(self, log):
+        # the session file opened again after a write error (see _fail)
+        if log._raw:
+            return self.raw.append(log.id)
+        return self._open(self._file(log.name), "ab")
     def _recover_next(self):
         ids = self._ids()
         nxt = ids[-1] + 1 if ids else 1
@@ -717,6 +778,11 @@ class SessionStore:
             return False
 
     def _free_reserve(self):
+        if self.raw is not None:
+            if self.raw.allow_reserve:
+                return False
+            self.raw.allow_reserve = True
+            return True
         try:
             os.remove(self._file(RESERVE))
             return True
@@ -726,7 +792,10 @@ class SessionStore:
     # -- space --
 
     def free_bytes(self):
-        """Bytes free on the filesystem holding root (never negative)."""
+        """Bytes free for sessions (never negative): in the raw log, or on
+        the filesystem holding root."""
+        if self.raw is not None:
+            return self.raw.free_bytes()
         s = self._statvfs(self.root)
         # f_bavail: littlefs reports block_count - blocks in use, which
         # near full can go below 0 (-1 on a 32-bit port, or 2**32 - 1 read
@@ -736,6 +805,14 @@ class SessionStore:
             return 0
         return (s[1] or s[0]) * avail  # f_frsize (or f_bsize) x f_bavail
 
+    def total_bytes(self):
+        """Bytes the sessions' space holds in all: the raw log's payload, or
+        the filesystem's size."""
+        if self.raw is not None:
+            return (self.raw.count - 1) * self.raw.payload
+        v = self._statvfs(self.root)
+        return (v[1] or v[0]) * v[2]
+
     def low(self):
         """True when less than reserve_bytes are free."""
         return self.free_bytes() < self.reserve_bytes
@@ -744,7 +821,9 @@ class SessionStore:
         """Room to start recording again after the flash was low or full:
         twice the reserve free (so that it does not stop again at once),
         with the reserve file in place."""
-        if not self._make_reserve():
+        if self.raw is not None:
+            self.raw.allow_reserve = False  # the reserve block is back
+        elif not self._make_reserve():
             return False
         return self.free_bytes() >= 2 * self.reserve_bytes
 
@@ -759,23 +838,21 @@ class SessionStore:
         cur = self.current()
         for sid in self._ids():
             name = session_name(sid)
-            size = os.stat(self._file(name))[6]
+            size = self.size(sid)
             if cur is not None and cur.id == sid:
                 state = "recording"
-            elif self._ends_cleanly(self._file(name), size):
+            elif self._ends_cleanly(sid, size):
                 state = "complete"
             else:
                 state = "cut"
             out.append({"id": sid, "name": name, "size": size, "state": state, "closed": state == "complete"})
         return out
 
-    def _ends_cleanly(self, path, size):
+    def _ends_cleanly(self, sid, size):
         if size < 5 + _END_LEN:
             return False
         try:
-            with open(path, "rb") as f:
-                f.seek(size - _END_LEN)
-                b = f.read(_END_LEN)
+            b = self.read_chunk(sid, size - _END_LEN, _END_LEN)
         except OSError:
             return False
         if len(b) != _END_LEN or b[0] != 0xE7 or b[1] != 0x5A or b[2] != 7 or b[3] != 8 or b[4] != 0:
@@ -793,8 +870,7 @@ class SessionStore:
         import hashlib
         from binascii import hexlify
 
-        path = self._path(sid)
-        size = os.stat(path)[6]
+        size = self.size(sid)
         if length < 0:
             length = size
         if length > size:
@@ -803,7 +879,17 @@ class SessionStore:
         mv = memoryview(buf)
         h = hashlib.sha256()
         left = length
-        with open(path, "rb") as f:
+        if self._in_raw(sid):
+            pos = 0
+            while left > 0:
+                k = self.raw.read_into(sid, pos, mv[:_CRC_STEP if left > _CRC_STEP else left])
+                if not k:
+                    raise OSError(5)
+                h.update(mv[:k])
+                left -= k
+                pos += k
+            return hexlify(h.digest()).decode(), size
+        with open(self._path(sid), "rb") as f:
             while left > 0:
                 k = f.readinto(mv[:_CRC_STEP if left > _CRC_STEP else left])
                 if not k:
@@ -832,7 +918,7 @@ class SessionStore:
             self._write_counter(sid + 1)
             self._next = sid + 1
             name = session_name(sid)
-            f = self._open(self._file(name), "ab")
+            f = self.raw.create(sid) if self.raw is not None else self._open(self._file(name), "ab")
         except OSError as e:
             log = SessionLog(self, None, None, None, header, now_ms)
             log.errors = 1
@@ -850,7 +936,10 @@ class SessionStore:
         except ValueError:  # header too long, bad block size: the caller's bug
             try:
                 f.close()
-                os.remove(self._file(name))
+                if self.raw is not None:
+                    self.raw.delete(sid)
+                else:
+                    os.remove(self._file(name))
             except OSError:
                 pass
             raise
@@ -879,11 +968,19 @@ class SessionStore:
 
     def size(self, sid):
         """Size in bytes of session sid's file (OSError(2) if unknown)."""
+        if self._in_raw(sid):
+            return self.raw.size(sid)
         return os.stat(self._path(sid))[6]
 
     def read_chunk(self, sid, offset, length):
         """length bytes of session sid from offset (fewer at the end; b"" at
         or after EOF). OSError(2) for an unknown id."""
+        if self._in_raw(sid):
+            if length <= 0 or offset < 0:
+                return b""
+            buf = bytearray(length)
+            k = self.raw.read_into(sid, offset, buf)
+            return bytes(buf[:k]) if k < length else bytes(buf)
         path = self._path(sid)
         if length <= 0 or offset < 0 or offset >= os.stat(path)[6]:
             return b""
@@ -898,10 +995,14 @@ class SessionStore:
         SHA-256, so a copy that differs never costs the session."""
         if self._cur is not None and self._cur.id == sid:
             raise OSError(_EBUSY)
-        path = self._path(sid)
+        raw = self._in_raw(sid)
+        path = None if raw else self._path(sid)
         if size is not None or sha256 is not None:
             d, n = self.digest(sid)
             if (size is not None and n != size) or (sha256 is not None and d != sha256):
                 raise ValueError("session %d (%d bytes, SHA-256 %s...) is not the copy (%s bytes, SHA-256 %s...): "
                                  "not deleted" % (sid, n, d[:12], size, (sha256 or "any")[:12]))
-        os.remove(path)
+        if raw:
+            self.raw.delete(sid)
+        else:
+            os.remove(path)

@@ -40,6 +40,7 @@ module("configstore.py", opt=2)
 module("cues.py", opt=2)
 module("link.py", opt=2)
 module("logstore.py", opt=2)
+module("rawlog.py", opt=2)
 
 # the shared engine, session-log codec and serial framing (on a board's /lib)
 package("heelcore", base_path="lib", opt=2)

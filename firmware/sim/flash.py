@@ -34,12 +34,41 @@
 #   get IMAGE DEST [DIR]  copy the files (under DIR) into the host folder DEST
 #   put IMAGE PATH SRC    write the host file SRC as PATH (folders made)
 #   rm IMAGE PATH         remove PATH
-#   df IMAGE              "blocks<TAB>free blocks<TAB>block size"
+#   df IMAGE              "blocks<TAB>free blocks<TAB>block size" (littlefs's)
+# An image with a raw log region (mount(raw_blocks=N): rawlog.py's
+# sessions in its first N blocks, littlefs on the rest) shows the raw log's
+# sessions as /sessions/sNNNN.hdl files in dump, ls, cat, get and rm.
 import sys
+
+try:
+    import micropython
+except ImportError:  # CPython (tests of the raw log): the same code, interpreted
+    from heelcore.mpcompat import micropython, ptr8
 
 BLOCK = 4096
 PAGE = 256
 PICO_BLOCKS = 352  # rp2 Pico: 1408 KB filesystem
+RAW_MAGIC = b"HDRAWLOG"  # block 0 of an image with a raw log region (rawlog.py's superblock)
+
+
+@micropython.viper
+def _nor_program(old, new, start: int) -> int:
+    # what a NOR page program leaves: old[i] &= new[start + i] over the 256
+    # bytes of the page read back in old (a 1 bit programs nothing, so 0xFF
+    # bytes leave a byte as it is). Returns 0 if a byte other than 0xFF
+    # asks for a bit from 0 to 1 (that needs an erase: the data would come
+    # out wrong), else 1. Allocates nothing.
+    po = ptr8(old)
+    pn = ptr8(new)
+    ok = 1
+    i = 0
+    while i < 256:
+        v = pn[start + i]
+        if v != 0xFF and (v & ~po[i] & 0xFF):
+            ok = 0
+        po[i] = po[i] & v
+        i += 1
+    return ok
 
 
 class SimFlash:
@@ -67,6 +96,8 @@ class SimFlash:
         # the board's heap; a board's flash driver is C)
         self.guard = None
         self._ff = b"\xff" * BLOCK  # an erased block, made once
+        self._old = bytearray(PAGE)  # a page read back for the NOR check
+        self.nor_errors = 0
         fresh = False
         try:
             self.f = open(path, "rb" if readonly else "r+b")
@@ -82,6 +113,7 @@ class SimFlash:
         if n != blocks and not fresh:
             self.blocks = n  # an image made with another size: it keeps its size
         self.fresh = fresh
+        self.raw = None  # the raw log region (mount() sets it)
 
     # -- the block device protocol (extended: offsets, explicit erase)
 
@@ -123,9 +155,31 @@ class SimFlash:
             for i in range(len(buf) // BLOCK):
                 self._erase(block + i)
             off = 0
-        self.f.seek(block * BLOCK + off)
-        self.f.write(buf)
         n = len(buf)
+        # the RP2040's flash_range_program takes whole 256-byte pages at page
+        # offsets; NOR programs bits from 1 to 0 only (a partly programmed
+        # page can be programmed again with more, 0xFF where it stays as it
+        # is): a data byte that needs a bit from 0 to 1 is refused (EIO,
+        # nothing programmed), as it would need an erase
+        if off % PAGE or n % PAGE:
+            raise OSError(22)  # EINVAL
+        old = self._old
+        i = 0
+        while i < n:
+            self.f.seek(block * BLOCK + off + i)
+            self.f.readinto(old)
+            if not _nor_program(old, buf, i):
+                self.nor_errors += 1
+                raise OSError(5)  # EIO: a bit would go from 0 to 1 without an erase
+            i += PAGE
+        i = 0
+        while i < n:  # checked: now the program, page by page
+            self.f.seek(block * BLOCK + off + i)
+            self.f.readinto(old)
+            _nor_program(old, buf, i)
+            self.f.seek(block * BLOCK + off + i)
+            self.f.write(old)
+            i += PAGE
         self.program_bytes += n
         pages = (off + n + PAGE - 1) // PAGE - off // PAGE
         self.pages += pages
@@ -194,28 +248,63 @@ class SimFlash:
 
     # -- littlefs
 
-    def mount(self, point="/flash"):
+    def mount(self, point="/flash", raw_blocks=0):
         """Mount littlefs at point (a new image is formatted first, as a
         board's first boot does, before any of the firmware runs: that
-        costs the clock nothing)."""
+        costs the clock nothing). raw_blocks: a new image gets a raw log
+        region (firmware/rawlog.py) of that many blocks at its start and
+        littlefs on the rest; an image that has one keeps it (its
+        superblock says how big), raw_blocks or not; an image made without
+        one is refused (ValueError): making room would wipe its littlefs.
+        self.raw is the region (a Region) or None."""
         import vfs
 
         clock = self.clock
         self.clock = None
         try:
-            return self._mount(vfs, point)
+            return self._mount(vfs, point, raw_blocks)
         finally:
             self.clock = clock
 
-    def _mount(self, vfs, point):
+    def layout(self, raw_blocks=0):
+        """Blocks of the raw log region at the image's start (0: none), from
+        its superblock; for a new image, raw_blocks. ValueError when
+        raw_blocks asks for a region the image does not have."""
+        head = bytearray(24)
+        self.f.seek(0)
+        self.f.readinto(head)
+        if head[0:8] == RAW_MAGIC:
+            n = head[16] | head[17] << 8 | head[18] << 16 | head[19] << 24
+            if 0 < n < self.blocks:
+                if raw_blocks and raw_blocks != n:
+                    raise ValueError("%s has a raw log region of %d KB, not %d KB: the layout stays as it is "
+                                     "(a new --flash folder gets another)" % (self.path, n * 4, raw_blocks * 4))
+                return n
+        if raw_blocks and not self.fresh:
+            raise ValueError("%s holds a littlefs over all %d KB: a raw log region would wipe its files "
+                             "(copy the sessions out with `heeldrop download`, then use a new --flash folder)"
+                             % (self.path, self.blocks * 4))
+        if raw_blocks and not 2 <= raw_blocks <= self.blocks - 8:
+            raise ValueError("a raw log region of %d KB does not fit a %d KB flash with room for littlefs"
+                             % (raw_blocks * 4, self.blocks * 4))
+        return raw_blocks
+
+    def _mount(self, vfs, point, raw_blocks=0):
+        n = self.layout(raw_blocks)
+        self.raw = Region(self, 0, n) if n else None
+        dev = Region(self, n, self.blocks - n) if n else self
         if self.fresh:
-            vfs.VfsLfs2.mkfs(self, progsize=PAGE)
+            vfs.VfsLfs2.mkfs(dev, progsize=PAGE)
+            if n:
+                from rawlog import RawLog
+
+                RawLog.format(self.raw)
             self.fresh = False
         try:
-            fs = vfs.VfsLfs2(self, progsize=PAGE)
+            fs = vfs.VfsLfs2(dev, progsize=PAGE)
         except OSError:  # not a littlefs (a corrupt image): a new one, as rp2's _boot.py does
-            vfs.VfsLfs2.mkfs(self, progsize=PAGE)
-            fs = vfs.VfsLfs2(self, progsize=PAGE)
+            vfs.VfsLfs2.mkfs(dev, progsize=PAGE)
+            fs = vfs.VfsLfs2(dev, progsize=PAGE)
         vfs.mount(fs, point)
         self.point = point
         return point
@@ -224,6 +313,38 @@ class SimFlash:
         return {"program_bytes": self.program_bytes, "erase_bytes": self.erase_bytes, "erases": self.erases,
                 "pages": self.pages, "stall_us": self.stall_us, "max_stall_us": self.max_stall_us,
                 "max_pass_stall_us": self.max_pass_stall_us}
+
+
+class Region:
+    """Blocks [start, start + count) of a SimFlash as a block device of its
+    own: what rp2.Flash(start=, len=) or an esp32.Partition gives a board.
+    Allocates nothing."""
+
+    def __init__(self, flash, start, count):
+        self.flash = flash
+        self.start = start
+        self.count = count
+
+    def readblocks(self, block, buf, off=0):
+        if block < 0 or block >= self.count:
+            raise OSError(22)
+        self.flash.readblocks(self.start + block, buf, off)
+
+    def writeblocks(self, block, buf, off=None):
+        if block < 0 or block + (len(buf) - 1 + (off or 0)) // BLOCK >= self.count:
+            raise OSError(22)
+        self.flash.writeblocks(self.start + block, buf, off)
+
+    def ioctl(self, op, arg):
+        if op == 4:
+            return self.count
+        if op == 5:
+            return BLOCK
+        if op == 6:
+            if arg < 0 or arg >= self.count:
+                raise OSError(22)
+            return self.flash.ioctl(6, self.start + arg)
+        return 0
 
 
 def _walk(path, out):
@@ -245,9 +366,18 @@ def _open(image, readonly=True):
 
     fl = SimFlash(image, readonly=readonly)
     if readonly:
-        vfs.mount(vfs.VfsLfs2(fl, progsize=PAGE), _MNT)
+        n = fl.layout()
+        fl.raw = Region(fl, 0, n) if n else None
+        vfs.mount(vfs.VfsLfs2(Region(fl, n, fl.blocks - n) if n else fl, progsize=PAGE), _MNT)
     else:
         fl.mount(_MNT)  # formatted first if new, as a board's first boot
+    fl.rawlog = None
+    if fl.raw is not None:
+        from rawlog import RawLog
+
+        rl = RawLog(fl.raw)
+        if rl.formatted:
+            fl.rawlog = rl
     return fl
 
 
@@ -267,17 +397,45 @@ def _files(sub=""):
     return files
 
 
+RAW_DIR = "/sessions"  # the raw log's sessions show as RAW_DIR/sNNNN.hdl, as the session store lists them
+
+
+def _raw_files(fl, sub=""):
+    # {path: session id} of the raw log's sessions (paths from the image's root) under sub
+    out = {}
+    if fl.rawlog is not None and (not sub or RAW_DIR == sub or RAW_DIR.startswith(sub + "/")):
+        for sid in fl.rawlog.ids():
+            out[RAW_DIR + "/s%04d.hdl" % sid] = sid
+    return out
+
+
+def _raw_bytes(fl, sid):
+    buf = bytearray(fl.rawlog.size(sid))
+    fl.rawlog.read_into(sid, 0, buf)
+    return buf
+
+
+def _read(fl, path):
+    # a file's bytes: littlefs, or a raw log session by its name
+    raw = _raw_files(fl)
+    if path in raw:
+        return _raw_bytes(fl, raw[path])
+    with open(_MNT + path, "rb") as f:
+        return f.read()
+
+
 def dump(image, write=None):
-    """Print every file of the image as "path<TAB>hex" lines (paths without the mount point)."""
+    """Print every file of the image as "path<TAB>hex" lines (paths without
+    the mount point; the raw log's sessions as /sessions/sNNNN.hdl)."""
     from binascii import hexlify
 
     fl = _open(image)
     try:
         w = write or sys.stdout.write
         for p in _files():
-            with open(p, "rb") as f:
-                data = f.read()
-            w(p[len(_MNT):] + "\t" + hexlify(data).decode() + "\n")
+            w(p[len(_MNT):] + "\t" + hexlify(_read(fl, p[len(_MNT):])).decode() + "\n")
+        for p in sorted(_raw_files(fl)):
+            w(p + "\t" + hexlify(_read(fl, p)).decode() + "\n")
     finally:
         _close(fl)
 
@@ -297,11 +455,13 @@ def main(argv):
             if cmd == "cat":
                 from binascii import hexlify
 
-                with open(_MNT + argv[3], "rb") as f:
-                    w(hexlify(f.read()).decode() + "\n")
+                w(hexlify(_read(fl, argv[3])).decode() + "\n")
             elif cmd == "ls":
                 for p in _files():
                     w("%s\t%d\n" % (p[len(_MNT):], os.stat(p)[6]))
+                raw = _raw_files(fl)
+                for p in sorted(raw):
+                    w("%s\t%d\n" % (p, fl.rawlog.size(raw[p])))
             elif cmd == "df":
                 st = os.statvfs(_MNT)
                 w("%d\t%d\t%d\n" % (st[2], st[3], st[0]))
@@ -320,6 +480,13 @@ def main(argv):
                                 break
                             dst.write(memoryview(buf)[:n])
                     w(out + "\n")
+                raw = _raw_files(fl, sub)
+                for p in sorted(raw):
+                    out = dest + p[len(sub):]
+                    _makedirs(os, out.rpartition("/")[0])
+                    with open(out, "wb") as dst:
+                        dst.write(_raw_bytes(fl, raw[p]))
+                    w(out + "\n")
         finally:
             _close(fl)
         return 0
@@ -327,7 +494,10 @@ def main(argv):
         fl = _open(image, readonly=False)
         try:
             path = _MNT + argv[3]
-            if cmd == "rm":
+            raw = _raw_files(fl)
+            if cmd == "rm" and argv[3] in raw:
+                fl.rawlog.delete(raw[argv[3]])
+            elif cmd == "rm":
                 os.remove(path)
             else:
                 _makedirs(os, path.rpartition("/")[0])

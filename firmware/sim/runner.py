@@ -45,6 +45,9 @@
 #                      (the REPL and mpremote see the board's files there):
 #                      sessions in /flash/sessions, config /flash/heeldrop.json
 #   --flash-kb N       a flash (image) of N KB instead of the Pico's 1408 KB
+#   --raw-kb N         a new image gets a raw log region of N KB for the
+#                      sessions (rawlog.py; littlefs on the rest); an image
+#                      that has one keeps it; one without is refused
 #   --erase-ms MS      the CPU stall of one 4 KB erase (45 typical, 400 max;
 #                      a 256 B page program stalls 0.4 ms); 0: no flash stall
 #   --uid HEX          the board's unique id (machine.unique_id() on a board;
@@ -408,7 +411,7 @@ def parse_args(argv):
          "serial": "none", "keep": False, "quiet": False, "data_heap": 0, "startup_ms": 0, "wait_host": False,
          "cost": "%d,%d,%d" % COST, "mpy_sizes": None, "args": None, "board_heap": 0, "board_base": 8192,
          "code_adjust": 0, "download": False, "native_sizes": None, "download_to": None,
-         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45}
+         "clock_start_ms": 0, "uid": "51a0000000000001", "erase_ms": 45, "raw_kb": 0}
     argv = list(argv)
     i = 1
     flags = ("keep", "quiet", "wait_host", "download")
@@ -432,7 +435,7 @@ def parse_args(argv):
             i += 2
             continue
         if k in ("n", "stall", "flash_kb", "data_heap", "startup_ms", "board_heap", "board_base", "code_adjust",
-                 "clock_start_ms", "erase_ms"):
+                 "clock_start_ms", "erase_ms", "raw_kb"):
             v = int(v)
         elif k == "rate":
             v = float(v)
@@ -934,7 +937,10 @@ class SinkStream:
         self.f.close()
         got = 0
         dec = proto.FrameDecoder()
-        with open(self.path, "rb") as f, open(session_path, "rb") as sf:
+        # session_path: the session file, or an object with read(n) (a
+        # session in the raw log region: _StoreReader)
+        sfile = open(session_path, "rb") if isinstance(session_path, str) else session_path
+        with open(self.path, "rb") as f, sfile as sf:
             while True:
                 data = f.read(4096)
                 if not data:
@@ -1204,15 +1210,35 @@ class NullStream:
         pass
 
 
-def _logged_bytes(d):
-    # bytes of session logs under d
-    import os
+class _StoreReader:
+    """A session read from the store as a file is (read(n), a context
+    manager): for a session in the raw log region, which has no path."""
 
+    def __init__(self, store, sid):
+        self.store = store
+        self.sid = sid
+        self.pos = 0
+
+    def read(self, n):
+        b = self.store.read_chunk(self.sid, self.pos, n)
+        self.pos += len(b)
+        return b
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _logged_bytes(store):
+    # bytes of the store's session logs (files or the raw log)
     n = 0
+    if store is None:
+        return 0
     try:
-        for name in os.listdir(d):
-            if name.endswith(".hdl"):
-                n += os.stat(d + "/" + name)[6]
+        for s in store.list():
+            n += s["size"]
     except OSError:
         pass
     return n
@@ -1240,7 +1266,7 @@ def sim_flash(o, clock):
     return SimFlash(flash + "/flash.img", blocks, clock, o["erase_ms"] * 1000, 400 if o["erase_ms"] else 0)
 
 
-def mount_flash(fl):
+def mount_flash(fl, raw_kb=0):
     """Mount the flash at /flash (formatted first if new, as a board's
     first boot does) and make it the current folder, as a board's / is.
     In --board-heap runs after the board's heap is set: littlefs's objects
@@ -1248,7 +1274,7 @@ def mount_flash(fl):
     runtime mounts its flash there before main.py runs."""
     import os
 
-    fl.mount(FLASH)
+    fl.mount(FLASH, raw_kb // 4)
     os.chdir(FLASH)
 
 
@@ -1270,7 +1296,12 @@ def open_store(o, fl, os_stub):
     # small image (--flash-kb: an eighth of it, at least 8 KB)
     total = fl.blocks * 4096
     reserve = 32 * 1024 if total >= 256 * 1024 else max(8 * 1024, total // 8)
-    return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"])
+    raw = None
+    if fl.raw is not None:  # the image has a raw log region: new sessions go there
+        from rawlog import RawLog
+
+        raw = RawLog(fl.raw)
+    return SessionStore(FLASH + "/sessions", reserve, os.statvfs, device_id=o["uid"], raw=raw)
 
 
 def _load_ticks():
@@ -1290,7 +1321,7 @@ def main(argv):
     simflash = sim_flash(o, clock)
     mounted = False
     if simflash is not None and not o["board_heap"]:
-        mount_flash(simflash)  # before the firmware (--from-flash) is imported from it
+        mount_flash(simflash, o["raw_kb"])  # before the firmware (--from-flash) is imported from it
         mounted = True
     try:
         _load_ticks()
@@ -1300,7 +1331,7 @@ def main(argv):
         # --board-heap with --from-flash: heelcore is on the flash, which
         # is then mounted before the board's heap (littlefs's objects are
         # the sim's, not in the board's heap)
-        mount_flash(simflash)
+        mount_flash(simflash, o["raw_kb"])
         mounted = True
         _load_ticks()
     native = NativeHeap(read_sizes(o["native_sizes"])) if o["native_sizes"] else None
@@ -1362,7 +1393,7 @@ def main(argv):
             clock.advance(o["startup_ms"] * 1000)  # injected start-up work
         st = open_store(o, simflash, os_stub)
         if st is not None:  # what the sessions held before this boot's session
-            logged0[0] = _logged_bytes(FLASH + "/sessions")
+            logged0[0] = _logged_bytes(st)
         return st
 
     sink = None
@@ -1384,7 +1415,7 @@ def main(argv):
     if ram:
         board_heap.fill()  # the rest of the heap is the board's
         if simflash is not None and not mounted:
-            mount_flash(simflash)  # before the firmware is imported
+            mount_flash(simflash, o["raw_kb"])  # before the firmware is imported
     else:
         import app as _appmod  # noqa: F401
         import boards.sim as _simboard  # noqa: F401
@@ -1474,7 +1505,7 @@ def main(argv):
         rate = sc.chip._rate
         out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
                   "max_pass_stall_ms=%d at_risk_ms=%d\n"
-                  % (_logged_bytes(FLASH + "/sessions") - logged0[0], c["program_bytes"], c["erase_bytes"],
+                  % (_logged_bytes(a.store) - logged0[0], c["program_bytes"], c["erase_bytes"],
                      c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000,
                      sc.max_risk * rate[1] * 1000 // rate[0] if rate else -1))
     if ram:
@@ -1483,7 +1514,8 @@ def main(argv):
         if sink is not None and dl is not None and dl.done:
             board_heap.ballast.clear()  # the measurement is over: room for the host's check
 
-            ok = 1 if sink.check(dl.sid, dl.total, a.store._path(dl.sid)) else 0
+            src = _StoreReader(a.store, dl.sid) if a.store._in_raw(dl.sid) else a.store._path(dl.sid)
+            ok = 1 if sink.check(dl.sid, dl.total, src) else 0
         out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
                   "after_boot_largest_free_block=%d "
                   "min_largest_free_block=%d min_at_s=%.1f download_bytes=%d download_ok=%d native_code_bytes=%d "

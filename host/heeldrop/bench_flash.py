@@ -1,4 +1,4 @@
-"""Flash wear and stalls of a session on the sim's littlefs flash, for `make bench`.
+"""Flash wear and stalls of a session on the sim's flash, for `make bench`.
 
 The demo session (tests/traces/demo_session.csv, 6 minutes at 100 Hz) runs on
 the virtual device, its session store on littlefs over the Pico's flash
@@ -17,6 +17,13 @@ the clock 45 ms, or 400 ms for the worst case). Figures, one name=value a line:
   flash_400ms_erase_lost_samples_<chip> samples lost with every erase at 400 ms, per chip
   flash_400ms_max_loop_stall_ms         the longest stall of one loop pass then
   flash_400ms_samples_at_risk_s         samples at risk then
+
+Each figure twice: flash_* with littlefs over the whole flash (the boards'
+layout today: every append after a sync copies the file's last block), then
+flash_raw_* with the sessions in a raw log region of 1024 KB (`heeldrop sim
+--raw-kb 1024`: firmware/rawlog.py, page by page, each block erased once;
+littlefs on the other 384 KB for the config and the id counter).
+`.venv/bin/python -m heeldrop.bench flash` prints them alone.
 """
 import os
 import re
@@ -45,28 +52,37 @@ def run_sim(trace, flash, *extra):
     return [int(x) for x in m.groups()], [int(x) for x in e.groups()]
 
 
+RAW_KB = "1024"  # the raw log region of the bench's raw layout (littlefs on the other 384 KB of the Pico's 1408)
+
+
+def layout(tmp, prefix, extra):
+    """Print one layout's figures (names prefixed), return nothing."""
+    (logged, prog, erase, erases, stall, _mx, mp, risk), _ = run_sim(DEMO, os.path.join(tmp, prefix + "f45"), *extra)
+    print("%slogged_bytes=%d" % (prefix, logged))
+    print("%sprogram_bytes_per_logged_byte=%.2f" % (prefix, prog / logged))
+    print("%serase_bytes_per_logged_byte=%.2f" % (prefix, erase / logged))
+    print("%serases=%d" % (prefix, erases))
+    print("%sstall_ms=%d" % (prefix, stall))
+    print("%ssamples_at_risk_s=%.2f" % (prefix, risk / 1000.0))
+    print("%smax_loop_stall_ms=%d" % (prefix, mp))
+    sys.stdout.flush()
+    worst = risk400 = 0
+    for chip in CHIPS:
+        (_l, _p, _e, _n, _s, _mx, mp, risk), (n, lost) = run_sim(
+            DEMO, os.path.join(tmp, prefix + "f400" + chip), "--erase-ms", "400", "--imu", chip, *extra)
+        print("%s400ms_erase_lost_samples_%s=%d" % (prefix, chip, lost))
+        worst = max(worst, mp)
+        risk400 = max(risk400, risk)
+        sys.stdout.flush()
+    print("%s400ms_max_loop_stall_ms=%d" % (prefix, worst))
+    print("%s400ms_samples_at_risk_s=%.2f" % (prefix, risk400 / 1000.0))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="heeldrop-bench-flash-")
     try:
-        (logged, prog, erase, erases, stall, _mx, mp, risk), _ = run_sim(DEMO, os.path.join(tmp, "f45"))
-        print("flash_logged_bytes=%d" % logged)
-        print("flash_program_bytes_per_logged_byte=%.2f" % (prog / logged))
-        print("flash_erase_bytes_per_logged_byte=%.2f" % (erase / logged))
-        print("flash_erases=%d" % erases)
-        print("flash_stall_ms=%d" % stall)
-        print("flash_samples_at_risk_s=%.2f" % (risk / 1000.0))
-        print("flash_max_loop_stall_ms=%d" % mp)
-        sys.stdout.flush()
-        worst = risk400 = 0
-        for chip in CHIPS:
-            (_l, _p, _e, _n, _s, _mx, mp, risk), (n, lost) = run_sim(
-                DEMO, os.path.join(tmp, "f400" + chip), "--erase-ms", "400", "--imu", chip)
-            print("flash_400ms_erase_lost_samples_%s=%d" % (chip, lost))
-            worst = max(worst, mp)
-            risk400 = max(risk400, risk)
-            sys.stdout.flush()
-        print("flash_400ms_max_loop_stall_ms=%d" % worst)
-        print("flash_400ms_samples_at_risk_s=%.2f" % (risk400 / 1000.0))
+        layout(tmp, "flash_", ())  # littlefs over the whole flash: the boards' layout today
+        layout(tmp, "flash_raw_", ("--raw-kb", RAW_KB))  # the sessions in a raw log region
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -18,6 +18,7 @@ EPILOG = """examples:
   heeldrop sim --trace T.csv --pty --flash DIR --from-flash         # boot the firmware installed in DIR
   heeldrop sim --trace T.csv --speed max --startup-ms 1000          # 1 s more start-up work before the loop
   heeldrop sim --trace T.csv --speed max --board-ram pico --download   # a Pico's one heap, then a download
+  heeldrop sim --trace T.csv --speed max --flash out/f --raw-kb 1024   # sessions in a raw log region
 
 The firmware (firmware/app.py and friends, compiled with mpy-cross into
 build/sim-mpy/ARCH, or into the user's cache folder when installed) runs in .venv/bin/micropython on the `sim` board: the chosen
@@ -34,7 +35,15 @@ the virtual clock (--erase-ms, 45 ms a 4 KB erase; 400 ms is the flash
 chip's datasheet maximum). The image is written through operation by
 operation, so killing the sim is a power cut; the next sim on the same
 folder boots from what the flash kept. Python's heeldrop.simflash reads
-and writes the image on the host (the same littlefs code).
+and writes the image on the host (the same littlefs code). The flash is NOR
+as the chip is (whole 256-byte page programs, bits from 1 to 0 only).
+
+--raw-kb N gives a new image a raw log region of N KB at its start for the
+sessions (firmware/rawlog.py: append-only, page by page, each 4 KB block
+erased once; docs/SESSION-LOG.md 4.1.1) and littlefs on the rest (config,
+ids); the session commands see no difference. An image keeps its layout on
+later boots; an image made without a region is refused one (that would wipe
+its files).
 
 --heap SIZE gives the firmware SIZE bytes of heap for its data: the unix
 port keeps the bytecode in its heap too (a board keeps frozen code in
@@ -118,6 +127,9 @@ def add_arguments(p):
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N",
                    help="a new flash image of N KB (default the Pico's 1408; an existing image keeps its size)")
+    p.add_argument("--raw-kb", type=int, default=0, metavar="N",
+                   help="a new flash image gets a raw log region of N KB for the sessions (append-only, page by "
+                        "page: docs/SESSION-LOG.md), littlefs on the rest; an image that has one keeps it")
     p.add_argument("--quiet", action="store_true", help="don't print the LED and buzzer lines")
     p.add_argument("--erase-ms", type=int, default=45, metavar="MS",
                    help="CPU stall of one 4 KB flash erase (45 typical, 400 datasheet max; a 256-byte page "
@@ -393,6 +405,11 @@ def runner_command(args, info, flash, serial=False, keep=False, workdir=None):
         if args.flash_kb < 32:
             raise UserError("--flash-kb: at least 32 (littlefs needs room for its metadata), got %d" % args.flash_kb)
         cmd += ["--flash-kb", str(args.flash_kb)]
+    raw_kb = getattr(args, "raw_kb", 0) or 0
+    if raw_kb:
+        if raw_kb < 8 or raw_kb % 4:
+            raise UserError("--raw-kb: a multiple of 4, at least 8 (two 4 KB blocks), got %d" % raw_kb)
+        cmd += ["--raw-kb", str(raw_kb)]
     erase_ms = getattr(args, "erase_ms", 45)
     if erase_ms < 0:
         raise UserError("--erase-ms: must be >= 0")

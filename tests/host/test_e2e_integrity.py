@@ -58,9 +58,12 @@ def local_copies(dest):
     return out
 
 
-def boot(flash, uid, speed=None):
+RAW = ["--raw-kb", "1024"]  # sessions in a raw log region (firmware/rawlog.py); the image keeps its layout
+
+
+def boot(flash, uid, speed=None, extra=()):
     """The board on this flash: it records the trace as a session, then idles."""
-    sim = SimProcess(TRACE, speed=speed, flash=flash, extra=["--uid", uid, "--quiet"]).start()
+    sim = SimProcess(TRACE, speed=speed, flash=flash, extra=["--uid", uid, "--quiet"] + list(extra)).start()
     return sim
 
 
@@ -111,7 +114,8 @@ def check(flashes, dest, seen):
     return now, local
 
 
-def test_random_kills_during_downloads_deletes_and_board_swaps(tmp_path):
+@pytest.mark.parametrize("layout", ["littlefs", "raw"])
+def test_random_kills_during_downloads_deletes_and_board_swaps(tmp_path, layout):
     rnd = random.Random(int(os.environ.get("HEELDROP_SEED", "0")) or 20261206)
     flashes = {k: str(tmp_path / ("flash_" + k)) for k in BOARDS}
     dest = str(tmp_path / "sessions")
@@ -120,7 +124,7 @@ def test_random_kills_during_downloads_deletes_and_board_swaps(tmp_path):
     parts = 0  # rounds that left a partial copy (resumed, or proven stale, later)
     for rnd_i in range(10):
         k = rnd.choice(sorted(BOARDS))
-        sim = boot(flashes[k], BOARDS[k])
+        sim = boot(flashes[k], BOARDS[k], extra=RAW if layout == "raw" else ())
         try:
             wait_recorded(sim)
             snapshot(flashes.values(), seen)
@@ -150,7 +154,7 @@ def test_random_kills_during_downloads_deletes_and_board_swaps(tmp_path):
         check(flashes.values(), dest, seen)
     # no kill: everything reaches the disk and leaves the boards
     for k in sorted(BOARDS):
-        sim = boot(flashes[k], BOARDS[k])
+        sim = boot(flashes[k], BOARDS[k], extra=RAW if layout == "raw" else ())
         try:
             wait_recorded(sim)
             snapshot(flashes.values(), seen)
@@ -182,7 +186,8 @@ def test_random_kills_during_downloads_deletes_and_board_swaps(tmp_path):
         assert rows[uid] == len(report.load_session(p).reps()), uid
 
 
-def test_cut_session_full_flash_and_recovery(tmp_path):
+@pytest.mark.parametrize("layout", ["littlefs", "raw"])
+def test_cut_session_full_flash_and_recovery(tmp_path, layout):
     """A power cut while recording leaves a cut session that downloads; a
     full flash closes the session with its END and the true stop result;
     once space is freed, recording resumes without a reboot."""
@@ -192,7 +197,9 @@ def test_cut_session_full_flash_and_recovery(tmp_path):
     flash = str(tmp_path / "flash")
     dest = str(tmp_path / "dl")
     # a flash of 80 KB (20 littlefs blocks): the second boot's session fills it
-    sim = SimProcess(TRACE, speed=1, flash=flash, extra=["--quiet", "--flash-kb", "80"]).start()
+    # (raw: a 48 KB raw log region, littlefs on the other 32 KB)
+    sim = SimProcess(TRACE, speed=1, flash=flash,
+                     extra=["--quiet", "--flash-kb", "80"] + (["--raw-kb", "48"] if layout == "raw" else [])).start()
     try:
         t = open_port(sim.port)
         from heelcore import proto
@@ -230,9 +237,11 @@ def test_cut_session_full_flash_and_recovery(tmp_path):
 
         r2 = LogReader(open(simflash.session_file(flash, 2), "rb").read())
         assert r2.complete and len(r2.samples()) == stop["samples"]
-        # the device counts the sim's own flash (80 KB of littlefs), not the host's disk
+        # the device counts the sim's own flash (80 KB of littlefs, or the
+        # raw log's 11 blocks of 4064 bytes), not the host's disk
         fs = t.command("free_space")
-        assert fs["total_kb"] == 80 and 0 < fs["free_kb"] < 80 and fs["sessions"] == 2, fs
+        total = 80 if layout == "littlefs" else 11 * 4064 // 1024
+        assert fs["total_kb"] == total and 0 < fs["free_kb"] < total and fs["sessions"] == 2, fs
         # download both (the cut one too) and free the flash
         copies = {}
         for s in sessions:

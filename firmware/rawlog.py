@@ -1,0 +1,492 @@
+# Session logs in a raw flash region: append-only, page by page, no
+# filesystem in the way (docs/SESSION-LOG.md, "On the flash").
+#
+# Why: littlefs never programs a block again once a sync has committed it,
+# so every append after a sync copies the file's partly filled last block
+# into a newly erased one (lfs_ctz_extend), plus a metadata commit: a log
+# synced every ~2 s was programmed 3.5x and erased 5.3x over. Here a sync
+# programs the one page that holds the newest bytes (NOR flash programs a
+# partly programmed page again: bits go 1 -> 0 only), and each 4 KB block is
+# erased once, when the writer reaches it.
+#
+#     raw = RawLog(bdev)            # bdev: rp2.Flash(start=, len=), an esp32.Partition, sim Region
+#     raw.formatted                 # False: not a raw log region (nothing here touches it)
+#     RawLog.format(bdev)           # only with the owner's consent (deploy / a new sim image)
+#     f = raw.create(7)             # a file-like writer: write(records), flush(), tell(), room(), close()
+#     raw.ids(), raw.size(7), raw.read_into(7, offset, buf), raw.delete(7), raw.free_bytes()
+#
+# The block device: the extended protocol (vfs.AbstractBlockDev) that
+# rp2.Flash and esp32.Partition give: readblocks(n, buf, off),
+# writeblocks(n, buf, off) programs without erasing, ioctl(6, n) erases
+# block n, ioctl(4) block count, ioctl(5) block size. Programs are whole
+# 256-byte pages at page offsets (the RP2040's flash_range_program asks
+# that; an ESP32 would take any bytes).
+#
+# Layout (integers little-endian):
+#   block 0      superblock: b"HDRAWLOG", u8 version 1, u8 0xFF, u16 0xFFFF,
+#                u32 block size, u32 block count, u32 CRC-32 of bytes 0..19.
+#                Written by format() only; without it the region is not ours.
+#   blocks 1..   data blocks. Bytes 0..11: b"HDB1", u32 session id, u16 index
+#                (the block's place in the session, 0, 1, ...), u16 0xFFFF;
+#                12..15: CRC-32 of bytes 0..11; byte 16: 0xFF live, 0x00
+#                deleted; 17..31 0xFF. Bytes 32.. (the payload): the
+#                session's bytes, exactly as a session file holds them (the
+#                "HDLG" file header in block 0 of a session, then whole
+#                records: a record never straddles two blocks), then erased
+#                bytes (0xFF) to the end of the block.
+# A session is its index-0 block and the blocks that follow it by index
+# (until the first missing one); its bytes are the payloads in index order.
+#
+# Writing: the writer's next block is erased ahead (prepare(): the store
+# calls it in a loop pass with no other erase once the block being written
+# is a quarter full), else when the writer needs it (the stall, 45-400 ms);
+# its header is programmed with the first page of data. The
+# writer keeps the page it is filling in RAM (256 bytes); flush() programs
+# that page (the rest of it 0xFF); the next flush programs it again with
+# more bytes. A full page is programmed once. A record that does not fit in
+# the block's rest starts the next block (the rest stays 0xFF).
+#
+# Power cut: whole pages up to the last flush are on the flash; at boot the
+# scan reads every block's header and walks each block's records by their
+# lengths (5 bytes read per record), checking the CRC-32 of every record in
+# a session's last block (the only block a cut can tear): the session ends
+# after its last whole record. A torn header (cut while the page was
+# programmed) or a torn erase fails its CRC: that block is free.
+#
+# Delete: byte 16 of the session's blocks is programmed to 0 (no erase),
+# block 0 first: a cut in the middle leaves blocks without their index-0
+# block, which are free. Free blocks are reused in turn, from the block after
+# the newest one written (wear spreads over the region).
+#
+# Full: create() and write() raise OSError(ENOSPC) when no free block is
+# left; the last reserve_blocks are kept back until allow_reserve is set
+# (the session store does so to close a session on a full flash).
+#
+# Memory: three bytes a block (held flag, payload bytes used), the sessions'
+# block lists; writing allocates nothing but the page buffer made by
+# create() (and the memoryview slices of each write).
+import struct
+from array import array
+
+from heelcore.crc import crc32_check, crc32_put
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    from heelcore.mpcompat import const
+
+_ENOSPC = const(28)
+_EIO = const(5)
+_EFBIG = const(27)
+PAGE = const(256)
+HDR = const(32)  # block header bytes; the payload follows
+_FLAG = const(16)  # the deleted flag's byte
+_SB_MAGIC = b"HDRAWLOG"
+_BLK_MAGIC = b"HDB1"
+_FILE_MAGIC = b"HDLG"
+_NONE = const(0xFFFF)
+
+
+def _ff(n):
+    return b"\xff" * n
+
+
+class RawLog:
+    def __init__(self, bdev, reserve_blocks=1):
+        self.bdev = bdev
+        self.bsize = bdev.ioctl(5, 0) or 4096
+        self.count = bdev.ioctl(4, 0)
+        self.payload = self.bsize - HDR
+        self.reserve_blocks = reserve_blocks
+        self.allow_reserve = False
+        self._hdr = bytearray(HDR)
+        self._rec = bytearray(9)
+        self.formatted = self._check_super()
+        # per block: whether a live session holds it, the payload bytes in use
+        n = self.count
+        self._held = bytearray(n)  # 1: the block holds a (live) session's bytes
+        self._used = array("H", bytes(2 * n))
+        self._nfree = n - 1  # data blocks no session holds
+        self._head = 0  # the newest block written (writes go on after it)
+        self._spare = -1  # a free block erased ahead of the writer (prepare()), not yet used
+        self._chains = {}  # session id -> [block, ...] in index order
+        self._writing = None  # the RawFile being written
+        if self.formatted:
+            self._scan()
+
+    # -- format and scan --
+
+    @staticmethod
+    def format(bdev):
+        """Make bdev an empty raw log region (erases block 0 only: the data
+        blocks of an earlier log there become unreachable)."""
+        bs = bdev.ioctl(5, 0) or 4096
+        n = bdev.ioctl(4, 0)
+        page = bytearray(_ff(PAGE))
+        page[0:8] = _SB_MAGIC
+        page[8] = 1
+        struct.pack_into("<II", page, 12, bs, n)
+        crc32_put(page, 0, 20, 20)
+        bdev.ioctl(6, 0)
+        bdev.writeblocks(0, page, 0)
+        for b in range(1, n):  # the old data blocks: marked deleted (no erase: a program of one page each)
+            h = bytearray(HDR)
+            bdev.readblocks(b, h, 0)
+            if h[0:4] == _BLK_MAGIC and h[_FLAG] != 0:
+                p = bytearray(_ff(PAGE))
+                p[_FLAG] = 0
+                bdev.writeblocks(b, p, 0)
+
+    def _check_super(self):
+        b = bytearray(24)
+        self.bdev.readblocks(0, b, 0)
+        if b[0:8] != _SB_MAGIC or b[8] != 1 or not crc32_check(b, 0, 20, 20):
+            return False
+        bs, n = struct.unpack_from("<II", b, 12)
+        return bs == self.bsize and n == self.count
+
+    def _header(self, b):
+        # (sid, index, live) of data block b, or None (free: erased, torn, not ours)
+        h = self._hdr
+        self.bdev.readblocks(b, h, 0)
+        if h[0:4] != _BLK_MAGIC or not crc32_check(h, 0, 12, 12):
+            return None
+        sid, idx = struct.unpack_from("<IH", h, 4)
+        return sid, idx, h[_FLAG] == 0xFF
+
+    def _scan(self):
+        best = None
+        found = {}
+        for b in range(1, self.count):
+            r = self._header(b)
+            if r is None:
+                continue
+            sid, idx, live = r
+            key = (sid, idx)
+            if best is None or key > best[0]:
+                best = (key, b)
+            if live:
+                found.setdefault(sid, {})[idx] = b
+        if best is not None:
+            self._head = best[1]
+        for sid in found:
+            byidx = found[sid]
+            chain = []
+            i = 0
+            while i in byidx:
+                chain.append(byidx[i])
+                i += 1
+            if not chain:
+                continue  # no index-0 block: deleted (a cut while deleting) or torn
+            for i, b in enumerate(chain):
+                last = i == len(chain) - 1
+                used = self._walk(b, i == 0, last)
+                self._set(b, sid, used)
+            self._chains[sid] = chain
+
+    def _set(self, b, sid, used):
+        if not self._held[b]:
+            self._nfree -= 1
+        self._held[b] = 1
+        self._used[b] = used
+
+    def _get_used(self, b):
+        return self._used[b]
+
+    def _walk(self, b, first, check):
+        # payload bytes of block b in use: the file header (a session's
+        # first block), then whole records; check: each record's CRC too
+        bs = self.bsize
+        p = HDR
+        r = self._rec
+        if first:
+            self.bdev.readblocks(b, r, HDR)
+            if r[0:4] != _FILE_MAGIC:
+                return 0
+            p = HDR + 5
+        mv = memoryview(r)
+        while p + 9 <= bs:
+            self.bdev.readblocks(b, mv[0:5], p)
+            if r[0] != 0xE7 or r[1] != 0x5A:
+                break
+            end = p + 9 + (r[3] | r[4] << 8)
+            if end > bs:
+                break
+            if check:
+                rec = bytearray(end - p)
+                self.bdev.readblocks(b, rec, p)
+                if not crc32_check(rec, 2, end - p - 4, end - p - 4):
+                    break
+            p = end
+        return p - HDR
+
+    # -- sessions --
+
+    def ids(self):
+        """The sessions' ids, sorted."""
+        out = list(self._chains)
+        out.sort()
+        return out
+
+    def has(self, sid):
+        return sid in self._chains
+
+    def size(self, sid):
+        """Bytes of session sid (OSError(2) if there is none)."""
+        chain = self._chain(sid)
+        n = 0
+        for b in chain:
+            n += self._get_used(b)
+        return n
+
+    def _chain(self, sid):
+        c = self._chains.get(sid)
+        if c is None:
+            raise OSError(2)
+        return c
+
+    def read_into(self, sid, offset, buf):
+        """Read session sid's bytes from offset into buf; returns how many
+        (fewer at the end, 0 at or after it)."""
+        mv = memoryview(buf)
+        got = 0
+        pos = 0
+        for b in self._chain(sid):
+            used = self._get_used(b)
+            if offset < pos + used and got < len(buf):
+                start = offset - pos if offset > pos else 0
+                k = used - start
+                if k > len(buf) - got:
+                    k = len(buf) - got
+                self.bdev.readblocks(b, mv[got:got + k], HDR + start)
+                got += k
+                offset = pos + start + k
+            pos += used
+        return got
+
+    def delete(self, sid):
+        """Mark session sid's blocks deleted (block 0 first); OSError(2) if
+        there is none."""
+        chain = self._chain(sid)
+        p = bytearray(_ff(PAGE))
+        p[_FLAG] = 0
+        for b in chain:
+            self.bdev.writeblocks(b, p, 0)
+            self._held[b] = 0
+            self._nfree += 1
+        del self._chains[sid]
+
+    def free_blocks(self):
+        return self._nfree
+
+    def free_bytes(self):
+        """Payload bytes that can still be written (the reserve kept back
+        unless allow_reserve), with what is left in the block being written."""
+        n = self.free_blocks()
+        if not self.allow_reserve:
+            n -= self.reserve_blocks
+        free = n * self.payload if n > 0 else 0
+        w = self._writing
+        if w is not None and w._b >= 0:
+            free += self.payload - w._used
+        return free
+
+    def _pick(self):
+        # the next free block after the newest one written; -1 if none
+        # may be taken (the reserve kept back)
+        n = self.count
+        if self.free_blocks() <= (0 if self.allow_reserve else self.reserve_blocks):
+            return -1
+        b = self._head
+        for _ in range(n):
+            b += 1
+            if b >= n:
+                b = 1
+            if not self._held[b]:
+                return b
+        return -1
+
+    def _alloc(self):
+        # a block for the writer: the spare erased ahead, or the next free
+        # block erased now
+        b = self._spare
+        if b >= 0 and not self._held[b]:
+            self._spare = -1
+        else:
+            b = self._pick()
+            if b < 0:
+                raise OSError(_ENOSPC)
+            self.bdev.ioctl(6, b)
+        self._head = b
+        return b
+
+    def prepare(self):
+        """Erase the writer's next block now (ahead of need: the erase's
+        stall then never holds back a sync). True if it erased."""
+        if self._spare >= 0:
+            return False
+        b = self._pick()
+        if b < 0:
+            return False
+        self.bdev.ioctl(6, b)
+        self._spare = b
+        return True
+
+    def create(self, sid):
+        """A writer for new session sid (its first block erased now)."""
+        if sid in self._chains:
+            raise OSError(17)  # EEXIST
+        f = RawFile(self, sid)
+        f._next_block()
+        self._chains[sid] = [f._b]
+        self._writing = f
+        return f
+
+    def append(self, sid):
+        """A writer that goes on at the end of session sid (the store
+        reopens its file after a write failed, in the same boot: the page
+        that holds the end is read back and programmed again with more)."""
+        w = self._writing
+        if w is not None and w.sid == sid:
+            w.closed = False
+            return w
+        chain = self._chain(sid)
+        f = RawFile(self, sid)
+        b = chain[-1]
+        f._b = b
+        f._idx = len(chain) - 1
+        f._used = self._get_used(b)
+        f._pstart = (HDR + f._used) // PAGE * PAGE
+        if f._pstart < self.bsize:
+            self.bdev.readblocks(b, f._page, f._pstart)
+        f._size = self.size(sid)
+        self._writing = f
+        return f
+
+
+class RawFile:
+    """Writes one session into the raw log (file-like for logstore.SessionLog):
+    write(b) takes whole records (and the 5-byte file header first), each
+    in one block; flush() programs the partly filled page; tell() the
+    session's size; room() the payload bytes left in the current block
+    (negative -payload when the next write starts a new block: an erase)."""
+
+    def __init__(self, log, sid):
+        self._log = log
+        self.sid = sid
+        self._b = -1
+        self._idx = -1
+        self._used = 0  # payload bytes used in the current block
+        self._page = bytearray(_ff(PAGE))
+        self._pstart = 0  # block offset of the page held in RAM
+        self._pdirty = False
+        self._hdr_pending = False
+        self._size = 0
+        self.closed = False
+
+    def has_spare(self):
+        """The next block is erased already: starting it costs no erase."""
+        return self._log._spare >= 0
+
+    def wants_spare(self):
+        """The block being written is a quarter full and no next block is
+        erased yet: time for prepare()."""
+        return self._log._spare < 0 and self._b >= 0 and self._used >= self._log.payload // 4
+
+    def prepare(self):
+        return self._log.prepare()
+
+    def room(self):
+        if self._b < 0:
+            return -self._log.payload
+        return self._log.payload - self._used
+
+    def tell(self):
+        return self._size
+
+    def seek(self, off, whence=0):
+        return self._size
+
+    def _next_block(self):
+        log = self._log
+        if self._b >= 0:
+            self._program()
+        b = log._alloc()
+        self._idx += 1
+        self._b = b
+        self._used = 0
+        # the header goes into page 0, programmed with the first data
+        p = self._page
+        p[:] = _ff(PAGE)
+        p[0:4] = _BLK_MAGIC
+        struct.pack_into("<IH", p, 4, self.sid, self._idx)
+        crc32_put(p, 0, 12, 12)
+        self._pstart = 0
+        self._pdirty = True
+        self._hdr_pending = True
+        if self._idx:
+            log._chains[self.sid].append(b)
+        log._set(b, self.sid, 0)
+
+    def _program(self):
+        if self._pdirty:
+            self._log.bdev.writeblocks(self._b, self._page, self._pstart)
+            self._pdirty = False
+            self._hdr_pending = False
+
+    def write(self, b):
+        if self.closed:
+            raise OSError(9)  # EBADF
+        mv = memoryview(b)
+        n = len(b)
+        p = 0
+        log = self._log
+        while p < n:
+            if self._size == 0:
+                k = 5  # the file header
+            else:
+                if n - p < 5 or mv[p] != 0xE7 or mv[p + 1] != 0x5A:
+                    raise ValueError("raw log: a write must hold whole records")
+                k = 9 + (mv[p + 3] | mv[p + 4] << 8)
+            if p + k > n:
+                raise ValueError("raw log: a write must hold whole records")
+            if k > log.payload:
+                raise OSError(_EFBIG)
+            if self._b < 0 or k > log.payload - self._used:
+                self._next_block()
+            self._put(mv[p:p + k])
+            p += k
+            self._size += k
+            log._set(self._b, self.sid, self._used)
+        return n
+
+    def _put(self, mv):
+        # copy into the page buffer, programming each page that fills
+        i = 0
+        k = len(mv)
+        page = self._page
+        while i < k:
+            off = HDR + self._used - self._pstart  # where in the RAM page
+            take = PAGE - off
+            if take > k - i:
+                take = k - i
+            page[off:off + take] = mv[i:i + take]
+            self._pdirty = True
+            i += take
+            self._used += take
+            if off + take == PAGE:
+                self._program()
+                self._pstart += PAGE
+                page[:] = _ff(PAGE)
+
+    def flush(self):
+        """Program the partly filled page: everything written is on the flash."""
+        if self._b >= 0 and self._pdirty and (self._used or not self._hdr_pending):
+            self._program()
+
+    def close(self):
+        if not self.closed:
+            self.flush()
+            self.closed = True
+            if self._log._writing is self:
+                self._log._writing = None

@@ -1,0 +1,347 @@
+# Shared tests (CPython and the MicroPython unix port): the raw log region
+# (firmware/rawlog.py) on the sim's NOR flash (firmware/sim/flash.py), through
+# the session store (firmware/logstore.py) as the app uses it: wear counted
+# in bytes (not timed), power cuts at every flash operation (torn pages
+# included), full region, deletes, the littlefs sessions already stored.
+import os
+
+import recsynth
+from heelcore.record import LogReader
+from logstore import RAW_FLUSH_MS, SessionStore
+from rawlog import HDR, PAGE, RawLog
+from sim.flash import BLOCK, Region, SimFlash
+from test_logstore import HEADER, T0, run_session, tmpdir
+
+
+class Cut(BaseException):
+    """The power went (raised by CutFlash at its chosen operation)."""
+
+
+class CutFlash:
+    """A block device over a Region that loses power at operation number
+    `at` (programs and erases counted from 0): a program is torn (its first
+    `torn` bytes reach the flash, as a page program cut part way), an erase
+    leaves the block half erased; then it raises Cut. at < 0: never."""
+
+    def __init__(self, region, at=-1, torn=0):
+        self.r = region
+        self.at = at
+        self.torn = torn
+        self.ops = 0
+
+    def readblocks(self, b, buf, off=0):
+        self.r.readblocks(b, buf, off)
+
+    def _tick(self):
+        n = self.ops
+        self.ops += 1
+        return n == self.at
+
+    def writeblocks(self, b, buf, off=None):
+        if self._tick():
+            if self.torn:
+                page = bytearray(len(buf))
+                self.r.readblocks(b, page, off)
+                k = self.torn if self.torn < len(buf) else len(buf)
+                for i in range(k):
+                    page[i] = buf[i]  # the old bytes there are erased or equal: a NOR program of a prefix
+                self.r.writeblocks(b, page, off)
+            raise Cut()
+        self.r.writeblocks(b, buf, off)
+
+    def ioctl(self, op, arg):
+        if op == 6 and self._tick():
+            self.r.ioctl(6, arg)
+            half = bytearray(b"\x5a" * (BLOCK // 2))  # half erased: the rest still holds (other) bits
+            try:
+                self.r.writeblocks(arg, half, BLOCK // 2)
+            except OSError:
+                pass
+            raise Cut()
+        return self.r.ioctl(op, arg)
+
+
+def flash(tag, blocks=64):
+    d = tmpdir(tag)
+    return d, SimFlash(d + "/flash.img", blocks=blocks)
+
+
+def raw_store(d, dev, reserve=8192, fmt=True):
+    if fmt:
+        RawLog.format(dev)
+    return SessionStore(d + "/sessions", reserve, device_id="ab12", raw=RawLog(dev))
+
+
+def read_all(st, sid):
+    out = bytearray()
+    while len(out) < st.size(sid):
+        out += st.read_chunk(sid, len(out), 700)
+    return bytes(out)
+
+
+def test_the_sim_flash_is_nor_whole_pages_and_only_1_to_0():
+    d, fl = flash("nor", 4)
+    page = bytearray(b"\xff" * PAGE)
+    page[0] = 0x0F
+    fl.writeblocks(1, page, 0)  # erased block: programs
+    page[0] = 0x0E
+    fl.writeblocks(1, page, 0)  # a programmed page again, bits 1 -> 0 only: NOR allows it
+    page[0] = 0x1E
+    try:
+        fl.writeblocks(1, page, 0)  # bit 4 from 0 to 1 without an erase
+        raise AssertionError("0 -> 1 programmed")
+    except OSError as e:
+        assert e.args[0] == 5
+    page[0] = 0xFF
+    page[1] = 0x42
+    fl.writeblocks(1, page, 0)  # 0xFF programs nothing: byte 0 stays, byte 1 is programmed
+    back = bytearray(2)
+    fl.readblocks(1, back, 0)
+    assert back == bytearray(b"\x0e\x42")
+    for off, n in ((16, PAGE), (0, 100)):
+        try:
+            fl.writeblocks(1, bytearray(b"\xff" * n), off)  # not whole pages at a page offset
+            raise AssertionError("a partial page programmed")
+        except OSError as e:
+            assert e.args[0] == 22
+    fl.ioctl(6, 1)
+    fl.writeblocks(1, page, 0)  # after the erase: fine
+    assert fl.erases == 1 and fl.program_bytes == 4 * PAGE and fl.nor_errors == 1
+    reg = Region(fl, 2, 2)
+    try:
+        reg.ioctl(6, 2)  # past the region
+        raise AssertionError("erased outside the region")
+    except OSError:
+        pass
+
+
+def test_a_session_round_trips_and_a_reboot_finds_it():
+    d, fl = flash("rt")
+    dev = Region(fl, 0, 32)
+    st = raw_store(d, dev)
+    log = st.start(HEADER, T0)
+    end = run_session(log, recsynth.samples(3000))
+    log.close(end)
+    data = read_all(st, log.id)
+    r = LogReader(data)
+    assert r.complete and len(r.samples()) == 3000 and r.errors == []
+    assert os.listdir(d + "/sessions").count("s0001.hdl") == 0  # not a littlefs file: the raw log's
+    st2 = SessionStore(d + "/sessions", 8192, device_id="ab12", raw=RawLog(dev))  # the next boot
+    assert st2.list() == [{"id": 1, "name": "s0001.hdl", "size": len(data), "state": "complete", "closed": True}]
+    assert read_all(st2, 1) == data and st2.digest(1) == st.digest(1)
+    log2 = st2.start(HEADER, T0)
+    assert log2.id == 2
+    log2.close(T0 + 100)
+    st2.delete(1, size=len(data), sha256=st2.digest(1)[0])
+    st3 = SessionStore(d + "/sessions", 8192, device_id="ab12", raw=RawLog(dev))
+    assert [s["id"] for s in st3.list()] == [2]
+    for raw in (st2.raw, st3.raw):  # the free count kept as blocks change hands = a recount
+        assert raw.free_blocks() == len([b for b in range(1, raw.count) if not raw._held[b]]) == raw.count - 2
+    assert st3.start(HEADER, T0).id == 3  # ids never reused
+
+
+def test_wear_each_block_erased_once_each_sync_one_page():
+    # counts, not timings: a 100 Hz session polled every 100 ms. Each 4 KB
+    # block is erased once; a sync programs the page that holds the newest
+    # bytes (again, with more). littlefs copied the file's last block at every sync (erase
+    # and program 3.5-5x the logged bytes, issue 11.3).
+    d, fl = flash("wear", 128)
+    dev = Region(fl, 0, 128)
+    st = raw_store(d, dev)
+    p0, e0 = fl.program_bytes, fl.erase_bytes
+    log = st.start(HEADER, T0)
+    now = T0
+    syncs = 0
+    last = log.durable
+    for i, s in enumerate(recsynth.iter_samples(36000, accel_noise=30.0, gyro_noise=8.0)):  # 6 minutes
+        log.add_sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+        if i % 10 == 9:
+            now = T0 + s[1]
+            log.poll(now)
+            if log.durable != last:
+                syncs += 1
+                last = log.durable
+    log.close(now + 10)
+    logged = st.size(log.id)
+    prog, erase = fl.program_bytes - p0, fl.erase_bytes - e0
+    blocks = len(st.raw._chains[log.id])
+    # each block erased once (ahead of the writer), and at most one more: the
+    # block erased ahead that the next session will start in
+    assert erase == BLOCK * (blocks + (1 if st.raw._spare >= 0 else 0)), (erase // BLOCK, blocks)
+    assert blocks <= logged // (BLOCK - HDR - 1100) + 1  # a block holds its payload less at most one record
+    assert syncs >= 36000 // (100 * RAW_FLUSH_MS // 1000) - 2  # (a sync every RAW_FLUSH_MS)
+    # pages filled once, plus per sync the page it left part filled, plus
+    # per block its last page (the rest of the block stays erased)
+    assert prog <= logged + blocks * (HDR + PAGE) + (syncs + 1) * PAGE, (prog, logged, syncs, blocks)
+    # the issue's goals, on these counts (realistic noise: ~5 bytes a sample)
+    assert prog / logged <= 1.5 and erase / logged <= 2.0, (prog / logged, erase / logged)
+
+
+def _write_session(dev, cuts):
+    # a session written through the store on dev (a CutFlash); returns
+    # (the bytes it meant to write, bytes durable at the last finished
+    # sync) or raises Cut
+    d = cuts["d"]
+    st = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(dev))
+    log = st.start(HEADER, T0)
+    now = T0
+    for i, s in enumerate(recsynth.iter_samples(900, accel_noise=30.0, gyro_noise=8.0)):
+        log.add_sample(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
+        if i % 10 == 9:
+            now = T0 + s[1]
+            log.poll(now)
+            cuts["durable"] = log.durable
+    log.close(now)
+    cuts["durable"] = log.durable
+    return log.id
+
+
+def test_power_cut_at_every_flash_operation_keeps_every_synced_sample():
+    d, fl = flash("cuts", 24)
+    dev = Region(fl, 0, 24)
+    RawLog.format(dev)
+    # one session kept from an earlier boot: never touched by the cuts
+    st = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(dev))
+    old = st.start(HEADER, T0)
+    old.close(run_session(old, recsynth.samples(300), events=False))
+    before = read_all(st, 1)
+    snap = bytearray(24 * BLOCK)
+    fl.f.seek(0)
+    fl.f.readinto(snap)
+    # the uncut run: its operations and its bytes
+    cuts = {"d": d}
+    counter = CutFlash(dev)
+    sid = _write_session(counter, cuts)
+    full = read_all(SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(dev)), sid)
+    ops = counter.ops
+    assert ops > 10
+    checked = 0
+    for at in range(ops):
+        for torn in (0, 100):
+            fl.f.seek(0)
+            fl.f.write(snap)  # the flash as before the session
+            os.remove(d + "/sessions/next_id")  # (littlefs's counter: back to 2)
+            with open(d + "/sessions/next_id", "w") as f:
+                f.write("2\n")
+            cuts = {"d": d, "durable": 0}
+            try:
+                _write_session(CutFlash(dev, at, torn), cuts)
+                raise AssertionError("no cut at op %d" % at)
+            except Cut:
+                pass
+            st2 = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(dev))  # reboot
+            assert read_all(st2, 1) == before, (at, torn)
+            ids = [s["id"] for s in st2.list()]
+            got = read_all(st2, 2) if 2 in ids else b""
+            assert full[:len(got)] == got, (at, torn)  # a prefix of what was written, nothing else
+            n = len(LogReader(got).samples()) if len(got) > 5 else 0
+            assert n >= cuts["durable"], (at, torn, n, cuts["durable"])
+            if len(got) > 5:  # (a cut before the header records' first sync leaves the file header alone)
+                assert LogReader(got).errors == [] and LogReader(got).skipped_bytes == 0, (at, torn)
+            # the board goes on: the next session is written after it
+            log = st2.start(HEADER, T0)
+            log.close(run_session(log, recsynth.samples(200), events=False))
+            st3 = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(dev))
+            assert LogReader(read_all(st3, log.id)).complete and read_all(st3, 1) == before
+            checked += 1
+    assert checked == 2 * ops
+
+
+def test_full_region_closes_the_session_and_room_comes_back_after_a_delete():
+    d, fl = flash("full", 12)
+    dev = Region(fl, 0, 12)  # 11 data blocks of 4064 bytes
+    st = raw_store(d, dev, reserve=8192)
+    log = st.start(HEADER, T0)
+    run_session(log, recsynth.iter_samples(20000, accel_noise=30.0, gyro_noise=8.0), events=False)
+    assert log.full
+    r = LogReader(read_all(st, log.id))
+    assert r.complete and r.errors == []  # closed with its NOTE and END
+    assert any("flash_low" in n[1] for n in r.notes()) or log.errors, (log.errors, log.last_error)
+    assert not st.has_room()
+    log2 = st.start(HEADER, T0)
+    assert log2.id is None and log2.full  # detached: nothing recorded without room
+    st.delete(1)
+    assert st.has_room()
+    log3 = st.start(HEADER, T0)
+    assert log3.id == 2 and not log3.full
+    log3.close(T0 + 50)
+
+
+def test_enospc_mid_write_closes_the_session_with_the_reserve_block():
+    # no low check in time (reserve_bytes 0): the region runs out mid-write;
+    # the reserve block takes the rest and the END
+    d, fl = flash("enospc", 8)
+    dev = Region(fl, 0, 8)
+    RawLog.format(dev)
+    st = SessionStore(d + "/sessions", 0, device_id="ab12", raw=RawLog(dev))
+    log = st.start(HEADER, T0)
+    run_session(log, recsynth.iter_samples(20000, accel_noise=30.0, gyro_noise=8.0), events=False)
+    assert log.full and log.errors >= 1 and log.last_error.args[0] == 28
+    r = LogReader(read_all(st, log.id))
+    assert r.complete and r.errors == [] and r.skipped_bytes == 0
+
+
+def test_littlefs_sessions_stay_listed_readable_and_deletable_beside_the_raw_log():
+    d, fl = flash("both", 16)
+    st = SessionStore(d + "/sessions", 4096, device_id="ab12")  # today's store: files
+    log = st.start(HEADER, T0)
+    log.close(run_session(log, recsynth.samples(400), events=False))
+    old = read_all(st, 1)
+    dev = Region(fl, 0, 16)
+    st2 = raw_store(d, dev, reserve=4096)  # the next firmware, with a raw log region
+    log2 = st2.start(HEADER, T0)
+    assert log2.id == 2
+    log2.close(run_session(log2, recsynth.samples(400), events=False))
+    ls = st2.list()
+    assert [(s["id"], s["state"]) for s in ls] == [(1, "complete"), (2, "complete")]
+    assert read_all(st2, 1) == old and st2.digest(1) == st.digest(1)
+    assert "s0001.hdl" in os.listdir(d + "/sessions") and "s0002.hdl" not in os.listdir(d + "/sessions")
+    st2.delete(1, size=len(old), sha256=st.digest(1)[0])
+    assert "s0001.hdl" not in os.listdir(d + "/sessions") and [s["id"] for s in st2.list()] == [2]
+
+
+def test_an_unformatted_region_is_never_written():
+    # a region that is not a raw log (littlefs, another firmware's data) is
+    # left alone: the store records to files as before
+    d, fl = flash("unf", 8)
+    dev = Region(fl, 0, 8)
+    junk = bytearray(b"\x12" * PAGE)
+    fl.writeblocks(0, junk, 0)
+    p0, e0 = fl.program_bytes, fl.erase_bytes
+    raw = RawLog(dev)
+    assert not raw.formatted
+    st = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=raw)
+    log = st.start(HEADER, T0)
+    log.close(run_session(log, recsynth.samples(100), events=False))
+    assert "s0001.hdl" in os.listdir(d + "/sessions")
+    assert (fl.program_bytes, fl.erase_bytes) == (p0, e0)
+
+
+class EioFlash(CutFlash):
+    """Programs fail with EIO from program number `at` on (a failing chip)."""
+
+    def writeblocks(self, b, buf, off=None):
+        self.ops += 1
+        if self.ops > self.at:
+            raise OSError(5)
+        self.r.writeblocks(b, buf, off)
+
+    def ioctl(self, op, arg):
+        return self.r.ioctl(op, arg)
+
+
+def test_a_write_error_stops_the_session_with_that_error_kept():
+    d, fl = flash("eio", 16)
+    dev = Region(fl, 0, 16)
+    RawLog.format(dev)
+    bad = EioFlash(dev, at=6)
+    st = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(bad))
+    log = st.start(HEADER, T0)
+    run_session(log, recsynth.iter_samples(3000, accel_noise=30.0, gyro_noise=8.0), events=False)
+    # the write's EIO, and the close's flush meets it again; nothing else
+    # (an AttributeError from a closed writer came third before the fix)
+    assert log.full and 1 <= log.errors <= 2 and isinstance(log.last_error, OSError), (log.errors, log.last_error)
+    assert log.last_error.args[0] == 5
+    st2 = SessionStore(d + "/sessions", 4096, device_id="ab12", raw=RawLog(dev))
+    got = read_all(st2, 1)
+    assert LogReader(got).errors == [] and len(LogReader(got).samples()) >= log.durable
