@@ -23,9 +23,11 @@ $(STAMP): requirements-dev.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv with pinned dependencies
 
-# One line per test file as it runs (a dot per test, the share done), the slowest tests at the
-# end; outputs go to build/ and temporary folders, nothing into the repository (no .pytest_cache).
-PYTEST_FLAGS := -o addopts= -p no:cacheprovider -rfE --durations=10
+# In two processes (pytest-xdist; PYTEST_WORKERS=0: one), each test file whole in one of them
+# (its module fixtures made once); the slowest tests at the end; outputs go to build/ and
+# temporary folders, nothing into the repository (no .pytest_cache).
+PYTEST_WORKERS ?= 2
+PYTEST_FLAGS := -o addopts= -p no:cacheprovider -rfE --durations=10 -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP) browser unix32 ## run every test (CPython, MicroPython unix ports 64- and 32-bit, mpy-cross), one line a file
 	$(PY) -m pytest $(PYTEST_FLAGS)

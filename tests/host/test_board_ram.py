@@ -102,14 +102,22 @@ def test_the_sims_import_cost_does_not_depend_on_the_checkout_path(tmp_path, mon
     # compiled from a copy under a path 150 characters longer gives the
     # same bytes.
     import shutil
+    import tempfile
 
     from heeldrop import cmd_sim
 
     here = cmd_sim.build_firmware(str(tmp_path / "a"), "armv6m")
-    deep = tmp_path / ("x" * 150) / "firmware"
-    shutil.copytree(cmd_sim.FIRMWARE, str(deep), ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cmd_sim, "FIRMWARE", str(deep))
-    there = cmd_sim.build_firmware(str(tmp_path / "b"), "armv6m")
+    # under a short temporary folder: mpy-cross refuses a long source path
+    # ("name too long"), and pytest's tmp_path is longer in some runs (-n 2:
+    # .../popen-gw1/...): the 150 characters added, not pytest's, are tested
+    short = tempfile.mkdtemp(prefix="hd")
+    try:
+        deep = os.path.join(short, "x" * 150, "firmware")
+        shutil.copytree(cmd_sim.FIRMWARE, deep, ignore=shutil.ignore_patterns("__pycache__"))
+        monkeypatch.setattr(cmd_sim, "FIRMWARE", deep)
+        there = cmd_sim.build_firmware(str(tmp_path / "b"), "armv6m")
+    finally:
+        shutil.rmtree(short)
     n = 0
     for dirpath, _dirs, files in os.walk(here):
         for f in files:

@@ -137,10 +137,16 @@ def parity(name, tmp):
 FLASH_SAFE_HZ = 500
 
 
+# name -> why it failed (None: equal), once a session: test_parity_all_corpus
+# checks every trace, the subset's from test_parity_subset's run
+_PARITY = {}
+
+
 def run_parity(names, tmp):
+    todo = [n for n in names if n not in _PARITY]
     with concurrent.futures.ThreadPoolExecutor(WORKERS) as ex:
-        results = list(ex.map(lambda n: parity(n, tmp), names))
-    return [(n, why) for n, why in results if why]
+        _PARITY.update(ex.map(lambda n: parity(n, tmp), todo))
+    return [(n, _PARITY[n]) for n in names if _PARITY[n]]
 
 
 def test_parity_subset(corpus, tmp_path):

@@ -19,9 +19,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CORPUS = os.path.join(ROOT, "build", "corpus")
 
 
+# path -> CPython's event lines, once a session: the 64- and 32-bit port
+# tests compare the same traces with them
+_HOST = {}
+
+
+def _host_lines(path, tr):
+    if path not in _HOST:
+        _HOST[path] = [to_json(e) for e in run_engine(tr)]
+    return _HOST[path]
+
+
 def _compare(name):
-    tr = read_trace(os.path.join(CORPUS, name + ".csv"))
-    a = [to_json(e) for e in run_engine(tr)]
+    path = os.path.join(CORPUS, name + ".csv")
+    tr = read_trace(path)
+    a = _host_lines(path, tr)
     b = run_engine_micropython(tr)
     return name, a, b
 
@@ -90,7 +102,7 @@ MP32 = os.path.join(ROOT, "build", "unix32", "micropython")
 
 def _compare32(path):
     tr = read_trace(path)
-    return path, [to_json(e) for e in run_engine(tr)], run_engine_micropython(tr, micropython=MP32)
+    return path, _host_lines(path, tr), run_engine_micropython(tr, micropython=MP32)
 
 
 def test_every_corpus_trace_same_events_on_a_32_bit_single_float_port():

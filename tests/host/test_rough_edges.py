@@ -237,6 +237,8 @@ def test_make_test_shows_each_file_and_writes_nothing_into_the_repository(tmp_pa
     (work / "tests" / "host").mkdir(parents=True)
     (work / "tests" / "host" / "test_tiny.py").write_text("def test_a():\n    pass\n\n\ndef test_b():\n    pass\n")
     shutil.copyfile(os.path.join(ROOT, "pyproject.toml"), str(work / "pyproject.toml"))  # its addopts (-q)
+    # the tests' conftest prints the file lines when the run is in two processes (-n 2)
+    shutil.copyfile(os.path.join(ROOT, "tests", "conftest.py"), str(work / "tests" / "conftest.py"))
     r = subprocess.run(argv + ["tests/host/test_tiny.py"], cwd=str(work), capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stdout[-2000:]

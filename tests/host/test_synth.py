@@ -619,3 +619,33 @@ def test_sweep_smoke(tmp_path):
     assert sweep.breaking_point(pts) == 2 and sweep.breaking_point(pts[:2]) is None
     with pytest.raises(ValueError):
         sweep.run_sweep(["nope"], k=1, jobs=1)
+
+
+# ---------------------------------------------------------------- built once for concurrent callers
+
+def test_concurrent_callers_build_a_set_once(tmp_path):
+    # `make test` runs in two processes (pytest-xdist): test_parity and
+    # test_firmware_app (or test_accuracy and this file) ask for the same set
+    # at once on a fresh clone; the second waits for the first and reuses its
+    # set instead of rendering it again
+    import threading
+    import time
+
+    calls = []
+
+    def builder(d):
+        calls.append(d)
+        time.sleep(0.5)
+        with open(os.path.join(d, "index.json"), "w") as f:
+            json.dump({"version": corp.version_stamp(), "base_seed": 7, "traces": []}, f)
+        return []
+
+    out = str(tmp_path / "set")
+    got = []
+    ts = [threading.Thread(target=lambda: got.append(corp._ensure(out, 7, builder))) for _ in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(30)
+    assert got == [[], [], []] and len(calls) == 1, calls
+    assert sorted(os.listdir(str(tmp_path))) == [".set.lock", "set"]  # no temporary folder left

@@ -19,6 +19,7 @@
 The version stamp in index.json is a hash of the simulator's sources (and the
 CSV writer's), so any change to them rebuilds the sets on the next call.
 """
+import contextlib
 import hashlib
 import json
 import os
@@ -236,12 +237,39 @@ def _current(out_dir, base_seed):
 def _ensure(out_dir, base_seed, builder):
     """Regenerate into OUT_DIR only if it is missing or outdated (version
     stamp). Built in a temporary sibling directory and swapped in, so
-    concurrent callers never see half a set."""
+    concurrent callers never see half a set; built once: a concurrent
+    caller (another test process, another `heeldrop synth`) waits for the
+    one building it (a lock file beside it) and reuses its set."""
     names = _current(out_dir, base_seed)
     if names is not None:
         return names
     parent = os.path.dirname(out_dir.rstrip(os.sep)) or "."
     os.makedirs(parent, exist_ok=True)
+    with _build_lock(os.path.join(parent, "." + os.path.basename(out_dir.rstrip(os.sep)) + ".lock")):
+        return _ensure_locked(out_dir, base_seed, builder, parent)
+
+
+@contextlib.contextmanager
+def _build_lock(path):
+    """An exclusive lock on PATH (flock; released when the process ends, so a
+    killed build never blocks the next one). No lock where there is no flock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: concurrent callers may both build (still never half a set)
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _ensure_locked(out_dir, base_seed, builder, parent):
+    names = _current(out_dir, base_seed)
+    if names is not None:  # built by the caller we waited for
+        return names
     tmp = tempfile.mkdtemp(prefix=".build-", dir=parent)
     try:
         names = builder(tmp)
