@@ -155,12 +155,12 @@ def test_calibrated_at_the_still_start(heldout):
     assert _fig(heldout, "calibrated_at_still_start") >= 0.99
 
 
-@xfail("4.95 s (2 of 106 still starts never followed by a calibration; median 1.51 s)", "<= 3.0 s")
+@xfail("4.31 s (1 of 106 still starts never followed by a calibration; median 1.52 s)", "<= 3.0 s")
 def test_calibration_time_after_standing_still_p95(heldout):
     assert _fig(heldout, "calibration_time_p95_s") <= 3.0
 
 
-@xfail("0.868 (618 true reps, 682 detected)", ">= 0.98")
+@xfail("0.870 (618 true reps, 676 detected)", ">= 0.98")
 def test_rep_f1_overall(heldout):
     assert _fig(heldout, "rep_f1") >= 0.98
 
@@ -171,7 +171,7 @@ def test_rep_f1_in_every_mounting(heldout):
     assert len(_fig(heldout, "rep_f1_by_mounting")) == 24 and not bad, bad
 
 
-@xfail("0.662 at the worst rate", ">= 0.98 at every rate")
+@xfail("0.665 at the worst rate", ">= 0.98 at every rate")
 def test_rep_f1_at_every_rate(heldout):
     bad = {k: round(v, 3) for k, v in _fig(heldout, "rep_f1_by_rate").items() if v < 0.98}
     assert len(_fig(heldout, "rep_f1_by_rate")) == 6 and not bad, bad
@@ -181,20 +181,20 @@ def test_rep_f1_at_every_rate(heldout):
 MAE_RECALL = 0.9
 
 
-@xfail("2.68 deg over the reps found (recall 0.913)", "<= 2.5 deg with >= 90 % of reps found")
+@xfail("2.63 deg over the reps found (recall 0.911)", "<= 2.5 deg with >= 90 % of reps found")
 def test_depth_mae(heldout):
     s = heldout.total.summary()
     assert s["rep_recall"] >= MAE_RECALL and s["depth_mae_deg"] <= 2.5, (s["rep_recall"], s["depth_mae_deg"])
 
 
-@xfail("1.20 s over the reps found (recall 0.913)", "<= 0.75 s with >= 90 % of reps found")
+@xfail("1.21 s over the reps found (recall 0.911)", "<= 0.75 s with >= 90 % of reps found")
 def test_hold_mae(heldout):
     s = heldout.total.summary()
     assert s["rep_recall"] >= MAE_RECALL and s["hold_mae_s"] <= 0.75, (s["rep_recall"], s["hold_mae_s"])
 
 
-FLAG_NOW = {"fast_descent": "0.714", "bounced": "0.581", "roll_out": "0.524", "snap_up": "0.845",
-            "twist": "0.53", "no_hold": "0.313"}
+FLAG_NOW = {"fast_descent": "0.721", "bounced": "0.581", "roll_out": "0.515", "snap_up": "0.854",
+            "twist": "0.53", "no_hold": "0.310"}
 
 
 @pytest.mark.parametrize("flag", [pytest.param(f, marks=xfail(FLAG_NOW[f], ">= 0.90")) for f in FLAGS])
@@ -215,7 +215,7 @@ def test_first_bounce_cue_latency(heldout):
     assert s["bounce_latency_median_ms"] <= 400
 
 
-@xfail("19 reps", "0")
+@xfail("15 reps", "0")
 def test_no_reps_in_walking_fidgeting_or_step_spans(heldout):
     assert _fig(heldout, "reps_in_nonrep_spans") == 0, heldout.total.summary()["reps_in_spans"]
 
