@@ -703,15 +703,16 @@ class SessionStore:
         out.sort()
         return out
 
-    def _in_raw(self, sid):
-        # session sid is in the raw log (not a file under root)
-        if self.raw is None or not self.raw.has(sid):
-            return False
+    def _raw_of(self, sid):
+        # the raw log when session sid is in it (not a file under root), else None
+        raw = self.raw
+        if raw is None or not raw.has(sid):
+            return None
         try:
             os.stat(self._file(session_name(sid)))
-            return False  # a file of that id too (cannot happen: ids are never reused): the file
+            return None  # a file of that id too (cannot happen: ids are never reused): the file
         except OSError:
-            return True
+            return raw
 
     def _reopen(self, log):
         # the session file opened again after a write error (see _fail)
@@ -894,10 +895,11 @@ class SessionStore:
         mv = memoryview(buf)
         h = hashlib.sha256()
         left = length
-        if self._in_raw(sid):
+        raw = self._raw_of(sid)
+        if raw is not None:
             pos = 0
             while left > 0:
-                k = self.raw.read_into(sid, pos, mv[:_CRC_STEP if left > _CRC_STEP else left])  # type: ignore[union-attr]  # set: _in_raw()
+                k = raw.read_into(sid, pos, mv[:_CRC_STEP if left > _CRC_STEP else left])
                 if not k:
                     raise OSError(5)
                 h.update(mv[:k])
@@ -983,18 +985,20 @@ class SessionStore:
 
     def size(self, sid):
         """Size in bytes of session sid's file (OSError(2) if unknown)."""
-        if self._in_raw(sid):
-            return self.raw.size(sid)  # type: ignore[union-attr]  # set: _in_raw()
+        raw = self._raw_of(sid)
+        if raw is not None:
+            return raw.size(sid)
         return os.stat(self._path(sid))[6]
 
     def read_chunk(self, sid, offset, length):
         """length bytes of session sid from offset (fewer at the end; b"" at
         or after EOF). OSError(2) for an unknown id."""
-        if self._in_raw(sid):
+        raw = self._raw_of(sid)
+        if raw is not None:
             if length <= 0 or offset < 0:
                 return b""
             buf = bytearray(length)
-            k = self.raw.read_into(sid, offset, buf)  # type: ignore[union-attr]  # set: _in_raw()
+            k = raw.read_into(sid, offset, buf)
             return bytes(buf[:k]) if k < length else bytes(buf)
         path = self._path(sid)
         if length <= 0 or offset < 0 or offset >= os.stat(path)[6]:
@@ -1010,14 +1014,14 @@ class SessionStore:
         SHA-256, so a copy that differs never costs the session."""
         if self._cur is not None and self._cur.id == sid:
             raise OSError(_EBUSY)
-        raw = self._in_raw(sid)
-        path = None if raw else self._path(sid)
+        raw = self._raw_of(sid)
+        path = None if raw is not None else self._path(sid)
         if size is not None or sha256 is not None:
             d, n = self.digest(sid)
             if (size is not None and n != size) or (sha256 is not None and d != sha256):
                 raise ValueError("session %d (%d bytes, SHA-256 %s...) is not the copy (%s bytes, SHA-256 %s...): "
                                  "not deleted" % (sid, n, d[:12], size, (sha256 or "any")[:12]))
-        if raw:
-            self.raw.delete(sid)  # type: ignore[union-attr]  # set: _in_raw()
+        if raw is not None:
+            raw.delete(sid)
         else:
             os.remove(path)

@@ -1645,7 +1645,7 @@ def main(argv):
         if sink is not None and dl is not None and dl.done:
             board_heap.ballast.clear()  # the measurement is over: room for the host's check
 
-            src = _StoreReader(a.store, dl.sid) if a.store._in_raw(dl.sid) else a.store._path(dl.sid)
+            src = _StoreReader(a.store, dl.sid) if a.store._raw_of(dl.sid) is not None else a.store._path(dl.sid)
             ok = 1 if sink.check(dl.sid, dl.total, src) else 0
         out.write("sim: ram board_heap=%d board_base=%d code_adjust=%d free_at_start=%d after_boot_used=%d "
                   "after_boot_largest_free_block=%d "
