@@ -580,14 +580,14 @@ class Engine(Fusion):
         ps = s[_PS]
         wl = s[_WL]
         jolt = self.jolt
-        if jolt == 2:
-            # walking or stepping (a heel strike, turning faster than any
-            # heel drop): the rep under way is none (the rep machine
-            # cancels a rep turning twice as fast as max_rate_dps)
-            wraw = self.k_max_rate_c * 2 + 1
         if jolt:
             self._jolt_t = t
             if jolt == 2:
+                # walking or stepping (a heel strike, turning faster than
+                # any heel drop): the rep under way is none (the rep
+                # machine cancels a rep turning twice as fast as
+                # max_rate_dps)
+                wraw = self.k_max_rate_c * 2 + 1
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, wraw, ph, ps)
         if s[_PEND]:
