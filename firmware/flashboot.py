@@ -28,7 +28,7 @@
 #     superblock): nothing is formatted, nothing mounted; a message says
 #     what to do. A board's data is never formatted without its owner.
 # On ESP32 the region is a data partition labelled "hdlog" in the build's
-# partition table (firmware/boards/partitions-heeldrop-4MiB.csv); the stock
+# partition table (firmware/boot/esp32/partitions-4MiB.csv); the stock
 # _boot.py mounts the "vfs" partition as usual.
 from heelcore.crc import crc32_check
 
