@@ -964,18 +964,27 @@ class Fusion:
         s = self._s
         if not retake:
             self._cal_t1 = t
-        self.set_bias16((out[0], out[1], out[2]))
-        self._moved = False
-        u = self._u
-        u[0] = out[3]
-        u[1] = out[4]
-        u[2] = out[5]
-        self._set_gates()
         self.calibrated = True
-        self._cal_t = t
-        self._walked = False
         s[_MODE] = M_AXIS
         self._ax_reset(t)
+        self._take_level(t, out, None)
+
+    def _take_level(self, t, out, va):
+        # the level "up" and the gyro bias from the rest window just
+        # completed (out), said with a calibrated event; va: the level
+        # re-taken with the foot's frame kept (after walking), else the
+        # window's mean direction is the new up
+        self.set_bias16((out[0], out[1], out[2]))
+        if va is None:
+            u = self._u
+            u[0] = out[3]
+            u[1] = out[4]
+            u[2] = out[5]
+        else:
+            self._retare(va, False)
+        self._set_gates()
+        self._cal_t = t
+        self._walked = False
         self.cal_event(t, self._board_tilt(), out)
 
     def _board_tilt(self):
@@ -1238,12 +1247,7 @@ class Fusion:
             # again, and said so; the axis is kept (the same heel, the same
             # strap: a slip moves the level by 1-5 deg, a raised top is >= 5
             # deg from it)
-            self._walked = False
-            self.set_bias16((out[0], out[1], out[2]))
-            self._set_gates()
-            self._retare(va, False)
-            self._cal_t = t
-            self.cal_event(t, self._board_tilt(), out)
+            self._take_level(t, out, va)
             return
         self.rest_run(t, va, tilt)
 
