@@ -692,6 +692,39 @@ def test_a_long_toe_stand_and_a_partial_drop_first_do_not_teach_the_wrong_down()
     assert [round(r["depth_deg"]) for r in ends] in ([17, 22, 20], [16, 22, 20], [17, 21, 20], [17, 22, 19]), ends
 
 
+def test_a_long_hold_read_heel_up_learns_which_way_is_down_again():
+    # a rise onto the toes (16 deg) held 10 s through the still start's
+    # end, then a slow first drop held 1.5 s: the toe stand decides "down"
+    # the wrong way. The 30 s holds that follow read as the heel resting
+    # 18 deg above level: no top dwell lasts that long (0.5-3 s, raised or
+    # not), so it is a hold, and the frame is learned again from it
+    moves = [(1.5, -16), (10, -16), (4, 14), (1.5, 14), (3, -16), (2, -16)]
+    for _ in range(3):
+        moves += [(4, 18), (30, 18), (3, -16), (2, -16)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
+    axes = [e for e in of(evs, "calibrated") if e["stage"] == "axis"]
+    assert axes[-1]["axis_source"] == "hold", axes
+    ends = _reps(evs)
+    assert len(ends) == 5, ends
+    for r in ends[2:]:
+        assert abs(r["depth_deg"] - 18.0) < 1.5, r
+    for r in ends[3:]:
+        assert abs(r["hold_s"] - 30.0) < 1.0, r
+
+
+def test_a_slow_sink_from_a_raised_top_is_no_hold_read_heel_up():
+    # the sign decided by a 12 s hold; later the heel sinks from the raised
+    # top (20 deg up) over 40 s: a slow drift, not a rest on the wrong side
+    moves = [(1.5, -20), (2, -20), (4, 22), (12, 22), (3, -20), (2, -20), (40, 5), (2, 5), (3, -20), (2, -20),
+             (4, 22), (12, 22), (3, -20), (2, -20)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
+    assert [e["axis_source"] for e in of(evs, "calibrated") if e["stage"] == "axis"] == ["descent"]
+    ends = _reps(evs)
+    assert abs(ends[0]["depth_deg"] - 22.0) < 1.5 and abs(ends[-1]["depth_deg"] - 22.0) < 1.5, ends
+
+
 def _weakest_stride(k):
     # one stride of the gentlest walk in docs/DOMAIN.md's envelope (the
     # simulator's gait: push-off lifting the heel 35 deg, swing of 0.52 s
