@@ -725,6 +725,32 @@ def test_a_slow_sink_from_a_raised_top_is_no_hold_read_heel_up():
     assert abs(ends[0]["depth_deg"] - 22.0) < 1.5 and abs(ends[-1]["depth_deg"] - 22.0) < 1.5, ends
 
 
+def test_a_long_fatigue_shake_does_not_let_the_angle_drift():
+    # fatigue shake (1.2 deg at 6 Hz, docs/DOMAIN.md section 7(b): 0.3-1.5
+    # deg at 5-8 Hz) through 40 s holds, the heel 0.17 m behind the
+    # forefoot pivot: the foot turns at up to 45 deg/s and |a| swings by
+    # ~0.25 g, yet both average out over the accelerometer correction's
+    # second. Meanwhile the gyro warms up (+1 deg/s on every axis after
+    # the still start): the correction must go on holding the angle
+    moves = []
+    for _ in range(3):
+        moves += [(3, 22), (40, 22), (2, 0), (2, 0)]
+    segs, end = script(*moves)
+
+    def shake(t):
+        return (1.2 * min(1.0, max(0.0, (t - 8) / 3)) * math.sin(2 * math.pi * 6.0 * t), 0.0)
+
+    def warm(samples):
+        for s in samples:
+            d = 65 if s[0] > 10000 else 0  # 1 deg/s at 65.5 LSB/(deg/s)
+            yield (s[0], s[1], s[2], s[3], s[4] + d, s[5] + d, s[6] + d)
+    eng, evs = run(warm(generate(segs, end, radius=0.17, sway=(0.5, 1.0), extra=shake)))
+    ends = _reps(evs)
+    assert len(ends) == 3, ends
+    for r in ends:
+        assert abs(r["depth_deg"] - 22.0) < 2.0 and abs(r["hold_s"] - 40.0) < 1.0, r
+
+
 def _weakest_stride(k):
     # one stride of the gentlest walk in docs/DOMAIN.md's envelope (the
     # simulator's gait: push-off lifting the heel 35 deg, swing of 0.52 s

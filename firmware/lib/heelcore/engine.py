@@ -606,7 +606,7 @@ class Engine(Fusion):
             ex.cancel("the foot's axis was learned again")
         self.set_frame(p, 1)
         s[_RESTART] |= 1
-        self._correct(0, 0)
+        self._correct(0, 0, 0)
         side = self.side
         B = self._bl_sums[side]
         for i in range(6):
@@ -653,7 +653,7 @@ class Engine(Fusion):
         self.set_frame(p, 1)
         s[_MODE] = M_RUN
         s[_RESTART] |= 1
-        self._correct(0, 0)
+        self._correct(0, 0, 0)
         self.sway0 = self.sway_pitch()
         self.sway_mdps = self.sway_rate()
         a, b = self._hyp

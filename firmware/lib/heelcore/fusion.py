@@ -110,7 +110,8 @@ _GIY = const(66)
 _GIZ = const(67)
 _AMAX = const(68)  # largest low-passed |a/4|^2 since the tick
 _AMIN = const(69)  # smallest
-_NS = const(70)
+_A2S = const(70)  # the low-passed |a/4|^2 smoothed over ticks (the gate's: a shake's swings average out)
+_NS = const(71)
 
 _UDEG = const(1000000)
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
@@ -197,6 +198,7 @@ class Fusion:
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
+        self._wsm = array.array("i", [0, 0, 0, 0])  # the last tick's raw gyro integral (counts * ms) and its ms
         self._va = array.array("i", [0, 0, 0])  # scratch vectors (no allocation per tick)
         self._vb = array.array("i", [0, 0, 0])
         self._vc = array.array("i", [0, 0, 0])
@@ -515,9 +517,10 @@ class Fusion:
             self.jolt = 0
         if r & 4:
             self._long_gap(s[_GAPT], s[_GAPMS])
+        wg = self._gate_rate(acc)  # (before _rest takes the tick's gyro integral)
         mode = s[_MODE]
         if mode == M_RUN:
-            self._correct(acc, wmax)
+            self._correct(acc, wmax, wg)
         rest = self._rest(t, acc, wraw)
         if mode == M_CAL:
             if rest == 1:
@@ -533,8 +536,38 @@ class Fusion:
                 self._rest_done(t, False)
             self._run_tick(t, wraw)
 
+    def _gate_rate(self, acc):
+        # What the accelerometer correction's gate is told of the foot's
+        # rotation: its mean rate over the last two ticks (L1, counts),
+        # and (s[_A2S]) the low-passed |a/4|^2 smoothed over ticks. The
+        # correction follows the accelerometer over ~1 s (fusion_tau_s):
+        # what biases it is motion that lasts, not a shake's swings
+        # (fatigue shake, 5-8 Hz, turns the foot at up to ~75 deg/s and
+        # swings |a| by 0.5 g about the forefoot pivot: the low-passed
+        # rate's peaks shut the gate for good, yet over 0.2 s the shake's
+        # rate averages to a fifth or less). A drop or a rise turning
+        # faster than the gate keeps it shut as before.
+        s = self._s
+        w = self._wsm
+        m = 0
+        n = acc + w[3]
+        if n > 0:
+            for i in range(3):
+                g = s[_GIX + i]
+                r = (g + w[i]) // n - s[_BX + i]
+                w[i] = g
+                m += r if r > 0 else -r
+        w[3] = acc
+        ax = s[_ALX] >> 6
+        ay = s[_ALY] >> 6
+        az = s[_ALZ] >> 6
+        a2 = ax * ax + ay * ay + az * az
+        v = s[_A2S]
+        s[_A2S] = v + ((a2 - v) >> 2)
+        return m
+
     @micropython.viper
-    def _correct(self, acc: int, wmax: int) -> int:
+    def _correct(self, acc: int, wmax: int, wg: int) -> int:
         # Complementary filter with an integral term (Mahony): pull theta
         # and phi towards the accelerometer's pose with gain acc/tau, and the
         # gyro bias along the pitch and roll axes by the integral of that
@@ -543,7 +576,11 @@ class Fusion:
         # Re-anchors the angles to the accelerometer after a gap, after
         # samples at the sensor's rails, or when the two disagree by more
         # than 15 deg for 0.3 s while the accelerometer is trustworthy.
-        # Returns 1 when the angles were re-anchored.
+        # The pull is gated on the rotation and |a| smoothed over ticks (wg,
+        # s[_A2S]: see _gate_rate); a re-anchor needs the accelerometer
+        # trustworthy now (wmax: the largest low-passed rate since the
+        # tick, and the low-passed |a| now). Returns 1 when the angles
+        # were re-anchored.
         s = ptr32(self._s)
         k32 = 65536
         k32 <<= 16  # 2**32 on a 64-bit port; never used on a 32-bit one
@@ -623,7 +660,8 @@ class Fusion:
             s[_XB] = (tha // 1000) << 4
             s[_VB] = 0
             return 1
-        if not gate:
+        a2 = s[_A2S]
+        if not (s[_G2LO] < a2 and a2 < s[_G2HI] and wg < s[_GATE]):
             return 0
         k = acc * 256 // s[_TAU]  # gain, Q8
         if k > 64:
