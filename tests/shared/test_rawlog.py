@@ -261,6 +261,44 @@ def test_a_sync_programs_only_its_new_bytes_so_25hz_meets_the_wear_goal():
     assert r.complete and r.errors == [] and len(r.samples()) == 25 * 360
 
 
+def test_append_goes_on_in_the_partial_page_without_programming_its_bytes_again():
+    # RawLog.append() (the store reopens a session after a write error): a
+    # new writer goes on in the page that holds the end, FF over the bytes
+    # there; before, it read that page back and programmed it all again
+    d, fl = flash("append", 16)
+    dev = Region(fl, 0, 16)
+    RawLog.format(dev)
+    raw = RawLog(dev)
+    rec = bytearray(b"\xe7\x5a\x01\x0b\x00" + b"\x00" * 15)
+    from heelcore.crc import crc32_put
+
+    f = raw.create(1)
+    f.write(b"HDLG\x01")
+    want = bytearray(b"HDLG\x01")
+    for i in range(30):  # 600 bytes: the end in the block's third page
+        rec[5] = i
+        crc32_put(rec, 2, len(rec) - 4, len(rec) - 4)
+        f.write(rec)
+        want += rec
+        if i % 7 == 6:
+            f.flush()
+    f.flush()
+    raw._writing = None  # a writer of its own, as after the store dropped the first
+    g = raw.append(1)
+    assert g is not f and g.tell() == len(want)
+    for i in range(30, 45):
+        rec[5] = i
+        crc32_put(rec, 2, len(rec) - 4, len(rec) - 4)
+        g.write(rec)
+        want += rec
+    g.close()
+    assert fl.reprogram_bytes == 0 and fl.nor_errors == 0
+    r2 = RawLog(dev)  # the next boot reads it all back
+    got = bytearray(r2.size(1))
+    r2.read_into(1, 0, got)
+    assert got == want
+
+
 def test_an_erase_ahead_never_stands_in_a_flushs_way():
     # counts, not timings: an erase ahead starts only while the next flush
     # is more than ERASE_MAX_MS (a 400 ms erase) away, so that no flush
