@@ -592,16 +592,23 @@ def run(args):
 def serve_pty(args, info, flash, env):
     """Two pseudo terminals joined by a relay (as socat does): the firmware's
     stdin/stdout is one (raw), the other is the port clients open. The relay
-    drops output nobody reads, so the device never blocks on a full pty."""
+    (heeldrop.ptyrelay) loses nothing while a client has the port open: a
+    client that stops reading holds the device back, as a host does a board's
+    USB serial; with no client the output is thrown away, as a board's USB
+    port nobody opened never blocks."""
     import pty
-    import select
     import tty
+
+    from heeldrop.ptyrelay import PtyRelay
 
     m_dev, s_dev = pty.openpty()
     m_cli, s_cli = pty.openpty()
     tty.setraw(s_dev)
     tty.setraw(s_cli)
     path = os.ttyname(s_cli)
+    # the relay keeps no descriptor of the port's side: the master then tells
+    # whether a client has it open (the raw settings stay with the pty)
+    os.close(s_cli)
     link = "/tmp/heeldrop-sim-%d" % os.getpid()
     try:
         if os.path.lexists(link):
@@ -613,27 +620,10 @@ def serve_pty(args, info, flash, env):
     proc = subprocess.Popen(cmd, env=env, cwd=flash, stdin=s_dev, stdout=s_dev, close_fds=True)
     os.close(s_dev)
     print("heeldrop sim: serial port %s%s (Ctrl-C to end)" % (path, " = " + link if link else ""), flush=True)
-    os.set_blocking(m_cli, False)
+    relay = PtyRelay(m_dev, m_cli, path)
     try:
         while proc.poll() is None:
-            r, _, _ = select.select([m_dev, m_cli], [], [], 0.2)
-            if m_dev in r:
-                try:
-                    data = os.read(m_dev, 4096)
-                except OSError:
-                    data = b""
-                if data:
-                    try:
-                        os.write(m_cli, data)
-                    except (BlockingIOError, OSError):
-                        pass  # no client reading: drop, like a USB port nobody opened
-            if m_cli in r:
-                try:
-                    data = os.read(m_cli, 4096)
-                except OSError:
-                    data = b""
-                if data:
-                    os.write(m_dev, data)
+            relay.step(0.2)
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
@@ -643,7 +633,7 @@ def serve_pty(args, info, flash, env):
                 proc.wait(3)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        for fd in (m_dev, m_cli, s_cli):
+        for fd in (m_dev, m_cli):
             try:
                 os.close(fd)
             except OSError:
