@@ -65,7 +65,8 @@ class PtyRelay:
             self.opened += 1
         elif not present and self.client:
             self.client = False
-            self._read_cli()  # what it wrote before it closed still reaches the device
+            while self._read_cli():  # what it wrote before it closed still reaches the device
+                pass
             self.discarded += len(self.to_cli)
             self.to_cli = bytearray()
             self._flush_port()
@@ -103,11 +104,13 @@ class PtyRelay:
             self.discarded += len(data)
 
     def _read_cli(self):
+        """Read what the client sent (one chunk); returns the bytes read."""
         try:
             data = os.read(self.cli, CHUNK)
         except (BlockingIOError, OSError):  # EIO: no client (any more)
-            return
+            return 0
         self.to_dev += data
+        return len(data)
 
     def _write(self, fd, buf):
         """Write what the pty takes now; returns the bytes written."""
