@@ -59,7 +59,16 @@ fills the rest with ballast before the app starts.
 app speaks docs/PROTOCOL.md on it, and a Ctrl-C byte stops the app and
 leaves the MicroPython REPL on the same port, in the flash's root
 (mpremote connect PTY resume fs ls). The path is printed, with a stable link /tmp/heeldrop-sim-PID.
-After the trace the device stays up, idle, until Ctrl-C here.
+After the trace the device stays up, idle, until Ctrl-C here. The port is a
+relay (heeldrop.ptyrelay) that loses nothing while a client has it open: a
+client that stops reading holds the device back as a host does a board's
+USB serial (the ptys fill, then the firmware's write waits; its virtual
+clock does not move meanwhile, so a slow reader costs no sample). While no
+client has the port open, what the device sends is thrown away, as by a
+board's USB port no host opened, and a new client starts on fresh output.
+Not modelled: a board's MicroPython waits at most 0.5 s a write for a host
+that has the port open but does not read (MICROPY_HW_USB_CDC_TX_TIMEOUT),
+then drops what does not fit; a host stalled longer loses frames there.
 
 --from-flash boots the firmware found on the flash (main.py's modules at
 its root, heelcore in its lib/), as a board with plain MicroPython does:
