@@ -75,9 +75,10 @@ def test_a_client_that_stops_reading_holds_the_device_back_and_loses_nothing(tmp
     # the ptys hold), then reads the rest: every sample the device logged
     # from the first one received came over the link, in order, no frame
     # damaged; the only losses are the ones the device itself announced
-    # (GAP frames, equal to its log's GAP records).
+    # (GAP frames, equal to its log's GAP records: a sensor unplugged).
     flash = str(tmp_path / "flash")
-    sim = SimProcess(TRACE, speed=None, flash=flash, extra=["--quiet"]).start()
+    # the sensor unplugged for 0.5 s at 30 s: losses of the device's own, announced
+    sim = SimProcess(TRACE, speed=None, flash=flash, extra=["--quiet", "--inject", "unplug@30+0.5"]).start()
     try:
         t = open_port(sim.port)
         cap = Capture()
@@ -125,8 +126,10 @@ def test_a_client_that_stops_reading_holds_the_device_back_and_loses_nothing(tmp
     assert cap.order == sorted(cap.order) and len(cap.order) == len(set(cap.order))  # nothing doubled
     assert st["bad_frames"] == 0 and st["missed_frames"] == 0 and st["samples_lost"] == 0, st
     # the device's own losses, exactly as its log has them, none added
-    logged = [(a, n) for a, n, _why in log.gaps() if a >= first]
-    assert [(g[0], g[1]) for g in gaps if g[0] >= first] == logged
+    # (a GAP of count 0 marks the fault's start in the log; only losses go on the link)
+    logged = [(a, n) for a, n, _why in log.gaps() if a >= first and n]
+    assert logged and [(g[0], g[1]) for g in gaps] == logged
+    assert st["device_lost"] == sum(n for _a, n in logged) >= 25  # 0.5 s at the trace's 50 Hz, at least
 
 
 def test_download_is_the_device_file_byte_for_byte(played, tmp_path):
