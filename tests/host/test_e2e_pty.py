@@ -77,8 +77,10 @@ def test_a_client_that_stops_reading_holds_the_device_back_and_loses_nothing(tmp
     # damaged; the only losses are the ones the device itself announced
     # (GAP frames, equal to its log's GAP records: a sensor unplugged).
     flash = str(tmp_path / "flash")
-    # the sensor unplugged for 0.5 s at 30 s: losses of the device's own, announced
-    sim = SimProcess(TRACE, speed=None, flash=flash, extra=["--quiet", "--inject", "unplug@30+0.5"]).start()
+    # the sensor unplugged for 0.5 s at 30 s: losses of the device's own, announced;
+    # the trace starts with the host's first byte (a loaded machine may be slow to connect)
+    sim = SimProcess(TRACE, speed=None, flash=flash,
+                     extra=["--quiet", "--wait-host", "--inject", "unplug@30+0.5"]).start()
     try:
         t = open_port(sim.port)
         cap = Capture()
