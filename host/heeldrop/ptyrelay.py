@@ -44,7 +44,10 @@ class PtyRelay:
         self.to_dev = bytearray()  # read from the client, not yet taken by the device's pty
         self.client = False  # a client has the port open
         self.dev_closed = False
-        self.discarded = 0  # device bytes read while no client had the port open
+        # device bytes thrown away: read while no client had the port open, or
+        # held in the relay for a client that closed (not counted: what that
+        # client left unread in the port itself, flushed too)
+        self.discarded = 0
         self.relayed = 0  # device bytes passed on to a client
         self.opened = 0  # how many times a client opened the port
         self._probe = select.poll()
