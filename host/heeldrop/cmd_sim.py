@@ -652,7 +652,7 @@ def serve_pty(args, info, flash, env):
                 os.unlink(link)
             except OSError:
                 pass
-    print("heeldrop sim: port: %d bytes to clients (opened %d times), %d thrown away while no client had it open"
+    print("heeldrop sim: port: %d bytes to clients (opened %d times), %d thrown away with no client to take them"
           % (relay.relayed, relay.opened, relay.discarded), file=sys.stderr)
     print("heeldrop sim: sessions in %s" % _where(args, flash), file=sys.stderr)
     return 0
