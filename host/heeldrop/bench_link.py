@@ -6,6 +6,9 @@
     live_1khz_60s_lost_samples    samples lost on the link in a 60 s live ingest of a 1 kHz stream (goal: 0):
                                   logged by the device but not received (the device's own gaps, e.g. a
                                   FIFO overflow, are live_1khz_60s_device_gap_samples)
+    live_1khz_60s_rate_hz         samples a second of wall time that came over the link: the sim's port
+                                  loses nothing (heeldrop.ptyrelay), so a host too slow for the stream
+                                  holds the device back and shows here, under 1000, not as losses
 
     python -m heeldrop.bench_link            (make bench runs it via heeldrop.bench)
 """
