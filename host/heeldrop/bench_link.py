@@ -1,6 +1,7 @@
 """Link benchmarks on the virtual device (`heeldrop sim --pty`), name=value lines:
 
-    download_bytes_per_s          heeldrop's verified download of a session log
+    download_bytes_per_s          heeldrop's verified download of a session log (littlefs layout,
+                                  `heeldrop sim --raw-kb 0`, so that mpremote can copy the same file)
     mpremote_cp_bytes_per_s       `mpremote connect PTY resume fs cp :FILE .` of the same file, same run
     download_to_mpremote_ratio    the first over the second (goal: >= 1)
     live_1khz_60s_lost_samples    samples lost on the link in a 60 s live ingest of a 1 kHz stream (goal: 0):
@@ -69,7 +70,10 @@ def bench_download(tmp, log=print):
     from heeldrop.transport import SerialTransport
 
     flash = os.path.join(tmp, "flash")
-    with SimProcess(DEMO, speed=None, flash=flash) as sim:
+    # littlefs over all of the flash (stock MicroPython, the .mpy route): the
+    # only layout in which mpremote can copy a session file at all (the raw
+    # log region is not a filesystem), so both copy the same file
+    with SimProcess(DEMO, speed=None, flash=flash, extra=["--raw-kb", "0"]) as sim:
         t = SerialTransport(sim.port)
         try:
             t.connect(timeout=10)
