@@ -111,7 +111,11 @@ _GIZ = const(67)
 _AMAX = const(68)  # largest low-passed |a/4|^2 since the tick
 _AMIN = const(69)  # smallest
 _A2S = const(70)  # the low-passed |a/4|^2 smoothed over ticks (the gate's: a shake's swings average out)
-_NS = const(71)
+_ASX = const(71)  # the low-passed accel summed over the tick's samples, counts
+_ASY = const(72)
+_ASZ = const(73)
+_ASN = const(74)  # samples summed
+_NS = const(75)
 
 _UDEG = const(1000000)
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
@@ -198,6 +202,7 @@ class Fusion:
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
+        self._amean = array.array("i", [0, 0, 0])  # the tick's mean low-passed accel, counts
         self._wsm = array.array("i", [0, 0, 0, 0])  # the last tick's raw gyro integral (counts * ms) and its ms
         self._va = array.array("i", [0, 0, 0])  # scratch vectors (no allocation per tick)
         self._vb = array.array("i", [0, 0, 0])
@@ -274,18 +279,31 @@ class Fusion:
             v -= k32
         v += ((ax << 4) - v) * k >> 6
         s[_ALX] = v
-        a2 = (v >> 6) * (v >> 6)
+        sm = s[_ASX]
+        if sm >> 31 > 0:
+            sm -= k32
+        s[_ASX] = sm + (v >> 4)
+        a2 =(v >> 6) * (v >> 6)
         v = s[_ALY]
         if v >> 31 > 0:
             v -= k32
         v += ((ay << 4) - v) * k >> 6
         s[_ALY] = v
-        a2 += (v >> 6) * (v >> 6)
+        sm = s[_ASY]
+        if sm >> 31 > 0:
+            sm -= k32
+        s[_ASY] = sm + (v >> 4)
+        a2 +=(v >> 6) * (v >> 6)
         v = s[_ALZ]
         if v >> 31 > 0:
             v -= k32
         v += ((az << 4) - v) * k >> 6
         s[_ALZ] = v
+        sm = s[_ASZ]
+        if sm >> 31 > 0:
+            sm -= k32
+        s[_ASZ] = sm + (v >> 4)
+        s[_ASN] += 1
         a2 += (v >> 6) * (v >> 6)
         # the low-passed |a/4|^2's extremes since the tick (walking: the
         # heel strike's impact, the swing's lightness)
@@ -558,6 +576,12 @@ class Fusion:
                 w[i] = g
                 m += r if r > 0 else -r
         w[3] = acc
+        am = self._amean
+        n = s[_ASN]
+        for i in range(3):
+            am[i] = s[_ASX + i] // n if n > 0 else s[_ALX + i] >> 4
+            s[_ASX + i] = 0
+        s[_ASN] = 0
         ax = s[_ALX] >> 6
         ay = s[_ALY] >> 6
         az = s[_ALZ] >> 6
@@ -596,6 +620,20 @@ class Fusion:
         ax >>= 4
         ay >>= 4
         az >>= 4
+        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
+        if not (s[_RESTART] & 9):
+            # the pose from the tick's mean (a shake's swings averaged, not
+            # sampled); a re-anchor takes the pose now
+            am = ptr32(self._amean)
+            ax = am[0]
+            if ax >> 31 > 0:
+                ax -= k32
+            ay = am[1]
+            if ay >> 31 > 0:
+                ay -= k32
+            az = am[2]
+            if az >> 31 > 0:
+                az -= k32
         a = s[_FX]
         if a >> 31 > 0:
             a -= k32
@@ -626,10 +664,9 @@ class Fusion:
         if c >> 31 > 0:
             c -= k32
         y = (ax * a + ay * b + az * c) >> 14
+        r = s[_RESTART]
         tha = int(atan2_u(x, z))
         pha = int(atan2_u(y, int(isqrt((x >> 2) * (x >> 2) + (z >> 2) * (z >> 2))) << 2))
-        r = s[_RESTART]
-        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
         gate = s[_G2LO] < a2 and a2 < s[_G2HI] and wmax < s[_GATE]
         th = s[_TH]
         if th >> 31 > 0:
