@@ -621,9 +621,10 @@ class Fusion:
         ay >>= 4
         az >>= 4
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
-        if not (s[_RESTART] & 9):
-            # the pose from the tick's mean (a shake's swings averaged, not
-            # sampled); a re-anchor takes the pose now
+        if not (s[_RESTART] & 9 or (s[_G2LO] < a2 and a2 < s[_G2HI] and wmax < s[_GATE])):
+            # the accelerometer trusted on average only (a shake): the pose
+            # from the tick's mean, its swings averaged, not sampled (else,
+            # and for a re-anchor, the pose now: the mean lags a drop)
             am = ptr32(self._amean)
             ax = am[0]
             if ax >> 31 > 0:
