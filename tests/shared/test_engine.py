@@ -856,3 +856,30 @@ def test_a_twist_at_depth_is_measured_about_the_vertical():
         eng, evs = run(generate(segs, end, radius=0.17, extra=twist(deg)))
         ends = _reps(evs)
         assert len(ends) == 2 and ends[0]["twist"] == want and not ends[1]["twist"], (deg, ends)
+
+
+def test_a_jolt_of_grade_2_cancels_the_rep_under_way():
+    # the signal layer's walking grade reaches the rep machine as such (no
+    # made-up raw rate): jolt 2 cancels the rep under way, jolt 1 does not
+    segs, end = rep_script(reps=2, depth=24.0, hold=6.0)
+    samples = list(generate(segs, end))
+    for jolt, cancelled in ((1, False), (2, True)):
+        eng = Engine(Config())
+        evs = []
+        for s in samples:
+            n = eng.step(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+            while n:
+                evs.append(eng.pop_event())
+                n -= 1
+            if s[0] >= 23000:  # in the second rep's hold
+                break
+        ex = eng._ex
+        assert ex.e[0] == 4 and ex.rep == 2, [e["type"] for e in evs]  # E_STATE: in the hold
+        n0 = len(ex.held) if ex.held is not None else 0  # (held while the sign is pending)
+        ex.tick(s[0] + 100, 24000000 * ex.sign, 24000000 * ex.sign, 0, 0, jolt, 0, 0)
+        got = [e["type"] for e in ex.held[n0:]] if ex.held is not None else []
+        e = eng.pop_event()
+        while e is not None:
+            got.append(e["type"])
+            e = eng.pop_event()
+        assert ("rep_cancel" in got) == cancelled, (jolt, got)

@@ -314,11 +314,12 @@ class Reps:
 
     # ------------------------------------------------------------- tick
     @micropython.native
-    def tick(self, t, th, thf, wf, wl, wraw, ph, ps):
+    def tick(self, t, th, thf, wf, wl, jolt, ph, ps):
         """The slow tick, with the signal's values (this hypothesis mirrors
         them): th (udeg), thf (2 Hz view, udeg), wf (its rate, mdps), wl
-        (3 Hz rate, mdps), wraw: max raw rotation (counts); ph, ps: roll
-        and yaw (udeg)."""
+        (3 Hz rate, mdps), jolt: the signal layer's walking/stepping grade
+        since the last tick (2: what no heel drop does, which cancels the
+        rep under way); ph, ps: roll and yaw (udeg)."""
         e = self.e
         sg = self.sign
         self.t_ms = t
@@ -335,7 +336,7 @@ class Reps:
         if e[E_STATE] == S_TOP:
             self._step_top(t)
         else:
-            self._step_rep(t, wlmax, wlmin, wraw, ph * sg, ps)
+            self._step_rep(t, wlmax, wlmin, jolt, ph * sg, ps)
 
     # -------------------------------------------------------------- top
     @micropython.native
@@ -506,11 +507,11 @@ class Reps:
 
     # ------------------------------------------------------------- reps
     @micropython.native
-    def _step_rep(self, t, wlmax, wlmin, wraw, ph, ps):
+    def _step_rep(self, t, wlmax, wlmin, jolt, ph, ps):
         eng = self.eng
         e = self.e
         st = e[E_STATE]
-        if wlmax > eng.k_max_rate or wlmin < -eng.k_max_rate or wraw > eng.k_max_rate_c * 2:
+        if wlmax > eng.k_max_rate or wlmin < -eng.k_max_rate or jolt == 2:
             self.cancel("too violent for a heel drop")
             return
         # walking: push-off lifts the heel 35-55 deg above level (a raised
