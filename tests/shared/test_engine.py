@@ -883,3 +883,23 @@ def test_a_jolt_of_grade_2_cancels_the_rep_under_way():
             got.append(e["type"])
             e = eng.pop_event()
         assert ("rep_cancel" in got) == cancelled, (jolt, got)
+
+
+def test_a_dip_in_the_hold_that_settles_deep_again_is_no_rise():
+    # the signal may show the heel 10 deg deeper for a few seconds in a
+    # hold (roll leaking into the pitch on a shoe mount, a weight shift)
+    # and then back at the hold's level, where it rests 13 s more: the
+    # way back looks like a rise's start, but a rise is over within 3 s
+    # and ends at the top; this one rests deep, so the hold goes on (it was
+    # a rise of 33 s with no hold, its end in the future)
+    def bump(t):
+        s = t - 23.0  # 10 deg deeper over 1 s, 3 s there, back over 2 s
+        if s <= 0 or s >= 6.0:
+            return (0.0, 0.0)
+        return (10.0 * (_mj(s) if s < 1 else (1.0 if s < 4 else 1 - _mj((s - 4) / 2))), 0.0)
+    segs, end = script((3, 20), (6, 20), (2, 0), (3, 0), (3, 20), (22, 20), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=bump))
+    ends = _reps(evs)
+    assert len(ends) == 2, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    r = ends[1]
+    assert abs(r["hold_s"] - 22.0) < 1.5 and not r["no_hold"] and abs(r["rise_s"] - 2.0) < 0.5, r

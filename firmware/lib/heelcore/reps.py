@@ -74,6 +74,7 @@ E_SIZE = const(319)  # E_DN + NK
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
 _WALK_MS = const(1500)  # no rep starts this soon after one
+_RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -434,6 +435,7 @@ class Reps:
         self._fit_on = t
         self._fit_end = t
         self._rise_settle = None
+        self._rise_hold = None  # since when a "rise" has rested deep down
         self._past_bottom = False
         self._at_bottom = False
         self._snap = False
@@ -932,11 +934,42 @@ class Reps:
         if th < top + eng.k_top_band // 2:
             self._end_rep(t, t)
             return
+        # at rest for 2 s still over half the travel down: no rise (a real
+        # one is minimum-jerk, 0.2-3 s in all, so at most 1.5 s on its
+        # deeper half) but a dip in the hold (sway, a fidget, roll leaking
+        # into pitch): the hold goes on
+        if calm and thf > top + (e[E_PEAK] - top) // 2:
+            if self._rise_hold is None:
+                self._rise_hold = t
+            elif ticks_diff(t, self._rise_hold) >= _RISE_HOLD_MS:
+                self._back_to_hold(t)
+                return
+        else:
+            self._rise_hold = None
         # going down again before reaching the top: a new rep (continuous pumping)
         if thf - e[E_THMIN] > 4 * _UDEG and wf > eng.k_d_rate:
             onset = e[E_TTHMIN]
             self._end_rep(t, onset)
             self._start_rep(t, onset)
+
+    def _back_to_hold(self, t):
+        e = self.e
+        th = self.eng.th_now(self)
+        e[E_STATE] = S_HOLD
+        e[E_TRACK] = 0
+        e[E_BMODE] = 0
+        e[E_BMAX] = th
+        e[E_BMAXT] = t
+        e[E_BSTART] = t
+        e[E_BSTH] = th
+        e[E_BNEART] = t
+        self._rise_hold = None
+        self._rise_settle = None
+        self._peak_up = 0
+        self._quiet_since = None
+        self._hold_last = self._thf
+        self.out("hold_start", t, depth_deg=udeg_c(th))
+        self._hold_tick(t)
 
     def _fit_dn(self, H, L):
         # the rise from H down to L (udeg): minimum-jerk fit of the last
