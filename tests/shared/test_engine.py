@@ -903,3 +903,21 @@ def test_a_dip_in_the_hold_that_settles_deep_again_is_no_rise():
     assert len(ends) == 2, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
     r = ends[1]
     assert abs(r["hold_s"] - 22.0) < 1.5 and not r["no_hold"] and abs(r["rise_s"] - 2.0) < 0.5, r
+
+
+def test_a_lone_rebound_deep_in_a_hold_is_no_bounce():
+    # docs/DOMAIN.md section 2.4: a bounce is 2-6 cycles at 1-3 Hz at end
+    # range, as the heel arrives there; 12 s into a still hold a single
+    # rebound (sway and fatigue shake add up to one now and then) is none.
+    # Bounces at the end of a slow (10 s) descent are bounces
+    def extra(t):
+        a = _rebounds(36.0, 4.0, 2.0, 1)(t)  # rep 2, 12 s into its hold
+        b = _rebounds(59.0, 5.0, 2.0, 3)(t)  # rep 3, right after its 10 s descent
+        return a[0] + b[0], 0.0
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (20, 24), (2, 0), (3, 0),
+                       (10, 24), (8, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 3, [e["type"] for e in evs]
+    assert [r["bounces"] for r in ends][:2] == [0, 0] and ends[2]["bounces"] >= 2, [r["bounces"] for r in ends]
+

@@ -64,16 +64,23 @@ E_REBEND = const(27)  # when the last rebound at the bottom (counted or not) was
 E_HOLDT = const(28)  # when the heel reached the bottom zone (the rep's start until then)
 E_BSTART = const(29)  # when the rebound's quick part began (the view last rose slower than BRATE / 3)
 E_BSTH = const(30)  # the 4 Hz view then (udeg)
-E_N = const(31)
+E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
+E_ARRT = const(32)  # when it was last renewed: the heel's arrival at a new depth
+E_HIN = const(33)  # when the hold was entered
+E_N = const(34)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(31)  # tc_up: E_UP + OFF + k
-E_DN = const(175)  # E_UP + NK
-E_SIZE = const(319)  # E_DN + NK
+E_UP = const(34)  # tc_up: E_UP + OFF + k
+E_DN = const(178)  # E_UP + NK
+E_SIZE = const(322)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
 _WALK_MS = const(1500)  # no rep starts this soon after one
+_ARR_UDEG = const(2000000)  # the heel arrives at a new depth when this much deeper than before
+_BOUNCE_MS = const(6000)  # bounces come within this long of the arrival at the bottom zone
+_BSERIES_MS = const(2000)  # or this soon after the last bounce (a series goes on)
+_BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
 _RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
@@ -136,6 +143,12 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             bmax -= k32
         if thb >= bmax - 500000:
             e[E_BNEART] = t
+        v = e[E_DEEP]
+        if v >> 31 > 0:
+            v -= k32
+        if thb > v + _ARR_UDEG:
+            e[E_DEEP] = thb
+            e[E_ARRT] = t
         if e[E_BMODE] == 0:
             if thb >= bmax:
                 e[E_BMAX] = thb
@@ -182,7 +195,18 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
-                        up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
+                        up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))) and (
+                        (int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS
+                         and (st != S_HOLD or int(ticks_diff(t, e[E_HIN])) <= _BHOLD_MS
+                              or int(ticks_diff(t, e[E_ARRT])) <= _BHOLD_MS - 2000))
+                        or (e[E_BCNT] > 0 and int(ticks_diff(t, e[E_BEND])) <= _BSERIES_MS)):
+                    # (a bounce series is 2-6 cycles at 1-3 Hz from the
+                    # arrival at the bottom: within 6 s of the heel's
+                    # arrival at its depth (and, in a hold, within 5 s of
+                    # its start or 3 s of the arrival: a slow descent's
+                    # last degrees can pass for a hold), or within 2 s
+                    # of the last bounce, which it continues; later, in a
+                    # hold, a rebound is sway, a fidget or fatigue shake)
                     # (3 s after the heel reached the bottom, where the
                     # person stands still but sways at up to 1 Hz, a bounce
                     # takes 400 ms at most to its top: 1.25 Hz and up)
@@ -411,6 +435,8 @@ class Reps:
         e[E_BEND] = t
         e[E_REBEND] = t
         e[E_HOLDT] = t
+        e[E_DEEP] = th
+        e[E_ARRT] = t
         self._t_onset = t
         self._peak_w = 0  # max downward rate of the descent (mdps)
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
@@ -817,6 +843,7 @@ class Reps:
         self._t_hs = self._hold_start(self._t_dend)
         e[E_STATE] = S_HOLD
         e[E_TRACK] = 0
+        e[E_HIN] = t
         self._hold_ref = e[E_PEAK]
         self._hold_in = t
         self.out("hold_start", t, depth_deg=udeg_c(th))
