@@ -462,6 +462,7 @@ class Reps:
         self._fit_end = t
         self._rise_settle = None
         self._rise_hold = None  # since when a "rise" has rested deep down
+        self._rise_h = 0  # where the rise started from (udeg)
         self._past_bottom = False
         self._at_bottom = False
         self._snap = False
@@ -921,7 +922,10 @@ class Reps:
         e[E_TTHMIN] = t
         # when the heel left the bottom: the fit of the rise so far, else
         # the last time it was within 0.5 deg of the bottom
-        H = self._hold_last if self._hold_last else e[E_PEAK]
+        # (with no hold: the deep point of the rebound that became the
+        # rise, not the rep's peak, which a moment deeper earlier set)
+        H = self._hold_last if self._hold_last else e[E_BMAX]
+        self._rise_h = H
         fit = self._fit_dn(H, self.eng.th_now(self))
         r_on = fit[0] if fit is not None else e[E_BNEART]
         if ticks_diff(r_on, t) > 0:
@@ -1034,7 +1038,7 @@ class Reps:
         e = self.e
         peak = e[E_PEAK]
         top = self._rep_top
-        H = self._hold_last if self._hold_last else peak
+        H = self._hold_last if self._hold_last else (self._rise_h if self._rise_h else peak)
         low = e[E_THMIN]
         if low < top:
             low = top
