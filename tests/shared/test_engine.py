@@ -862,11 +862,10 @@ def test_a_jolt_of_grade_2_cancels_the_rep_under_way():
     # the signal layer's walking grade reaches the rep machine as such (no
     # made-up raw rate): jolt 2 cancels the rep under way, jolt 1 does not
     segs, end = rep_script(reps=2, depth=24.0, hold=6.0)
-    samples = list(generate(segs, end))
     for jolt, cancelled in ((1, False), (2, True)):
         eng = Engine(Config())
         evs = []
-        for s in samples:
+        for s in generate(segs, end):
             n = eng.step(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
             while n:
                 evs.append(eng.pop_event())
