@@ -921,6 +921,29 @@ def test_a_lone_rebound_deep_in_a_hold_is_no_bounce():
     assert [r["bounces"] for r in ends][:2] == [0, 0] and ends[2]["bounces"] >= 2, [r["bounces"] for r in ends]
 
 
+def test_a_bounce_series_that_begins_late_in_a_hold_is_cued():
+    # a person who starts to pulse 15 s into a still 30 s hold (3 rebounds
+    # of 4 deg at 2 Hz) bounces: the series counts from its second rebound
+    # (the first is then counted too) and is cued; a lone rebound as deep
+    # in the next hold is still none (sway, a fidget)
+    def extra(t):
+        a = _rebounds(39.0, 4.0, 2.0, 3)(t)  # rep 2, 15 s into its hold
+        b = _rebounds(77.0, 4.0, 2.0, 1)(t)  # rep 3, 15 s into its hold
+        return a[0] + b[0], 0.0
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (30, 24), (2, 0), (3, 0),
+                       (3, 24), (30, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 3, [e["type"] for e in evs]
+    assert [r["bounces"] for r in ends][0] == 0 and ends[1]["bounces"] >= 2 and ends[2]["bounces"] == 0, \
+        [r["bounces"] for r in ends]
+    bt = [e["t_ms"] for e in of(evs, "bounce")]
+    assert bt and all(39000 <= t <= 41500 for t in bt), bt
+    # the rep's count and its events agree but for the series' first
+    # rebound, counted and cued with the second
+    assert len(bt) == ends[1]["bounces"] - 1, (bt, ends[1]["bounces"])
+
+
 def test_a_shaking_hold_with_a_deep_moment_keeps_its_hold():
     # fatigue shake (docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8 Hz) all
     # through a 15 s hold keeps the heel from ever looking still, and a

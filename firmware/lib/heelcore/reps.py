@@ -67,12 +67,15 @@ E_BSTH = const(30)  # the 4 Hz view then (udeg)
 E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
 E_ARRT = const(32)  # when it was last renewed: the heel's arrival at a new depth
 E_HIN = const(33)  # when the hold was entered
-E_N = const(34)
+E_BPEND = const(34)  # 1: a rebound late in a hold, bounce-sized, waits for a second (a series)
+E_BPENDT = const(35)  # when it came back down
+E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
+E_N = const(37)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(34)  # tc_up: E_UP + OFF + k
-E_DN = const(178)  # E_UP + NK
-E_SIZE = const(322)  # E_DN + NK
+E_UP = const(37)  # tc_up: E_UP + OFF + k
+E_DN = const(181)  # E_UP + NK
+E_SIZE = const(325)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -195,11 +198,13 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
-                        up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))) and (
-                        (int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS
-                         and (st != S_HOLD or int(ticks_diff(t, e[E_HIN])) <= _BHOLD_MS
-                              or int(ticks_diff(t, e[E_ARRT])) <= _BHOLD_MS - 2000))
-                        or (e[E_BCNT] > 0 and int(ticks_diff(t, e[E_BEND])) <= _BSERIES_MS)):
+                        up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
+                    win = 0
+                    if (int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS
+                            and (st != S_HOLD or int(ticks_diff(t, e[E_HIN])) <= _BHOLD_MS
+                                 or int(ticks_diff(t, e[E_ARRT])) <= _BHOLD_MS - 2000)) \
+                            or (e[E_BCNT] > 0 and int(ticks_diff(t, e[E_BEND])) <= _BSERIES_MS):
+                        win = 1
                     # (a bounce series is 2-6 cycles at 1-3 Hz from the
                     # arrival at the bottom: within 6 s of the heel's
                     # arrival at its depth (and, in a hold, within 5 s of
@@ -222,8 +227,23 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     # (the person's sway, E_BLIM, is slow: 0.1-1 Hz, on the
                     # true scale in the view too)
                     ga = (amp // 1000) * g
+                    # (outside that window a lone rebound is none, but a
+                    # second within 2 s of one starts a series: both count,
+                    # the cue comes with the second)
                     if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
                             and ga >= (e[E_BLIM] // 1000) * 1024:
+                        if win == 0:
+                            if e[E_BPEND] != 0 and int(ticks_diff(t, e[E_BPENDT])) <= _BSERIES_MS:
+                                win = 1
+                                e[E_BPEND] = 0
+                                e[E_BPAIR] = 1
+                                e[E_BCNT] += 1
+                            else:
+                                e[E_BPEND] = 1
+                                e[E_BPENDT] = t
+                    else:
+                        win = 0
+                    if win != 0:
                         e[E_BCNT] += 1
                         e[E_BAMP] = amp
                         e[E_BUP] = up_ms
@@ -437,6 +457,9 @@ class Reps:
         e[E_HOLDT] = t
         e[E_DEEP] = th
         e[E_ARRT] = t
+        e[E_BPEND] = 0
+        e[E_BPENDT] = t
+        e[E_BPAIR] = 0
         self._t_onset = t
         self._peak_w = 0  # max downward rate of the descent (mdps)
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
@@ -642,6 +665,11 @@ class Reps:
         # emit the bounces the core counted; 1 while a rebound is under way
         e = self.e
         n = e[E_BCNT]
+        if e[E_BPAIR] != 0 and self._bounces < n:
+            # a series that began late in a hold: its first rebound is
+            # counted with the second, and cued with it (one event)
+            e[E_BPAIR] = 0
+            self._bounces += 1
         while self._bounces < n:
             self._bounces += 1
             # undo the 4 Hz view's gain at the rebound's frequency (1 + (f/4)^2)
