@@ -915,3 +915,111 @@ def test_a_twist_at_depth_is_measured_about_the_vertical():
         eng, evs = run(generate(segs, end, radius=0.17, extra=twist(deg)))
         ends = _reps(evs)
         assert len(ends) == 2 and ends[0]["twist"] == want and not ends[1]["twist"], (deg, ends)
+
+
+def test_a_jolt_of_grade_2_cancels_the_rep_under_way():
+    # the signal layer's walking grade reaches the rep machine as such (no
+    # made-up raw rate): jolt 2 cancels the rep under way, jolt 1 does not
+    segs, end = rep_script(reps=2, depth=24.0, hold=6.0)
+    for jolt, cancelled in ((1, False), (2, True)):
+        eng = Engine(Config())
+        evs = []
+        for s in generate(segs, end):
+            n = eng.step(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+            while n:
+                evs.append(eng.pop_event())
+                n -= 1
+            if s[0] >= 23000:  # in the second rep's hold
+                break
+        ex = eng._ex
+        assert ex.e[0] == 4 and ex.rep == 2, [e["type"] for e in evs]  # E_STATE: in the hold
+        n0 = len(ex.held) if ex.held is not None else 0  # (held while the sign is pending)
+        ex.tick(s[0] + 100, 24000000 * ex.sign, 24000000 * ex.sign, 0, 0, jolt, 0, 0)
+        got = [e["type"] for e in ex.held[n0:]] if ex.held is not None else []
+        e = eng.pop_event()
+        while e is not None:
+            got.append(e["type"])
+            e = eng.pop_event()
+        assert ("rep_cancel" in got) == cancelled, (jolt, got)
+
+
+def test_a_dip_in_the_hold_that_settles_deep_again_is_no_rise():
+    # the signal may show the heel 10 deg deeper for a few seconds in a
+    # hold (roll leaking into the pitch on a shoe mount, a weight shift)
+    # and then back at the hold's level, where it rests 13 s more: the
+    # way back looks like a rise's start, but a rise is over within 3 s
+    # and ends at the top; this one rests deep, so the hold goes on (it was
+    # a rise of 33 s with no hold, its end in the future)
+    def bump(t):
+        s = t - 23.0  # 10 deg deeper over 1 s, 3 s there, back over 2 s
+        if s <= 0 or s >= 6.0:
+            return (0.0, 0.0)
+        return (10.0 * (_mj(s) if s < 1 else (1.0 if s < 4 else 1 - _mj((s - 4) / 2))), 0.0)
+    segs, end = script((3, 20), (6, 20), (2, 0), (3, 0), (3, 20), (22, 20), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=bump))
+    ends = _reps(evs)
+    assert len(ends) == 2, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    r = ends[1]
+    assert abs(r["hold_s"] - 22.0) < 1.5 and not r["no_hold"] and abs(r["rise_s"] - 2.0) < 0.5, r
+
+
+def test_a_lone_rebound_deep_in_a_hold_is_no_bounce():
+    # docs/DOMAIN.md section 2.4: a bounce is 2-6 cycles at 1-3 Hz at end
+    # range, as the heel arrives there; 12 s into a still hold a single
+    # rebound (sway and fatigue shake add up to one now and then) is none.
+    # Bounces at the end of a slow (10 s) descent are bounces
+    def extra(t):
+        a = _rebounds(36.0, 4.0, 2.0, 1)(t)  # rep 2, 12 s into its hold
+        b = _rebounds(59.0, 5.0, 2.0, 3)(t)  # rep 3, right after its 10 s descent
+        return a[0] + b[0], 0.0
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (20, 24), (2, 0), (3, 0),
+                       (10, 24), (8, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 3, [e["type"] for e in evs]
+    assert [r["bounces"] for r in ends][:2] == [0, 0] and ends[2]["bounces"] >= 2, [r["bounces"] for r in ends]
+
+
+def test_a_bounce_series_that_begins_late_in_a_hold_is_cued():
+    # a person who starts to pulse 15 s into a still 30 s hold (3 rebounds
+    # of 4 deg at 2 Hz) bounces: the series counts from its second rebound
+    # (the first is then counted too) and is cued; a lone rebound as deep
+    # in the next hold is still none (sway, a fidget)
+    def extra(t):
+        a = _rebounds(39.0, 4.0, 2.0, 3)(t)  # rep 2, 15 s into its hold
+        b = _rebounds(77.0, 4.0, 2.0, 1)(t)  # rep 3, 15 s into its hold
+        return a[0] + b[0], 0.0
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (30, 24), (2, 0), (3, 0),
+                       (3, 24), (30, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 3, [e["type"] for e in evs]
+    assert [r["bounces"] for r in ends][0] == 0 and ends[1]["bounces"] >= 2 and ends[2]["bounces"] == 0, \
+        [r["bounces"] for r in ends]
+    bt = [e["t_ms"] for e in of(evs, "bounce")]
+    assert bt and all(39000 <= t <= 41500 for t in bt), bt
+    # the rep's count and its events agree but for the series' first
+    # rebound, counted and cued with the second
+    assert len(bt) == ends[1]["bounces"] - 1, (bt, ends[1]["bounces"])
+
+
+def test_a_shaking_hold_with_a_deep_moment_keeps_its_hold():
+    # fatigue shake (docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8 Hz) all
+    # through a 15 s hold keeps the heel from ever looking still, and a
+    # moment 6 deg deeper early in it leaves the rep's peak there: the
+    # rise starts from where the heel was when it began to rise, not from
+    # that peak (whose level the heel left 14 s before the rise)
+    def extra(t):
+        s = t - 25.0  # rep 2: descent 21-24 s, hold 24-39 s, rise 39-41 s
+        p = 0.0
+        if 0 <= s <= 0.6:
+            p = 6.0 * math.sin(math.pi * s / 0.6)
+        if 24.0 <= t <= 39.5:
+            p += 1.5 * math.sin(2 * math.pi * 6.0 * t)
+        return p, 0.0
+    segs, end = script((3, 22), (10, 22), (2, 0), (3, 0), (3, 22), (15, 22), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    r = ends[1]
+    assert abs(r["hold_s"] - 15.0) < 1.5 and not r["no_hold"] and r["rise_s"] < 3.5, r

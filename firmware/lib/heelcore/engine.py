@@ -698,14 +698,12 @@ class Engine(Fusion):
             if jolt == 2:
                 # walking or stepping (a heel strike, turning faster than
                 # any heel drop): the rep under way is none (the rep
-                # machine cancels a rep turning twice as fast as
-                # max_rate_dps)
-                wraw = self.k_max_rate_c * 2 + 1
+                # machine cancels it on jolt 2)
                 self._walked = True
-        self._ex.tick(t, th, thf, wf, wl, wraw, ph, ps)
+        self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
         if s[_PEND]:
             ex2 = self._ex2
-            ex2.tick(t, th, thf, wf, wl, wraw, ph, ps)
+            ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)
             # reps that saw no walking-like jolt from a second before
             # their start to their end: only those decide the sign by
             # number (a walk back to the step makes "reps" of its strides)

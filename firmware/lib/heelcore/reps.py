@@ -64,16 +64,27 @@ E_REBEND = const(27)  # when the last rebound at the bottom (counted or not) was
 E_HOLDT = const(28)  # when the heel reached the bottom zone (the rep's start until then)
 E_BSTART = const(29)  # when the rebound's quick part began (the view last rose slower than BRATE / 3)
 E_BSTH = const(30)  # the 4 Hz view then (udeg)
-E_N = const(31)
+E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
+E_ARRT = const(32)  # when it was last renewed: the heel's arrival at a new depth
+E_HIN = const(33)  # when the hold was entered
+E_BPEND = const(34)  # 1: a rebound late in a hold, bounce-sized, waits for a second (a series)
+E_BPENDT = const(35)  # when it came back down
+E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
+E_N = const(37)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(31)  # tc_up: E_UP + OFF + k
-E_DN = const(175)  # E_UP + NK
-E_SIZE = const(319)  # E_DN + NK
+E_UP = const(37)  # tc_up: E_UP + OFF + k
+E_DN = const(181)  # E_UP + NK
+E_SIZE = const(325)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
 _WALK_MS = const(1500)  # no rep starts this soon after one
+_ARR_UDEG = const(2000000)  # the heel arrives at a new depth when this much deeper than before
+_BOUNCE_MS = const(6000)  # bounces come within this long of the arrival at the bottom zone
+_BSERIES_MS = const(2000)  # or this soon after the last bounce (a series goes on)
+_BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
+_RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -135,6 +146,12 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             bmax -= k32
         if thb >= bmax - 500000:
             e[E_BNEART] = t
+        v = e[E_DEEP]
+        if v >> 31 > 0:
+            v -= k32
+        if thb > v + _ARR_UDEG:
+            e[E_DEEP] = thb
+            e[E_ARRT] = t
         if e[E_BMODE] == 0:
             if thb >= bmax:
                 e[E_BMAX] = thb
@@ -182,6 +199,19 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                         e[E_SWAY] = amp
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
                         up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
+                    win = 0
+                    if (int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS
+                            and (st != S_HOLD or int(ticks_diff(t, e[E_HIN])) <= _BHOLD_MS
+                                 or int(ticks_diff(t, e[E_ARRT])) <= _BHOLD_MS - 2000)) \
+                            or (e[E_BCNT] > 0 and int(ticks_diff(t, e[E_BEND])) <= _BSERIES_MS):
+                        win = 1
+                    # (a bounce series is 2-6 cycles at 1-3 Hz from the
+                    # arrival at the bottom: within 6 s of the heel's
+                    # arrival at its depth (and, in a hold, within 5 s of
+                    # its start or 3 s of the arrival: a slow descent's
+                    # last degrees can pass for a hold), or within 2 s
+                    # of the last bounce, which it continues; later, in a
+                    # hold, a rebound is sway, a fidget or fatigue shake)
                     # (3 s after the heel reached the bottom, where the
                     # person stands still but sways at up to 1 Hz, a bounce
                     # takes 400 ms at most to its top: 1.25 Hz and up)
@@ -197,8 +227,23 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     # (the person's sway, E_BLIM, is slow: 0.1-1 Hz, on the
                     # true scale in the view too)
                     ga = (amp // 1000) * g
+                    # (outside that window a lone rebound is none, but a
+                    # second within 2 s of one starts a series: both count,
+                    # the cue comes with the second)
                     if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
                             and ga >= (e[E_BLIM] // 1000) * 1024:
+                        if win == 0:
+                            if e[E_BPEND] != 0 and int(ticks_diff(t, e[E_BPENDT])) <= _BSERIES_MS:
+                                win = 1
+                                e[E_BPEND] = 0
+                                e[E_BPAIR] = 1
+                                e[E_BCNT] += 1
+                            else:
+                                e[E_BPEND] = 1
+                                e[E_BPENDT] = t
+                    else:
+                        win = 0
+                    if win != 0:
                         e[E_BCNT] += 1
                         e[E_BAMP] = amp
                         e[E_BUP] = up_ms
@@ -314,11 +359,12 @@ class Reps:
 
     # ------------------------------------------------------------- tick
     @micropython.native
-    def tick(self, t, th, thf, wf, wl, wraw, ph, ps):
+    def tick(self, t, th, thf, wf, wl, jolt, ph, ps):
         """The slow tick, with the signal's values (this hypothesis mirrors
         them): th (udeg), thf (2 Hz view, udeg), wf (its rate, mdps), wl
-        (3 Hz rate, mdps), wraw: max raw rotation (counts); ph, ps: roll
-        and yaw (udeg)."""
+        (3 Hz rate, mdps), jolt: the signal layer's walking/stepping grade
+        since the last tick (2: what no heel drop does, which cancels the
+        rep under way); ph, ps: roll and yaw (udeg)."""
         e = self.e
         sg = self.sign
         self.t_ms = t
@@ -335,7 +381,7 @@ class Reps:
         if e[E_STATE] == S_TOP:
             self._step_top(t)
         else:
-            self._step_rep(t, wlmax, wlmin, wraw, ph * sg, ps)
+            self._step_rep(t, wlmax, wlmin, jolt, ph * sg, ps)
 
     # -------------------------------------------------------------- top
     @micropython.native
@@ -409,6 +455,11 @@ class Reps:
         e[E_BEND] = t
         e[E_REBEND] = t
         e[E_HOLDT] = t
+        e[E_DEEP] = th
+        e[E_ARRT] = t
+        e[E_BPEND] = 0
+        e[E_BPENDT] = t
+        e[E_BPAIR] = 0
         self._t_onset = t
         self._peak_w = 0  # max downward rate of the descent (mdps)
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
@@ -433,6 +484,8 @@ class Reps:
         self._fit_on = t
         self._fit_end = t
         self._rise_settle = None
+        self._rise_hold = None  # since when a "rise" has rested deep down
+        self._rise_h = 0  # where the rise started from (udeg)
         self._past_bottom = False
         self._at_bottom = False
         self._snap = False
@@ -506,11 +559,11 @@ class Reps:
 
     # ------------------------------------------------------------- reps
     @micropython.native
-    def _step_rep(self, t, wlmax, wlmin, wraw, ph, ps):
+    def _step_rep(self, t, wlmax, wlmin, jolt, ph, ps):
         eng = self.eng
         e = self.e
         st = e[E_STATE]
-        if wlmax > eng.k_max_rate or wlmin < -eng.k_max_rate or wraw > eng.k_max_rate_c * 2:
+        if wlmax > eng.k_max_rate or wlmin < -eng.k_max_rate or jolt == 2:
             self.cancel("too violent for a heel drop")
             return
         # walking: push-off lifts the heel 35-55 deg above level (a raised
@@ -612,6 +665,11 @@ class Reps:
         # emit the bounces the core counted; 1 while a rebound is under way
         e = self.e
         n = e[E_BCNT]
+        if e[E_BPAIR] != 0 and self._bounces < n:
+            # a series that began late in a hold: its first rebound is
+            # counted with the second, and cued with it (one event)
+            e[E_BPAIR] = 0
+            self._bounces += 1
         while self._bounces < n:
             self._bounces += 1
             # undo the 4 Hz view's gain at the rebound's frequency (1 + (f/4)^2)
@@ -814,6 +872,7 @@ class Reps:
         self._t_hs = self._hold_start(self._t_dend)
         e[E_STATE] = S_HOLD
         e[E_TRACK] = 0
+        e[E_HIN] = t
         self._hold_ref = e[E_PEAK]
         self._hold_in = t
         self.out("hold_start", t, depth_deg=udeg_c(th))
@@ -891,7 +950,10 @@ class Reps:
         e[E_TTHMIN] = t
         # when the heel left the bottom: the fit of the rise so far, else
         # the last time it was within 0.5 deg of the bottom
-        H = self._hold_last if self._hold_last else e[E_PEAK]
+        # (with no hold: the deep point of the rebound that became the
+        # rise, not the rep's peak, which a moment deeper earlier set)
+        H = self._hold_last if self._hold_last else e[E_BMAX]
+        self._rise_h = H
         fit = self._fit_dn(H, self.eng.th_now(self))
         r_on = fit[0] if fit is not None else e[E_BNEART]
         if ticks_diff(r_on, t) > 0:
@@ -931,11 +993,42 @@ class Reps:
         if th < top + eng.k_top_band // 2:
             self._end_rep(t, t)
             return
+        # at rest for 2 s still over half the travel down: no rise (a real
+        # one is minimum-jerk, 0.2-3 s in all, so at most 1.5 s on its
+        # deeper half) but a dip in the hold (sway, a fidget, roll leaking
+        # into pitch): the hold goes on
+        if calm and thf > top + (e[E_PEAK] - top) // 2:
+            if self._rise_hold is None:
+                self._rise_hold = t
+            elif ticks_diff(t, self._rise_hold) >= _RISE_HOLD_MS:
+                self._back_to_hold(t)
+                return
+        else:
+            self._rise_hold = None
         # going down again before reaching the top: a new rep (continuous pumping)
         if thf - e[E_THMIN] > 4 * _UDEG and wf > eng.k_d_rate:
             onset = e[E_TTHMIN]
             self._end_rep(t, onset)
             self._start_rep(t, onset)
+
+    def _back_to_hold(self, t):
+        e = self.e
+        th = self.eng.th_now(self)
+        e[E_STATE] = S_HOLD
+        e[E_TRACK] = 0
+        e[E_BMODE] = 0
+        e[E_BMAX] = th
+        e[E_BMAXT] = t
+        e[E_BSTART] = t
+        e[E_BSTH] = th
+        e[E_BNEART] = t
+        self._rise_hold = None
+        self._rise_settle = None
+        self._peak_up = 0
+        self._quiet_since = None
+        self._hold_last = self._thf
+        self.out("hold_start", t, depth_deg=udeg_c(th))
+        self._hold_tick(t)
 
     def _fit_dn(self, H, L):
         # the rise from H down to L (udeg): minimum-jerk fit of the last
@@ -973,7 +1066,7 @@ class Reps:
         e = self.e
         peak = e[E_PEAK]
         top = self._rep_top
-        H = self._hold_last if self._hold_last else peak
+        H = self._hold_last if self._hold_last else (self._rise_h if self._rise_h else peak)
         low = e[E_THMIN]
         if low < top:
             low = top
