@@ -1192,7 +1192,7 @@ def boot(name, parts, clock, config_path, open_store, make_stream=None, rate=Non
     # data): the drivers of the chips that did not answer, the config
     # reader (config_set imports it again)
     if imu is not None:
-        _unload(("drivers.mpu6050", "drivers.lsm6ds", "drivers.qmi8658"), type(imu).__module__)
+        _unload(("drivers.mpu6050", "drivers.lsm6ds3", "drivers.lsm6dsox", "drivers.qmi8658"), type(imu).__module__)
     _unload(("configstore",), None)
     collect()
     store = None

@@ -217,7 +217,8 @@ def board_ram():
             m = [x for x in r.stdout.split() if x.startswith("code_heap_bytes=")]
             vals.append(int(m[0].split("=")[1]) if m else -1)
     nat = cmd_sim.native_code_bytes("armv6m")
-    native = sum(v for k, v in nat.items() if k not in ("drivers.lsm6ds", "drivers.qmi8658", "configstore"))
+    other = ("drivers.lsm6ds", "drivers.lsm6ds3", "drivers.lsm6dsox", "drivers.qmi8658", "configstore")
+    native = sum(v for k, v in nat.items() if k not in other)
     emit("firmware_code_heap_bytes_mpy_files", vals[0])
     emit("firmware_code_heap_bytes_romfs", vals[1])
     emit("firmware_native_code_bytes_armv6m", native)
