@@ -423,6 +423,7 @@ def probe(bus, clock_us=None):
         if who in _MPU_IDS:
             from drivers import mpu6050
 
+            gc.collect()  # the load's garbage goes before the driver's objects are made
             return mpu6050.MPU6050(bus, addr, who, clock_us)
         seen.append("0x%02x: WHO_AM_I(0x75)=0x%02x" % (addr, who))
     for addr in (0x6A, 0x6B):
@@ -442,6 +443,7 @@ def probe(bus, clock_us=None):
                 from drivers.lsm6dsox import LSM6DSOX as cls
             else:
                 from drivers.lsm6ds3 import LSM6DS3 as cls
+            gc.collect()
             return cls(bus, addr, who, clock_us)
         try:
             who2 = _whoami(bus, addr, 0x00)
@@ -450,6 +452,7 @@ def probe(bus, clock_us=None):
         if who2 == _QMI_ID:
             from drivers import qmi8658
 
+            gc.collect()
             return qmi8658.QMI8658(bus, addr, who2, clock_us)
         seen.append("0x%02x: WHO_AM_I(0x0f)=0x%02x, (0x00)=0x%02x" % (addr, who, who2 & 0xFF))
     raise IMUError(_ENODEV, "no supported IMU; " + "; ".join(seen))
