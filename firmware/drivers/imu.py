@@ -440,11 +440,14 @@ def probe(bus, clock_us=None):
 
             gc.collect()
             if who == 0x6C:
-                from drivers.lsm6dsox import LSM6DSOX as cls
-            else:
-                from drivers.lsm6ds3 import LSM6DS3 as cls
+                from drivers import lsm6dsox
+
+                gc.collect()
+                return lsm6dsox.LSM6DSOX(bus, addr, who, clock_us)
+            from drivers import lsm6ds3
+
             gc.collect()
-            return cls(bus, addr, who, clock_us)
+            return lsm6ds3.LSM6DS3(bus, addr, who, clock_us)
         try:
             who2 = _whoami(bus, addr, 0x00)
         except OSError:
