@@ -11,9 +11,10 @@
 #
 
 try:
+    import micropython
     from micropython import const
 except ImportError:  # CPython: the same code, interpreted
-    from heelcore.mpcompat import const
+    from heelcore.mpcompat import const, micropython
 
 from drivers.imu import _unpack
 from drivers.lsm6ds import _LSM
@@ -82,10 +83,11 @@ class LSM6DS3(_LSM):
         self._w(_FIFO_CTRL5, 0x00)  # bypass: empties the FIFO
         self._w(_FIFO_CTRL5, (self._odr << 3) | _FIFO_MODE_CONT)
 
+    @micropython.native
     def _read(self, buf, max_samples):
-        # bytecode, not native: a few calls a read (the bursts and their
-        # unpacking are _burst and the viper _unpack); as native code it
-        # took 937 bytes of an RP2040's heap against ~200
+        # native (937 bytes of machine code in an RP2040's heap): as
+        # bytecode its frame, larger than the VM keeps on the C stack, was
+        # allocated on the heap at each read (heap_lock does not see that)
         s = self._b4
         self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS1, s)
         s2 = s[1]

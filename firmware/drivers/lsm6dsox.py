@@ -39,6 +39,7 @@ _FIFO_CTRL4 = const(0x0A)
 _FIFO_MODE_CONT = const(0x06)
 _TAG_GYRO = const(0x01)
 _TAG_ACCEL = const(0x02)
+_CAP_WORDS = const(512)  # FIFO words: 256 samples
 _NONE = const(4)  # no word waiting for its partner (TAG_CNT is 0..3; not -1:
 # a 64-bit port's viper loads a ptr32 word unsigned)
 
@@ -103,8 +104,7 @@ class LSM6DSOX(_LSM):
 
     def __init__(self, bus, addr=0x6A, whoami=None, clock_us=None):
         _LSM.__init__(self, bus, addr, whoami, clock_us)
-        self._cap_words = 512
-        self.FIFO_SAMPLES = 256
+        self.FIFO_SAMPLES = _CAP_WORDS // 2
         # the pairing state (_pair): nothing waiting, nothing dropped
         self._st = array.array("i", (_NONE, _NONE, 0, 0, 0, 0, 0, 0, 0))
 
@@ -127,15 +127,25 @@ class LSM6DSOX(_LSM):
         self._w(_FIFO_CTRL2, 0x00)
         self._w(_FIFO_CTRL3, (odr << 4) | odr)  # BDR_GY, BDR_XL = ODR
 
-    def _level(self):
+    def _words(self):
+        """Words in the FIFO (FIFO_STATUS1/2: DIFF_FIFO); -1 when it
+        overflowed (FIFO_OVR_IA or FIFO_OVR_LATCHED). Bytecode with a frame
+        the VM keeps on the C stack (at most 11 words): _read calls it."""
         s = self._b2
         self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS1, s)
-        if s[1] & 0x48:  # FIFO_OVR_IA or FIFO_OVR_LATCHED
+        if s[1] & 0x48:
             return -1
-        # the words in the FIFO and the half sample the driver holds
+        return s[0] | ((s[1] & 0x03) << 8)
+
+    def _pend(self):
+        """1 when half a sample waits in _st for its partner word, else 0."""
         st = self._st
-        pend = 1 if (st[0] != _NONE or st[1] != _NONE) else 0
-        return (s[0] + ((s[1] & 0x03) << 8) + pend + 1) >> 1
+        return 0 if st[0] == _NONE and st[1] == _NONE else 1
+
+    def _level(self):
+        w = self._words()
+        # the words in the FIFO and the half sample the driver holds
+        return -1 if w < 0 else (w + self._pend() + 1) >> 1
 
     def _fifo_reset(self):
         self._w(_FIFO_CTRL4, 0x00)  # bypass: empties the FIFO
@@ -145,20 +155,21 @@ class LSM6DSOX(_LSM):
         st[0] = _NONE
         st[1] = _NONE
 
+    @micropython.native
     def _read(self, buf, max_samples):
-        # bytecode: the words are paired by the viper _pair
-        s = self._b2
-        self.bus.readfrom_mem_into(self.addr, _FIFO_STATUS1, s)
-        s2 = s[1]
-        if s2 & 0x48:  # FIFO_OVR_IA or FIFO_OVR_LATCHED
+        # native: as bytecode its frame, larger than the VM keeps on the C
+        # stack, was allocated on the heap at each read (heap_lock does not
+        # see that); the words are paired by the viper _pair, the status
+        # read by the bytecode _words and _pend (less machine code)
+        words = self._words()
+        if words < 0:
             self._discard(True)
             return 0
-        words = s[0] | ((s2 & 0x03) << 8)
-        if words > self._cap_words:
+        if words > _CAP_WORDS:
             self._discard(False)
             return 0
         st = self._st
-        pend = 1 if (st[0] != _NONE or st[1] != _NONE) else 0
+        pend = self._pend()
         avail = (words + pend) >> 1
         if not self._check(avail if avail or not words else 1):
             return 0

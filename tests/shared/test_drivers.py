@@ -587,6 +587,84 @@ def test_read_fifo_does_not_allocate():
         assert imu.seq + (rig.produced() - imu.seq) == rig.produced()
 
 
+try:
+    import micropython as _mp
+except ImportError:  # CPython
+    _mp = None
+
+
+class _ImageBus:
+    """A bus that reads registers from a fixed image (a burst from reg
+    copies image[reg:]) and ignores writes: no chip emulation, so nothing
+    but the driver allocates. Its methods are small bytecode (a frame the
+    VM keeps on the C stack) or viper."""
+
+    def __init__(self, image):
+        self.img = image
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        _copy_from(buf, self.img, reg, len(buf))
+
+    def writeto_mem(self, addr, reg, buf):
+        pass
+
+
+def _copy_from_py(dst, src, at, n):
+    for i in range(n):
+        dst[i] = src[at + i]
+
+
+if _mp is not None and hasattr(_mp, "viper"):
+    exec("""
+@micropython.viper
+def _copy_from(dst, src, at: int, n: int):
+    d = ptr8(dst)
+    s = ptr8(src)
+    i = 0
+    while i < n:
+        d[i] = s[at + i]
+        i += 1
+""", globals())
+else:
+    _copy_from = _copy_from_py
+
+
+def test_read_fifo_makes_no_heap_frame():
+    # heap_lock (above) does not see a bytecode frame the VM allocates on
+    # the heap: with the heap locked it goes to the C stack instead. A
+    # frame of more than 11 words (a _read with its locals) is allocated on
+    # the heap at each call otherwise, then freed: heap churn on every read
+    # (micropython.mem_total counts it). The LSM6DS chips' _read as
+    # bytecode did: 200 bytes a read on the 64-bit port.
+    def image(pairs):
+        img = bytearray(256)
+        for reg, val in pairs:
+            img[reg] = val
+        return img
+
+    tagged = []
+    for cnt in (0, 1):
+        for tag in (1, 2):  # gyro, accel
+            tagged += [(tag << 3) | (cnt << 1), 1, 0, 2, 0, 3, 0]
+    cases = (
+        (MPU6050, 0x68, image([(0x72, 0), (0x73, 24), (0x3A, 0)])),  # 2 frames
+        (LSM6DS3, 0x69, image([(0x3A, 12), (0x3B, 0), (0x3C, 0), (0x3D, 0)])),  # 12 words: 2 samples
+        (LSM6DSOX, 0x6C, image([(0x3A, 4), (0x3B, 0)] + [(0x78 + i, v) for i, v in enumerate(tagged)])),
+    )
+    mt = getattr(_mp, "mem_total", None)  # MICROPY_MEM_STATS builds (the unix ports)
+    for cls, who, img in cases:
+        imu = cls(_ImageBus(img), 0x6A, who, None)
+        imu.configure(100)
+        buf = array.array("h", bytearray(2 * 6 * 8))
+        got = imu.read_fifo(buf, 8)  # warm up
+        before = mt() if mt else 0
+        for _ in range(10):
+            got += imu.read_fifo(buf, 8)
+        after = mt() if mt else 0
+        assert got == 22, (cls.__name__, got)
+        assert after - before == 0, (cls.__name__, after - before)
+
+
 def test_bus_api_and_error_injection():
     bus = FakeI2C()
     bus.attach(chips.MPU6050Chip())
