@@ -6,8 +6,11 @@
 # into a newly erased one (lfs_ctz_extend), plus a metadata commit: a log
 # synced every ~2 s was programmed 3.5x and erased 5.3x over. Here a sync
 # programs the one page that holds the newest bytes (NOR flash programs a
-# partly programmed page again: bits go 1 -> 0 only), and each 4 KB block is
-# erased once, when the writer reaches it.
+# partly programmed page again: bits go 1 -> 0 only), with 0xFF in place
+# of the bytes an earlier program put there (0xFF programs no cell: no
+# byte is programmed twice, and a cut during the second program cannot
+# touch the records already there), and each 4 KB block is erased once,
+# when the writer reaches it.
 #
 #     raw = RawLog(bdev)            # bdev: rp2.Flash(start=, len=), an esp32.Partition, sim Region
 #     raw.formatted                 # False: not a raw log region (nothing here touches it)
@@ -41,12 +44,17 @@
 # calls it in a loop pass with no other erase once the block being written
 # is a quarter full), else when the writer needs it (the stall, 45-400 ms);
 # its header is programmed with the first page of data. The
-# writer keeps the page it is filling in RAM (256 bytes); flush() programs
-# that page (the rest of it 0xFF); the next flush programs it again with
-# more bytes. A full page is programmed once. A record that does not fit in
-# the block's rest starts the next block (the rest stays 0xFF).
+# writer keeps the page it is filling in RAM (256 bytes): the bytes not
+# yet programmed at their places, 0xFF everywhere else; flush() programs
+# that page and sets it all to 0xFF again; the next flush programs it again
+# with the bytes added since (the ones on the flash already are 0xFF in
+# RAM: left as they are). Each byte is programmed once: a page is one
+# program if no flush falls inside it, one more a flush that does. A
+# record that does not fit in the block's rest starts the next block (the
+# rest stays 0xFF).
 #
-# Power cut: whole pages up to the last flush are on the flash; at boot the
+# Power cut: every byte up to the last flush is on the flash (a cut during
+# a program can tear only the bytes that program adds); at boot the
 # scan reads every block's header and walks each block's records by their
 # lengths (5 bytes read per record), checking the CRC-32 of every record in
 # a session's last block (the only block a cut can tear): the session ends
@@ -92,6 +100,9 @@ _FREE = const(0xFFFF)  # _used[b] of a block no live session holds
 
 def _ff(n):
     return b"\xff" * n
+
+
+_FFPAGE = _ff(PAGE)  # an erased page, made once (writing allocates no page)
 
 
 class RawLog:
@@ -406,7 +417,8 @@ class RawLog:
     def append(self, sid):
         """A writer that goes on at the end of session sid (the store
         reopens its file after a write failed, in the same boot: the page
-        that holds the end is read back and programmed again with more)."""
+        that holds the end is programmed again with the bytes that follow,
+        0xFF over the bytes there)."""
         w = self._writing
         if w is not None and w.sid == sid:
             w.closed = False
@@ -419,9 +431,7 @@ class RawLog:
             f._idx += 1
         f._b = b
         f._used = self._used[b]
-        f._pstart = (HDR + f._used) // PAGE * PAGE
-        if f._pstart < self.bsize:
-            self.bdev.readblocks(b, f._page, f._pstart)
+        f._pstart = (HDR + f._used) // PAGE * PAGE  # (the page buffer: all 0xFF, the bytes there stay)
         f._size = self.size(sid)
         self._writing = f
         return f
@@ -481,7 +491,7 @@ class RawFile:
         self._used = 0
         # the header goes into page 0, programmed with the first data
         p = self._page
-        p[:] = _ff(PAGE)
+        p[:] = _FFPAGE
         p[0:4] = _BLK_MAGIC
         struct.pack_into("<IH", p, 4, self.sid, self._idx)
         crc32_put(p, 0, 12, 12)
@@ -494,8 +504,12 @@ class RawFile:
         log._set(b, 0)
 
     def _program(self):
+        # the page's new bytes (0xFF elsewhere: the bytes programmed before
+        # are left as they are); then the RAM page is all 0xFF again (a
+        # program that failed keeps it, for the next try)
         if self._pdirty:
             self._log.bdev.writeblocks(self._b, self._page, self._pstart)
+            self._page[:] = _FFPAGE
             self._pdirty = False
             self._hdr_pending = False
 
@@ -542,7 +556,6 @@ class RawFile:
             if off + take == PAGE:
                 self._program()
                 self._pstart += PAGE
-                page[:] = _ff(PAGE)
 
     def flush(self):
         """Program the partly filled page: everything written is on the flash."""

@@ -6,6 +6,14 @@
 #   fl.mount("/flash")                              # then /flash/sessions, ...
 #   fl.program_bytes, fl.erase_bytes, fl.erases, fl.stall_us
 #
+# What is counted: program_bytes, the bytes the program ops send (whole
+# 256-byte pages, as an RP2040 sends them); program_span_bytes, per op the
+# bytes from its first to its last byte other than 0xFF (the bytes it
+# programs: a 0xFF byte programs no cell; what an ESP32, which programs any
+# byte range, would send); reprogram_bytes, bytes other than 0xFF sent onto
+# a byte already programmed (its cells programmed twice: 0 in the raw log);
+# erase_bytes, 4096 an erase.
+#
 # Geometry: 4096-byte erase blocks, 256-byte program pages, the Pico's
 # 1408 KB filesystem (352 blocks; --flash-kb sets another size); littlefs
 # as rp2 configures it: VfsLfs2(bdev, progsize=256) (readsize 32, lookahead
@@ -55,20 +63,44 @@ RAW_MAGIC = b"HDRAWLOG"  # block 0 of an image with a raw log region (rawlog.py'
 def _nor_program(old, new, start: int) -> int:
     # what a NOR page program leaves: old[i] &= new[start + i] over the 256
     # bytes of the page read back in old (a 1 bit programs nothing, so 0xFF
-    # bytes leave a byte as it is). Returns 0 if a byte other than 0xFF
+    # bytes leave a byte as it is). Returns -1 if a byte other than 0xFF
     # asks for a bit from 0 to 1 (that needs an erase: the data would come
-    # out wrong), else 1. Allocates nothing.
+    # out wrong), else how many bytes other than 0xFF it sends onto a byte
+    # programmed already (its cells programmed a second time). Allocates
+    # nothing.
     po = ptr8(old)
     pn = ptr8(new)
     ok = 1
+    again = 0
     i = 0
     while i < 256:
         v = pn[start + i]
-        if v != 0xFF and (v & ~po[i] & 0xFF):
-            ok = 0
+        if v != 0xFF:
+            if v & ~po[i] & 0xFF:
+                ok = 0
+            if po[i] != 0xFF:
+                again += 1
         po[i] = po[i] & v
         i += 1
-    return ok
+    if not ok:
+        return -1
+    return again
+
+
+@micropython.viper
+def _span(buf, n: int) -> int:
+    # bytes from the first to the last byte of buf[0:n] that is not 0xFF
+    # (0 if all are): the range a program op changes. Allocates nothing.
+    p = ptr8(buf)
+    a = 0
+    while a < n and p[a] == 0xFF:
+        a += 1
+    if a == n:
+        return 0
+    b = n - 1
+    while p[b] == 0xFF:
+        b -= 1
+    return b - a + 1
 
 
 class SimFlash:
@@ -78,7 +110,9 @@ class SimFlash:
         self.clock = clock
         self.erase_us = erase_us
         self.page_us = page_us
-        self.program_bytes = 0
+        self.program_bytes = 0  # bytes the program ops sent (whole pages: what an RP2040 sends)
+        self.program_span_bytes = 0  # per op, from its first to its last byte other than 0xFF (the bytes it programs)
+        self.reprogram_bytes = 0  # bytes other than 0xFF sent onto a byte programmed already
         self.erase_bytes = 0
         self.erases = 0
         self.pages = 0
@@ -168,19 +202,22 @@ class SimFlash:
         while i < n:
             self.f.seek(block * BLOCK + off + i)
             self.f.readinto(old)
-            if not _nor_program(old, buf, i):
+            if _nor_program(old, buf, i) < 0:
                 self.nor_errors += 1
                 raise OSError(5)  # EIO: a bit would go from 0 to 1 without an erase
             i += PAGE
         i = 0
+        again = 0
         while i < n:  # checked: now the program, page by page
             self.f.seek(block * BLOCK + off + i)
             self.f.readinto(old)
-            _nor_program(old, buf, i)
+            again += _nor_program(old, buf, i)
             self.f.seek(block * BLOCK + off + i)
             self.f.write(old)
             i += PAGE
         self.program_bytes += n
+        self.program_span_bytes += _span(buf, n)
+        self.reprogram_bytes += again
         pages = (off + n + PAGE - 1) // PAGE - off // PAGE
         self.pages += pages
         self._stall(pages * self.page_us)
@@ -326,7 +363,8 @@ class SimFlash:
         return raw_blocks
 
     def counts(self):
-        return {"program_bytes": self.program_bytes, "erase_bytes": self.erase_bytes, "erases": self.erases,
+        return {"program_bytes": self.program_bytes, "program_span_bytes": self.program_span_bytes,
+                "reprogram_bytes": self.reprogram_bytes, "erase_bytes": self.erase_bytes, "erases": self.erases,
                 "pages": self.pages, "stall_us": self.stall_us, "max_stall_us": self.max_stall_us,
                 "max_pass_stall_us": self.max_pass_stall_us}
 

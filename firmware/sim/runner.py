@@ -1635,10 +1635,11 @@ def main(argv):
         c = simflash.counts()
         rate = sc.chip._rate
         out.write("sim: flash logged_bytes=%d program_bytes=%d erase_bytes=%d erases=%d stall_ms=%d max_stall_ms=%d "
-                  "max_pass_stall_ms=%d at_risk_ms=%d\n"
+                  "max_pass_stall_ms=%d at_risk_ms=%d program_span_bytes=%d reprogram_bytes=%d\n"
                   % (_logged_bytes(a.store) - logged0[0], c["program_bytes"], c["erase_bytes"],
                      c["erases"], c["stall_us"] // 1000, c["max_stall_us"] // 1000, c["max_pass_stall_us"] // 1000,
-                     sc.max_risk * rate[1] * 1000 // rate[0] if rate else -1))
+                     sc.max_risk * rate[1] * 1000 // rate[0] if rate else -1, c["program_span_bytes"],
+                     c["reprogram_bytes"]))
     if ram:
         dl = sc.downloaded
         ok = 0

@@ -6,7 +6,16 @@ the virtual device, its flash on the Pico's geometry (firmware/sim/flash.py:
 the worst case). Figures, one name=value a line:
 
   flash_logged_bytes                    session log bytes written
-  flash_program_bytes_per_logged_byte   bytes programmed per logged byte
+  flash_program_bytes_per_logged_byte   bytes programmed per logged byte: each program op
+                                        counted from its first to its last byte other than
+                                        0xFF (a 0xFF byte programs no cell; the bytes an
+                                        ESP32, which takes byte ranges, would program)
+  flash_program_page_bytes_per_logged_byte  bytes the program ops send per logged byte,
+                                        whole 256-byte pages (what an RP2040's
+                                        flash_range_program sends; the figure before
+                                        session 17)
+  flash_reprogram_bytes                 bytes other than 0xFF sent onto a byte programmed
+                                        already (cells programmed twice)
   flash_erase_bytes_per_logged_byte     bytes erased per logged byte
   flash_erases                          4 KB erases in the session
   flash_stall_ms                        CPU stall they cost (45 ms an erase, 0.4 ms a page)
@@ -18,7 +27,18 @@ the worst case). Figures, one name=value a line:
   flash_400ms_max_loop_stall_ms         the longest stall of one loop pass then
   flash_400ms_samples_at_risk_s         samples at risk then
 
-Each figure twice: flash_* on the frozen build's layout (the sim's default,
+Then the frozen build's layout at every supported rate (the demo session
+made at that rate: `heeldrop synth --scenario session --demo --seed 2026
+--rate R`; MPU-6050): flash_rate<R>_program_bytes_per_logged_byte,
+flash_rate<R>_program_page_bytes_per_logged_byte,
+flash_rate<R>_erase_bytes_per_logged_byte, flash_rate<R>_samples_at_risk_s
+(45 ms erases), flash_rate<R>_400ms_samples_at_risk_s (every erase 400 ms),
+and the worst of the rates: flash_rates_max_program_bytes_per_logged_byte,
+flash_rates_max_erase_bytes_per_logged_byte, flash_rates_max_samples_at_risk_s
+(with both erase times; at 500 Hz and 1 kHz a 400 ms erase overflows the
+MPU-6050's FIFO: those samples are lost, not at risk).
+
+Each demo figure twice: flash_* on the frozen build's layout (the sim's default,
 firmware/flashboot.py: the sessions in a raw log region of 1280 KB,
 firmware/rawlog.py, page by page, each block erased once; littlefs on the
 other 128 KB for the config and the id counter), then flash_littlefs_* with
@@ -38,8 +58,10 @@ from heeldrop.replay import ROOT
 
 DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
 CHIPS = ("mpu6050", "mpu6500", "lsm6ds3", "lsm6dsox", "qmi8658")
+RATES = (25, 50, 100, 200, 500, 1000)
 _FLASH = re.compile(r"sim: flash logged_bytes=(\d+) program_bytes=(\d+) erase_bytes=(\d+) erases=(\d+) "
-                    r"stall_ms=(\d+) max_stall_ms=(\d+) max_pass_stall_ms=(\d+) at_risk_ms=(-?\d+)")
+                    r"stall_ms=(\d+) max_stall_ms=(\d+) max_pass_stall_ms=(\d+) at_risk_ms=(-?\d+) "
+                    r"program_span_bytes=(\d+) reprogram_bytes=(\d+)")
 _END = re.compile(r"sim: end samples=(\d+) lost=(\d+)")
 
 
@@ -56,9 +78,12 @@ def run_sim(trace, flash, *extra):
 
 def layout(tmp, prefix, extra):
     """Print one layout's figures (names prefixed), return nothing."""
-    (logged, prog, erase, erases, stall, _mx, mp, risk), _ = run_sim(DEMO, os.path.join(tmp, prefix + "f45"), *extra)
+    (logged, prog, erase, erases, stall, _mx, mp, risk, span, again), _ = run_sim(
+        DEMO, os.path.join(tmp, prefix + "f45"), *extra)
     print("%slogged_bytes=%d" % (prefix, logged))
-    print("%sprogram_bytes_per_logged_byte=%.2f" % (prefix, prog / logged))
+    print("%sprogram_bytes_per_logged_byte=%.2f" % (prefix, span / logged))
+    print("%sprogram_page_bytes_per_logged_byte=%.2f" % (prefix, prog / logged))
+    print("%sreprogram_bytes=%d" % (prefix, again))
     print("%serase_bytes_per_logged_byte=%.2f" % (prefix, erase / logged))
     print("%serases=%d" % (prefix, erases))
     print("%sstall_ms=%d" % (prefix, stall))
@@ -67,7 +92,7 @@ def layout(tmp, prefix, extra):
     sys.stdout.flush()
     worst = risk400 = 0
     for chip in CHIPS:
-        (_l, _p, _e, _n, _s, _mx, mp, risk), (n, lost) = run_sim(
+        (_l, _p, _e, _n, _s, _mx, mp, risk, _sp, _a), (n, lost) = run_sim(
             DEMO, os.path.join(tmp, prefix + "f400" + chip), "--erase-ms", "400", "--imu", chip, *extra)
         print("%s400ms_erase_lost_samples_%s=%d" % (prefix, chip, lost))
         worst = max(worst, mp)
@@ -77,11 +102,41 @@ def layout(tmp, prefix, extra):
     print("%s400ms_samples_at_risk_s=%.2f" % (prefix, risk400 / 1000.0))
 
 
+def rates(tmp):
+    """The frozen build's layout at every supported rate (the demo session
+    made at that rate): print each rate's figures and the worst."""
+    worst = {"program": 0.0, "erase": 0.0, "risk": 0}
+    for rate in RATES:
+        trace = os.path.join(tmp, "demo%d.csv" % rate)
+        r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "synth", "--scenario", "session", "--demo", "--seed",
+                            "2026", "--rate", str(rate), "-o", trace], capture_output=True, text=True, timeout=600,
+                           cwd=ROOT)
+        if r.returncode:
+            raise RuntimeError("synth at %d Hz failed: %s" % (rate, r.stderr[-500:]))
+        (logged, prog, erase, _n, _s, _mx, _mp, risk, span, _a), _ = run_sim(trace, os.path.join(tmp, "r%d" % rate))
+        (_l, _p, _e, _n, _s, _mx, _mp, risk400, _sp, _a), _ = run_sim(trace, os.path.join(tmp, "r%d400" % rate),
+                                                                       "--erase-ms", "400")
+        name = "flash_rate%d_" % rate
+        print("%sprogram_bytes_per_logged_byte=%.2f" % (name, span / logged))
+        print("%sprogram_page_bytes_per_logged_byte=%.2f" % (name, prog / logged))
+        print("%serase_bytes_per_logged_byte=%.2f" % (name, erase / logged))
+        print("%ssamples_at_risk_s=%.2f" % (name, risk / 1000.0))
+        print("%s400ms_samples_at_risk_s=%.2f" % (name, risk400 / 1000.0))
+        sys.stdout.flush()
+        worst["program"] = max(worst["program"], span / logged)
+        worst["erase"] = max(worst["erase"], erase / logged)
+        worst["risk"] = max(worst["risk"], risk, risk400)
+    print("flash_rates_max_program_bytes_per_logged_byte=%.2f" % worst["program"])
+    print("flash_rates_max_erase_bytes_per_logged_byte=%.2f" % worst["erase"])
+    print("flash_rates_max_samples_at_risk_s=%.2f" % (worst["risk"] / 1000.0))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="heeldrop-bench-flash-")
     try:
         layout(tmp, "flash_", ())  # the frozen build's layout (the sim's default): sessions in a raw log region
         layout(tmp, "flash_littlefs_", ("--raw-kb", "0"))  # littlefs over the whole flash: the .mpy route
+        rates(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -1,11 +1,15 @@
 """Link benchmarks on the virtual device (`heeldrop sim --pty`), name=value lines:
 
-    download_bytes_per_s          heeldrop's verified download of a session log
+    download_bytes_per_s          heeldrop's verified download of a session log (littlefs layout,
+                                  `heeldrop sim --raw-kb 0`, so that mpremote can copy the same file)
     mpremote_cp_bytes_per_s       `mpremote connect PTY resume fs cp :FILE .` of the same file, same run
     download_to_mpremote_ratio    the first over the second (goal: >= 1)
     live_1khz_60s_lost_samples    samples lost on the link in a 60 s live ingest of a 1 kHz stream (goal: 0):
                                   logged by the device but not received (the device's own gaps, e.g. a
                                   FIFO overflow, are live_1khz_60s_device_gap_samples)
+    live_1khz_60s_rate_hz         samples a second of wall time that came over the link: the sim's port
+                                  loses nothing (heeldrop.ptyrelay), so a host too slow for the stream
+                                  holds the device back and shows here, under 1000, not as losses
 
     python -m heeldrop.bench_link            (make bench runs it via heeldrop.bench)
 """
@@ -66,7 +70,10 @@ def bench_download(tmp, log=print):
     from heeldrop.transport import SerialTransport
 
     flash = os.path.join(tmp, "flash")
-    with SimProcess(DEMO, speed=None, flash=flash) as sim:
+    # littlefs over all of the flash (stock MicroPython, the .mpy route): the
+    # only layout in which mpremote can copy a session file at all (the raw
+    # log region is not a filesystem), so both copy the same file
+    with SimProcess(DEMO, speed=None, flash=flash, extra=["--raw-kb", "0"]) as sim:
         t = SerialTransport(sim.port)
         try:
             t.connect(timeout=10)

@@ -59,7 +59,16 @@ fills the rest with ballast before the app starts.
 app speaks docs/PROTOCOL.md on it, and a Ctrl-C byte stops the app and
 leaves the MicroPython REPL on the same port, in the flash's root
 (mpremote connect PTY resume fs ls). The path is printed, with a stable link /tmp/heeldrop-sim-PID.
-After the trace the device stays up, idle, until Ctrl-C here.
+After the trace the device stays up, idle, until Ctrl-C here. The port is a
+relay (heeldrop.ptyrelay) that loses nothing while a client has it open: a
+client that stops reading holds the device back as a host does a board's
+USB serial (the ptys fill, then the firmware's write waits; its virtual
+clock does not move meanwhile, so a slow reader costs no sample). While no
+client has the port open, what the device sends is thrown away, as by a
+board's USB port no host opened, and a new client starts on fresh output.
+Not modelled: a board's MicroPython waits at most 0.5 s a write for a host
+that has the port open but does not read (MICROPY_HW_USB_CDC_TX_TIMEOUT),
+then drops what does not fit; a host stalled longer loses frames there.
 
 --from-flash boots the firmware found on the flash (main.py's modules at
 its root, heelcore in its lib/), as a board with plain MicroPython does:
@@ -592,16 +601,23 @@ def run(args):
 def serve_pty(args, info, flash, env):
     """Two pseudo terminals joined by a relay (as socat does): the firmware's
     stdin/stdout is one (raw), the other is the port clients open. The relay
-    drops output nobody reads, so the device never blocks on a full pty."""
+    (heeldrop.ptyrelay) loses nothing while a client has the port open: a
+    client that stops reading holds the device back, as a host does a board's
+    USB serial; with no client the output is thrown away, as a board's USB
+    port nobody opened never blocks."""
     import pty
-    import select
     import tty
+
+    from heeldrop.ptyrelay import PtyRelay
 
     m_dev, s_dev = pty.openpty()
     m_cli, s_cli = pty.openpty()
     tty.setraw(s_dev)
     tty.setraw(s_cli)
     path = os.ttyname(s_cli)
+    # the relay keeps no descriptor of the port's side: the master then tells
+    # whether a client has it open (the raw settings stay with the pty)
+    os.close(s_cli)
     link = "/tmp/heeldrop-sim-%d" % os.getpid()
     try:
         if os.path.lexists(link):
@@ -613,27 +629,10 @@ def serve_pty(args, info, flash, env):
     proc = subprocess.Popen(cmd, env=env, cwd=flash, stdin=s_dev, stdout=s_dev, close_fds=True)
     os.close(s_dev)
     print("heeldrop sim: serial port %s%s (Ctrl-C to end)" % (path, " = " + link if link else ""), flush=True)
-    os.set_blocking(m_cli, False)
+    relay = PtyRelay(m_dev, m_cli, path)
     try:
         while proc.poll() is None:
-            r, _, _ = select.select([m_dev, m_cli], [], [], 0.2)
-            if m_dev in r:
-                try:
-                    data = os.read(m_dev, 4096)
-                except OSError:
-                    data = b""
-                if data:
-                    try:
-                        os.write(m_cli, data)
-                    except (BlockingIOError, OSError):
-                        pass  # no client reading: drop, like a USB port nobody opened
-            if m_cli in r:
-                try:
-                    data = os.read(m_cli, 4096)
-                except OSError:
-                    data = b""
-                if data:
-                    os.write(m_dev, data)
+            relay.step(0.2)
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
@@ -643,7 +642,7 @@ def serve_pty(args, info, flash, env):
                 proc.wait(3)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        for fd in (m_dev, m_cli, s_cli):
+        for fd in (m_dev, m_cli):
             try:
                 os.close(fd)
             except OSError:
@@ -653,5 +652,7 @@ def serve_pty(args, info, flash, env):
                 os.unlink(link)
             except OSError:
                 pass
+    print("heeldrop sim: port: %d bytes to clients (opened %d times), %d thrown away with no client to take them"
+          % (relay.relayed, relay.opened, relay.discarded), file=sys.stderr)
     print("heeldrop sim: sessions in %s" % _where(args, flash), file=sys.stderr)
     return 0

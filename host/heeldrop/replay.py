@@ -102,15 +102,20 @@ def side_switches(trace):
     return sorted(out)
 
 
-def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None):
+def run_engine(trace, config=None, side=None, with_summary=True, on_sample=None, heelcore=None):
     """Events (contract dicts) of the engine over a trace, in order, ending with a summary.
 
     Side switches recorded in the trace (side_switch_ms) are applied as the
-    button would: the engine switches side and recalibrates."""
+    button would: the engine switches side and recalibrates. ``heelcore``:
+    another load of the engine to drive the same way, as (Engine, Config,
+    TraceClock) (a test's model of a board's arithmetic); default this one."""
     cfg = config_for(trace, config, side)
     a, g = scales(trace)
-    eng = Engine(cfg, a, g)
-    clock = TraceClock()
+    if heelcore is None:
+        eng, clock = Engine(cfg, a, g), TraceClock()
+    else:
+        eng_cls, cfg_cls, clock_cls = heelcore
+        eng, clock = eng_cls(cfg_cls.from_dict(cfg.to_dict()), a, g), clock_cls()
     events = []
     bad = 0
     switches = side_switches(trace)

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from heelcore import proto
 
 from heeldrop.cmd_sessions import list_sessions
 from heeldrop.download import download_session
@@ -15,10 +16,11 @@ from heeldrop.simproc import SimProcess
 from heeldrop.transport import DisconnectedError, SerialTransport
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from linkchecks import live_capture, log_samples, mpremote, open_port  # noqa: E402
+from linkchecks import Capture, live_capture, log_samples, mpremote, open_port  # noqa: E402
 from linkproxy import GarbageProxy  # noqa: E402
 
 TRACE = os.path.join(ROOT, "tests", "traces", "mixed_faults_right.csv")
+PAUSE_S = 5  # how long the starved client reads nothing (the device at full speed fills the ptys in far less)
 
 
 def device_file(flash, sid):
@@ -62,6 +64,74 @@ def test_live_ingest_of_a_whole_session_loses_nothing(played):
     # gaps the tracker saw are the device's own (logged as GAP records), none on the link
     assert t.stats()["bad_frames"] == 0
     assert cap.order == sorted(cap.order)
+
+
+def test_a_client_that_stops_reading_holds_the_device_back_and_loses_nothing(tmp_path):
+    # A host that stops reading a board's USB serial (a starved or stopped
+    # process) holds the board back; the virtual device's pty relay used to
+    # throw away what the client's pty could not take (420 samples once, in
+    # the test above, on a loaded machine). Here the client reads a little,
+    # then reads nothing while the device runs at full speed (far more than
+    # the ptys hold), then reads the rest: every sample the device logged
+    # from the first one received came over the link, in order, no frame
+    # damaged; the only losses are the ones the device itself announced
+    # (GAP frames, equal to its log's GAP records: a sensor unplugged).
+    flash = str(tmp_path / "flash")
+    # the sensor unplugged for 0.5 s at 30 s: losses of the device's own, announced;
+    # the trace starts with the host's first byte (a loaded machine may be slow to connect)
+    sim = SimProcess(TRACE, speed=None, flash=flash,
+                     extra=["--quiet", "--wait-host", "--inject", "unplug@30+0.5"]).start()
+    try:
+        t = open_port(sim.port)
+        cap = Capture()
+        gaps = []
+
+        def take(f):
+            cap(f)
+            if f.type == proto.T_GAP:
+                gaps.append(proto.parse_gap(f.payload))
+
+        while len(cap.samples) < 300:
+            f = t.next_frame(5)
+            assert f is not None, "the device sent nothing"
+            take(f)
+        time.sleep(PAUSE_S)  # not a bound on anything: the client simply does not read
+        # the client's pty was full when it came back (the pause starved it):
+        # its line discipline holds 4095 bytes, the rest waits behind it
+        assert t.ser.in_waiting >= 4000, t.ser.in_waiting
+        end = time.monotonic() + 240
+        done = None
+        while time.monotonic() < end and (done is None or time.monotonic() < done):
+            f = t.next_frame(0.2)
+            if f is not None:
+                take(f)
+            if done is None and cap.stopped:
+                done = time.monotonic() + 1.0
+        assert cap.stopped, "the session never ended"
+        st = t.stats()
+        sessions = list_sessions(t)
+        t.close()
+    finally:
+        sim.stop()
+    s = sessions[-1]
+    assert s["complete"]
+    from heelcore.record import LogReader
+
+    with open(device_file(flash, s["id"]), "rb") as fh:
+        log = LogReader(fh.read())
+    first = cap.order[0]
+    want = {x[0]: tuple(x[2:8]) for x in log.samples() if x[0] >= first}
+    assert len(want) > 3000 and len(want) > 10 * 300  # most of the session came after the pause
+    missing = sorted(set(want) - set(cap.samples))
+    assert missing == [], "lost on the link: %d samples, first %s" % (len(missing), missing[:5])
+    assert all(cap.samples[k] == v for k, v in want.items())
+    assert cap.order == sorted(cap.order) and len(cap.order) == len(set(cap.order))  # nothing doubled
+    assert st["bad_frames"] == 0 and st["missed_frames"] == 0 and st["samples_lost"] == 0, st
+    # the device's own losses, exactly as its log has them, none added
+    # (a GAP of count 0 marks the fault's start in the log; only losses go on the link)
+    logged = [(a, n) for a, n, _why in log.gaps() if a >= first and n]
+    assert logged and [(g[0], g[1]) for g in gaps] == logged
+    assert st["device_lost"] == sum(n for _a, n in logged) >= 25  # 0.5 s at the trace's 50 Hz, at least
 
 
 def test_download_is_the_device_file_byte_for_byte(played, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 import boardmodel
 from heelcore.events import to_json
-from heeldrop.replay import config_for, run_engine, run_engine_micropython, scales, side_switches, to_counts
+from heeldrop.replay import run_engine, run_engine_micropython, scales, to_counts
 from heeldrop.synth.corpus import ensure_corpus
 from heeldrop.traceio import Trace, read_trace
 
@@ -55,38 +55,12 @@ def test_every_corpus_trace_same_events_in_cpython_and_micropython():
 
 
 def _board_lines(trace):
-    """The events a board computes: heelcore under boardmodel, driven as
-    heeldrop.replay.run_engine drives the host's."""
+    """The events a board computes: heelcore under boardmodel, driven by
+    heeldrop.replay.run_engine as the host's is."""
     with boardmodel.board_engine() as E:
         ev = sys.modules["heelcore.events"]
-        Config = sys.modules["heelcore.config"].Config
-        a, g = scales(trace)
-        eng = E.Engine(Config.from_dict(config_for(trace).to_dict()), a, g)
-        clock = ev.TraceClock()
-        out = []
-        switches = side_switches(trace)
-
-        def drain(n):
-            while n:
-                out.append(ev.to_json(clock.event(eng.pop_event())))
-                n -= 1
-
-        bad = 0
-        for s in to_counts(trace):
-            if s is None:
-                bad += 1
-                continue
-            t = clock.tick(s[0])
-            while switches and s[0] >= switches[0]:
-                switches.pop(0)
-                drain(eng.set_side("right" if eng.side == "left" else "left", t))
-            drain(eng.step(t, s[1], s[2], s[3], s[4], s[5], s[6]))
-        drain(eng.finish())
-        summ = clock.event(eng.summary())
-        if bad:
-            summ["bad_samples"] = summ.get("bad_samples", 0) + bad
-        out.append(ev.to_json(summ))
-        return out
+        api = (E.Engine, sys.modules["heelcore.config"].Config, ev.TraceClock)
+        return [ev.to_json(e) for e in run_engine(trace, heelcore=api)]
 
 
 def _corpus_and_committed():

@@ -14,7 +14,8 @@ from heeldrop.simflash import read_files
 
 TRACE = os.path.join(ROOT, "tests", "traces", "mixed_faults_right.csv")  # 73 s at 100 Hz
 FLASH_RE = re.compile(r"sim: flash logged_bytes=(\d+) program_bytes=(\d+) erase_bytes=(\d+) erases=(\d+) "
-                      r"stall_ms=(\d+) max_stall_ms=(\d+) max_pass_stall_ms=(\d+) at_risk_ms=(-?\d+)")
+                      r"stall_ms=(\d+) max_stall_ms=(\d+) max_pass_stall_ms=(\d+) at_risk_ms=(-?\d+) "
+                      r"program_span_bytes=(\d+) reprogram_bytes=(\d+)")
 END_RE = re.compile(r"sim: end samples=(\d+) lost=(\d+) gaps=(\d+) faults=(\d+)")
 
 
@@ -30,7 +31,7 @@ LFS = ("--raw-kb", "0")  # littlefs over the whole flash: stock MicroPython's la
 def test_a_session_on_littlefs_counts_wear_and_reads_back(tmp_path):
     r = sim(tmp_path, *LFS)
     assert r.returncode == 0, r.stderr
-    logged, prog, erase, erases, stall, mx, mp, risk = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
+    logged, prog, erase, erases, stall, mx, mp, risk, span, again = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
     n, lost, gaps, faults = [int(x) for x in END_RE.search(r.stdout).groups()]
     # a power cut at any moment costs at most 2 s of samples (measured at
     # every loop pass and flash operation: made by the IMU, not yet synced)
@@ -57,10 +58,11 @@ def test_a_session_in_the_raw_log_region_meets_the_wear_goals(tmp_path):
     # (firmware/flashboot.py, as firmware/boot/rp2/_boot.py runs it).
     r = sim(tmp_path, *RAW)
     assert r.returncode == 0, r.stderr
-    logged, prog, erase, erases, stall, mx, mp, risk = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
+    logged, prog, erase, erases, stall, mx, mp, risk, span, again = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
     n, lost, gaps, faults = [int(x) for x in END_RE.search(r.stdout).groups()]
     assert lost == 0 and faults == 0
-    assert prog <= 1.5 * logged and erase <= 2.0 * logged, (prog / logged, erase / logged)
+    assert span <= 1.5 * logged and erase <= 2.0 * logged, (span / logged, erase / logged)
+    assert prog <= 1.5 * logged and again == 0, (prog / logged, again)  # (whole pages too, at 100 Hz)
     assert 500 < risk <= 2000, risk
     files = read_files(str(tmp_path))
     log = LogReader(files["/sessions/s0001.hdl"])
@@ -76,6 +78,36 @@ def test_a_session_in_the_raw_log_region_meets_the_wear_goals(tmp_path):
     after = read_files(str(tmp_path))
     assert after["/sessions/s0001.hdl"] == files["/sessions/s0001.hdl"]
     assert LogReader(after["/sessions/s0002.hdl"]).complete
+
+
+def test_the_raw_log_region_meets_the_wear_goals_at_25hz(tmp_path):
+    # issue 11.3 at the lowest supported rate (the demo session made at 25
+    # Hz: ~240 bytes a second, ~340 a sync): the bytes programmed (each
+    # program op from its first to its last byte other than 0xFF) <= 1.5x
+    # the logged bytes, erased <= 2.0x, at most 2 s of samples at risk with
+    # 45 ms and with 400 ms erases, no byte programmed twice. Before, a sync
+    # sent the page's older bytes again: 1.39x by the same count, 32,663
+    # bytes programmed twice. Whole pages (an RP2040 sends 256 bytes a
+    # program whatever they hold) stay ~1.8x: one page a sync.
+    trace = str(tmp_path / "demo25.csv")
+    r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "synth", "--scenario", "session", "--demo", "--seed",
+                        "2026", "--rate", "25", "-o", trace], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    for erase_ms in ("45", "400"):
+        cmd = [sys.executable, "-m", "heeldrop.cli", "sim", "--trace", trace, "--speed", "max", "--flash",
+               str(tmp_path / erase_ms), "--quiet", "--erase-ms", erase_ms]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        logged, prog, erase, erases, stall, mx, mp, risk, span, again = [
+            int(x) for x in FLASH_RE.search(r.stdout).groups()]
+        n, lost, gaps, faults = [int(x) for x in END_RE.search(r.stdout).groups()]
+        assert (n, lost, faults) == (9220, 0, 0), r.stdout[-400:]
+        assert again == 0 and span <= 1.5 * logged and erase <= 2.0 * logged, (again, span / logged, erase / logged)
+        assert 1.5 * logged < prog, prog / logged  # the page figure, reported beside it (make bench): not met
+        assert 500 < risk <= 2000, (erase_ms, risk)
+        data = read_files(str(tmp_path / erase_ms))["/sessions/s0001.hdl"]
+        log = LogReader(data)
+        assert log.complete and log.errors == [] and len(log.samples()) == n and logged == len(data)
 
 
 def test_a_littlefs_image_is_never_repartitioned(tmp_path):
@@ -102,7 +134,7 @@ def test_no_sample_lost_through_400ms_erases_at_100hz(tmp_path, layout):
         r = sim(tmp_path / imu, "--erase-ms", "400", "--imu", imu, *(RAW if layout == "raw" else LFS))
         assert r.returncode == 0, r.stderr
         n, lost, gaps, faults = [int(x) for x in END_RE.search(r.stdout).groups()]
-        logged, prog, erase, erases, stall, mx, mp, risk = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
+        logged, prog, erase, erases, stall, mx, mp, risk, span, again = [int(x) for x in FLASH_RE.search(r.stdout).groups()]
         # 7312 rows; the chip samples them at its ODR: 104 Hz LSM6DS, 112.1 Hz QMI8658
         want = {"lsm6ds3": 7605, "lsm6dsox": 7605, "qmi8658": 8197}.get(imu, 7312)
         assert (n, lost, gaps, faults) == (want, 0, 0, 0), (imu, r.stdout[-400:])
