@@ -78,7 +78,8 @@ def test_pico_heap_runs_a_session_and_its_download(pico_run):
 # and 15.1 KB over make bench's 30 minutes): one lsm6ds module held both
 # chips' classes, the LSM6DSOX's word pairing 2 KB of native code. Now the
 # family's shared module and the chip's own load, the pairing is a viper
-# function of 1 KB and the reads bytecode: 17.4 and 18.5 KB.
+# function of 1 KB: 17.0 and 18.0 KB (the QMI8658 18.5 KB, the MPU-6050
+# 18.0 KB; the 30 minutes: docs/DESIGN.md "RAM").
 def test_pico_heap_keeps_16kb_through_a_session_and_its_download(pico_run):
     end, ram = pico_run
     assert int(ram["min_largest_free_block"]) >= GOAL, ram
