@@ -496,7 +496,7 @@ class App:
         # stop and the download that follows keep is then allocated low,
         # not above that garbage in the middle of the largest free block
         # (the Pico model, QMI8658, demo session: a 128-byte object kept
-        # through the download split it, 18.3 -> 15.5 KB)
+        # through the download split it: 15.5 KB at worst, 18.3 with this)
         _collect()
         c = self._closed_res
         if c is not None and res["samples"] == 0 and c["session"] == res["session"]:
