@@ -9,8 +9,16 @@
 #   send_status(dict), send_error(code, msg), batch.add(...)/send_batch()
 #
 # The byte stream is injected: anything with read_into(buf) -> n (never
-# blocks; 0 when nothing is there) and write(bytes-like). StdioStream is the
-# board's (and the unix port's) sys.stdin/sys.stdout; tests use MemStream.
+# blocks; 0 when nothing is there) and write(bytes-like) -> bytes sent.
+# StdioStream is the board's (and the unix port's) sys.stdin/sys.stdout;
+# tests use MemStream.
+#
+# A write that sends less than the whole frame (a short count, 0 or None: a
+# board's USB serial gives up on a host that does not read) is not retried:
+# the loop must go on. The frame is counted as dropped (tx_dropped; the
+# samples it carried in tx_dropped_samples), reported in each STATUS; the
+# part of it that went out is cut off by the next frame's 0xC0, which the
+# host's decoder counts as one bad frame, nothing more (PROTOCOL.md).
 #
 # Input that is not a frame (REPL noise, a terminal's typing, boot text) is
 # ignored by the decoder, which resynchronises on the next 0xC0. A 0x03
@@ -96,10 +104,14 @@ class StdioStream:
         return n
 
     def write(self, data):
+        # the count the port's write returns: a board's USB CDC write gives
+        # up after MICROPY_HW_USB_CDC_TX_TIMEOUT (500 ms on rp2) when the
+        # host does not read, and drops what did not fit (a short count); a
+        # non-blocking stream that would block returns None
         try:
-            self._out.write(data)
+            return self._out.write(data)
         except OSError:
-            pass  # nobody listening (closed pipe): the app must go on
+            return 0  # nobody listening (closed pipe): the app must go on
 
 
 class MemStream:
@@ -121,6 +133,7 @@ class MemStream:
 
     def write(self, data):
         self.out += data
+        return len(data)
 
 
 class Link:
@@ -143,6 +156,8 @@ class Link:
         self._bad_seen = 0
         self._next_err = 0
         self.frames_out = 0
+        self.tx_dropped = 0  # frames the stream's write did not take whole (send)
+        self.tx_dropped_samples = 0  # the samples in those frames (send_batch)
         self._last_cmd = None  # payload of the last state-changing CMD (proto.REPLAYED)
         self._last_reply = None  # and the REPLY payload sent for it
         self.replayed = 0
@@ -157,22 +172,28 @@ class Link:
     # ------------------------------------------------------------ output
     @micropython.native
     def send(self, ftype, payload):
-        if len(payload) > _OUT_PAYLOAD:
-            out = bytearray(max_frame_size(len(payload)))
-            n = encode_frame(ftype, self._seq, payload, out)
-            self._seq = (self._seq + 1) & 0xFFFF
-            self.frames_out += 1
-            self.stream.write(out[:n])
-            return
-        n = encode_frame(ftype, self._seq, payload, self._out)
+        """Frame payload and write it; False (and counted in tx_dropped)
+        when the stream took less than the whole frame."""
+        buf = self._out
+        mv = self._mv
+        if len(payload) > _OUT_PAYLOAD:  # rare (none today): a buffer of its own
+            buf = bytearray(max_frame_size(len(payload)))
+            mv = memoryview(buf)
+        n = encode_frame(ftype, self._seq, payload, buf)
         self._seq = (self._seq + 1) & 0xFFFF
         self.frames_out += 1
-        self.stream.write(self._mv[:n])
+        if self.stream.write(mv[:n]) != n:
+            # short, 0 or None; its seq is spent all the same: the host sees
+            # the frame missing
+            self.tx_dropped += 1
+            return False
+        return True
 
     def send_batch(self):
         b = self.batch
         if b.n:
-            self.send(T_SAMPLES, b.payload())
+            if not self.send(T_SAMPLES, b.payload()):
+                self.tx_dropped_samples += b.n
             b.clear()
 
     @micropython.native
@@ -201,6 +222,8 @@ class Link:
         # once a second and at each phase change: the port's C json (20x
         # faster than heelcore's minijson, which keeps the log and event
         # text identical on every interpreter; a STATUS is only displayed)
+        d["tx_dropped"] = self.tx_dropped  # frames the serial port did not take (send)
+        d["tx_dropped_samples"] = self.tx_dropped_samples
         self.send(T_STATUS, _dumps(d, separators=(",", ":")).encode())
 
     def send_error(self, code, message):

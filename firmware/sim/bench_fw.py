@@ -151,9 +151,11 @@ def _read_nothing(buf) -> int:
 
 
 @micropython.viper
-def _write_count(data):
+def _write_count(data) -> int:
     o = ptr32(_OUT)
-    o[0] = int(o[0]) + int(len(data))
+    n = int(len(data))
+    o[0] = int(o[0]) + n
+    return n  # all of it sent (link.Link.send counts a short write as dropped)
 
 
 class PrefilledBus:

@@ -57,7 +57,9 @@
 #   --stall MS         a main-loop stall of MS every second of trace time
 #   --inject SPEC      faults at trace times (seconds), comma-separated:
 #                      i2c@T (3 failing transfers), unplug@T+D (unplugged
-#                      for D s), glitch@T (impossible FIFO count)
+#                      for D s), glitch@T (impossible FIFO count),
+#                      txshort@T / txnone@T (the serial port's next write
+#                      sends half / nothing: TxFaults)
 #   --switch K1,K2     press the button (short: side switch) after sample K
 #   --side left|right  session side;  --serial none|stdio  protocol stream
 #   --keep             after the trace: stay up idle (pty mode) until Ctrl-C
@@ -585,6 +587,7 @@ class Script:
         self._dues = array.array("i", bytes(4 * 1024))
         self.board_heap = None  # BoardHeap in --board-heap runs
         self.sink = None  # SinkStream in --download runs
+        self.tx = None  # TxFaults (--inject txshort@T / txnone@T)
         self.dl = None  # its Download, made before the board's heap
         self.download = None  # the Download while it runs
         self.downloaded = None
@@ -612,10 +615,10 @@ class Script:
             t = int(float(when) * 1000000)
             if kind == "unplug":
                 e = [(t, "unplug"), (t + int(dur * 1000000), "replug")]
-            elif kind in ("i2c", "glitch"):
+            elif kind in ("i2c", "glitch", "txshort", "txnone"):
                 e = [(t, kind)]
             else:
-                raise ValueError("unknown fault %r (i2c@T, unplug@T+D, glitch@T)" % kind)
+                raise ValueError("unknown fault %r (i2c@T, unplug@T+D, glitch@T, txshort@T, txnone@T)" % kind)
             self.events += [(x // 1000, x % 1000, what) for x, what in e]
         self.events.sort()
         self.switch = [int(x) for x in o["switch"].split(",") if x.strip()]
@@ -855,6 +858,8 @@ class Script:
                 self.bus.fail_next(3)
             elif what == "glitch":
                 self.chip.glitch(0x72, 0x1F, 2)
+            elif what in ("txshort", "txnone"):
+                self.tx.arm(what)  # the serial port's next write
         if act & _A_RELEASE:
             self.release_at = -1
             self.pin.set_input(1)
@@ -1049,6 +1054,7 @@ class SinkStream:
                 self.chunks += 1
             elif t == 0x11:  # T_REPLY: read_session answers with one only on error
                 self.replies += 1
+        return n
 
     def check(self, sid, total, session_path):
         """After the run: the CHUNK frames decoded, checked (CRC-32) and
@@ -1329,7 +1335,53 @@ class NullStream:
         return 0
 
     def write(self, data):
-        pass
+        return len(data)
+
+
+class TxFaults:
+    """--inject txshort@T / txnone@T: the serial port's first write at or
+    after trace time T sends the first half of its bytes and returns that
+    count (a board's USB CDC write that gave up on a host that does not
+    read: MICROPY_HW_USB_CDC_TX_TIMEOUT), or sends nothing and returns
+    None (a non-blocking write that would block). Made before the board's
+    heap (--board-heap) and only when such faults are injected; the stream
+    it wraps (s) is the board's, set when the link is made. A write with
+    nothing armed allocates nothing."""
+
+    def __init__(self):
+        self.s = None
+        self.q = 0  # the writes armed, oldest in bit 0: 1 txnone, 0 txshort
+        self.nq = 0  # how many (small ints: arming allocates nothing)
+        self.cut = 0  # writes cut so far
+        self.cut_bytes = 0  # bytes they did not send
+
+    def arm(self, kind):
+        if self.nq < 30:
+            self.q |= (1 if kind == "txnone" else 0) << self.nq
+            self.nq += 1
+
+    @property
+    def eof(self):
+        return self.s.eof
+
+    def read_into(self, buf):
+        return self.s.read_into(buf)
+
+    def write(self, data):
+        if not self.nq:
+            return self.s.write(data)
+        none = self.q & 1
+        self.q >>= 1
+        self.nq -= 1
+        n = len(data)
+        self.cut += 1
+        if none:
+            self.cut_bytes += n
+            return None
+        k = self.s.write(data[:n // 2])
+        k = k or 0
+        self.cut_bytes += n - k
+        return k
 
 
 class _StoreReader:
@@ -1531,15 +1583,25 @@ def main(argv):
     if ram and o["download"] and not serial:
         sink = SinkStream(o["download_to"] or "download.bin")
 
+    # --inject txshort@T / txnone@T: the port's writes cut (made here, not
+    # in the board's heap)
+    tx = TxFaults() if ("txshort" in o["inject"] or "txnone" in o["inject"]) else None
+
     def stream(lk):
         if sink is not None:
-            return sink
-        return lk.StdioStream() if serial else NullStream()
+            s = sink
+        else:
+            s = lk.StdioStream() if serial else NullStream()
+        if tx is None:
+            return s
+        tx.s = s
+        return tx
 
     # the sim's own objects before the board's heap is set (--board-heap):
     # none of them lands in it
     sc = Script(o, clock, clock_bus, chip, None, n, limit, stats, guard)
     sc.sink = sink
+    sc.tx = tx
     sc.dl = Download(sink) if sink is not None else None
     marks = Marks(sc)
     tms = clock.ticks_ms
@@ -1631,6 +1693,8 @@ def main(argv):
         a.engine_errors))
     out.write("sim: heap code_bytes=%d data_live_peak_bytes=%d data_heap=%d\n" % (
         code_bytes, sc.peak - base, o["data_heap"]))
+    if tx is not None:
+        out.write("sim: tx cut_writes=%d cut_bytes=%d armed_left=%d\n" % (tx.cut, tx.cut_bytes, tx.nq))
     if simflash is not None:
         c = simflash.counts()
         rate = sc.chip._rate

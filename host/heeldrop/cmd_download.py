@@ -3,7 +3,7 @@ import os
 import sys
 
 from heeldrop.errors import UserError
-from heeldrop.transport import add_port_argument, open_device
+from heeldrop.transport import add_port_argument, describe_tx_dropped, open_device
 
 HELP = "download sessions from the device (CRC-checked, resumable, skips what is already here)"
 EPILOG = """examples:
@@ -131,7 +131,9 @@ def run(args):
         raise UserError("--dest %s is a file, not a folder" % dest)
     with open_device(args.port) as t:
         download(t, args.ids, args.all, dest, args.delete_after)
-        if t.stats()["bad_frames"] or getattr(t, "rerequests", 0):
-            print("link: %d damaged frames, %d chunks asked for again" % (
-                t.stats()["bad_frames"], getattr(t, "rerequests", 0)))
+        tx = getattr(t, "tx_dropped", 0)
+        if t.stats()["bad_frames"] or getattr(t, "rerequests", 0) or tx:
+            print("link: %d damaged frames, %d chunks asked for again%s" % (
+                t.stats()["bad_frames"], getattr(t, "rerequests", 0),
+                ("; " + describe_tx_dropped(tx, t.tx_dropped_samples)) if tx else ""))
     return 0

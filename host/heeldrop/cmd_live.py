@@ -6,7 +6,7 @@ import time
 from heelcore import proto
 from heelcore.ticks import ticks_diff
 from heeldrop.errors import UserError
-from heeldrop.transport import add_port_argument, open_device
+from heeldrop.transport import add_port_argument, describe_tx_dropped, open_device
 
 HELP = "live view of the device (phase, depth, rep, hold, cues) and record its samples as a trace CSV"
 EPILOG = """examples:
@@ -18,7 +18,9 @@ The view shows the phase, depth, rep, hold timer, side and faults the device
 reports, a depth plot of the last seconds, and each cue as text. Without a
 terminal it prints plain lines. --save writes every sample received as a
 trace CSV (heeldrop replay / report read it). Samples lost on the link are
-found by their sequence numbers and reported at the end. Ctrl-C stops (the
+found by their sequence numbers and reported at the end, with the frames the
+device itself said it could not send (its serial port full: a host that did
+not read in time), noted as soon as its STATUS says so. Ctrl-C stops (the
 trace is still saved).
 exit status: 0 ok, 2 bad port, 3 no heeldrop firmware, 4 the board went away
 (what was received is saved)."""
@@ -111,14 +113,21 @@ def ingest(t, view=None, rec=None, seconds=None, on_frame=None):
         elif view is None:
             continue
         elif ty == proto.T_STATUS:
-            try:
-                st = proto.parse_json(f.payload)
-            except ValueError:
-                continue
+            st = getattr(f, "status", None)
+            if st is None:
+                try:
+                    st = proto.parse_json(f.payload)
+                except ValueError:
+                    continue
             if isinstance(st, dict):
                 if rec is not None and isinstance(st.get("depth_deg"), (int, float)):
                     view.depth(rec.now_ms, st["depth_deg"])
                 view.status(st)
+            tx = getattr(t, "tx_dropped", 0)
+            if tx != view.tx_dropped:
+                # the device's own serial write could not send these: said at once, not a silent gap
+                view.tx_dropped = tx
+                view.note(describe_tx_dropped(tx, t.tx_dropped_samples))
         elif ty == proto.T_EVENT:
             try:
                 ev = json.loads(bytes(f.payload).decode())

@@ -66,9 +66,11 @@ USB serial (the ptys fill, then the firmware's write waits; its virtual
 clock does not move meanwhile, so a slow reader costs no sample). While no
 client has the port open, what the device sends is thrown away, as by a
 board's USB port no host opened, and a new client starts on fresh output.
-Not modelled: a board's MicroPython waits at most 0.5 s a write for a host
-that has the port open but does not read (MICROPY_HW_USB_CDC_TX_TIMEOUT),
-then drops what does not fit; a host stalled longer loses frames there.
+Not modelled by itself: a board's MicroPython waits at most 0.5 s a write
+for a host that has the port open but does not read
+(MICROPY_HW_USB_CDC_TX_TIMEOUT), then drops what does not fit (a short
+count, which the firmware counts and reports: STATUS tx_dropped); --inject
+txshort@T / txnone@T makes one such write happen.
 
 --from-flash boots the firmware found on the flash (main.py's modules at
 its root, heelcore in its lib/), as a board with plain MicroPython does:
@@ -77,8 +79,10 @@ PATH/package.json` or `heeldrop deploy` over --pty. Without it the
 bundled firmware runs, like a board with the firmware frozen in.
 
 --inject (testing aid): i2c@T (I2C errors at T s), unplug@T+D (the sensor
-unplugged for D s), glitch@T (a corrupt FIFO count), comma-separated; any
-length (long values reach the port in a file).
+unplugged for D s), glitch@T (a corrupt FIFO count), txshort@T (the serial
+port's next write sends half the frame and returns that count, as a board's
+USB write that gave up), txnone@T (it sends nothing and returns None),
+comma-separated; any length (long values reach the port in a file).
 
 Time: the firmware and the emulated IMU share one virtual clock that moves
 only by what takes time on a board (the loop's sleeps, a Pico's CPU cost
@@ -137,7 +141,7 @@ def add_arguments(p):
     p.add_argument("--stall", type=int, default=0, metavar="MS", help="stall the main loop MS ms every second of trace time")
     p.add_argument("--imu", choices=IMUS, default="mpu6050", help="emulated IMU chip (default mpu6050)")
     p.add_argument("--pty", action="store_true", help="serve the serial protocol (and the REPL) on a pseudo terminal")
-    p.add_argument("--inject", default="", metavar="SPEC", help="faults at trace times: i2c@T, unplug@T+D, glitch@T")
+    p.add_argument("--inject", default="", metavar="SPEC", help="faults at trace times: i2c@T, unplug@T+D, glitch@T, txshort@T, txnone@T")
     p.add_argument("--side", choices=("left", "right"), help="session side (default: the trace's)")
     p.add_argument("--flash-kb", type=int, default=0, metavar="N",
                    help="a new flash image of N KB (default the Pico's 1408; an existing image keeps its size)")

@@ -143,6 +143,7 @@ class LiveView:
         self.samples = 0
         self.lost = 0  # lost on the link
         self.device_lost = 0  # lost by the sensor itself (GAP frames)
+        self.tx_dropped = 0  # frames the device's serial write could not send (its STATUS)
         self.extra = ""
         self._live = None
         self._session = False  # a session was seen: idle STATUS then keeps its last side and rep
@@ -292,6 +293,8 @@ class LiveView:
         sub = "t %.1f s" % (self.t_ms / 1000.0)
         if self.samples:
             sub += "  samples %d  link lost %d  sensor gaps %d" % (self.samples, self.lost, self.device_lost)
+            if self.tx_dropped:
+                sub += "  device dropped %d frames" % self.tx_dropped
         if self.extra:
             sub += "  " + self.extra
         return Panel(g, title=self.title, subtitle=sub, width=78)

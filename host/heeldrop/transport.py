@@ -192,6 +192,12 @@ class Transport:
         self._backlog = collections.deque(maxlen=20000)  # frames set aside while awaiting a reply
         self.timeouts = 0
         self.retries = 0
+        # frames (and the samples in them) the device's own serial write
+        # could not send while this host listened: STATUS tx_dropped,
+        # tx_dropped_samples, counted from the first STATUS (device_tx)
+        self.tx_dropped = 0
+        self.tx_dropped_samples = 0
+        self._tx_prev = None
 
     # -- byte level (subclasses)
     def _read(self, timeout):
@@ -241,6 +247,9 @@ class Transport:
                     self.samples.device_gap(*f.gap)
                 elif t == proto.T_HELLO:
                     self.hello = proto.parse_json(f.payload)
+                elif t == proto.T_STATUS:
+                    f.status = proto.parse_json(f.payload)
+                    self.device_tx(f.status)
                 elif t == proto.T_ERROR:
                     self.device_errors.append(proto.parse_error(f.payload))
                     del self.device_errors[:-20]
@@ -249,6 +258,25 @@ class Transport:
                 self.decoder.bad_frames += 1
                 f.bad = str(e)
             self._pending.append(f)
+
+    def device_tx(self, d):
+        """A STATUS's tx_dropped / tx_dropped_samples: counted since boot
+        on the device; here what it dropped since the first STATUS this host
+        read (a device that restarted counts from 0 again)."""
+        if not isinstance(d, dict):
+            return
+        fr, sm = d.get("tx_dropped"), d.get("tx_dropped_samples")
+        if not isinstance(fr, int) or not isinstance(sm, int) or isinstance(fr, bool) or isinstance(sm, bool):
+            return  # older firmware: it does not say
+        prev = self._tx_prev
+        if prev is not None:
+            if fr >= prev[0] and sm >= prev[1]:
+                self.tx_dropped += fr - prev[0]
+                self.tx_dropped_samples += sm - prev[1]
+            else:  # the device restarted: its counts began again
+                self.tx_dropped += fr
+                self.tx_dropped_samples += sm
+        self._tx_prev = (fr, sm)
 
     def next_frame(self, timeout=1.0):
         """The next frame, or None when none arrived within timeout (or the stream ended)."""
@@ -389,7 +417,8 @@ class Transport:
                 "resyncs": d.resyncs, "missed_frames": d.missed, "samples": self.samples.received,
                 "samples_lost": self.samples.lost, "sample_gaps": len(self.samples.gaps),
                 "device_lost": self.samples.device_lost, "device_gaps": len(self.samples.device_gaps),
-                "retries": self.retries}
+                "retries": self.retries, "device_tx_dropped": self.tx_dropped,
+                "device_tx_dropped_samples": self.tx_dropped_samples}
 
     def describe_stats(self):
         s = self.stats()
@@ -397,9 +426,17 @@ class Transport:
         if s["garbage_bytes"] or s["bad_frames"]:
             parts.append("%d bytes of other output (REPL, boot messages) and %d damaged frames skipped" % (
                 s["garbage_bytes"], s["bad_frames"]))
+        if s["device_tx_dropped"]:
+            parts.append(describe_tx_dropped(s["device_tx_dropped"], s["device_tx_dropped_samples"]))
         if s["retries"]:
             parts.append("%d commands repeated" % s["retries"])
         return "; ".join(parts)
+
+
+def describe_tx_dropped(frames, samples):
+    """What the device said it could not send (STATUS tx_dropped)."""
+    return ("the device dropped %d frame%s (%d samples) it could not send: its serial port was full "
+            "(the host did not read in time)" % (frames, "" if frames == 1 else "s", samples))
 
 
 def _versions_hint(device_version=None):

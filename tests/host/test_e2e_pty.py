@@ -134,6 +134,47 @@ def test_a_client_that_stops_reading_holds_the_device_back_and_loses_nothing(tmp
     assert st["device_lost"] == sum(n for _a, n in logged) >= 25  # 0.5 s at the trace's 50 Hz, at least
 
 
+def test_short_writes_of_the_device_are_reported_as_its_dropped_frames(tmp_path):
+    # A board's USB serial write gives up on a host that does not read
+    # (MICROPY_HW_USB_CDC_TX_TIMEOUT, 0.5 s on rp2) and drops what did not
+    # fit, returning a short count. The sim cuts 5 of the device's writes
+    # (--inject: txshort sends half the frame, txnone nothing and returns
+    # None). The device counts them (STATUS tx_dropped, tx_dropped_samples)
+    # and the host says exactly that: the frames missing are the ones the
+    # device dropped, the samples missing are the ones in them, each half
+    # frame costs one bad frame and nothing more (the next frame's 0xC0
+    # cuts it off), and every other sample arrives intact.
+    flash = str(tmp_path / "flash")
+    faults = ["txshort@5", "txnone@9.5", "txshort@14.2", "txshort@22", "txnone@31"]
+    sim = SimProcess(TRACE, speed=None, flash=flash,
+                     extra=["--quiet", "--wait-host", "--inject", ",".join(faults)]).start()
+    try:
+        t = open_port(sim.port)
+        cap = live_capture(t, timeout=240, tail=2.5)  # STATUS frames after the session's end
+        st = t.stats()
+        said = t.describe_stats()
+        sessions = list_sessions(t)
+        t.close()
+    finally:
+        sim.stop()
+    assert st["device_tx_dropped"] == len(faults), (st, sim.lines[-5:])
+    assert st["missed_frames"] == len(faults), st  # the seqs of exactly those frames
+    assert st["bad_frames"] == sum(1 for f in faults if f.startswith("txshort")), st
+    s = sessions[-1]
+    assert s["complete"]
+    log = log_samples(device_file(flash, s["id"]))
+    first = cap.order[0]
+    want = {x[0]: tuple(x[2:8]) for x in log if x[0] >= first}
+    assert len(want) > 5000
+    missing = sorted(set(want) - set(cap.samples))
+    # the samples lost on the link are exactly those of the frames the device dropped
+    assert len(missing) == st["samples_lost"] == st["device_tx_dropped_samples"], (len(missing), st)
+    assert st["device_tx_dropped_samples"] <= len(faults) * 50  # whole SAMPLES batches, nothing more
+    assert all(cap.samples[k] == want[k] for k in cap.samples if k >= first)
+    assert cap.order == sorted(cap.order) and len(cap.order) == len(set(cap.order))  # nothing doubled
+    assert "the device dropped %d frames (%d samples)" % (len(faults), st["device_tx_dropped_samples"]) in said
+
+
 def test_download_is_the_device_file_byte_for_byte(played, tmp_path):
     t = played["t"]
     s = played["sessions"][-1]

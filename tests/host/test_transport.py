@@ -338,3 +338,49 @@ def test_gap_frames_reach_the_tracker():
     while t.next_frame(0.1) is not None:
         pass
     assert t.samples.received == 15 and t.samples.lost == 0 and t.samples.device_lost == 40
+
+
+def test_the_devices_own_dropped_frames_are_counted_from_the_first_status():
+    # STATUS tx_dropped runs since the device's boot (a board with no host
+    # on its port may have counted many): the host counts what the device
+    # dropped while it listened, goes on across a device restart (the counts
+    # start again from 0) and ignores a firmware that does not say
+    def status(seq, **kw):
+        d = dict({"phase": "idle"}, **kw)
+        return proto.encode_frame(proto.T_STATUS, seq, proto.json_payload(d))
+
+    data = b"".join([
+        status(0, tx_dropped=500, tx_dropped_samples=4000),  # before this host: not counted
+        status(1, tx_dropped=502, tx_dropped_samples=4010),
+        status(2),  # no counts (another firmware): nothing changes
+        status(3, tx_dropped=503, tx_dropped_samples=4010),  # a STATUS frame itself dropped: no samples
+        status(4, tx_dropped=1, tx_dropped_samples=10),  # restarted, then dropped one more
+    ])
+    t = FileTransport(data, chunk=11)
+    frames = drain(t)
+    assert [f.status["phase"] for f in frames] == ["idle"] * 5
+    s = t.stats()
+    assert (s["device_tx_dropped"], s["device_tx_dropped_samples"]) == (4, 20)
+    assert "the device dropped 4 frames (20 samples) it could not send" in t.describe_stats()
+    t = FileTransport(status(0, tx_dropped=3, tx_dropped_samples=30))
+    drain(t)
+    assert t.stats()["device_tx_dropped"] == 0 and "could not send" not in t.describe_stats()
+
+
+def test_live_says_at_once_what_the_device_could_not_send():
+    import io
+
+    from heeldrop.cmd_live import ingest
+    from heeldrop.liveview import LiveView
+
+    def status(seq, fr, sm):
+        return proto.encode_frame(proto.T_STATUS, seq, proto.json_payload(
+            {"phase": "top", "tx_dropped": fr, "tx_dropped_samples": sm}))
+
+    data = status(0, 2, 20) + status(1, 2, 20) + status(2, 3, 30) + status(3, 3, 30)
+    out = io.StringIO()
+    view = LiveView(plain=True, out=out)
+    ingest(FileTransport(data, chunk=7), view)
+    notes = [line for line in out.getvalue().splitlines() if "could not send" in line]
+    assert len(notes) == 1 and "the device dropped 1 frame (10 samples)" in notes[0], out.getvalue()
+    assert view.tx_dropped == 1

@@ -222,3 +222,69 @@ def test_session_hash_and_a_verified_delete():
     assert st == proto.E_MISMATCH and app_.store.deleted == []
     st = _ask(lk, ms, 7, 7, "delete_session", {"id": 3, "size": len(data), "sha256": _sha(data)})[1]
     assert st == proto.OK and app_.store.deleted == [3]
+
+
+class _CutStream(link.MemStream):
+    # a serial port whose write number `cut` (0-based) sends only its first
+    # `keep` bytes and returns that count (or None: `none`), as a board's USB
+    # serial that gave up on a host that does not read
+    def __init__(self, cut, keep, none=False):
+        link.MemStream.__init__(self)
+        self.cut = cut
+        self.keep = keep
+        self.none = none
+        self.writes = 0
+
+    def write(self, data):
+        i = self.writes
+        self.writes += 1
+        if i != self.cut:
+            return link.MemStream.write(self, data)
+        self.out += bytes(data)[:self.keep]
+        if self.none:
+            return None
+        return self.keep
+
+
+def _three(ms):
+    # an EVENT, a SAMPLES batch of 4 (the frame that may be cut), an EVENT;
+    # payload bytes that need stuffing (0xC0, 0xDB, control bytes) throughout
+    lk = link.Link(ms, _App(), batch_n=4)
+    lk.send(proto.T_EVENT, b"\xc0\xdb\x01one\x03\r\n")
+    for i in range(4):
+        lk.batch.add(100 + i, 0xDB00C0 + i, 0xC0, -0x24, 0x3DB, 1, 2, 3)
+    lk.send_batch()
+    lk.send(proto.T_EVENT, b"three\xdb\xc0")
+    return lk
+
+
+def test_a_frame_the_port_did_not_take_whole_is_counted_and_costs_no_other_frame():
+    whole = link.MemStream()
+    _three(whole)
+    d = proto.FrameDecoder()
+    fr = d.feed(bytes(whole.out))
+    assert [f.seq for f in fr] == [0, 1, 2] and d.bad_frames == 0
+    n1 = len(proto.encode_frame(fr[0].type, 0, fr[0].payload))
+    n2 = len(proto.encode_frame(fr[1].type, 1, fr[1].payload))
+    assert bytes(whole.out[n1:n1 + n2]).count(b"\xdb") >= 4  # stuffed: cut points after an escape too
+    for keep in range(n2):  # every cut: nothing sent, then each byte of the frame but the last
+        for none in (False, True):
+            ms = _CutStream(1, keep, none)
+            lk = _three(ms)
+            assert (lk.tx_dropped, lk.tx_dropped_samples, lk.frames_out) == (1, 4, 3), keep
+            d = proto.FrameDecoder()
+            got = d.feed(bytes(ms.out))
+            # the frames before and after arrive intact; the cut one is missing
+            # (a gap in seq), and what went out of it is one bad frame at most
+            assert [(f.seq, f.payload) for f in got] == [(0, fr[0].payload), (2, fr[2].payload)], keep
+            assert d.missed == 1 and d.bad_frames == (1 if keep else 0), (keep, d.bad_frames)
+    # a whole write is not a drop; a STATUS reports the counts
+    ms = _CutStream(1, n2)
+    lk = _three(ms)
+    assert lk.tx_dropped == 0 and len(proto.FrameDecoder().feed(bytes(ms.out))) == 3
+    ms = _CutStream(0, 0)
+    lk = link.Link(ms, _App())
+    lk.send(proto.T_EVENT, b"lost")
+    lk.send_status({"phase": "idle"})
+    st = proto.parse_json([f for f in proto.FrameDecoder().feed(bytes(ms.out)) if f.type == proto.T_STATUS][0].payload)
+    assert st["tx_dropped"] == 1 and st["tx_dropped_samples"] == 0 and st["phase"] == "idle"
