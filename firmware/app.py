@@ -1003,6 +1003,11 @@ class App:
         run = self.running and eng is not None
         free = self.free_kb
         imu = self.imu
+        lk = self.link
+        # the link's counters are keys of the literal: link.send_status sets
+        # them, and two keys added to a full dict made it grow, a new table
+        # each STATUS (the Pico model, 30 minutes: the largest free block
+        # fell mid-session, LSM6DSOX 17,080 -> 16,136 bytes)
         return {
             "phase": eng.phase() if run else "idle",
             "side": eng.side if run else self.config.side,
@@ -1020,6 +1025,8 @@ class App:
             "samples": self.samples,
             "lost": self.lost,
             "gaps": self.gaps,
+            "tx_dropped": lk.tx_dropped if lk is not None else 0,
+            "tx_dropped_samples": lk.tx_dropped_samples if lk is not None else 0,
         }
 
     def send_status(self, now):
