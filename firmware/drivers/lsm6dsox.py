@@ -97,6 +97,25 @@ def _pair(b, k: int, st, dst, o: int) -> int:
     return n
 
 
+@micropython.viper
+def _take(imu, buf, max_samples: int, words: int) -> int:
+    # the words to read now (up to max_samples samples with the half
+    # sample imu._st holds, at most the words in the FIFO), read in bursts
+    # and paired into buf: returns the samples
+    st = ptr32(imu._st)
+    todo = 2 * max_samples
+    if st[0] != _NONE or st[1] != _NONE:
+        todo -= 1
+    if todo > words:
+        todo = words
+    n = 0
+    while todo > 0:
+        k = int(imu._burst(_FIFO_DATA_OUT_TAG, todo))
+        n += int(_pair(imu._buf, k, imu._st, buf, 6 * n))
+        todo -= k
+    return n
+
+
 class LSM6DSOX(_LSM):
     """LSM6DSOX / LSM6DSO (WHO_AM_I 0x6C): tagged FIFO."""
 
@@ -155,31 +174,19 @@ class LSM6DSOX(_LSM):
         st[0] = _NONE
         st[1] = _NONE
 
-    @micropython.native
     def _read(self, buf, max_samples):
-        # native: as bytecode its frame, larger than the VM keeps on the C
-        # stack, was allocated on the heap at each read (heap_lock does not
-        # see that); the words are paired by the viper _pair, the status
-        # read by the bytecode _words and _pend (less machine code)
+        # bytecode with a frame of at most 11 words (6 locals, a stack of
+        # 5), which the VM keeps on the C stack (a larger one it allocates
+        # on the heap at each call: test_read_fifo_makes_no_heap_frame);
+        # the bursts and their pairing are the viper _take and _pair (as
+        # one native _read they took 2 KB of an RP2040's heap)
         words = self._words()
-        if words < 0:
-            self._discard(True)
+        if words < 0 or words > _CAP_WORDS:  # overflowed, or an impossible count
+            self._discard(words < 0)
             return 0
-        if words > _CAP_WORDS:
-            self._discard(False)
-            return 0
-        st = self._st
-        pend = self._pend()
-        avail = (words + pend) >> 1
+        avail = (words + self._pend()) >> 1
         if not self._check(avail if avail or not words else 1):
             return 0
-        todo = 2 * max_samples - pend
-        if todo > words:
-            todo = words
-        n = 0
-        while todo > 0:
-            k = self._burst(_FIFO_DATA_OUT_TAG, todo)
-            n += _pair(self._buf, k, st, buf, 6 * n)
-            todo -= k
+        n = _take(self, buf, max_samples, words)
         self._done(avail, n)
         return n
