@@ -692,6 +692,65 @@ def test_a_long_toe_stand_and_a_partial_drop_first_do_not_teach_the_wrong_down()
     assert [round(r["depth_deg"]) for r in ends] in ([17, 22, 20], [16, 22, 20], [17, 21, 20], [17, 22, 19]), ends
 
 
+def test_a_long_hold_read_heel_up_learns_which_way_is_down_again():
+    # a rise onto the toes (16 deg) held 10 s through the still start's
+    # end, then a slow first drop held 1.5 s: the toe stand decides "down"
+    # the wrong way. The 30 s holds that follow read as the heel resting
+    # 18 deg above level: no top dwell lasts that long (0.5-3 s, raised or
+    # not), so it is a hold, and the frame is learned again from it
+    moves = [(1.5, -16), (10, -16), (4, 14), (1.5, 14), (3, -16), (2, -16)]
+    for _ in range(3):
+        moves += [(4, 18), (30, 18), (3, -16), (2, -16)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
+    axes = [e for e in of(evs, "calibrated") if e["stage"] == "axis"]
+    assert axes[-1]["axis_source"] == "hold", axes
+    ends = _reps(evs)
+    assert len(ends) == 5, ends
+    for r in ends[2:]:
+        assert abs(r["depth_deg"] - 18.0) < 1.5, r
+    for r in ends[3:]:
+        assert abs(r["hold_s"] - 30.0) < 1.0, r
+
+
+def test_a_slow_sink_from_a_raised_top_is_no_hold_read_heel_up():
+    # the sign decided by a 12 s hold; later the heel sinks from the raised
+    # top (20 deg up) over 40 s: a slow drift, not a rest on the wrong side
+    moves = [(1.5, -20), (2, -20), (4, 22), (12, 22), (3, -20), (2, -20), (40, 5), (2, 5), (3, -20), (2, -20),
+             (4, 22), (12, 22), (3, -20), (2, -20)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
+    assert [e["axis_source"] for e in of(evs, "calibrated") if e["stage"] == "axis"] == ["descent"]
+    ends = _reps(evs)
+    assert abs(ends[0]["depth_deg"] - 22.0) < 1.5 and abs(ends[-1]["depth_deg"] - 22.0) < 1.5, ends
+
+
+def test_a_long_fatigue_shake_does_not_let_the_angle_drift():
+    # fatigue shake (1.2 deg at 6 Hz, docs/DOMAIN.md section 7(b): 0.3-1.5
+    # deg at 5-8 Hz) through 40 s holds, the heel 0.17 m behind the
+    # forefoot pivot: the foot turns at up to 45 deg/s and |a| swings by
+    # ~0.25 g, yet both average out over the accelerometer correction's
+    # second. Meanwhile the gyro warms up (+1 deg/s on every axis after
+    # the still start): the correction must go on holding the angle
+    moves = []
+    for _ in range(3):
+        moves += [(3, 22), (40, 22), (2, 0), (2, 0)]
+    segs, end = script(*moves)
+
+    def shake(t):
+        return (1.2 * min(1.0, max(0.0, (t - 8) / 3)) * math.sin(2 * math.pi * 6.0 * t), 0.0)
+
+    def warm(samples):
+        for s in samples:
+            d = 65 if s[0] > 10000 else 0  # 1 deg/s at 65.5 LSB/(deg/s)
+            yield (s[0], s[1], s[2], s[3], s[4] + d, s[5] + d, s[6] + d)
+    eng, evs = run(warm(generate(segs, end, radius=0.17, sway=(0.5, 1.0), extra=shake)))
+    ends = _reps(evs)
+    assert len(ends) == 3, ends
+    for r in ends:
+        assert abs(r["depth_deg"] - 22.0) < 2.0 and abs(r["hold_s"] - 40.0) < 1.0, r
+
+
 def _weakest_stride(k):
     # one stride of the gentlest walk in docs/DOMAIN.md's envelope (the
     # simulator's gait: push-off lifting the heel 35 deg, swing of 0.52 s

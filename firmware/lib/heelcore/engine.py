@@ -91,6 +91,8 @@ _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
+_HOLD_LONG_MS = const(15000)  # a quiet tilted rest this long is a hold: a top dwell is 0.5-3 s, a hold 10-60 s (docs/DOMAIN.md section 7(b))
+_HOLD_MAX = const(50000000)  # no hold is deeper (depth <= 40 deg, creep <= 5 deg)
 _FAIL_FIRST_MS = const(20000)  # not calibrated after this long: calibration_failed (and every minute)
 _NOTHING = array.array("i", [0] * E_SIZE)  # the second hypothesis' array when there is none
 
@@ -168,6 +170,12 @@ class Engine(Fusion):
         self._rep_base = 0
         self._pend_t0 = 0
         self._slip = array.array("i", [0, 0, 0, 0])  # a candidate level after a strap slip, and whether set
+        # a run of rest windows tilted alike (a hold once it lasts
+        # _HOLD_LONG_MS): its first window's start, windows, whether on,
+        # their directions summed (sensor axes); and the first's direction
+        self._hrun = array.array("i", [0, 0, 0, 0, 0, 0])
+        self._hdir = array.array("i", [0, 0, 0])
+        self._lvl_t = 0  # the last tick the foot was near level (pitch and roll)
         self.sway0 = 0
         self.sway_mdps = 0
         self.sign_note = ""
@@ -190,6 +198,7 @@ class Engine(Fusion):
         self._cal_t0 = t
         self._cal_t = t
         self._fail_next = _FAIL_FIRST_MS
+        self._hrun[2] = 0
         self._rw[0] = 0
         self._why_reset()
         self.ax_max_tilt = 0
@@ -480,6 +489,8 @@ class Engine(Fusion):
 
     def rest_run(self, t, va, tilt):
         ex = self._ex
+        if ex is not None and ex.held is None and self._long_hold(t, va, tilt):
+            return
         # The axis from where the foot rests tilted (the bottom of a hold,
         # a raised top), while the sign is pending and for the first reps:
         # a rest window's mean direction averages the sway out, which the
@@ -511,6 +522,104 @@ class Engine(Fusion):
                 c[3] = 1
         else:
             self._slip[3] = 0
+
+    def _long_hold(self, t, va, tilt):
+        # A quiet rest tilted 8-50 deg from level for _HOLD_LONG_MS (rest
+        # windows in one direction, the foot never near level between
+        # them) is a hold at the bottom: a top dwell, raised or not, lasts
+        # 0.5-3 s. If the foot's frame does not read it as heel down
+        # (within 60 deg of forward), the sign or the axis was learned
+        # wrong (a toe stand held through a slow first descent; a shoe
+        # mount's roll taken for pitch): the frame is learned again from
+        # this hold, heel down. Returns True when it was.
+        h = self._hrun
+        d = self._hdir
+        out = self._rw_out
+        if not self.k_axis_min <= tilt <= _HOLD_MAX:
+            h[2] = 0
+            return False
+        # one pose: within twice the rest band of the first window (they
+        # are far from still under unsupported sway on a shoe mount)
+        band = self.k_rest_band
+        if h[2] and ticks_diff(self._lvl_t, h[0]) < 0 and vangle(d, va) <= 2 * band:
+            h[1] += 1
+            h[3] += va[0]
+            h[4] += va[1]
+            h[5] += va[2]
+        else:
+            h[0] = out[7]
+            h[1] = 1
+            h[2] = 1
+            h[3] = va[0]
+            h[4] = va[1]
+            h[5] = va[2]
+            d[0] = va[0]
+            d[1] = va[1]
+            d[2] = va[2]
+            return False
+        # long enough, and back within the band of where it began (not a
+        # slow drift: a hold creeps 1-5 deg),
+        # and twice the longest quiet hold the frame has read as heel down
+        # (that decided which way is down: the stronger evidence wins)
+        need = 2 * self._ex.quiet_max
+        if need < _HOLD_LONG_MS:
+            need = _HOLD_LONG_MS
+        if h[1] < 3 or ticks_diff(t, h[0]) < need or vangle(d, va) > band:
+            return False
+        h[2] = 0
+        # the run's mean direction, its horizontal part (heel down: the
+        # forward axis, where gravity leans)
+        u = self._u
+        vb = self._vb
+        vb[0] = h[3]
+        vb[1] = h[4]
+        vb[2] = h[5]
+        if not vunit(vb):
+            return False
+        dd = (vb[0] * u[0] + vb[1] * u[1] + vb[2] * u[2]) >> 14
+        for i in range(3):
+            vb[i] -= dd * u[i] >> 14
+        if not vunit(vb):
+            return False
+        f = self._f
+        p = self._p
+        x = (vb[0] * f[0] + vb[1] * f[1] + vb[2] * f[2]) >> 14
+        y = (vb[0] * p[0] + vb[1] * p[1] + vb[2] * p[2]) >> 14
+        if x > 0 and 3 * x * x >= y * y:
+            return False  # read as heel down, within 60 deg of forward
+        vc = self._vc  # p = f x u
+        vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
+        vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
+        vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
+        if not vunit(vc):
+            return False
+        self._reframe(t, vc)
+        return True
+
+    def _reframe(self, t, p):
+        # the frame learned again (heel down along p) in the middle of a
+        # hold: the rep under way is cancelled, a new one starts where the
+        # foot last left level
+        s = self._s
+        ex = self._ex
+        if ex.e[E_STATE] >= S_DESC:
+            ex.cancel("the foot's axis was learned again")
+        self.set_frame(p, 1)
+        s[_RESTART] |= 1
+        self._correct(0, 0, 0)
+        side = self.side
+        B = self._bl_sums[side]
+        for i in range(6):
+            B[i] = 0
+        self.k1024[side] = _PRIOR_K1024
+        self.c_md[side] = 0
+        ex.reset(1, t, ex.rep)
+        pp = self._p
+        self._out({"type": "calibrated", "t_ms": t, "rep": 0, "stage": "axis",
+                   "level_tilt_deg": udeg_c(self._s[_TH]),
+                   "axis": [c2(rdiv(pp[0] * 100, 16384)), c2(rdiv(pp[1] * 100, 16384)), c2(rdiv(pp[2] * 100, 16384))],
+                   "axis_source": "hold"})
+        ex._start_rep(t, self._lvl_t)
 
     def _axis_from_rest(self, va):
         u = self._u
@@ -544,7 +653,7 @@ class Engine(Fusion):
         self.set_frame(p, 1)
         s[_MODE] = M_RUN
         s[_RESTART] |= 1
-        self._correct(0, 0)
+        self._correct(0, 0, 0)
         self.sway0 = self.sway_pitch()
         self.sway_mdps = self.sway_rate()
         a, b = self._hyp
@@ -565,6 +674,8 @@ class Engine(Fusion):
         self._exb = b.e
         s[_PEND] = 1
         self._pend_t0 = t
+        self._hrun[2] = 0
+        self._lvl_t = t
         d = self._done
         c = self._clean
         d[0] = d[1] = c[0] = c[1] = 0  # reset in place: no list made mid-session
@@ -579,6 +690,8 @@ class Engine(Fusion):
         ph = s[_PH]
         ps = s[_PS]
         wl = s[_WL]
+        if -3 * _UDEG < th < 3 * _UDEG and -5 * _UDEG < ph < 5 * _UDEG:
+            self._lvl_t = t
         jolt = self.jolt
         if jolt:
             self._jolt_t = t

@@ -110,7 +110,12 @@ _GIY = const(66)
 _GIZ = const(67)
 _AMAX = const(68)  # largest low-passed |a/4|^2 since the tick
 _AMIN = const(69)  # smallest
-_NS = const(70)
+_A2S = const(70)  # the low-passed |a/4|^2 smoothed over ticks (the gate's: a shake's swings average out)
+_ASX = const(71)  # the low-passed accel summed over the tick's samples, counts
+_ASY = const(72)
+_ASZ = const(73)
+_ASN = const(74)  # samples summed
+_NS = const(75)
 
 _UDEG = const(1000000)
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
@@ -197,6 +202,8 @@ class Fusion:
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
+        self._amean = array.array("i", [0, 0, 0])  # the tick's mean low-passed accel, counts
+        self._wsm = array.array("i", [0, 0, 0, 0])  # the last tick's raw gyro integral (counts * ms) and its ms
         self._va = array.array("i", [0, 0, 0])  # scratch vectors (no allocation per tick)
         self._vb = array.array("i", [0, 0, 0])
         self._vc = array.array("i", [0, 0, 0])
@@ -272,18 +279,31 @@ class Fusion:
             v -= k32
         v += ((ax << 4) - v) * k >> 6
         s[_ALX] = v
-        a2 = (v >> 6) * (v >> 6)
+        sm = s[_ASX]
+        if sm >> 31 > 0:
+            sm -= k32
+        s[_ASX] = sm + (v >> 4)
+        a2 =(v >> 6) * (v >> 6)
         v = s[_ALY]
         if v >> 31 > 0:
             v -= k32
         v += ((ay << 4) - v) * k >> 6
         s[_ALY] = v
-        a2 += (v >> 6) * (v >> 6)
+        sm = s[_ASY]
+        if sm >> 31 > 0:
+            sm -= k32
+        s[_ASY] = sm + (v >> 4)
+        a2 +=(v >> 6) * (v >> 6)
         v = s[_ALZ]
         if v >> 31 > 0:
             v -= k32
         v += ((az << 4) - v) * k >> 6
         s[_ALZ] = v
+        sm = s[_ASZ]
+        if sm >> 31 > 0:
+            sm -= k32
+        s[_ASZ] = sm + (v >> 4)
+        s[_ASN] += 1
         a2 += (v >> 6) * (v >> 6)
         # the low-passed |a/4|^2's extremes since the tick (walking: the
         # heel strike's impact, the swing's lightness)
@@ -515,9 +535,10 @@ class Fusion:
             self.jolt = 0
         if r & 4:
             self._long_gap(s[_GAPT], s[_GAPMS])
+        wg = self._gate_rate(acc)  # (before _rest takes the tick's gyro integral)
         mode = s[_MODE]
         if mode == M_RUN:
-            self._correct(acc, wmax)
+            self._correct(acc, wmax, wg)
         rest = self._rest(t, acc, wraw)
         if mode == M_CAL:
             if rest == 1:
@@ -533,8 +554,44 @@ class Fusion:
                 self._rest_done(t, False)
             self._run_tick(t, wraw)
 
+    def _gate_rate(self, acc):
+        # What the accelerometer correction's gate is told of the foot's
+        # rotation: its mean rate over the last two ticks (L1, counts),
+        # and (s[_A2S]) the low-passed |a/4|^2 smoothed over ticks. The
+        # correction follows the accelerometer over ~1 s (fusion_tau_s):
+        # what biases it is motion that lasts, not a shake's swings
+        # (fatigue shake, 5-8 Hz, turns the foot at up to ~75 deg/s and
+        # swings |a| by 0.5 g about the forefoot pivot: the low-passed
+        # rate's peaks shut the gate for good, yet over 0.2 s the shake's
+        # rate averages to a fifth or less). A drop or a rise turning
+        # faster than the gate keeps it shut as before.
+        s = self._s
+        w = self._wsm
+        m = 0
+        n = acc + w[3]
+        if n > 0:
+            for i in range(3):
+                g = s[_GIX + i]
+                r = (g + w[i]) // n - s[_BX + i]
+                w[i] = g
+                m += r if r > 0 else -r
+        w[3] = acc
+        am = self._amean
+        n = s[_ASN]
+        for i in range(3):
+            am[i] = s[_ASX + i] // n if n > 0 else s[_ALX + i] >> 4
+            s[_ASX + i] = 0
+        s[_ASN] = 0
+        ax = s[_ALX] >> 6
+        ay = s[_ALY] >> 6
+        az = s[_ALZ] >> 6
+        a2 = ax * ax + ay * ay + az * az
+        v = s[_A2S]
+        s[_A2S] = v + ((a2 - v) >> 2)
+        return m
+
     @micropython.viper
-    def _correct(self, acc: int, wmax: int) -> int:
+    def _correct(self, acc: int, wmax: int, wg: int) -> int:
         # Complementary filter with an integral term (Mahony): pull theta
         # and phi towards the accelerometer's pose with gain acc/tau, and the
         # gyro bias along the pitch and roll axes by the integral of that
@@ -543,7 +600,11 @@ class Fusion:
         # Re-anchors the angles to the accelerometer after a gap, after
         # samples at the sensor's rails, or when the two disagree by more
         # than 15 deg for 0.3 s while the accelerometer is trustworthy.
-        # Returns 1 when the angles were re-anchored.
+        # The pull is gated on the rotation and |a| smoothed over ticks (wg,
+        # s[_A2S]: see _gate_rate); a re-anchor needs the accelerometer
+        # trustworthy now (wmax: the largest low-passed rate since the
+        # tick, and the low-passed |a| now). Returns 1 when the angles
+        # were re-anchored.
         s = ptr32(self._s)
         k32 = 65536
         k32 <<= 16  # 2**32 on a 64-bit port; never used on a 32-bit one
@@ -559,6 +620,21 @@ class Fusion:
         ax >>= 4
         ay >>= 4
         az >>= 4
+        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
+        if not (s[_RESTART] & 9 or (s[_G2LO] < a2 and a2 < s[_G2HI] and wmax < s[_GATE])):
+            # the accelerometer trusted on average only (a shake): the pose
+            # from the tick's mean, its swings averaged, not sampled (else,
+            # and for a re-anchor, the pose now: the mean lags a drop)
+            am = ptr32(self._amean)
+            ax = am[0]
+            if ax >> 31 > 0:
+                ax -= k32
+            ay = am[1]
+            if ay >> 31 > 0:
+                ay -= k32
+            az = am[2]
+            if az >> 31 > 0:
+                az -= k32
         a = s[_FX]
         if a >> 31 > 0:
             a -= k32
@@ -589,10 +665,9 @@ class Fusion:
         if c >> 31 > 0:
             c -= k32
         y = (ax * a + ay * b + az * c) >> 14
+        r = s[_RESTART]
         tha = int(atan2_u(x, z))
         pha = int(atan2_u(y, int(isqrt((x >> 2) * (x >> 2) + (z >> 2) * (z >> 2))) << 2))
-        r = s[_RESTART]
-        a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
         gate = s[_G2LO] < a2 and a2 < s[_G2HI] and wmax < s[_GATE]
         th = s[_TH]
         if th >> 31 > 0:
@@ -623,7 +698,8 @@ class Fusion:
             s[_XB] = (tha // 1000) << 4
             s[_VB] = 0
             return 1
-        if not gate:
+        a2 = s[_A2S]
+        if not (s[_G2LO] < a2 and a2 < s[_G2HI] and wg < s[_GATE]):
             return 0
         k = acc * 256 // s[_TAU]  # gain, Q8
         if k > 64:
@@ -964,18 +1040,27 @@ class Fusion:
         s = self._s
         if not retake:
             self._cal_t1 = t
-        self.set_bias16((out[0], out[1], out[2]))
-        self._moved = False
-        u = self._u
-        u[0] = out[3]
-        u[1] = out[4]
-        u[2] = out[5]
-        self._set_gates()
         self.calibrated = True
-        self._cal_t = t
-        self._walked = False
         s[_MODE] = M_AXIS
         self._ax_reset(t)
+        self._take_level(t, out, None)
+
+    def _take_level(self, t, out, va):
+        # the level "up" and the gyro bias from the rest window just
+        # completed (out), said with a calibrated event; va: the level
+        # re-taken with the foot's frame kept (after walking), else the
+        # window's mean direction is the new up
+        self.set_bias16((out[0], out[1], out[2]))
+        if va is None:
+            u = self._u
+            u[0] = out[3]
+            u[1] = out[4]
+            u[2] = out[5]
+        else:
+            self._retare(va, False)
+        self._set_gates()
+        self._cal_t = t
+        self._walked = False
         self.cal_event(t, self._board_tilt(), out)
 
     def _board_tilt(self):
@@ -1238,12 +1323,7 @@ class Fusion:
             # again, and said so; the axis is kept (the same heel, the same
             # strap: a slip moves the level by 1-5 deg, a raised top is >= 5
             # deg from it)
-            self._walked = False
-            self.set_bias16((out[0], out[1], out[2]))
-            self._set_gates()
-            self._retare(va, False)
-            self._cal_t = t
-            self.cal_event(t, self._board_tilt(), out)
+            self._take_level(t, out, va)
             return
         self.rest_run(t, va, tilt)
 
