@@ -1,7 +1,7 @@
 # IMU driver base class, shared FIFO bookkeeping and probe().
 #
 # Runs unchanged on MicroPython (boards, unix port) and CPython (tests).
-# Imports only array/micropython (heelcore.mpcompat on CPython): never
+# Imports only array/gc/micropython (heelcore.mpcompat on CPython): never
 # machine or time. The bus is injected and duck-typed (readfrom_mem_into,
 # writeto_mem: machine.I2C, machine.SoftI2C or firmware/sim/i2cbus.FakeI2C);
 # so is the optional clock
@@ -48,6 +48,7 @@
 # (capacity + 1 for an overflow, 1 for an error).
 
 import array
+import gc
 
 try:
     import micropython
@@ -397,7 +398,7 @@ def _pick_range(table, want):
 # bytecode and machine code would sit there, or leave holes among the
 # code when dropped after boot)
 _MPU_IDS = (0x68, 0x70, 0x71, 0x73, 0x74)  # drivers.mpu6050.WHOAMI, reg 0x75
-_LSM_IDS = (0x69, 0x6A, 0x6C)  # drivers.lsm6ds.WHOAMI, reg 0x0F
+_LSM_IDS = (0x69, 0x6A, 0x6C)  # drivers.lsm6ds.WHOAMI, reg 0x0F (0x6C: lsm6dsox)
 _QMI_ID = 0x05  # drivers.qmi8658.WHOAMI, reg 0x00
 
 
@@ -422,6 +423,7 @@ def probe(bus, clock_us=None):
         if who in _MPU_IDS:
             from drivers import mpu6050
 
+            gc.collect()  # the load's garbage goes before the driver's objects are made
             return mpu6050.MPU6050(bus, addr, who, clock_us)
         seen.append("0x%02x: WHO_AM_I(0x75)=0x%02x" % (addr, who))
     for addr in (0x6A, 0x6B):
@@ -431,9 +433,21 @@ def probe(bus, clock_us=None):
             seen.append("0x%02x: no answer" % addr)
             continue
         if who in _LSM_IDS:
-            from drivers import lsm6ds
+            # the family's module, then the chip's, each alone (a module
+            # loaded inside another's import lands above that import's
+            # garbage: a hole among the code once collected)
+            import drivers.lsm6ds  # noqa: F401
 
-            return lsm6ds.driver_for(who)(bus, addr, who, clock_us)
+            gc.collect()
+            if who == 0x6C:
+                from drivers import lsm6dsox
+
+                gc.collect()
+                return lsm6dsox.LSM6DSOX(bus, addr, who, clock_us)
+            from drivers import lsm6ds3
+
+            gc.collect()
+            return lsm6ds3.LSM6DS3(bus, addr, who, clock_us)
         try:
             who2 = _whoami(bus, addr, 0x00)
         except OSError:
@@ -441,6 +455,7 @@ def probe(bus, clock_us=None):
         if who2 == _QMI_ID:
             from drivers import qmi8658
 
+            gc.collect()
             return qmi8658.QMI8658(bus, addr, who2, clock_us)
         seen.append("0x%02x: WHO_AM_I(0x0f)=0x%02x, (0x00)=0x%02x" % (addr, who, who2 & 0xFF))
     raise IMUError(_ENODEV, "no supported IMU; " + "; ".join(seen))

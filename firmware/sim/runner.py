@@ -1543,7 +1543,7 @@ def main(argv):
         import link as _link  # noqa: F401
         import logstore as _logstore  # noqa: F401
         import configstore as _configstore  # noqa: F401
-        from drivers import lsm6ds as _l, mpu6050 as _m, qmi8658 as _q  # noqa: F401
+        from drivers import lsm6ds3 as _l, lsm6dsox as _x, mpu6050 as _m, qmi8658 as _q  # noqa: F401
         from heelcore import proto as _proto, record as _record  # noqa: F401
     from sim import chips as _chips, fakemachine  # noqa: F401
 

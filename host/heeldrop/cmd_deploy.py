@@ -31,10 +31,22 @@ same modules on the board are removed, so they cannot shadow the new .mpy
 files. The board is then reset and must answer HELLO with this heeldrop's
 firmware version.
 
+Flash layout: on stock MicroPython (this deploy) the sessions are files in
+littlefs. The raw log region (less flash wear) needs the frozen build
+(hardware/README.md, "RAM: what the code costs, and a frozen build"); a board
+that had sessions in files keeps them there until its owner converts it, on
+that build and after a download (it erases the flash):
+  mpremote exec "import flashboot; flashboot.format_split()"
+
 Without heeldrop on the computer, MicroPython's own installer does it from
 the sources (compiled on the board at import, which takes more RAM):
   mpremote mip install --target . FIRMWARE/package.json
 exit status: 0 ok, 1 compile, copy or version check failed, 2 bad port."""
+
+# what deploy prints about where the sessions go (the flash layout)
+FLASH_NOTE = ("flash layout: sessions go to littlefs files on stock MicroPython; the raw log region (less wear) needs\n"
+              "the frozen build (hardware/README.md); to convert a board on it, after a download: "
+              "mpremote exec \"import flashboot; flashboot.format_split()\" (erases all)")
 
 FIRMWARE = resources.firmware_dir()  # the checkout's firmware/, or the installed package's copy
 SOURCE_ONLY = boardfiles.SOURCE_ONLY
@@ -165,6 +177,7 @@ def run(args):
         for f in built:
             print("  " + f)
         print("firmware sources: %s" % _show(FIRMWARE))
+        print(FLASH_NOTE)
         return 0
     # make the folders; remove source copies that would shadow the new .mpy files
     stale = [f[:-4] + ".py" for f in built if f.endswith(".mpy")]
@@ -178,6 +191,7 @@ def run(args):
         chain += (["+"] if chain else []) + ["fs", "cp", os.path.join(outdir, f), ":" + f]
     mpremote(port, *chain, timeout=900)
     print("copied to %s (%s)" % (port, board or arch))
+    print(FLASH_NOTE)
     if args.no_restart:
         return 0
     if arch in ("x64", "x86"):

@@ -27,6 +27,10 @@ from heeldrop.replay import ROOT
 MP32 = os.path.join(ROOT, "build", "unix32", "micropython")
 DEMO = os.path.join(ROOT, "tests", "traces", "demo_session.csv")
 GOAL = 16 * 1024
+# one chip a driver module (the MPU-6500 runs the MPU-6050's): the driver
+# is code in the heap too, and the LSM6DSOX's was the largest (make bench
+# runs all five chips for 30 minutes)
+CHIPS = ("mpu6050", "lsm6dsox", "lsm6ds3", "qmi8658")
 
 
 def _fields(out, prefix):
@@ -35,15 +39,16 @@ def _fields(out, prefix):
     return dict(x.split("=", 1) for x in m.group(1).split() if "=" in x)
 
 
-@pytest.fixture(scope="module")
-def pico_run(tmp_path_factory):
-    """The demo session and its download on a Pico's heap (one run for the
-    tests below): (sim: end fields, sim: ram fields)."""
+@pytest.fixture(scope="module", params=CHIPS)
+def pico_run(request, tmp_path_factory):
+    """The demo session and its download on a Pico's heap with the chip
+    (one run a chip for the tests below): (sim: end fields, sim: ram
+    fields)."""
     assert os.path.exists(MP32), "%s missing: run `make unix32`" % MP32
     d = tmp_path_factory.mktemp("pico")
     r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", DEMO, "--speed", "max", "--quiet",
-                        "--flash", str(d), "--board-ram", "pico", "--download", "--clock-start-ms", "1070000"],
-                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+                        "--flash", str(d), "--board-ram", "pico", "--download", "--clock-start-ms", "1070000",
+                        "--imu", request.param], capture_output=True, text=True, timeout=600, cwd=ROOT)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-3000:]
     return _fields(out, "sim: end "), _fields(out, "sim: ram ")
@@ -69,8 +74,33 @@ def test_pico_heap_runs_a_session_and_its_download(pico_run):
 # time with a collection after each (14.1 KB), the .mpy without line-number
 # tables (18.3 KB, stable from boot through the session and the download;
 # make bench's 30 minutes the same); 21.7 KB with main's logstore round.
+# With an LSM6DSOX or LSM6DS3 it was missed (15.2 and 12.5 KB here, 15.0
+# and 15.1 KB over make bench's 30 minutes): one lsm6ds module held both
+# chips' classes, the LSM6DSOX's word pairing 2 KB of native code. Now the
+# family's shared module and the chip's own load, the pairing is a viper
+# function of 1 KB: 17.0 and 18.0 KB (the QMI8658 18.5 KB, the MPU-6050
+# 18.0 KB; the 30 minutes: docs/DESIGN.md "RAM").
 def test_pico_heap_keeps_16kb_through_a_session_and_its_download(pico_run):
     end, ram = pico_run
+    assert int(ram["min_largest_free_block"]) >= GOAL, ram
+
+
+def test_pico_heap_keeps_16kb_through_30_minutes_with_the_lsm6dsox(tmp_path):
+    # make bench's run for the chip with the most driver code (~30 s here):
+    # late in a long session a long-lived object was allocated after a
+    # second's garbage, at the start of the largest free block (the demo
+    # session does not last long enough to show it): 16,215 bytes at
+    # 1137 s. The loop also collects after every 4 KB allocated
+    # (gc.threshold in App.run), so that garbage stays in the holes below.
+    from heeldrop.bench import long_trace
+
+    r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", long_trace(30), "--speed", "max",
+                        "--quiet", "--flash", str(tmp_path), "--board-ram", "pico", "--download", "--imu", "lsm6dsox"],
+                       capture_output=True, text=True, timeout=900, cwd=ROOT)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    end, ram = _fields(out, "sim: end "), _fields(out, "sim: ram ")
+    assert end["lost"] == "0" and ram["download_ok"] == "1" and ram["sim_allocs"] == "0", (end, ram)
     assert int(ram["min_largest_free_block"]) >= GOAL, ram
 
 

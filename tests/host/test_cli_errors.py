@@ -219,6 +219,23 @@ def test_deploy_arch_and_dry_run(capsys):
     assert "sim/" not in out  # the unix-port-only helpers stay home
 
 
+def test_deploy_says_where_the_sessions_go(capsys):
+    # A .mpy deploy runs on stock MicroPython: the sessions go to littlefs
+    # files, the raw log region needs the frozen build, and converting the
+    # flash is the owner's command after a download (firmware/flashboot.py,
+    # hardware/README.md). deploy says so in its output and its help.
+    rc, out, err = run_cli(capsys, "deploy", "--arch", "armv6m", "--dry-run", "--port", "/dev/unused")
+    assert rc == 0, err
+    note = out[out.index("flash layout:"):]
+    assert len(note.strip().splitlines()) <= 2, note
+    for what in ("littlefs", "stock MicroPython", "raw log", "frozen build", "hardware/README.md", "download",
+                 'mpremote exec "import flashboot; flashboot.format_split()"', "erases"):
+        assert what in note, (what, note)
+    text = help_text("deploy")
+    for what in ("littlefs", "raw log region", "frozen build", "flashboot.format_split()", "after a download"):
+        assert what in " ".join(text.split()), what
+
+
 # ------------------------------------------------------------ item 14: no traceback, documented exit codes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

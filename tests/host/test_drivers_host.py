@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tests", "shared"))
 
 import test_drivers as T  # noqa: E402
-from drivers import IMUError, lsm6ds, mpu6050, qmi8658  # noqa: E402
+from drivers import IMUError, lsm6ds, lsm6ds3, lsm6dsox, mpu6050, qmi8658  # noqa: E402
 from sim import chips  # noqa: E402
 
 MUTANTS = [
@@ -24,9 +24,10 @@ MUTANTS = [
     ("FIFO count from COUNTL (0x73)", mpu6050, "_FIFO_COUNTH", 0x73, chips.MPU6050Chip),
     ("FIFO read from ACCEL_XOUT_H", mpu6050, "_FIFO_R_W", 0x3B, chips.MPU6500Chip),
     ("temperature in the FIFO frame", mpu6050, "_FIFO_EN_XYZG_ACCEL", 0xF8, chips.MPU6050Chip),
-    ("FIFO status from 0x3B", lsm6ds, "_FIFO_STATUS1", 0x3B, chips.LSM6DS3Chip),
-    ("FIFO data from OUT_H (0x3F)", lsm6ds, "_FIFO_DATA_OUT_L", 0x3F, chips.LSM6DS3TRCChip),
-    ("gyro and accel tags swapped", lsm6ds, "_TAG_GYRO", 0x02, chips.LSM6DSOXChip),
+    ("FIFO status from 0x3B", lsm6ds3, "_FIFO_STATUS1", 0x3B, chips.LSM6DS3Chip),
+    ("FIFO data from OUT_H (0x3F)", lsm6ds3, "_FIFO_DATA_OUT_L", 0x3F, chips.LSM6DS3TRCChip),
+    ("DSOX FIFO status from 0x3B", lsm6dsox, "_FIFO_STATUS1", 0x3B, chips.LSM6DSOXChip),
+    ("gyro and accel tags swapped", lsm6dsox, "_TAG_GYRO", 0x02, chips.LSM6DSOXChip),
     ("no IF_INC", lsm6ds, "_CTRL3_BDU_IF_INC", 0x40, chips.LSM6DSOXChip),
     ("big-endian data (CTRL1.BE)", qmi8658, "_CTRL1_AI", 0x60, chips.QMI8658Chip),
     ("FIFO count from FIFO_STATUS", qmi8658, "_FIFO_SMPL_CNT", 0x16, chips.QMI8658Chip),

@@ -4,7 +4,8 @@
 import array
 
 from drivers import IMUError, probe
-from drivers.lsm6ds import LSM6DS3, LSM6DSOX
+from drivers.lsm6ds3 import LSM6DS3
+from drivers.lsm6dsox import LSM6DSOX
 from drivers.mpu6050 import MPU6050
 from drivers.qmi8658 import QMI8658
 from sim import chips
@@ -134,7 +135,10 @@ def test_probe_loads_only_the_driver_of_the_chip_found():
     # heap: probe() reads WHO_AM_I itself and imports the one driver it
     # needs (before, all three loaded and two were dropped after boot,
     # leaving holes among the code: the Pico model's smallest largest free
-    # block went from 9.4 to 13.9 KB without them).
+    # block went from 9.4 to 13.9 KB without them). The LSM6DS family is
+    # split the same way: its shared module and the chip's own (one
+    # lsm6ds module with both classes kept the other chip's code in the
+    # heap, the LSM6DSOX's 2 KB of native pairing loop on an LSM6DS3 too).
     import sys
 
     import drivers
@@ -143,10 +147,12 @@ def test_probe_loads_only_the_driver_of_the_chip_found():
     assert sorted(imu_mod._MPU_IDS) == sorted(mpu6050.WHOAMI)
     assert sorted(imu_mod._LSM_IDS) == sorted(lsm6ds.WHOAMI)
     assert imu_mod._QMI_ID == qmi8658.WHOAMI
-    names = ("drivers.mpu6050", "drivers.lsm6ds", "drivers.qmi8658")
-    for cls, want in ((chips.MPU6050Chip, "drivers.mpu6050"), (chips.MPU6500Chip, "drivers.mpu6050"),
-                      (chips.LSM6DS3Chip, "drivers.lsm6ds"), (chips.LSM6DSOXChip, "drivers.lsm6ds"),
-                      (chips.QMI8658Chip, "drivers.qmi8658")):
+    names = ("drivers.mpu6050", "drivers.lsm6ds", "drivers.lsm6ds3", "drivers.lsm6dsox", "drivers.qmi8658")
+    for cls, want in ((chips.MPU6050Chip, ["drivers.mpu6050"]), (chips.MPU6500Chip, ["drivers.mpu6050"]),
+                      (chips.LSM6DS3Chip, ["drivers.lsm6ds", "drivers.lsm6ds3"]),
+                      (chips.LSM6DS3TRCChip, ["drivers.lsm6ds", "drivers.lsm6ds3"]),
+                      (chips.LSM6DSOXChip, ["drivers.lsm6ds", "drivers.lsm6dsox"]),
+                      (chips.QMI8658Chip, ["drivers.qmi8658"])):
         saved = {}
         for n in names:
             if n in sys.modules:
@@ -157,7 +163,7 @@ def test_probe_loads_only_the_driver_of_the_chip_found():
         try:
             probe_one(cls)
             loaded = [n for n in names if n in sys.modules]
-            assert loaded == [want], (cls.NAME, loaded)
+            assert loaded == want, (cls.NAME, loaded)
         finally:
             for n in names:
                 sys.modules.pop(n, None)
@@ -478,6 +484,45 @@ def test_dsox_pairs_words_by_tag_counter():
     assert rig.got == list(range(rig.produced())) and rig.imu.unpaired == 0
 
 
+def test_dsox_pairing_drops_a_word_without_partner_and_carries_a_half_sample():
+    # drivers.lsm6dsox._pair (viper on a board, 64- and 32-bit ports too):
+    # a gyro and an accel word of the same TAG_CNT make a sample; a word
+    # whose partner never came is dropped and counted; other tags are
+    # skipped; a half sample waits across calls (a burst or a read may end
+    # between the two words of one sample).
+    from drivers import lsm6dsox
+
+    def word(tag, cnt, x, y, z):
+        b = bytearray(7)
+        b[0] = (tag << 3) | (cnt << 1)
+        for m, v in enumerate((x, y, z)):
+            b[1 + 2 * m] = v & 0xFF
+            b[2 + 2 * m] = (v >> 8) & 0xFF
+        return b
+
+    G, A, TEMP = 1, 2, 3
+    words = [word(G, 0, 1, 2, 3), word(A, 0, 4, 5, 6),  # sample 0
+             word(G, 1, 7, 8, 9), word(G, 2, -7, -8, -9),  # a gyro word without its accel: dropped
+             word(TEMP, 2, 99, 99, 99),  # not batched here, skipped
+             word(A, 2, -4, -5, -32768),  # sample 1
+             word(G, 3, 10, 11, 12), word(A, 0, 13, 14, 15),  # slots differ: the gyro word dropped
+             word(G, 0, 16, 17, 18),  # sample 2 (the accel word kept)
+             word(A, 1, 19, 20, 21)]  # half a sample: waits for the next call
+    b = bytearray()
+    for w in words:
+        b += w
+    st = array.array("i", (4, 4, 0, 0, 0, 0, 0, 0, 0))  # nothing waiting (_NONE)
+    out = array.array("h", bytearray(2 * 6 * 8))
+    n = lsm6dsox._pair(b, 5, st, out, 0)  # a burst ends inside sample 1
+    n += lsm6dsox._pair(b[35:], len(words) - 5, st, out, 6 * n)
+    assert n == 3, n
+    assert list(out[:18]) == [4, 5, 6, 1, 2, 3, -4, -5, -32768, -7, -8, -9, 13, 14, 15, 16, 17, 18], list(out[:18])
+    assert st[8] == 2 and st[0] == 4 and st[1] == 1, list(st)  # two dropped; the accel of slot 1 waits
+    n = lsm6dsox._pair(word(G, 1, 22, 23, 24), 1, st, out, 0)
+    assert n == 1 and list(out[:6]) == [19, 20, 21, 22, 23, 24], list(out[:6])
+    assert st[0] == 4 and st[1] == 4 and st[8] == 2
+
+
 def test_sensor_that_stops_is_reported():
     # a brown-out without a bus error: the chip comes back asleep at
     # power-on defaults, the FIFO stays empty; after 250 ms the driver says
@@ -540,6 +585,84 @@ def test_read_fifo_does_not_allocate():
             total += n
         assert total > 0 and imu.take_gap() == 0, cls.NAME
         assert imu.seq + (rig.produced() - imu.seq) == rig.produced()
+
+
+try:
+    import micropython as _mp
+except ImportError:  # CPython
+    _mp = None
+
+
+class _ImageBus:
+    """A bus that reads registers from a fixed image (a burst from reg
+    copies image[reg:]) and ignores writes: no chip emulation, so nothing
+    but the driver allocates. Its methods are small bytecode (a frame the
+    VM keeps on the C stack) or viper."""
+
+    def __init__(self, image):
+        self.img = image
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        _copy_from(buf, self.img, reg, len(buf))
+
+    def writeto_mem(self, addr, reg, buf):
+        pass
+
+
+def _copy_from_py(dst, src, at, n):
+    for i in range(n):
+        dst[i] = src[at + i]
+
+
+if _mp is not None and hasattr(_mp, "viper"):
+    exec("""
+@micropython.viper
+def _copy_from(dst, src, at: int, n: int):
+    d = ptr8(dst)
+    s = ptr8(src)
+    i = 0
+    while i < n:
+        d[i] = s[at + i]
+        i += 1
+""", globals())
+else:
+    _copy_from = _copy_from_py
+
+
+def test_read_fifo_makes_no_heap_frame():
+    # heap_lock (above) does not see a bytecode frame the VM allocates on
+    # the heap: with the heap locked it goes to the C stack instead. A
+    # frame of more than 11 words (a _read with its locals) is allocated on
+    # the heap at each call otherwise, then freed: heap churn on every read
+    # (micropython.mem_total counts it). The LSM6DS chips' _read as
+    # bytecode did: 200 bytes a read on the 64-bit port.
+    def image(pairs):
+        img = bytearray(256)
+        for reg, val in pairs:
+            img[reg] = val
+        return img
+
+    tagged = []
+    for cnt in (0, 1):
+        for tag in (1, 2):  # gyro, accel
+            tagged += [(tag << 3) | (cnt << 1), 1, 0, 2, 0, 3, 0]
+    cases = (
+        (MPU6050, 0x68, image([(0x72, 0), (0x73, 24), (0x3A, 0)])),  # 2 frames
+        (LSM6DS3, 0x69, image([(0x3A, 12), (0x3B, 0), (0x3C, 0), (0x3D, 0)])),  # 12 words: 2 samples
+        (LSM6DSOX, 0x6C, image([(0x3A, 4), (0x3B, 0)] + [(0x78 + i, v) for i, v in enumerate(tagged)])),
+    )
+    mt = getattr(_mp, "mem_total", None)  # MICROPY_MEM_STATS builds (the unix ports)
+    for cls, who, img in cases:
+        imu = cls(_ImageBus(img), 0x6A, who, None)
+        imu.configure(100)
+        buf = array.array("h", bytearray(2 * 6 * 8))
+        got = imu.read_fifo(buf, 8)  # warm up
+        before = mt() if mt else 0
+        for _ in range(10):
+            got += imu.read_fifo(buf, 8)
+        after = mt() if mt else 0
+        assert got == 22, (cls.__name__, got)
+        assert after - before == 0, (cls.__name__, after - before)
 
 
 def test_bus_api_and_error_injection():
