@@ -1105,7 +1105,9 @@ class Fusion:
         self._ax_accel = False  # learn from the accelerometer alone (the gyro missed the start)
         self._moved = False
 
-    @micropython.native
+    # Bytecode, not native: it runs 10 times a second only until the axis is
+    # learned, and as armv6m machine code it is 3.2 KB more of the heap the
+    # board's code and data share (docs/DESIGN.md, RAM).
     def _step_axis(self, t, wmax, wraw):
         # The first clear excursion from level teaches the foot's axis: the
         # gyro's rotation since the foot left level, at the excursion's

@@ -581,7 +581,8 @@ class Reps:
         else:
             self._step_rise(t, th, wlmin)
 
-    @micropython.native
+    # Bytecode, not native: once a tick (10 Hz), and as armv6m machine code
+    # 2.2 KB more of the heap the board's code and data share (docs/DESIGN.md, RAM).
     def _check_roll_twist(self, t, th, ph, dpsi):
         eng = self.eng
         side = eng.side
