@@ -33,7 +33,7 @@ not met, 2 bad arguments or a folder that is not a corpus."""
 
 
 def add_arguments(p):
-    p.add_argument("--split", choices=("tuning", "heldout"), default=None,
+    p.add_argument("--split", choices=("tuning", "check", "heldout"), default=None,
                    help="the split to score (default tuning); made from seeds into build/eval/SPLIT if missing or outdated")
     p.add_argument("--corpus", default=None, metavar="DIR", help="score this corpus folder instead of a split")
     p.add_argument("--config", metavar="FILE", help="JSON settings to evaluate instead of the defaults")

@@ -39,7 +39,7 @@ def add_arguments(p):
     what = p.add_mutually_exclusive_group()
     what.add_argument("--corpus", metavar="DIR", help="write the whole corpus into DIR (always regenerates)")
     what.add_argument("--ensure", metavar="DIR", help="write the corpus into DIR only if missing or outdated")
-    what.add_argument("--split", choices=("tuning", "heldout"), help="make an accuracy split in build/eval/SPLIT if missing or outdated")
+    what.add_argument("--split", choices=("tuning", "check", "heldout"), help="make an accuracy split in build/eval/SPLIT if missing or outdated")
     what.add_argument("--committed", metavar="DIR", help="write the traces kept in tests/traces into DIR (current simulator)")
     what.add_argument("--list", action="store_true", help="list scenarios, rates and mountings")
     what.add_argument("-o", "--output", metavar="FILE.csv", help="write one trace (and FILE.truth.json)")

@@ -517,11 +517,12 @@ def test_parity_corpus_plan():
 
 
 def test_split_plans_are_disjoint_reproducible_and_cover():
-    tune, held = corp.split_plan("tuning"), corp.split_plan("heldout")
+    tune, held, check = corp.split_plan("tuning"), corp.split_plan("heldout"), corp.split_plan("check")
     assert corp.split_plan("heldout") == held
-    assert not {e["seed"] for e in tune} & {e["seed"] for e in held}
-    assert not {e["name"] for e in tune} & {e["name"] for e in held}
-    for plan in (tune, held):
+    for a, b in ((tune, held), (tune, check), (check, held)):
+        assert not {e["seed"] for e in a} & {e["seed"] for e in b}
+        assert not {e["name"] for e in a} & {e["name"] for e in b}
+    for plan in (tune, held, check):
         assert len(plan) == corp.SPLIT_TRACES
         assert {e["mounting"] for e in plan} == set(range(24))
         assert {e["rate"] for e in plan} == set(RATES)

@@ -54,7 +54,7 @@ PARITY_FULL = 12
 
 # -- the accuracy splits ---------------------------------------------------
 # disjoint seed ranges (and the split's name in each trace's name)
-SPLITS = {"tuning": 1000000, "heldout": 2000000}
+SPLITS = {"tuning": 1000000, "heldout": 2000000, "check": 3000000}  # check: does a tuning change generalise?
 SPLIT_TRACES = 96            # 4 blocks of 24: every mounting 4 times
 # output rates per block of 24 traces (every rate in every block)
 SPLIT_RATES = (25,) * 4 + (50,) * 4 + (100,) * 6 + (200,) * 4 + (500,) * 3 + (1000,) * 3
