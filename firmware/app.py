@@ -563,15 +563,12 @@ class App:
     def run(self):
         """Loop until stop_loop() or Ctrl-C; the log is closed either way."""
         self._stop = False
-        # a collection also after every 4 KB allocated, not only once a
-        # second: the garbage between two collections then fits the holes
-        # low in the heap, and what lives on is allocated there, not after
-        # a second's garbage at the start of the largest free block (the
-        # Pico model, 30 minutes, LSM6DSOX: an 80-byte object kept from
-        # 1137 s on split it, 17,047 -> 16,215 bytes; 17,032 with this)
-        th = getattr(gc, "threshold", None)  # (CPython: set_threshold)
-        if th is not None:
-            th(4096)
+        # (No gc.threshold: a collection after every 4 KB allocated once
+        # kept an 80-byte object out of the largest free block (LSM6DSOX,
+        # 30 minutes: 16,215 -> 17,032 bytes), but since the engine's tick
+        # functions left the heap it changes nothing there (17,988 either
+        # way) and it made a 1 kHz session's loop 5x slower in the sim:
+        # docs/DESIGN.md, RAM.)
         self.begin_sampling()
         try:
             while not self._stop:

@@ -90,8 +90,8 @@ def test_pico_heap_keeps_16kb_through_30_minutes_with_the_lsm6dsox(tmp_path):
     # late in a long session a long-lived object was allocated after a
     # second's garbage, at the start of the largest free block (the demo
     # session does not last long enough to show it): 16,215 bytes at
-    # 1137 s. The loop also collects after every 4 KB allocated
-    # (gc.threshold in App.run), so that garbage stays in the holes below.
+    # 1137 s (a gc.threshold of 4 KB once kept it out; since the engine's
+    # tick functions left the heap the figure is the same without it).
     from heeldrop.bench import long_trace
 
     r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "sim", "--trace", long_trace(30), "--speed", "max",
