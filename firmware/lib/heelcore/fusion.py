@@ -283,7 +283,7 @@ class Fusion:
         if sm >> 31 > 0:
             sm -= k32
         s[_ASX] = sm + (v >> 4)
-        a2 =(v >> 6) * (v >> 6)
+        a2 = (v >> 6) * (v >> 6)
         v = s[_ALY]
         if v >> 31 > 0:
             v -= k32
@@ -293,7 +293,7 @@ class Fusion:
         if sm >> 31 > 0:
             sm -= k32
         s[_ASY] = sm + (v >> 4)
-        a2 +=(v >> 6) * (v >> 6)
+        a2 += (v >> 6) * (v >> 6)
         v = s[_ALZ]
         if v >> 31 > 0:
             v -= k32
@@ -621,7 +621,8 @@ class Fusion:
         ay >>= 4
         az >>= 4
         a2 = (ax >> 2) * (ax >> 2) + (ay >> 2) * (ay >> 2) + (az >> 2) * (az >> 2)
-        if not (s[_RESTART] & 9 or (s[_G2LO] < a2 and a2 < s[_G2HI] and wmax < s[_GATE])):
+        gate = s[_G2LO] < a2 and a2 < s[_G2HI] and wmax < s[_GATE]
+        if not gate and s[_RESTART] & 9 == 0:
             # the accelerometer trusted on average only (a shake): the pose
             # from the tick's mean, its swings averaged, not sampled (else,
             # and for a re-anchor, the pose now: the mean lags a drop)
@@ -668,7 +669,6 @@ class Fusion:
         r = s[_RESTART]
         tha = int(atan2_u(x, z))
         pha = int(atan2_u(y, int(isqrt((x >> 2) * (x >> 2) + (z >> 2) * (z >> 2))) << 2))
-        gate = s[_G2LO] < a2 and a2 < s[_G2HI] and wmax < s[_GATE]
         th = s[_TH]
         if th >> 31 > 0:
             th -= k32

@@ -442,12 +442,7 @@ class Reps:
         e[E_THMIN] = th
         e[E_TTHMIN] = t
         e[E_TRACK] = 1  # at the top: last upward crossings
-        e[E_BMODE] = 0
-        e[E_BMAX] = th
-        e[E_BMAXT] = t
-        e[E_BSTART] = t
-        e[E_BSTH] = th
-        e[E_BNEART] = t
+        self._rebound_from(t, th)
         e[E_BMIN] = 0
         e[E_BMINT] = 0
         e[E_BMINW] = 0
@@ -1012,17 +1007,23 @@ class Reps:
             self._end_rep(t, onset)
             self._start_rep(t, onset)
 
-    def _back_to_hold(self, t):
+    def _rebound_from(self, t, th):
+        # the rebound tracker starts again at th (a rep's start, a hold
+        # resumed): no rebound under way, the deepest and nearest now
         e = self.e
-        th = self.eng.th_now(self)
-        e[E_STATE] = S_HOLD
-        e[E_TRACK] = 0
         e[E_BMODE] = 0
         e[E_BMAX] = th
         e[E_BMAXT] = t
         e[E_BSTART] = t
         e[E_BSTH] = th
         e[E_BNEART] = t
+
+    def _back_to_hold(self, t):
+        e = self.e
+        th = self.eng.th_now(self)
+        e[E_STATE] = S_HOLD
+        e[E_TRACK] = 0
+        self._rebound_from(t, th)
         self._rise_hold = None
         self._rise_settle = None
         self._peak_up = 0
