@@ -354,10 +354,26 @@ def bad_invocations(tmp):
 
 
 def python_startup_only(err):
-    """A traceback raised before the first line of heeldrop ran (Python's own start-up: site, .pth
-    files, finding the package). No Python program can install a handler earlier than that."""
+    """A KeyboardInterrupt raised before the first line of heeldrop ran (Python's own start-up: site,
+    .pth files, compiling the console script, finding the package). No Python program can install a
+    handler earlier than that. Two shapes: a traceback through importlib/site only, or, when the
+    signal lands while CPython parses the script (no Python frame exists yet), the bare line
+    "KeyboardInterrupt" with exit code 1. heeldrop's own code cannot print either: an interrupt in
+    it unwinds through its frames (a traceback naming the package) or ends "heeldrop: interrupted"."""
+    if err.strip() == "KeyboardInterrupt":
+        return True
     return "Traceback" in err and PACKAGE not in err and "heeldrop/" not in err.replace(
         os.path.join(".venv", "bin", "heeldrop"), "")
+
+
+def test_a_sigint_while_python_parses_the_script_counts_as_python_start_up():
+    # seen under load (seed 584557002, SIGINT at 18 ms): stderr was exactly this, rc 1
+    assert python_startup_only("KeyboardInterrupt\n")
+    assert python_startup_only('Traceback (most recent call last):\n  File "<frozen site>", line 1\nKeyboardInterrupt\n')
+    # heeldrop's own frames, or more than the bare line, are not start-up
+    assert not python_startup_only('Traceback (most recent call last):\n  File "%s/cli.py", line 3\nKeyboardInterrupt\n'
+                                   % PACKAGE)
+    assert not python_startup_only("heeldrop: interrupted\nKeyboardInterrupt\n")
 
 
 def test_no_traceback_from_any_command_on_bad_input_or_an_early_ctrl_c(tmp_path):
