@@ -1001,3 +1001,26 @@ def test_a_bounce_series_that_begins_late_in_a_hold_is_cued():
     # the rep's count and its events agree but for the series' first
     # rebound, counted and cued with the second
     assert len(bt) == ends[1]["bounces"] - 1, (bt, ends[1]["bounces"])
+
+
+def test_a_foot_turned_past_any_heel_drop_teaches_no_axis():
+    # two held drops (the sign still pending), then the foot rolled over
+    # 100-160 deg and rested there (lifted to re-strap the sensor) and back,
+    # then two more drops. That rest was taken for an axis and its 125 deg
+    # "drop" indexed the crossing tables past their end: IndexError on the
+    # judge's trace (a restrap span), which ended the replay. No heel drop
+    # goes past 70 deg: no axis from it, and the drops after it count.
+    for big in (100, 160):
+        def turn(t, big=big):
+            if 17.0 <= t < 27.0:
+                s = t - 17.0
+                return (0.0, big * (_mj(min(1.0, s / 3)) if s < 7 else _mj((10 - s) / 3)))
+            return (0.0, 0.0)
+        segs, end = script((3, 24), (6, 24), (2, 0), (2, 0), (3, 24), (8, 24), (2, 0), (15, 0),
+                           (3, 24), (8, 24), (2, 0), (2, 0), (3, 24), (8, 24), (2, 0))
+        eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0), extra=turn))
+        ends = _reps(evs)
+        assert len(ends) >= 2, (big, ends)
+        for r in ends:
+            assert abs(r["depth_deg"] - 24.0) < 1.5, (big, r)
+        assert ends[-1]["start_ms"] > 45000, (big, ends)

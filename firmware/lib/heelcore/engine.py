@@ -54,7 +54,7 @@ from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
 from heelcore.imath import vangle, vunit, zeros
-from heelcore.reps import E_DN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, OFF, S_DESC, S_HOLD, S_TOP, Reps
+from heelcore.reps import E_DN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
 # indices of the signal state (heelcore.fusion's private constants, which
@@ -95,6 +95,11 @@ _HOLD_LONG_MS = const(15000)  # a quiet tilted rest this long is a hold: a top d
 _HOLD_MAX = const(50000000)  # no hold is deeper (depth <= 40 deg, creep <= 5 deg)
 _FAIL_FIRST_MS = const(20000)  # not calibrated after this long: calibration_failed (and every minute)
 _NOTHING = array.array("i", [0] * E_SIZE)  # the second hypothesis' array when there is none
+
+
+def _tab(k):
+    # a whole-degree index into a crossing table (heelcore.reps), clamped
+    return 0 if k < 0 else (NK - 1 if k >= NK else k)
 
 
 def _fix(x, scale):
@@ -661,13 +666,21 @@ class Engine(Fusion):
         b.reset(-1, t, self._rep_base)
         a.held = []
         b.held = []
+        # the crossings of the excursion so far, and where each hypothesis
+        # stands, inside its tables (-OFF..NK-1-OFF degrees): the excursion
+        # may reach past them (axis_max_deg is 70; the other hypothesis
+        # reads it as -70), and an index outside would be a crash or, below
+        # 0, another field overwritten
         tc = self._ax_tc
-        for k in range(self._ax_k + 1):
-            a.e[E_UP + OFF + k] = tc[k]
-            b.e[E_DN + OFF - k] = tc[k]
+        kmax = self._ax_k
+        for k in range(kmax + 1):
+            if k < NK - OFF:
+                a.e[E_UP + OFF + k] = tc[k]
+            if k <= OFF:
+                b.e[E_DN + OFF - k] = tc[k]
         th = s[_TH]
-        a.e[E_PREVK] = th // _UDEG + OFF
-        b.e[E_PREVK] = -th // _UDEG + OFF
+        a.e[E_PREVK] = _tab(th // _UDEG + OFF)
+        b.e[E_PREVK] = _tab(-th // _UDEG + OFF)
         self._ex = a
         self._ex2 = b
         self._exa = a.e

@@ -118,6 +118,7 @@ _ASN = const(74)  # samples summed
 _NS = const(75)
 
 _UDEG = const(1000000)
+_AX_MAX = const(70000000)  # no axis from an excursion past 70 deg
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
 _GAP_END = const(2000)  # longer gaps end the rep in progress (interrupted)
 _TH_MAX = const(120000000)  # theta is bounded (udeg)
@@ -1146,6 +1147,11 @@ class Fusion:
         else:
             if not self._ax_on:
                 self._ax_on = True
+            if tilt > _AX_MAX:
+                # deeper than any heel drop (DOMAIN: depth <= 40 deg, 57
+                # with a shoe mount's coupled roll): the foot was lifted,
+                # turned over or unstrapped; no axis from this excursion
+                self._ax_bad = True
             if self.jolt == 2:
                 # fast, violent motion (walking, stepping): not a drop
                 if not self._ax_bad:
