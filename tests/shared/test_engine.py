@@ -1024,3 +1024,24 @@ def test_a_foot_turned_past_any_heel_drop_teaches_no_axis():
         for r in ends:
             assert abs(r["depth_deg"] - 24.0) < 1.5, (big, r)
         assert ends[-1]["start_ms"] > 45000, (big, ends)
+
+
+def test_a_long_rest_on_the_toes_between_sets_keeps_the_frame():
+    # four held reps, then 30-60 s resting on the toes (between sets:
+    # DOMAIN gives rests of 20-120 s), then four more reps. The frame that
+    # read four quiet 10 s holds as heel down was "learned again" from that
+    # rest, upside down, and the second set's reps were lost.
+    for top, rest in ((-15, 40), (-10, 60)):
+        moves = []
+        for k in range(4):
+            moves += [(3, 24), (10, 24), (2, 0), (2, 0)]
+        moves += [(2, top), (rest, top), (2, 0), (2, 0)]
+        for k in range(4):
+            moves += [(3, 24), (10, 24), (2, 0), (2, 0)]
+        segs, end = script(*moves)
+        eng, evs = run(generate(segs, end, radius=0.17, sway=(0.5, 1.0)))
+        ends = _reps(evs)
+        assert len(ends) == 8, (top, rest, ends)
+        for r in ends:
+            assert abs(r["depth_deg"] - 24.0) < 1.5, (top, rest, r)
+        assert not [e for e in of(evs, "calibrated") if e.get("axis_source") == "hold"], (top, rest)

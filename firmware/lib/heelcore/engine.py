@@ -566,6 +566,12 @@ class Engine(Fusion):
         # slow drift: a hold creeps 1-5 deg),
         # and twice the longest quiet hold the frame has read as heel down
         # (that decided which way is down: the stronger evidence wins)
+        # Two reps already held quiet 8 s on this frame confirm it: a long
+        # rest it does not read as heel down is then on the toes or between
+        # sets (DOMAIN: rests of 20-120 s), not a hold read the wrong way
+        if self._ex.quiet_reps >= 2:
+            h[2] = 0
+            return False
         need = 2 * self._ex.quiet_max
         if need < _HOLD_LONG_MS:
             need = _HOLD_LONG_MS

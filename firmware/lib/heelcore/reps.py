@@ -84,6 +84,7 @@ _ARR_UDEG = const(2000000)  # the heel arrives at a new depth when this much dee
 _BOUNCE_MS = const(6000)  # bounces come within this long of the arrival at the bottom zone
 _BSERIES_MS = const(2000)  # or this soon after the last bounce (a series goes on)
 _BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
+_QUIET_REP_MS = const(8000)  # a hold quiet this long (a top dwell is 0.5-3 s) confirms the frame
 _RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
@@ -341,6 +342,8 @@ class Reps:
         self.reps_done = 0
         self.held_ms = 0  # longest hold so far
         self.quiet_max = 0  # longest quiet hold so far (decides the sign)
+        self.quiet_reps = 0  # reps held quiet _QUIET_REP_MS or more (they confirm the frame)
+        self._q_rep = -1  # the last rep counted there
         self.depth_sum = 0  # sum of rep depths (udeg), for the sign decision
         self._thf = 0
         self._wf = 0
@@ -917,6 +920,9 @@ class Reps:
             q = ticks_diff(t, self._quiet_since)
             if q > self.quiet_max:
                 self.quiet_max = q
+            if q >= _QUIET_REP_MS and self._q_rep != self.rep:
+                self._q_rep = self.rep
+                self.quiet_reps += 1
         else:
             self._quiet_since = None
         # depth from the settled hold, once the accelerometer correction has
