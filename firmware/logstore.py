@@ -131,7 +131,10 @@ _FLUSH_MS = const(1700)  # flush the file this often (with its writes' stalls an
 _AT_RISK_MS = const(2000)
 _READ_MAX_MS = const(200)
 _ERASE_MAX_MS = const(400)  # a 4 KB erase's stall at the datasheet maximum (45 ms typical)
-_RAW_FLUSH_MS = const(_AT_RISK_MS - _READ_MAX_MS - _ERASE_MAX_MS)  # 1400: one page program a flush
+_RAW_FLUSH_MS = const(_AT_RISK_MS - _READ_MAX_MS - _ERASE_MAX_MS)  # 1400: the deadline when an erase may land in the way
+_PAGE = const(256)  # the flash's program page (rawlog.PAGE)
+_REC_FIXED = const(42)  # a SAMPLES record's bytes besides its samples' bit streams (record.py: 9 + 33)
+_CUT_GAP = const(48)  # a block cut early ends this far before the page's end: the next record crosses it, young
 _WRITE_CHUNK = const(1024)  # bytes of whole records written per poll (at least one record)
 _MAX_RECS = const(32)  # records the staging buffer can hold
 _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low note
@@ -221,6 +224,9 @@ class SessionLog:
         self._nr = 0
         self._wr = 0
         self._ends = array("i", bytes(4 * _MAX_RECS))
+        self._births = array("i", bytes(4 * _MAX_RECS))  # per record: the tick of its oldest sample (at risk since)
+        self._sws = array("i", bytes(4 * _MAX_RECS))  # per record: samples written up to its end
+        self._bps16 = 96  # SAMPLES record bytes a sample x 16 besides _REC_FIXED (the last block's; 6 to start)
         self._flushing = False  # a flush is under way: write what is staged, then sync
         # where the file ends in littlefs's blocks (see _room): block index,
         # offset in it (pointers included), whether the next write copies
@@ -245,7 +251,8 @@ class SessionLog:
         # the same way) plus events and notes; a flush starts early once
         # one worst-case block would no longer fit (high rates: 1 kHz)
         self._cap = 2 * (58 + 20 * block_samples) + 512
-        self._soon = self._cap - (58 + 20 * block_samples) - 256
+        self._blkmax = 58 + 20 * block_samples  # a block's record at most
+        self._soon = self._cap - self._blkmax - 256
         self._buf = bytearray(self._cap)
         self._mv = memoryview(self._buf)
         # the header records (a few hundred bytes each) go straight to the
@@ -323,8 +330,20 @@ class SessionLog:
             return
         self._last_t = now_ms
         try:
-            if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= self._flush_ms
-                                              or self._np >= self._soon):
+            due = 0
+            if io and not self._flushing:
+                if self._raw:
+                    if ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS:
+                        self._last_flush = now_ms  # the raw log's free space is a count: checked without a sync
+                        if self._store.low():
+                            self._stop_low(w, now_ms)
+                            return
+                    due = self._raw_due(w, now_ms)
+                elif ticks_diff(now_ms, self._last_flush) >= self._flush_ms or self._np >= self._soon:
+                    due = 2
+            if due == 1:
+                w.flush()  # the block's record fills the page (written below): one program for the page
+            elif due == 2:
                 self._last_flush = now_ms
                 # free space only with the file synced: littlefs counts
                 # the blocks of a file written since its last sync twice
@@ -341,18 +360,77 @@ class SessionLog:
             if io and (self._wr < self._np or self._flushing):
                 was = self._flushing
                 self._io()
+                if self._raw:
+                    self._credit()
                 if was and not self._flushing and not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
             f = self._f
             if (io and self._raw and not self._spent and not self._flushing and not self.full and f is not None
-                    and ticks_diff(now_ms, self._last_flush) + _ERASE_MAX_MS < self._flush_ms and f.wants_spare()):
+                    and f.wants_spare() and self._risk_ms(w, now_ms) + _ERASE_MAX_MS + _READ_MAX_MS
+                    < _AT_RISK_MS - _READ_MAX_MS):
                 # the raw log's next block erased ahead, in a pass with no
-                # other erase and with the next flush more than the
-                # longest erase away: a sync never waits for an erase
+                # other erase and with the oldest sample not on the flash
+                # young enough that a flush after the longest erase and a
+                # read period is still in time: a sync never waits for an erase
                 f.prepare()
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
+
+    def _risk_ms(self, w, now_ms):
+        # how long the oldest sample not on the flash has waited (0: none):
+        # the first record kept (those on the flash are released), else the
+        # codec's block
+        if self._nr:
+            return ticks_diff(now_ms, self._births[0])
+        if w._n:
+            return ticks_diff(now_ms, w._t[0])
+        return 0
+
+    def _raw_due(self, w, now_ms):
+        # The raw log's flush, from the at-risk budget instead of a timer:
+        # whole pages are programmed as they fill (rawlog.py), and the
+        # partly filled page only when its oldest sample would otherwise
+        # wait too long. 2: flush now (the oldest sample not on the flash
+        # has waited _AT_RISK_MS less a read period, less the longest erase
+        # when the writes still to come may need a block not erased yet);
+        # 1: cut the codec's block now, a little before it fills the page
+        # (at low rates a page takes ~1.3 s: the record that crosses into
+        # the next page must be young for that page to fill in time, so
+        # the block ends _CUT_GAP short of the page's end and the next,
+        # small one crosses it); 0: nothing.
+        f = self._f
+        n = w._n
+        pend = self._np - self._wr  # staged, not yet in the file
+        est = _REC_FIXED + n * self._bps16 // 16 if n else 0
+        lim = _AT_RISK_MS - _READ_MAX_MS
+        if not f.has_spare() and f.room() < pend + est + self._blkmax:
+            lim -= _ERASE_MAX_MS
+        age = self._risk_ms(w, now_ms)
+        if age >= lim or age < -_READ_MAX_MS or self._np >= self._soon:  # (a tick ahead of the clock: not trusted)
+            return 2
+        if n < 2:
+            return 0
+        room = (f.page_room() - pend) % _PAGE or _PAGE  # left in the page the block's record would start in
+        if est < (room - _CUT_GAP if room > _CUT_GAP + _REC_FIXED else room):
+            return 0
+        # the record would fill the page: cut it now only if, left to grow
+        # and cross, it would make the next page's oldest sample too old
+        # for that page to fill in time (ms a page takes at this rate)
+        t = w._t
+        fill = _PAGE * 16 * ticks_diff(t[n - 1], t[0]) // ((n - 1) * self._bps16)
+        if ticks_diff(now_ms, t[0]) + fill + _READ_MAX_MS >= lim:
+            return 1
+        return 0
+
+    def _credit(self):
+        # the raw log programs whole pages as they fill: the records now
+        # wholly on the flash are durable (kept records released)
+        f = self._f
+        if f is not None:
+            k = f.on_flash - (self.bytes_written - self._wr)  # staged bytes on the flash
+            if k > 0:
+                self._release(k)
 
     def close(self, now_ms):
         """Write the partial block and the END record, flush and close the file.
@@ -395,8 +473,20 @@ class SessionLog:
                 return
         self._buf[np:np + n] = b
         np += n
-        self._ends[self._nr] = np
-        self._nr += 1
+        nr = self._nr
+        self._ends[nr] = np
+        w = self._w
+        sw = w.samples_written if w is not None else 0
+        t = self._last_t
+        if n > 14 and b[2] == 2:  # a SAMPLES record: its first sample's tick, its sample count
+            k = b[13]
+            t = b[9] | b[10] << 8 | b[11] << 16 | b[12] << 24
+            sw += k
+            if k >= 8:
+                self._bps16 = (n - _REC_FIXED) * 16 // k or 1
+        self._births[nr] = t
+        self._sws[nr] = sw
+        self._nr = nr + 1
         self._np = np
 
     def _write_all(self):
@@ -407,21 +497,29 @@ class SessionLog:
 
     def _synced_all(self):
         # a sync made everything written durable: forget it
-        k = self._wr
-        if not k:
-            return
+        if self._wr:
+            self._release(self._wr)
+
+    def _release(self, k):
+        # the first k staged bytes are durable: forget the records they hold
         ends = self._ends
         nr = self._nr
         i = 0
         while i < nr and ends[i] <= k:
             i += 1
         if i:
+            if self._sws[i - 1] > self.durable:
+                self.durable = self._sws[i - 1]
             k = ends[i - 1]
             rest = self._np - k
             if rest:
                 self._buf[0:rest] = self._buf[k:self._np]
+                births = self._births
+                sws = self._sws
                 for j in range(i, nr):
                     ends[j - i] = ends[j] - k
+                    births[j - i] = births[j]
+                    sws[j - i] = sws[j]
             self._np = rest
             self._nr = nr - i
             self._wr -= k

@@ -433,6 +433,8 @@ class RawLog:
         f._used = self._used[b]
         f._pstart = (HDR + f._used) // PAGE * PAGE  # (the page buffer: all 0xFF, the bytes there stay)
         f._size = self.size(sid)
+        f._base = f._size - f._used
+        f.on_flash = f._size
         self._writing = f
         return f
 
@@ -455,6 +457,8 @@ class RawFile:
         self._pdirty = False
         self._hdr_pending = False
         self._size = 0
+        self._base = 0  # session bytes in the blocks before the current one
+        self.on_flash = 0  # session bytes programmed (a power cut keeps them)
         self.closed = False
 
     def has_spare(self):
@@ -477,6 +481,13 @@ class RawFile:
     def tell(self):
         return self._size
 
+    def page_room(self):
+        """Bytes the page being filled can still take (a new block's
+        first page: after the block header)."""
+        if self._b < 0:
+            return PAGE - HDR
+        return PAGE - (HDR + self._used) % PAGE
+
     def seek(self, off, whence=0):
         return self._size
 
@@ -486,6 +497,8 @@ class RawFile:
         if prev >= 0:
             self._program()
         b = log._alloc()
+        if prev >= 0:
+            self._base += self._used
         self._idx += 1
         self._b = b
         self._used = 0
@@ -509,6 +522,7 @@ class RawFile:
         # program that failed keeps it, for the next try)
         if self._pdirty:
             self._log.bdev.writeblocks(self._b, self._page, self._pstart)
+            self.on_flash = self._base + self._used  # (the bytes put so far: up to this page's end)
             self._page[:] = _FFPAGE
             self._pdirty = False
             self._hdr_pending = False
