@@ -33,11 +33,18 @@
 # sessions in a raw flash region instead of files (rawlog.py: page by page,
 # each 4 KB block erased once; littlefs copies a file's last block at every
 # sync). Sessions already in files stay listed, readable and deletable; ids
-# go on from both; next_id and store_id stay files; the flush comes every
-# _RAW_FLUSH_MS (1500 ms: a sync there programs one page; the next block
-# is erased ahead, in a pass of its own). A region that is
-# not formatted is not used (the store never formats). docs/SESSION-LOG.md,
-# 4.1.1, has the layout.
+# go on from both; next_id and store_id stay files. There records go to
+# the raw log as they are made, its pages are programmed as they fill
+# (each then counts as durable), and the partly filled page is programmed
+# (the flush) only when its oldest sample would otherwise wait past the
+# at-risk budget (_raw_due: 2 s less a read period, less a 400 ms erase
+# when one may land in the way), not on a timer: at 25 Hz a page takes
+# ~1.3 s, and a flush every 1.4 s programmed each page about twice. The
+# codec's block is cut a little before it would fill the page (at 25 and
+# 50 Hz, where a block lasts 1-2 s) so that the record that crosses into
+# the next page is young. The next block is erased ahead, in a pass of its
+# own. A region that is not formatted is not used (the store never
+# formats). docs/SESSION-LOG.md, 4.1.1, has the layout.
 #
 # Power-loss policy (what a cut can cost):
 # - Only whole records are handed to the file: samples wait in RAM (the
@@ -119,19 +126,23 @@ _ENOENT = const(2)
 _EBUSY = const(16)
 _ENOSPC = const(28)
 _FLUSH_MS = const(1700)  # flush the file this often (with its writes' stalls and the FIFO: <= 2 s at risk)
-# The raw log's flush period, from the at-risk budget (issue 11.3: at most
-# 2 s of samples lost at a power cut): a sample waits up to one FIFO read
-# period before it is logged (app.py reads whole samples at least every
+# The raw log's flush deadline, from the at-risk budget (issue 11.3: at
+# most 2 s of samples lost at a power cut), on the age of the oldest sample
+# not on the flash (its own tick: the FIFO's wait included): poll() comes
+# at least every _READ_MAX_MS (app.py reads whole samples at least every
 # _READ_MS = 100 ms, up to 120 ms + half a sample period at 25 Hz: 200 ms
-# covers every rate), and one erase at the datasheet maximum may still land
-# in a flush's way (a write that needs its next block before the erase
-# ahead could run); the erases ahead never do (poll() starts one only while
-# the next flush is more than _ERASE_MAX_MS away). Measured at 25 Hz to
-# 1 kHz: docs/DESIGN.md, "Session storage on the flash".
+# covers every rate), so it flushes once that age reaches 2000 - 200 ms;
+# one erase at the datasheet maximum may still land in a flush's way (a
+# write that needs its next block before the erase ahead could run): then
+# 400 ms earlier (_RAW_FLUSH_MS); the erases ahead never do (poll() starts
+# one only while that age + a 400 ms erase + a read period stays within
+# the deadline). Measured at 25 Hz to 1 kHz: docs/DESIGN.md, "Session
+# storage on the flash".
 _AT_RISK_MS = const(2000)
 _READ_MAX_MS = const(200)
 _ERASE_MAX_MS = const(400)  # a 4 KB erase's stall at the datasheet maximum (45 ms typical)
-_RAW_FLUSH_MS = const(_AT_RISK_MS - _READ_MAX_MS - _ERASE_MAX_MS)  # 1400: the deadline when an erase may land in the way
+_RAW_DUE_MS = const(_AT_RISK_MS - _READ_MAX_MS)  # 1800: the flush deadline (the oldest sample's age)
+_RAW_FLUSH_MS = const(_RAW_DUE_MS - _ERASE_MAX_MS)  # 1400: the deadline when an erase may land in the way
 _PAGE = const(256)  # the flash's program page (rawlog.PAGE)
 _REC_FIXED = const(42)  # a SAMPLES record's bytes besides its samples' bit streams (record.py: 9 + 33)
 _CUT_GAP = const(48)  # a block cut early ends this far before the page's end: the next record crosses it, young
@@ -147,6 +158,7 @@ _MPY = sys.implementation.name == "micropython"
 COUNTER = "next_id"
 FLUSH_MS = _FLUSH_MS
 RAW_FLUSH_MS = _RAW_FLUSH_MS
+RAW_DUE_MS = _RAW_DUE_MS
 ERASE_MAX_MS = _ERASE_MAX_MS
 STORE_ID = "store_id"
 RESERVE = "reserve"
@@ -237,7 +249,7 @@ class SessionLog:
         self._bsz = store._bsize
         self._raw = store.raw is not None and f is not None and hasattr(f, "room")  # a rawlog.RawFile
         self._spent = False  # this poll's erase budget is spent
-        self._flush_ms = _RAW_FLUSH_MS if self._raw else _FLUSH_MS
+        self._flush_ms = _FLUSH_MS  # (littlefs's flush period; the raw log's free-space check)
         self.add_sample = self._drop
         self.add_samples = self._drop_many
         if f is None:  # detached: nothing is logged
@@ -251,6 +263,7 @@ class SessionLog:
         # the same way) plus events and notes; a flush starts early once
         # one worst-case block would no longer fit (high rates: 1 kHz)
         self._cap = 2 * (58 + 20 * block_samples) + 512
+        self._bs = block_samples
         self._blkmax = 58 + 20 * block_samples  # a block's record at most
         self._soon = self._cap - self._blkmax - 256
         self._buf = bytearray(self._cap)
@@ -320,10 +333,11 @@ class SessionLog:
         """Call every loop pass. io: flash writes may happen now (the app
         passes True right after it emptied the IMU's FIFO, so that a flash
         stall starts with an empty FIFO). With io: once _FLUSH_MS have
-        passed since the last flush, checks free space and encodes the
-        partial block; writes the staged records (about one block, all of
-        them when a flush is under way), then syncs the file once all are
-        written. Each call does at most one flash operation that can erase
+        passed since the last flush (in a raw log region: once the oldest
+        sample not on the flash is due, _raw_due), checks free space and
+        encodes the partial block; writes the staged records (about one
+        block, all of them when a flush is under way), then syncs the file
+        once all are written. Each call does at most one flash operation that can erase
         (see _room). Never raises."""
         w = self._w
         if self.full or w is None:
@@ -333,7 +347,7 @@ class SessionLog:
             due = 0
             if io and not self._flushing:
                 if self._raw:
-                    if ticks_diff(now_ms, self._last_flush) >= _FLUSH_MS:
+                    if ticks_diff(now_ms, self._last_flush) >= self._flush_ms:
                         self._last_flush = now_ms  # the raw log's free space is a count: checked without a sync
                         if self._store.low():
                             self._stop_low(w, now_ms)
@@ -367,8 +381,7 @@ class SessionLog:
                     return
             f = self._f
             if (io and self._raw and not self._spent and not self._flushing and not self.full and f is not None
-                    and f.wants_spare() and self._risk_ms(w, now_ms) + _ERASE_MAX_MS + _READ_MAX_MS
-                    < _AT_RISK_MS - _READ_MAX_MS):
+                    and f.wants_spare() and self._risk_ms(w, now_ms) + _ERASE_MAX_MS + _READ_MAX_MS < _RAW_DUE_MS):
                 # the raw log's next block erased ahead, in a pass with no
                 # other erase and with the oldest sample not on the flash
                 # young enough that a flush after the longest erase and a
@@ -403,7 +416,7 @@ class SessionLog:
         n = w._n
         pend = self._np - self._wr  # staged, not yet in the file
         est = _REC_FIXED + n * self._bps16 // 16 if n else 0
-        lim = _AT_RISK_MS - _READ_MAX_MS
+        lim = _RAW_DUE_MS
         if not f.has_spare() and f.room() < pend + est + self._blkmax:
             lim -= _ERASE_MAX_MS
         age = self._risk_ms(w, now_ms)
@@ -412,14 +425,18 @@ class SessionLog:
         if n < 2:
             return 0
         room = (f.page_room() - pend) % _PAGE or _PAGE  # left in the page the block's record would start in
+        if est >= room and age + _READ_MAX_MS >= lim:
+            return 1  # the record fills the page the oldest is in, now: no flush of a part filled page
         if est < (room - _CUT_GAP if room > _CUT_GAP + _REC_FIXED else room):
             return 0
-        # the record would fill the page: cut it now only if, left to grow
-        # and cross, it would make the next page's oldest sample too old
-        # for that page to fill in time (ms a page takes at this rate)
+        # the record would fill the page: cut it now, before it crosses,
+        # unless a whole block and then a page's worth fit the budget at
+        # this rate (>= 100 Hz: blocks fill, are written and fill pages
+        # long before a deadline, and cutting early would only add records)
         t = w._t
-        fill = _PAGE * 16 * ticks_diff(t[n - 1], t[0]) // ((n - 1) * self._bps16)
-        if ticks_diff(now_ms, t[0]) + fill + _READ_MAX_MS >= lim:
+        span = ticks_diff(t[n - 1], t[0])  # ms the block's n samples span
+        fill = _PAGE * 16 * span // ((n - 1) * self._bps16)  # ms a page takes at this rate
+        if span * self._bs // (n - 1) + fill + _READ_MAX_MS >= lim:
             return 1
         return 0
 
