@@ -49,11 +49,15 @@
 # that page and sets it all to 0xFF again; the next flush programs it again
 # with the bytes added since (the ones on the flash already are 0xFF in
 # RAM: left as they are). Each byte is programmed once: a page is one
-# program if no flush falls inside it, one more a flush that does. A
+# program if no flush falls inside it, one more a flush that does (the
+# store flushes only when the oldest sample not on the flash is due:
+# logstore.py, _raw_due). on_flash is the session's bytes programmed so far
+# (a whole page as it fills, the rest at a flush): what a cut keeps. A
 # record that does not fit in the block's rest starts the next block (the
 # rest stays 0xFF).
 #
-# Power cut: every byte up to the last flush is on the flash (a cut during
+# Power cut: every byte up to on_flash (the last flush, or the last page
+# that filled, whichever is later) is on the flash (a cut during
 # a program can tear only the bytes that program adds); at boot the
 # scan reads every block's header and walks each block's records by their
 # lengths (5 bytes read per record), checking the CRC-32 of every record in
@@ -442,7 +446,9 @@ class RawLog:
 class RawFile:
     """Writes one session into the raw log (file-like for logstore.SessionLog):
     write(b) takes whole records (and the 5-byte file header first), each
-    in one block; flush() programs the partly filled page; tell() the
+    in one block; flush() programs the partly filled page (a page that
+    fills is programmed at once); on_flash the session's bytes programmed;
+    page_room() the bytes the page being filled can still take; tell() the
     session's size; room() the payload bytes left in the current block
     (negative -payload when the next write starts a new block: an erase)."""
 
