@@ -37,7 +37,7 @@
 # the raw log as they are made, its pages are programmed as they fill
 # (each then counts as durable), and the partly filled page is programmed
 # (the flush) only when its oldest sample would otherwise wait past the
-# at-risk budget (_raw_due: 2 s less a read period, less a 400 ms erase
+# at-risk budget (_due: 2 s less a read period, less a 400 ms erase
 # when one may land in the way), not on a timer: at 25 Hz a page takes
 # ~1.3 s, and a flush every 1.4 s programmed each page about twice. The
 # codec's block is cut a little before it would fill the page (at 25 and
@@ -238,6 +238,7 @@ class SessionLog:
         self._ends = array("i", bytes(4 * _MAX_RECS))
         self._births = array("i", bytes(4 * _MAX_RECS))  # per record: the tick of its oldest sample (at risk since)
         self._sws = array("i", bytes(4 * _MAX_RECS))  # per record: samples written up to its end
+        self._age = 0  # ms the oldest sample not on the flash had waited at the last poll (raw log)
         self._bps16 = 96  # SAMPLES record bytes a sample x 16 besides _REC_FIXED (the last block's; 6 to start)
         self._flushing = False  # a flush is under way: write what is staged, then sync
         # where the file ends in littlefs's blocks (see _room): block index,
@@ -263,7 +264,6 @@ class SessionLog:
         # the same way) plus events and notes; a flush starts early once
         # one worst-case block would no longer fit (high rates: 1 kHz)
         self._cap = 2 * (58 + 20 * block_samples) + 512
-        self._bs = block_samples
         self._blkmax = 58 + 20 * block_samples  # a block's record at most
         self._soon = self._cap - self._blkmax - 256
         self._buf = bytearray(self._cap)
@@ -334,7 +334,7 @@ class SessionLog:
         passes True right after it emptied the IMU's FIFO, so that a flash
         stall starts with an empty FIFO). With io: once _FLUSH_MS have
         passed since the last flush (in a raw log region: once the oldest
-        sample not on the flash is due, _raw_due), checks free space and
+        sample not on the flash is due, _due), checks free space and
         encodes the partial block; writes the staged records (about one
         block, all of them when a flush is under way), then syncs the file
         once all are written. Each call does at most one flash operation that can erase
@@ -344,17 +344,9 @@ class SessionLog:
             return
         self._last_t = now_ms
         try:
-            due = 0
-            if io and not self._flushing:
-                if self._raw:
-                    if ticks_diff(now_ms, self._last_flush) >= self._flush_ms:
-                        self._last_flush = now_ms  # the raw log's free space is a count: checked without a sync
-                        if self._store.low():
-                            self._stop_low(w, now_ms)
-                            return
-                    due = self._raw_due(w, now_ms)
-                elif ticks_diff(now_ms, self._last_flush) >= self._flush_ms or self._np >= self._soon:
-                    due = 2
+            due = self._due(w, now_ms) if io and not self._flushing else 0
+            if due < 0:
+                return
             if due == 1:
                 w.flush()  # the block's record fills the page (written below): one program for the page
             elif due == 2:
@@ -374,34 +366,18 @@ class SessionLog:
             if io and (self._wr < self._np or self._flushing):
                 was = self._flushing
                 self._io()
-                if self._raw:
-                    self._credit()
                 if was and not self._flushing and not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
-            f = self._f
-            if (io and self._raw and not self._spent and not self._flushing and not self.full and f is not None
-                    and f.wants_spare() and self._risk_ms(w, now_ms) + _ERASE_MAX_MS + _READ_MAX_MS < _RAW_DUE_MS):
-                # the raw log's next block erased ahead, in a pass with no
-                # other erase and with the oldest sample not on the flash
-                # young enough that a flush after the longest erase and a
-                # read period is still in time: a sync never waits for an erase
-                f.prepare()
+            if io and self._raw and not self.full:
+                self._raw_after()
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
 
-    def _risk_ms(self, w, now_ms):
-        # how long the oldest sample not on the flash has waited (0: none):
-        # the first record kept (those on the flash are released), else the
-        # codec's block
-        if self._nr:
-            return ticks_diff(now_ms, self._births[0])
-        if w._n:
-            return ticks_diff(now_ms, w._t[0])
-        return 0
-
-    def _raw_due(self, w, now_ms):
-        # The raw log's flush, from the at-risk budget instead of a timer:
+    def _due(self, w, now_ms):
+        # On littlefs: 2 (flush now) once _FLUSH_MS have passed since the
+        # last flush or the staging buffer is nearly full, else 0.
+        # In a raw log region, the flush from the at-risk budget instead of a timer:
         # whole pages are programmed as they fill (rawlog.py), and the
         # partly filled page only when its oldest sample would otherwise
         # wait too long. 2: flush now (the oldest sample not on the flash
@@ -411,43 +387,64 @@ class SessionLog:
         # (at low rates a page takes ~1.3 s: the record that crosses into
         # the next page must be young for that page to fill in time, so
         # the block ends _CUT_GAP short of the page's end and the next,
-        # small one crosses it); 0: nothing.
+        # small one crosses it); 0: nothing; -1: logging stopped, the flash
+        # low (checked every _FLUSH_MS: the raw log's free space is a count,
+        # no sync needed).
+        if not self._raw:
+            return 2 if ticks_diff(now_ms, self._last_flush) >= self._flush_ms or self._np >= self._soon else 0
+        if ticks_diff(now_ms, self._last_flush) >= self._flush_ms:
+            self._last_flush = now_ms
+            if self._store.low():
+                self._stop_low(w, now_ms)
+                return -1
         f = self._f
         n = w._n
         pend = self._np - self._wr  # staged, not yet in the file
-        est = _REC_FIXED + n * self._bps16 // 16 if n else 0
+        est = _REC_FIXED + n * self._bps16 // 16  # the block's record, were it cut now
         lim = _RAW_DUE_MS
         if not f.has_spare() and f.room() < pend + est + self._blkmax:
             lim -= _ERASE_MAX_MS
-        age = self._risk_ms(w, now_ms)
+        # how long the oldest sample not on the flash has waited: the first
+        # record kept (those on the flash are released), else the codec's block
+        age = ticks_diff(now_ms, self._births[0]) if self._nr else ticks_diff(now_ms, w._t[0]) if n else 0
+        self._age = age
         if age >= lim or age < -_READ_MAX_MS or self._np >= self._soon:  # (a tick ahead of the clock: not trusted)
             return 2
         if n < 2:
             return 0
-        room = (f.page_room() - pend) % _PAGE or _PAGE  # left in the page the block's record would start in
+        # left in the page the block's record would start in (a block's
+        # header and payload are whole pages: rawlog.HDR + payload = 4096)
+        room = (f.room() - pend) % _PAGE or _PAGE
         if est >= room and age + _READ_MAX_MS >= lim:
             return 1  # the record fills the page the oldest is in, now: no flush of a part filled page
         if est < (room - _CUT_GAP if room > _CUT_GAP + _REC_FIXED else room):
             return 0
         # the record would fill the page: cut it now, before it crosses,
-        # unless a whole block and then a page's worth fit the budget at
-        # this rate (>= 100 Hz: blocks fill, are written and fill pages
-        # long before a deadline, and cutting early would only add records)
+        # where a whole block lasts half the deadline or more (25 and 50
+        # Hz: a record crossing at a block's end would be too old for the
+        # next page to fill in time; from 100 Hz blocks fill, are written
+        # and fill pages long before a deadline: cutting early would only
+        # add records)
         t = w._t
-        span = ticks_diff(t[n - 1], t[0])  # ms the block's n samples span
-        fill = _PAGE * 16 * span // ((n - 1) * self._bps16)  # ms a page takes at this rate
-        if span * self._bs // (n - 1) + fill + _READ_MAX_MS >= lim:
-            return 1
-        return 0
+        return 1 if ticks_diff(t[n - 1], t[0]) * w._bs // (n - 1) * 2 >= lim else 0
 
-    def _credit(self):
-        # the raw log programs whole pages as they fill: the records now
-        # wholly on the flash are durable (kept records released)
+    def _raw_after(self):
+        # after the pass's writes: the raw log programs whole pages as they
+        # fill, so the records now wholly on the flash are durable (kept
+        # records released); then the next block erased ahead, in a pass
+        # with no other erase and with the oldest sample not on the flash
+        # young enough that a flush after the longest erase and a read
+        # period is still in time (the age _due saw this pass, before the
+        # writes): a sync never waits for an erase
         f = self._f
-        if f is not None:
-            k = f.on_flash - (self.bytes_written - self._wr)  # staged bytes on the flash
-            if k > 0:
-                self._release(k)
+        if f is None:
+            return
+        k = f.on_flash - (self.bytes_written - self._wr)  # staged bytes on the flash
+        if k > 0:
+            self._release(k)
+        if (not self._spent and not self._flushing and f.wants_spare()
+                and self._age + _ERASE_MAX_MS + _READ_MAX_MS < _RAW_DUE_MS):
+            f.prepare()
 
     def close(self, now_ms):
         """Write the partial block and the END record, flush and close the file.
@@ -500,7 +497,7 @@ class SessionLog:
             t = b[9] | b[10] << 8 | b[11] << 16 | b[12] << 24
             sw += k
             if k >= 8:
-                self._bps16 = (n - _REC_FIXED) * 16 // k or 1
+                self._bps16 = (n - _REC_FIXED) * 16 // k
         self._births[nr] = t
         self._sws[nr] = sw
         self._nr = nr + 1
@@ -511,11 +508,6 @@ class SessionLog:
         # a full flash): no erase budget
         if self._wr < self._np and self._write(self._mv[self._wr:self._np]):
             self._wr = self._np
-
-    def _synced_all(self):
-        # a sync made everything written durable: forget it
-        if self._wr:
-            self._release(self._wr)
 
     def _release(self, k):
         # the first k staged bytes are durable: forget the records they hold
@@ -673,7 +665,7 @@ class SessionLog:
         self._synced = True
         if self._wr >= self._np and self._w is not None:
             self.durable = self._w.samples_written  # every record is in the file
-        self._synced_all()
+        self._release(self._wr)  # a sync made everything written durable: forget it
 
     def _fail(self, e):
         # stop logging for good; the file keeps its whole records. On a full

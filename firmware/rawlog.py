@@ -51,7 +51,7 @@
 # RAM: left as they are). Each byte is programmed once: a page is one
 # program if no flush falls inside it, one more a flush that does (the
 # store flushes only when the oldest sample not on the flash is due:
-# logstore.py, _raw_due). on_flash is the session's bytes programmed so far
+# logstore.py, _due). on_flash is the session's bytes programmed so far
 # (a whole page as it fills, the rest at a flush): what a cut keeps. A
 # record that does not fit in the block's rest starts the next block (the
 # rest stays 0xFF).
@@ -448,8 +448,7 @@ class RawFile:
     write(b) takes whole records (and the 5-byte file header first), each
     in one block; flush() programs the partly filled page (a page that
     fills is programmed at once); on_flash the session's bytes programmed;
-    page_room() the bytes the page being filled can still take; tell() the
-    session's size; room() the payload bytes left in the current block
+    tell() the session's size; room() the payload bytes left in the current block
     (negative -payload when the next write starts a new block: an erase)."""
 
     def __init__(self, log, sid):
@@ -486,13 +485,6 @@ class RawFile:
 
     def tell(self):
         return self._size
-
-    def page_room(self):
-        """Bytes the page being filled can still take (a new block's
-        first page: after the block header)."""
-        if self._b < 0:
-            return PAGE - HDR
-        return PAGE - (HDR + self._used) % PAGE
 
     def seek(self, off, whence=0):
         return self._size

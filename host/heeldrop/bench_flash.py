@@ -16,7 +16,7 @@ the worst case). Figures, one name=value a line:
                                         session 17): the raw log programs a page as it
                                         fills, and the partly filled one only when its
                                         oldest sample is due (firmware/logstore.py,
-                                        _raw_due), so each page goes about once
+                                        _due), so each page goes about once
   flash_reprogram_bytes                 bytes other than 0xFF sent onto a byte programmed
                                         already (cells programmed twice)
   flash_erase_bytes_per_logged_byte     bytes erased per logged byte
