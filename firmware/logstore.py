@@ -344,24 +344,8 @@ class SessionLog:
             return
         self._last_t = now_ms
         try:
-            due = self._due(w, now_ms) if io and not self._flushing else 0
-            if due < 0:
-                return
-            if due == 1:
-                w.flush()  # the block's record fills the page (written below): one program for the page
-            elif due == 2:
-                self._last_flush = now_ms
-                # free space only with the file synced: littlefs counts
-                # the blocks of a file written since its last sync twice
-                # (lfs_fs_size walks the open file's blocks and the
-                # committed ones), so a session stopped as "flash low"
-                # with half the flash free; with writes pending the check
-                # comes right after this flush's sync
-                if not self._dirty and self._store.low():
-                    self._stop_low(w, now_ms)
-                    return
-                w.flush()
-                self._flushing = True
+            if io and not self._flushing and self._due(w, now_ms):
+                return  # logging stopped: the flash is low
             self._spent = False
             if io and (self._wr < self._np or self._flushing):
                 was = self._flushing
@@ -375,8 +359,31 @@ class SessionLog:
             self._fail(e)
 
     def _due(self, w, now_ms):
-        # On littlefs: 2 (flush now) once _FLUSH_MS have passed since the
-        # last flush or the staging buffer is nearly full, else 0.
+        # poll()'s flush decision (bytecode: a board keeps this code in its
+        # heap, and machine code takes ~4x the room); True when logging
+        # stopped (the flash low)
+        due = self._when(w, now_ms) if self._raw else (
+            2 if ticks_diff(now_ms, self._last_flush) >= self._flush_ms or self._np >= self._soon else 0)
+        if due == 1:
+            w.flush()  # the block's record fills the page (written in this pass): one program for the page
+        elif due:
+            if due > 0:
+                self._last_flush = now_ms
+                # free space only with the file synced: littlefs counts
+                # the blocks of a file written since its last sync twice
+                # (lfs_fs_size walks the open file's blocks and the
+                # committed ones), so a session stopped as "flash low"
+                # with half the flash free; with writes pending the check
+                # comes right after this flush's sync
+                if self._dirty or not self._store.low():
+                    w.flush()
+                    self._flushing = True
+                    return False
+            self._stop_low(w, now_ms)
+            return True
+        return False
+
+    def _when(self, w, now_ms):
         # In a raw log region, the flush from the at-risk budget instead of a timer:
         # whole pages are programmed as they fill (rawlog.py), and the
         # partly filled page only when its oldest sample would otherwise
@@ -387,15 +394,12 @@ class SessionLog:
         # (at low rates a page takes ~1.3 s: the record that crosses into
         # the next page must be young for that page to fill in time, so
         # the block ends _CUT_GAP short of the page's end and the next,
-        # small one crosses it); 0: nothing; -1: logging stopped, the flash
-        # low (checked every _FLUSH_MS: the raw log's free space is a count,
-        # no sync needed).
-        if not self._raw:
-            return 2 if ticks_diff(now_ms, self._last_flush) >= self._flush_ms or self._np >= self._soon else 0
+        # small one crosses it); 0: nothing; -1: the flash is low (checked
+        # every _FLUSH_MS: the raw log's free space is a count, no sync
+        # needed).
         if ticks_diff(now_ms, self._last_flush) >= self._flush_ms:
             self._last_flush = now_ms
             if self._store.low():
-                self._stop_low(w, now_ms)
                 return -1
         f = self._f
         n = w._n
