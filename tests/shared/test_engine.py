@@ -1045,3 +1045,24 @@ def test_a_long_rest_on_the_toes_between_sets_keeps_the_frame():
         for r in ends:
             assert abs(r["depth_deg"] - 24.0) < 1.5, (top, rest, r)
         assert not [e for e in of(evs, "calibrated") if e.get("axis_source") == "hold"], (top, rest)
+
+
+def test_a_foot_turned_over_after_the_set_began_is_no_rep():
+    # found by the motion fuzz (tests/host/test_engine_fuzz.py): once the
+    # axis is known, a foot turned over 100-150 deg and rested there (the
+    # sensor re-strapped) counted as a rep of 100-120 deg with 50 bounces.
+    # A turn past 80 deg from level is no heel drop: the rep under way is
+    # none, and the reps after it, back on the step, count.
+    for big in (100, 150):
+        for roll in (False, True):
+            def over(t, big=big, roll=roll):
+                if roll and 36.0 <= t < 57.0:
+                    s = t - 36.0
+                    return (0.0, big * (_mj(min(1.0, s / 3)) if s < 18 else _mj((21 - s) / 3)))
+                return (0.0, 0.0)
+            pitch = 0 if roll else big
+            segs, end = script((3, 24), (10, 24), (2, 0), (2, 0), (3, 24), (8, 24), (2, 0), (3, 0),
+                               (3, pitch), (15, pitch), (3, 0), (3, 0), (3, 24), (8, 24), (2, 0), (2, 0))
+            eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=over))
+            ends = _reps(evs)
+            assert [round(r["depth_deg"]) for r in ends] == [24, 24, 24], (big, roll, ends)

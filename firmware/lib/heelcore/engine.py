@@ -188,6 +188,7 @@ class Engine(Fusion):
         # and reset when an axis is learned (learn_axis)
         self._hyp = (Reps(self, 1, 0, 0), Reps(self, -1, 0, 0))
         self._jolt_t = None  # the last tick that saw walking or stepping
+        self._over = 0  # ticks in a row the sensor was turned past any heel drop
         self._walked = False  # walked or stepped since the level was taken
         self._done = [0, 0]
         self._clean = [0, 0]
@@ -711,6 +712,23 @@ class Engine(Fusion):
         wl = s[_WL]
         if -3 * _UDEG < th < 3 * _UDEG and -5 * _UDEG < ph < 5 * _UDEG:
             self._lvl_t = t
+        # the sensor turned past any heel drop (80 deg from the level's up,
+        # which the deepest drop with a shoe mount's roll and a roll-out
+        # stays under: docs/DOMAIN.md section 7(b)) for 0.3 s: the foot
+        # was lifted, or the sensor taken off to re-strap it. As walking:
+        # the rep under way is none, and the level is taken again at the
+        # first still spell near it. Counts / 8 keep the squares small ints.
+        u = self._u
+        ax = s[_ALX] >> 7
+        ay = s[_ALY] >> 7
+        az = s[_ALZ] >> 7
+        z = (ax * u[0] + ay * u[1] + az * u[2]) >> 14
+        if z < 0 or 33 * z * z < ax * ax + ay * ay + az * az:
+            self._over += 1
+            if self._over >= 3:
+                self.jolt = 2
+        else:
+            self._over = 0
         jolt = self.jolt
         if jolt:
             self._jolt_t = t
