@@ -119,6 +119,7 @@ class Engine(Fusion):
         # thresholds in engine units, computed once (udeg, mdps, ms, counts)
         self.k_rest_band = _fix(c.still_band_deg, _UDEG)
         self.k_rest_ms = c.ms("still_time_s")
+        self.k_cal_band = self.k_rest_band * 2
         self.k_retare_max = 6 * _UDEG  # rests this close to level re-take the level before the first drop
         self.k_retare_blend = 3 * _UDEG
         self.k_axis_min = _fix(c.axis_min_deg, _UDEG)
@@ -153,6 +154,7 @@ class Engine(Fusion):
         rw[18] = self.k_rest_band
         rw[19] = 150 * gm // 1000  # counts, L1: no rest beyond 150 deg/s
         rw[20] = self.k_rest_ms
+        rw[23] = self.k_rest_band
         self._fed = array.array("i", [0])  # feed(): the sample being stepped
         self._q = []
         self.side = c.side
@@ -205,6 +207,7 @@ class Engine(Fusion):
         self._fail_next = _FAIL_FIRST_MS
         self._hrun[2] = 0
         self._rw[0] = 0
+        self._rw[18] = self.k_cal_band
         self._why_reset()
         self.ax_max_tilt = 0
         self.ax_violent = 0
@@ -270,6 +273,7 @@ class Engine(Fusion):
         self._out({"type": "side", "t_ms": t, "rep": 0, "side": side})
         # the sensor moves to the other foot: learn level and axis again
         self.recalibrate(t)
+        self._sw = True
         return len(self._q)
 
     def recalibrate(self, t_ms=None):
@@ -739,6 +743,7 @@ class Engine(Fusion):
                 self._ax_reset(t)
                 self._ax_bad = True
                 self._moved = True
+                self._rw[18] = self.k_cal_band
                 return
             # the foot at rest, tilted more about the roll axis than about
             # the pitch axis learned: that axis came from sway or a weight
@@ -848,6 +853,7 @@ class Engine(Fusion):
         self._exb = _NOTHING
         s[_PEND] = 0
         self.axis_known = True
+        self._sw = False
         if why:
             self.sign_note = "which way is down was decided " + why + "no hold of %d.%d s at the bottom" % (
                 _SIGN_HOLD_MS // 1000, _SIGN_HOLD_MS % 1000 // 100)
