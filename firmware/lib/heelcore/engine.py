@@ -119,7 +119,6 @@ class Engine(Fusion):
         # thresholds in engine units, computed once (udeg, mdps, ms, counts)
         self.k_rest_band = _fix(c.still_band_deg, _UDEG)
         self.k_rest_ms = c.ms("still_time_s")
-        self.k_cal_band = self.k_rest_band * 2
         self.k_retare_max = 6 * _UDEG  # rests this close to level re-take the level before the first drop
         self.k_retare_blend = 3 * _UDEG
         self.k_axis_min = _fix(c.axis_min_deg, _UDEG)
@@ -154,7 +153,6 @@ class Engine(Fusion):
         rw[18] = self.k_rest_band
         rw[19] = 150 * gm // 1000  # counts, L1: no rest beyond 150 deg/s
         rw[20] = self.k_rest_ms
-        rw[23] = self.k_rest_band
         self._fed = array.array("i", [0])  # feed(): the sample being stepped
         self._q = []
         self.side = c.side
@@ -207,7 +205,6 @@ class Engine(Fusion):
         self._fail_next = _FAIL_FIRST_MS
         self._hrun[2] = 0
         self._rw[0] = 0
-        self._rw[18] = self.k_cal_band
         self._why_reset()
         self.ax_max_tilt = 0
         self.ax_violent = 0
@@ -724,6 +721,20 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
+        if self._sw and not s[_PEND]:
+            # after a side switch, until a rep counts on the new heel,
+            # walking or stepping says the frame came from the sensor being
+            # moved (held still while re-strapped, on the floor): level and
+            # axis are learned again, from the still spell back on the step
+            if self._ex.reps_done:
+                self._sw = False
+            elif jolt == 2:
+                self._drop_hypotheses()
+                self.axis_known = False
+                s[_MODE] = M_AXIS
+                self._ax_reset(t)
+                self._moved = True
+                return
         if s[_PEND]:
             ex2 = self._ex2
             ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)
@@ -743,7 +754,6 @@ class Engine(Fusion):
                 self._ax_reset(t)
                 self._ax_bad = True
                 self._moved = True
-                self._rw[18] = self.k_cal_band
                 return
             # the foot at rest, tilted more about the roll axis than about
             # the pitch axis learned: that axis came from sway or a weight
@@ -853,7 +863,6 @@ class Engine(Fusion):
         self._exb = _NOTHING
         s[_PEND] = 0
         self.axis_known = True
-        self._sw = False
         if why:
             self.sign_note = "which way is down was decided " + why + "no hold of %d.%d s at the bottom" % (
                 _SIGN_HOLD_MS // 1000, _SIGN_HOLD_MS % 1000 // 100)

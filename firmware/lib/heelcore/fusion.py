@@ -134,7 +134,6 @@ class Fusion:
 
     k_gate4: int
     k_rest_band: int
-    k_cal_band: int
     k_retare_max: int
     k_retare_blend: int
     k_axis_min: int
@@ -147,7 +146,6 @@ class Fusion:
     jolt: int
     _walked: bool
     _sw: bool
-    _cal_wide: bool
     sway_mdps: int
     _exa: array.array
     _exb: array.array
@@ -203,7 +201,6 @@ class Fusion:
         self._g1 = am // 1000
         self._g2 = (self._g1 >> 2) * (self._g1 >> 2)  # |a/4|^2 of 1 g (the calibration's own from then on)
         self.jolt = 0
-        self._cal_wide = False
         self._sw = False  # the side was switched and no axis learned since (the sensor moves to the other heel)
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
@@ -220,9 +217,7 @@ class Fusion:
         # 10 the first |a/4|^2, 11 ticks in the rate ring; what broke windows:
         # 12 tilt, 13 |a|, 14 fast motion; 15 the longest window (ms), 16
         # windows completed, 17 ticks in the last one's ring; limits: 18 the
-        # band (udeg), 19 rotation (counts), 20 length (ms), 21 KROT; 22
-        # ticks of the window past 23, the still band (18 is wider while
-        # calibrating)
+        # band (udeg), 19 rotation (counts), 20 length (ms), 21 KROT
         self._rw = zeros("i", 24)
         # tilt rotation (radians * 2**14) -> counts * ms: c * KROT >> 6
         self._rw[21] = 57295780 * gm * 64 // (16384 * 1000000)
@@ -855,12 +850,9 @@ class Fusion:
                 vc[1] = y
                 vc[2] = z
                 vunit(self._vc)
-                dev = int(vangle(self._vb, self._vc))
-                if dev > rw[18]:
+                if int(vangle(self._vb, self._vc)) > rw[18]:
                     ok = 0
                     rw[12] += 1
-                elif dev > rw[23]:
-                    rw[22] += 1  # past the still band (inside the wider one of the calibration)
         elif n > 0:
             rw[14] += 1
         if ok == 0:
@@ -880,7 +872,6 @@ class Fusion:
             rw[7] = gi1
             rw[8] = gi2
             rw[10] = a2
-            rw[22] = 0
             rg = ptr32(self._rw_g)
             rg[0] = r0
             rg[1] = r1
@@ -1052,12 +1043,6 @@ class Fusion:
         s = self._s
         if not retake:
             self._cal_t1 = t
-        rw = self._rw
-        # a level taken under sway past the still band (a shoe mount's
-        # doubled roll) is re-taken from a later window inside it further
-        # from it than the usual re-take (see _rest_done)
-        self._cal_wide = rw[22] > 0
-        rw[18] = self.k_rest_band
         self.calibrated = True
         s[_MODE] = M_AXIS
         self._ax_reset(t)
@@ -1148,7 +1133,6 @@ class Fusion:
         # past where a heel drop goes (a sensor being re-strapped)
         if self.jolt or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1) or tilt > _AX_MAX:
             self._moved = True
-            self._rw[18] = self.k_cal_band  # the next still spell is a calibration: judged as one
         if tilt < self.k_rest_band:
             # at level (within the sway band): the excursion starts from here
             self._ax_on = False
@@ -1317,7 +1301,7 @@ class Fusion:
             # the sensor moved to the new one, in another mounting)
             self._calibrate(t)
             return
-        if (before_axis and tilt < (self.k_retare_max if self._cal_wide else self.k_retare_blend) and out[8] < 1430
+        if (before_axis and tilt < self.k_retare_blend and out[8] < 1430
                 and ticks_diff(t, self._cal_t1) < 8000):
             # before the first drop, the latest still spell near level is
             # the level: the person settles after stepping on or shifting
