@@ -736,9 +736,6 @@ class Reps:
                     self._enter_hold(t, th)
                 else:
                     self.cancel("too shallow")
-                    # where the heel rests is the top the next rep starts from
-                    self.top_ref = th if th < 0 else 0
-                    self._t_last_top = t
                 return
         else:
             self._settle = None
