@@ -271,6 +271,7 @@ class Engine(Fusion):
         self._out({"type": "side", "t_ms": t, "rep": 0, "side": side})
         # the sensor moves to the other foot: learn level and axis again
         self.recalibrate(t)
+        self._sw = True
         return len(self._q)
 
     def recalibrate(self, t_ms=None):
@@ -738,6 +739,20 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
+        if self._sw and not s[_PEND]:
+            # after a side switch, until a rep counts on the new heel,
+            # walking or stepping says the frame came from the sensor being
+            # moved (held still while re-strapped, on the floor): level and
+            # axis are learned again, from the still spell back on the step
+            if self._ex.reps_done:
+                self._sw = False
+            elif jolt == 2:
+                self._drop_hypotheses()
+                self.axis_known = False
+                s[_MODE] = M_AXIS
+                self._ax_reset(t)
+                self._moved = True
+                return
         if s[_PEND]:
             ex2 = self._ex2
             ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)
