@@ -313,7 +313,8 @@ def test_sway_at_full_strength_in_the_still_start(split):
         s0, s1 = r.truth["still_start_ms"], r.truth["still_end_ms"]
         assert r.parts["env"][s0:s1 + 1].min() == 1.0
         assert np.all(r.parts["theta"][s0:s1 + 1] == 0.0)  # the script stands still at level throughout
-        assert r.parts["env"].min() == 1.0 or r.truth["side_switch_ms"]
+        # sway fades only while the sensor is off the foot or the foot off the step (a re-strap)
+        assert r.parts["env"].min() == 1.0 or any(s["kind"] == "restrap" for s in r.truth["spans"])
         # same strength inside the still start as over the whole trace
         sp = r.parts["sway_pitch"]
         amp = r.truth["draws"]["sway"]["pitch_deg"]

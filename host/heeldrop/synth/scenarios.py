@@ -47,8 +47,14 @@ Session: still start 2-5 s (sway at full strength), walking to the step and
 stepping up (25 %), a fidget before the start, a rise onto the toes before
 the first drop (20 %, always with a raised top), first reps that are too
 fast, unheld, shallow or a partial drop (30 %), partial drops, weight shifts
-between reps, sets with 20-120 s rests (off the step or on it), both sides
-with a re-strap, walking away at the end.
+between reps, a second set after a 20-120 s rest (20 %; 2-3 sets in
+"sets"), both sides (12 %; always in "session") with a re-strap of 5-30 s
+turning the sensor by 40-180 deg and the second side starting with a rise
+onto the toes half the time, walking away at the end. A rest is a sequence of
+poses (``rest_plan``): at level with weight shifts, up on the toes (5-25 deg,
+3 s up to the whole rest), the heel hanging relaxed 2-6 deg below level, the
+foot moved on the step, the strap redone (the foot lifted, the sensor turned
+over 90-180 deg for 5-30 s), off the step on the floor.
 """
 import numpy as np
 
@@ -420,8 +426,8 @@ def rest_plan(rng, seconds):
 
     * level: standing at level on the step, shifting weight now and then;
     * toes: up on the toes (heel 5-25 deg above level, the raised-top
-      range) for 3 s up to the whole rest (half of them 20 s or more), the heel sinking 0-4 deg as the
-      calf tires and lifted again every 5-20 s;
+      range) for 3 s up to the whole rest (half of them 20 s or more), the
+      heel sinking 0-4 deg as the calf tires and lifted again every 5-20 s;
     * hang: the heel hanging relaxed 2-6 deg below level for 3 s up to the
       rest. A relaxed hang deeper than the valid-rep depth (8 deg) is not
       drawn: held for seconds it is a held stretch, the exercise itself, and

@@ -2,7 +2,9 @@
 
 A ``Script`` is built by appending segments: still stance, reps, partial
 (shallow) drops, rises onto the toes, weight shifts, walking to / from the
-step (stepping up onto it and down off it), rests between sets, a re-strap
+step (stepping up onto it and down off it), rests between sets (a sequence
+of poses: level, on the toes, heel hanging relaxed, the foot moved on the
+step, the strap redone with the foot lifted, off the step), a re-strap
 between sides. Each rep follows a plan dict (see ``scenarios.rep_plan``):
 minimum-jerk descent from wherever the heel is (level or a raised top),
 optional catch overshoot and rebounds, a hold with creep and fidgets, a
