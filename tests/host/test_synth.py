@@ -674,7 +674,7 @@ def _plan_scripts(split_name):
 
 
 def test_rest_plans_draw_every_pose_over_its_range():
-    """A rest between sets (DOMAIN 7(b): 20-120 s) is filled with the poses
+    """A rest between sets (docs/DOMAIN.md §7(b): 20-120 s) is filled with the poses
     people take: at level, up on the toes (long ones too), the heel hanging
     relaxed (shallower than a rep), the foot moved on the step, the strap
     redone (sensor turned over 90-180 deg for 5-30 s), off the step."""
