@@ -574,8 +574,8 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
             sc.move(0.0, _u(rng, 0.5, 1.5))
             if not demo:
                 sc.walk(int(rng.integers(1, 3)), "out", step_height=sc.step_h)
-            if demo:
-                sc.restrap(sd, _u(rng, 6, 10), angle=_u(rng, 40, 100))
+            if demo:  # as the demo has always been drawn (the angle at render time: 40-100 deg)
+                sc.restrap(sd, _u(rng, 6, 10), angle=None)
             else:
                 sc.restrap(sd, _u(rng, *RESTRAP_S), angle=_u(rng, *SWITCH_DEG), turn_s=_u(rng, 0.5, 2.0))
             if not demo:

@@ -421,11 +421,13 @@ class Script:
 
     step_h = 0.17
 
-    def restrap(self, new_side, seconds=6.0, angle=60.0, lift=False, turn_s=1.0):
+    def restrap(self, new_side, seconds=6.0, angle=None, lift=False, turn_s=1.0):
         """Redo the strap: the sensor comes off the heel (or the foot is lifted
         off the step, ``lift``), is turned over by ``angle`` degrees (over
         ``turn_s``) while it is handled, and strapped back (a few degrees
-        from where it was); ``new_side``: it goes onto the other foot."""
+        from where it was); ``new_side``: it goes onto the other foot.
+        ``angle`` None: the demo's re-strap as it always was (40-100 deg drawn
+        at render time, turned over a quarter of the time, not handled)."""
         i0 = self.n
         if lift:
             rng = self.rng
@@ -443,9 +445,9 @@ class Script:
                          pivot=up[None, :] - (h * s)[:, None] * np.array([0.0, 0.0, 1.0])[None, :])
         else:
             self.still(seconds, 0.0)
-        self.restraps.append({"start": i0, "end": self.n, "angle": float(angle), "turn_s": float(turn_s)})
-        self.span("restrap", i0, angle_deg=round(float(angle), 1), lifted=bool(lift),
-                  side_switch=new_side is not None)
+        self.restraps.append({"start": i0, "end": self.n, "angle": angle, "turn_s": float(turn_s)})
+        extra = {} if angle is None else {"angle_deg": round(float(angle), 1)}
+        self.span("restrap", i0, lifted=bool(lift), side_switch=new_side is not None, **extra)
         if new_side is not None:
             self.side = new_side
             self.sides.append((self.n, new_side))
