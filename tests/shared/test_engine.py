@@ -1045,3 +1045,15 @@ def test_a_long_rest_on_the_toes_between_sets_keeps_the_frame():
         for r in ends:
             assert abs(r["depth_deg"] - 24.0) < 1.5, (top, rest, r)
         assert not [e for e in of(evs, "calibrated") if e.get("axis_source") == "hold"], (top, rest)
+
+
+def test_a_recording_that_ends_mid_rep_counts_only_the_reps_done():
+    # two held drops, then a third that the recording cuts off in its hold
+    # (found by tests/host/test_engine_fuzz.py): the summary said 3 reps
+    # ("reps: 3" in replay) beside 2 rep_end events and a per-side count
+    # of 2. A rep is counted at its rep_end; one still open is not.
+    segs, end = script((3, 24), (10, 24), (2, 0), (2, 0), (3, 24), (8, 24), (2, 0), (2, 0), (3, 24), (3, 24))
+    eng, evs = run(generate(segs, end - 2.0))
+    assert [e["type"] for e in evs if e["type"].startswith("rep_")][-1] == "rep_start"
+    s = eng.summary()
+    assert s["reps"] == len(_reps(evs)) == s["sides"]["left"]["reps"] == 2, s
