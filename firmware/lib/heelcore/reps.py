@@ -79,7 +79,6 @@ E_SIZE = const(325)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
-_OVER_UDEG = const(70000000)  # heel this far below level: turned over, no heel drop (fusion's _AX_MAX)
 _WALK_MS = const(1500)  # no rep starts this soon after one
 _ARR_UDEG = const(2000000)  # the heel arrives at a new depth when this much deeper than before
 _BOUNCE_MS = const(6000)  # bounces come within this long of the arrival at the bottom zone
@@ -408,8 +407,7 @@ class Reps:
         if th < self.top_ref + band:
             self._t_last_top = t
 
-        if e[E_THMIN] < -_WALK_UDEG or self._th > _OVER_UDEG:
-            # (or turned over: no new rep while it lasts and just after)
+        if e[E_THMIN] < -_WALK_UDEG:
             self._t_walk = t
             e[E_THMIN] = th
         # reset_ready after a rep, once steady at the top
@@ -572,11 +570,6 @@ class Reps:
         th = self._th
         if th < -_WALK_UDEG or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
             self.cancel("walking or turning: not a heel drop")
-            return
-        if th > _OVER_UDEG:
-            # deeper than any heel drop (the 70 deg that teaches no axis):
-            # the foot was lifted or turned over to re-strap the sensor
-            self.cancel("turned over: not a heel drop")
             return
         self._check_roll_twist(t, th, ph, dpsi)
         if st == S_DESC:
