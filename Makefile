@@ -9,7 +9,7 @@ STAMP := $(VENV)/.setup-stamp
 SPEED ?= 8
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus sweep clean wheel unix32
+.PHONY: help setup test test-cpython test-unix test-mpy demo bench corpus sweep fuzz clean wheel unix32
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -60,6 +60,12 @@ corpus: $(STAMP) ## make the simulated sets from their seeds if outdated: parity
 
 sweep: $(STAMP) ## robustness sweep: each nuisance from benign to beyond its edge; plots into docs/sweep (not part of make test)
 	$(VENV)/bin/heeldrop evaluate --sweep
+
+# make test runs a fixed, derandomized set of the engine's motion fuzz; this searches anew
+# each run (a failure is kept in build/hypothesis and tried first next time)
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP) ## long random search of physical motion scripts for engine failures (FUZZ_EXAMPLES; not part of make test)
+	HEELDROP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -o addopts= -p no:cacheprovider -q tests/host/test_engine_fuzz.py
 
 wheel: $(STAMP) ## build the wheel into dist/ (the whole tool: pipx install dist/heeldrop-*.whl)
 	rm -rf build/lib build/bdist.* dist/heeldrop-*.whl

@@ -1,4 +1,6 @@
 """Property tests: arbitrary sample streams never crash the engine and keep its invariants."""
+import math
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,35 +34,90 @@ def run(samples, t0=0):
     return eng, evs
 
 
-def check_invariants(evs, t0=0):
+def _finite(v, where):
+    # every number in an event is finite (JSON would print null)
+    if isinstance(v, dict):
+        for k in v:
+            _finite(v[k], where)
+    elif isinstance(v, (list, tuple)):
+        for x in v:
+            _finite(x, where)
+    elif isinstance(v, float):
+        assert math.isfinite(v), where
+
+
+def check_invariants(evs, t0=0, max_speed=MAX_SPEED):
+    """The contract of docs/EVENTS.md over a stream of events: time order,
+    rep numbering, reps that never overlap, finite numbers inside their
+    physical bounds (max_speed: the gyro's full scale in deg/s)."""
     last_t = None
     done = 0
     open_rep = None
     held = set()
+    prev_end = None  # the last counted rep's end_ms
+    ticks = 0
     for e in evs:
         assert set(("type", "t_ms", "rep")) <= set(e)
+        _finite(e, e)
+        assert 0 <= e["t_ms"] < TICKS_PERIOD, e
         if last_t is not None:
             assert ticks_diff(e["t_ms"], last_t) >= 0, (last_t, e)
         last_t = e["t_ms"]
         if e["type"] == "rep_start":
             assert open_rep is None and e["rep"] == done + 1, (open_rep, done, e)
             open_rep = e["rep"]
+            ticks = 0
+            # the onset is before the decision, and no earlier than the last rep's end
+            assert ticks_diff(e["t_ms"], e["onset_ms"]) >= 0, e
+            assert prev_end is None or ticks_diff(e["onset_ms"], prev_end) >= 0, (prev_end, e)
         elif e["type"] == "hold_start":
             assert open_rep == e["rep"], e
             held.add(e["rep"])
+            assert 0 <= e["depth_deg"] <= 180, e
+        elif e["type"] in ("hold_tick", "hold_target"):
+            assert open_rep == e["rep"], e
+            assert e["hold_s"] >= 0, e
+            if e["type"] == "hold_tick":
+                assert e["hold_s"] > ticks, (ticks, e)
+                ticks = e["hold_s"]
+        elif e["type"] in ("descent_too_fast", "snap_up"):
+            assert open_rep == e["rep"], e
+            # a peak rate read on the foot's axis from three clipped sensor
+            # axes: up to sqrt(3) x the full scale (and the bias taken off)
+            assert 0 <= e["speed_dps"] <= 1.8 * max_speed + 20, e
+        elif e["type"] in ("bounce", "roll_out", "twist", "rise_start"):
+            assert open_rep == e["rep"], e
+            for k in ("amplitude_deg", "roll_deg", "yaw_deg"):
+                if k in e:
+                    assert abs(e[k]) <= 360, e
         elif e["type"] == "rep_end":
             assert open_rep == e["rep"] == done + 1, (open_rep, done, e)
             done += 1
             open_rep = None
             # a rep's numbers are physical: never faster than the gyro can
-            # measure, never negative
-            assert ticks_diff(e["end_ms"], e["start_ms"]) >= 0, e
+            # measure, never negative, within the rep's span; reps never overlap
+            span = ticks_diff(e["end_ms"], e["start_ms"])
+            assert span >= 0, e
+            assert prev_end is None or ticks_diff(e["start_ms"], prev_end) >= 0, (prev_end, e)
+            prev_end = e["end_ms"]
             assert e["hold_s"] >= 0 and e["descent_s"] > 0 and e["rise_s"] > 0, e
-            assert 0 <= e["descent_speed_dps"] <= MAX_SPEED and 0 <= e["rise_speed_dps"] <= MAX_SPEED, e
-            assert abs(e["depth_deg"]) <= 180 and abs(e["max_roll_deg"]) <= 180, e
+            # the phases follow one another inside the span (a phase the
+            # gyro's full scale makes last longer may add a little)
+            assert (e["descent_s"] + e["hold_s"] + e["rise_s"]) * 1000 <= span + 250, e
+            # (printed to 0.01: the full scale rounded up may show)
+            assert 0 <= e["descent_speed_dps"] <= max_speed + 0.01 and 0 <= e["rise_speed_dps"] <= max_speed + 0.01, e
+            assert 0 < e["depth_deg"] <= 180 and abs(e["max_roll_deg"]) <= 180, e
+            assert isinstance(e["bounces"], int) and e["bounces"] >= 0, e
         elif e["type"] == "rep_cancel":
             assert open_rep == e["rep"], e
             open_rep = None
+        elif e["type"] == "calibrated":
+            assert 0 <= e["level_tilt_deg"] <= 180, e
+            assert abs(math.sqrt(sum(x * x for x in e["axis"])) - 1) < 0.02, e
+            for b in e.get("bias_dps", ()):
+                assert abs(b) <= max_speed, e
+        else:
+            assert e["type"] in ("calibration_failed", "reset_ready", "side"), e
 
 
 @settings(max_examples=60, deadline=None)

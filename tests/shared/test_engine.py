@@ -3,7 +3,7 @@
 from heelcore.config import Config, ConfigError
 from heelcore.engine import Engine
 from heelcore.events import to_json
-from heelcore.ticks import TICKS_PERIOD
+from heelcore.ticks import TICKS_PERIOD, ticks_diff
 import math
 
 from minisim import _mj, generate, rep_script, script
@@ -1146,6 +1146,55 @@ def test_a_long_rest_on_the_toes_between_sets_keeps_the_frame():
         for r in ends:
             assert abs(r["depth_deg"] - 24.0) < 1.5, (top, rest, r)
         assert not [e for e in of(evs, "calibrated") if e.get("axis_source") == "hold"], (top, rest)
+
+
+def test_a_recording_that_ends_mid_rep_counts_only_the_reps_done():
+    # two held drops, then a third that the recording cuts off in its hold
+    # (found by tests/host/test_engine_fuzz.py): the summary said 3 reps
+    # ("reps: 3" in replay) beside 2 rep_end events and a per-side count
+    # of 2. A rep is counted at its rep_end; one still open is not.
+    segs, end = script((3, 24), (10, 24), (2, 0), (2, 0), (3, 24), (8, 24), (2, 0), (2, 0), (3, 24), (3, 24))
+    eng, evs = run(generate(segs, end - 2.0))
+    assert [e["type"] for e in evs if e["type"].startswith("rep_")][-1] == "rep_start"
+    s = eng.summary()
+    assert s["reps"] == len(_reps(evs)) == s["sides"]["left"]["reps"] == 2, s
+
+
+def test_a_rise_turned_into_the_next_drop_ends_before_the_next_rep_starts():
+    # two held drops decide the sign; then the heel goes down to 24 deg,
+    # swings there once as in a stride (+-10 deg, the foot lifting) and
+    # sinks on to 48. At 12.5 Hz the swing's fast up-stroke is a rep
+    # ended where the heel turned down again; its rise's minimum-jerk fit
+    # put the end 0.2 s after the decision, and the next rep's onset
+    # (never before the previous end) after its own rep_start: a latency
+    # below zero (found by tests/host/test_engine_fuzz.py). A rise the heel
+    # was seen to end ends no later than that.
+    segs, end = script((3, 24), (10, 24), (2, 0), (2, 0), (3, 22), (9, 22), (2, 0), (3, 24), (1 / 0.6, 24),
+                       (3, 48), (10, 48), (2, 24), (2, 24), (3, 46), (9, 46), (2, 24))
+    t0 = segs[8][0]
+
+    def swing(t):
+        if t0 <= t < t0 + 1 / 0.6:
+            w = 2 * math.pi * 0.6 * (t - t0)
+            return (10 * (math.sin(w) - 0.5 * math.sin(2 * w)), 1 - math.cos(w))
+        return (0.0, 0.0)
+
+    def lift(t):
+        if t0 <= t < t0 + 1 / 0.6:
+            return (0.0, 0.0, 0.02 * (1 - math.cos(2 * math.pi * 0.6 * (t - t0))))
+        return (0.0, 0.0, 0.0)
+
+    for rate in (12.5, 25):
+        for tilt in (5, 10):
+            eng, evs = run(generate(segs, end - 1.0, rate_hz=rate, tilt_deg=tilt, extra=swing, lin=lift,
+                                    sway=(0.5, 1.0), radius=0.17, bias=(2.0, -3.0, 1.0)))
+            last_end = None
+            for e in evs:
+                if e["type"] == "rep_start":
+                    assert ticks_diff(e["t_ms"], e["onset_ms"]) >= 0, (rate, tilt, e)
+                if e["type"] == "rep_end":
+                    assert last_end is None or ticks_diff(e["start_ms"], last_end) >= 0, (rate, tilt, e)
+                    last_end = e["end_ms"]
 
 
 def test_a_foot_turned_over_after_the_set_began_is_no_rep():

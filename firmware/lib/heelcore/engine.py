@@ -408,7 +408,9 @@ class Engine(Fusion):
             note = self.axis_reason()
         elif self.sign_note:
             note = self.sign_note
-        ev = {"type": "summary", "t_ms": self.t_ms, "rep": 0, "reps": self.rep, "side": self.side,
+        # the reps counted (each at its rep_end): not one still open when the stream ended
+        ev = {"type": "summary", "t_ms": self.t_ms, "rep": 0, "reps": self._tot["left"][0] + self._tot["right"][0],
+              "side": self.side,
               "sides": sides, "calibrated": self.calibrated, "note": note}
         s = self._s
         if s[_BAD] or s[_OOO] or s[_GAPS] or s[_SAT]:

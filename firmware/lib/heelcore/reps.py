@@ -1089,8 +1089,19 @@ class Reps:
             r_on = self._t_hs
         if ticks_diff(r_end, r_on) < 0:
             r_end = r_on
+        if ticks_diff(r_end, t) > 0 and ticks_diff(t, t_end) > 0:
+            # the rise was seen to end before now (the heel turned down
+            # into the next rep there, or settled): fits that end it later
+            # (the rise's, or the descent's, which starts the hold and so
+            # the rise) are wrong, and would put the next rep's onset after
+            # its rep_start
+            r_end = t_end
+            if ticks_diff(r_on, r_end) > 0:
+                r_on = r_end
         start = self._t_onset
         d_ms = ticks_diff(self._t_dend, start)
+        if ticks_diff(r_on, self._t_dend) < 0:
+            d_ms = ticks_diff(r_on, start)  # the descent ended by the rise's onset
         h_ms = max(0, ticks_diff(r_on, self._t_hs))
         r_ms = ticks_diff(r_end, r_on)
         depth = self._depth_settled if self._depth_settled is not None else peak
