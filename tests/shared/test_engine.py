@@ -1216,3 +1216,18 @@ def test_a_foot_turned_over_after_the_set_began_is_no_rep():
             eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=over))
             ends = _reps(evs)
             assert [round(r["depth_deg"]) for r in ends] == [24, 24, 24], (big, roll, ends)
+
+
+def test_a_kick_past_70_deg_is_no_rep():
+    # found by the motion fuzz: strides and kicks that pitch the foot past
+    # any heel drop for a moment (too short for the 0.3 s turn-over rule)
+    # counted as reps of 105-120 deg. No heel drop pitches the foot past
+    # 70 deg (docs/DOMAIN.md section 7(b): 40, 57 on a shoe mount's axis)
+    for big in (90, 120, -90):
+        segs, end = script((3, 24), (8, 24), (2, 0), (2, 0), (3, 24), (8, 24), (2, 0), (2, 0),
+                           (0.5, big), (0.5, 0), (3, 0), (3, 24), (8, 24), (2, 0), (2, 0))
+        eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17))
+        ends = _reps(evs)
+        assert len(ends) == 3, (big, ends)
+        for r in ends:
+            assert abs(r["depth_deg"] - 24.0) < 1.5, (big, r)

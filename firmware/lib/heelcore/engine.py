@@ -81,6 +81,7 @@ _NQ = const(45)
 
 PHASES = ("calibrating", "learning", "top", "descent", "hold", "rise")
 _UDEG = const(1000000)
+_PITCH_MAX = const(70000000)  # no heel drop or raised top pitches the foot further (udeg)
 _DEPTHS = const(256)  # depths kept per side for the summary's median
 _BASELINE_REPS = const(3)
 # Prior pitch-roll coupling before the person's own is fitted: 0, because the
@@ -732,6 +733,12 @@ class Engine(Fusion):
                 self.jolt = 2
         else:
             self._over = 0
+        # and pitched past 70 deg either way, even for a moment: no heel
+        # drop goes so deep (40 deg, 57 read on a shoe mount's functional
+        # axis), no raised top so high (25 deg): a stride, a kick, the foot
+        # lifted
+        if th > _PITCH_MAX or th < -_PITCH_MAX:
+            self.jolt = 2
         jolt = self.jolt
         if jolt:
             self._jolt_t = t
