@@ -332,6 +332,9 @@ class Reps:
         self.t_ms = t
         self.top_ref = 0  # the top this rep starts from (udeg): level, or a raised top
         self._top_since = None
+        self._lvl_since = None
+        self._lvl_avg = 0
+        self._lvl_ok = False  # a rep's rise ended, and the heel has not been above level since
         self._t_last_top = t
         self._t_last_end = None  # end of the previous rep (no overlap)
         self._t_cand = None
@@ -397,13 +400,32 @@ class Reps:
         calm = -eng.k_hold_rate < wf < eng.k_hold_rate
         # the top this rep will start from: where the heel rests between
         # reps, at level or on a raised top (never below level)
-        if calm and th < band:
+        if calm and th < (band if self.top_ref <= 0 else 0):
             if self._top_since is None:
                 self._top_since = t
             elif ticks_diff(t, self._top_since) >= 500:
                 self.top_ref = th if th < 0 else 0
         else:
             self._top_since = None
+        # resting 5 s where a rep's rise ended, between level and the
+        # valid-rep depth, deeper than the top band: the level has moved (a
+        # strap slip, docs/DOMAIN.md section 7(b): 1-5 deg steps) since a top is never
+        # below level (0 +- 2 deg); reps start, and are deep enough, from
+        # there (sway and all). (A shallow drop's hold came down to it.)
+        if th < 0:
+            self._lvl_ok = False
+        if self._lvl_ok and th < eng.k_min_depth:
+            if self._lvl_since is None:
+                self._lvl_since = t
+                self._lvl_avg = th
+            else:
+                self._lvl_avg += (th - self._lvl_avg) >> 4
+                if ticks_diff(t, self._lvl_since) >= 5000 and self._lvl_avg > band:
+                    self.top_ref = self._lvl_avg
+        else:
+            self._lvl_since = None
+        if self.top_ref > 0 and th < self.top_ref - 2 * band:
+            self.top_ref = 0  # the heel rose past it: level again (or a raised top, once at rest)
         if th < self.top_ref + band:
             self._t_last_top = t
 
@@ -500,6 +522,9 @@ class Reps:
         self._dp_prev = 0  # the yaw since the rep's start at the last tick (udeg, about the foot's up axis)
         self._yc = 0  # the same about the vertical (udeg)
         self._rep_top = self.top_ref
+        # the peak a rep needs: the valid-rep depth, from a level that moved
+        lv = self.top_ref - 2 * _UDEG
+        self._min_pk = self.eng.k_min_depth + (lv if lv > 0 else 0)
         d = self._dring
         for i in range(4):
             d[i] = th
@@ -546,6 +571,8 @@ class Reps:
         self.out("rep_cancel", t, reason=reason, interrupted=interrupted)
         self.rep -= 1
         self._to_top(t)
+        if reason != "too shallow":
+            self._lvl_since = None  # (a shallow drop at rest is part of it)
 
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
@@ -732,7 +759,7 @@ class Reps:
             if self._settle is None:
                 self._settle = t
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
-                if peak >= eng.k_min_depth:
+                if peak >= self._min_pk:
                     self._enter_hold(t, th)
                 else:
                     self.cancel("too shallow")
@@ -741,14 +768,14 @@ class Reps:
             self._settle = None
         # rising without a hold
         if reb and self._rising(t, th):
-            if peak < eng.k_min_depth:
+            if peak < self._min_pk:
                 self.cancel("too shallow")
                 return
             self._t_dend = self._desc_end(t)
             self._t_hs = self._hold_start(self._t_dend)
             self._enter_rise(t)
             return
-        if peak < eng.k_min_depth and self._thf < top + eng.k_top_band and wf < 0:
+        if peak < self._min_pk and self._thf < top + eng.k_top_band and wf < 0:
             self.cancel("too shallow")
 
     def _tc_up_at(self, level):
@@ -1136,6 +1163,8 @@ class Reps:
         self.depth_sum += depth
         self._t_last_end = r_end
         self._to_top(t)
+        self._lvl_since = None
+        self._lvl_ok = True
         self._t_last_top = t
 
     def interrupt(self, t_last, gap_ms):
@@ -1147,7 +1176,7 @@ class Reps:
             return
         self.t_ms = t_last
         eng = self.eng
-        if e[E_PEAK] >= eng.k_min_depth and st >= S_HOLD:
+        if e[E_PEAK] >= self._min_pk and st >= S_HOLD:
             if st == S_HOLD:
                 self._hold_tick(t_last)
                 self._r_on0 = t_last
