@@ -1067,3 +1067,18 @@ def test_weight_shifts_after_a_strap_slip_are_no_reps():
     ends = _reps(evs)
     assert len(ends) == 3, [(r["start_ms"], r["depth_deg"]) for r in ends]
     assert ends[2]["start_ms"] > 60000 and ends[2]["depth_deg"] > 20, ends[2]
+
+
+def test_a_small_quick_bounce_is_judged_by_its_rate_mid_rebound():
+    # 3.2 deg rebounds at 2.5 Hz turn at 25 deg/s mid-rebound: bounces by
+    # docs/DOMAIN.md section 7(a) (>= 3 deg, > 15 deg/s). The tracker took
+    # the rate from where the rebound had risen by the follow threshold
+    # (near its top, where it turns slower) and missed them all; from the
+    # quick part's start it sees the rate, and cues the first rebound
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.3, 1.0), radius=0.17, extra=_rebounds(24.0, 3.2, 2.5, 4)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 2, ends
+    bt = [e["t_ms"] for e in of(evs, "bounce")]
+    assert bt and 24000 <= bt[0] <= 24600, bt

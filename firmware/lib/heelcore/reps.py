@@ -154,20 +154,29 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             e[E_DEEP] = thb
             e[E_ARRT] = t
         if e[E_BMODE] == 0:
+            # (E_BMINW: the fastest upward rate since the quick part began;
+            # followed from blim on, the rebound is near its top, where it
+            # turns slower than at its middle)
             if thb >= bmax:
                 e[E_BMAX] = thb
                 e[E_BMAXT] = t
                 e[E_BNEART] = t
                 e[E_BSTART] = t
                 e[E_BSTH] = thb
+                e[E_BMINW] = 0
             elif 3 * vb > 0 - e[E_BRATE]:
                 e[E_BSTART] = t
                 e[E_BSTH] = thb
+                e[E_BMINW] = 0
+            bw = e[E_BMINW]
+            if bw >> 31 > 0:
+                bw -= k32
+            if vb < bw:
+                e[E_BMINW] = vb
             if bmax - thb >= blim:
                 e[E_BMODE] = 1
                 e[E_BMIN] = thb
                 e[E_BMINT] = t
-                e[E_BMINW] = vb
         else:
             bmin = e[E_BMIN]
             if bmin >> 31 > 0:
