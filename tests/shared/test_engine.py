@@ -1082,3 +1082,27 @@ def test_a_small_quick_bounce_is_judged_by_its_rate_mid_rebound():
     assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 2, ends
     bt = [e["t_ms"] for e in of(evs, "bounce")]
     assert bt and 24000 <= bt[0] <= 24600, bt
+
+
+def test_a_shaking_hold_with_a_deep_moment_keeps_its_hold():
+    # fatigue shake (docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8 Hz) all
+    # through a 15 s hold keeps the heel from ever looking still, and a
+    # moment 6 deg deeper early in it leaves the rep's peak there: the
+    # rise starts from where the heel was when it began to rise, not from
+    # that peak (whose level the heel left 14 s before the rise), and the
+    # descent's fit may end there too, not at the deep moment (the hold
+    # read 13.34 s when the fit's end point was only scanned from the peak)
+    def extra(t):
+        s = t - 25.0  # rep 2: descent 21-24 s, hold 24-39 s, rise 39-41 s
+        p = 0.0
+        if 0 <= s <= 0.6:
+            p = 6.0 * math.sin(math.pi * s / 0.6)
+        if 24.0 <= t <= 39.5:
+            p += 1.5 * math.sin(2 * math.pi * 6.0 * t)
+        return p, 0.0
+    segs, end = script((3, 22), (10, 22), (2, 0), (3, 0), (3, 22), (15, 22), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    r = ends[1]
+    assert abs(r["hold_s"] - 15.0) < 1.5 and not r["no_hold"] and r["rise_s"] < 3.5, r

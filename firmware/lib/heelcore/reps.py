@@ -780,7 +780,7 @@ class Reps:
             if peak < self._min_pk:
                 self.cancel("too shallow")
                 return
-            self._t_dend = self._desc_end(t)
+            self._t_dend = self._desc_end(t, e[E_BMAX])
             self._t_hs = self._hold_start(self._t_dend)
             self._enter_rise(t)
             return
@@ -818,21 +818,26 @@ class Reps:
         came = e[E_BMAX] - th
         return up >= 1000 and self._wf < -eng.k_rise_half and came >= travel // 4 and came >= 3 * eng.k_band
 
-    def _desc_end(self, t):
+    def _desc_end(self, t, px):
         # end of the descent from a minimum-jerk fit of the crossing times.
         # Where the descent ends (P) is not the deepest point: sway adds to
         # it, and a slow descent's tail may not be over when the heel
         # settles. Of the P from the deepest point up to 5 deg less deep,
         # the one whose fit (10 % and 90 % of the travel) best predicts the
         # 30, 50 and 70 % crossings
+        # (and px, where the heel rests now (a hold) or turned up from (a
+        # rise with no hold), when a moment deeper than it set the peak)
         pk = self.e[E_PEAK]
         best = -1
         bres = 0
-        for j in range(5):
-            if self._fit_up(pk - j * 500000) and (best < 0 or self._fit_res < bres):
+        for j in range(6):
+            P = pk - j * 500000 if j < 5 else px
+            if j == 5 and px > pk - 2 * _UDEG:
+                break
+            if self._fit_up(P) and (best < 0 or self._fit_res < bres):
                 best = j
                 bres = self._fit_res
-        if best < 0 or not self._fit_up(pk - best * 500000):
+        if best < 0 or not self._fit_up(pk - best * 500000 if best < 5 else px):
             return self.e[E_TPEAK] if self._settle is None else self._settle
         on = self._fit_on
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
@@ -901,7 +906,7 @@ class Reps:
 
     def _enter_hold(self, t, th):
         e = self.e
-        self._t_dend = self._desc_end(t)
+        self._t_dend = self._desc_end(t, self._thf)
         if ticks_diff(self._t_dend, t) > 0:
             self._t_dend = t
         self._t_hs = self._hold_start(self._t_dend)
