@@ -33,11 +33,18 @@
 # sessions in a raw flash region instead of files (rawlog.py: page by page,
 # each 4 KB block erased once; littlefs copies a file's last block at every
 # sync). Sessions already in files stay listed, readable and deletable; ids
-# go on from both; next_id and store_id stay files; the flush comes every
-# _RAW_FLUSH_MS (1500 ms: a sync there programs one page; the next block
-# is erased ahead, in a pass of its own). A region that is
-# not formatted is not used (the store never formats). docs/SESSION-LOG.md,
-# 4.1.1, has the layout.
+# go on from both; next_id and store_id stay files. There records go to
+# the raw log as they are made, its pages are programmed as they fill
+# (each then counts as durable), and the partly filled page is programmed
+# (the flush) only when its oldest sample would otherwise wait past the
+# at-risk budget (_due: 2 s less a read period, less a 400 ms erase
+# when one may land in the way), not on a timer: at 25 Hz a page takes
+# ~1.3 s, and a flush every 1.4 s programmed each page about twice. The
+# codec's block is cut a little before it would fill the page (at 25 and
+# 50 Hz, where a block lasts 1-2 s) so that the record that crosses into
+# the next page is young. The next block is erased ahead, in a pass of its
+# own. A region that is not formatted is not used (the store never
+# formats). docs/SESSION-LOG.md, 4.1.1, has the layout.
 #
 # Power-loss policy (what a cut can cost):
 # - Only whole records are handed to the file: samples wait in RAM (the
@@ -119,19 +126,26 @@ _ENOENT = const(2)
 _EBUSY = const(16)
 _ENOSPC = const(28)
 _FLUSH_MS = const(1700)  # flush the file this often (with its writes' stalls and the FIFO: <= 2 s at risk)
-# The raw log's flush period, from the at-risk budget (issue 11.3: at most
-# 2 s of samples lost at a power cut): a sample waits up to one FIFO read
-# period before it is logged (app.py reads whole samples at least every
+# The raw log's flush deadline, from the at-risk budget (issue 11.3: at
+# most 2 s of samples lost at a power cut), on the age of the oldest sample
+# not on the flash (its own tick: the FIFO's wait included): poll() comes
+# at least every _READ_MAX_MS (app.py reads whole samples at least every
 # _READ_MS = 100 ms, up to 120 ms + half a sample period at 25 Hz: 200 ms
-# covers every rate), and one erase at the datasheet maximum may still land
-# in a flush's way (a write that needs its next block before the erase
-# ahead could run); the erases ahead never do (poll() starts one only while
-# the next flush is more than _ERASE_MAX_MS away). Measured at 25 Hz to
-# 1 kHz: docs/DESIGN.md, "Session storage on the flash".
+# covers every rate), so it flushes once that age reaches 2000 - 200 ms;
+# one erase at the datasheet maximum may still land in a flush's way (a
+# write that needs its next block before the erase ahead could run): then
+# 400 ms earlier (_RAW_FLUSH_MS); the erases ahead never do (poll() starts
+# one only while that age + a 400 ms erase + a read period stays within
+# the deadline). Measured at 25 Hz to 1 kHz: docs/DESIGN.md, "Session
+# storage on the flash".
 _AT_RISK_MS = const(2000)
 _READ_MAX_MS = const(200)
 _ERASE_MAX_MS = const(400)  # a 4 KB erase's stall at the datasheet maximum (45 ms typical)
-_RAW_FLUSH_MS = const(_AT_RISK_MS - _READ_MAX_MS - _ERASE_MAX_MS)  # 1400: one page program a flush
+_RAW_DUE_MS = const(_AT_RISK_MS - _READ_MAX_MS)  # 1800: the flush deadline (the oldest sample's age)
+_RAW_FLUSH_MS = const(_RAW_DUE_MS - _ERASE_MAX_MS)  # 1400: the deadline when an erase may land in the way
+_PAGE = const(256)  # the flash's program page (rawlog.PAGE)
+_REC_FIXED = const(42)  # a SAMPLES record's bytes besides its samples' bit streams (record.py: 9 + 33)
+_CUT_GAP = const(48)  # a block cut early ends this far before the page's end: the next record crosses it, young
 _WRITE_CHUNK = const(1024)  # bytes of whole records written per poll (at least one record)
 _MAX_RECS = const(32)  # records the staging buffer can hold
 _NOTE_MIN_FREE = const(1024)  # bytes that must be free to write the flash_low note
@@ -144,6 +158,7 @@ _MPY = sys.implementation.name == "micropython"
 COUNTER = "next_id"
 FLUSH_MS = _FLUSH_MS
 RAW_FLUSH_MS = _RAW_FLUSH_MS
+RAW_DUE_MS = _RAW_DUE_MS
 ERASE_MAX_MS = _ERASE_MAX_MS
 STORE_ID = "store_id"
 RESERVE = "reserve"
@@ -221,6 +236,10 @@ class SessionLog:
         self._nr = 0
         self._wr = 0
         self._ends = array("i", bytes(4 * _MAX_RECS))
+        self._births = array("i", bytes(4 * _MAX_RECS))  # per record: the tick of its oldest sample (at risk since)
+        self._sws = array("i", bytes(4 * _MAX_RECS))  # per record: samples written up to its end
+        self._age = 0  # ms the oldest sample not on the flash had waited at the last poll (raw log)
+        self._bps16 = 96  # SAMPLES record bytes a sample x 16 besides _REC_FIXED (the last block's; 6 to start)
         self._flushing = False  # a flush is under way: write what is staged, then sync
         # where the file ends in littlefs's blocks (see _room): block index,
         # offset in it (pointers included), whether the next write copies
@@ -231,7 +250,7 @@ class SessionLog:
         self._bsz = store._bsize
         self._raw = store.raw is not None and f is not None and hasattr(f, "room")  # a rawlog.RawFile
         self._spent = False  # this poll's erase budget is spent
-        self._flush_ms = _RAW_FLUSH_MS if self._raw else _FLUSH_MS
+        self._flush_ms = _FLUSH_MS  # (littlefs's flush period; the raw log's free-space check)
         self.add_sample = self._drop
         self.add_samples = self._drop_many
         if f is None:  # detached: nothing is logged
@@ -245,7 +264,8 @@ class SessionLog:
         # the same way) plus events and notes; a flush starts early once
         # one worst-case block would no longer fit (high rates: 1 kHz)
         self._cap = 2 * (58 + 20 * block_samples) + 512
-        self._soon = self._cap - (58 + 20 * block_samples) - 256
+        self._blkmax = 58 + 20 * block_samples  # a block's record at most
+        self._soon = self._cap - self._blkmax - 256
         self._buf = bytearray(self._cap)
         self._mv = memoryview(self._buf)
         # the header records (a few hundred bytes each) go straight to the
@@ -313,30 +333,19 @@ class SessionLog:
         """Call every loop pass. io: flash writes may happen now (the app
         passes True right after it emptied the IMU's FIFO, so that a flash
         stall starts with an empty FIFO). With io: once _FLUSH_MS have
-        passed since the last flush, checks free space and encodes the
-        partial block; writes the staged records (about one block, all of
-        them when a flush is under way), then syncs the file once all are
-        written. Each call does at most one flash operation that can erase
+        passed since the last flush (in a raw log region: once the oldest
+        sample not on the flash is due, _due), checks free space and
+        encodes the partial block; writes the staged records (about one
+        block, all of them when a flush is under way), then syncs the file
+        once all are written. Each call does at most one flash operation that can erase
         (see _room). Never raises."""
         w = self._w
         if self.full or w is None:
             return
         self._last_t = now_ms
         try:
-            if io and not self._flushing and (ticks_diff(now_ms, self._last_flush) >= self._flush_ms
-                                              or self._np >= self._soon):
-                self._last_flush = now_ms
-                # free space only with the file synced: littlefs counts
-                # the blocks of a file written since its last sync twice
-                # (lfs_fs_size walks the open file's blocks and the
-                # committed ones), so a session stopped as "flash low"
-                # with half the flash free; with writes pending the check
-                # comes right after this flush's sync
-                if not self._dirty and self._store.low():
-                    self._stop_low(w, now_ms)
-                    return
-                w.flush()
-                self._flushing = True
+            if io and not self._flushing and self._due(w, now_ms):
+                return  # logging stopped: the flash is low
             self._spent = False
             if io and (self._wr < self._np or self._flushing):
                 was = self._flushing
@@ -344,15 +353,102 @@ class SessionLog:
                 if was and not self._flushing and not self._dirty and self._store.low():
                     self._stop_low(w, now_ms)
                     return
-            f = self._f
-            if (io and self._raw and not self._spent and not self._flushing and not self.full and f is not None
-                    and ticks_diff(now_ms, self._last_flush) + _ERASE_MAX_MS < self._flush_ms and f.wants_spare()):
-                # the raw log's next block erased ahead, in a pass with no
-                # other erase and with the next flush more than the
-                # longest erase away: a sync never waits for an erase
-                f.prepare()
+            if io and self._raw and not self.full:
+                self._raw_after()
         except Exception as e:  # noqa: BLE001 (statvfs, MemoryError: keep coaching)
             self._fail(e)
+
+    def _due(self, w, now_ms):
+        # poll()'s flush decision (bytecode: a board keeps this code in its
+        # heap, and machine code takes ~4x the room); True when logging
+        # stopped (the flash low)
+        due = self._when(w, now_ms) if self._raw else (
+            2 if ticks_diff(now_ms, self._last_flush) >= self._flush_ms or self._np >= self._soon else 0)
+        if due == 1:
+            w.flush()  # the block's record fills the page (written in this pass): one program for the page
+        elif due:
+            if due > 0:
+                self._last_flush = now_ms
+                # free space only with the file synced: littlefs counts
+                # the blocks of a file written since its last sync twice
+                # (lfs_fs_size walks the open file's blocks and the
+                # committed ones), so a session stopped as "flash low"
+                # with half the flash free; with writes pending the check
+                # comes right after this flush's sync
+                if self._dirty or not self._store.low():
+                    w.flush()
+                    self._flushing = True
+                    return False
+            self._stop_low(w, now_ms)
+            return True
+        return False
+
+    def _when(self, w, now_ms):
+        # In a raw log region, the flush from the at-risk budget instead of a timer:
+        # whole pages are programmed as they fill (rawlog.py), and the
+        # partly filled page only when its oldest sample would otherwise
+        # wait too long. 2: flush now (the oldest sample not on the flash
+        # has waited _AT_RISK_MS less a read period, less the longest erase
+        # when the writes still to come may need a block not erased yet);
+        # 1: cut the codec's block now, a little before it fills the page
+        # (at low rates a page takes ~1.3 s: the record that crosses into
+        # the next page must be young for that page to fill in time, so
+        # the block ends _CUT_GAP short of the page's end and the next,
+        # small one crosses it); 0: nothing; -1: the flash is low (checked
+        # every _FLUSH_MS: the raw log's free space is a count, no sync
+        # needed).
+        if ticks_diff(now_ms, self._last_flush) >= self._flush_ms:
+            self._last_flush = now_ms
+            if self._store.low():
+                return -1
+        f = self._f
+        n = w._n
+        pend = self._np - self._wr  # staged, not yet in the file
+        est = _REC_FIXED + n * self._bps16 // 16  # the block's record, were it cut now
+        lim = _RAW_DUE_MS
+        if not f.has_spare() and f.room() < pend + est + self._blkmax:
+            lim -= _ERASE_MAX_MS
+        # how long the oldest sample not on the flash has waited: the first
+        # record kept (those on the flash are released), else the codec's block
+        age = ticks_diff(now_ms, self._births[0]) if self._nr else ticks_diff(now_ms, w._t[0]) if n else 0
+        self._age = age
+        if age >= lim or age < -_READ_MAX_MS or self._np >= self._soon:  # (a tick ahead of the clock: not trusted)
+            return 2
+        if n < 2:
+            return 0
+        # left in the page the block's record would start in (a block's
+        # header and payload are whole pages: rawlog.HDR + payload = 4096)
+        room = (f.room() - pend) % _PAGE or _PAGE
+        if est >= room and age + _READ_MAX_MS >= lim:
+            return 1  # the record fills the page the oldest is in, now: no flush of a part filled page
+        if est < (room - _CUT_GAP if room > _CUT_GAP + _REC_FIXED else room):
+            return 0
+        # the record would fill the page: cut it now, before it crosses,
+        # where a whole block lasts half the deadline or more (25 and 50
+        # Hz: a record crossing at a block's end would be too old for the
+        # next page to fill in time; from 100 Hz blocks fill, are written
+        # and fill pages long before a deadline: cutting early would only
+        # add records)
+        t = w._t
+        return 1 if ticks_diff(t[n - 1], t[0]) * w._bs // (n - 1) * 2 >= lim else 0
+
+    def _raw_after(self):
+        # after the pass's writes: the raw log programs whole pages as they
+        # fill, so the records now wholly on the flash are durable (kept
+        # records released); then the next block erased ahead, in a pass
+        # with no other erase and with the oldest sample not on the flash
+        # young enough that a flush after the longest erase and a read
+        # period is still in time (the age _due saw this pass, before the
+        # writes): a sync never waits for an erase
+        f = self._f
+        if f is None:
+            return
+        k = f.on_flash - (self.bytes_written - self._wr)  # staged bytes on the flash
+        if k > 0:
+            self._release(k)
+        if (not self._spent and not self._flushing and f.wants_spare()
+                and self._age + _ERASE_MAX_MS + _READ_MAX_MS < _RAW_DUE_MS):
+            f.prepare()
 
     def close(self, now_ms):
         """Write the partial block and the END record, flush and close the file.
@@ -395,8 +491,20 @@ class SessionLog:
                 return
         self._buf[np:np + n] = b
         np += n
-        self._ends[self._nr] = np
-        self._nr += 1
+        nr = self._nr
+        self._ends[nr] = np
+        w = self._w
+        sw = w.samples_written if w is not None else 0
+        t = self._last_t
+        if n > 14 and b[2] == 2:  # a SAMPLES record: its first sample's tick, its sample count
+            k = b[13]
+            t = b[9] | b[10] << 8 | b[11] << 16 | b[12] << 24
+            sw += k
+            if k >= 8:
+                self._bps16 = (n - _REC_FIXED) * 16 // k
+        self._births[nr] = t
+        self._sws[nr] = sw
+        self._nr = nr + 1
         self._np = np
 
     def _write_all(self):
@@ -405,23 +513,26 @@ class SessionLog:
         if self._wr < self._np and self._write(self._mv[self._wr:self._np]):
             self._wr = self._np
 
-    def _synced_all(self):
-        # a sync made everything written durable: forget it
-        k = self._wr
-        if not k:
-            return
+    def _release(self, k):
+        # the first k staged bytes are durable: forget the records they hold
         ends = self._ends
         nr = self._nr
         i = 0
         while i < nr and ends[i] <= k:
             i += 1
         if i:
+            if self._sws[i - 1] > self.durable:
+                self.durable = self._sws[i - 1]
             k = ends[i - 1]
             rest = self._np - k
             if rest:
                 self._buf[0:rest] = self._buf[k:self._np]
+                births = self._births
+                sws = self._sws
                 for j in range(i, nr):
                     ends[j - i] = ends[j] - k
+                    births[j - i] = births[j]
+                    sws[j - i] = sws[j]
             self._np = rest
             self._nr = nr - i
             self._wr -= k
@@ -558,7 +669,7 @@ class SessionLog:
         self._synced = True
         if self._wr >= self._np and self._w is not None:
             self.durable = self._w.samples_written  # every record is in the file
-        self._synced_all()
+        self._release(self._wr)  # a sync made everything written durable: forget it
 
     def _fail(self, e):
         # stop logging for good; the file keeps its whole records. On a full

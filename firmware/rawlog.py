@@ -49,11 +49,15 @@
 # that page and sets it all to 0xFF again; the next flush programs it again
 # with the bytes added since (the ones on the flash already are 0xFF in
 # RAM: left as they are). Each byte is programmed once: a page is one
-# program if no flush falls inside it, one more a flush that does. A
+# program if no flush falls inside it, one more a flush that does (the
+# store flushes only when the oldest sample not on the flash is due:
+# logstore.py, _due). on_flash is the session's bytes programmed so far
+# (a whole page as it fills, the rest at a flush): what a cut keeps. A
 # record that does not fit in the block's rest starts the next block (the
 # rest stays 0xFF).
 #
-# Power cut: every byte up to the last flush is on the flash (a cut during
+# Power cut: every byte up to on_flash (the last flush, or the last page
+# that filled, whichever is later) is on the flash (a cut during
 # a program can tear only the bytes that program adds); at boot the
 # scan reads every block's header and walks each block's records by their
 # lengths (5 bytes read per record), checking the CRC-32 of every record in
@@ -433,6 +437,8 @@ class RawLog:
         f._used = self._used[b]
         f._pstart = (HDR + f._used) // PAGE * PAGE  # (the page buffer: all 0xFF, the bytes there stay)
         f._size = self.size(sid)
+        f._base = f._size - f._used
+        f.on_flash = f._size
         self._writing = f
         return f
 
@@ -440,8 +446,9 @@ class RawLog:
 class RawFile:
     """Writes one session into the raw log (file-like for logstore.SessionLog):
     write(b) takes whole records (and the 5-byte file header first), each
-    in one block; flush() programs the partly filled page; tell() the
-    session's size; room() the payload bytes left in the current block
+    in one block; flush() programs the partly filled page (a page that
+    fills is programmed at once); on_flash the session's bytes programmed;
+    tell() the session's size; room() the payload bytes left in the current block
     (negative -payload when the next write starts a new block: an erase)."""
 
     def __init__(self, log, sid):
@@ -455,6 +462,8 @@ class RawFile:
         self._pdirty = False
         self._hdr_pending = False
         self._size = 0
+        self._base = 0  # session bytes in the blocks before the current one
+        self.on_flash = 0  # session bytes programmed (a power cut keeps them)
         self.closed = False
 
     def has_spare(self):
@@ -486,6 +495,8 @@ class RawFile:
         if prev >= 0:
             self._program()
         b = log._alloc()
+        if prev >= 0:
+            self._base += self._used
         self._idx += 1
         self._b = b
         self._used = 0
@@ -509,6 +520,7 @@ class RawFile:
         # program that failed keeps it, for the next try)
         if self._pdirty:
             self._log.bdev.writeblocks(self._b, self._page, self._pstart)
+            self.on_flash = self._base + self._used  # (the bytes put so far: up to this page's end)
             self._page[:] = _FFPAGE
             self._pdirty = False
             self._hdr_pending = False

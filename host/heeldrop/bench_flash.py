@@ -13,7 +13,10 @@ the worst case). Figures, one name=value a line:
   flash_program_page_bytes_per_logged_byte  bytes the program ops send per logged byte,
                                         whole 256-byte pages (what an RP2040's
                                         flash_range_program sends; the figure before
-                                        session 17)
+                                        session 17): the raw log programs a page as it
+                                        fills, and the partly filled one only when its
+                                        oldest sample is due (firmware/logstore.py,
+                                        _due), so each page goes about once
   flash_reprogram_bytes                 bytes other than 0xFF sent onto a byte programmed
                                         already (cells programmed twice)
   flash_erase_bytes_per_logged_byte     bytes erased per logged byte
@@ -29,11 +32,14 @@ the worst case). Figures, one name=value a line:
 
 Then the frozen build's layout at every supported rate (the demo session
 made at that rate: `heeldrop synth --scenario session --demo --seed 2026
---rate R`; MPU-6050): flash_rate<R>_program_bytes_per_logged_byte,
+--rate R`; MPU-6050): flash_rate<R>_logged_bytes_per_sample (the log's size:
+blocks cut early to fill pages cost a few bytes a sample at 25 and 50 Hz),
+flash_rate<R>_program_bytes_per_logged_byte,
 flash_rate<R>_program_page_bytes_per_logged_byte,
 flash_rate<R>_erase_bytes_per_logged_byte, flash_rate<R>_samples_at_risk_s
 (45 ms erases), flash_rate<R>_400ms_samples_at_risk_s (every erase 400 ms),
 and the worst of the rates: flash_rates_max_program_bytes_per_logged_byte,
+flash_rates_max_program_page_bytes_per_logged_byte,
 flash_rates_max_erase_bytes_per_logged_byte, flash_rates_max_samples_at_risk_s
 (with both erase times; at 500 Hz and 1 kHz a 400 ms erase overflows the
 MPU-6050's FIFO: those samples are lost, not at risk).
@@ -105,7 +111,7 @@ def layout(tmp, prefix, extra):
 def rates(tmp):
     """The frozen build's layout at every supported rate (the demo session
     made at that rate): print each rate's figures and the worst."""
-    worst = {"program": 0.0, "erase": 0.0, "risk": 0}
+    worst = {"program": 0.0, "page": 0.0, "erase": 0.0, "risk": 0}
     for rate in RATES:
         trace = os.path.join(tmp, "demo%d.csv" % rate)
         r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "synth", "--scenario", "session", "--demo", "--seed",
@@ -113,10 +119,12 @@ def rates(tmp):
                            cwd=ROOT)
         if r.returncode:
             raise RuntimeError("synth at %d Hz failed: %s" % (rate, r.stderr[-500:]))
-        (logged, prog, erase, _n, _s, _mx, _mp, risk, span, _a), _ = run_sim(trace, os.path.join(tmp, "r%d" % rate))
+        (logged, prog, erase, _n, _s, _mx, _mp, risk, span, _a), (samples, _lost) = run_sim(
+            trace, os.path.join(tmp, "r%d" % rate))
         (_l, _p, _e, _n, _s, _mx, _mp, risk400, _sp, _a), _ = run_sim(trace, os.path.join(tmp, "r%d400" % rate),
                                                                        "--erase-ms", "400")
         name = "flash_rate%d_" % rate
+        print("%slogged_bytes_per_sample=%.2f" % (name, logged / samples))
         print("%sprogram_bytes_per_logged_byte=%.2f" % (name, span / logged))
         print("%sprogram_page_bytes_per_logged_byte=%.2f" % (name, prog / logged))
         print("%serase_bytes_per_logged_byte=%.2f" % (name, erase / logged))
@@ -124,9 +132,11 @@ def rates(tmp):
         print("%s400ms_samples_at_risk_s=%.2f" % (name, risk400 / 1000.0))
         sys.stdout.flush()
         worst["program"] = max(worst["program"], span / logged)
+        worst["page"] = max(worst["page"], prog / logged)
         worst["erase"] = max(worst["erase"], erase / logged)
         worst["risk"] = max(worst["risk"], risk, risk400)
     print("flash_rates_max_program_bytes_per_logged_byte=%.2f" % worst["program"])
+    print("flash_rates_max_program_page_bytes_per_logged_byte=%.2f" % worst["page"])
     print("flash_rates_max_erase_bytes_per_logged_byte=%.2f" % worst["erase"])
     print("flash_rates_max_samples_at_risk_s=%.2f" % (worst["risk"] / 1000.0))
 

@@ -87,8 +87,11 @@ def test_the_raw_log_region_meets_the_wear_goals_at_25hz(tmp_path):
     # the logged bytes, erased <= 2.0x, at most 2 s of samples at risk with
     # 45 ms and with 400 ms erases, no byte programmed twice. Before, a sync
     # sent the page's older bytes again: 1.39x by the same count, 32,663
-    # bytes programmed twice. Whole pages (an RP2040 sends 256 bytes a
-    # program whatever they hold) stay ~1.8x: one page a sync.
+    # bytes programmed twice. In whole pages (an RP2040 sends 256 bytes a
+    # program whatever they hold) <= 1.5x too: 1.79x before (a timer flush
+    # every 1.4 s programmed the part filled page, ~340 bytes a flush: each
+    # page ~twice); now a page is programmed as it fills and the part
+    # filled one only when its oldest sample is due (1.23x).
     trace = str(tmp_path / "demo25.csv")
     r = subprocess.run([sys.executable, "-m", "heeldrop.cli", "synth", "--scenario", "session", "--demo", "--seed",
                         "2026", "--rate", "25", "-o", trace], capture_output=True, text=True, timeout=600, cwd=ROOT)
@@ -103,7 +106,7 @@ def test_the_raw_log_region_meets_the_wear_goals_at_25hz(tmp_path):
         n, lost, gaps, faults = [int(x) for x in END_RE.search(r.stdout).groups()]
         assert (n, lost, faults) == (9220, 0, 0), r.stdout[-400:]
         assert again == 0 and span <= 1.5 * logged and erase <= 2.0 * logged, (again, span / logged, erase / logged)
-        assert 1.5 * logged < prog, prog / logged  # the page figure, reported beside it (make bench): not met
+        assert prog <= 1.5 * logged, prog / logged  # the page figure (make bench)
         assert 500 < risk <= 2000, (erase_ms, risk)
         data = read_files(str(tmp_path / erase_ms))["/sessions/s0001.hdl"]
         log = LogReader(data)

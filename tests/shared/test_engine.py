@@ -1028,7 +1028,7 @@ def test_a_foot_turned_past_any_heel_drop_teaches_no_axis():
 
 def test_a_long_rest_on_the_toes_between_sets_keeps_the_frame():
     # four held reps, then 30-60 s resting on the toes (between sets:
-    # DOMAIN gives rests of 20-120 s), then four more reps. The frame that
+    # docs/DOMAIN.md section 7(b) gives rests of 20-120 s), then four more reps. The frame that
     # read four quiet 10 s holds as heel down was "learned again" from that
     # rest, upside down, and the second set's reps were lost.
     for top, rest in ((-15, 40), (-10, 60)):

@@ -568,7 +568,7 @@ class Engine(Fusion):
         # (that decided which way is down: the stronger evidence wins)
         # Two reps already held quiet 8 s on this frame confirm it: a long
         # rest it does not read as heel down is then on the toes or between
-        # sets (DOMAIN: rests of 20-120 s), not a hold read the wrong way
+        # sets (docs/DOMAIN.md section 7(b): rests of 20-120 s), not a hold read the wrong way
         if self._ex.quiet_reps >= 2:
             h[2] = 0
             return False

@@ -1148,9 +1148,9 @@ class Fusion:
             if not self._ax_on:
                 self._ax_on = True
             if tilt > _AX_MAX:
-                # deeper than any heel drop (DOMAIN: depth <= 40 deg, 57
-                # with a shoe mount's coupled roll): the foot was lifted,
-                # turned over or unstrapped; no axis from this excursion
+                # deeper than any heel drop (docs/DOMAIN.md section 7(b):
+                # depth <= 40 deg, 57 with a shoe mount's coupled roll): the
+                # foot was lifted, turned over or unstrapped; no axis from it
                 self._ax_bad = True
             if self.jolt == 2:
                 # fast, violent motion (walking, stepping): not a drop
