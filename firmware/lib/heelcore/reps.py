@@ -341,9 +341,10 @@ class Reps:
         self.t_ms = t
         self.top_ref = 0  # the top this rep starts from (udeg): level, or a raised top
         self._top_since = None
-        self._lvl_since = None
+        # since when the heel rests where the last rep's rise ended: -1 not
+        # yet, None not since it was above level (or no rep ended)
+        self._lvl_t = None
         self._lvl_avg = 0
-        self._lvl_ok = False  # a rep's rise ended, and the heel has not been above level since
         self._t_last_top = t
         self._t_last_end = None  # end of the previous rep (no overlap)
         self._t_cand = None
@@ -416,25 +417,7 @@ class Reps:
                 self.top_ref = th if th < 0 else 0
         else:
             self._top_since = None
-        # resting 5 s where a rep's rise ended, between level and the
-        # valid-rep depth, deeper than the top band: the level has moved (a
-        # strap slip, docs/DOMAIN.md section 7(b): 1-5 deg steps) since a top is never
-        # below level (0 +- 2 deg); reps start, and are deep enough, from
-        # there (sway and all). (A shallow drop's hold came down to it.)
-        if th < 0:
-            self._lvl_ok = False
-        if self._lvl_ok and th < eng.k_min_depth:
-            if self._lvl_since is None:
-                self._lvl_since = t
-                self._lvl_avg = th
-            else:
-                self._lvl_avg += (th - self._lvl_avg) >> 4
-                if ticks_diff(t, self._lvl_since) >= 5000 and self._lvl_avg > band:
-                    self.top_ref = self._lvl_avg
-        else:
-            self._lvl_since = None
-        if self.top_ref > 0 and th < self.top_ref - 2 * band:
-            self.top_ref = 0  # the heel rose past it: level again (or a raised top, once at rest)
+        self._moved_level(t, th, band)
         if th < self.top_ref + band:
             self._t_last_top = t
 
@@ -467,6 +450,31 @@ class Reps:
             self._t_cand = None
         if self._th > start + 2 * _UDEG and self._wl > eng.k_fast_mean // 2:
             self._start_rep(t, self._t_last_top)
+
+    # Bytecode, not native: once a tick at the top (machine code would take
+    # the Pico's heap, docs/DESIGN.md, RAM)
+    def _moved_level(self, t, th, band):
+        # resting 5 s where a rep's rise ended, between level and the
+        # valid-rep depth, deeper than the top band: the level has moved (a
+        # strap slip, docs/DOMAIN.md section 7(b): 1-5 deg steps) since a top is never
+        # below level (0 +- 2 deg); reps start, and are deep enough, from
+        # there (sway and all). (A shallow drop's hold came down to it.)
+        lt = self._lvl_t
+        if th < 0:
+            lt = None
+        if lt is not None and th < self.eng.k_min_depth:
+            if lt == -1:
+                lt = t
+                self._lvl_avg = th
+            else:
+                self._lvl_avg += (th - self._lvl_avg) >> 4
+                if ticks_diff(t, lt) >= 5000 and self._lvl_avg > band:
+                    self.top_ref = self._lvl_avg
+        elif lt is not None:
+            lt = -1
+        self._lvl_t = lt
+        if self.top_ref > 0 and th < self.top_ref - 2 * band:
+            self.top_ref = 0  # the heel rose past it: level again (or a raised top, once at rest)
 
     def _reset_rep(self, t):
         e = self.e
@@ -580,8 +588,8 @@ class Reps:
         self.out("rep_cancel", t, reason=reason, interrupted=interrupted)
         self.rep -= 1
         self._to_top(t)
-        if reason != "too shallow":
-            self._lvl_since = None  # (a shallow drop at rest is part of it)
+        if reason != "too shallow" and self._lvl_t is not None:
+            self._lvl_t = -1  # (a shallow drop at rest is part of it)
 
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
@@ -1177,8 +1185,7 @@ class Reps:
         self.depth_sum += depth
         self._t_last_end = r_end
         self._to_top(t)
-        self._lvl_since = None
-        self._lvl_ok = True
+        self._lvl_t = -1
         self._t_last_top = t
 
     def interrupt(self, t_last, gap_ms):
