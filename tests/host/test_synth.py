@@ -313,7 +313,8 @@ def test_sway_at_full_strength_in_the_still_start(split):
         s0, s1 = r.truth["still_start_ms"], r.truth["still_end_ms"]
         assert r.parts["env"][s0:s1 + 1].min() == 1.0
         assert np.all(r.parts["theta"][s0:s1 + 1] == 0.0)  # the script stands still at level throughout
-        assert r.parts["env"].min() == 1.0 or r.truth["side_switch_ms"]
+        # sway fades only while the sensor is off the foot or the foot off the step (a re-strap)
+        assert r.parts["env"].min() == 1.0 or any(s["kind"] == "restrap" for s in r.truth["spans"])
         # same strength inside the still start as over the whole trace
         sp = r.parts["sway_pitch"]
         amp = r.truth["draws"]["sway"]["pitch_deg"]
@@ -650,3 +651,128 @@ def test_concurrent_callers_build_a_set_once(tmp_path):
         t.join(30)
     assert got == [[], [], []] and len(calls) == 1, calls
     assert sorted(os.listdir(str(tmp_path))) == [".set.lock", "set"]  # no temporary folder left
+
+
+# ---------------------------------------------------------------- between and around reps
+
+def _angle_deg(u, v):
+    u, v = np.asarray(u, float), np.asarray(v, float)
+    c = np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v))
+    return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+
+def _plan_scripts(split_name):
+    """The scripts (no rendering: cheap) of a split's plan, drawn as render
+    draws them."""
+    from heeldrop.synth.render import _rng_streams
+    from heeldrop.synth.scenarios import build
+    out = []
+    for e in corp.split_plan(split_name):
+        rs = _rng_streams(e["seed"], e["scenario"], e["side"], False, False, False)
+        out.append(build(e["scenario"], rs[0], e["side"], False, False, {}, e["rate"])[0])
+    return out
+
+
+def test_rest_plans_draw_every_pose_over_its_range():
+    """A rest between sets (docs/DOMAIN.md §7(b): 20-120 s) is filled with the poses
+    people take: at level, up on the toes (long ones too), the heel hanging
+    relaxed (shallower than a rep), the foot moved on the step, the strap
+    redone (sensor turned over 90-180 deg for 5-30 s), off the step."""
+    from heeldrop.synth.scenarios import REST_POSES, rest_plan
+    rng = np.random.default_rng(5)
+    bouts = []
+    for _ in range(400):
+        secs = float(rng.uniform(20, 120))
+        p = rest_plan(rng, secs)
+        assert sum(b["s"] for b in p["bouts"]) == pytest.approx(secs)
+        assert sum(b["pose"] == "restrap" for b in p["bouts"]) <= 1
+        bouts += p["bouts"]
+    assert {b["pose"] for b in bouts} == set(REST_POSES)
+    toes = [b for b in bouts if b["pose"] == "toes"]
+    tops = [b["top"] for b in toes]
+    assert max(tops) >= -5.5 and min(tops) <= -24.5 and all(-25 <= x <= -5 for x in tops)
+    long = [b["s"] for b in toes if b["s"] >= 20]
+    assert len(long) >= 0.3 * len(toes) and max(long) >= 90
+    assert min(b["s"] for b in toes) <= 5
+    hang = [b["deg"] for b in bouts if b["pose"] == "hang"]
+    assert min(hang) <= 2.3 and max(hang) >= 5.7 and max(hang) < MIN_DEPTH - 1
+    rs = [b for b in bouts if b["pose"] == "restrap"]
+    rs += [b["restrap"] for b in bouts if b["pose"] == "off" and b.get("restrap")]
+    ang = [b["angle"] for b in rs]
+    dur = [b["s"] for b in rs]
+    assert min(ang) <= 95 and max(ang) >= 175 and all(90 <= a <= 180 for a in ang)
+    assert min(dur) <= 6 and max(dur) >= 28 and all(5 <= d <= 30 for d in dur)
+
+
+def test_a_rest_on_the_toes_between_sets_is_rendered():
+    """Between two sets the person stands on the toes for 20 s or more (the
+    outside trace that flipped the engine's frame): the heel stays raised,
+    the sensor sees the foot tilted by the top's angle, no rep is labelled
+    there, and reps come before and after."""
+    r = render("sets", 21, "left", 50, 7, keep_parts=True)
+    th = r.parts["theta"]
+    rests = [s for s in r.truth["spans"] if s["kind"] == "rest"]
+    toes = [p for s in rests for p in s["poses"] if p["pose"] == "toes" and p["end_ms"] - p["start_ms"] >= 20000]
+    assert toes, rests
+    p = toes[0]
+    # the middle of the bout (past the rise, before the way down): heel up
+    mid = th[p["start_ms"] + 2000:p["end_ms"] - 2000]
+    assert mid.max() <= p["top_deg"] + p["sink_deg"] + 0.01 and mid.max() < -2.0
+    assert mid.min() == pytest.approx(p["top_deg"], abs=0.01)
+    reps = r.truth["reps"]
+    assert sum(x["end_ms"] < p["start_ms"] for x in reps) >= 2
+    assert sum(x["start_ms"] > p["end_ms"] for x in reps) >= 2
+    assert not [x for x in reps if x["end_ms"] >= p["start_ms"] and x["start_ms"] <= p["end_ms"]]
+    # the sensor sees it: gravity tilted from the still start's by the top
+    t = r.t_ms
+    s0 = r.truth["still_starts"][0]
+    up0 = r.accel[(t >= s0["start_ms"]) & (t <= s0["end_ms"])].mean(axis=0)
+    k = int(np.argmin(mid)) + p["start_ms"] + 2000
+    up1 = r.accel[(t >= k - 1500) & (t <= k + 1500)].mean(axis=0)
+    assert _angle_deg(up0, up1) == pytest.approx(-p["top_deg"], abs=4.0)
+
+
+def test_a_restrap_turns_the_sensor_over():
+    """The strap redone in a rest: the foot lifted off the step and the
+    sensor turned over (90-180 deg) for 5-30 s, then strapped back a few
+    degrees from where it was."""
+    r = render("sets", 39, "left", 50, 11)
+    rs = [s for s in r.truth["spans"] if s["kind"] == "restrap" and s["lifted"]]
+    assert rs and not any(s["side_switch"] for s in rs)
+    s = rs[0]
+    assert 90 <= s["angle_deg"] <= 180 and 5000 <= s["end_ms"] - s["start_ms"] <= 30000
+    t = r.t_ms
+    before = r.accel[(t >= s["start_ms"] - 2500) & (t <= s["start_ms"] - 500)].mean(axis=0)
+    c = (s["start_ms"] + s["end_ms"]) // 2
+    during = r.accel[(t >= c - 500) & (t <= c + 500)].mean(axis=0)
+    assert _angle_deg(before, during) >= 60
+    assert r.truth["side_switch_ms"] == []
+
+
+def test_rests_restraps_and_second_sides_in_the_splits():
+    """Over the tuning and check plans (the same generator as the held-out
+    split): rests in every pose, long rests on the toes, same-side re-straps
+    turning the sensor over, side switches over 40-180 deg, and second
+    sides that start with a rise onto the toes."""
+    from heeldrop.synth.scenarios import REST_POSES
+    scripts = _plan_scripts("tuning") + _plan_scripts("check")
+    poses, toes20, lifted, switch, side2, side2_toe = {}, 0, [], [], 0, 0
+    for sc in scripts:
+        for s in sc.spans:
+            if s["kind"] == "rest":
+                assert 19.9 <= (s["end_ms"] - s["start_ms"]) / 1000 <= 125
+                for p in s["poses"]:
+                    poses[p["pose"]] = poses.get(p["pose"], 0) + 1
+                    toes20 += p["pose"] == "toes" and p["end_ms"] - p["start_ms"] >= 20000
+            if s["kind"] == "restrap":
+                (switch if s["side_switch"] else lifted).append(s["angle_deg"])
+        if len(sc.sides) > 1:
+            side2 += 1
+            st2 = [s for s in sc.spans if s["kind"] == "still_start" and s["start_ms"] > sc.sides[1][0]][0]
+            after = [s for s in sc.spans if s["start_ms"] >= st2["end_ms"]][:2]
+            side2_toe += any(s["kind"] == "toe_rise" for s in after)
+    assert all(poses.get(k, 0) >= 5 for k in REST_POSES), poses
+    assert toes20 >= 10, toes20
+    assert len(lifted) >= 10 and min(lifted) >= 90
+    assert min(switch) <= 60 and max(switch) >= 160
+    assert side2 >= 20 and side2_toe >= 0.4 * side2, (side2, side2_toe)

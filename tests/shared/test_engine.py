@@ -822,6 +822,107 @@ def test_a_side_switch_learns_level_and_axis_again_on_the_new_heel():
     assert len(_reps(evs)) == 4
 
 
+def _second_side(press_early, mount2, tilt2, moves2, sway2=(1.0, 1.0), rate=100, held=False):
+    # two held reps on the left heel; the side button (set_side) is
+    # pressed either while the person still stands on the step on the old
+    # heel (3 s more there) or once the sensor is on the new heel; the
+    # sensor is re-strapped (6 s in the hand, turned about), then the
+    # person stands 5 s on the floor, takes two strides (1.2 s each) back
+    # onto the step, stands still 3 s and does moves2 (script moves) on the
+    # right heel in mounting mount2 tilted tilt2 deg. held: after the
+    # press the person walks off the step (two strides) and the sensor
+    # rests 3 s in one pose 45 deg from the foot's while re-strapped.
+    # Returns the events and the time (ms) the new heel's part begins
+    eng = Engine(Config(side="left"))
+    evs = []
+
+    def feed(gen):
+        for s in gen:
+            n = eng.step(s[0], s[1], s[2], s[3], s[4], s[5], s[6])
+            while n:
+                evs.append(eng.pop_event())
+                n -= 1
+    segs, end1 = rep_script(reps=2, depth=24.0, hold=8.0)
+    feed(generate(segs, end1, rate_hz=rate, sway=(0.5, 1.0), radius=0.17))
+    t = int(end1 * 1000) + 10
+    def walk(tt):
+        k = min(tt, 2 * 1.2 - 1e-6)
+        i = int(k // 1.2)
+        _p, x, z = _weakest_stride(k - i * 1.2)
+        return (x + 0.7 * i, 0.0, z)
+    if press_early:
+        n = eng.set_side("right", t)
+        evs.extend(eng.pop_event() for _ in range(n))
+        if held:
+            feed(generate([(0.0, 3.0, 0.0, 0.0, 0.0)], 3.0, rate_hz=rate, sway=(0.5, 1.0), t0_ms=t, lin=walk,
+                          extra=lambda tt: (_weakest_stride(min(tt, 2.4) % 1.2)[0], 0.0)))
+        else:
+            feed(generate([(0.0, 3.0, 0.0, 0.0, 0.0)], 3.0, rate_hz=rate, sway=(0.5, 1.0), t0_ms=t))
+        t += 3010
+
+    def in_hand(tt):
+        if held:
+            k = _mj(tt / 1.5) - _mj((tt - 4.5) / 1.5)
+            return (-45 * k, 0.0, 0.0)
+        return (50 * math.sin(math.pi * tt / 3.0) * math.sin(math.pi * tt / 6.0),
+                40 * math.sin(math.pi * tt / 2.0), 30 * math.sin(math.pi * tt / 6.0))
+    feed(generate([(0.0, 6.0, 0.0, 0.0, 0.0)], 6.0, rate_hz=rate, extra=in_hand, t0_ms=t))
+    t += 6010
+    if not press_early:
+        n = eng.set_side("right", t)
+        evs.extend(eng.pop_event() for _ in range(n))
+    w0, stride = (10.0 if held else 5.0), 1.2
+
+    def extra(tt):
+        if w0 <= tt < w0 + 2 * stride:
+            return (_weakest_stride((tt - w0) % stride)[0], 0.0)
+        return (0.0, 0.0)
+
+    def lin(tt):
+        if tt < w0:
+            return (0.0, 0.0, 0.0)
+        k = min(tt - w0, 2 * stride - 1e-6)
+        i = int(k // stride)
+        _p, x, z = _weakest_stride(k - i * stride)
+        return (x + 0.7 * i, 0.0, z)
+    segs2, end2 = script(*moves2, still=w0 + 2 * stride + 3.3)
+    feed(generate(segs2, end2, rate_hz=rate, mount=mount2, tilt_deg=tilt2, side="right", sway=sway2, radius=0.17,
+                  extra=extra, lin=lin, t0_ms=t))
+    n = eng.finish()
+    evs.extend(eng.pop_event() for _ in range(n))
+    return evs, t
+
+
+def test_a_side_switched_before_the_sensor_moves_learns_the_new_heel():
+    # the button is pressed on the step, before the sensor is moved: the
+    # level is taken on the old heel; on the new heel (a mounting 25 deg
+    # away) that level is no level: the still start on the step after the
+    # walk is the new level, and both reps count
+    evs, t = _second_side(True, 2, 25.0, [(3, 22), (8, 22), (2, 0), (2.5, 0)] * 2)
+    cal = [c - t for c in _level_cals(evs) if c > t]
+    assert [c for c in cal if 7700 <= c <= 11000], cal
+    ends = [r for r in _reps(evs) if r["start_ms"] > t]
+    assert len(ends) == 2, [(e["type"], e["t_ms"] - t) for e in evs if e["t_ms"] > t and e["type"] != "hold_tick"]
+    for r in ends:
+        assert abs(r["depth_deg"] - 22.0) < 1.5 and abs(r["hold_s"] - 8.0) < 0.75, r
+
+
+def test_a_level_taken_while_the_sensor_is_re_strapped_is_learned_again():
+    # the button is pressed on the step, the person walks off, and the
+    # sensor rests 3 s in one pose while it is re-strapped: the level is
+    # taken there, and the sensor's return to the heel, 10 s on the floor,
+    # reads as a deep held drop (the axis and which way is down learned
+    # from it). Walking back to the step before any rep counted on the new
+    # heel says so: level and axis are learned again from the still start
+    evs, t = _second_side(True, 2, 25.0, [(3, 22), (8, 22), (2, 0), (2.5, 0)] * 2, held=True)
+    cal = [c - t for c in _level_cals(evs) if c > t]
+    assert [c for c in cal if 12700 <= c <= 16000], cal
+    ends = [r for r in _reps(evs) if r["start_ms"] > t - 9000]
+    assert len(ends) == 2, [(e["type"], e["t_ms"] - t) for e in evs if e["t_ms"] > t - 9000 and e["type"] != "hold_tick"]
+    for r in ends:
+        assert r["start_ms"] > t and abs(r["depth_deg"] - 22.0) < 1.5 and abs(r["hold_s"] - 8.0) < 0.75, r
+
+
 def test_a_shallow_drop_and_catch_is_held_from_the_catch():
     # docs/DOMAIN.md section 7(b): a "drop and catch" overshoots the bottom
     # by 2-6 deg for 0.1-0.3 s. After a 10 deg rep that dropped to 14 deg
@@ -1106,3 +1207,24 @@ def test_a_shaking_hold_with_a_deep_moment_keeps_its_hold():
     assert len(ends) == 2, [e["type"] for e in evs]
     r = ends[1]
     assert abs(r["hold_s"] - 15.0) < 1.5 and not r["no_hold"] and r["rise_s"] < 3.5, r
+
+
+def test_a_foot_turned_over_after_the_set_began_is_no_rep():
+    # found by the motion fuzz (tests/host/test_engine_fuzz.py): once the
+    # axis is known, a foot turned over 100-150 deg and rested there (the
+    # sensor re-strapped) counted as a rep of 100-120 deg with 50 bounces.
+    # A turn past 80 deg from level is no heel drop: the rep under way is
+    # none, and the reps after it, back on the step, count.
+    for big in (100, 150):
+        for roll in (False, True):
+            def over(t, big=big, roll=roll):
+                if roll and 36.0 <= t < 57.0:
+                    s = t - 36.0
+                    return (0.0, big * (_mj(min(1.0, s / 3)) if s < 18 else _mj((21 - s) / 3)))
+                return (0.0, 0.0)
+            pitch = 0 if roll else big
+            segs, end = script((3, 24), (10, 24), (2, 0), (2, 0), (3, 24), (8, 24), (2, 0), (3, 0),
+                               (3, pitch), (15, pitch), (3, 0), (3, 0), (3, 24), (8, 24), (2, 0), (2, 0))
+            eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=over))
+            ends = _reps(evs)
+            assert [round(r["depth_deg"]) for r in ends] == [24, 24, 24], (big, roll, ends)

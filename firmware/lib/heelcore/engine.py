@@ -188,6 +188,7 @@ class Engine(Fusion):
         # and reset when an axis is learned (learn_axis)
         self._hyp = (Reps(self, 1, 0, 0), Reps(self, -1, 0, 0))
         self._jolt_t = None  # the last tick that saw walking or stepping
+        self._over = 0  # ticks in a row the sensor was turned past any heel drop
         self._walked = False  # walked or stepped since the level was taken
         self._done = [0, 0]
         self._clean = [0, 0]
@@ -270,6 +271,7 @@ class Engine(Fusion):
         self._out({"type": "side", "t_ms": t, "rep": 0, "side": side})
         # the sensor moves to the other foot: learn level and axis again
         self.recalibrate(t)
+        self._sw = True
         return len(self._q)
 
     def recalibrate(self, t_ms=None):
@@ -711,6 +713,23 @@ class Engine(Fusion):
         wl = s[_WL]
         if -3 * _UDEG < th < 3 * _UDEG and -5 * _UDEG < ph < 5 * _UDEG:
             self._lvl_t = t
+        # the sensor turned past any heel drop (80 deg from the level's up,
+        # which the deepest drop with a shoe mount's roll and a roll-out
+        # stays under: docs/DOMAIN.md section 7(b)) for 0.3 s: the foot
+        # was lifted, or the sensor taken off to re-strap it. As walking:
+        # the rep under way is none, and the level is taken again at the
+        # first still spell near it. Counts / 8 keep the squares small ints.
+        u = self._u
+        ax = s[_ALX] >> 7
+        ay = s[_ALY] >> 7
+        az = s[_ALZ] >> 7
+        z = (ax * u[0] + ay * u[1] + az * u[2]) >> 14
+        if z < 0 or 33 * z * z < ax * ax + ay * ay + az * az:
+            self._over += 1
+            if self._over >= 3:
+                self.jolt = 2
+        else:
+            self._over = 0
         jolt = self.jolt
         if jolt:
             self._jolt_t = t
@@ -720,6 +739,20 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
+        if self._sw and not s[_PEND]:
+            # after a side switch, until a rep counts on the new heel,
+            # walking or stepping says the frame came from the sensor being
+            # moved (held still while re-strapped, on the floor): level and
+            # axis are learned again, from the still spell back on the step
+            if self._ex.reps_done:
+                self._sw = False
+            elif jolt == 2:
+                self._drop_hypotheses()
+                self.axis_known = False
+                s[_MODE] = M_AXIS
+                self._ax_reset(t)
+                self._moved = True
+                return
         if s[_PEND]:
             ex2 = self._ex2
             ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)

@@ -145,6 +145,7 @@ class Fusion:
     t_ms: int
     jolt: int
     _walked: bool
+    _sw: bool
     sway_mdps: int
     _exa: array.array
     _exb: array.array
@@ -200,6 +201,7 @@ class Fusion:
         self._g1 = am // 1000
         self._g2 = (self._g1 >> 2) * (self._g1 >> 2)  # |a/4|^2 of 1 g (the calibration's own from then on)
         self.jolt = 0
+        self._sw = False  # the side was switched and no axis learned since (the sensor moves to the other heel)
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
@@ -1127,8 +1129,9 @@ class Fusion:
         if tilt > self.ax_max_tilt:
             self.ax_max_tilt = tilt
         # moved since the level was taken (walked, stepped on): turning fast
-        # (200 deg/s) or accelerating (|a| off 1 g by 0.2 g)
-        if self.jolt or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1):
+        # (200 deg/s) or accelerating (|a| off 1 g by 0.2 g), or turned
+        # past where a heel drop goes (a sensor being re-strapped)
+        if self.jolt or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1) or tilt > _AX_MAX:
             self._moved = True
         if tilt < self.k_rest_band:
             # at level (within the sway band): the excursion starts from here
@@ -1290,10 +1293,12 @@ class Fusion:
         va[1] = out[4]
         va[2] = out[5]
         tilt = vangle(va, self._u)
-        if before_axis and self._moved and tilt < 12 * _UDEG:
+        if before_axis and self._moved and (tilt < 12 * _UDEG or self._sw):
             # the foot moved since the level was taken (walked, stepped on):
             # before the first drop, a new still spell near level is a new
-            # calibration (on the step, after the floor)
+            # calibration (on the step, after the floor); after a side
+            # switch at any tilt (the level was taken on the old heel before
+            # the sensor moved to the new one, in another mounting)
             self._calibrate(t)
             return
         if (before_axis and tilt < self.k_retare_blend and out[8] < 1430

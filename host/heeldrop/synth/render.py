@@ -169,8 +169,8 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
     th_m, ro_m, ps_m = theta.copy(), roll.copy(), psi.copy()
     pivot = out["pivot"].copy()
     env = np.ones(n)
-    for (a, b) in sc.restraps:
-        env[max(0, a - 1000):b + 1000] = 0.0
+    for rs in sc.restraps:
+        env[max(0, rs["start"] - 1000):rs["end"] + 1000] = 0.0
     if sc.restraps:
         env = _moving_avg(env, 1000)
     parts = {} if keep_parts else None
@@ -230,17 +230,31 @@ def render(scenario, seed, side="left", rate=100, mounting=0, demo=False, short=
             tt = np.arange(L) / FS
             rv[i:i + L, 1] += np.radians(amp) * np.exp(-tt / tau) * np.sin(2 * np.pi * f * tt)
     restrap_delta = []
-    for (a, b) in sc.restraps:
-        axis = r_skin.normal(size=3)
-        axis /= np.linalg.norm(axis)
-        ang = np.radians(r_skin.uniform(40, 100))
+    for rs in sc.restraps:
+        # the sensor turned over by the scripted angle about a random, mostly
+        # level axis (over turn_s, and back), handled meanwhile (0.2-2 Hz wobble of
+        # 2-15 deg), strapped back a few degrees from where it was
+        a, b = rs["start"], rs["end"]
         L = b - a
+        legacy = rs["angle"] is None  # the demo's re-strap, drawn as it always was
+        if legacy:
+            axis = r_skin.normal(size=3)
+            ang = np.radians(r_skin.uniform(40, 100))
+            q = L // 4
+        else:
+            axis = np.array([r_skin.normal(), r_skin.normal(), 0.3 * r_skin.normal()])  # turned over: mostly
+            ang = np.radians(rs["angle"])                                                # about a level axis
+            q = max(1, min(L // 4, int(rs["turn_s"] * FS)))
+        axis /= np.linalg.norm(axis)
         bump = np.zeros(n)
-        q = L // 4
         bump[a:b] = np.concatenate([minjerk(q), np.ones(L - 2 * q), 1 - minjerk(q)])
         rv += (ang * bump)[:, None] * axis[None, :]
+        if st["sway"] is not None and not legacy:
+            amp = r_skin.uniform(2.0, 15.0)
+            for ax in range(3):
+                rv[a:b, ax] += np.radians(bump[a:b] * sway_signal(r_skin, L, amp / np.sqrt(3), 0.2, 2.0))
         delta = r_skin.uniform(-4, 4, 3) if st["sway"] is not None else np.zeros(3)
-        rv += np.radians(delta)[None, :] * _smooth_step(n, a + q, 2 * q)[:, None]
+        rv += np.radians(delta)[None, :] * _smooth_step(n, a + L // 4, 2 * (L // 4))[:, None]
         restrap_delta.append([round(float(x), 2) for x in delta])
     R_fs = ph.mounting_matrix(mounting, st["misalign"])
     heel = np.array([-pers["r"], 0.0, pers["h"]])

@@ -47,8 +47,14 @@ Session: still start 2-5 s (sway at full strength), walking to the step and
 stepping up (25 %), a fidget before the start, a rise onto the toes before
 the first drop (20 %, always with a raised top), first reps that are too
 fast, unheld, shallow or a partial drop (30 %), partial drops, weight shifts
-between reps, sets with 20-120 s rests (off the step or on it), both sides
-with a re-strap, walking away at the end.
+between reps, a second set after a 20-120 s rest (20 %; 2-3 sets in
+"sets"), both sides (12 %; always in "session") with a re-strap of 5-30 s
+turning the sensor by 40-180 deg and the second side starting with a rise
+onto the toes half the time, walking away at the end. A rest is a sequence of
+poses (``rest_plan``): at level with weight shifts, up on the toes (5-25 deg,
+3 s up to the whole rest), the heel hanging relaxed 2-6 deg below level, the
+foot moved on the step, the strap redone (the foot lifted, the sensor turned
+over 90-180 deg for 5-30 s), off the step on the floor.
 """
 import numpy as np
 
@@ -405,6 +411,86 @@ def _faults_for(rng, scenario, ov):
     return out
 
 
+REST_POSES = ("level", "toes", "hang", "shift", "restrap", "off")
+# the pose of each stretch of a rest between sets: relative weights
+REST_WEIGHTS = {"level": 0.2, "toes": 0.3, "hang": 0.1, "shift": 0.1, "restrap": 0.15, "off": 0.15}
+HANG_DEG = (2.0, 6.0)        # relaxed heel below level in a rest: shallower than a rep (MIN_DEPTH)
+RESTRAP_S = (5.0, 30.0)      # the strap redone (foot lifted, sensor turned over)
+RESTRAP_DEG = (90.0, 180.0)  # ... by this much; moving the sensor to the other foot: SWITCH_DEG
+SWITCH_DEG = (40.0, 180.0)
+
+
+def rest_plan(rng, seconds):
+    """One rest between sets (docs/DOMAIN.md §7(b): 20-120 s) as a sequence
+    of poses, each drawn over its whole range, filling ``seconds``:
+
+    * level: standing at level on the step, shifting weight now and then;
+    * toes: up on the toes (heel 5-25 deg above level, the raised-top
+      range) for 3 s up to the whole rest (half of them 20 s or more), the
+      heel sinking 0-4 deg as the calf tires and lifted again every 5-20 s;
+    * hang: the heel hanging relaxed 2-6 deg below level for 3 s up to the
+      rest. A relaxed hang deeper than the valid-rep depth (8 deg) is not
+      drawn: held for seconds it is a held stretch, the exercise itself, and
+      the truth (a drop of >= 8 deg is a rep) would have to call it a rep;
+    * shift: the foot lifted and set down flat further onto the step
+      (5-25 cm), stood on, then back to the edge;
+    * restrap: the foot lifted off the step and the strap redone, the sensor
+      turned over by 90-180 deg, for 5-30 s (at most once);
+    * off: stepping off to the floor, standing or strolling there (some
+      redo the strap there), stepping back on (at most once).
+    """
+    bouts = []
+    left = float(seconds)
+    used = set()
+    while left >= 3.0:
+        w = dict(REST_WEIGHTS)
+        for once in ("restrap", "off"):
+            if once in used:
+                w[once] = 0.0
+        if left < 8.0:
+            w["restrap"] = w["off"] = w["shift"] = 0.0
+        if left < 15.0:
+            w["off"] = 0.0
+        keys = list(w)
+        pr = np.array([w[k] for k in keys])
+        pose = keys[int(rng.choice(len(keys), p=pr / pr.sum()))]
+        used.add(pose)
+        if pose == "restrap":
+            d = min(left, _u(rng, *RESTRAP_S))
+            b = {"pose": pose, "s": d, "angle": _u(rng, *RESTRAP_DEG), "turn_s": _u(rng, 0.5, 2.0)}
+        elif pose == "off":
+            d = _u(rng, 15.0, left)
+            b = {"pose": pose, "s": d, "out": int(rng.integers(1, 3)), "in": int(rng.integers(1, 3)),
+                 "stroll": int(rng.integers(2, 6)) if d > 40 and rng.random() < 0.4 else 0}
+            if d > 45 and rng.random() < 0.25:
+                b["restrap"] = {"s": _u(rng, *RESTRAP_S), "angle": _u(rng, *RESTRAP_DEG), "turn_s": _u(rng, 0.5, 2.0)}
+        elif pose == "shift":
+            d = _u(rng, 5.0, min(left, 25.0))
+            b = {"pose": pose, "s": d, "dist": _u(rng, 0.05, 0.25), "lift": _u(rng, 10.0, 30.0)}
+        elif pose == "toes":
+            # half of them long: most of what is left of the rest (>= 20 s when it can)
+            d = _u(rng, 3.0, left) if rng.random() < 0.5 else _u(rng, min(20.0, left), left)
+            top = -_u(rng, 5.0, 25.0)
+            b = {"pose": pose, "s": d, "top": top, "sink": min(_u(rng, 0.0, 4.0), 0.6 * -top),
+                 "t_up": _u(rng, 0.4, 1.5), "t_down": _u(rng, 0.5, 1.5)}
+        elif pose == "hang":
+            d = _u(rng, 3.0, left)
+            b = {"pose": pose, "s": d, "deg": _u(rng, *HANG_DEG), "t_in": _u(rng, 1.0, 3.0), "t_out": _u(rng, 0.5, 1.5)}
+            b["t_in"] = min(b["t_in"], 0.4 * d)
+            b["t_out"] = min(b["t_out"], 0.3 * d)
+        else:
+            d = _u(rng, 3.0, left)
+            b = {"pose": pose, "s": d}
+        bouts.append(b)
+        left -= d
+    if bouts and left > 0:
+        if bouts[-1]["pose"] in ("level", "toes", "hang", "off"):
+            bouts[-1]["s"] += left
+        else:  # a re-strap or a shift keeps its drawn length: level for the rest
+            bouts.append({"pose": "level", "s": left})
+    return {"seconds": float(seconds), "bouts": bouts}
+
+
 def _n_reps(rng, scenario, rate, short, demo, ov):
     if "n_reps" in ov:
         return int(ov["n_reps"])
@@ -446,8 +532,8 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
     elif plain or cheap:
         n_sets = 1
     else:
-        n_sets = 2 if rng.random() < 0.12 else 1
-    two_sides = scenario == "session" or (not plain and not cheap and rng.random() < 0.08)
+        n_sets = 2 if rng.random() < 0.2 else 1
+    two_sides = scenario == "session" or (not plain and not cheap and rng.random() < 0.12)
     if two_sides and not demo:
         n = max(2, min(n, 5))
 
@@ -461,11 +547,13 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
         sc.shuffle(_u(rng, 1, 5), _u(rng, 0.6, 2.0), roll=_u(rng, -3, 3), yaw=_u(rng, -5, 5))
     still_starts = [sc.still_start(float(ov.get("still_s", _u(rng, 2.0, 5.0))), side)]
 
-    def pre_reps():
-        """After a still start: the rise onto the toes, a fidget, the top."""
+    def pre_reps(second_side=False):
+        """After a still start: the rise onto the toes, a fidget, the top. The
+        second side starts with a rise onto the toes more often (half the
+        time): the person tries the new foot on the step."""
         if pers["raised"]:
             sc.toe_rise(pers["top"], _u(rng, 0.5, 1.5), _u(rng, 0.3, 2.0))
-        elif scenario == "toe_rise" or (not plain and rng.random() < 0.2):
+        elif scenario == "toe_rise" or (not plain and rng.random() < (0.5 if second_side else 0.2)):
             sc.toe_rise(-_u(rng, 5, 25), _u(rng, 0.5, 1.5), _u(rng, 0.3, 2.0), _u(rng, 0.5, 1.5))
             sc.still(_u(rng, 0.0, 2.0))
         if not plain and rng.random() < 0.15:
@@ -486,7 +574,10 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
             sc.move(0.0, _u(rng, 0.5, 1.5))
             if not demo:
                 sc.walk(int(rng.integers(1, 3)), "out", step_height=sc.step_h)
-            sc.restrap(sd, _u(rng, 6, 10))
+            if demo:  # as the demo has always been drawn (the angle at render time: 40-100 deg)
+                sc.restrap(sd, _u(rng, 6, 10), angle=None)
+            else:
+                sc.restrap(sd, _u(rng, *RESTRAP_S), angle=_u(rng, *SWITCH_DEG), turn_s=_u(rng, 0.5, 2.0))
             if not demo:
                 sc.floor_stand(_u(rng, 5, 40))
                 sc.walk(int(rng.integers(1, 3)), "in", step_height=sc.step_h)
@@ -496,9 +587,9 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
         for s_i in range(n_sets):
             if s_i:
                 sc.move(0.0, _u(rng, 0.5, 1.5))
-                sc.rest(_u(rng, 20, 120), step_off=rng.random() < 0.5)
+                sc.rest(rest_plan(rng, _u(rng, 20, 120)))
                 sc.still(_u(rng, 0.0, 5.0), 0.0)
-            pre_reps()
+            pre_reps(second_side=bool(si) and not s_i)
             for i in range(n):
                 first = None
                 if i == 0 and s_i == 0 and si == 0:
@@ -564,5 +655,5 @@ def build(scenario, rng, side, demo=False, short=False, ov=None, rate=100):
     return sc, st, pers, notes
 
 
-__all__ = ["SCENARIOS", "EVAL_SCENARIOS", "FAULTS", "NEAR", "build", "rep_plan", "person", "trace_settings",
+__all__ = ["SCENARIOS", "EVAL_SCENARIOS", "FAULTS", "NEAR", "REST_POSES", "build", "rep_plan", "rest_plan", "person", "trace_settings",
            "BOUNCE_PP"]

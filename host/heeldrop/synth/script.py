@@ -2,7 +2,9 @@
 
 A ``Script`` is built by appending segments: still stance, reps, partial
 (shallow) drops, rises onto the toes, weight shifts, walking to / from the
-step (stepping up onto it and down off it), rests between sets, a re-strap
+step (stepping up onto it and down off it), rests between sets (a sequence
+of poses: level, on the toes, heel hanging relaxed, the foot moved on the
+step, the strap redone with the foot lifted, off the step), a re-strap
 between sides. Each rep follows a plan dict (see ``scenarios.rep_plan``):
 minimum-jerk descent from wherever the heel is (level or a raised top),
 optional catch overshoot and rebounds, a hold with creep and fidgets, a
@@ -72,7 +74,7 @@ class Script:
         self.walks = []
         self.spans = []     # {"kind", "start_ms", "end_ms"}
         self.sides = []     # (start index, side)
-        self.restraps = []  # (start, end)
+        self.restraps = []  # {"start", "end", "angle" (deg), "turn_s"}
         self.on_floor = []  # (start, end): standing on the floor (rest)
         self.sides.append((0, side))
 
@@ -295,38 +297,160 @@ class Script:
             self.still((end - self.n) / FS, 0.0)
         self.on_floor.append((i0, self.n))
 
-    def rest(self, seconds, step_off):
-        """Rest between sets: step off, stand on the floor and step back on
-        (``step_off``), or stay on the step at level with weight shifts."""
-        rng = self.rng
+    def rest(self, plan):
+        """Rest between sets (``scenarios.rest_plan``): a sequence of poses,
+        each for its share of the rest: ``level`` (standing at level on the
+        step with weight shifts), ``toes`` (up on the toes, the heel sinking
+        a little as the calf tires and lifted again), ``hang`` (the heel
+        hanging relaxed a few degrees below level, shallower than a rep),
+        ``shift`` (the foot lifted and set down flat further onto the step,
+        then back to the edge), ``restrap`` (the foot lifted off the step,
+        the strap redone: the sensor turned over) and ``off`` (stepping off
+        to the floor, standing or walking about there, stepping back on).
+        One "rest" span covers it all, with each pose's stretch in its
+        ``poses``; the moves inside keep their own spans (fidget, walk,
+        step_off, step_on, restrap)."""
         i0 = self.n
-        if step_off:
-            self.walk(int(rng.integers(1, 3)), "out", step_height=self.step_h)
-            t_walk = (self.n - i0) / FS
-            self.floor_stand(max(3.0, seconds - 2 * t_walk))
-            self.walk(int(rng.integers(1, 3)), "in", step_height=self.step_h)
-        else:
-            if self.last != 0.0:
-                self.move(0.0, rng.uniform(0.5, 1.5))
-            end = i0 + ms(seconds)
-            while self.n < end - 2500:
-                self.still(min(rng.uniform(3.0, 15.0), (end - self.n) / FS), 0.0)
-                if self.n < end - 2500:
-                    self.shuffle(rng.uniform(1, 6), rng.uniform(0.6, 2.0), roll=rng.uniform(-3, 3))
+        poses = []
+        for b in plan["bouts"]:
+            j0 = self.n
+            end = j0 + ms(b["s"])
+            pose = b["pose"]
+            extra = {}
+            if pose == "level":
+                self._level_stand(end)
+            elif pose == "toes":
+                extra = self._toes(b, end)
+            elif pose == "hang":
+                self.move(b["deg"], b["t_in"])
+                self._hang(b, end - ms(b["t_out"]))
+                self.move(0.0, b["t_out"])
+                extra = {"deg": round(float(b["deg"]), 2)}
+            elif pose == "shift":
+                self._shift(b, end)
+                extra = {"dist_m": round(float(b["dist"]), 3), "lift_deg": round(float(b["lift"]), 1)}
+            elif pose == "restrap":
+                self.restrap(None, b["s"], angle=b["angle"], lift=True, turn_s=b["turn_s"])
+                extra = {"angle_deg": round(float(b["angle"]), 1)}
+            elif pose == "off":
+                self._off(b, end)
+                extra = {"stroll": int(b.get("stroll", 0)), "restrap": bool(b.get("restrap"))}
             if self.n < end:
                 self.still((end - self.n) / FS, 0.0)
-        self.span("rest", i0)
+            poses.append(dict({"pose": pose, "start_ms": int(j0), "end_ms": int(self.n - 1)}, **extra))
+        if self.last != 0.0:
+            self.move(0.0, 0.5)
+        self.span("rest", i0, poses=poses)
+
+    def _level_stand(self, end):
+        rng = self.rng
+        if self.last != 0.0:
+            self.move(0.0, rng.uniform(0.5, 1.5))
+        while self.n < end - 2500:
+            self.still(min(rng.uniform(3.0, 15.0), (end - self.n) / FS), 0.0)
+            if self.n < end - 2500:
+                self.shuffle(rng.uniform(1, 6), rng.uniform(0.6, 2.0), roll=rng.uniform(-3, 3))
+
+    def _toes(self, b, end):
+        """Up on the toes (heel ``top`` above level), the heel sinking by up to
+        ``sink`` degrees as the calf tires and lifted back now and then."""
+        rng = self.rng
+        top = b["top"]
+        self.move(top, b["t_up"])
+        stay = max(0, end - ms(b["t_down"]) - self.n)
+        tau = max(1.0, b["s"] / 3.0)
+        prof = np.zeros(stay)
+        k, cur = 0, 0.0
+        while k < stay:
+            seg = min(stay - k, ms(rng.uniform(5.0, 20.0)))
+            t = np.arange(1, seg + 1) / FS
+            prof[k:k + seg] = cur + (b["sink"] - cur) * (1 - np.exp(-t / tau))
+            k += seg
+            cur = prof[k - 1]
+            if k < stay - 1000:  # lifted back to the top over 0.4-1 s
+                n_up = min(ms(rng.uniform(0.4, 1.0)), stay - k)
+                prof[k:k + n_up] = cur * (1 - minjerk(n_up))
+                k += n_up
+                cur = prof[k - 1]
+        self._append(top + prof)
+        self.move(0.0, b["t_down"])
+        return {"top_deg": round(float(top), 2), "sink_deg": round(float(b["sink"]), 2)}
+
+    def _hang(self, b, end):
+        if self.n < end:
+            self._append(np.full(end - self.n, self.last))
+
+    def _shift(self, b, end):
+        """The foot lifted (heel up), set down flat ``dist`` further onto the
+        step (a light touch-down), stood on, then back to the edge."""
+        rng = self.rng
+        i0 = self.n
+        for sgn in (1.0, -1.0):
+            lift = -b["lift"]
+            n_up = ms(rng.uniform(0.3, 0.6))
+            n_dn = ms(rng.uniform(0.3, 0.6))
+            th = np.concatenate([lift * minjerk(n_up), lift * (1 - minjerk(n_dn))])
+            s = minjerk(n_up + n_dn)
+            d = np.array([math.cos(math.radians(self.heading)), math.sin(math.radians(self.heading)), 0.0])
+            piv = self.pos[None, :] + (sgn * b["dist"] * s)[:, None] * d[None, :]
+            piv[:, 2] += 0.04 * np.sin(np.pi * s)
+            acc = np.zeros((len(th), 3))
+            w = rng.uniform(0.02, 0.05)
+            tp = np.arange(n_dn) / FS
+            acc[n_up:, 2] = rng.uniform(0.3, 1.5) * 9.80665 * np.where(tp < w, np.sin(np.pi * tp / w), 0.0)
+            self._append(th, pivot=piv, acc=acc)
+            self.pos = self.pos + sgn * b["dist"] * d
+            if sgn > 0:
+                self.still(max(0.5, (end - self.n) / FS - 2.0), 0.0)
+        self.span("fidget", i0, deg=round(float(-b["lift"]), 2))
+
+    def _off(self, b, end):
+        rng = self.rng
+        self.walk(b["out"], "out", step_height=self.step_h)
+        t_in = 1.3 * b["in"] + 1.0
+        if b.get("stroll"):
+            self.floor_stand(rng.uniform(2.0, 6.0))
+            self.walk(b["stroll"], "in", on_step=False)
+            self.walk(b["stroll"], "out", on_step=False)
+        if b.get("restrap"):
+            self.floor_stand(rng.uniform(2.0, 5.0))
+            r = b["restrap"]
+            self.restrap(None, r["s"], angle=r["angle"], turn_s=r["turn_s"])
+        self.floor_stand(max(3.0, (end - self.n) / FS - t_in))
+        self.walk(b["in"], "in", step_height=self.step_h)
 
     step_h = 0.17
 
-    def restrap(self, new_side, seconds=6.0):
-        """Move the sensor to the other heel (off the foot meanwhile)."""
+    def restrap(self, new_side, seconds=6.0, angle=None, lift=False, turn_s=1.0):
+        """Redo the strap: the sensor comes off the heel (or the foot is lifted
+        off the step, ``lift``), is turned over by ``angle`` degrees (over
+        ``turn_s``) while it is handled, and strapped back (a few degrees
+        from where it was); ``new_side``: it goes onto the other foot.
+        ``angle`` None: the demo's re-strap as it always was (40-100 deg drawn
+        at render time, turned over a quarter of the time, not handled)."""
         i0 = self.n
-        self.still(seconds, 0.0)
-        self.restraps.append((i0, self.n))
-        self.span("restrap", i0)
-        self.side = new_side
-        self.sides.append((self.n, new_side))
+        if lift:
+            rng = self.rng
+            t_up, t_dn = rng.uniform(0.6, 1.2), rng.uniform(0.6, 1.2)
+            h, pitch = rng.uniform(0.15, 0.45), rng.uniform(-40.0, 10.0)
+            n_up, n_dn = ms(t_up), ms(t_dn)
+            n_stay = max(0, ms(seconds) - n_up - n_dn)
+            s = minjerk(n_up)
+            self._append(self.last + (pitch - self.last) * s,
+                         pivot=self.pos[None, :] + (h * s)[:, None] * np.array([0.0, 0.0, 1.0])[None, :])
+            up = self.pos + np.array([0.0, 0.0, h])
+            self._append(np.full(n_stay, pitch), pivot=np.tile(up, (n_stay, 1)))
+            s = minjerk(n_dn)
+            self._append(pitch * (1 - s),
+                         pivot=up[None, :] - (h * s)[:, None] * np.array([0.0, 0.0, 1.0])[None, :])
+        else:
+            self.still(seconds, 0.0)
+        self.restraps.append({"start": i0, "end": self.n, "angle": angle, "turn_s": float(turn_s)})
+        extra = {} if angle is None else {"angle_deg": round(float(angle), 1)}
+        self.span("restrap", i0, lifted=bool(lift), side_switch=new_side is not None, **extra)
+        if new_side is not None:
+            self.side = new_side
+            self.sides.append((self.n, new_side))
 
     # -- result ----------------------------------------------------------
     def finish(self):
