@@ -1197,6 +1197,67 @@ def test_a_rise_turned_into_the_next_drop_ends_before_the_next_rep_starts():
                     last_end = e["end_ms"]
 
 
+def test_weight_shifts_after_a_strap_slip_are_no_reps():
+    # the strap slips 5 deg in pitch in rep 2's hold (docs/DOMAIN.md section
+    # 7(b): 1-5 deg steps): the heel, back at level, now reads 5 deg below
+    # it for the whole 30 s rest after the set, and a 4.5 deg weight shift
+    # there (fidget) peaks at 9.5 deg: read as a rep of 8 deg and more. A
+    # top is never below level (0 +- 2 deg): a rest 5 s where a rise ended,
+    # below level, is the level moved, and a rep is deep enough from it
+    def extra(t):
+        p = 5.0 * _mj(min(1.0, max(0.0, (t - 26.0) / 0.2)))  # the slip, in rep 2's hold
+        if 48.0 <= t <= 49.0:
+            p += 4.5 * 0.5 * (1 - math.cos(2 * math.pi * (t - 48.0)))
+        return p, 0.0
+    # (unsupported sway, 1.5 deg: the rest windows drift too much for the
+    # signal layer's own slip re-tare)
+    segs, end = script((3, 24), (8, 24), (2, 0), (3, 0), (3, 24), (8, 24), (2, 0), (30, 0),
+                       (3, 24), (8, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 3, [(r["start_ms"], r["depth_deg"]) for r in ends]
+    assert ends[2]["start_ms"] > 60000 and ends[2]["depth_deg"] > 20, ends[2]
+
+
+def test_a_small_quick_bounce_is_judged_by_its_rate_mid_rebound():
+    # 3.2 deg rebounds at 2.5 Hz turn at 25 deg/s mid-rebound: bounces by
+    # docs/DOMAIN.md section 7(a) (>= 3 deg, > 15 deg/s). The tracker took
+    # the rate from where the rebound had risen by the follow threshold
+    # (near its top, where it turns slower) and missed them all; from the
+    # quick part's start it sees the rate, and cues the first rebound
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.3, 1.0), radius=0.17, extra=_rebounds(24.0, 3.2, 2.5, 4)))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 2, ends
+    bt = [e["t_ms"] for e in of(evs, "bounce")]
+    assert bt and 24000 <= bt[0] <= 24600, bt
+
+
+def test_a_shaking_hold_with_a_deep_moment_keeps_its_hold():
+    # fatigue shake (docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8 Hz) all
+    # through a 15 s hold keeps the heel from ever looking still, and a
+    # moment 6 deg deeper early in it leaves the rep's peak there: the
+    # rise starts from where the heel was when it began to rise, not from
+    # that peak (whose level the heel left 14 s before the rise), and the
+    # descent's fit may end there too, not at the deep moment (the hold
+    # read 13.34 s when the fit's end point was only scanned from the peak)
+    def extra(t):
+        s = t - 25.0  # rep 2: descent 21-24 s, hold 24-39 s, rise 39-41 s
+        p = 0.0
+        if 0 <= s <= 0.6:
+            p = 6.0 * math.sin(math.pi * s / 0.6)
+        if 24.0 <= t <= 39.5:
+            p += 1.5 * math.sin(2 * math.pi * 6.0 * t)
+        return p, 0.0
+    segs, end = script((3, 22), (10, 22), (2, 0), (3, 0), (3, 22), (15, 22), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2, [e["type"] for e in evs]
+    r = ends[1]
+    assert abs(r["hold_s"] - 15.0) < 1.5 and not r["no_hold"] and r["rise_s"] < 3.5, r
+
+
 def test_a_foot_turned_over_after_the_set_began_is_no_rep():
     # found by the motion fuzz (tests/host/test_engine_fuzz.py): once the
     # axis is known, a foot turned over 100-150 deg and rested there (the

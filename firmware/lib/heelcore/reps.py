@@ -154,20 +154,29 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             e[E_DEEP] = thb
             e[E_ARRT] = t
         if e[E_BMODE] == 0:
+            # (E_BMINW: the fastest upward rate since the quick part began;
+            # followed from blim on, the rebound is near its top, where it
+            # turns slower than at its middle)
             if thb >= bmax:
                 e[E_BMAX] = thb
                 e[E_BMAXT] = t
                 e[E_BNEART] = t
                 e[E_BSTART] = t
                 e[E_BSTH] = thb
+                e[E_BMINW] = 0
             elif 3 * vb > 0 - e[E_BRATE]:
                 e[E_BSTART] = t
                 e[E_BSTH] = thb
+                e[E_BMINW] = 0
+            bw = e[E_BMINW]
+            if bw >> 31 > 0:
+                bw -= k32
+            if vb < bw:
+                e[E_BMINW] = vb
             if bmax - thb >= blim:
                 e[E_BMODE] = 1
                 e[E_BMIN] = thb
                 e[E_BMINT] = t
-                e[E_BMINW] = vb
         else:
             bmin = e[E_BMIN]
             if bmin >> 31 > 0:
@@ -332,6 +341,10 @@ class Reps:
         self.t_ms = t
         self.top_ref = 0  # the top this rep starts from (udeg): level, or a raised top
         self._top_since = None
+        # since when the heel rests where the last rep's rise ended: -1 not
+        # yet, None not since it was above level (or no rep ended)
+        self._lvl_t = None
+        self._lvl_avg = 0
         self._t_last_top = t
         self._t_last_end = None  # end of the previous rep (no overlap)
         self._t_cand = None
@@ -397,13 +410,14 @@ class Reps:
         calm = -eng.k_hold_rate < wf < eng.k_hold_rate
         # the top this rep will start from: where the heel rests between
         # reps, at level or on a raised top (never below level)
-        if calm and th < band:
+        if calm and th < (band if self.top_ref <= 0 else 0):
             if self._top_since is None:
                 self._top_since = t
             elif ticks_diff(t, self._top_since) >= 500:
                 self.top_ref = th if th < 0 else 0
         else:
             self._top_since = None
+        self._moved_level(t, th, band)
         if th < self.top_ref + band:
             self._t_last_top = t
 
@@ -436,6 +450,31 @@ class Reps:
             self._t_cand = None
         if self._th > start + 2 * _UDEG and self._wl > eng.k_fast_mean // 2:
             self._start_rep(t, self._t_last_top)
+
+    # Bytecode, not native: once a tick at the top (machine code would take
+    # the Pico's heap, docs/DESIGN.md, RAM)
+    def _moved_level(self, t, th, band):
+        # resting 5 s where a rep's rise ended, between level and the
+        # valid-rep depth, deeper than the top band: the level has moved (a
+        # strap slip, docs/DOMAIN.md section 7(b): 1-5 deg steps) since a top is never
+        # below level (0 +- 2 deg); reps start, and are deep enough, from
+        # there (sway and all). (A shallow drop's hold came down to it.)
+        lt = self._lvl_t
+        if th < 0:
+            lt = None
+        if lt is not None and th < self.eng.k_min_depth:
+            if lt == -1:
+                lt = t
+                self._lvl_avg = th
+            else:
+                self._lvl_avg += (th - self._lvl_avg) >> 4
+                if ticks_diff(t, lt) >= 5000 and self._lvl_avg > band:
+                    self.top_ref = self._lvl_avg
+        elif lt is not None:
+            lt = -1
+        self._lvl_t = lt
+        if self.top_ref > 0 and th < self.top_ref - 2 * band:
+            self.top_ref = 0  # the heel rose past it: level again (or a raised top, once at rest)
 
     def _reset_rep(self, t):
         e = self.e
@@ -500,6 +539,9 @@ class Reps:
         self._dp_prev = 0  # the yaw since the rep's start at the last tick (udeg, about the foot's up axis)
         self._yc = 0  # the same about the vertical (udeg)
         self._rep_top = self.top_ref
+        # the peak a rep needs: the valid-rep depth, from a level that moved
+        lv = self.top_ref - 2 * _UDEG
+        self._min_pk = self.eng.k_min_depth + (lv if lv > 0 else 0)
         d = self._dring
         for i in range(4):
             d[i] = th
@@ -546,6 +588,8 @@ class Reps:
         self.out("rep_cancel", t, reason=reason, interrupted=interrupted)
         self.rep -= 1
         self._to_top(t)
+        if reason != "too shallow" and self._lvl_t is not None:
+            self._lvl_t = -1  # (a shallow drop at rest is part of it)
 
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
@@ -732,7 +776,7 @@ class Reps:
             if self._settle is None:
                 self._settle = t
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
-                if peak >= eng.k_min_depth:
+                if peak >= self._min_pk:
                     self._enter_hold(t, th)
                 else:
                     self.cancel("too shallow")
@@ -741,14 +785,14 @@ class Reps:
             self._settle = None
         # rising without a hold
         if reb and self._rising(t, th):
-            if peak < eng.k_min_depth:
+            if peak < self._min_pk:
                 self.cancel("too shallow")
                 return
-            self._t_dend = self._desc_end(t)
+            self._t_dend = self._desc_end(t, e[E_BMAX])
             self._t_hs = self._hold_start(self._t_dend)
             self._enter_rise(t)
             return
-        if peak < eng.k_min_depth and self._thf < top + eng.k_top_band and wf < 0:
+        if peak < self._min_pk and self._thf < top + eng.k_top_band and wf < 0:
             self.cancel("too shallow")
 
     def _tc_up_at(self, level):
@@ -782,21 +826,26 @@ class Reps:
         came = e[E_BMAX] - th
         return up >= 1000 and self._wf < -eng.k_rise_half and came >= travel // 4 and came >= 3 * eng.k_band
 
-    def _desc_end(self, t):
+    def _desc_end(self, t, px):
         # end of the descent from a minimum-jerk fit of the crossing times.
         # Where the descent ends (P) is not the deepest point: sway adds to
         # it, and a slow descent's tail may not be over when the heel
         # settles. Of the P from the deepest point up to 5 deg less deep,
         # the one whose fit (10 % and 90 % of the travel) best predicts the
         # 30, 50 and 70 % crossings
+        # (and px, where the heel rests now (a hold) or turned up from (a
+        # rise with no hold), when a moment deeper than it set the peak)
         pk = self.e[E_PEAK]
         best = -1
         bres = 0
-        for j in range(5):
-            if self._fit_up(pk - j * 500000) and (best < 0 or self._fit_res < bres):
+        for j in range(6):
+            P = pk - j * 500000 if j < 5 else px
+            if j == 5 and px > pk - 2 * _UDEG:
+                break
+            if self._fit_up(P) and (best < 0 or self._fit_res < bres):
                 best = j
                 bres = self._fit_res
-        if best < 0 or not self._fit_up(pk - best * 500000):
+        if best < 0 or not self._fit_up(pk - best * 500000 if best < 5 else px):
             return self.e[E_TPEAK] if self._settle is None else self._settle
         on = self._fit_on
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
@@ -865,7 +914,7 @@ class Reps:
 
     def _enter_hold(self, t, th):
         e = self.e
-        self._t_dend = self._desc_end(t)
+        self._t_dend = self._desc_end(t, self._thf)
         if ticks_diff(self._t_dend, t) > 0:
             self._t_dend = t
         self._t_hs = self._hold_start(self._t_dend)
@@ -1147,6 +1196,7 @@ class Reps:
         self.depth_sum += depth
         self._t_last_end = r_end
         self._to_top(t)
+        self._lvl_t = -1
         self._t_last_top = t
 
     def interrupt(self, t_last, gap_ms):
@@ -1158,7 +1208,7 @@ class Reps:
             return
         self.t_ms = t_last
         eng = self.eng
-        if e[E_PEAK] >= eng.k_min_depth and st >= S_HOLD:
+        if e[E_PEAK] >= self._min_pk and st >= S_HOLD:
             if st == S_HOLD:
                 self._hold_tick(t_last)
                 self._r_on0 = t_last
