@@ -400,7 +400,9 @@ class Reps:
             self._step_rep(t, wlmax, wlmin, jolt, ph * sg, ps)
 
     # -------------------------------------------------------------- top
-    @micropython.native
+    # Bytecode, not native, as _step_desc: 10 times a second per
+    # hypothesis, and as armv6m machine code 1.3 KB more of the heap the
+    # board's code and data share (docs/DESIGN.md, RAM).
     def _step_top(self, t):
         eng = self.eng
         e = self.e
@@ -721,7 +723,9 @@ class Reps:
             self.out("bounce", t, amplitude_deg=udeg_c(amp + amp * f // 4000 * f // 4000))
         return e[E_BMODE]
 
-    @micropython.native
+    # Bytecode, not native: it runs 10 times a second (per hypothesis while
+    # the sign is pending), and as armv6m machine code it is 1.8 KB more of
+    # the heap the board's code and data share (docs/DESIGN.md, RAM).
     def _step_desc(self, t, th, wlmax):
         eng = self.eng
         e = self.e
