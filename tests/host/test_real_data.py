@@ -12,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DATA = os.path.join(ROOT, "tests", "data")
 GAIT = ["1-1_lf", "1-1_rf", "2-1_lf", "2-1_rf"]
 # limits for the knee extension's larger motion (70-85 deg, up to ~150 deg/s)
-SHANK = {"min_depth_deg": 20, "max_rate_dps": 1000, "roll_out_deg": 40, "twist_deg": 60, "hold_rate_dps": 10}
+SHANK = {"min_depth_deg": 20, "max_rate_dps": 1000, "roll_out_deg": 40, "twist_deg": 60, "hold_rate_dps": 10,
+         "max_pitch_deg": 150}  # a knee extension swings the shank 90 deg and more
 
 
 def _path(*parts):

@@ -52,6 +52,7 @@ SPEC = {
     "roll_out_time_s": (0.3, 0.05, 2.0, "f", "time past the roll limit before roll-out is flagged"),
     "twist_deg": (20.0, 5.0, 60.0, "f", "yaw change within a rep that is a twist"),
     "max_rate_dps": (400.0, 100.0, 2000.0, "f", "rates above this are not a heel drop (steps, walking)"),
+    "max_pitch_deg": (70.0, 45.0, 150.0, "f", "pitch beyond this either way is not a heel drop (a kick, the foot lifted or turned over): the rep under way is none"),
 }
 
 
@@ -90,6 +91,7 @@ class Config:
     roll_out_time_s: float
     twist_deg: float
     max_rate_dps: float
+    max_pitch_deg: float
 
     def __init__(self, **kw):
         for name in SPEC:

@@ -43,6 +43,7 @@
 # top (28 deg), or completes reps the other never sees; that one's events
 # are emitted (with the decision's time) and the first rep is not lost.
 import array
+import math
 
 try:
     import micropython
@@ -81,7 +82,6 @@ _NQ = const(45)
 
 PHASES = ("calibrating", "learning", "top", "descent", "hold", "rise")
 _UDEG = const(1000000)
-_PITCH_MAX = const(70000000)  # no heel drop or raised top pitches the foot further (udeg)
 _DEPTHS = const(256)  # depths kept per side for the summary's median
 _BASELINE_REPS = const(3)
 # Prior pitch-roll coupling before the person's own is fitted: 0, because the
@@ -141,6 +141,18 @@ class Engine(Fusion):
         self.k_twist = _fix(c.twist_deg, _UDEG)
         self.k_max_rate = _fix(c.max_rate_dps, 1000)
         self.k_max_rate_c = _fix(c.max_rate_dps, 1000) * gm // 1000000  # counts
+        # past max_pitch_deg (pitch, any moment) or max_pitch_deg + 10 (the
+        # tilt from the level's up, 0.3 s): no heel drop (_run_tick). The
+        # tilt test compares z^2 with |a|^2 cos^2: k_turn_k = 1 / cos^2
+        # (beyond 90 deg the sign of z flips the test, k_turn_neg)
+        self.k_pitch_max = _fix(c.max_pitch_deg, _UDEG)
+        # (kept 8 deg off 90, where 1 / cos^2 would overflow a small int)
+        tt = c.max_pitch_deg + 10.0
+        if 82.0 < tt < 98.0:
+            tt = 82.0 if tt < 90.0 else 98.0
+        self.k_turn_neg = tt >= 90.0
+        cs = math.cos(math.radians(180.0 - tt if tt >= 90.0 else tt))
+        self.k_turn_k = int(1.0 / (cs * cs))
         self.k_speed_max = 32768 * 1000000 // gm  # the gyro's full scale, mdps
         self.k_hold_target = c.ms("hold_target_s")
         self.k_no_hold = c.ms("no_hold_s")
@@ -716,9 +728,10 @@ class Engine(Fusion):
         wl = s[_WL]
         if -3 * _UDEG < th < 3 * _UDEG and -5 * _UDEG < ph < 5 * _UDEG:
             self._lvl_t = t
-        # the sensor turned past any heel drop (80 deg from the level's up,
-        # which the deepest drop with a shoe mount's roll and a roll-out
-        # stays under: docs/DOMAIN.md section 7(b)) for 0.3 s: the foot
+        # the sensor turned past any heel drop (80 deg from the level's up
+        # by default, max_pitch_deg + 10, which the deepest drop with a shoe
+        # mount's roll and a roll-out stays under: docs/DOMAIN.md section
+        # 7(b)) for 0.3 s: the foot
         # was lifted, or the sensor taken off to re-strap it. As walking:
         # the rep under way is none, and the level is taken again at the
         # first still spell near it. Counts / 8 keep the squares small ints.
@@ -727,7 +740,9 @@ class Engine(Fusion):
         ay = s[_ALY] >> 7
         az = s[_ALZ] >> 7
         z = (ax * u[0] + ay * u[1] + az * u[2]) >> 14
-        if z < 0 or 33 * z * z < ax * ax + ay * ay + az * az:
+        a2 = ax * ax + ay * ay + az * az
+        kz = self.k_turn_k * z * z
+        if (z < 0 and kz > a2) if self.k_turn_neg else (z < 0 or kz < a2):
             self._over += 1
             if self._over >= 3:
                 self.jolt = 2
@@ -737,7 +752,7 @@ class Engine(Fusion):
         # drop goes so deep (40 deg, 57 read on a shoe mount's functional
         # axis), no raised top so high (25 deg): a stride, a kick, the foot
         # lifted
-        if th > _PITCH_MAX or th < -_PITCH_MAX:
+        if th > self.k_pitch_max or th < -self.k_pitch_max:
             self.jolt = 2
         jolt = self.jolt
         if jolt:

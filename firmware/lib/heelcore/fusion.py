@@ -118,7 +118,6 @@ _ASN = const(74)  # samples summed
 _NS = const(75)
 
 _UDEG = const(1000000)
-_AX_MAX = const(70000000)  # no axis from an excursion past 70 deg
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
 _GAP_END = const(2000)  # longer gaps end the rep in progress (interrupted)
 _TH_MAX = const(120000000)  # theta is bounded (udeg)
@@ -138,6 +137,7 @@ class Fusion:
     k_retare_blend: int
     k_axis_min: int
     k_max_rate_c: int
+    k_pitch_max: int
     ax_max_tilt: int
     ax_violent: int
     ax_inconsistent: int
@@ -1131,7 +1131,7 @@ class Fusion:
         # moved since the level was taken (walked, stepped on): turning fast
         # (200 deg/s) or accelerating (|a| off 1 g by 0.2 g), or turned
         # past where a heel drop goes (a sensor being re-strapped)
-        if self.jolt or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1) or tilt > _AX_MAX:
+        if self.jolt or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1) or tilt > self.k_pitch_max:
             self._moved = True
         if tilt < self.k_rest_band:
             # at level (within the sway band): the excursion starts from here
@@ -1150,7 +1150,7 @@ class Fusion:
         else:
             if not self._ax_on:
                 self._ax_on = True
-            if tilt > _AX_MAX:
+            if tilt > self.k_pitch_max:
                 # deeper than any heel drop (docs/DOMAIN.md section 7(b):
                 # depth <= 40 deg, 57 with a shoe mount's coupled roll): the
                 # foot was lifted, turned over or unstrapped; no axis from it
