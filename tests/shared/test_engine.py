@@ -771,18 +771,10 @@ def _weakest_stride(k):
     return p, 0.7 * s, 0.08 * math.sin(math.pi * s)
 
 
-def test_a_side_switch_learns_level_and_axis_again_on_the_new_heel():
-    # two reps on the left heel; the sensor is moved to the right heel
-    # (another mounting, tilted 10 deg), where it is still 4 s on the floor,
-    # the heel lifts 9 deg in a weight shift, two strides (1.2 s each) lead
-    # back onto the step, the person stands still 3.3 s, and does two held
-    # reps: the level is taken again in that still start, the walk counts
-    # no rep and does not decide which way is down, both reps count
-    w0, stride = 6.5, 1.2
-
-    def extra(t):
-        if 4.0 <= t < 5.5:
-            return (-4.5 * (1 - math.cos(2 * math.pi * (t - 4.0) / 1.5)), 2.0 * math.sin(math.pi * (t - 4.0) / 1.5))
+def _two_strides(w0, stride=1.2):
+    # two strides of _weakest_stride from w0 s on: the foot's pitch (as
+    # generate's extra: pitch, roll) and its travel (as generate's lin)
+    def pitch(t):
         if w0 <= t < w0 + 2 * stride:
             return (_weakest_stride((t - w0) % stride)[0], 0.0)
         return (0.0, 0.0)
@@ -794,6 +786,22 @@ def test_a_side_switch_learns_level_and_axis_again_on_the_new_heel():
         i = int(k // stride)
         _p, x, z = _weakest_stride(k - i * stride)
         return (x + 0.7 * i, 0.0, z)
+    return pitch, lin
+
+
+def test_a_side_switch_learns_level_and_axis_again_on_the_new_heel():
+    # two reps on the left heel; the sensor is moved to the right heel
+    # (another mounting, tilted 10 deg), where it is still 4 s on the floor,
+    # the heel lifts 9 deg in a weight shift, two strides (1.2 s each) lead
+    # back onto the step, the person stands still 3.3 s, and does two held
+    # reps: the level is taken again in that still start, the walk counts
+    # no rep and does not decide which way is down, both reps count
+    strides, lin = _two_strides(6.5)
+
+    def extra(t):
+        if 4.0 <= t < 5.5:
+            return (-4.5 * (1 - math.cos(2 * math.pi * (t - 4.0) / 1.5)), 2.0 * math.sin(math.pi * (t - 4.0) / 1.5))
+        return strides(t)
 
     segs, end1 = rep_script(reps=2, depth=24.0, hold=10.0)
     t_sw = int(end1 * 1000) + 10
@@ -845,17 +853,13 @@ def _second_side(press_early, mount2, tilt2, moves2, sway2=(1.0, 1.0), rate=100,
     segs, end1 = rep_script(reps=2, depth=24.0, hold=8.0)
     feed(generate(segs, end1, rate_hz=rate, sway=(0.5, 1.0), radius=0.17))
     t = int(end1 * 1000) + 10
-    def walk(tt):
-        k = min(tt, 2 * 1.2 - 1e-6)
-        i = int(k // 1.2)
-        _p, x, z = _weakest_stride(k - i * 1.2)
-        return (x + 0.7 * i, 0.0, z)
+    steps, walk = _two_strides(0.0)
     if press_early:
         n = eng.set_side("right", t)
         evs.extend(eng.pop_event() for _ in range(n))
         if held:
             feed(generate([(0.0, 3.0, 0.0, 0.0, 0.0)], 3.0, rate_hz=rate, sway=(0.5, 1.0), t0_ms=t, lin=walk,
-                          extra=lambda tt: (_weakest_stride(min(tt, 2.4) % 1.2)[0], 0.0)))
+                          extra=steps))
         else:
             feed(generate([(0.0, 3.0, 0.0, 0.0, 0.0)], 3.0, rate_hz=rate, sway=(0.5, 1.0), t0_ms=t))
         t += 3010
@@ -872,19 +876,7 @@ def _second_side(press_early, mount2, tilt2, moves2, sway2=(1.0, 1.0), rate=100,
         n = eng.set_side("right", t)
         evs.extend(eng.pop_event() for _ in range(n))
     w0, stride = (10.0 if held else 5.0), 1.2
-
-    def extra(tt):
-        if w0 <= tt < w0 + 2 * stride:
-            return (_weakest_stride((tt - w0) % stride)[0], 0.0)
-        return (0.0, 0.0)
-
-    def lin(tt):
-        if tt < w0:
-            return (0.0, 0.0, 0.0)
-        k = min(tt - w0, 2 * stride - 1e-6)
-        i = int(k // stride)
-        _p, x, z = _weakest_stride(k - i * stride)
-        return (x + 0.7 * i, 0.0, z)
+    extra, lin = _two_strides(w0, stride)
     segs2, end2 = script(*moves2, still=w0 + 2 * stride + 3.3)
     feed(generate(segs2, end2, rate_hz=rate, mount=mount2, tilt_deg=tilt2, side="right", sway=sway2, radius=0.17,
                   extra=extra, lin=lin, t0_ms=t))
