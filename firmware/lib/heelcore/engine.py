@@ -234,6 +234,13 @@ class Engine(Fusion):
         self._exb = _NOTHING
         self._s[_PEND] = 0
 
+    def _axis_again(self, t):
+        # the learned frame was no heel drop's (walking, a roll taken for
+        # pitch, the sensor moved): back to learning the axis
+        self._drop_hypotheses()
+        self._s[_MODE] = M_AXIS
+        self._ax_reset(t)
+
     # ---------------------------------------------------------------- API
     @property
     def rep(self):
@@ -691,8 +698,8 @@ class Engine(Fusion):
         b.held = []
         # the crossings of the excursion so far, and where each hypothesis
         # stands, inside its tables (-OFF..NK-1-OFF degrees): the excursion
-        # may reach past them (axis_max_deg is 70; the other hypothesis
-        # reads it as -70), and an index outside would be a crash or, below
+        # may reach past them (up to max_pitch_deg, 70 by default; the other
+        # hypothesis reads it as -70), and an index outside would be a crash or, below
         # 0, another field overwritten
         tc = self._ax_tc
         kmax = self._ax_k
@@ -728,11 +735,11 @@ class Engine(Fusion):
         wl = s[_WL]
         if -3 * _UDEG < th < 3 * _UDEG and -5 * _UDEG < ph < 5 * _UDEG:
             self._lvl_t = t
-        # the sensor turned past any heel drop (80 deg from the level's up
-        # by default, max_pitch_deg + 10, which the deepest drop with a shoe
+        # the sensor turned past any heel drop (max_pitch_deg + 10 from the
+        # level's up, 80 deg by default, which the deepest drop with a shoe
         # mount's roll and a roll-out stays under: docs/DOMAIN.md section
-        # 7(b)) for 0.3 s: the foot
-        # was lifted, or the sensor taken off to re-strap it. As walking:
+        # 7(b)) for 0.3 s: the foot was lifted, or the sensor taken off to
+        # re-strap it. As walking:
         # the rep under way is none, and the level is taken again at the
         # first still spell near it. Counts / 8 keep the squares small ints.
         u = self._u
@@ -748,7 +755,7 @@ class Engine(Fusion):
                 self.jolt = 2
         else:
             self._over = 0
-        # and pitched past 70 deg either way, even for a moment: no heel
+        # and pitched past max_pitch_deg (70) either way, even for a moment: no heel
         # drop goes so deep (40 deg, 57 read on a shoe mount's functional
         # axis), no raised top so high (25 deg): a stride, a kick, the foot
         # lifted
@@ -771,10 +778,8 @@ class Engine(Fusion):
             if self._ex.reps_done:
                 self._sw = False
             elif jolt == 2:
-                self._drop_hypotheses()
+                self._axis_again(t)
                 self.axis_known = False
-                s[_MODE] = M_AXIS
-                self._ax_reset(t)
                 self._moved = True
                 return
         if s[_PEND]:
@@ -791,9 +796,7 @@ class Engine(Fusion):
             # spell near it: the person is back on the step)
             if jolt == 2 and self._clean[0] == 0 and self._clean[1] == 0:
                 self.ax_violent += 1
-                self._drop_hypotheses()
-                s[_MODE] = M_AXIS
-                self._ax_reset(t)
+                self._axis_again(t)
                 self._ax_bad = True
                 self._moved = True
                 return
@@ -804,9 +807,7 @@ class Engine(Fusion):
             aph = ph if ph > 0 else -ph
             if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th):
                 self.ax_inconsistent += 1
-                self._drop_hypotheses()
-                s[_MODE] = M_AXIS
-                self._ax_reset(t)
+                self._axis_again(t)
                 self._ax_on = True
                 self._ax_accel = True  # the gyro did not integrate this excursion
                 return
