@@ -291,7 +291,7 @@ class Engine(Fusion):
         self._out({"type": "side", "t_ms": t, "rep": 0, "side": side})
         # the sensor moves to the other foot: learn level and axis again
         self.recalibrate(t)
-        self._sw = True
+        self._sw = 2
         return len(self._q)
 
     def recalibrate(self, t_ms=None):
@@ -449,15 +449,19 @@ class Engine(Fusion):
         if lr == 0 and tilt + acc + move == 0:
             return "not calibrated: no samples long enough to judge (%d.%d s needed): " \
                    "stand still with the forefoot on the step" % (need // 1000, need % 1000 // 100)
+        how = ""
         if move >= tilt and move >= acc:
             seen = "the foot was turning fast (walking or stepping)"
         elif acc >= tilt:
             seen = "the foot kept accelerating (stepping, shuffling)"
         else:
-            seen = "the foot's tilt kept changing by more than %d deg" % (self.k_rest_band // _UDEG)
+            # sway past the band: a hand on a support halves it (docs/DOMAIN.md section 5)
+            seen = "the foot's tilt kept changing by more than %d deg (swaying)" % (self.k_rest_band // _UDEG)
+            how = " a hand on a rail or the wall,"
         return ("not calibrated: never still for %d.%d s (the longest still spell was %d.%d s); %s. "
-                "Stand with the forefoot on the step, as still as you can, for %d s" % (
-                    need // 1000, need % 1000 // 100, lr // 1000, lr % 1000 // 100, seen, (need + 1499) // 1000 + 1))
+                "Stand with the forefoot on the step,%s as still as you can, for %d s" % (
+                    need // 1000, need % 1000 // 100, lr // 1000, lr % 1000 // 100, seen, how,
+                    (need + 1499) // 1000 + 1))
 
     def axis_reason(self):
         """Why the foot's axis is not known yet."""
@@ -770,18 +774,24 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
-        if self._sw and not s[_PEND]:
-            # after a side switch, until a rep counts on the new heel,
+        if self._sw:
+            # after a side switch (_sw 2: not walked since; 1: walked),
             # walking or stepping says the frame came from the sensor being
-            # moved (held still while re-strapped, on the floor): level and
-            # axis are learned again, from the still spell back on the step
-            if self._ex.reps_done:
-                self._sw = False
-            elif jolt == 2:
+            # moved (held still while re-strapped) or from the floor: level
+            # and axis are learned again, from the still spell back on the
+            # step. The first walk after the switch does so whatever was
+            # counted (weight shifts on the floor lift the heel and read as
+            # "reps", which may have decided the sign; the held "reps" of a
+            # pending sign go with the frame); later walks only until a rep
+            # counts on the new heel
+            if jolt == 2 and (self._sw == 2 or not (s[_PEND] or self._ex.reps_done)):
+                self._sw = 1
                 self._axis_again(t)
                 self.axis_known = False
                 self._moved = True
                 return
+            if self._sw == 1 and not s[_PEND] and self._ex.reps_done:
+                self._sw = 0
         if s[_PEND]:
             ex2 = self._ex2
             ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)
