@@ -784,6 +784,10 @@ class Reps:
                     self._enter_hold(t, th)
                 else:
                     self.cancel("too shallow")
+                    # at rest there 1 s: a top, as at the top (level,
+                    # or a raised top once back at rest above level)
+                    if self._thf < (eng.k_top_band if self.top_ref <= 0 else 0):
+                        self.top_ref = self._thf if self._thf < 0 else 0
                 return
         else:
             self._settle = None
