@@ -87,7 +87,7 @@ _BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
 _QUIET_REP_MS = const(8000)  # a hold quiet this long (a top dwell is 0.5-3 s) confirms the frame
 _RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
-_BOT_N = const(60)  # a bottom shorter than this many ticks (6 s) is judged on its mean level
+_BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
