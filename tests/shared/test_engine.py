@@ -1346,3 +1346,39 @@ def test_a_kick_past_70_deg_is_no_rep():
         assert len(ends) == 3, (big, ends)
         for r in ends:
             assert abs(r["depth_deg"] - 24.0) < 1.5, (big, r)
+
+
+def test_a_toe_rise_right_after_the_still_start_leaves_the_top_at_level():
+    # up onto the toes (25 deg) as soon as the still start ends, 1 s there,
+    # back to level for 1 s, then three held drops: read the other way the
+    # toe rise is a raised top the return from which starts a "rep" that
+    # settles shallow at level and is cancelled; the top stayed at the
+    # toes, so the drops never rose back to it: 0 reps. The heel at rest
+    # there for the hold's 1 s is at a top, as it would be between reps
+    moves = [(0.8, -25), (1.0, -25), (0.8, 0), (1.0, 0)]
+    for _ in range(3):
+        moves += [(3, 22), (10, 22), (2, 0), (2.5, 0)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, mount=5, tilt_deg=10.0, side="right", sway=(1.0, 1.0), radius=0.17),
+                   side="right")
+    ends = _reps(evs)
+    assert len(ends) == 3, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    for r, t0 in zip(ends, (6600, 24100, 41600)):
+        assert abs(r["start_ms"] - t0) < 600 and abs(r["depth_deg"] - 22.0) < 1.5 and abs(r["hold_s"] - 10.0) < 0.75, r
+
+
+
+def test_a_partial_drop_that_sway_takes_past_8_deg_is_no_rep():
+    # a 7.5 deg drop held 0.5 s is a partial (docs/DOMAIN.md section 7(a):
+    # a rep is 8 deg deep at least); unsupported sway (2 deg, section 7(b))
+    # takes the heel to 8.8-9 deg there, which counted it as a rep. A short
+    # stay at the bottom is judged on its mean level, not its deepest
+    # moment; a 10 deg drop that turns straight back up still counts
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (10, 24), (2, 0), (4, 0),
+                       (3, 7.5), (0.5, 7.5), (2, 0), (3, 0), (2.5, 10.0), (1.5, 0), (3, 0),
+                       (3, 24), (10, 24), (2, 0), (3, 0))
+    for rate in (25, 100):
+        eng, evs = run(generate(segs, end, rate_hz=rate, sway=(2.0, 1.0), radius=0.17))
+        ends = _reps(evs)
+        assert len(ends) == 4, (rate, [(r["start_ms"], r["depth_deg"]) for r in ends])
+        assert 47500 < ends[2]["start_ms"] < 49500 and ends[2]["no_hold"], (rate, ends[2])

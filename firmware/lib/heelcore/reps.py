@@ -87,6 +87,7 @@ _BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
 _QUIET_REP_MS = const(8000)  # a hold quiet this long (a top dwell is 0.5-3 s) confirms the frame
 _RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
+_BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -527,6 +528,9 @@ class Reps:
         self._rise_h = 0  # where the rise started from (udeg)
         self._past_bottom = False
         self._at_bottom = False
+        self._bot_s = 0  # the 2 Hz view summed (mdeg) over the first ticks at the bottom
+        self._bot_n = 0
+        self._shal = False  # the rise began from a short, shallow bottom: no rep
         self._snap = False
         self._roll_out = False
         self._roll_since = None
@@ -776,6 +780,9 @@ class Reps:
         if self._thf >= zone and not self._at_bottom:
             self._at_bottom = True
             e[E_HOLDT] = t  # the heel reached the bottom zone
+        if self._at_bottom and self._bot_n < _BOT_N:
+            self._bot_s += self._thf // 1000
+            self._bot_n += 1
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
             if self._settle is None:
                 self._settle = t
@@ -784,6 +791,10 @@ class Reps:
                     self._enter_hold(t, th)
                 else:
                     self.cancel("too shallow")
+                    # at rest there 1 s: a top, as at the top (level,
+                    # or a raised top once back at rest above level)
+                    if self._thf < (eng.k_top_band if self.top_ref <= 0 else 0):
+                        self.top_ref = self._thf if self._thf < 0 else 0
                 return
         else:
             self._settle = None
@@ -798,6 +809,18 @@ class Reps:
             return
         if peak < self._min_pk and self._thf < top + eng.k_top_band and wf < 0:
             self.cancel("too shallow")
+
+    def _shallow(self):
+        # a short stay at the bottom (no hold, or a short one) whose mean
+        # level is shallower than a rep: a partial drop or a weight shift
+        # whose peak sway or tremor took past the valid-rep depth (the
+        # person's sway adds 0.3-2 deg, docs/DOMAIN.md section 7(b)). (The
+        # bottom zone's mean is under its deepest point by about a
+        # fifteenth of the travel when the heel turns straight back up.)
+        # Only once two reps counted: until then the engine still learns
+        # the frame from them (the axis from rests, the sign from depths)
+        n = self._bot_n
+        return self.reps_done >= 2 and 0 < n < _BOT_N and self._bot_s < ((self._min_pk - (self._speak - self._rep_top) // 15) // 1000) * n
 
     def _tc_up_at(self, level):
         k = level // _UDEG + OFF + 1
@@ -987,6 +1010,9 @@ class Reps:
                 self._depth_settled = th
             else:
                 self._depth_settled += (self._thf - self._depth_settled) // 80
+        if self._bot_n < _BOT_N:
+            self._bot_s += self._thf // 1000
+            self._bot_n += 1
         reb = self.bounces_sync(t)
         if reb and self._rising(t, th):
             self._enter_rise(t)
@@ -1001,6 +1027,7 @@ class Reps:
             self._peak_up = -e[E_BMINW]
         e[E_STATE] = S_RISE
         e[E_TRACK] = 0
+        self._shal = self._shallow()
         e[E_THMIN] = self.eng.th_now(self)
         e[E_TTHMIN] = t
         # when the heel left the bottom: the fit of the rise so far, else
@@ -1123,6 +1150,12 @@ class Reps:
         return ticks_add(t_hi, -(s_hi * T // Q14)), ticks_add(t_lo, (Q14 - s_lo) * T // Q14), mean
 
     def _end_rep(self, t, t_end, interrupted=False):
+        if self._shal and not interrupted:
+            # back at the top from a partial drop: no rep (cancelled here,
+            # not at the bottom, so that the rise starts none)
+            self.cancel("too shallow")
+            self._t_last_top = t
+            return
         eng = self.eng
         e = self.e
         peak = e[E_PEAK]
