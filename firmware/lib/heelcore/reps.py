@@ -71,13 +71,12 @@ E_BPEND = const(34)  # > 0: a rebound late in a hold, bounce-sized, waits for a 
 E_BPENDT = const(35)  # when it came back down
 E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
 E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
-E_SWUP = const(38)  # the rise time (ms) of the sway rebound E_SWAY
-E_N = const(39)
+E_N = const(38)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(39)  # tc_up: E_UP + OFF + k
-E_DN = const(183)  # E_UP + NK
-E_SIZE = const(327)  # E_DN + NK
+E_UP = const(38)  # tc_up: E_UP + OFF + k
+E_DN = const(182)  # E_UP + NK
+E_SIZE = const(326)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -207,14 +206,8 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT] if top else e[E_BSTART]))
                 quick = int(ticks_diff(t, e[E_BMINT])) <= 600
                 if top:
-                    # (from a deep point the heel sank to at the top, 0.5 s
-                    # or more after it got there (E_HOLDT): at first the
-                    # rise may not be over, and its last degrees and the
-                    # next descent (no dwell: pumping) are no sway)
-                    if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000 \
-                            and int(ticks_diff(e[E_BMAXT], e[E_HOLDT])) >= 500:
+                    if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
-                        e[E_SWUP] = up_ms
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
                         up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
                     win = 0
@@ -248,16 +241,9 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     # (outside that window a lone rebound is none, but a
                     # second within 2 s of one starts a series: both count,
                     # the cue comes with the second)
-                    # (the sway limit E_BLIM is for a rebound as slow as
-                    # the sway's own: 0.1-1 Hz sway moves the heel less in
-                    # a quicker one's time)
-                    lim = e[E_BLIM] // 1000
-                    su = e[E_SWUP]
-                    if up_ms < su:
-                        lim = lim * up_ms // su
                     ok = 0
                     if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
-                            and ga >= lim * 1024:
+                            and ga >= (e[E_BLIM] // 1000) * 1024:
                         ok = 1
                     if win == 0:
                         # late in a hold: a series must also rebound a
@@ -370,7 +356,6 @@ class Reps:
         e[E_BRATE] = eng.k_brate
         e[E_BAMPC] = eng.k_blim * 4 // 3  # bounce_min_deg (k_blim is its 4 Hz view at 2 Hz)
         e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
-        e[E_SWUP] = 625  # (as the rebound of a 0.8 Hz sway)
         self.rep = rep0  # reps started so far (the engine's count)
         self.held = None  # type: ignore[assignment]
         self.t_ms = t
