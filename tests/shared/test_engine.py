@@ -1158,6 +1158,30 @@ def test_a_bounce_series_that_begins_late_in_a_hold_is_cued():
     assert len(bt) == ends[1]["bounces"] - 1, (bt, ends[1]["bounces"])
 
 
+def test_a_hold_that_wobbles_alike_all_along_starts_no_bounce_series():
+    # fatigue shake on top of sway (docs/DOMAIN.md section 7(b)) makes lone
+    # bounce-sized rebounds now and then all through a hold; two of them
+    # within 2 s are that person's wobble too, not a pulse: late in a hold a
+    # series must rebound a quarter more than the lone rebounds of their
+    # holds did. A pulse series clearly larger in the next hold is cued
+    lone = [30.0, 34.0, 38.0, 42.0, 48.0, 49.2]  # rep 2 holds 24-64 s: 4 lone, then 2 within 1.2 s
+
+    def extra(t):
+        p = 0.0
+        for t0 in lone:
+            p += _rebounds(t0, 3.5, 2.0, 1)(t)[0]
+        p += _rebounds(87.0, 4.5, 2.0, 3)(t)[0]  # rep 3 holds 72-112 s
+        return p, 0.0
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (40, 24), (2, 0), (3, 0),
+                       (3, 24), (40, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 3, [e["type"] for e in evs]
+    assert [r["bounces"] for r in ends][:2] == [0, 0] and ends[2]["bounces"] >= 2, [r["bounces"] for r in ends]
+    bt = [e["t_ms"] for e in of(evs, "bounce")]
+    assert bt and all(87000 <= t <= 89000 for t in bt), bt
+
+
 def test_a_foot_turned_past_any_heel_drop_teaches_no_axis():
     # two held drops (the sign still pending), then the foot rolled over
     # 100-160 deg and rested there (lifted to re-strap the sensor) and back,

@@ -67,15 +67,16 @@ E_BSTH = const(30)  # the 4 Hz view then (udeg)
 E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
 E_ARRT = const(32)  # when it was last renewed: the heel's arrival at a new depth
 E_HIN = const(33)  # when the hold was entered
-E_BPEND = const(34)  # 1: a rebound late in a hold, bounce-sized, waits for a second (a series)
+E_BPEND = const(34)  # > 0: a rebound late in a hold, bounce-sized, waits for a second (a series): its size (ga)
 E_BPENDT = const(35)  # when it came back down
 E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
-E_N = const(37)
+E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
+E_N = const(38)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(37)  # tc_up: E_UP + OFF + k
-E_DN = const(181)  # E_UP + NK
-E_SIZE = const(325)  # E_DN + NK
+E_UP = const(38)  # tc_up: E_UP + OFF + k
+E_DN = const(182)  # E_UP + NK
+E_SIZE = const(326)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -241,18 +242,37 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     # (outside that window a lone rebound is none, but a
                     # second within 2 s of one starts a series: both count,
                     # the cue comes with the second)
+                    ok = 0
                     if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
                             and ga >= (e[E_BLIM] // 1000) * 1024:
-                        if win == 0:
-                            if e[E_BPEND] != 0 and int(ticks_diff(t, e[E_BPENDT])) <= _BSERIES_MS:
-                                win = 1
-                                e[E_BPEND] = 0
-                                e[E_BPAIR] = 1
-                                e[E_BCNT] += 1
-                            else:
-                                e[E_BPEND] = 1
-                                e[E_BPENDT] = t
-                    else:
+                        ok = 1
+                    if win == 0:
+                        # late in a hold: a series must also rebound a
+                        # quarter more than the rebounds this person's sway
+                        # and shake make in their holds (E_HSW: the largest
+                        # that was no bounce; a lone one is none)
+                        hsw = e[E_HSW]
+                        if ga <= hsw + (hsw >> 2):
+                            ok = 0
+                        pg = e[E_BPEND]
+                        if pg > 0 and int(ticks_diff(t, e[E_BPENDT])) > _BSERIES_MS:
+                            if pg > hsw:
+                                hsw = pg
+                            pg = 0
+                            e[E_BPEND] = 0
+                        if ok == 0:
+                            if ga > hsw:
+                                hsw = ga
+                        elif pg > 0:
+                            win = 1
+                            e[E_BPEND] = 0
+                            e[E_BPAIR] = 1
+                            e[E_BCNT] += 1
+                        else:
+                            e[E_BPEND] = ga
+                            e[E_BPENDT] = t
+                        e[E_HSW] = hsw
+                    elif ok == 0:
                         win = 0
                     if win != 0:
                         e[E_BCNT] += 1
@@ -568,6 +588,7 @@ class Reps:
         sr = self.eng.sway_mdps
         e[E_BRATE] = self.eng.k_brate + (sr >> 1)
         e[E_SWAY] = sw * 3 >> 2
+        e[E_HSW] = e[E_HSW] * 3 >> 2  # (and the sway in holds)
         # never before the previous rep's end
         if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
             onset = self._t_last_end
