@@ -1305,3 +1305,26 @@ def test_a_first_drop_that_rolls_out_does_not_leave_the_axis_45_deg_off():
     assert len(ends) == 4, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
     for r in ends[1:]:
         assert abs(r["depth_deg"] - 18.0) < 1.5, r
+
+
+def test_unheld_first_reps_on_an_axis_that_rolled_out_leave_the_held_ones_to_correct_it():
+    # the first drop rolls out as it sinks (16 deg of roll at 20 deg of
+    # pitch: its rotation is an axis ~40 deg off), and the two first reps
+    # are not held (no rest at the bottom to judge the axis from); the
+    # held reps that follow sink about the true pitch axis, their roll
+    # coming with the descent: their rests correct the axis (the first
+    # two reps done no longer close that) and their depth is read on it
+    segs, end = script((2.5, 20), (0.5, 20), (1.5, 0), (3, 0), (2.5, 20), (0.5, 20), (1.5, 0), (3, 0),
+                       (3, 20), (9, 20), (2, 0), (3, 0), (3, 20), (9, 20), (2, 0), (3, 0))
+    t1 = segs[3][0]  # the first rise's end
+
+    def roll_out(t):
+        if t <= t1:
+            p, _ = angles_at(segs, t)
+            return (0.0, 16.0 * p / 20.0)
+        return (0.0, 0.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=roll_out, mount=7, tilt_deg=8.0))
+    ends = _reps(evs)
+    assert len(ends) == 4, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    for r in ends[2:]:
+        assert abs(r["depth_deg"] - 20.0) < 1.5, r

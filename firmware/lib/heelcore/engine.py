@@ -205,6 +205,7 @@ class Engine(Fusion):
         self._over = 0  # ticks in a row the sensor was turned past any heel drop
         self._walked = False  # walked or stepped since the level was taken
         self._done = [0, 0]
+        self._ref = [0, 0]  # the rep whose rests last judged the axis, and how many reps did
         self._ph_in = 0
         self._clean = [0, 0]
         self._start_cal(0)
@@ -525,13 +526,23 @@ class Engine(Fusion):
         # The axis from where the foot rests tilted (the bottom of a hold,
         # a raised top), while the sign is pending and for the first reps:
         # a rest window's mean direction averages the sway out, which the
-        # first excursion's rotation cannot
-        if ex is not None and (ex.held is not None or ex.reps_done < 2) and tilt >= self.k_axis_min \
-                and self._rw_out[8] < 715:
+        # first excursion's rotation cannot. Later, in the first two reps
+        # held deep enough to judge (first reps that were not held, or
+        # shallower than axis_min_deg, judged nothing), a hold whose roll
+        # came with its descent still corrects a frame 20-60 deg off
+        if ex is not None and tilt >= self.k_axis_min and self._rw_out[8] < 715:
             # (the roll this rest reads came with the descent, not after
             # the heel arrived: no roll-out in the hold, the frame is off)
             d = self._s[_PH] - self._ph_in
-            self._axis_from_rest(va, ex.e[E_STATE] == S_HOLD and -_ROLL_SAME < d < _ROLL_SAME)
+            far = ex.e[E_STATE] == S_HOLD and -_ROLL_SAME < d < _ROLL_SAME
+            r = self._ref
+            if ex.rep != r[0]:
+                r[0] = ex.rep
+                r[1] += 1
+            if ex.held is not None or ex.reps_done < 2:
+                self._axis_from_rest(va, far, 3)
+            elif far and r[1] <= 2:
+                self._axis_from_rest(va, far, 20)
         # a rest window near level while at the top between reps: a strap
         # slip moves the level by more than a person's top varies (+-2 deg)
         if ex is None or ex.held is not None or ex.e[E_STATE] != S_TOP:
@@ -661,7 +672,7 @@ class Engine(Fusion):
                    "axis_source": "hold"})
         ex._start_rep(t, self._lvl_t)
 
-    def _axis_from_rest(self, va, far):
+    def _axis_from_rest(self, va, far, amin):
         u = self._u
         d = (va[0] * u[0] + va[1] * u[1] + va[2] * u[2]) >> 14
         vb = self._vb
@@ -685,7 +696,7 @@ class Engine(Fusion):
         # then sinks about pitch and roll alike. (A roll-out in the hold
         # comes after the arrival: the axis stays, the roll is judged.)
         a = vangle(vc, p)
-        if 3 * _UDEG < a < (60 if far else 40) * _UDEG:
+        if amin * _UDEG < a < (60 if far else 40) * _UDEG:
             self.set_frame(vc, 1)
             self._s[_RESTART] |= 1  # the angles, from the accelerometer in the new frame
 
@@ -731,7 +742,9 @@ class Engine(Fusion):
         self._lvl_t = t
         d = self._done
         c = self._clean
-        d[0] = d[1] = c[0] = c[1] = 0  # reset in place: no list made mid-session
+        r = self._ref
+        d[0] = d[1] = c[0] = c[1] = r[1] = 0  # reset in place: no list made mid-session
+        r[0] = -1
         a._start_rep(t, self._ax_t0)
 
     @micropython.native
