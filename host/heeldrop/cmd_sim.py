@@ -280,7 +280,9 @@ def build_firmware(out=None, arch=None, only=None):
         if same and os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(src):
             continue
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".mpy", dir=os.path.dirname(dst))
+        # not *.mpy until whole: another process may list the folder
+        # (mpy_sizes, the sim's loader) while this one builds it
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=os.path.dirname(dst))
         os.close(fd)
         # named as `heeldrop deploy` names them (-s: the path under firmware/):
         # the same source-name strings (qstrs) in the heap as on a board

@@ -297,3 +297,35 @@ def test_the_chips_own_pace_allocates_nothing_in_the_boards_heap(tmp_path):
 
     n = len(read_trace(trace).t_ms)
     assert int(end["samples"]) == -(-n * 71744 // (100 * 640)), end  # ceil(n * 112.1 / 100)
+
+
+def test_a_build_in_progress_shows_no_half_written_mpy_to_a_reader(tmp_path, monkeypatch):
+    # make test runs test files in two processes; two of them (this one and
+    # tests/shared/test_drivers.py) may build the same sim-mpy folder at the
+    # same time, and mpy_sizes and the sim's loader list it for *.mpy. The
+    # compiler's temporary file was named *.mpy in that folder: a reader
+    # listed it, and it was gone (renamed) when read ("tmpXXXX.mpy: no such
+    # file or folder", seen once with -n 2). While mpy-cross writes, nothing
+    # named *.mpy may be there but finished modules.
+    from heeldrop import cmd_sim
+
+    out = str(tmp_path / "sim")
+    real_run = subprocess.run
+    seen = []
+
+    def run(cmd, *a, **kw):
+        r = real_run(cmd, *a, **kw)
+        for dirpath, _dirs, files in os.walk(out):
+            for f in files:
+                if f.endswith(".mpy"):
+                    seen.append(os.path.relpath(os.path.join(dirpath, f), out))
+        return r
+
+    monkeypatch.setattr(cmd_sim.subprocess, "run", run)
+    cmd_sim.build_firmware(out, "armv6m")
+    final = set()
+    for dirpath, _dirs, files in os.walk(out):
+        final.update(os.path.relpath(os.path.join(dirpath, f), out) for f in files if f.endswith(".mpy"))
+    stray = sorted(set(seen) - final)
+    assert not stray, stray
+    assert seen  # the listing did run while modules were written
