@@ -996,7 +996,9 @@ class Reps:
             return max(0, ticks_diff(self.t_ms, self._t_hs))
         return 0
 
-    @micropython.native
+    # Bytecode, not native, as _step_desc: 10 times a second while the
+    # heel is held, and as armv6m machine code 1.4 KB more of the heap the
+    # board's code and data share (docs/DESIGN.md, RAM).
     def _step_hold(self, t, th):
         eng = self.eng
         if th > self._hold_ref:
