@@ -1284,3 +1284,54 @@ def test_a_kick_past_70_deg_is_no_rep():
         assert len(ends) == 3, (big, ends)
         for r in ends:
             assert abs(r["depth_deg"] - 24.0) < 1.5, (big, r)
+
+
+def test_a_twist_as_the_heel_leaves_the_top_is_the_reps():
+    # docs/DOMAIN.md section 7(a): a twist is the yaw's change within the
+    # rep, from the heel leaving the top. A foot that turns 22 deg and back
+    # in the first 1.6 s of a slow (7 s) descent, before the rep machine
+    # sees a descent, twisted in that rep; 15 deg is no twist, and the same
+    # 22 deg turn at the top (20-23 s), ended 1 s before the heel leaves it,
+    # is no rep's
+    def twist(t0, deg):
+        def extra(t):
+            s = t - t0
+            if s < 0 or s > 1.6:
+                return 0.0, 0.0, 0.0
+            if s <= 0.6:
+                return 0.0, 0.0, deg * _mj(s / 0.6)
+            if s <= 0.9:
+                return 0.0, 0.0, deg
+            return 0.0, 0.0, deg * (1.0 - _mj((s - 0.9) / 0.7))
+        return extra
+    # the second rep leaves the top at 3 + 7 + 8 + 2 + 3 = 23 s
+    segs, end = script((7, 24), (8, 24), (2, 0), (3, 0), (7, 24), (8, 24), (2, 0), (3, 0))
+    for t0, deg, want in ((23.0, 22.0, True), (23.0, 15.0, False), (20.4, 22.0, False)):
+        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(t0, deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (t0, deg, ends)
+
+
+def test_a_turn_about_the_vertical_in_a_rest_window_is_no_gyro_bias():
+    # the accelerometer cannot see a turn about the vertical: a rest window
+    # (the foot's tilt steady) that holds the first half of a twist took its
+    # rate for gyro bias, and the yaw then drifted by the same rate the
+    # other way as the foot turned back: 17 deg of twist in a hold, held
+    # 1.5 s, read 21 deg (a twist). docs/DOMAIN.md section 7(a): > 20 deg
+    def twist(deg):
+        def extra(t):
+            s = t - 32.0
+            if s < 0 or s > 3.5:
+                return 0.0, 0.0, 0.0
+            if s <= 1.0:
+                return 0.0, 0.0, deg * _mj(s)
+            if s <= 2.5:
+                return 0.0, 0.0, deg
+            return 0.0, 0.0, deg * (1.0 - _mj(s - 2.5))
+        return extra
+    # the second rep holds 24 deg from 30 to 38 s
+    segs, end = script((7, 24), (8, 24), (2, 0), (3, 0), (7, 24), (8, 24), (2, 0), (3, 0))
+    for deg, want in ((17.0, False), (23.0, True)):
+        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (deg, ends)

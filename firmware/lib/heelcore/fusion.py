@@ -1316,11 +1316,26 @@ class Fusion:
             self._calibrate(t, True)
             return
         # each rest window moves the bias a quarter of the way: a wrong
-        # start (a window with a turn about the vertical in it, which the
-        # accelerometer cannot see) is gone within a few windows
+        # start is gone within a few windows. About the up axis by at most
+        # 1 deg/s a window: a turn about the vertical in the window (a
+        # twist, yaw sway), which the accelerometer cannot see, would pass
+        # for bias (22 deg of twist in a 1.5 s window: 15 deg/s) and read
+        # as yaw drift in the reps after it; a gyro's bias moves by
+        # hundredths of a deg/s over minutes (docs/DOMAIN.md section 7(b))
+        u = self._u
+        du = 0
+        for i in range(3):
+            du += ((((out[i] << 8) - s[_BFX + i]) >> 10) * u[i]) >> 14  # counts * 4
+        lim = self._gm // 250  # 1 deg/s, counts * 4
+        if du > lim:
+            du -= lim
+        elif du < -lim:
+            du += lim
+        else:
+            du = 0
         for i in range(3):
             v = s[_BFX + i]
-            v += ((out[i] << 8) - v) >> 2
+            v += ((out[i] << 8) - v - ((du * u[i] >> 14) << 10)) >> 2
             s[_BFX + i] = v
             s[_BX + i] = (v + 2048) >> 12
         if before_axis:
