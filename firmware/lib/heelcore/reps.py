@@ -713,12 +713,19 @@ class Reps:
 
     def _yaw_before(self):
         # the rep's twist window starts with the yaw of the ticks the engine
-        # kept (up to 3 s, since its frame was learned), as yaw since the
-        # rep's start (at the top, about the vertical as it is)
+        # kept (up to 3 s, since its frame was learned and since the last
+        # walking-like jolt: a rep started again while walking or turning
+        # away is not cued for the turn), as yaw since the rep's start (at
+        # the top, about the vertical as it is)
         eng = self.eng
         n = eng.ps_n
         if n > 29:
             n = 29
+        j = eng._jolt_t
+        if j is not None:
+            d = ticks_diff(self.t_ms, j) // 100
+            if d < n:
+                n = d if d > 0 else 0
         r = eng.ps_ring
         k = eng.ps_k
         yr = self._yring
