@@ -1335,30 +1335,3 @@ def test_a_turn_about_the_vertical_in_a_rest_window_is_no_gyro_bias():
         eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(deg)))
         ends = _reps(evs)
         assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (deg, ends)
-
-
-def test_a_roll_out_in_the_first_hold_is_no_wrong_axis():
-    # while which way is down is still open, a rest rolled more than pitched
-    # says the axis came from sway, not a drop, and is learned again from
-    # the accelerometer's tilt. After a 10 deg drop read as pitch, the ankle
-    # rolling out 18 deg in the hold (docs/DOMAIN.md section 7(b): 8-25 deg)
-    # is a roll-out, not a wrong axis: the axis learned from that tilt took
-    # the roll in (roll-out missed; with 12 deg, the rep lost)
-    def roll(deg):
-        def extra(t):
-            s = t - 7.0  # rep 1 holds from 6 to 16 s
-            if s < 0 or s > 5.0:
-                return 0.0, 0.0
-            if s <= 1.0:
-                return 0.0, deg * _mj(s)
-            if s <= 4.0:
-                return 0.0, deg
-            return 0.0, deg * (1.0 - _mj(s - 4.0))
-        return extra
-    segs, end = rep_script(reps=3, depth=10.0, hold=10.0)
-    for side in ("left", "right"):
-        for deg, want in ((18.0, True), (12.0, False), (-18.0, False)):
-            eng, evs = run(generate(segs, end, side=side, sway=(0.5, 1.0), extra=roll(deg)), side=side)
-            ends = of(evs, "rep_end")
-            assert [r["roll_out"] for r in ends] == [want, False, False], (side, deg, ends)
-            assert all(abs(r["depth_deg"] - 10.0) < 1.0 for r in ends), (side, deg, ends)

@@ -205,7 +205,6 @@ class Engine(Fusion):
         self.ps_ring = zeros("i", 30)
         self.ps_k = 0
         self.ps_n = 0  # ticks kept since the frame was learned
-        self._pdrop = False  # the axis being learned has read a drop as pitch
         self._jolt_t = None  # the last tick that saw walking or stepping
         self._over = 0  # ticks in a row the sensor was turned past any heel drop
         self._walked = False  # walked or stepped since the level was taken
@@ -726,7 +725,6 @@ class Engine(Fusion):
         self._hrun[2] = 0
         self._lvl_t = t
         self.ps_n = 0  # the yaw before was about no frame
-        self._pdrop = False  # no drop read as pitch on this axis yet
         d = self._done
         c = self._clean
         d[0] = d[1] = c[0] = c[1] = 0  # reset in place: no list made mid-session
@@ -815,16 +813,9 @@ class Engine(Fusion):
             # the foot at rest, tilted more about the roll axis than about
             # the pitch axis learned: that axis came from sway or a weight
             # shift, not from a drop (a drop's own roll is at most ~0.6 of
-            # its pitch); learn it again from this excursion. Not once the
-            # axis has read a drop past min_depth_deg as pitch (its roll
-            # under half of it): a roll past the pitch after that is the
-            # ankle rolling out (or in) in the hold, 8-25 deg (docs/DOMAIN.md
-            # section 7(b)), which the axis would swallow
+            # its pitch); learn it again from this excursion
             aph = ph if ph > 0 else -ph
-            ath = th if th > 0 else -th
-            if ath > self.k_min_depth and 2 * aph < ath:
-                self._pdrop = True
-            if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > ath and not self._pdrop:
+            if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th):
                 self.ax_inconsistent += 1
                 self._axis_again(t)
                 self._ax_on = True
