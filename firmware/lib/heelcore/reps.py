@@ -718,7 +718,8 @@ class Reps:
         # away is not cued for the turn), as yaw since the rep's start (at
         # the top, about the vertical as it is)
         eng = self.eng
-        n = eng.ps_n
+        r = eng.ps_ring
+        n = r[31]
         if n > 29:
             n = 29
         j = eng._jolt_t
@@ -726,8 +727,7 @@ class Reps:
             d = ticks_diff(self.t_ms, j) // 100
             if d < n:
                 n = d if d > 0 else 0
-        r = eng.ps_ring
-        k = eng.ps_k
+        k = r[30]
         yr = self._yring
         psi0 = self._psi0
         for i in range(n):
