@@ -93,6 +93,7 @@ _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMA
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
 _HOLD_LONG_MS = const(15000)  # a quiet tilted rest this long is a hold: a top dwell is 0.5-3 s, a hold 10-60 s (docs/DOMAIN.md section 7(b))
+_ROLL_SAME = const(5000000)  # a hold's roll within this of its roll at arrival came with the descent
 _HOLD_MAX = const(50000000)  # no hold is deeper (depth <= 40 deg, creep <= 5 deg)
 _FAIL_FIRST_MS = const(20000)  # not calibrated after this long: calibration_failed (and every minute)
 _NOTHING = array.array("i", [0] * E_SIZE)  # the second hypothesis' array when there is none
@@ -208,6 +209,8 @@ class Engine(Fusion):
         self._over = 0  # ticks in a row the sensor was turned past any heel drop
         self._walked = False  # walked or stepped since the level was taken
         self._done = [0, 0]
+        self._ref = [0, 0]  # the rep whose rests last judged the axis, and how many reps did
+        self._ph_in = 0
         self._clean = [0, 0]
         self._start_cal(0)
 
@@ -295,7 +298,7 @@ class Engine(Fusion):
         self._out({"type": "side", "t_ms": t, "rep": 0, "side": side})
         # the sensor moves to the other foot: learn level and axis again
         self.recalibrate(t)
-        self._sw = True
+        self._sw = 2
         return len(self._q)
 
     def recalibrate(self, t_ms=None):
@@ -453,15 +456,19 @@ class Engine(Fusion):
         if lr == 0 and tilt + acc + move == 0:
             return "not calibrated: no samples long enough to judge (%d.%d s needed): " \
                    "stand still with the forefoot on the step" % (need // 1000, need % 1000 // 100)
+        how = ""
         if move >= tilt and move >= acc:
             seen = "the foot was turning fast (walking or stepping)"
         elif acc >= tilt:
             seen = "the foot kept accelerating (stepping, shuffling)"
         else:
-            seen = "the foot's tilt kept changing by more than %d deg" % (self.k_rest_band // _UDEG)
+            # sway past the band: a hand on a support halves it (docs/DOMAIN.md section 5)
+            seen = "the foot's tilt kept changing by more than %d deg (swaying)" % (self.k_rest_band // _UDEG)
+            how = " a hand on a rail or the wall,"
         return ("not calibrated: never still for %d.%d s (the longest still spell was %d.%d s); %s. "
-                "Stand with the forefoot on the step, as still as you can, for %d s" % (
-                    need // 1000, need % 1000 // 100, lr // 1000, lr % 1000 // 100, seen, (need + 1499) // 1000 + 1))
+                "Stand with the forefoot on the step,%s as still as you can, for %d s" % (
+                    need // 1000, need % 1000 // 100, lr // 1000, lr % 1000 // 100, seen, how,
+                    (need + 1499) // 1000 + 1))
 
     def axis_reason(self):
         """Why the foot's axis is not known yet."""
@@ -527,10 +534,23 @@ class Engine(Fusion):
         # The axis from where the foot rests tilted (the bottom of a hold,
         # a raised top), while the sign is pending and for the first reps:
         # a rest window's mean direction averages the sway out, which the
-        # first excursion's rotation cannot
-        if ex is not None and (ex.held is not None or ex.reps_done < 2) and tilt >= self.k_axis_min \
-                and self._rw_out[8] < 715:
-            self._axis_from_rest(va)
+        # first excursion's rotation cannot. Later, in the first two reps
+        # held deep enough to judge (first reps that were not held, or
+        # shallower than axis_min_deg, judged nothing), a hold whose roll
+        # came with its descent still corrects a frame 20-60 deg off
+        if ex is not None and tilt >= self.k_axis_min and self._rw_out[8] < 715:
+            # (the roll this rest reads came with the descent, not after
+            # the heel arrived: no roll-out in the hold, the frame is off)
+            d = self._s[_PH] - self._ph_in
+            far = ex.e[E_STATE] == S_HOLD and -_ROLL_SAME < d < _ROLL_SAME
+            r = self._ref
+            if ex.rep != r[0]:
+                r[0] = ex.rep
+                r[1] += 1
+            if ex.held is not None or ex.reps_done < 2:
+                self._axis_from_rest(va, far, 3)
+            elif far and r[1] <= 2:
+                self._axis_from_rest(va, far, 20)
         # a rest window near level while at the top between reps: a strap
         # slip moves the level by more than a person's top varies (+-2 deg)
         if ex is None or ex.held is not None or ex.e[E_STATE] != S_TOP:
@@ -660,7 +680,7 @@ class Engine(Fusion):
                    "axis_source": "hold"})
         ex._start_rep(t, self._lvl_t)
 
-    def _axis_from_rest(self, va):
+    def _axis_from_rest(self, va, far, amin):
         u = self._u
         d = (va[0] * u[0] + va[1] * u[1] + va[2] * u[2]) >> 14
         vb = self._vb
@@ -678,8 +698,13 @@ class Engine(Fusion):
         if vc[0] * p[0] + vc[1] * p[1] + vc[2] * p[2] < 0:
             for i in range(3):
                 vc[i] = -vc[i]
+        # up to 40 deg away; up to 60 (far) when the hold's roll came with
+        # its descent: a first drop that rolled out as it sank, by about as
+        # much as it pitched, taught an axis ~45 deg off, and a clean drop
+        # then sinks about pitch and roll alike. (A roll-out in the hold
+        # comes after the arrival: the axis stays, the roll is judged.)
         a = vangle(vc, p)
-        if 3 * _UDEG < a < 40 * _UDEG:
+        if amin * _UDEG < a < (60 if far else 40) * _UDEG:
             self.set_frame(vc, 1)
             self._s[_RESTART] |= 1  # the angles, from the accelerometer in the new frame
 
@@ -726,7 +751,9 @@ class Engine(Fusion):
         self.ps_ring[31] = 0  # the yaw before was about no frame
         d = self._done
         c = self._clean
-        d[0] = d[1] = c[0] = c[1] = 0  # reset in place: no list made mid-session
+        r = self._ref
+        d[0] = d[1] = c[0] = c[1] = r[1] = 0  # reset in place: no list made mid-session
+        r[0] = -1
         a._start_rep(t, self._ax_t0)
 
     def _keep_yaw(self, ps):
@@ -786,18 +813,26 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
-        if self._sw and not s[_PEND]:
-            # after a side switch, until a rep counts on the new heel,
+        if self._ex.e[E_STATE] != S_HOLD:
+            self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold)
+        if self._sw:
+            # after a side switch (_sw 2: not walked since; 1: walked),
             # walking or stepping says the frame came from the sensor being
-            # moved (held still while re-strapped, on the floor): level and
-            # axis are learned again, from the still spell back on the step
-            if self._ex.reps_done:
-                self._sw = False
-            elif jolt == 2:
+            # moved (held still while re-strapped) or from the floor: level
+            # and axis are learned again, from the still spell back on the
+            # step. The first walk after the switch does so whatever was
+            # counted (weight shifts on the floor lift the heel and read as
+            # "reps", which may have decided the sign; the held "reps" of a
+            # pending sign go with the frame); later walks only until a rep
+            # counts on the new heel
+            if jolt == 2 and (self._sw == 2 or not (s[_PEND] or self._ex.reps_done)):
+                self._sw = 1
                 self._axis_again(t)
                 self.axis_known = False
                 self._moved = True
                 return
+            if self._sw == 1 and not s[_PEND] and self._ex.reps_done:
+                self._sw = 0
         if s[_PEND]:
             ex2 = self._ex2
             ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)

@@ -145,7 +145,7 @@ class Fusion:
     t_ms: int
     jolt: int
     _walked: bool
-    _sw: bool
+    _sw: int
     sway_mdps: int
     _exa: array.array
     _exb: array.array
@@ -201,7 +201,7 @@ class Fusion:
         self._g1 = am // 1000
         self._g2 = (self._g1 >> 2) * (self._g1 >> 2)  # |a/4|^2 of 1 g (the calibration's own from then on)
         self.jolt = 0
-        self._sw = False  # the side was switched and no axis learned since (the sensor moves to the other heel)
+        self._sw = 0  # the side was switched (2; 1 once walked since) and no rep counted since (heelcore.engine)
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
@@ -1046,13 +1046,16 @@ class Fusion:
         self.calibrated = True
         s[_MODE] = M_AXIS
         self._ax_reset(t)
-        self._take_level(t, out, None)
+        # a re-take (a still spell within 3 deg of the level): half way
+        # there, so that the level is the mean of the still start's spells
+        # (a 1.5 s spell's mean is off by up to ~1 deg of 0.1-1 Hz sway)
+        self._take_level(t, out, self._va if retake else None, retake)
 
-    def _take_level(self, t, out, va):
+    def _take_level(self, t, out, va, blend=False):
         # the level "up" and the gyro bias from the rest window just
         # completed (out), said with a calibrated event; va: the level
-        # re-taken with the foot's frame kept (after walking), else the
-        # window's mean direction is the new up
+        # re-taken with the foot's frame kept (after walking; blend: half
+        # way), else the window's mean direction is the new up
         self.set_bias16((out[0], out[1], out[2]))
         if va is None:
             u = self._u
@@ -1060,7 +1063,7 @@ class Fusion:
             u[1] = out[4]
             u[2] = out[5]
         else:
-            self._retare(va, False)
+            self._retare(va, blend)
         self._set_gates()
         self._cal_t = t
         self._walked = False
@@ -1133,6 +1136,8 @@ class Fusion:
         # past where a heel drop goes (a sensor being re-strapped)
         if self.jolt or a2 > self._g2 + (self._g2 >> 1) or a2 < self._g2 - (self._g2 >> 1) or tilt > self.k_pitch_max:
             self._moved = True
+            if self.jolt == 2 and self._sw == 2:
+                self._sw = 1  # walked since the side switch, with no frame to drop
         if tilt < self.k_rest_band:
             # at level (within the sway band): the excursion starts from here
             self._ax_on = False

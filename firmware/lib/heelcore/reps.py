@@ -67,15 +67,16 @@ E_BSTH = const(30)  # the 4 Hz view then (udeg)
 E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
 E_ARRT = const(32)  # when it was last renewed: the heel's arrival at a new depth
 E_HIN = const(33)  # when the hold was entered
-E_BPEND = const(34)  # 1: a rebound late in a hold, bounce-sized, waits for a second (a series)
+E_BPEND = const(34)  # > 0: a rebound late in a hold, bounce-sized, waits for a second (a series): its size (ga)
 E_BPENDT = const(35)  # when it came back down
 E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
-E_N = const(37)
+E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
+E_N = const(38)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(37)  # tc_up: E_UP + OFF + k
-E_DN = const(181)  # E_UP + NK
-E_SIZE = const(325)  # E_DN + NK
+E_UP = const(38)  # tc_up: E_UP + OFF + k
+E_DN = const(182)  # E_UP + NK
+E_SIZE = const(326)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -87,6 +88,7 @@ _BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
 _QUIET_REP_MS = const(8000)  # a hold quiet this long (a top dwell is 0.5-3 s) confirms the frame
 _RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
+_BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -240,18 +242,37 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     # (outside that window a lone rebound is none, but a
                     # second within 2 s of one starts a series: both count,
                     # the cue comes with the second)
+                    ok = 0
                     if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
                             and ga >= (e[E_BLIM] // 1000) * 1024:
-                        if win == 0:
-                            if e[E_BPEND] != 0 and int(ticks_diff(t, e[E_BPENDT])) <= _BSERIES_MS:
-                                win = 1
-                                e[E_BPEND] = 0
-                                e[E_BPAIR] = 1
-                                e[E_BCNT] += 1
-                            else:
-                                e[E_BPEND] = 1
-                                e[E_BPENDT] = t
-                    else:
+                        ok = 1
+                    if win == 0:
+                        # late in a hold: a series must also rebound a
+                        # quarter more than the rebounds this person's sway
+                        # and shake make in their holds (E_HSW: the largest
+                        # that was no bounce; a lone one is none)
+                        hsw = e[E_HSW]
+                        if ga <= hsw + (hsw >> 2):
+                            ok = 0
+                        pg = e[E_BPEND]
+                        if pg > 0 and int(ticks_diff(t, e[E_BPENDT])) > _BSERIES_MS:
+                            if pg > hsw:
+                                hsw = pg
+                            pg = 0
+                            e[E_BPEND] = 0
+                        if ok == 0:
+                            if ga > hsw:
+                                hsw = ga
+                        elif pg > 0:
+                            win = 1
+                            e[E_BPEND] = 0
+                            e[E_BPAIR] = 1
+                            e[E_BCNT] += 1
+                        else:
+                            e[E_BPEND] = ga
+                            e[E_BPENDT] = t
+                        e[E_HSW] = hsw
+                    elif ok == 0:
                         win = 0
                     if win != 0:
                         e[E_BCNT] += 1
@@ -527,6 +548,9 @@ class Reps:
         self._rise_h = 0  # where the rise started from (udeg)
         self._past_bottom = False
         self._at_bottom = False
+        self._bot_s = 0  # the 2 Hz view summed (mdeg) over the first ticks at the bottom
+        self._bot_n = 0
+        self._shal = False  # the rise began from a short, shallow bottom: no rep
         self._snap = False
         self._roll_out = False
         self._roll_since = None
@@ -564,6 +588,7 @@ class Reps:
         sr = self.eng.sway_mdps
         e[E_BRATE] = self.eng.k_brate + (sr >> 1)
         e[E_SWAY] = sw * 3 >> 2
+        e[E_HSW] = e[E_HSW] * 3 >> 2  # (and the sway in holds)
         # never before the previous rep's end
         if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
             onset = self._t_last_end
@@ -806,6 +831,9 @@ class Reps:
         if self._thf >= zone and not self._at_bottom:
             self._at_bottom = True
             e[E_HOLDT] = t  # the heel reached the bottom zone
+        if self._at_bottom and self._bot_n < _BOT_N:
+            self._bot_s += self._thf // 1000
+            self._bot_n += 1
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
             if self._settle is None:
                 self._settle = t
@@ -814,6 +842,10 @@ class Reps:
                     self._enter_hold(t, th)
                 else:
                     self.cancel("too shallow")
+                    # at rest there 1 s: a top, as at the top (level,
+                    # or a raised top once back at rest above level)
+                    if self._thf < (eng.k_top_band if self.top_ref <= 0 else 0):
+                        self.top_ref = self._thf if self._thf < 0 else 0
                 return
         else:
             self._settle = None
@@ -828,6 +860,18 @@ class Reps:
             return
         if peak < self._min_pk and self._thf < top + eng.k_top_band and wf < 0:
             self.cancel("too shallow")
+
+    def _shallow(self):
+        # a short stay at the bottom (no hold, or a short one) whose mean
+        # level is shallower than a rep: a partial drop or a weight shift
+        # whose peak sway or tremor took past the valid-rep depth (the
+        # person's sway adds 0.3-2 deg, docs/DOMAIN.md section 7(b)). (The
+        # bottom zone's mean is under its deepest point by about a
+        # fifteenth of the travel when the heel turns straight back up.)
+        # Only once two reps counted: until then the engine still learns
+        # the frame from them (the axis from rests, the sign from depths)
+        n = self._bot_n
+        return self.reps_done >= 2 and 0 < n < _BOT_N and self._bot_s < ((self._min_pk - (self._speak - self._rep_top) // 15) // 1000) * n
 
     def _tc_up_at(self, level):
         k = level // _UDEG + OFF + 1
@@ -1017,6 +1061,9 @@ class Reps:
                 self._depth_settled = th
             else:
                 self._depth_settled += (self._thf - self._depth_settled) // 80
+        if self._bot_n < _BOT_N:
+            self._bot_s += self._thf // 1000
+            self._bot_n += 1
         reb = self.bounces_sync(t)
         if reb and self._rising(t, th):
             self._enter_rise(t)
@@ -1031,6 +1078,7 @@ class Reps:
             self._peak_up = -e[E_BMINW]
         e[E_STATE] = S_RISE
         e[E_TRACK] = 0
+        self._shal = self._shallow()
         e[E_THMIN] = self.eng.th_now(self)
         e[E_TTHMIN] = t
         # when the heel left the bottom: the fit of the rise so far, else
@@ -1153,6 +1201,12 @@ class Reps:
         return ticks_add(t_hi, -(s_hi * T // Q14)), ticks_add(t_lo, (Q14 - s_lo) * T // Q14), mean
 
     def _end_rep(self, t, t_end, interrupted=False):
+        if self._shal and not interrupted:
+            # back at the top from a partial drop: no rep (cancelled here,
+            # not at the bottom, so that the rise starts none)
+            self.cancel("too shallow")
+            self._t_last_top = t
+            return
         eng = self.eng
         e = self.e
         peak = e[E_PEAK]
