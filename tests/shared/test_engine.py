@@ -1449,3 +1449,29 @@ def test_unheld_first_reps_on_an_axis_that_rolled_out_leave_the_held_ones_to_cor
     assert len(ends) == 4, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
     for r in ends[2:]:
         assert abs(r["depth_deg"] - 20.0) < 1.5, r
+
+
+def test_a_twist_as_the_heel_leaves_the_top_is_the_reps():
+    # docs/DOMAIN.md section 7(a): a twist is the yaw's change within the
+    # rep, from the heel leaving the top. A foot that turns 22 deg and back
+    # in the first 1.6 s of a slow (7 s) descent, before the rep machine
+    # sees a descent, twisted in that rep; 15 deg is no twist, and the same
+    # 22 deg turn at the top (20-23 s), ended 1 s before the heel leaves it,
+    # is no rep's
+    def twist(t0, deg):
+        def extra(t):
+            s = t - t0
+            if s < 0 or s > 1.6:
+                return 0.0, 0.0, 0.0
+            if s <= 0.6:
+                return 0.0, 0.0, deg * _mj(s / 0.6)
+            if s <= 0.9:
+                return 0.0, 0.0, deg
+            return 0.0, 0.0, deg * (1.0 - _mj((s - 0.9) / 0.7))
+        return extra
+    # the second rep leaves the top at 3 + 7 + 8 + 2 + 3 = 23 s
+    segs, end = script((7, 24), (8, 24), (2, 0), (3, 0), (7, 24), (8, 24), (2, 0), (3, 0))
+    for t0, deg, want in ((23.0, 22.0, True), (23.0, 15.0, False), (20.4, 22.0, False)):
+        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(t0, deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (t0, deg, ends)

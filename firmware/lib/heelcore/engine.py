@@ -201,6 +201,10 @@ class Engine(Fusion):
         # the two sign hypotheses' rep machines, made once with the engine
         # and reset when an axis is learned (learn_axis)
         self._hyp = (Reps(self, 1, 0, 0), Reps(self, -1, 0, 0))
+        # the yaw (udeg) at each of the last 30 ticks, across the top: a
+        # rep's twist window starts with them (heelcore.reps); [30] the
+        # next slot, [31] the ticks kept since the frame was learned (<= 30)
+        self.ps_ring = zeros("i", 32)
         self._jolt_t = None  # the last tick that saw walking or stepping
         self._over = 0  # ticks in a row the sensor was turned past any heel drop
         self._walked = False  # walked or stepped since the level was taken
@@ -744,12 +748,23 @@ class Engine(Fusion):
         self._pend_t0 = t
         self._hrun[2] = 0
         self._lvl_t = t
+        self.ps_ring[31] = 0  # the yaw before was about no frame
         d = self._done
         c = self._clean
         r = self._ref
         d[0] = d[1] = c[0] = c[1] = r[1] = 0  # reset in place: no list made mid-session
         r[0] = -1
         a._start_rep(t, self._ax_t0)
+
+    def _keep_yaw(self, ps):
+        # bytecode, once a tick: as native code in _run_tick, ~80 bytes more
+        # of the heap the board's code and data share
+        r = self.ps_ring
+        k = r[30]
+        r[k] = ps
+        r[30] = k + 1 if k < 29 else 0
+        if r[31] < 30:
+            r[31] += 1
 
     @micropython.native
     def _run_tick(self, t, wraw):
@@ -760,6 +775,7 @@ class Engine(Fusion):
         ph = s[_PH]
         ps = s[_PS]
         wl = s[_WL]
+        self._keep_yaw(ps)
         if -3 * _UDEG < th < 3 * _UDEG and -5 * _UDEG < ph < 5 * _UDEG:
             self._lvl_t = t
         # the sensor turned past any heel drop (max_pitch_deg + 10 from the

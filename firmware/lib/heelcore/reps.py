@@ -693,7 +693,12 @@ class Reps:
         bl[4] += a * b
         # twist: the yaw's range over the last 3 s (a twist takes 0.3-2 s;
         # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
-        # a degree, over a minute's hold it would be a twist of its own)
+        # a degree, over a minute's hold it would be a twist of its own),
+        # the ticks before the rep machine saw the descent included: the
+        # heel leaves the top 1-3 s before that, and a twist comes early
+        # in the rep, as the heel sinks
+        if self._yn == 0:
+            self._yaw_before()
         # The gyro's yaw is about the foot's up axis; a twist is about the
         # vertical, which the heel pitched by th sees at cos(th)
         # (docs/DOMAIN.md section 7(b): 10-25 deg twists, 20-40 deg deep):
@@ -730,6 +735,31 @@ class Reps:
         if not self._twisted and hi - lo > eng.k_twist:
             self._twisted = True
             self.out("twist", t, yaw_deg=udeg_c(dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi))
+
+    def _yaw_before(self):
+        # the rep's twist window starts with the yaw of the ticks the engine
+        # kept (up to 3 s, since its frame was learned and since the last
+        # walking-like jolt: a rep started again while walking or turning
+        # away is not cued for the turn), as yaw since the rep's start (at
+        # the top, about the vertical as it is)
+        eng = self.eng
+        r = eng.ps_ring
+        n = r[31]
+        if n > 29:
+            n = 29
+        j = eng._jolt_t
+        if j is not None:
+            d = ticks_diff(self.t_ms, j) // 100
+            if d < n:
+                n = d if d > 0 else 0
+        k = r[30]
+        yr = self._yring
+        psi0 = self._psi0
+        for i in range(n):
+            k = k - 1 if k > 0 else 29
+            yr[n - 1 - i] = _wrap180(r[k] - psi0)
+        self._yi = n
+        self._yn = n
 
     def bounces_sync(self, t):
         # emit the bounces the core counted; 1 while a rebound is under way
