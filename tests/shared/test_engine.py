@@ -1407,6 +1407,22 @@ def test_a_partial_drop_that_sway_takes_past_8_deg_is_no_rep():
         assert len(ends) == 4, (rate, [(r["start_ms"], r["depth_deg"]) for r in ends])
         assert 47500 < ends[2]["start_ms"] < 49500 and ends[2]["no_hold"], (rate, ends[2])
 
+
+def _reps_after_a_first_drop_that_rolled_out(segs, end, t1, roll, pitch):
+    # the foot rolls out roll deg at pitch deg, in proportion, until t1 (the
+    # first rep's rise), then sinks about the true pitch axis alone; a
+    # shoe-like tilted mounting; the four reps counted
+    def roll_out(t):
+        if t <= t1:
+            p, _ = angles_at(segs, t)
+            return (0.0, roll * p / pitch)
+        return (0.0, 0.0)
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=roll_out, mount=7, tilt_deg=8.0))
+    ends = _reps(evs)
+    assert len(ends) == 4, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    return ends
+
+
 def test_a_first_drop_that_rolls_out_does_not_leave_the_axis_45_deg_off():
     # the first drop rolls out as it sinks, about as much as it pitches
     # (17 deg of roll at 18 deg of pitch): its rotation is an axis 43 deg
@@ -1415,15 +1431,7 @@ def test_a_first_drop_that_rolls_out_does_not_leave_the_axis_45_deg_off():
     # left 43 deg off reads cos 43 = 0.73 of it: 13 deg for 18)
     segs, end = rep_script(reps=4, depth=18.0, hold=9.0)
     t1 = segs[2][1]  # the first rise's end
-
-    def roll_out(t):
-        if t <= t1:
-            p, _ = angles_at(segs, t)
-            return (0.0, 17.0 * p / 18.0)
-        return (0.0, 0.0)
-    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=roll_out, mount=7, tilt_deg=8.0))
-    ends = _reps(evs)
-    assert len(ends) == 4, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    ends = _reps_after_a_first_drop_that_rolled_out(segs, end, t1, 17.0, 18.0)
     for r in ends[1:]:
         assert abs(r["depth_deg"] - 18.0) < 1.5, r
 
@@ -1438,15 +1446,7 @@ def test_unheld_first_reps_on_an_axis_that_rolled_out_leave_the_held_ones_to_cor
     segs, end = script((2.5, 20), (0.5, 20), (1.5, 0), (3, 0), (2.5, 20), (0.5, 20), (1.5, 0), (3, 0),
                        (3, 20), (9, 20), (2, 0), (3, 0), (3, 20), (9, 20), (2, 0), (3, 0))
     t1 = segs[3][0]  # the first rise's end
-
-    def roll_out(t):
-        if t <= t1:
-            p, _ = angles_at(segs, t)
-            return (0.0, 16.0 * p / 20.0)
-        return (0.0, 0.0)
-    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=roll_out, mount=7, tilt_deg=8.0))
-    ends = _reps(evs)
-    assert len(ends) == 4, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    ends = _reps_after_a_first_drop_that_rolled_out(segs, end, t1, 16.0, 20.0)
     for r in ends[2:]:
         assert abs(r["depth_deg"] - 20.0) < 1.5, r
 
