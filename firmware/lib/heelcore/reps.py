@@ -437,7 +437,8 @@ class Reps:
         calm = -eng.k_hold_rate < wf < eng.k_hold_rate
         # the top this rep will start from: where the heel rests between
         # reps, at level or on a raised top (never below level)
-        # (on a raised top, deeper than it was only at rest 1.5 s within
+        # (on a raised top (not from a foot lifted past any, 30 deg and
+        # more), deeper than it was only at rest 1.5 s within
         # half a degree of where the calm spell began: a slow sink from a
         # raised top turns slower than the hold rate, and sway makes it
         # pause now and then)
@@ -447,7 +448,7 @@ class Reps:
             if self._top_since is None or (raised and (d > _UDEG // 2 or d < -_UDEG // 2)):
                 self._top_since = t
                 self._top_th0 = th
-            elif ticks_diff(t, self._top_since) >= (1500 if raised and th > self.top_ref else 500):
+            elif ticks_diff(t, self._top_since) >= (1500 if raised and th > self.top_ref > -_WALK_UDEG else 500):
                 self.top_ref = th if th < 0 else 0
         else:
             self._top_since = None
@@ -537,6 +538,7 @@ class Reps:
         self._k_first = 0
         self._settle = None
         self._settle_th = 0
+        self._calm0 = None
         self._t_dend = t
         self._t_hs = t  # hold start
         self._hold_ticks = 0
@@ -680,7 +682,8 @@ class Reps:
         # stay under it)
         dt = ticks_diff(t, self._roll_t)
         fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt \
-            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD)
+            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD
+                 or (self._calm0 is not None and ticks_diff(t, self._calm0) >= eng.k_hold_enter))
         self._roll_prev = extra
         self._roll_t = t
         if fast and not self._roll_out:
@@ -859,6 +862,8 @@ class Reps:
         # from level to a shallow depth or longer from a raised top, turns
         # slower than the hold rate all the way, docs/DOMAIN.md section 7(b))
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
+            if self._calm0 is None:
+                self._calm0 = t  # (calm at the bottom since, sinking or not)
             if self._settle is None or self._thf - self._settle_th > _SINK_UDEG:
                 self._settle = t
                 self._settle_th = self._thf
@@ -874,6 +879,7 @@ class Reps:
                 return
         else:
             self._settle = None
+            self._calm0 = None
         # rising without a hold
         if reb and self._rising(t, th):
             if peak < self._min_pk:
