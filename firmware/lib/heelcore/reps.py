@@ -399,7 +399,9 @@ class Reps:
         self.eng.ex_event(self, f)
 
     # ------------------------------------------------------------- tick
-    @micropython.native
+    # Bytecode (as every rep-machine step now): 10 times a second per
+    # hypothesis; as armv6m machine code tick, _step_rep and _hold_tick
+    # took 1.5 KB more of the heap (docs/DESIGN.md, RAM).
     def tick(self, t, th, thf, wf, wl, jolt, ph, ps):
         """The slow tick, with the signal's values (this hypothesis mirrors
         them): th (udeg), thf (2 Hz view, udeg), wf (its rate, mdps), wl
@@ -641,7 +643,6 @@ class Reps:
         self._top_since = None
 
     # ------------------------------------------------------------- reps
-    @micropython.native
     def _step_rep(self, t, wlmax, wlmin, jolt, ph, ps):
         eng = self.eng
         e = self.e
@@ -910,7 +911,6 @@ class Reps:
             return self.e[E_UP + k]
         return self._t_onset
 
-    @micropython.native
     def _rising(self, t, th):
         # A rise reaches the top; a rebound (bounce), a strap slip or a roll
         # transient and sway turn back. Confirm once the heel is back within
@@ -1042,7 +1042,6 @@ class Reps:
         self.out("hold_start", t, depth_deg=udeg_c(th))
         self._hold_tick(t)
 
-    @micropython.native
     def _hold_tick(self, t):
         el = ticks_diff(t, self._t_hs)
         while (self._hold_ticks + 1) * 1000 <= el:
@@ -1155,7 +1154,9 @@ class Reps:
             self._snap = True
             self.out("snap_up", t, speed_dps=c2(rdiv(self._peak_up, 10)))
 
-    @micropython.native
+    # Bytecode, not native, as _step_desc and _step_hold: 10 times a second
+    # while rising; with _rising, 1.9 KB more of the heap as armv6m machine
+    # code (docs/DESIGN.md, RAM).
     def _step_rise(self, t, th, wlmin):
         eng = self.eng
         e = self.e
