@@ -1475,3 +1475,71 @@ def test_a_twist_as_the_heel_leaves_the_top_is_the_reps():
         eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(t0, deg)))
         ends = _reps(evs)
         assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (t0, deg, ends)
+
+
+def test_a_first_drop_after_an_axis_taught_by_a_weight_shift_keeps_its_tempo():
+    # a weight shift rolls the heel 14 deg out and back before the first
+    # drop: that roll teaches an axis, and the first drop (to 22 deg), at
+    # rest in it, reads as roll: the axis is learned again from there, with
+    # the heel already well down. The levels it passed before were not seen
+    # in the new frame: the descent's fit starts from the ones it crosses
+    # after. (It took them all as crossed at once: the 4 s descent read
+    # 2.2 s at 14.6 deg/s with a 0.6 s longer hold, the 1.5 s one 0.66 s at
+    # 48.6 deg/s.)
+    def roll(t):
+        if 3.5 <= t < 4.5:
+            return (0.0, 14.0 * (t - 3.5))
+        if 4.5 <= t < 6.5:
+            return (0.0, 14.0)
+        if 6.5 <= t < 7.5:
+            return (0.0, 14.0 * (7.5 - t))
+        return (0.0, 0.0)
+    for dur, fast in ((4.0, False), (1.5, True)):
+        segs, end = script((5, 0), (dur, 22), (8, 22), (2, 0), (2, 0), (4, 22), (8, 22), (2, 0), (2, 0), still=3.5)
+        eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=roll))
+        ends = _reps(evs)
+        assert len(ends) == 2, (dur, ends)
+        r = ends[0]
+        # truth: from 8.5 s, mean 0.8 * 22 / (0.507 * dur) over 10-90 %, hold 8 s
+        v = 0.8 * 22.0 / (0.507 * dur)
+        assert abs(r["start_ms"] - 8500) < 500 and abs(r["descent_s"] - dur) < 0.5, (dur, r)
+        assert abs(r["descent_speed_dps"] - v) < 0.15 * v and r["fast_descent"] == fast, (dur, r)
+        assert abs(r["hold_s"] - 8.0) < 0.4, (dur, r)
+
+
+def test_a_slow_sink_from_a_raised_top_is_timed_from_the_top():
+    # docs/DOMAIN.md section 7(b): a descent takes 2-6 s from level, so
+    # from a raised top (18 deg up) to a shallow 11 deg it takes up to
+    # 16 s, turning at 3.4 deg/s at most: slower than the hold rate all
+    # the way. It is neither a new top (the heel was taken to rest wherever
+    # it sank to, and the rep timed from there: 8 s late) nor a hold once
+    # it has passed 80 % of its depth (it was held 4.9 s where it rested
+    # 1 s)
+    segs, end = script((1.5, -18), (3, -18), (5, 22), (12, 22), (2, -18), (3, -18), (16, 11), (1, 11), (2, -18),
+                       (3, -18), (5, 22), (10, 22), (2, -18), (3, -18))
+    for sway in ((0.5, 1.0), (1.0, 2.0)):
+        eng, evs = run(generate(segs, end, sway=sway, radius=0.17))
+        ends = _reps(evs)
+        assert len(ends) == 3, (sway, ends)
+        r = ends[1]  # truth: 29.5-48.5 s, descent 16 s, hold 1 s
+        assert abs(r["start_ms"] - 29500) < 1500 and r["descent_s"] > 13.0, (sway, r)
+        assert r["hold_s"] < 2.5 and abs(r["depth_deg"] - 11.0) < 1.0, (sway, r)
+        for r in (ends[0], ends[2]):
+            assert abs(r["hold_s"] - (12.0 if r is ends[0] else 10.0)) < 0.5, (sway, r)
+
+
+def test_a_hold_that_shakes_all_along_reads_its_mean_depth():
+    # fatigue shake (docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8 Hz)
+    # all through a 15 s hold keeps the heel from ever looking still: no
+    # hold is entered, and the depth was the shake's deepest moment (25.6
+    # and 27.4 deg for 22 at 100 and 25 Hz): once the heel has gone no
+    # deeper for 8 s it is the hold's mean level, as in a calm hold
+    def extra(t):
+        return (1.5 * math.sin(2 * math.pi * 6.0 * t) if 24.0 <= t <= 39.5 else 0.0), 0.0
+    segs, end = script((3, 22), (10, 22), (2, 0), (3, 0), (3, 22), (15, 22), (2, 0), (3, 0))
+    for rate in (100, 25):
+        eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra, rate_hz=rate))
+        ends = _reps(evs)
+        assert len(ends) == 2, (rate, ends)
+        for r in ends:
+            assert abs(r["depth_deg"] - 22.0) < 2.0 and not r["no_hold"], (rate, r)

@@ -1105,7 +1105,9 @@ class Fusion:
         s[_RY] = 0
         s[_RZ] = 0
         self._ax_bad = False
-        self._ax_k = 0
+        # the crossings up to where the foot is now were before this
+        # (a frame dropped mid-drop): not stamped now, as if all at once
+        self._ax_k = 63
         self._ax_peak = 0
         self._ax_prev = 0
         self._ax_accel = False  # learn from the accelerometer alone (the gyro missed the start)

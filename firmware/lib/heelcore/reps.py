@@ -88,7 +88,10 @@ _BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
 _QUIET_REP_MS = const(8000)  # a hold quiet this long (a top dwell is 0.5-3 s) confirms the frame
 _RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
+_SINK_UDEG = const(1500000)  # deeper than this since the heel turned slow: still sinking
+_REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent that went on in it
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
+_NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -362,6 +365,7 @@ class Reps:
         self.t_ms = t
         self.top_ref = 0  # the top this rep starts from (udeg): level, or a raised top
         self._top_since = None
+        self._top_th0 = 0  # where the heel was then (udeg)
         # since when the heel rests where the last rep's rise ended: -1 not
         # yet, None not since it was above level (or no rep ended)
         self._lvl_t = None
@@ -435,10 +439,18 @@ class Reps:
         calm = -eng.k_hold_rate < wf < eng.k_hold_rate
         # the top this rep will start from: where the heel rests between
         # reps, at level or on a raised top (never below level)
+        # (on a raised top (not from a foot lifted past any, 30 deg and
+        # more), deeper than it was only at rest 1.5 s within
+        # half a degree of where the calm spell began: a slow sink from a
+        # raised top turns slower than the hold rate, and sway makes it
+        # pause now and then)
         if calm and th < (band if self.top_ref <= 0 else 0):
-            if self._top_since is None:
+            raised = th < -band
+            d = th - self._top_th0
+            if self._top_since is None or (raised and (d > _UDEG // 2 or d < -_UDEG // 2)):
                 self._top_since = t
-            elif ticks_diff(t, self._top_since) >= 500:
+                self._top_th0 = th
+            elif ticks_diff(t, self._top_since) >= (1500 if raised and th > self.top_ref > -_WALK_UDEG else 500):
                 self.top_ref = th if th < 0 else 0
         else:
             self._top_since = None
@@ -527,6 +539,8 @@ class Reps:
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
         self._k_first = 0
         self._settle = None
+        self._settle_th = 0
+        self._calm0 = None
         self._t_dend = t
         self._t_hs = t  # hold start
         self._hold_ticks = 0
@@ -669,7 +683,8 @@ class Reps:
         # stay under it)
         dt = ticks_diff(t, self._roll_t)
         fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt \
-            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD)
+            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD
+                 or (self._calm0 is not None and ticks_diff(t, self._calm0) >= eng.k_hold_enter))
         self._roll_prev = extra
         self._roll_t = t
         if fast and not self._roll_out:
@@ -835,9 +850,24 @@ class Reps:
         if self._at_bottom and self._bot_n < _BOT_N:
             self._bot_s += self._thf // 1000
             self._bot_n += 1
+        if ticks_diff(t, e[E_ARRT]) >= _NOHOLD_DEPTH_MS:
+            # 8 s and no deeper, and never calm enough for a hold (a
+            # fatigue shake): the depth is the bottom's mean level, as in a
+            # hold, not the shake's deepest moment
+            if self._depth_settled is None:
+                self._depth_settled = self._thf
+            else:
+                self._depth_settled += (self._thf - self._depth_settled) // 80
+        # (and no longer sinking: the heel 1.5 deg deeper than when it
+        # turned that slow is still on its way down; a slow descent, 2-6 s
+        # from level to a shallow depth or longer from a raised top, turns
+        # slower than the hold rate all the way, docs/DOMAIN.md section 7(b))
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
-            if self._settle is None:
+            if self._calm0 is None:
+                self._calm0 = t  # (calm at the bottom since, sinking or not)
+            if self._settle is None or self._thf - self._settle_th > _SINK_UDEG:
                 self._settle = t
+                self._settle_th = self._thf
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
                 if peak >= self._min_pk:
                     self._enter_hold(t, th)
@@ -850,6 +880,7 @@ class Reps:
                 return
         else:
             self._settle = None
+            self._calm0 = None
         # rising without a hold
         if reb and self._rising(t, th):
             if peak < self._min_pk:
@@ -924,6 +955,12 @@ class Reps:
                 best = j
                 bres = self._fit_res
         if best < 0 or not self._fit_up(pk - best * 500000 if best < 5 else px):
+            top = self._rep_top
+            if self._k_first - OFF > (top + (pk - top) // 10) // _UDEG + 1:
+                # the descent's first tenth was never seen (the frame was
+                # learned again with the heel already down): from when the
+                # heel reached the bottom zone
+                return self.e[E_HOLDT]
             return self.e[E_TPEAK] if self._settle is None else self._settle
         on = self._fit_on
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
@@ -997,7 +1034,8 @@ class Reps:
             self._t_dend = t
         self._t_hs = self._hold_start(self._t_dend)
         e[E_STATE] = S_HOLD
-        e[E_TRACK] = 0
+        # (first crossings of new depths go on: a slow descent's tail may
+        # turn slower than the hold rate, see _enter_rise)
         e[E_HIN] = t
         self._hold_ref = e[E_PEAK]
         self._hold_in = t
@@ -1074,6 +1112,24 @@ class Reps:
 
     def _enter_rise(self, t):
         e = self.e
+        if e[E_STATE] == S_HOLD and e[E_TRACK] == 2 and ticks_diff(t, self._t_hs) < _REFIT_MS:
+            # a short hold: the descent may have gone on in it (the tail of
+            # a slow one turns slower than the hold rate, docs/DOMAIN.md
+            # section 7(b): 2-6 s from level, longer from a raised top):
+            # fitted again with the crossings since, it ends later, never
+            # after now (the tempo's own fit stays)
+            fm = self._fast_mean
+            fT = self._fit_T
+            fr = self._fit_res
+            on = self._t_onset
+            de = self._desc_end(t, self._hold_last if self._hold_last else self._thf)
+            if ticks_diff(de, self._t_dend) > 0 and ticks_diff(de, t) < 0:
+                self._t_dend = de
+                self._t_hs = self._hold_start(de)
+            self._fast_mean = fm
+            self._fit_T = fT
+            self._fit_res = fr
+            self._t_onset = on
         # the rise began as a rebound: its fastest upward rate counts
         if -e[E_BMINW] > self._peak_up:
             self._peak_up = -e[E_BMINW]
