@@ -1391,7 +1391,6 @@ def test_a_toe_rise_right_after_the_still_start_leaves_the_top_at_level():
         assert abs(r["start_ms"] - t0) < 600 and abs(r["depth_deg"] - 22.0) < 1.5 and abs(r["hold_s"] - 10.0) < 0.75, r
 
 
-
 def test_a_partial_drop_that_sway_takes_past_8_deg_is_no_rep():
     # a 7.5 deg drop held 0.5 s is a partial (docs/DOMAIN.md section 7(a):
     # a rep is 8 deg deep at least); unsupported sway (2 deg, section 7(b))
@@ -1543,3 +1542,37 @@ def test_a_hold_that_shakes_all_along_reads_its_mean_depth():
         assert len(ends) == 2, (rate, ends)
         for r in ends:
             assert abs(r["depth_deg"] - 22.0) < 2.0 and not r["no_hold"], (rate, r)
+
+
+def test_a_frame_taught_by_roll_sway_is_learned_again_from_the_first_long_hold():
+    # A shoe mount doubles the heel's roll (docs/DOMAIN.md section 7(b):
+    # gain 0.5-2.0), so unsupported roll sway (2-3 deg) swings the sensor
+    # +-6 deg: over a 6 deg partial drop it teaches an axis ~70 deg off the
+    # drop's, and two of its swings read as reps decide the sign. The held
+    # reps that follow (15 deg, their coupled roll 0.6 of it: 17.5 deg of
+    # tilt) then read 7 deg, and the doubled sway splits their holds. A
+    # quiet hold 8 s long outlasts any roll-out (0.5-5 s): read 30-75 deg
+    # off forward, its own direction is the foot's, and the rep goes on;
+    # read sideways (no sway left to start a rep), the frame is learned
+    # again from it and the rep restarts where the heel left level
+    moves = [(2, 6), (4, 6), (2, 0), (4, 0)]
+    for _ in range(3):
+        moves += [(4, 15), (25, 15), (2, 0), (3, 0)]
+    segs, end = script(*moves, still=5.0)
+    t0 = segs[0][0]
+    t1 = segs[2][1]
+    for side, mount, sway in (("left", 7, 3.0), ("right", 4, 3.0), ("left", 7, 0.0)):
+        def extra(t, sway=sway):
+            p, _ = angles_at(segs, t)
+            if t < t0:
+                return 0.0, 0.0
+            if t <= t1:
+                return 0.0, 6.0 * math.sin(math.pi * (t - t0))
+            return 0.0, -0.6 * p + sway * math.sin(2.3 * t) * math.sin(0.31 * t)
+        eng, evs = run(generate(segs, end, sway=(1.0, 1.0), radius=0.17, extra=extra, mount=mount, tilt_deg=8.0,
+                                side=side))
+        held = [r for r in _reps(evs) if r["hold_s"] > 5.0]
+        assert len(held) == 3, (side, mount, sway, [(r["start_ms"], r["depth_deg"], r["hold_s"]) for r in _reps(evs)])
+        for r in held:
+            assert abs(r["depth_deg"] - 17.5) < 1.5, (side, mount, sway, r)
+        assert held[0]["hold_s"] > 15.0 and min(r["hold_s"] for r in held[1:]) > 24.0, (side, mount, sway, held)

@@ -92,6 +92,7 @@ _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
+_HOLD_AXIS_MS = const(8000)  # a quiet tilted rest this long reads the foot's axis: a roll-out lasts 0.5-5 s (docs/DOMAIN.md section 7(b))
 _HOLD_LONG_MS = const(15000)  # a quiet tilted rest this long is a hold: a top dwell is 0.5-3 s, a hold 10-60 s (docs/DOMAIN.md section 7(b))
 _ROLL_SAME = const(5000000)  # a hold's roll within this of its roll at arrival came with the descent
 _HOLD_MAX = const(50000000)  # no hold is deeper (depth <= 40 deg, creep <= 5 deg)
@@ -620,37 +621,52 @@ class Engine(Fusion):
         if self._ex.quiet_reps >= 2:
             h[2] = 0
             return False
-        need = 2 * self._ex.quiet_max
-        if need < _HOLD_LONG_MS:
-            need = _HOLD_LONG_MS
-        if h[1] < 3 or ticks_diff(t, h[0]) < need or vangle(d, va) > band:
-            return False
-        h[2] = 0
-        # the run's mean direction, its horizontal part (heel down: the
-        # forward axis, where gravity leans)
-        u = self._u
+        # The run's mean direction (a 1.5 s window's mean is off by up to
+        # the sway: 2-3 deg of roll unsupported, x2 on a shoe mount)
         vb = self._vb
         vb[0] = h[3]
         vb[1] = h[4]
         vb[2] = h[5]
-        if not vunit(vb):
+        if h[1] < 3 or not vunit(vb) or vangle(vb, va) > band:
             return False
+        # its horizontal part (heel down: the forward axis, where gravity leans)
+        u = self._u
         dd = (vb[0] * u[0] + vb[1] * u[1] + vb[2] * u[2]) >> 14
         for i in range(3):
             vb[i] -= dd * u[i] >> 14
         if not vunit(vb):
             return False
         f = self._f
-        p = self._p
         x = (vb[0] * f[0] + vb[1] * f[1] + vb[2] * f[2]) >> 14
-        y = (vb[0] * p[0] + vb[1] * p[1] + vb[2] * p[2]) >> 14
-        if x > 0 and 3 * x * x >= y * y:
-            return False  # read as heel down, within 60 deg of forward
+        # Read as heel down within 60 deg of forward, or sideways: 8 s of
+        # it outlast any roll-out or inward roll (0.5-5 s, docs/DOMAIN.md
+        # section 7(b)). Heel up (a rise onto the toes): as long as the
+        # longest quiet hold the frame has read as heel down, twice
+        # (that decided which way is down: the stronger evidence wins)
+        need = _HOLD_AXIS_MS
+        if x < 0 and 3 * x * x >= 16384 * 16384 - x * x:
+            need = 2 * self._ex.quiet_max
+            if need < _HOLD_LONG_MS:
+                need = _HOLD_LONG_MS
+        if ticks_diff(t, h[0]) < need:
+            return False
+        h[2] = 0
         vc = self._vc  # p = f x u
         vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
         vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
         vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
         if not vunit(vc):
+            return False
+        if x > 0 and 4 * x * x >= 3 * 16384 * 16384:
+            return False  # within 30 deg of forward
+        if 4 * x >= 16384 and self._ex.e[E_STATE] >= S_DESC:
+            # 30-75 deg off: the frame came from an excursion sway swayed
+            # (a shallow first drop under a shoe mount's doubled roll sway);
+            # this hold's own direction is the foot's (its pitch and
+            # coupled roll, as a drop's rotation) and the rep under way
+            # goes on
+            self.set_frame(vc, 1)
+            self._s[_RESTART] |= 1
             return False
         self._reframe(t, vc)
         return True
