@@ -24,7 +24,7 @@ SPEC = {
     "depth_target_deg": (20.0, 5.0, 45.0, "f", "heel depth below level that counts as a full drop"),
     # calibration
     "still_gyro_dps": (3.0, 0.5, 10.0, "f", "unused since still is judged on orientation (still_band_deg); accepted so that older settings files load"),
-    "still_band_deg": (5.0, 2.0, 10.0, "f", "the foot counts as still while its tilt stays this close to its mean (sway is 0.3-3 deg; twice this in the still start: a shoe mount doubles the roll)"),
+    "still_band_deg": (5.0, 2.0, 10.0, "f", "the foot counts as still while its tilt stays this close to its mean (sway is 0.3-3 deg)"),
     "still_time_s": (1.5, 0.5, 10.0, "f", "still time that calibrates the level and the gyro bias (and tracks them later)"),
     "axis_min_deg": (8.0, 4.0, 30.0, "f", "tilt of the first descent needed to learn the foot's pitch axis"),
     "fusion_tau_s": (1.0, 0.2, 5.0, "f", "complementary filter time constant"),

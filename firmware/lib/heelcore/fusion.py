@@ -1321,7 +1321,12 @@ class Fusion:
             # a window on twice the band (the still start) that ends away
             # from its mean is a drop's start, not a still spell: neither a
             # level nor the person's sway (learn_axis) comes from it
-            d = self._off(va)
+            # (how far the foot is now from the window's mean, udeg, >= 1)
+            vc = self._vc
+            vc[0] = s[_ALX] >> 4
+            vc[1] = s[_ALY] >> 4
+            vc[2] = s[_ALZ] >> 4
+            d = vangle(vc, va) + 1 if vunit(vc) else _UDEG * 180
             if d >= self.k_rest_band:
                 self._rw[17] = 0
                 return
@@ -1372,17 +1377,6 @@ class Fusion:
             self._take_level(t, out, va)
             return
         self.rest_run(t, va, tilt)
-
-    def _off(self, va):
-        # how far the foot is now from va (udeg; at least 1)
-        s = self._s
-        vc = self._vc
-        vc[0] = s[_ALX] >> 4
-        vc[1] = s[_ALY] >> 4
-        vc[2] = s[_ALZ] >> 4
-        if not vunit(vc):
-            return _UDEG * 180
-        return vangle(vc, va) + 1
 
     def _retare(self, va, blend):
         # a new level "up"; the forward axis is kept perpendicular to it
