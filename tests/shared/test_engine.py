@@ -654,6 +654,57 @@ def test_a_weight_shift_before_the_still_start_is_not_the_level():
     assert len(_reps(evs)) == 2
 
 
+def test_a_still_start_under_a_shoe_mounts_roll_sway_calibrates_within_3_s():
+    # a shoe mount doubles the heel's roll at the sensor (docs/DOMAIN.md
+    # section 7(b): frontal-plane gain 0.5-2.0; unsupported roll sway 2-3
+    # deg): 4-5 deg of roll at 1 Hz on top of the person's slower sway
+    # swings the tilt 8-10 deg in half a second, so no 1.5 s of the 2.5 s
+    # still start stays within the 5 deg still band of its mean. The still
+    # start is judged on twice the band: calibrated within 3 s, both reps
+    # counted with their depth and hold (before: calibrated 6.1 s in, in
+    # the first hold, one rep with a 2.7 s hold)
+    for amp in (4.0, 5.0):
+        segs, end = rep_script(reps=2, depth=24.0, hold=10.0, still=2.5)
+        for rate in (25, 100):
+            eng, evs = run(generate(segs, end, rate_hz=rate, sway=(1.5, 4.0), radius=0.17, bias=(5.0, -8.0, 3.0),
+                                    extra=lambda t: (0.0, amp * math.sin(2 * math.pi * t))))
+            cal = _level_cals(evs)
+            assert cal and cal[0] <= 3000, (amp, rate, cal)
+            ends = _reps(evs)
+            assert len(ends) == 2, (amp, rate, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"])
+            for r in ends:
+                assert abs(r["depth_deg"] - 24.0) < 1.5 and abs(r["hold_s"] - 10.0) < 0.75, (amp, rate, r)
+
+
+def test_a_still_start_under_a_shoe_mounts_doubled_roll_calibrates():
+    # a shoe mount doubles the heel's roll at the sensor (docs/DOMAIN.md
+    # section 7(b): gain 0.5-2.0): unsupported sway of 2 deg reads 4 deg,
+    # and a corrective roll step of 5 deg reads 10 (a 0.3 s shift, held 1
+    # s, back over 1 s) in the 3.3 s still start: no 1.5 s of it stays
+    # within the 5 deg still band of its mean. (Before: the level came from
+    # a window that held the step's return, 2.6 s in, and both reps were
+    # lost; a strict xfail in tests/host/test_engine_known_gaps.py until
+    # the still start was judged on twice the band)
+    def step(t):
+        if t < 1.0:
+            return (0.0, 0.0)
+        if t < 1.3:
+            return (0.0, 10.0 * _mj((t - 1.0) / 0.3))
+        if t < 2.3:
+            return (0.0, 10.0)
+        return (0.0, 10.0 * (1 - _mj((t - 2.3) / 1.0)))
+    segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=3.3)
+    for rate in (25, 100):
+        eng, evs = run(generate(segs, end, rate_hz=rate, sway=(1.0, 4.0), radius=0.17, bias=(5.0, -8.0, 3.0),
+                                extra=step))
+        cal = _level_cals(evs)
+        assert cal and cal[0] <= 3000, cal
+        ends = _reps(evs)
+        assert len(ends) == 2, (rate, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"])
+        for r in ends:
+            assert abs(r["depth_deg"] - 24.0) < 1.5 and abs(r["hold_s"] - 8.0) < 0.75, r
+
+
 def test_an_axis_from_walking_onto_the_step_is_learned_again():
     # calibrated on the floor, then four slow strides onto the step: the
     # heel rises 30 deg and swings 12 deg down at up to ~200 deg/s (slow

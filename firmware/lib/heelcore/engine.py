@@ -33,7 +33,8 @@
 #   psi:   yaw, gyro-integrated; a rep's twist is its change since the start
 #
 # Calibration: a rest window (the tilt within still_band_deg for
-# still_time_s; the gyro may show sway) gives the level "up" vector u and
+# still_time_s, twice the band in the still start: heelcore.fusion; the
+# gyro may show sway) gives the level "up" vector u and
 # the gyro bias. The first clear excursion from level (axis_min_deg, the
 # gyro's rotation matching the accelerometer's, not jolting) gives the
 # pitch axis p, perpendicular to u. Its sign (heel down, or the heel rising
@@ -124,6 +125,9 @@ class Engine(Fusion):
         self.k_rest_ms = c.ms("still_time_s")
         self.k_retare_max = 6 * _UDEG  # rests this close to level re-take the level before the first drop
         self.k_retare_blend = 3 * _UDEG
+        # the still start's rest band: a shoe mount doubles the heel's roll
+        # sway (docs/DOMAIN.md section 7(b): unsupported 2-3 deg, gain up to 2)
+        self.k_rest_wide = 2 * self.k_rest_band
         self.k_axis_min = _fix(c.axis_min_deg, _UDEG)
         self.k_d_start = _fix(c.descent_start_deg, _UDEG)
         self.k_d_rate = _fix(c.descent_rate_dps, 1000)
@@ -165,7 +169,8 @@ class Engine(Fusion):
         self.k_gate4 = _fix(c.accel_gate_g, am) // 4000  # counts / 4
         self._fusion_init(c, accel_lsb_per_g, gyro_lsb_per_dps)
         rw = self._rw
-        rw[18] = self.k_rest_band
+        rw[18] = self.k_rest_wide
+        rw[22] = self.k_rest_band
         rw[19] = 150 * gm // 1000  # counts, L1: no rest beyond 150 deg/s
         rw[20] = self.k_rest_ms
         self._fed = array.array("i", [0])  # feed(): the sample being stepped
@@ -523,6 +528,7 @@ class Engine(Fusion):
                                 c2(rdiv(out[2] * 100000, g))]})
 
     def _cal_wait(self, t):
+        self._rw[18] = self.k_rest_wide
         # not calibrated for a while: say so (the device cues it), and again every minute
         if ticks_diff(t, self._cal_t0) >= self._fail_next:
             self._fail_next += 60000
@@ -732,6 +738,7 @@ class Engine(Fusion):
         s = self._s
         self.set_frame(p, 1)
         s[_MODE] = M_RUN
+        self._rw[18] = self.k_rest_band
         s[_RESTART] |= 1
         self._correct(0, 0, 0)
         self.sway0 = self.sway_pitch()

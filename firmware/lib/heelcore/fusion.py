@@ -16,6 +16,11 @@
 # within still_band_deg of the window's mean and its magnitude within 0.1 g;
 # its gyro bias is the window's mean rate less the rotation the
 # accelerometer saw (the tilt from the window's first to last direction).
+# The still start (until the first calibration; for a person who swayed
+# past the band then, also the re-takes of the next 8 s) is judged on twice
+# the band: a shoe mount doubles the heel's roll at the sensor (gain up to
+# 2 on 2-3 deg of unsupported roll sway, 3-5 deg corrective steps), and no
+# 1.5 s of such a still start stays within 5 deg of its mean.
 #
 # Fixed point: angles in micro-degrees (udeg), rates in milli-degrees per
 # second (mdps), accelerations in the sensor's counts, unit vectors as ints
@@ -133,6 +138,7 @@ class Fusion:
 
     k_gate4: int
     k_rest_band: int
+    k_rest_wide: int
     k_retare_max: int
     k_retare_blend: int
     k_axis_min: int
@@ -201,6 +207,7 @@ class Fusion:
         self._g1 = am // 1000
         self._g2 = (self._g1 >> 2) * (self._g1 >> 2)  # |a/4|^2 of 1 g (the calibration's own from then on)
         self.jolt = 0
+        self._swy = False  # the calibration's window swayed past the still band (see _step_axis)
         self._sw = 0  # the side was switched (2; 1 once walked since) and no rep counted since (heelcore.engine)
         self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
@@ -217,7 +224,9 @@ class Fusion:
         # 10 the first |a/4|^2, 11 ticks in the rate ring; what broke windows:
         # 12 tilt, 13 |a|, 14 fast motion; 15 the longest window (ms), 16
         # windows completed, 17 ticks in the last one's ring; limits: 18 the
-        # band (udeg), 19 rotation (counts), 20 length (ms), 21 KROT
+        # band (udeg), 19 rotation (counts), 20 length (ms), 21 KROT; 22 the
+        # still band (18 is twice it in the still start), 23 ticks of the
+        # window past it
         self._rw = zeros("i", 24)
         # tilt rotation (radians * 2**14) -> counts * ms: c * KROT >> 6
         self._rw[21] = 57295780 * gm * 64 // (16384 * 1000000)
@@ -850,9 +859,12 @@ class Fusion:
                 vc[1] = y
                 vc[2] = z
                 vunit(self._vc)
-                if int(vangle(self._vb, self._vc)) > rw[18]:
+                an = int(vangle(self._vb, self._vc))
+                if an > rw[18]:
                     ok = 0
                     rw[12] += 1
+                elif an > rw[22]:
+                    rw[23] += 1
         elif n > 0:
             rw[14] += 1
         if ok == 0:
@@ -863,6 +875,7 @@ class Fusion:
                     rw[15] = rw[2]
             # start a new window with this tick
             rw[0] = 1
+            rw[23] = 0
             rw[1] = int(ticks_add(t, 0 - acc))
             rw[2] = acc
             rw[3] = x
@@ -1043,6 +1056,7 @@ class Fusion:
         s = self._s
         if not retake:
             self._cal_t1 = t
+            self._swy = self._rw[23] > 0  # the window swayed past the still band
         self.calibrated = True
         s[_MODE] = M_AXIS
         self._ax_reset(t)
@@ -1133,6 +1147,10 @@ class Fusion:
         tilt = vangle(va, self._u)
         if tilt > self.ax_max_tilt:
             self.ax_max_tilt = tilt
+        # the still start of a person who sways past the still band (a shoe
+        # mount's doubled roll), before the first drop, within 8 s of the
+        # first calibration: rest windows on twice the band, as in M_CAL
+        self._rw[18] = self.k_rest_wide if self._swy and ticks_diff(t, self._cal_t1) < 8000 else self.k_rest_band
         # moved since the level was taken (walked, stepped on): turning fast
         # (200 deg/s) or accelerating (|a| off 1 g by 0.2 g), or turned
         # past where a heel drop goes (a sensor being re-strapped)
@@ -1300,6 +1318,20 @@ class Fusion:
         va[1] = out[4]
         va[2] = out[5]
         tilt = vangle(va, self._u)
+        d = 0
+        if before_axis and self._rw[18] > self.k_rest_band:
+            # a window on twice the band (the still start) that ends away
+            # from its mean is a drop's start, not a still spell: neither a
+            # level nor the person's sway (learn_axis) comes from it
+            # (how far the foot is now from the window's mean, udeg, >= 1)
+            vc = self._vc
+            vc[0] = s[_ALX] >> 4
+            vc[1] = s[_ALY] >> 4
+            vc[2] = s[_ALZ] >> 4
+            d = vangle(vc, va) + 1 if vunit(vc) else _UDEG * 180
+            if d >= self.k_rest_band:
+                self._rw[17] = 0
+                return
         if before_axis and self._moved and (tilt < 12 * _UDEG or self._sw):
             # the foot moved since the level was taken (walked, stepped on):
             # before the first drop, a new still spell near level is a new
@@ -1308,8 +1340,9 @@ class Fusion:
             # the sensor moved to the new one, in another mounting)
             self._calibrate(t)
             return
-        if (before_axis and tilt < self.k_retare_blend and out[8] < 1430
-                and ticks_diff(t, self._cal_t1) < 8000):
+        if (before_axis and ticks_diff(t, self._cal_t1) < 8000
+                and (tilt < self.k_retare_blend and out[8] < 1430
+                     or d and tilt < self.k_rest_band and out[8] < 2860 and d < self.k_retare_blend)):
             # before the first drop, the latest still spell near level is
             # the level: the person settles after stepping on or shifting
             # weight (a calibration during a calm weight shift is no level).
