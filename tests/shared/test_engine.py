@@ -1475,3 +1475,26 @@ def test_a_twist_as_the_heel_leaves_the_top_is_the_reps():
         eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(t0, deg)))
         ends = _reps(evs)
         assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (t0, deg, ends)
+
+
+def test_the_foot_handled_between_reps_is_not_the_persons_sway():
+    # the person lifts the foot between reps to redo the strap: the heel
+    # reads 60 deg up and shakes 8 deg at 1.5 Hz there for 8 s. That is no
+    # sway at the top, and a mild bounce series in the next rep (3.5 deg at
+    # 2 Hz, 22 deg/s: a bounce by docs/DOMAIN.md section 7(a)) is still
+    # judged against the person's own sway at rest, and cued
+    bounce = _rebounds(41.0, 3.5, 2.0, 3)
+
+    def extra(t):
+        if 19.0 <= t < 27.0:
+            return -4.0 * (1 - math.cos(2 * math.pi * 1.5 * (t - 19.0))), 0.0
+        return bounce(t)
+    segs, end = script((3, 24), (10, 24), (2, 0), (1, 0), (1, -60), (8, -60), (1, 0), (3, 0),
+                       (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 2, ends
+    bt = [e["t_ms"] for e in of(evs, "bounce")]
+    assert bt and all(41000 <= t <= 43000 for t in bt), bt
+

@@ -357,6 +357,8 @@ class Reps:
         e[E_BRATE] = eng.k_brate
         e[E_BAMPC] = eng.k_blim * 4 // 3  # bounce_min_deg (k_blim is its 4 Hz view at 2 Hz)
         e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
+        self._sw_ok = eng.sway0  # E_SWAY as last taken at rest at the top
+        self._sw_bad = t  # when the heel was last off the top
         self.rep = rep0  # reps started so far (the engine's count)
         self.held = None  # type: ignore[assignment]
         self.t_ms = t
@@ -443,6 +445,16 @@ class Reps:
         self._moved_level(t, th, band)
         if th < self.top_ref + band:
             self._t_last_top = t
+        # the person's sway (E_SWAY) is what the heel does at rest at the
+        # top: a rebound there counts only once the heel has stayed within
+        # two top bands of the top for 1.5 s (the whole rebound). The end
+        # of a rise past a rep's end, a rise onto the toes, a re-strap or a
+        # step (the heel 10-180 deg off) are no sway
+        if th < self.top_ref - 2 * band or th > self.top_ref + 2 * band:
+            self._sw_bad = t
+        if e[E_SWAY] > self._sw_ok and ticks_diff(t, self._sw_bad) < 1500:
+            e[E_SWAY] = self._sw_ok
+        self._sw_ok = e[E_SWAY]
 
         if e[E_THMIN] < -_WALK_UDEG:
             self._t_walk = t
@@ -620,6 +632,8 @@ class Reps:
 
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
+        self._sw_ok = self.e[E_SWAY]
+        self._sw_bad = t  # (the rise may not be over)
         self._reset_rep(t)
         self._t_cand = None
         self._await_ready = True
