@@ -750,6 +750,33 @@ class Reps:
             self._twisted = True
             self.out("twist", t, yaw_deg=udeg_c(dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi))
 
+    def _turned(self):
+        # the foot turned about the vertical both ways, by more than 3 deg
+        # each, in the last 1.5 s (15 ticks of the twist window's ring): a
+        # heel bounces about the ankle, its yaw within the normal +-3 deg
+        # (docs/DOMAIN.md section 7(b)), and a twist turns it one way
+        yr = self._yring
+        n = self._yn
+        if n > 15:
+            n = 15
+        k = self._yi - n
+        if k < 0:
+            k += 30
+        lo = hi = yr[k]
+        up = dn = 0
+        for i in range(n):
+            v = yr[k]
+            k = k + 1 if k < 29 else 0
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+            if v - lo > up:
+                up = v - lo
+            if hi - v > dn:
+                dn = hi - v
+        return up > 3 * _UDEG and dn > 3 * _UDEG
+
     def _yaw_before(self):
         # the rep's twist window starts with the yaw of the ticks the engine
         # kept (up to 3 s, since its frame was learned and since the last
@@ -779,6 +806,12 @@ class Reps:
         # emit the bounces the core counted; 1 while a rebound is under way
         e = self.e
         n = e[E_BCNT]
+        if n > self._bounces and self._turned():
+            # the foot turned about the vertical as it rebounded: handled
+            # (a re-strap, a step), no bounce; nor does it start a series
+            e[E_BCNT] = self._bounces
+            e[E_BPAIR] = 0
+            return e[E_BMODE]
         if e[E_BPAIR] != 0 and self._bounces < n:
             # a series that began late in a hold: its first rebound is
             # counted with the second, and cued with it (one event)
