@@ -1627,3 +1627,58 @@ def test_a_frame_taught_by_roll_sway_is_learned_again_from_the_first_long_hold()
         for r in held:
             assert abs(r["depth_deg"] - 17.5) < 1.5, (side, mount, sway, r)
         assert held[0]["hold_s"] > 15.0 and min(r["hold_s"] for r in held[1:]) > 24.0, (side, mount, sway, held)
+
+
+def test_the_foot_handled_between_reps_is_not_the_persons_sway():
+    # the person lifts the foot between reps to redo the strap: the heel
+    # reads 60 deg up and shakes 8 deg at 1.5 Hz there for 8 s. That is no
+    # sway at the top, and a mild bounce series in the next rep (3.5 deg at
+    # 2 Hz, 22 deg/s: a bounce by docs/DOMAIN.md section 7(a)) is still
+    # judged against the person's own sway at rest, and cued
+    bounce = _rebounds(41.0, 3.5, 2.0, 3)
+
+    def extra(t):
+        if 19.0 <= t < 27.0:
+            return -4.0 * (1 - math.cos(2 * math.pi * 1.5 * (t - 19.0))), 0.0
+        return bounce(t)
+    segs, end = script((3, 24), (10, 24), (2, 0), (1, 0), (1, -60), (8, -60), (1, 0), (3, 0),
+                       (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    assert ends[0]["bounces"] == 0 and ends[1]["bounces"] >= 2, ends
+    bt = [e["t_ms"] for e in of(evs, "bounce")]
+    assert bt and all(41000 <= t <= 43000 for t in bt), bt
+
+
+def test_rebounds_while_the_foot_turns_are_no_bounce():
+    # the foot handled on the step (a re-strap: turned this way and that
+    # about the vertical, +-10 deg at 0.8 Hz, from 2 s before to 1 s after
+    # them) with the heel 24 deg down and
+    # 7 deg rebounds at 1.5 Hz: a heel bounces about the ankle, its yaw
+    # within the normal +-3 deg (docs/DOMAIN.md section 7(b)), so none is
+    # cued. The same rebounds with the foot straight are bounces, and so
+    # are they with a twist (15 deg one way in 0.6 s) as they begin
+    def handled(s):
+        w = _mj(min(1.0, max(0.0, (s + 2.0) / 0.5))) * _mj(min(1.0, max(0.0, (9.0 - s) / 0.5)))
+        return 10.0 * math.sin(2 * math.pi * 0.8 * s) * w
+
+    def twisted(s):
+        return 15.0 * _mj(min(1.0, max(0.0, (s + 0.2) / 0.6)))
+    for turn in (None, handled, twisted):
+        def extra(t, turn=turn):
+            s = t - 24.0
+            yaw = turn(s) if turn is not None else 0.0
+            if 0.0 <= s < 8.0:
+                return -3.5 * (1 - math.cos(2 * math.pi * 1.5 * s)), 0.0, yaw
+            return 0.0, 0.0, yaw
+        segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (14, 24), (2, 0), (3, 0))
+        eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+        ends = _reps(evs)
+        name = turn.__name__ if turn else "straight"
+        assert len(ends) == 2, (name, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"])
+        b = of(evs, "bounce")
+        if turn is handled:
+            assert not b and ends[1]["bounces"] == 0, (name, b)
+        else:
+            assert len(b) >= 2 and ends[1]["bounces"] == len(b), (name, b)

@@ -360,6 +360,8 @@ class Reps:
         e[E_BRATE] = eng.k_brate
         e[E_BAMPC] = eng.k_blim * 4 // 3  # bounce_min_deg (k_blim is its 4 Hz view at 2 Hz)
         e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
+        self._sw_ok = eng.sway0  # E_SWAY as last taken at rest at the top
+        self._sw_bad = t  # when the heel was last off the top
         self.rep = rep0  # reps started so far (the engine's count)
         self.held = None  # type: ignore[assignment]
         self.t_ms = t
@@ -457,6 +459,16 @@ class Reps:
         self._moved_level(t, th, band)
         if th < self.top_ref + band:
             self._t_last_top = t
+        # the person's sway (E_SWAY) is what the heel does at rest at the
+        # top: a rebound there counts only once the heel has stayed within
+        # two top bands of the top for 1.5 s (the whole rebound). The end
+        # of a rise past a rep's end, a rise onto the toes, a re-strap or a
+        # step (the heel 10-180 deg off) are no sway
+        if th < self.top_ref - 2 * band or th > self.top_ref + 2 * band:
+            self._sw_bad = t
+        if e[E_SWAY] > self._sw_ok and ticks_diff(t, self._sw_bad) < 1500:
+            e[E_SWAY] = self._sw_ok
+        self._sw_ok = e[E_SWAY]
 
         if e[E_THMIN] < -_WALK_UDEG:
             self._t_walk = t
@@ -636,6 +648,8 @@ class Reps:
 
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
+        self._sw_ok = self.e[E_SWAY]
+        self._sw_bad = t  # (the rise may not be over)
         self._reset_rep(t)
         self._t_cand = None
         self._await_ready = True
@@ -752,6 +766,33 @@ class Reps:
             self._twisted = True
             self.out("twist", t, yaw_deg=udeg_c(dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi))
 
+    def _turned(self):
+        # the foot turned about the vertical both ways, by more than 3 deg
+        # each, in the last 1.5 s (15 ticks of the twist window's ring): a
+        # heel bounces about the ankle, its yaw within the normal +-3 deg
+        # (docs/DOMAIN.md section 7(b)), and a twist turns it one way
+        yr = self._yring
+        n = self._yn
+        if n > 15:
+            n = 15
+        k = self._yi - n
+        if k < 0:
+            k += 30
+        lo = hi = yr[k]
+        up = dn = 0
+        for i in range(n):
+            v = yr[k]
+            k = k + 1 if k < 29 else 0
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+            if v - lo > up:
+                up = v - lo
+            if hi - v > dn:
+                dn = hi - v
+        return up > 3 * _UDEG and dn > 3 * _UDEG
+
     def _yaw_before(self):
         # the rep's twist window starts with the yaw of the ticks the engine
         # kept (up to 3 s, since its frame was learned and since the last
@@ -781,6 +822,12 @@ class Reps:
         # emit the bounces the core counted; 1 while a rebound is under way
         e = self.e
         n = e[E_BCNT]
+        if n > self._bounces and self._turned():
+            # the foot turned about the vertical as it rebounded: handled
+            # (a re-strap, a step), no bounce; nor does it start a series
+            e[E_BCNT] = self._bounces
+            e[E_BPAIR] = 0
+            return e[E_BMODE]
         if e[E_BPAIR] != 0 and self._bounces < n:
             # a series that began late in a hold: its first rebound is
             # counted with the second, and cued with it (one event)
