@@ -560,6 +560,8 @@ class Reps:
         self._twisted = False
         self._yi = 0
         self._yn = 0
+        self._yown = 0  # ticks of the ring from this rep before this one
+        self._ytw = None  # a twist found this tick (udeg), cued after the roll
         self._bl = [0, 0, 0, 0, 0, 0]  # this rep's roll-pitch sums
         self._psi0 = self.eng.ps_now()
         self._dp_prev = 0  # the yaw since the rep's start at the last tick (udeg, about the foot's up axis)
@@ -636,13 +638,12 @@ class Reps:
             self.cancel("too violent for a heel drop")
             return
         # walking: push-off lifts the heel 35-55 deg above level (a raised
-        # top is at most 25); turning away swings the yaw
-        dpsi = _wrap180(ps - self._psi0)
+        # top is at most 25); turning away swings the yaw (_yaw_tick)
         th = self._th
-        if th < -_WALK_UDEG or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
+        if th < -_WALK_UDEG or self._yaw_tick(th, _wrap180(ps - self._psi0)):
             self.cancel("walking or turning: not a heel drop")
             return
-        self._check_roll_twist(t, th, ph, dpsi)
+        self._check_roll_twist(t, th, ph)
         if st == S_DESC:
             self._step_desc(t, th, wlmax)
         elif st == S_HOLD:
@@ -652,7 +653,7 @@ class Reps:
 
     # Bytecode, not native: once a tick (10 Hz), and as armv6m machine code
     # 2.2 KB more of the heap the board's code and data share (docs/DESIGN.md, RAM).
-    def _check_roll_twist(self, t, th, ph, dpsi):
+    def _check_roll_twist(self, t, th, ph):
         eng = self.eng
         side = eng.side
         ro = eng.rsign * ph // 1000  # mdeg, + = inversion
@@ -691,6 +692,15 @@ class Reps:
         bl[2] += b
         bl[3] += a * a
         bl[4] += a * b
+        if self._ytw is not None:
+            self._twisted = True
+            self.out("twist", t, yaw_deg=udeg_c(self._ytw))
+            self._ytw = None
+
+    # Bytecode: once a tick (10 Hz). Keeps the yaw ring; True when the
+    # foot turns away (the rep is cancelled), and a twist found is left
+    # in self._ytw for _check_roll_twist to cue after the roll.
+    def _yaw_tick(self, th, dpsi):
         # twist: the yaw's range over the last 3 s (a twist takes 0.3-2 s;
         # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
         # a degree, over a minute's hold it would be a twist of its own),
@@ -732,9 +742,26 @@ class Reps:
                 lo = v
             elif v > hi:
                 hi = v
-        if not self._twisted and hi - lo > eng.k_twist:
-            self._twisted = True
-            self.out("twist", t, yaw_deg=udeg_c(dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi))
+        if not self._twisted and hi - lo > self.eng.k_twist:
+            self._ytw = dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi
+        # turning away (walking off, turning round) swings the yaw by more
+        # than 60 deg within the rep's last 3 s (the old test, 60 deg since
+        # the rep's start, fired on the drift of a gyro bias about the up
+        # axis that no rest window could follow in a long hold: a fatigue
+        # shake keeps them from completing); a twist is 10-25 deg
+        n = self._yown
+        if n < 29:
+            self._yown = n + 1
+        lo = dpsi
+        hi = dpsi
+        for i in range(n):
+            k = k - 1 if k > 0 else 29
+            v = yr[k]
+            if v < lo:
+                lo = v
+            elif v > hi:
+                hi = v
+        return hi - lo > 60 * _UDEG
 
     def _yaw_before(self):
         # the rep's twist window starts with the yaw of the ticks the engine
