@@ -1512,3 +1512,28 @@ def test_yaw_drift_in_a_long_shaking_hold_is_no_turning_away():
             assert not walking and len(ends) == 3 and abs(ends[2]["hold_s"] - 50) < 2, (of(evs, "rep_cancel"), ends)
         else:
             assert walking and t3 + 30 < walking[0]["t_ms"] / 1000 < t3 + 32, walking
+
+
+def test_a_turn_about_the_vertical_in_a_rest_window_is_no_gyro_bias():
+    # the accelerometer cannot see a turn about the vertical: a rest window
+    # (the foot's tilt steady) that holds the first half of a twist took its
+    # rate for gyro bias, and the yaw then drifted by the same rate the
+    # other way as the foot turned back: 17 deg of twist in a hold, held
+    # 1.5 s, read 21 deg (a twist). docs/DOMAIN.md section 7(a): > 20 deg
+    def twist(deg):
+        def extra(t):
+            s = t - 32.0
+            if s < 0 or s > 3.5:
+                return 0.0, 0.0, 0.0
+            if s <= 1.0:
+                return 0.0, 0.0, deg * _mj(s)
+            if s <= 2.5:
+                return 0.0, 0.0, deg
+            return 0.0, 0.0, deg * (1.0 - _mj(s - 2.5))
+        return extra
+    # the second rep holds 24 deg from 30 to 38 s
+    segs, end = script((7, 24), (8, 24), (2, 0), (3, 0), (7, 24), (8, 24), (2, 0), (3, 0))
+    for deg, want in ((17.0, False), (23.0, True)):
+        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (deg, ends)
