@@ -1537,3 +1537,35 @@ def test_a_turn_about_the_vertical_in_a_rest_window_is_no_gyro_bias():
         eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(deg)))
         ends = _reps(evs)
         assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (deg, ends)
+
+
+def test_a_snap_up_at_the_envelopes_edge_is_a_rep_not_walking():
+    # docs/DOMAIN.md section 7(b): a snap-up rises in 0.2-0.6 s (peak up to
+    # 240 deg/s) with a 10-20 Hz soft-tissue wobble of 0.1-0.5 deg after
+    # it, and a roll-out (8-25 deg, at the bottom or in the rise) may end
+    # with it. 22 deg in 0.2 s while 20 deg of roll-out comes back turns the
+    # sensor at ~400 deg/s (L1) and lifts |a| to ~2 g: the engine took it
+    # for walking and cancelled the first rep as "too violent" (the sweep's
+    # seed 3000002). From a held bottom it is the rep's rise: counted,
+    # flagged snap-up
+    segs, end = script((3, 22), (8, 22), (0.2, 0), (3, 0), (3, 22), (8, 22), (2, 0), (3, 0),
+                       (3, 22), (8, 22), (2, 0), (3, 0))
+    t_up = 3.0 + 3 + 8  # the snap-up begins
+
+    def extra(t):
+        r = 0.0
+        if 10.0 <= t < t_up:
+            r = 20.0 * _mj((t - 10.0) / 0.94)  # rolled out at 40 deg/s mean
+        elif t_up <= t < t_up + 0.2:
+            r = 20.0 * (1.0 - _mj((t - t_up) / 0.2))
+        s = t - t_up - 0.2
+        if 0 <= s < 0.5:
+            return 0.5 * math.exp(-s / 0.1) * math.sin(2 * math.pi * 20 * s), r
+        return 0.0, r
+
+    eng, evs = run(generate(segs, end, sway=(0.3, 0.5), radius=0.18, extra=extra))
+    assert not [e for e in of(evs, "rep_cancel") if e["reason"].startswith("too violent")], of(evs, "rep_cancel")
+    ends = _reps(evs)
+    assert len(ends) == 3, ends
+    assert ends[0]["snap_up"] and abs(ends[0]["hold_s"] - 8) < 1 and abs(ends[0]["depth_deg"] - 22) < 1.5, ends[0]
+    assert not ends[1]["snap_up"] and not ends[2]["snap_up"], ends

@@ -763,6 +763,16 @@ class Reps:
                 hi = v
         return hi - lo > 60 * _UDEG
 
+    def snapping(self, t):
+        """True while the heel rises from a bottom it held (in a hold, or a
+        rise begun within 0.4 s), for this sign or, while the sign is
+        pending, the other (bytecode: only on a tick past walking's marks)."""
+        st = self.e[E_STATE]
+        if st == S_HOLD or (st == S_RISE and ticks_diff(t, self._r_on0) <= 400):
+            return True
+        x = self.eng._ex2
+        return x is not None and x is not self and x.snapping(t)
+
     def _yaw_before(self):
         # the rep's twist window starts with the yaw of the ticks the engine
         # kept (up to 3 s, since its frame was learned and since the last
