@@ -1569,3 +1569,25 @@ def test_a_snap_up_at_the_envelopes_edge_is_a_rep_not_walking():
     assert len(ends) == 3, ends
     assert ends[0]["snap_up"] and abs(ends[0]["hold_s"] - 8) < 1 and abs(ends[0]["depth_deg"] - 22) < 1.5, ends[0]
     assert not ends[1]["snap_up"] and not ends[2]["snap_up"], ends
+
+
+def test_a_hold_under_a_fatigue_shake_is_entered():
+    # docs/DOMAIN.md section 7(b): a fatigue shake of 0.3-1.5 deg at 5-8 Hz
+    # late in the set. At its edge (1.4 deg at 7.8 Hz, 50 Hz samples) the
+    # 2 Hz view's rate swings past hold_rate_dps again and again: the
+    # rep machine never entered the hold (no hold_start in a 40 s hold)
+    # and read the depth from the shake's peaks (24.5 deg for 22; check_064
+    # read 32 deg, hold 0, for a 53 s hold). The heel's 2 Hz level staying
+    # within 1.5 deg in the bottom zone is a hold too
+    segs, end = script((3, 22), (8, 22), (2, 0), (3, 0), (3, 22), (8, 22), (2, 0), (3, 0),
+                       (3, 22), (40, 22), (2, 0), (3, 0))
+
+    def shake(t):
+        return (1.4 * math.sin(2 * math.pi * 7.8 * t) if t >= 19.0 else 0.0), 0.0
+
+    eng, evs = run(generate(segs, end, rate_hz=50, sway=(0.3, 0.5), radius=0.17, extra=shake))
+    ends = _reps(evs)
+    assert len(ends) == 3, ends
+    assert len(of(evs, "hold_start")) == 3, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    for r, hold in zip(ends, (8.0, 8.0, 40.0)):
+        assert abs(r["depth_deg"] - 22.0) < 1.0 and abs(r["hold_s"] - hold) < 1.0, r

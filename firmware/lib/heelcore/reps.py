@@ -525,6 +525,9 @@ class Reps:
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
         self._k_first = 0
         self._settle = None
+        self._st2 = None  # since when the 2 Hz level stayed in a 1.5 deg band at the bottom
+        self._st2lo = 0
+        self._st2hi = 0
         self._t_dend = t
         self._t_hs = t  # hold start
         self._hold_ticks = 0
@@ -886,6 +889,28 @@ class Reps:
                 return
         else:
             self._settle = None
+        # a fatigue shake (docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8
+        # Hz) swings the 2 Hz view's rate past hold_rate_dps again and again
+        # (check_064: 53 s at the bottom, never a hold): the 2 Hz level
+        # staying within 1.5 deg for twice hold_enter_s in the bottom zone
+        # is a hold too (a descent still moving, at 0.75 deg/s or more,
+        # leaves the band; the rate's test comes first in a calm hold)
+        f = self._thf
+        if f >= zone and peak >= self._min_pk:
+            if self._st2 is not None:
+                if f < self._st2lo:
+                    self._st2lo = f
+                elif f > self._st2hi:
+                    self._st2hi = f
+            if self._st2 is None or self._st2hi - self._st2lo > 1500000:
+                self._st2 = t
+                self._st2lo = f
+                self._st2hi = f
+            elif ticks_diff(t, self._st2) >= 2 * eng.k_hold_enter:
+                self._enter_hold(t, th)
+                return
+        else:
+            self._st2 = None
         # rising without a hold
         if reb and self._rising(t, th):
             if peak < self._min_pk:
