@@ -538,7 +538,7 @@ class Fusion:
             # held bottom turns the sensor past max_rate_dps (L1) or lifts
             # |a| past 2 g: the heel turning up fast (over half the rate;
             # a heel strike's impact comes as the foot lands, turning
-            # slowly) from a bottom it held (or just rising: the rep
+            # slowly) from a bottom it held (or just rising from it: the rep
             # machine saw no walking since the rep began), under twice the
             # rate and 3 g, is the rep's own rise (walking's strides come
             # with no hold, jolt after jolt)

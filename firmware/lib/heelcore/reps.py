@@ -768,10 +768,13 @@ class Reps:
 
     def snapping(self, t):
         """True while the heel rises from a bottom it held (in a hold, or a
-        rise begun within 0.4 s), for this sign or, while the sign is
-        pending, the other (bytecode: only on a tick past walking's marks)."""
+        rise begun within 0.4 s after a hold of 1 s or more), for this sign
+        or, while the sign is pending, the other (bytecode: only on a tick
+        past walking's marks; a step off the step from a no-hold "rep" is
+        walking)."""
         st = self.e[E_STATE]
-        if st == S_HOLD or (st == S_RISE and ticks_diff(t, self._r_on0) <= 400):
+        if st == S_HOLD or (st == S_RISE and ticks_diff(t, self._r_on0) <= 400
+                            and ticks_diff(self._r_on0, self._t_hs) >= 1000):
             return True
         x = self.eng._ex2
         return x is not None and x is not self and x.snapping(t)
