@@ -533,18 +533,7 @@ class Fusion:
         g64 = self._g2 >> 6
         if wraw > self.k_max_rate_c or amax > g64 << 8:
             self.jolt = 2
-            # but a snap-up at the envelope's edge (docs/DOMAIN.md section
-            # 7(b): 0.2 s, peak 240 deg/s, a 10-20 Hz wobble after it) from a
-            # held bottom turns the sensor past max_rate_dps (L1) or lifts
-            # |a| past 2 g: the heel turning up fast (over half the rate;
-            # a heel strike's impact comes as the foot lands, turning
-            # slowly) from a bottom it held (or just rising from it: the rep
-            # machine saw no walking since the rep began), under twice the
-            # rate and 3 g, is the rep's own rise (walking's strides come
-            # with no hold, jolt after jolt)
-            k = self.k_max_rate_c
-            if s[_MODE] == M_RUN and k >> 1 < wraw < k << 1 and amax < g64 * 576 and self._ex.snapping(t):
-                self.jolt = 1
+            # (or 1: a snap-up's own rise, Engine._keep_yaw)
         elif amin < g64 * 23 or amax > g64 * 164 or wraw > self.k_max_rate_c // 2:
             self.jolt = 1
         else:
