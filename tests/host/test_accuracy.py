@@ -218,6 +218,17 @@ def test_no_reps_in_walking_fidgeting_or_step_spans(heldout):
     assert _fig(heldout, "reps_in_nonrep_spans") == 0, heldout.total.summary()["reps_in_spans"]
 
 
+def test_figures_per_mount_tell_a_shoe_counter_from_a_skin_strap():
+    """The roll a shoe-counter sensor sees is the heel's times an unknown
+    0.5-2.0, so the report shows roll-out (and every figure) per mount."""
+    from heeldrop.evaluate import GROUP_ORDER, _groups
+    ent = {"mounting_name": "x-up+y-fwd", "rate": 100, "scenario": "shoe_mount"}
+    assert "mount" in GROUP_ORDER
+    assert _groups(ent, {"draws": {"mount": "shoe"}})["mount"] == "shoe counter"
+    assert _groups(ent, {"draws": {"mount": "skin"}})["mount"] == "skin"
+    assert _groups(ent, {})["mount"] == "skin"
+
+
 def test_evaluate_cli_on_a_small_folder(tmp_path, capsys):
     """`heeldrop evaluate --corpus DIR --json FILE --check` on two rendered traces."""
     from heeldrop.cli import main
@@ -235,6 +246,7 @@ def test_evaluate_cli_on_a_small_folder(tmp_path, capsys):
     assert rc == 0 and "rep F1 overall" in text and "calibrated at the still start" in text
     data = json.loads(out.read_text())
     assert {g["key"] for g in data["goals"]} == set(GOALS)
+    assert "mount" in data["groups"] and "mount" in text
     assert data["total"]["traces"] == 2 and data["total"]["reps_true"] >= 4
     # --check exits 1 exactly when a goal is not met
     rc = main(["evaluate", "--corpus", str(tmp_path), "--jobs", "1", "-q", "--check"])

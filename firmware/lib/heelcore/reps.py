@@ -931,7 +931,6 @@ class Reps:
             return self.e[E_UP + k]
         return self._t_onset
 
-    @micropython.native
     def _rising(self, t, th):
         # A rise reaches the top; a rebound (bounce), a strap slip or a roll
         # transient and sway turn back. Confirm once the heel is back within
@@ -1151,7 +1150,9 @@ class Reps:
             self._snap = True
             self.out("snap_up", t, speed_dps=c2(rdiv(self._peak_up, 10)))
 
-    @micropython.native
+    # Bytecode, not native, as _step_desc and _step_hold: 10 times a second
+    # while rising; with _rising, 1.9 KB more of the heap as armv6m machine
+    # code (docs/DESIGN.md, RAM).
     def _step_rise(self, t, th, wlmin):
         eng = self.eng
         e = self.e
