@@ -299,8 +299,8 @@ def _groups(ent, truth):
         "gyro range": "%s dps" % truth.get("gyro_range_dps"),
         "sway": "unsupported" if sway and not sway.get("supported", True) else "supported",
         "top": "raised" if truth.get("raised_top") else "level",
-        # a shoe-counter sensor sees the heel's roll times 0.5-2.0 (DOMAIN
-        # section 3.1), which no IMU reading tells apart: roll-out per mount
+        # a shoe-counter sensor sees the heel's roll times 0.5-2.0
+        # (docs/DOMAIN.md §3.1), which no IMU reading tells apart: roll-out per mount
         "mount": "shoe counter" if d.get("mount") == "shoe" else "skin",
     }
 

@@ -395,7 +395,9 @@ class Reps:
         self.eng.ex_event(self, f)
 
     # ------------------------------------------------------------- tick
-    @micropython.native
+    # Bytecode (as every rep-machine step now): 10 times a second per
+    # hypothesis; as armv6m machine code tick, _step_rep and _hold_tick
+    # took 1.5 KB more of the heap (docs/DESIGN.md, RAM).
     def tick(self, t, th, thf, wf, wl, jolt, ph, ps):
         """The slow tick, with the signal's values (this hypothesis mirrors
         them): th (udeg), thf (2 Hz view, udeg), wf (its rate, mdps), wl
@@ -629,7 +631,6 @@ class Reps:
         self._top_since = None
 
     # ------------------------------------------------------------- reps
-    @micropython.native
     def _step_rep(self, t, wlmax, wlmin, jolt, ph, ps):
         eng = self.eng
         e = self.e
@@ -1055,7 +1056,6 @@ class Reps:
         self.out("hold_start", t, depth_deg=udeg_c(th))
         self._hold_tick(t)
 
-    @micropython.native
     def _hold_tick(self, t):
         el = ticks_diff(t, self._t_hs)
         while (self._hold_ticks + 1) * 1000 <= el:
