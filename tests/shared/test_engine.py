@@ -1682,3 +1682,119 @@ def test_rebounds_while_the_foot_turns_are_no_bounce():
             assert not b and ends[1]["bounces"] == 0, (name, b)
         else:
             assert len(b) >= 2 and ends[1]["bounces"] == len(b), (name, b)
+
+
+def test_yaw_drift_in_a_long_shaking_hold_is_no_turning_away():
+    # "walking or turning" was the yaw since the rep's start past 60 deg: a
+    # gyro bias about the up axis that no rest window can follow (a fatigue
+    # shake, docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8 Hz, keeps every
+    # window from completing) drifts the yaw by 1.3 deg/s x a 50 s hold
+    # = 65 deg with no turn (check_064: 2.1 deg/s after a restrap, its
+    # 40 s holds cancelled and restarted). Turning away is judged on the
+    # yaw's range over the rep's last 3 s: a foot that turns 90 deg in
+    # 1.5 s mid-hold still cancels the rep
+    segs, end = script((3, 24), (8, 24), (2, 0), (3, 0), (3, 24), (8, 24), (2, 0), (3, 0),
+                       (3, 24), (50, 24), (2, 0), (3, 0))
+    t3 = 3.0 + 2 * 16 + 3  # the third rep reaches its bottom
+
+    def extra(turn):
+        def f(t):
+            p = 1.2 * math.sin(2 * math.pi * 6.5 * t) if t3 <= t <= t3 + 50 else 0.0
+            y = 90.0 * _mj(min(1.0, (t - t3 - 30) / 1.5)) if turn and t >= t3 + 30 else 0.0
+            return p, 0.0, y
+        return f
+
+    def drifting(samples):
+        # the bias about the sensor's z (up in mounting 0) moves 1.3 deg/s
+        # as the shake begins
+        for s in samples:
+            gz = s[6] + (85 if s[0] >= (t3 - 0.5) * 1000 else 0)
+            yield s[0], s[1], s[2], s[3], s[4], s[5], gz
+
+    for turn in (False, True):
+        eng, evs = run(drifting(generate(segs, end, sway=(0.3, 0.5), radius=0.17, extra=extra(turn))))
+        walking = [e for e in of(evs, "rep_cancel") if e["reason"].startswith("walking")]
+        ends = _reps(evs)
+        if not turn:
+            assert not walking and len(ends) == 3 and abs(ends[2]["hold_s"] - 50) < 2, (of(evs, "rep_cancel"), ends)
+        else:
+            assert walking and t3 + 30 < walking[0]["t_ms"] / 1000 < t3 + 32, walking
+
+
+def test_a_turn_about_the_vertical_in_a_rest_window_is_no_gyro_bias():
+    # the accelerometer cannot see a turn about the vertical: a rest window
+    # (the foot's tilt steady) that holds the first half of a twist took its
+    # rate for gyro bias, and the yaw then drifted by the same rate the
+    # other way as the foot turned back: 17 deg of twist in a hold, held
+    # 1.5 s, read 21 deg (a twist). docs/DOMAIN.md section 7(a): > 20 deg
+    def twist(deg):
+        def extra(t):
+            s = t - 32.0
+            if s < 0 or s > 3.5:
+                return 0.0, 0.0, 0.0
+            if s <= 1.0:
+                return 0.0, 0.0, deg * _mj(s)
+            if s <= 2.5:
+                return 0.0, 0.0, deg
+            return 0.0, 0.0, deg * (1.0 - _mj(s - 2.5))
+        return extra
+    # the second rep holds 24 deg from 30 to 38 s
+    segs, end = script((7, 24), (8, 24), (2, 0), (3, 0), (7, 24), (8, 24), (2, 0), (3, 0))
+    for deg, want in ((17.0, False), (23.0, True)):
+        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (deg, ends)
+
+
+def test_a_snap_up_at_the_envelopes_edge_is_a_rep_not_walking():
+    # docs/DOMAIN.md section 7(b): a snap-up rises in 0.2-0.6 s (peak up to
+    # 240 deg/s) with a 10-20 Hz soft-tissue wobble of 0.1-0.5 deg after
+    # it, and a roll-out (8-25 deg, at the bottom or in the rise) may end
+    # with it. 22 deg in 0.2 s while 20 deg of roll-out comes back turns the
+    # sensor at ~400 deg/s (L1) and lifts |a| to ~2 g: the engine took it
+    # for walking and cancelled the first rep as "too violent" (the sweep's
+    # seed 3000002). From a held bottom it is the rep's rise: counted,
+    # flagged snap-up
+    segs, end = script((3, 22), (8, 22), (0.2, 0), (3, 0), (3, 22), (8, 22), (2, 0), (3, 0),
+                       (3, 22), (8, 22), (2, 0), (3, 0))
+    t_up = 3.0 + 3 + 8  # the snap-up begins
+
+    def extra(t):
+        r = 0.0
+        if 10.0 <= t < t_up:
+            r = 20.0 * _mj((t - 10.0) / 0.94)  # rolled out at 40 deg/s mean
+        elif t_up <= t < t_up + 0.2:
+            r = 20.0 * (1.0 - _mj((t - t_up) / 0.2))
+        s = t - t_up - 0.2
+        if 0 <= s < 0.5:
+            return 0.5 * math.exp(-s / 0.1) * math.sin(2 * math.pi * 20 * s), r
+        return 0.0, r
+
+    eng, evs = run(generate(segs, end, sway=(0.3, 0.5), radius=0.18, extra=extra))
+    assert not [e for e in of(evs, "rep_cancel") if e["reason"].startswith("too violent")], of(evs, "rep_cancel")
+    ends = _reps(evs)
+    assert len(ends) == 3, ends
+    assert ends[0]["snap_up"] and abs(ends[0]["hold_s"] - 8) < 1 and abs(ends[0]["depth_deg"] - 22) < 1.5, ends[0]
+    assert not ends[1]["snap_up"] and not ends[2]["snap_up"], ends
+
+
+def test_a_hold_under_a_fatigue_shake_is_entered():
+    # docs/DOMAIN.md section 7(b): a fatigue shake of 0.3-1.5 deg at 5-8 Hz
+    # late in the set. At its edge (1.4 deg at 7.8 Hz, 50 Hz samples) the
+    # 2 Hz view's rate swings past hold_rate_dps again and again: the
+    # rep machine never entered the hold (no hold_start in a 40 s hold)
+    # and read the depth from the shake's peaks (24.5 deg for 22; check_064
+    # read 32 deg, hold 0, for a 53 s hold). The heel's 2 Hz level staying
+    # within 1.5 deg in the bottom zone is a hold too
+    segs, end = script((3, 22), (8, 22), (2, 0), (3, 0), (3, 22), (8, 22), (2, 0), (3, 0),
+                       (3, 22), (40, 22), (2, 0), (3, 0))
+
+    def shake(t):
+        return (1.4 * math.sin(2 * math.pi * 7.8 * t) if t >= 19.0 else 0.0), 0.0
+
+    eng, evs = run(generate(segs, end, rate_hz=50, sway=(0.3, 0.5), radius=0.17, extra=shake))
+    ends = _reps(evs)
+    assert len(ends) == 3, ends
+    assert len(of(evs, "hold_start")) == 3, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    for r, hold in zip(ends, (8.0, 8.0, 40.0)):
+        assert abs(r["depth_deg"] - 22.0) < 1.0 and abs(r["hold_s"] - hold) < 1.0, r

@@ -779,7 +779,7 @@ class Engine(Fusion):
         r[0] = -1
         a._start_rep(t, self._ax_t0)
 
-    def _keep_yaw(self, ps):
+    def _keep_yaw(self, ps, wraw):
         # bytecode, once a tick: as native code in _run_tick, ~80 bytes more
         # of the heap the board's code and data share
         r = self.ps_ring
@@ -788,6 +788,9 @@ class Engine(Fusion):
         r[30] = k + 1 if k < 29 else 0
         if r[31] < 30:
             r[31] += 1
+        # (and a walking-like jolt may be a snap-up's own rise: Reps.snap_jolt)
+        if self.jolt == 2:
+            self.jolt = self._ex.snap_jolt(self.t_ms, wraw)
 
     @micropython.native
     def _run_tick(self, t, wraw):
@@ -798,7 +801,7 @@ class Engine(Fusion):
         ph = s[_PH]
         ps = s[_PS]
         wl = s[_WL]
-        self._keep_yaw(ps)
+        self._keep_yaw(ps, wraw)
         if -3 * _UDEG < th < 3 * _UDEG and -5 * _UDEG < ph < 5 * _UDEG:
             self._lvl_t = t
         # the sensor turned past any heel drop (max_pitch_deg + 10 from the

@@ -186,6 +186,7 @@ class Fusion:
             raise ValueError("sensor scale out of range: %r LSB/g, %r LSB/(deg/s)" % (alsb, glsb))
         self._am = am
         self._gm = gm
+        self._du_last = 0  # the last rest window's bias change about the up axis (counts * 4)
         s = zeros("i", _NS)
         self._s = s
         s[_SLOW] = 100
@@ -541,6 +542,7 @@ class Fusion:
         g64 = self._g2 >> 6
         if wraw > self.k_max_rate_c or amax > g64 << 8:
             self.jolt = 2
+            # (or 1: a snap-up's own rise, Engine._keep_yaw)
         elif amin < g64 * 23 or amax > g64 * 164 or wraw > self.k_max_rate_c // 2:
             self.jolt = 1
         else:
@@ -1356,11 +1358,34 @@ class Fusion:
             self._calibrate(t, True)
             return
         # each rest window moves the bias a quarter of the way: a wrong
-        # start (a window with a turn about the vertical in it, which the
-        # accelerometer cannot see) is gone within a few windows
+        # start is gone within a few windows. About the up axis by at most
+        # 1 deg/s a window unless the window before found about the same: a turn
+        # about the vertical in the window (a twist, yaw sway), which the
+        # accelerometer cannot see, would pass for bias (22 deg of twist in
+        # a 1.5 s window: 15 deg/s) and read as yaw drift in the reps after
+        # it; a bias left wrong is found again window after window
+        u = self._u
+        du = 0
+        for i in range(3):
+            du += ((((out[i] << 8) - s[_BFX + i]) >> 10) * u[i]) >> 14  # counts * 4
+        lim = self._gm // 250  # 1 deg/s, counts * 4
+        d = du - self._du_last
+        if d < 0:
+            d = -d
+        a = du if du > 0 else -du
+        same = (du > 0) == (self._du_last > 0) and 2 * d < a + 2 * lim
+        self._du_last = du
+        if same:
+            du = 0
+        elif du > lim:
+            du -= lim
+        elif du < -lim:
+            du += lim
+        else:
+            du = 0
         for i in range(3):
             v = s[_BFX + i]
-            v += ((out[i] << 8) - v) >> 2
+            v += ((out[i] << 8) - v - ((du * u[i] >> 14) << 10)) >> 2
             s[_BFX + i] = v
             s[_BX + i] = (v + 2048) >> 12
         if before_axis:

@@ -553,6 +553,8 @@ class Reps:
         self._settle = None
         self._settle_th = 0
         self._calm0 = None
+        self._st2 = None  # since when the 2 Hz level stayed within 0.75 deg of _st2f at the bottom
+        self._st2f = 0
         self._t_dend = t
         self._t_hs = t  # hold start
         self._hold_ticks = 0
@@ -665,13 +667,11 @@ class Reps:
             self.cancel("too violent for a heel drop")
             return
         # walking: push-off lifts the heel 35-55 deg above level (a raised
-        # top is at most 25); turning away swings the yaw
-        dpsi = _wrap180(ps - self._psi0)
+        # top is at most 25); turning away swings the yaw (_check_roll_twist)
         th = self._th
-        if th < -_WALK_UDEG or dpsi > 60 * _UDEG or dpsi < -60 * _UDEG:
+        if th < -_WALK_UDEG or self._check_roll_twist(t, th, ph, _wrap180(ps - self._psi0)):
             self.cancel("walking or turning: not a heel drop")
             return
-        self._check_roll_twist(t, th, ph, dpsi)
         if st == S_DESC:
             self._step_desc(t, th, wlmax)
         elif st == S_HOLD:
@@ -682,45 +682,9 @@ class Reps:
     # Bytecode, not native: once a tick (10 Hz), and as armv6m machine code
     # 2.2 KB more of the heap the board's code and data share (docs/DESIGN.md, RAM).
     def _check_roll_twist(self, t, th, ph, dpsi):
+        # True when the foot turns away (the rep is cancelled, no roll or
+        # twist judged this tick)
         eng = self.eng
-        side = eng.side
-        ro = eng.rsign * ph // 1000  # mdeg, + = inversion
-        if ro > self._max_roll:
-            self._max_roll = ro
-        extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
-        # the contract's other two ways to roll out (docs/DOMAIN.md section 7(a)): the whole
-        # roll past roll_out_abs_deg, or (in the hold, where the pitch
-        # stands still and couples no roll; elsewhere once the person's
-        # coupling is known from 3 clean reps, so that a descent's or a
-        # rise's own roll is taken out) the extra inversion rising faster than 45 deg/s over a tick
-        # to past 8 deg (the warning level of docs/DOMAIN.md section 7(a): sway and corrective steps
-        # stay under it)
-        dt = ticks_diff(t, self._roll_t)
-        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt \
-            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD
-                 or (self._calm0 is not None and ticks_diff(t, self._calm0) >= eng.k_hold_enter))
-        self._roll_prev = extra
-        self._roll_t = t
-        if fast and not self._roll_out:
-            self._roll_out = True
-            self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
-        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
-            if self._roll_since is None:
-                self._roll_since = t
-            elif not self._roll_out and ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
-                self._roll_out = True
-                self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
-        else:
-            self._roll_since = None
-        # baseline sums (0.1 deg units)
-        a = th // 100000
-        b = ro // 100
-        bl = self._bl
-        bl[0] += 1
-        bl[1] += a
-        bl[2] += b
-        bl[3] += a * a
-        bl[4] += a * b
         # twist: the yaw's range over the last 3 s (a twist takes 0.3-2 s;
         # what the gyro's bias leaves in the yaw over 3 s is a few tenths of
         # a degree, over a minute's hold it would be a twist of its own),
@@ -762,9 +726,81 @@ class Reps:
                 lo = v
             elif v > hi:
                 hi = v
+        # turning away (walking off, turning round) swings the yaw by more
+        # than 60 deg within 3 s (the old test, 60 deg since the rep's
+        # start, fired on the drift of a gyro bias about the up axis that
+        # no rest window could follow in a long hold: a fatigue shake keeps
+        # them from completing); a twist is 10-25 deg
+        if hi - lo > 60 * _UDEG:
+            return True
+        tw = 0
         if not self._twisted and hi - lo > eng.k_twist:
+            tw = dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi
+        side = eng.side
+        ro = eng.rsign * ph // 1000  # mdeg, + = inversion
+        if ro > self._max_roll:
+            self._max_roll = ro
+        extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
+        # the contract's other two ways to roll out (docs/DOMAIN.md section 7(a)): the whole
+        # roll past roll_out_abs_deg, or (in the hold, where the pitch
+        # stands still and couples no roll; elsewhere once the person's
+        # coupling is known from 3 clean reps, so that a descent's or a
+        # rise's own roll is taken out) the extra inversion rising faster than 45 deg/s over a tick
+        # to past 8 deg (the warning level of docs/DOMAIN.md section 7(a): sway and corrective steps
+        # stay under it)
+        dt = ticks_diff(t, self._roll_t)
+        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt \
+            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD
+                 or (self._calm0 is not None and ticks_diff(t, self._calm0) >= eng.k_hold_enter))
+        self._roll_prev = extra
+        self._roll_t = t
+        if fast and not self._roll_out:
+            self._roll_out = True
+            self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
+        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
+            if self._roll_since is None:
+                self._roll_since = t
+            elif not self._roll_out and ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
+                self._roll_out = True
+                self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
+        else:
+            self._roll_since = None
+        # baseline sums (0.1 deg units)
+        a = th // 100000
+        b = ro // 100
+        bl = self._bl
+        bl[0] += 1
+        bl[1] += a
+        bl[2] += b
+        bl[3] += a * a
+        bl[4] += a * b
+        if tw:
             self._twisted = True
-            self.out("twist", t, yaw_deg=udeg_c(dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi))
+            self.out("twist", t, yaw_deg=udeg_c(tw))
+        return False
+
+    def snap_jolt(self, t, wraw):
+        """Bytecode: only on a tick past max_rate_dps (L1) or 2 g: 1 for a
+        snap-up's own rise, else 2 (walking or stepping). A snap-up at the
+        envelope's edge (docs/DOMAIN.md section 7(b): 0.2 s, peak 240
+        deg/s, a 10-20 Hz wobble after it, a roll-out that may end with
+        it) reaches those marks: the heel turning fast (over half the rate;
+        a heel strike's impact comes as the foot lands, turning slowly) but
+        under twice the rate, in a hold or a rise begun within 0.4 s after
+        a hold of 1 s or more (a step off the step from a no-hold "rep" is
+        walking), for this sign or, while the sign is pending, the other."""
+        eng = self.eng
+        k = eng.k_max_rate_c
+        if not k >> 1 < wraw < k << 1:
+            return 2
+        st = self.e[E_STATE]
+        if st == S_HOLD or (st == S_RISE and ticks_diff(t, self._r_on0) <= 400
+                            and ticks_diff(self._r_on0, self._t_hs) >= 1000):
+            return 1
+        x = eng._ex2
+        if x is None or x is self:
+            return 2
+        return x.snap_jolt(t, wraw)
 
     def _turned(self):
         # the foot turned about the vertical both ways, by more than 3 deg
@@ -928,6 +964,22 @@ class Reps:
         else:
             self._settle = None
             self._calm0 = None
+        # a fatigue shake (docs/DOMAIN.md section 7(b): 0.3-1.5 deg at 5-8
+        # Hz) swings the 2 Hz view's rate past hold_rate_dps again and again
+        # (check_064: 53 s at the bottom, never a hold): the 2 Hz level
+        # staying within 0.75 deg of where it was for twice hold_enter_s in
+        # the bottom zone is a hold too (a descent still moving, at 0.4
+        # deg/s or more, leaves the band; the rate's test comes first in a
+        # calm hold)
+        f = self._thf
+        if f < zone or peak < self._min_pk:
+            self._st2 = None
+        elif self._st2 is None or not -750000 < f - self._st2f < 750000:
+            self._st2 = t
+            self._st2f = f
+        elif ticks_diff(t, self._st2) >= 2 * eng.k_hold_enter:
+            self._enter_hold(t, th)
+            return
         # rising without a hold
         if reb and self._rising(t, th):
             if peak < self._min_pk:
