@@ -1100,6 +1100,22 @@ def test_a_quick_outward_roll_in_an_early_hold_is_roll_out():
     assert [r["roll_out"] for r in ends] == [False, True, False], ends
 
 
+def _yaw_turn(t0, deg, up, back, down):
+    """extra() for generate(): from t0 the foot turns deg about the vertical
+    in up s (minimum jerk), stays turned until t0 + back, and turns back in
+    down s."""
+    def extra(t):
+        s = t - t0
+        if s < 0:
+            return 0.0, 0.0, 0.0
+        if s <= up:
+            return 0.0, 0.0, deg * _mj(s / up)
+        if s <= back:
+            return 0.0, 0.0, deg
+        return 0.0, 0.0, deg * (1.0 - _mj((s - back) / down))
+    return extra
+
+
 def test_a_twist_at_depth_is_measured_about_the_vertical():
     # docs/DOMAIN.md section 7(a): a twist is a yaw change above 20 deg
     # within the rep. At 35 deg of depth the foot's own up axis sees a turn
@@ -1508,21 +1524,10 @@ def test_a_twist_as_the_heel_leaves_the_top_is_the_reps():
     # sees a descent, twisted in that rep; 15 deg is no twist, and the same
     # 22 deg turn at the top (20-23 s), ended 1 s before the heel leaves it,
     # is no rep's
-    def twist(t0, deg):
-        def extra(t):
-            s = t - t0
-            if s < 0 or s > 1.6:
-                return 0.0, 0.0, 0.0
-            if s <= 0.6:
-                return 0.0, 0.0, deg * _mj(s / 0.6)
-            if s <= 0.9:
-                return 0.0, 0.0, deg
-            return 0.0, 0.0, deg * (1.0 - _mj((s - 0.9) / 0.7))
-        return extra
     # the second rep leaves the top at 3 + 7 + 8 + 2 + 3 = 23 s
     segs, end = script((7, 24), (8, 24), (2, 0), (3, 0), (7, 24), (8, 24), (2, 0), (3, 0))
     for t0, deg, want in ((23.0, 22.0, True), (23.0, 15.0, False), (20.4, 22.0, False)):
-        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(t0, deg)))
+        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=_yaw_turn(t0, deg, 0.6, 0.9, 0.7)))
         ends = _reps(evs)
         assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (t0, deg, ends)
 
@@ -1727,21 +1732,10 @@ def test_a_turn_about_the_vertical_in_a_rest_window_is_no_gyro_bias():
     # rate for gyro bias, and the yaw then drifted by the same rate the
     # other way as the foot turned back: 17 deg of twist in a hold, held
     # 1.5 s, read 21 deg (a twist). docs/DOMAIN.md section 7(a): > 20 deg
-    def twist(deg):
-        def extra(t):
-            s = t - 32.0
-            if s < 0 or s > 3.5:
-                return 0.0, 0.0, 0.0
-            if s <= 1.0:
-                return 0.0, 0.0, deg * _mj(s)
-            if s <= 2.5:
-                return 0.0, 0.0, deg
-            return 0.0, 0.0, deg * (1.0 - _mj(s - 2.5))
-        return extra
     # the second rep holds 24 deg from 30 to 38 s
     segs, end = script((7, 24), (8, 24), (2, 0), (3, 0), (7, 24), (8, 24), (2, 0), (3, 0))
     for deg, want in ((17.0, False), (23.0, True)):
-        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=twist(deg)))
+        eng, evs = run(generate(segs, end, sway=(0.3, 0.5), extra=_yaw_turn(32.0, deg, 1.0, 2.5, 1.0)))
         ends = _reps(evs)
         assert len(ends) == 2 and not ends[0]["twist"] and ends[1]["twist"] == want, (deg, ends)
 
