@@ -24,9 +24,9 @@ measured figure (calibration at the still start and its p95 time, rep F1
 overall / per mounting / per rate, depth and hold MAE, each fault flag's F1,
 bounce precision and cue latency, reps found in walking, fidgeting and
 step-on/step-off spans), then the figures per mounting, rate, scenario, chip,
-gyro range, sway and top; docs/EVALUATION.md explains them. (The goal of 0
-reps on real walking and standing recordings is a test:
-tests/host/test_real_data.py.)
+gyro range, sway, top and mount (skin or shoe counter); docs/EVALUATION.md
+explains them. (The goal of 0 reps on real walking and standing recordings
+is a test: tests/host/test_real_data.py.)
 
 exit status: 0 done (goals met or not, unless --check), 1 --check and a goal
 not met, 2 bad arguments or a folder that is not a corpus."""
