@@ -1610,7 +1610,8 @@ def test_a_frame_taught_by_roll_sway_is_learned_again_from_the_first_long_hold()
     # quiet hold 8 s long outlasts any roll-out (0.5-5 s): read 30-75 deg
     # off forward, its own direction is the foot's, and the rep goes on;
     # read sideways (no sway left to start a rep), the frame is learned
-    # again from it and the rep restarts where the heel left level
+    # again from it and the rep restarts where the heel left level. Either
+    # way the rep's roll is judged in the new frame
     moves = [(2, 6), (4, 6), (2, 0), (4, 0)]
     for _ in range(3):
         moves += [(4, 15), (25, 15), (2, 0), (3, 0)]
@@ -1631,6 +1632,10 @@ def test_a_frame_taught_by_roll_sway_is_learned_again_from_the_first_long_hold()
         assert len(held) == 3, (side, mount, sway, [(r["start_ms"], r["depth_deg"], r["hold_s"]) for r in _reps(evs)])
         for r in held:
             assert abs(r["depth_deg"] - 17.5) < 1.5, (side, mount, sway, r)
+            # the roll the old frame read in the first (its pitch, 15 deg
+            # of it) is no roll-out: the rep's roll is judged in the frame
+            # the hold turned it to (the heel everts, 0.6 of the pitch)
+            assert not r["roll_out"] and r["max_roll_deg"] < 6.0, (side, mount, sway, r)
         assert held[0]["hold_s"] > 15.0 and min(r["hold_s"] for r in held[1:]) > 24.0, (side, mount, sway, held)
 
 

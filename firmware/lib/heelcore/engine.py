@@ -671,8 +671,12 @@ class Engine(Fusion):
             # this hold's own direction is the foot's (its pitch and
             # coupled roll, as a drop's rotation) and the rep under way
             # goes on
+            # (the angles re-read in the new frame before this tick's
+            # rep machine sees them: its roll so far was the old frame's)
             self.set_frame(vc, 1)
             self._s[_RESTART] |= 1
+            self._correct(0, 0, 0)
+            self._ex.reframed()
             return False
         self._reframe(t, vc)
         return True

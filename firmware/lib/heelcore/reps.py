@@ -648,6 +648,20 @@ class Reps:
         if reason != "too shallow" and self._lvl_t is not None:
             self._lvl_t = -1  # (a shallow drop at rest is part of it)
 
+    def reframed(self):
+        """The frame was turned under the rep under way (a hold read 30-75
+        deg off forward; the sign is decided then): what was read as roll
+        so far was the pitch seen through the old frame, so the rep's roll
+        is judged afresh from here, and a roll-out already cued no longer
+        flags the rep."""
+        self._roll_out = False
+        self._roll_since = None
+        self._max_roll = -(1 << 29)
+        self._roll_prev = 1 << 29  # (no fast roll on the next tick's step from the old frame)
+        bl = self._bl
+        for i in range(6):
+            bl[i] = 0
+
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
         self._sw_ok = self.e[E_SWAY]
