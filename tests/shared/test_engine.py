@@ -615,6 +615,23 @@ def test_a_quick_outward_roll_is_roll_out_before_it_reaches_15_deg():
         assert [r["roll_out"] for r in ends] == [False, False, False, sgn > 0, False], (side, sgn, ends)
 
 
+def test_a_foot_that_settled_inverted_at_the_top_is_no_roll_out():
+    # after three reps the person lets the foot settle 9 deg inverted at
+    # the top (over 2.5 s, 3.6 deg/s) and keeps it so: under the 15 deg
+    # limit and far slower than 45 deg/s (docs/DOMAIN.md section 4), no
+    # roll-out. The rep's first tick took its roll as a step from 0 within
+    # 0.1 s and flagged every later rep
+    def tilt(t):
+        return 0.0, 9.0 * min(1.0, max(0.0, (t - 42.0) / 2.5))
+    segs, end = rep_script(reps=6, depth=22.0, hold=6.0)
+    for side in ("left", "right"):
+        for sway in (None, (1.0, 2.0)):
+            eng, evs = run(generate(segs, end, side=side, radius=0.17, extra=tilt, sway=sway), side=side)
+            ends = _reps(evs)
+            assert len(ends) == 6 and not of(evs, "roll_out"), (side, sway, ends)
+            assert all(r["max_roll_deg"] > 8.0 for r in ends[3:]), (side, sway, ends)
+
+
 def test_a_bounce_is_cued_as_it_comes_back_down():
     # the first cue of 6 deg rebounds at 2 Hz within 375 ms of the first
     # one's lowest point (the goal: <= 400 ms, median): the rebound counts

@@ -585,7 +585,7 @@ class Reps:
         self._roll_out = False
         self._roll_since = None
         self._max_roll = -(1 << 29)
-        self._roll_prev = 0
+        self._roll_prev = 1 << 29  # (none yet: the rep's first tick is no step from 0)
         self._roll_t = t
         self._twisted = False
         self._yi = 0
