@@ -558,6 +558,18 @@ def test_severe_fast_bounces_count_from_the_first_rebound():
     assert abs(ends[1]["hold_s"] - (36.0 - 24.0 - 4 / 2.8)) < 0.75, ends
 
 
+def test_a_first_reps_bounces_are_not_cued_once_stale():
+    # the first rep's events wait until which way is down is known (a drop
+    # held 8 s): its bounces, 10 s old by then, are counted in its rep_end
+    # but not cued (a cue is due as the rebound happens; later it would
+    # come in a still hold, or in the next rep)
+    segs, end = script((3, 24), (12, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(6.0, 6.0, 2.0, 3)))
+    ends = _reps(evs)
+    assert len(ends) == 2 and ends[0]["bounces"] >= 2 and ends[1]["bounces"] == 0, ends
+    assert not of(evs, "bounce"), of(evs, "bounce")
+
+
 def test_small_slow_rebounds_are_no_bounce_but_a_real_one_is():
     # the contract (docs/DOMAIN.md section 7(a)): a bounce rebounds >= 3 deg peak to peak at
     # > 15 deg/s. 2.5 deg at 1.5 Hz (11.8 deg/s at most) is a settling
