@@ -570,6 +570,26 @@ def test_a_first_reps_bounces_are_not_cued_once_stale():
     assert not of(evs, "bounce"), of(evs, "bounce")
 
 
+def test_sinking_deeper_late_in_a_hold_is_no_new_arrival():
+    # docs/DOMAIN.md section 7(b): a hold creeps 1-3 deg deeper (0-5), and sway
+    # and a fatigue shake swing it more: 12 s into a hold the heel sinks
+    # 2.5 deg deeper over 3 s, then one quick 4 deg rebound. That is no
+    # arrival at a new depth (it stayed 6 s no deeper before), so the lone
+    # rebound late in the hold is no bounce
+    segs, end = script((3, 24), (12, 24), (2, 0), (3, 0), (3, 24), (30, 24), (2, 0), (3, 0))
+
+    def extra(t):
+        p = 2.5 * _mj(min(1.0, (t - 38.0) / 3.0)) if t >= 38.0 else 0.0
+        s = t - 43.0
+        if 0 <= s <= 0.5:
+            p -= 2.0 * (1 - math.cos(2 * math.pi * 2.0 * s))
+        return p, 0.0
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2 and ends[1]["bounces"] == 0, ends
+    assert not of(evs, "bounce"), of(evs, "bounce")
+
+
 def test_small_slow_rebounds_are_no_bounce_but_a_real_one_is():
     # the contract (docs/DOMAIN.md section 7(a)): a bounce rebounds >= 3 deg peak to peak at
     # > 15 deg/s. 2.5 deg at 1.5 Hz (11.8 deg/s at most) is a settling

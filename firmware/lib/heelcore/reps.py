@@ -157,7 +157,11 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             v -= k32
         if thb > v + _ARR_UDEG:
             e[E_DEEP] = thb
-            e[E_ARRT] = t
+            # (an arrival goes on from the last one while the heel is on
+            # its way down; once it stayed 6 s no deeper, a deeper moment
+            # is sway, creep or a fatigue shake, not a new arrival)
+            if int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS:
+                e[E_ARRT] = t
         if e[E_BMODE] == 0:
             # (E_BMINW: the fastest upward rate since the quick part began;
             # followed from blim on, the rebound is near its top, where it
