@@ -558,6 +558,63 @@ def test_severe_fast_bounces_count_from_the_first_rebound():
     assert abs(ends[1]["hold_s"] - (36.0 - 24.0 - 4 / 2.8)) < 0.75, ends
 
 
+def test_a_first_reps_bounces_are_not_cued_once_stale():
+    # the first rep's events wait until which way is down is known (here a
+    # drop held 8 s: the second rep's): the first rep is over by then, its
+    # bounces 20 s old, counted in its rep_end but not cued (a cue is due
+    # as the rebound happens; now it would come in the second rep's hold)
+    segs, end = script((3, 24), (4, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(6.0, 6.0, 2.0, 3)))
+    ends = _reps(evs)
+    assert len(ends) == 2 and ends[0]["bounces"] >= 2 and ends[1]["bounces"] == 0, ends
+    assert not of(evs, "bounce"), of(evs, "bounce")
+
+
+def test_sinking_deeper_late_in_a_hold_is_no_new_arrival():
+    # docs/DOMAIN.md section 7(b): a hold creeps 1-3 deg deeper (0-5), and sway
+    # and a fatigue shake swing it more: 12 s into a hold the heel sinks
+    # 2.5 deg deeper over 3 s, then one quick 4 deg rebound. That is no
+    # arrival at a new depth (it stayed 6 s no deeper before), so the lone
+    # rebound late in the hold is no bounce
+    segs, end = script((3, 24), (12, 24), (2, 0), (3, 0), (3, 24), (30, 24), (2, 0), (3, 0))
+
+    def extra(t):
+        p = 2.5 * _mj(min(1.0, (t - 38.0) / 3.0)) if t >= 38.0 else 0.0
+        s = t - 43.0
+        if 0 <= s <= 0.5:
+            p -= 2.0 * (1 - math.cos(2 * math.pi * 2.0 * s))
+        return p, 0.0
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.0), radius=0.17, extra=extra))
+    ends = _reps(evs)
+    assert len(ends) == 2 and ends[1]["bounces"] == 0, ends
+    assert not of(evs, "bounce"), of(evs, "bounce")
+
+
+def test_a_fatigue_shake_with_sway_is_no_bounce_at_the_arrival_but_a_bounce_is():
+    # docs/DOMAIN.md section 7(b): a fatigue shake of 1.5 deg at 5 Hz (0.3-1.5
+    # deg at 5-8 Hz) from the second rep on, unsupported sway (2 deg), 25 Hz:
+    # the shake and the sway add up to rebounds now and then. Once the holds
+    # showed how large they come (rep 2), the third rep's arrival is no
+    # bounce; real 5 deg rebounds at 2 Hz there still are
+    segs, end = script((3, 24), (12, 24), (2, 0), (3, 0), (3, 24), (30, 24), (2, 0), (3, 0),
+                       (3, 24), (30, 24), (2, 0), (3, 0))
+    for pp in (0.0, 5.0):
+        reb = _rebounds(64.0, pp, 2.0, 3)
+
+        def extra(t):
+            p = reb(t)[0]
+            if t >= 20:
+                p += 1.5 * math.sin(2 * math.pi * 5.0 * t + 0.8 * math.sin(2 * math.pi * 0.13 * t))
+            return p, 0.0
+        eng, evs = run(generate(segs, end, sway=(2.0, 1.5), radius=0.17, extra=extra, rate_hz=25))
+        ends = _reps(evs)
+        assert len(ends) == 3, (pp, ends)
+        if pp:
+            assert ends[2]["bounces"] >= 2, ends
+        else:
+            assert ends[2]["bounces"] == 0, ends
+
+
 def test_small_slow_rebounds_are_no_bounce_but_a_real_one_is():
     # the contract (docs/DOMAIN.md section 7(a)): a bounce rebounds >= 3 deg peak to peak at
     # > 15 deg/s. 2.5 deg at 1.5 Hz (11.8 deg/s at most) is a settling

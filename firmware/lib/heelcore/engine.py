@@ -93,6 +93,7 @@ _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
+_CUE_STALE_MS = const(1000)  # a bounce cue of a rep already over, held back longer than this, is not given
 _HOLD_AXIS_MS = const(8000)  # a quiet tilted rest this long reads the foot's axis: a roll-out lasts 0.5-5 s (docs/DOMAIN.md section 7(b))
 _HOLD_LONG_MS = const(15000)  # a quiet tilted rest this long is a hold: a top dwell is 0.5-3 s, a hold 10-60 s (docs/DOMAIN.md section 7(b))
 _ROLL_SAME = const(5000000)  # a hold's roll within this of its roll at arrival came with the descent
@@ -997,8 +998,13 @@ class Engine(Fusion):
                    "axis_source": "descent"})
         held = w.held
         w.held = None  # type: ignore[assignment]
+        # (the reps already over: a bounce cue of theirs, seconds late,
+        # would come at the top or in the next rep; their rep_end counts it)
+        over = [ev["rep"] for ev in held if ev["type"] == "rep_end"]
         for ev in held:
             if ticks_diff(ev["t_ms"], t) < 0:
+                if ev["type"] == "bounce" and ev["rep"] in over and ticks_diff(t, ev["t_ms"]) > _CUE_STALE_MS:
+                    continue
                 ev["t_ms"] = t
             self._out(ev)
 

@@ -65,18 +65,19 @@ E_HOLDT = const(28)  # when the heel reached the bottom zone (the rep's start un
 E_BSTART = const(29)  # when the rebound's quick part began (the view last rose slower than BRATE / 3)
 E_BSTH = const(30)  # the 4 Hz view then (udeg)
 E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
-E_ARRT = const(32)  # when it was last renewed: the heel's arrival at a new depth
+E_ARRT = const(32)  # the heel's arrival at a new depth: when E_DEEP was renewed on the way down
 E_HIN = const(33)  # when the hold was entered
 E_BPEND = const(34)  # > 0: a rebound late in a hold, bounce-sized, waits for a second (a series): its size (ga)
 E_BPENDT = const(35)  # when it came back down
 E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
 E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
-E_N = const(38)
+E_DEEPT = const(38)  # when E_DEEP was last renewed (on the way down or not)
+E_N = const(39)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(38)  # tc_up: E_UP + OFF + k
-E_DN = const(182)  # E_UP + NK
-E_SIZE = const(326)  # E_DN + NK
+E_UP = const(39)  # tc_up: E_UP + OFF + k
+E_DN = const(183)  # E_UP + NK
+E_SIZE = const(327)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -157,7 +158,12 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             v -= k32
         if thb > v + _ARR_UDEG:
             e[E_DEEP] = thb
-            e[E_ARRT] = t
+            e[E_DEEPT] = t
+            # (an arrival goes on from the last one while the heel is on
+            # its way down; once it stayed 6 s no deeper, a deeper moment
+            # is sway, creep or a fatigue shake, not a new arrival)
+            if int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS:
+                e[E_ARRT] = t
         if e[E_BMODE] == 0:
             # (E_BMINW: the fastest upward rate since the quick part began;
             # followed from blim on, the rebound is near its top, where it
@@ -275,7 +281,9 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                             e[E_BPEND] = ga
                             e[E_BPENDT] = t
                         e[E_HSW] = hsw
-                    elif ok == 0:
+                    elif ok == 0 or ga <= e[E_HSW] + (e[E_HSW] >> 2):
+                        # (at the arrival too, a bounce rebounds a quarter
+                        # more than this person's sway and shake do in holds)
                         win = 0
                     if win != 0:
                         e[E_BCNT] += 1
@@ -543,6 +551,7 @@ class Reps:
         e[E_HOLDT] = t
         e[E_DEEP] = th
         e[E_ARRT] = t
+        e[E_DEEPT] = t
         e[E_BPEND] = 0
         e[E_BPENDT] = t
         e[E_BPAIR] = 0
@@ -947,7 +956,7 @@ class Reps:
         if self._at_bottom and self._bot_n < _BOT_N:
             self._bot_s += self._thf // 1000
             self._bot_n += 1
-        if ticks_diff(t, e[E_ARRT]) >= _NOHOLD_DEPTH_MS:
+        if ticks_diff(t, e[E_DEEPT]) >= _NOHOLD_DEPTH_MS:
             # 8 s and no deeper, and never calm enough for a hold (a
             # fatigue shake): the depth is the bottom's mean level, as in a
             # hold, not the shake's deepest moment
