@@ -654,6 +654,27 @@ def test_a_weight_shift_before_the_still_start_is_not_the_level():
     assert len(_reps(evs)) == 2
 
 
+def test_a_raised_top_of_5_deg_after_the_still_start_is_not_the_level():
+    # the still start, then up onto a raised top 5 deg above level (the
+    # least raised top, docs/DOMAIN.md section 7(b)) within 8 s of the
+    # first calibration, with or without a weight shift before the still
+    # start: no spell on the raised top becomes the level, whichever
+    # re-takes the still start allows (depth within 1.5 deg of 20)
+    for amp in (0.0, 4.0):
+        def shift(t, amp=amp):
+            k = 0.5 * (1 - math.cos(2 * math.pi * t / 1.4)) if t < 1.4 else 0.0
+            return (amp * k, 0.5 * amp * k)
+        segs, end = script((0.7, -5.0), (2.5, -5.0), (3, 20), (6, 20), (2, -5.0), (2.5, -5.0), (3, 20), (6, 20),
+                           (2, -5.0), still=3.6)
+        for rate in (25, 100):
+            eng, evs = run(generate(segs, end, rate_hz=rate, sway=(0.5, 1.0), radius=0.17, extra=shift,
+                                    bias=(3.0, -2.0, 1.0)))
+            ends = _reps(evs)
+            assert len(ends) == 2, (amp, rate, ends)
+            for r in ends:
+                assert abs(r["depth_deg"] - 20.0) < 1.5, (amp, rate, r)
+
+
 def test_a_still_start_under_a_shoe_mounts_roll_sway_calibrates_within_3_s():
     # a shoe mount doubles the heel's roll at the sensor (docs/DOMAIN.md
     # section 7(b): frontal-plane gain 0.5-2.0; unsupported roll sway 2-3
