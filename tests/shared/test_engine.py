@@ -728,6 +728,51 @@ def test_a_weight_shift_before_the_still_start_is_not_the_level():
     assert len(_reps(evs)) == 2
 
 
+def test_a_weight_shift_of_5_deg_before_a_short_still_start_is_not_the_level():
+    # a weight shift right before the still start (docs/DOMAIN.md section
+    # 7(b) ranges: the heel dips 1-5 deg and comes back over 0.6-2 s, with
+    # up to 3 deg of roll): the first rest window holds it, and its mean
+    # sits 3-4 deg from where the foot then stands still. The still start
+    # is short (2.2 s: room for one window of its own), so its one window
+    # must take the level again (half way), though it is more than 3 deg
+    # from the one the shift gave (before: no calibration in the still
+    # start, the level the shift's)
+    def shift(t):
+        k = 0.5 * (1 - math.cos(2 * math.pi * t / 1.6)) if t < 1.6 else 0.0
+        return (4.5 * k, 2.5 * k)
+    segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=3.8)
+    for rate in (25, 100):
+        eng, evs = run(generate(segs, end, rate_hz=rate, sway=(0.5, 1.0), radius=0.17, extra=shift,
+                                bias=(4.0, -3.0, 2.0)))
+        cal = [t for t in _level_cals(evs) if t <= 4100]
+        assert cal and cal[-1] >= 1600, (rate, _level_cals(evs))
+        ends = _reps(evs)
+        assert len(ends) == 2, (rate, ends)
+        for r in ends:
+            assert abs(r["depth_deg"] - 24.0) < 1.0, (rate, r)
+
+
+def test_a_raised_top_of_5_deg_after_the_still_start_is_not_the_level():
+    # the still start, then up onto a raised top 5 deg above level (the
+    # least raised top, docs/DOMAIN.md section 7(b)) within 8 s of the
+    # first calibration, with or without a weight shift before the still
+    # start: no spell on the raised top becomes the level, whichever
+    # re-takes the still start allows (depth within 1.5 deg of 20)
+    for amp in (0.0, 4.0):
+        def shift(t, amp=amp):
+            k = 0.5 * (1 - math.cos(2 * math.pi * t / 1.4)) if t < 1.4 else 0.0
+            return (amp * k, 0.5 * amp * k)
+        segs, end = script((0.7, -5.0), (2.5, -5.0), (3, 20), (6, 20), (2, -5.0), (2.5, -5.0), (3, 20), (6, 20),
+                           (2, -5.0), still=3.6)
+        for rate in (25, 100):
+            eng, evs = run(generate(segs, end, rate_hz=rate, sway=(0.5, 1.0), radius=0.17, extra=shift,
+                                    bias=(3.0, -2.0, 1.0)))
+            ends = _reps(evs)
+            assert len(ends) == 2, (amp, rate, ends)
+            for r in ends:
+                assert abs(r["depth_deg"] - 20.0) < 1.5, (amp, rate, r)
+
+
 def test_a_still_start_under_a_shoe_mounts_roll_sway_calibrates_within_3_s():
     # a shoe mount doubles the heel's roll at the sensor (docs/DOMAIN.md
     # section 7(b): frontal-plane gain 0.5-2.0; unsupported roll sway 2-3

@@ -155,6 +155,7 @@ class Fusion:
     sway_mdps: int
     _exa: array.array
     _exb: array.array
+    _slip: array.array
 
     # what the engine does with what the signal layer sees
     def _long_gap(self, t_last, gap_ms):
@@ -1062,7 +1063,18 @@ class Fusion:
         self.calibrated = True
         s[_MODE] = M_AXIS
         self._ax_reset(t)
-        # a re-take (a still spell within 3 deg of the level): half way
+        if not retake:
+            # where the foot is as the level is taken (the window's end; not
+            # at a half-way re-take, whose window may hold a rise onto a
+            # raised top): see _rest_done. In the engine's strap-slip
+            # candidate, unused until the axis is known
+            e = self._slip
+            e[0] = s[_ALX] >> 4
+            e[1] = s[_ALY] >> 4
+            e[2] = s[_ALZ] >> 4
+            e[3] = 0
+            vunit(e)
+        # a re-take (a still spell near the level, _rest_done): half way
         # there, so that the level is the mean of the still start's spells
         # (a 1.5 s spell's mean is off by up to ~1 deg of 0.1-1 Hz sway)
         self._take_level(t, out, self._va if retake else None, retake)
@@ -1321,16 +1333,14 @@ class Fusion:
         va[2] = out[5]
         tilt = vangle(va, self._u)
         d = 0
+        # how far the foot is now from the window's mean (udeg, >= 1; _rest
+        # left the direction now in _vc)
+        dn = vangle(self._vc, va) + 1
         if before_axis and self._rw[18] > self.k_rest_band:
             # a window on twice the band (the still start) that ends away
             # from its mean is a drop's start, not a still spell: neither a
             # level nor the person's sway (learn_axis) comes from it
-            # (how far the foot is now from the window's mean, udeg, >= 1)
-            vc = self._vc
-            vc[0] = s[_ALX] >> 4
-            vc[1] = s[_ALY] >> 4
-            vc[2] = s[_ALZ] >> 4
-            d = vangle(vc, va) + 1 if vunit(vc) else _UDEG * 180
+            d = dn
             if d >= self.k_rest_band:
                 self._rw[17] = 0
                 return
@@ -1355,6 +1365,23 @@ class Fusion:
             # later the person is on the step, a tilt is a drop or a raised
             # top beginning, and re-takes in a row would walk the level away
             # (later rests near level are blended in below, without a cue).
+            self._calibrate(t, True)
+            return
+        half = self.k_rest_band >> 1
+        if (before_axis and ticks_diff(t, self._cal_t1) < 8000 and tilt < self.k_rest_band
+                and out[8] < 1430 and dn < _UDEG and vangle(self._slip, va) < half):
+            # A calm still spell 3-5 deg from the level, where the foot
+            # stood as the level was taken: the level's own window held a
+            # move that ended in it (a weight shift before the still start:
+            # the heel dips 1-5 deg and comes back, with up to 3 deg of
+            # roll, docs/DOMAIN.md section 7(b); its mean is off by up to 4
+            # deg) and the foot stands still since. Re-taken too, half way
+            # as above (the difference may be the person's slow sway, 1-2
+            # deg unsupported, as much as a shift). Not from a spell that
+            # drifted, that ends more than 1 deg from its mean (swinging),
+            # or whose mean is more than half the still band from where the
+            # level was taken (the window's end, not moved by the half-way
+            # re-takes): a drop's start and a raised top (>= 5 deg) leave it.
             self._calibrate(t, True)
             return
         # each rest window moves the bias a quarter of the way: a wrong
