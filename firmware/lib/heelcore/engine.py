@@ -839,8 +839,8 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
-        if self._ex.e[E_STATE] != S_HOLD:
-            self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold)
+        if self._ex.e[E_STATE] != S_HOLD and self._exb[E_STATE] != S_HOLD:
+            self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold, either sign's)
         if self._sw:
             # after a side switch (_sw 2: not walked since; 1: walked),
             # walking or stepping says the frame came from the sensor being
@@ -881,12 +881,22 @@ class Engine(Fusion):
             # the pitch axis learned: that axis came from sway or a weight
             # shift, not from a drop (a drop's own roll is at most ~0.6 of
             # its pitch); learn it again from this excursion
+            # (A roll that came after the heel arrived in a hold is a
+            # roll-out or an inward roll, not the frame: 8-25 deg, x2 on a
+            # shoe mount, at the bottom, docs/DOMAIN.md section 7(b))
             aph = ph if ph > 0 else -ph
+            d = ph - self._ph_in
+            if ((self._exa[E_STATE] == S_HOLD or self._exb[E_STATE] == S_HOLD) and (d >= _ROLL_SAME or d <= -_ROLL_SAME)):
+                aph = 0
             if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th):
                 self.ax_inconsistent += 1
                 self._axis_again(t)
                 self._ax_on = True
                 self._ax_accel = True  # the gyro did not integrate this excursion
+                # the excursion began where the foot last left level (a
+                # shallow drop read sideways passes the roll test late in
+                # its hold, as it creeps or sways): its rep starts there
+                self._ax_t0 = self._lvl_t
                 return
             w = self._decide(t)
             if w is not None:
