@@ -583,6 +583,58 @@ class Engine(Fusion):
         else:
             self._slip[3] = 0
 
+    def axis_rest(self, t, va, tilt):
+        # Before the axis is known, a rest window tilted 8-50 deg from level.
+        # An excursion whose rotation the gyro did not confirm (a slow,
+        # shallow first drop: from the last tick within the still band the
+        # rotation is a few degrees, and the accelerometer's sway on it is
+        # as large) teaches nothing; if the foot then rests in one pose,
+        # never back at level, for _HOLD_AXIS_MS (longer than any roll-out
+        # or top dwell, docs/DOMAIN.md section 7(b)), that rest is a held
+        # drop (or a rise onto the toes: which way is down is decided as
+        # for any first excursion): the axis is the one that tilts level
+        # into it, and the rep started where the foot left level. Not after
+        # walking or stepping since the level was taken (a jolt, or turned
+        # past any heel drop: the level itself is in doubt).
+        h = self._hrun
+        if not self._ax_bad or self._moved or not self.k_axis_min <= tilt <= _HOLD_MAX:
+            h[2] = 0
+            return
+        d = self._hdir
+        band = self.k_rest_band
+        if h[2] and ticks_diff(self._ax_t0, h[0]) < 0 and vangle(d, va) <= 2 * band:
+            h[1] += 1
+            h[3] += va[0]
+            h[4] += va[1]
+            h[5] += va[2]
+        else:
+            h[0] = self._rw_out[7]
+            h[1] = 1
+            h[2] = 1
+            h[3] = va[0]
+            h[4] = va[1]
+            h[5] = va[2]
+            d[0] = va[0]
+            d[1] = va[1]
+            d[2] = va[2]
+            return
+        if h[1] < 3 or ticks_diff(t, h[0]) < _HOLD_AXIS_MS:
+            return
+        vb = self._vb
+        vb[0] = h[3]
+        vb[1] = h[4]
+        vb[2] = h[5]
+        if not vunit(vb) or vangle(vb, va) > band:
+            return
+        h[2] = 0
+        u = self._u
+        vc = self._vc  # the rotation from level into the rest: a x u
+        vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
+        vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
+        vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
+        if vunit(vc):
+            self.learn_axis(t, vc, tilt)
+
     def _long_hold(self, t, va, tilt):
         # A quiet rest tilted 8-50 deg from level for _HOLD_LONG_MS (rest
         # windows in one direction, the foot never near level between
