@@ -1875,3 +1875,33 @@ def test_a_slow_shallow_first_drop_the_gyro_did_not_confirm_is_learned_from_its_
         assert eng.ax_inconsistent == 1, (mount, eng.ax_inconsistent)
         assert len(ends) == 3, (mount, [(r["start_ms"], r["depth_deg"]) for r in ends])
         assert abs(ends[0]["start_ms"] - 5000) < 2500 and ends[0]["hold_s"] > 20.0, (mount, ends[0])
+
+
+def test_sway_swings_read_as_reps_do_not_decide_which_way_is_down():
+    # After the still start the foot rolls 10-11 deg to one side twice, 1.2-1.5
+    # s each (a shoe mount doubles unsupported sway and its corrective roll
+    # steps, docs/DOMAIN.md section 7(b)): the first teaches an axis ~90 deg
+    # off, and on it both swings read as reps of one sign. Two reps decided
+    # the sign, the swings were counted and the first held drop (sideways
+    # on that frame) kept 4 of its 12 s hold (fresh5_002: six such "reps"
+    # and a first rep lost). A rep decides the sign by number only if it
+    # lasted 2.5 s from its start to its end (a descent takes 2-6 s, a rise
+    # 1-3 s): the first hold, read sideways, teaches the frame again
+    for amp, w, gap in ((10.0, 1.5, 2.5), (11.0, 1.2, 2.0)):
+        moves = [(2 * gap + 1.0, 0)] + [(3, 20), (12, 20), (2, 0), (3, 0)] * 3
+        segs, end = script(*moves, still=5.0)
+        t0 = segs[0][0]
+
+        def swings(t, amp=amp, w=w, gap=gap):
+            for ti in (t0, t0 + gap):
+                if ti <= t <= ti + w:
+                    return 0.0, amp * math.sin(math.pi * (t - ti) / w)
+            return 0.0, 0.0
+
+        for mount, side in ((7, "left"), (4, "right")):
+            eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=swings, mount=mount, tilt_deg=8.0,
+                                    side=side))
+            ends = _reps(evs)
+            assert len(ends) == 3, (amp, mount, [(r["start_ms"], r["depth_deg"], r["hold_s"]) for r in ends])
+            assert abs(ends[0]["start_ms"] - segs[1][0] * 1000) < 1000 and ends[0]["hold_s"] > 11.0, (amp, mount,
+                                                                                                       ends[0])

@@ -91,6 +91,7 @@ _BASELINE_REPS = const(3)
 _PRIOR_K1024 = const(0)
 _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (docs/DOMAIN.md section 7(b)), and a slow descent leaves a raised top over a few more
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
+_SIGN_REP_MS = const(2500)  # a rep this long decides the sign by number: a descent takes 2-6 s, a rise 1-3 s (docs/DOMAIN.md section 7(b))
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
 _HOLD_AXIS_MS = const(8000)  # a quiet tilted rest this long reads the foot's axis: a roll-out lasts 0.5-5 s (docs/DOMAIN.md section 7(b))
@@ -217,7 +218,7 @@ class Engine(Fusion):
         self._done = [0, 0]
         self._ref = [0, 0]  # the rep whose rests last judged the axis, and how many reps did
         self._ph_in = 0
-        self._clean = [0, 0]
+        self._clean = [0, 0, 0, 0]  # clean reps per sign, then those of them long enough to decide it
         self._start_cal(0)
 
     def _start_cal(self, t):
@@ -827,7 +828,7 @@ class Engine(Fusion):
         d = self._done
         c = self._clean
         r = self._ref
-        d[0] = d[1] = c[0] = c[1] = r[1] = 0  # reset in place: no list made mid-session
+        d[0] = d[1] = c[0] = c[1] = c[2] = c[3] = r[1] = 0  # reset in place: no list made mid-session
         r[0] = -1
         a._start_rep(t, self._ax_t0)
 
@@ -963,8 +964,15 @@ class Engine(Fusion):
         n = x.reps_done
         if n != self._done[i]:
             self._done[i] = n
-            if self._clean_since(x._t_onset):
+            t0 = x.last_start  # the rep that ended (the next may have started in the same tick)
+            if self._clean_since(t0):
                 self._clean[i] += 1
+                # and those that lasted _SIGN_REP_MS, from their own start to
+                # their end, decide it by number: a sway swing read as a rep
+                # (a shoe mount doubles unsupported roll sway, 0.1-1 Hz)
+                # comes and goes in 0.5-2 s
+                if ticks_diff(x._t_last_end, t0) >= _SIGN_REP_MS:
+                    self._clean[i + 2] += 1
 
     def _down(self, x):
         st = x.e[E_STATE]
@@ -986,9 +994,9 @@ class Engine(Fusion):
         # (a person on a raised top: the heel-up hypothesis counts the
         # toe-stand dwells while the first true drop is still going down)
         c = self._clean
-        if c[0] >= 2 and b.reps_done == 0 and b.e[E_STATE] < S_DESC:
+        if c[2] >= 2 and b.reps_done == 0 and b.e[E_STATE] < S_DESC:
             return a
-        if c[1] >= 2 and a.reps_done == 0 and a.e[E_STATE] < S_DESC:
+        if c[3] >= 2 and a.reps_done == 0 and a.e[E_STATE] < S_DESC:
             return b
         # reps on both sides (a raised top and unheld drops): the deeper
         # ones, once each side has three
