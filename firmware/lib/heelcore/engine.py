@@ -930,30 +930,37 @@ class Engine(Fusion):
                 self._ax_bad = True
                 self._moved = True
                 return
-            # the foot at rest, tilted more about the roll axis than about
-            # the pitch axis learned: that axis came from sway or a weight
-            # shift, not from a drop (a drop's own roll is at most ~0.6 of
-            # its pitch); learn it again from this excursion
-            # (A roll that came after the heel arrived in a hold is a
-            # roll-out or an inward roll, not the frame: 8-25 deg, x2 on a
-            # shoe mount, at the bottom, docs/DOMAIN.md section 7(b))
-            aph = ph if ph > 0 else -ph
-            d = ph - self._ph_in
-            if ((self._exa[E_STATE] == S_HOLD or self._exb[E_STATE] == S_HOLD) and (d >= _ROLL_SAME or d <= -_ROLL_SAME)):
-                aph = 0
-            if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th):
-                self.ax_inconsistent += 1
-                self._axis_again(t)
-                self._ax_on = True
-                self._ax_accel = True  # the gyro did not integrate this excursion
-                # the excursion began where the foot last left level (a
-                # shallow drop read sideways passes the roll test late in
-                # its hold, as it creeps or sways): its rep starts there
-                self._ax_t0 = self._lvl_t
+            if self._sideways(t, th, ph, wf):
                 return
             w = self._decide(t)
             if w is not None:
                 self._resolve(w, t, "")
+
+    def _sideways(self, t, th, ph, wf):
+        # Bytecode, once a tick while the sign is pending (as machine code
+        # in _run_tick, ~340 bytes more of the heap). The foot at rest,
+        # tilted more about the roll axis than about the pitch axis
+        # learned: that axis came from sway or a weight shift, not from a
+        # drop (a drop's own roll is at most ~0.6 of its pitch); learn it
+        # again from this excursion. Returns True when it is.
+        # (A roll that came after the heel arrived in a hold is a roll-out
+        # or an inward roll, not the frame: 8-25 deg, x2 on a shoe mount,
+        # at the bottom, docs/DOMAIN.md section 7(b))
+        aph = ph if ph > 0 else -ph
+        d = ph - self._ph_in
+        if (self._exa[E_STATE] == S_HOLD or self._exb[E_STATE] == S_HOLD) and (d >= _ROLL_SAME or d <= -_ROLL_SAME):
+            return False
+        if not (-self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th)):
+            return False
+        self.ax_inconsistent += 1
+        self._axis_again(t)
+        self._ax_on = True
+        self._ax_accel = True  # the gyro did not integrate this excursion
+        # the excursion began where the foot last left level (a shallow
+        # drop read sideways passes the roll test late in its hold, as it
+        # creeps or sways): its rep starts there
+        self._ax_t0 = self._lvl_t
+        return True
 
     def _clean_since(self, t0):
         # no walking-like jolt from a second before t0 on
