@@ -91,6 +91,7 @@ _BASELINE_REPS = const(3)
 _PRIOR_K1024 = const(0)
 _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (docs/DOMAIN.md section 7(b)), and a slow descent leaves a raised top over a few more
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
+_SIGN_REP_MS = const(2500)  # a rep this long decides the sign by number: a descent takes 2-6 s, a rise 1-3 s (docs/DOMAIN.md section 7(b))
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
 _CUE_STALE_MS = const(1000)  # a bounce cue of a rep already over, held back longer than this, is not given
@@ -218,7 +219,7 @@ class Engine(Fusion):
         self._done = [0, 0]
         self._ref = [0, 0]  # the rep whose rests last judged the axis, and how many reps did
         self._ph_in = 0
-        self._clean = [0, 0]
+        self._clean = [0, 0, 0, 0]  # clean reps per sign, then those of them long enough to decide it
         self._start_cal(0)
 
     def _start_cal(self, t):
@@ -584,6 +585,58 @@ class Engine(Fusion):
         else:
             self._slip[3] = 0
 
+    def axis_rest(self, t, va, tilt):
+        # Before the axis is known, a rest window tilted 8-50 deg from level.
+        # An excursion whose rotation the gyro did not confirm (a slow,
+        # shallow first drop: from the last tick within the still band the
+        # rotation is a few degrees, and the accelerometer's sway on it is
+        # as large) teaches nothing; if the foot then rests in one pose,
+        # never back at level, for _HOLD_AXIS_MS (longer than any roll-out
+        # or top dwell, docs/DOMAIN.md section 7(b)), that rest is a held
+        # drop (or a rise onto the toes: which way is down is decided as
+        # for any first excursion): the axis is the one that tilts level
+        # into it, and the rep started where the foot left level. Not after
+        # walking or stepping since the level was taken (a jolt, or turned
+        # past any heel drop: the level itself is in doubt).
+        h = self._hrun
+        if not self._ax_bad or self._moved or not self.k_axis_min <= tilt <= _HOLD_MAX:
+            h[2] = 0
+            return
+        d = self._hdir
+        band = self.k_rest_band
+        if h[2] and ticks_diff(self._ax_t0, h[0]) < 0 and vangle(d, va) <= 2 * band:
+            h[1] += 1
+            h[3] += va[0]
+            h[4] += va[1]
+            h[5] += va[2]
+        else:
+            h[0] = self._rw_out[7]
+            h[1] = 1
+            h[2] = 1
+            h[3] = va[0]
+            h[4] = va[1]
+            h[5] = va[2]
+            d[0] = va[0]
+            d[1] = va[1]
+            d[2] = va[2]
+            return
+        if h[1] < 3 or ticks_diff(t, h[0]) < _HOLD_AXIS_MS:
+            return
+        vb = self._vb
+        vb[0] = h[3]
+        vb[1] = h[4]
+        vb[2] = h[5]
+        if not vunit(vb) or vangle(vb, va) > band:
+            return
+        h[2] = 0
+        u = self._u
+        vc = self._vc  # the rotation from level into the rest: a x u
+        vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
+        vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
+        vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
+        if vunit(vc):
+            self.learn_axis(t, vc, tilt)
+
     def _long_hold(self, t, va, tilt):
         # A quiet rest tilted 8-50 deg from level for _HOLD_LONG_MS (rest
         # windows in one direction, the foot never near level between
@@ -780,7 +833,7 @@ class Engine(Fusion):
         d = self._done
         c = self._clean
         r = self._ref
-        d[0] = d[1] = c[0] = c[1] = r[1] = 0  # reset in place: no list made mid-session
+        d[0] = d[1] = c[0] = c[1] = c[2] = c[3] = r[1] = 0  # reset in place: no list made mid-session
         r[0] = -1
         a._start_rep(t, self._ax_t0)
 
@@ -844,8 +897,8 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
-        if self._ex.e[E_STATE] != S_HOLD:
-            self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold)
+        if self._ex.e[E_STATE] != S_HOLD and self._exb[E_STATE] != S_HOLD:
+            self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold, either sign's)
         if self._sw:
             # after a side switch (_sw 2: not walked since; 1: walked),
             # walking or stepping says the frame came from the sensor being
@@ -882,20 +935,37 @@ class Engine(Fusion):
                 self._ax_bad = True
                 self._moved = True
                 return
-            # the foot at rest, tilted more about the roll axis than about
-            # the pitch axis learned: that axis came from sway or a weight
-            # shift, not from a drop (a drop's own roll is at most ~0.6 of
-            # its pitch); learn it again from this excursion
-            aph = ph if ph > 0 else -ph
-            if -self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th):
-                self.ax_inconsistent += 1
-                self._axis_again(t)
-                self._ax_on = True
-                self._ax_accel = True  # the gyro did not integrate this excursion
+            if self._sideways(t, th, ph, wf):
                 return
             w = self._decide(t)
             if w is not None:
                 self._resolve(w, t, "")
+
+    def _sideways(self, t, th, ph, wf):
+        # Bytecode, once a tick while the sign is pending (as machine code
+        # in _run_tick, ~340 bytes more of the heap). The foot at rest,
+        # tilted more about the roll axis than about the pitch axis
+        # learned: that axis came from sway or a weight shift, not from a
+        # drop (a drop's own roll is at most ~0.6 of its pitch); learn it
+        # again from this excursion. Returns True when it is.
+        # (A roll that came after the heel arrived in a hold is a roll-out
+        # or an inward roll, not the frame: 8-25 deg, x2 on a shoe mount,
+        # at the bottom, docs/DOMAIN.md section 7(b))
+        aph = ph if ph > 0 else -ph
+        d = ph - self._ph_in
+        if (self._exa[E_STATE] == S_HOLD or self._exb[E_STATE] == S_HOLD) and (d >= _ROLL_SAME or d <= -_ROLL_SAME):
+            return False
+        if not (-self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th)):
+            return False
+        self.ax_inconsistent += 1
+        self._axis_again(t)
+        self._ax_on = True
+        self._ax_accel = True  # the gyro did not integrate this excursion
+        # the excursion began where the foot last left level (a shallow
+        # drop read sideways passes the roll test late in its hold, as it
+        # creeps or sways): its rep starts there
+        self._ax_t0 = self._lvl_t
+        return True
 
     def _clean_since(self, t0):
         # no walking-like jolt from a second before t0 on
@@ -906,8 +976,15 @@ class Engine(Fusion):
         n = x.reps_done
         if n != self._done[i]:
             self._done[i] = n
-            if self._clean_since(x._t_onset):
+            t0 = x.last_start  # the rep that ended (the next may have started in the same tick)
+            if self._clean_since(t0):
                 self._clean[i] += 1
+                # and those that lasted _SIGN_REP_MS, from their own start to
+                # their end, decide it by number: a sway swing read as a rep
+                # (a shoe mount doubles unsupported roll sway, 0.1-1 Hz)
+                # comes and goes in 0.5-2 s
+                if ticks_diff(x._t_last_end, t0) >= _SIGN_REP_MS:
+                    self._clean[i + 2] += 1
 
     def _down(self, x):
         st = x.e[E_STATE]
@@ -929,9 +1006,9 @@ class Engine(Fusion):
         # (a person on a raised top: the heel-up hypothesis counts the
         # toe-stand dwells while the first true drop is still going down)
         c = self._clean
-        if c[0] >= 2 and b.reps_done == 0 and b.e[E_STATE] < S_DESC:
+        if c[2] >= 2 and b.reps_done == 0 and b.e[E_STATE] < S_DESC:
             return a
-        if c[1] >= 2 and a.reps_done == 0 and a.e[E_STATE] < S_DESC:
+        if c[3] >= 2 and a.reps_done == 0 and a.e[E_STATE] < S_DESC:
             return b
         # reps on both sides (a raised top and unheld drops): the deeper
         # ones, once each side has three

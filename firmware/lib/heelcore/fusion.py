@@ -176,6 +176,9 @@ class Fusion:
     def rest_run(self, t, va, tilt):
         ...
 
+    def axis_rest(self, t, va, tilt):
+        ...
+
     def _fusion_init(self, c, alsb, glsb):
         # scales as integers (thousandths), so that nothing below depends on
         # how a port rounds a float
@@ -1420,6 +1423,8 @@ class Fusion:
             # window that did not drift (a slow drop passes a window's band)
             if tilt < self.k_retare_blend and out[8] < 430:
                 self._retare(va, True)
+            else:
+                self.axis_rest(t, va, tilt)
             return
         if self._walked and tilt < 4 * _UDEG and out[8] < 430:
             # the first still spell at level after walking or stepping (back

@@ -382,6 +382,7 @@ class Reps:
         self._lvl_avg = 0
         self._t_last_top = t
         self._t_last_end = None  # end of the previous rep (no overlap)
+        self.last_start = t  # start of the previous rep (its length, with _t_last_end, for the sign)
         self._t_cand = None
         self._t_walk = None
         self._await_ready = False
@@ -1464,6 +1465,7 @@ class Reps:
         self.reps_done += 1
         self.depth_sum += depth
         self._t_last_end = r_end
+        self.last_start = start
         self._to_top(t)
         self._lvl_t = -1
         self._t_last_top = t
