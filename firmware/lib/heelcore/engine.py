@@ -899,47 +899,58 @@ class Engine(Fusion):
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
         if self._ex.e[E_STATE] != S_HOLD and self._exb[E_STATE] != S_HOLD:
             self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold, either sign's)
-        if self._sw:
-            # after a side switch (_sw 2: not walked since; 1: walked),
-            # walking or stepping says the frame came from the sensor being
-            # moved (held still while re-strapped) or from the floor: level
-            # and axis are learned again, from the still spell back on the
-            # step. The first walk after the switch does so whatever was
-            # counted (weight shifts on the floor lift the heel and read as
-            # "reps", which may have decided the sign; the held "reps" of a
-            # pending sign go with the frame); later walks only until a rep
-            # counts on the new heel
-            if jolt == 2 and (self._sw == 2 or not (s[_PEND] or self._ex.reps_done)):
-                self._sw = 1
-                self._axis_again(t)
-                self.axis_known = False
-                self._moved = True
-                return
-            if self._sw == 1 and not s[_PEND] and self._ex.reps_done:
-                self._sw = 0
+        if self._sw and self._after_switch(t, jolt):
+            return
         if s[_PEND]:
-            ex2 = self._ex2
-            ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)
-            # reps that saw no walking-like jolt from a second before
-            # their start to their end: only those decide the sign by
-            # number (a walk back to the step makes "reps" of its strides)
-            self._count_clean(self._ex, 0, t)
-            self._count_clean(ex2, 1, t)
-            # walking or stepping while the sign is pending and no clean rep
-            # on either side: the excursion that taught the axis was no
-            # heel drop; learn it again (and the level, at the next still
-            # spell near it: the person is back on the step)
-            if jolt == 2 and self._clean[0] == 0 and self._clean[1] == 0:
-                self.ax_violent += 1
-                self._axis_again(t)
-                self._ax_bad = True
-                self._moved = True
-                return
-            if self._sideways(t, th, ph, wf):
-                return
-            w = self._decide(t)
-            if w is not None:
-                self._resolve(w, t, "")
+            self._ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)
+            self._pending(t, jolt, th, ph, wf)
+
+    def _pending(self, t, jolt, th, ph, wf):
+        # Bytecode, once a tick while the sign is pending (as machine code
+        # in _run_tick, more of the heap the board's code and data share).
+        # Reps that saw no walking-like jolt from a second before
+        # their start to their end: only those decide the sign by
+        # number (a walk back to the step makes "reps" of its strides)
+        self._count_clean(self._ex, 0, t)
+        self._count_clean(self._ex2, 1, t)
+        # walking or stepping while the sign is pending and no clean rep
+        # on either side: the excursion that taught the axis was no
+        # heel drop; learn it again (and the level, at the next still
+        # spell near it: the person is back on the step)
+        if jolt == 2 and self._clean[0] == 0 and self._clean[1] == 0:
+            self.ax_violent += 1
+            self._axis_again(t)
+            self._ax_bad = True
+            self._moved = True
+            return
+        if self._sideways(t, th, ph, wf):
+            return
+        w = self._decide(t)
+        if w is not None:
+            self._resolve(w, t, "")
+
+    def _after_switch(self, t, jolt):
+        # Bytecode, once a tick only after a side switch (as machine code in
+        # _run_tick, more of the heap the board's code and data share).
+        # After a side switch (_sw 2: not walked since; 1: walked),
+        # walking or stepping says the frame came from the sensor being
+        # moved (held still while re-strapped) or from the floor: level
+        # and axis are learned again, from the still spell back on the
+        # step. The first walk after the switch does so whatever was
+        # counted (weight shifts on the floor lift the heel and read as
+        # "reps", which may have decided the sign; the held "reps" of a
+        # pending sign go with the frame); later walks only until a rep
+        # counts on the new heel. Returns True when the frame is dropped.
+        s = self._s
+        if jolt == 2 and (self._sw == 2 or not (s[_PEND] or self._ex.reps_done)):
+            self._sw = 1
+            self._axis_again(t)
+            self.axis_known = False
+            self._moved = True
+            return True
+        if self._sw == 1 and not s[_PEND] and self._ex.reps_done:
+            self._sw = 0
+        return False
 
     def _sideways(self, t, th, ph, wf):
         # Bytecode, once a tick while the sign is pending (as machine code
