@@ -55,7 +55,7 @@ except ImportError:  # CPython: the same code, interpreted
 from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
-from heelcore.imath import vangle, vunit, zeros
+from heelcore.imath import vangle, vcross, vunit, zeros
 from heelcore.reps import E_DN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
@@ -602,40 +602,51 @@ class Engine(Fusion):
         if not self._ax_bad or self._moved or not self.k_axis_min <= tilt <= _HOLD_MAX:
             h[2] = 0
             return
+        if not self._run_on(va, self._ax_t0) or ticks_diff(t, h[0]) < _HOLD_AXIS_MS or not self._run_mean(va):
+            return
+        h[2] = 0
+        vc = self._vc  # the rotation from level into the rest: a x u
+        vcross(vc, self._vb, self._u)
+        if vunit(vc):
+            self.learn_axis(t, vc, tilt)
+
+    def _run_on(self, va, since):
+        # The run of rest windows in one pose (_hrun: its first window's
+        # end, windows, running, summed directions; _hdir its first
+        # direction): True when this window goes on with it, within twice
+        # the rest band of its first window (they are far from still under
+        # unsupported sway on a shoe mount) and the run begun after `since`
+        # (the foot not back near level in between); else a run starts here.
+        h = self._hrun
         d = self._hdir
-        band = self.k_rest_band
-        if h[2] and ticks_diff(self._ax_t0, h[0]) < 0 and vangle(d, va) <= 2 * band:
+        if h[2] and ticks_diff(since, h[0]) < 0 and vangle(d, va) <= 2 * self.k_rest_band:
             h[1] += 1
             h[3] += va[0]
             h[4] += va[1]
             h[5] += va[2]
-        else:
-            h[0] = self._rw_out[7]
-            h[1] = 1
-            h[2] = 1
-            h[3] = va[0]
-            h[4] = va[1]
-            h[5] = va[2]
-            d[0] = va[0]
-            d[1] = va[1]
-            d[2] = va[2]
-            return
-        if h[1] < 3 or ticks_diff(t, h[0]) < _HOLD_AXIS_MS:
-            return
+            return True
+        h[0] = self._rw_out[7]
+        h[1] = 1
+        h[2] = 1
+        h[3] = va[0]
+        h[4] = va[1]
+        h[5] = va[2]
+        d[0] = va[0]
+        d[1] = va[1]
+        d[2] = va[2]
+        return False
+
+    def _run_mean(self, va):
+        # The run's mean direction into _vb (a 1.5 s window's mean is off by
+        # up to the sway: 2-3 deg of roll unsupported, x2 on a shoe mount):
+        # True for 3 windows or more and this one back within the band of it
+        # (not a slow drift: a hold creeps 1-5 deg)
+        h = self._hrun
         vb = self._vb
         vb[0] = h[3]
         vb[1] = h[4]
         vb[2] = h[5]
-        if not vunit(vb) or vangle(vb, va) > band:
-            return
-        h[2] = 0
-        u = self._u
-        vc = self._vc  # the rotation from level into the rest: a x u
-        vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
-        vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
-        vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
-        if vunit(vc):
-            self.learn_axis(t, vc, tilt)
+        return h[1] >= 3 and vunit(vb) and vangle(vb, va) <= self.k_rest_band
 
     def _long_hold(self, t, va, tilt):
         # A quiet rest tilted 8-50 deg from level for _HOLD_LONG_MS (rest
@@ -647,48 +658,22 @@ class Engine(Fusion):
         # mount's roll taken for pitch): the frame is learned again from
         # this hold, heel down. Returns True when it was.
         h = self._hrun
-        d = self._hdir
-        out = self._rw_out
         if not self.k_axis_min <= tilt <= _HOLD_MAX:
             h[2] = 0
             return False
-        # one pose: within twice the rest band of the first window (they
-        # are far from still under unsupported sway on a shoe mount)
-        band = self.k_rest_band
-        if h[2] and ticks_diff(self._lvl_t, h[0]) < 0 and vangle(d, va) <= 2 * band:
-            h[1] += 1
-            h[3] += va[0]
-            h[4] += va[1]
-            h[5] += va[2]
-        else:
-            h[0] = out[7]
-            h[1] = 1
-            h[2] = 1
-            h[3] = va[0]
-            h[4] = va[1]
-            h[5] = va[2]
-            d[0] = va[0]
-            d[1] = va[1]
-            d[2] = va[2]
+        # one pose since the foot was last near level
+        if not self._run_on(va, self._lvl_t):
             return False
-        # long enough, and back within the band of where it began (not a
-        # slow drift: a hold creeps 1-5 deg),
-        # and twice the longest quiet hold the frame has read as heel down
-        # (that decided which way is down: the stronger evidence wins)
         # Two reps already held quiet 8 s on this frame confirm it: a long
         # rest it does not read as heel down is then on the toes or between
         # sets (docs/DOMAIN.md section 7(b): rests of 20-120 s), not a hold read the wrong way
         if self._ex.quiet_reps >= 2:
             h[2] = 0
             return False
-        # The run's mean direction (a 1.5 s window's mean is off by up to
-        # the sway: 2-3 deg of roll unsupported, x2 on a shoe mount)
-        vb = self._vb
-        vb[0] = h[3]
-        vb[1] = h[4]
-        vb[2] = h[5]
-        if h[1] < 3 or not vunit(vb) or vangle(vb, va) > band:
+        # the run's mean direction, back within the band of it
+        if not self._run_mean(va):
             return False
+        vb = self._vb
         # its horizontal part (heel down: the forward axis, where gravity leans)
         u = self._u
         dd = (vb[0] * u[0] + vb[1] * u[1] + vb[2] * u[2]) >> 14
@@ -712,9 +697,7 @@ class Engine(Fusion):
             return False
         h[2] = 0
         vc = self._vc  # p = f x u
-        vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
-        vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
-        vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
+        vcross(vc, vb, u)
         if not vunit(vc):
             return False
         if x > 0 and 4 * x * x >= 3 * 16384 * 16384:
@@ -769,9 +752,7 @@ class Engine(Fusion):
         if not vunit(vb):
             return
         vc = self._vc  # p = f x u
-        vc[0] = (vb[1] * u[2] - vb[2] * u[1]) >> 14
-        vc[1] = (vb[2] * u[0] - vb[0] * u[2]) >> 14
-        vc[2] = (vb[0] * u[1] - vb[1] * u[0]) >> 14
+        vcross(vc, vb, u)
         if not vunit(vc):
             return
         p = self._p

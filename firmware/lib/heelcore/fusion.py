@@ -35,7 +35,7 @@ try:
 except ImportError:  # CPython: the same code, interpreted
     from heelcore.mpcompat import const, micropython, ptr32
 
-from heelcore.imath import atan2_u, isqrt, vangle, vunit, zeros
+from heelcore.imath import atan2_u, isqrt, vangle, vcross, vunit, zeros
 from heelcore.reps import ex_sample
 from heelcore.ticks import ticks_add, ticks_diff
 
@@ -1249,9 +1249,7 @@ class Fusion:
             # the rotation from level the accelerometer sees (u x a): the
             # excursion began while a wrong axis was tried
             vb = self._vb
-            vb[0] = (va[1] * u[2] - va[2] * u[1]) >> 14
-            vb[1] = (va[2] * u[0] - va[0] * u[2]) >> 14
-            vb[2] = (va[0] * u[1] - va[1] * u[0]) >> 14
+            vcross(vb, va, u)
             if vunit(vb):
                 self.learn_axis(t, vb, tilt)
             return

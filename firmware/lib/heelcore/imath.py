@@ -190,6 +190,14 @@ def vangle(a, b) -> int:
     return int(atan2_u(c, d))
 
 
+def vcross(o, a, b):
+    """o = a x b for 3-vectors * AX_ONE (o neither a nor b; not normalised:
+    vunit it). Products stay under 2**30, a board's small ints."""
+    o[0] = (a[1] * b[2] - a[2] * b[1]) >> 14
+    o[1] = (a[2] * b[0] - a[0] * b[2]) >> 14
+    o[2] = (a[0] * b[1] - a[1] * b[0]) >> 14
+
+
 def rdiv(a, b):
     """a / b rounded to the nearest integer, halves away from zero (b > 0)."""
     if a >= 0:
