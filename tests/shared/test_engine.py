@@ -752,6 +752,32 @@ def test_a_weight_shift_of_5_deg_before_a_short_still_start_is_not_the_level():
             assert abs(r["depth_deg"] - 24.0) < 1.0, (rate, r)
 
 
+def test_a_weight_shift_before_a_still_start_under_unsupported_sway_is_not_the_level():
+    # the weight shift above (4.5 deg of pitch, 2.5 of roll, over 1.6 s) in
+    # the first rest window, then a still start of 2.9 s under unsupported
+    # sway at the edge of its range (2 deg pitch, 2.7 deg roll,
+    # docs/DOMAIN.md section 7(b)): the still start's spells sit 3-4 deg
+    # from the shift's level and the foot's own sway moves them 3 deg from
+    # where it stood as that level was taken, so neither re-take above
+    # applies. A spell steadier than the level's own window (drifted less,
+    # ended nearer its mean) takes the level again, half way (before: the
+    # shift's level kept, no calibration in the still start, depths 2.6 deg
+    # short)
+    def shift(t):
+        k = 0.5 * (1 - math.cos(2 * math.pi * t / 1.6)) if t < 1.6 else 0.0
+        return (4.5 * k, 2.5 * k)
+    segs, end = rep_script(reps=2, depth=24.0, hold=8.0, still=4.5)
+    for rate in (100, 200):
+        eng, evs = run(generate(segs, end, rate_hz=rate, sway=(2.0, 2.7), radius=0.17, extra=shift,
+                                bias=(4.0, -3.0, 2.0)))
+        cal = [t for t in _level_cals(evs) if t <= 4800]
+        assert cal and cal[-1] >= 1600, (rate, _level_cals(evs))
+        ends = _reps(evs)
+        assert len(ends) == 2, (rate, ends)
+        for r in ends:
+            assert abs(r["depth_deg"] - 24.0) < 1.5, (rate, r)
+
+
 def test_a_raised_top_of_5_deg_after_the_still_start_is_not_the_level():
     # the still start, then up onto a raised top 5 deg above level (the
     # least raised top, docs/DOMAIN.md section 7(b)) within 8 s of the

@@ -1060,6 +1060,20 @@ class Fusion:
         # the first rest window: level "up" and the gyro bias
         out = self._rw_out
         s = self._s
+        # how steady the level's windows were (the best of each): the
+        # start-to-end drift and how far the window ended from its mean
+        # (0.1 deg), for _rest_done
+        dn = vangle(self._vb, self._vc) // 100000
+        q = out[8]
+        if dn > 9999:
+            dn = 9999
+        if retake:
+            p = self._rw[9]
+            if p & 0xffff < q:
+                q = p & 0xffff
+            if p >> 16 < dn:
+                dn = p >> 16
+        self._rw[9] = q + (dn << 16)
         if not retake:
             self._cal_t1 = t
             self._swy = self._rw[23] > 0  # the window swayed past the still band
@@ -1383,6 +1397,20 @@ class Fusion:
             # or whose mean is more than half the still band from where the
             # level was taken (the window's end, not moved by the half-way
             # re-takes): a drop's start and a raised top (>= 5 deg) leave it.
+            self._calibrate(t, True)
+            return
+        q = self._rw[9]
+        if (before_axis and ticks_diff(t, self._cal_t1) < 8000 and tilt < self.k_rest_band
+                and out[8] < 1430 and dn < _UDEG and q >> 16 >= 10 and out[8] < (q & 0xffff)):
+            # A calm still spell (it ended within 1 deg of its mean) when
+            # every window the level was taken from ended farther from its
+            # own, and steadier than all of them (drifted less): the
+            # level's window held a weight shift (the heel dips 1-5 deg and
+            # comes back in 0.6-2 s, docs/DOMAIN.md section 7(b)), and the
+            # foot's unsupported sway (up to 2.7 deg of roll) moves the
+            # still start too far for the re-takes above. Re-taken half
+            # way, as they are. (A level from a calm window stays: a later
+            # steadier pose is the top or a raised top, not the level.)
             self._calibrate(t, True)
             return
         # each rest window moves the bias a quarter of the way: a wrong
