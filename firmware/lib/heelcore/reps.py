@@ -386,10 +386,12 @@ class Reps:
         # the level's drift at the top (strap creep, docs/DOMAIN.md section
         # 5: 0.05-0.2 deg a rep; slips): the lowest the 2 Hz view went
         # between the last rep's end and the next start (_tmin, udeg), the
-        # first of those (_top1: the person's own top, level or raised), and
-        # how far the later ones moved from it, averaged (_drift)
+        # mean of the first three (_top1, of _ntop so far: the person's own
+        # top, level or raised), and how far the later ones moved from it,
+        # a quarter of the way a rep (_drift)
         self._tmin = _NO_TOP
-        self._top1 = None
+        self._top1 = 0
+        self._ntop = 0
         self._drift = 0
         self._t_last_top = t
         self._t_last_end = None  # end of the previous rep (no overlap)
@@ -641,8 +643,13 @@ class Reps:
         self._tmin = _NO_TOP
         if m >= _TOP_OPEN or ticks_diff(t, self._t_last_end) > _TOP_SEEN_MS:
             return
-        if self._top1 is None:
-            self._top1 = m
+        n = self._ntop
+        if n < 3:
+            # the person's top: the mean of the first three (their sway and
+            # where they stop vary from rep to rep, 0.5-2 deg)
+            n += 1
+            self._ntop = n
+            self._top1 = m if n == 1 else self._top1 + (m - self._top1) // n
             return
         d = m - self._top1 - self._drift
         b = self.eng.k_top_band
