@@ -2055,3 +2055,30 @@ def test_sway_swings_read_as_reps_do_not_decide_which_way_is_down():
             assert len(ends) == 3, (amp, mount, [(r["start_ms"], r["depth_deg"], r["hold_s"]) for r in ends])
             assert abs(ends[0]["start_ms"] - segs[1][0] * 1000) < 1000 and ends[0]["hold_s"] > 11.0, (amp, mount,
                                                                                                        ends[0])
+
+
+def _creep_set(reps_before, partial, reps_after, creep_per_rep, sway):
+    # a set at level with the strap creeping (docs/DOMAIN.md section 5 and
+    # 7(b): 0.05-0.2 deg a rep, the sensor's pitch from the first rep's
+    # start on): 20 deg reps of 11.5 s (3 s down, 5 s held, 2 s up, 1.5 s
+    # at the top), a partial drop of `partial` deg after reps_before of them
+    rep = ((3, 20), (5, 20), (2, 0), (1.5, 0))
+    moves = rep * reps_before + ((2.5, partial), (3, partial), (1.5, 0), (1.5, 0)) + rep * reps_after
+    segs, end = script(*moves)
+
+    def extra(t):
+        return creep_per_rep * max(0.0, t - 3.0) / 11.5, 0.0
+    return run(generate(segs, end, sway=sway, radius=0.17, extra=extra))
+
+
+def test_the_level_creeping_between_reps_is_followed_at_the_top():
+    # 15 reps into a set the strap crept 3 deg: the top reads 3 deg below
+    # level. A partial drop of 6.5 deg (no rep: docs/DOMAIN.md section 7(a),
+    # >= 8 deg) read 9.5 deg and counted, and depths read 3 deg deep. The
+    # lowest the heel goes between reps, against the first top, is the level's
+    # drift; a rep's depth and the valid-rep depth are taken from it
+    eng, evs = _creep_set(15, 6.5, 3, 0.2, (0.5, 0.5))
+    ends = _reps(evs)
+    assert len(ends) == 18, [(r["start_ms"], r["depth_deg"]) for r in ends]
+    for r in ends[-3:]:
+        assert abs(r["depth_deg"] - 20.0) < 1.2, r

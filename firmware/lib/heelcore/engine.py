@@ -521,6 +521,10 @@ class Engine(Fusion):
         return self._s[_PS]
 
     def cal_event(self, t, tilt, out):
+        # the level taken again (after walking, on the step): what the rep
+        # machines saw the level drift by is gone (the person's top is kept)
+        for h in self._hyp:
+            h._drift = 0
         u = self._u
         g = 16 * self._gm  # bias * 16 -> hundredths of deg/s: b * 100000 / g
         self._out({"type": "calibrated", "t_ms": t, "rep": 0, "stage": "level", "level_tilt_deg": udeg_c(tilt),

@@ -92,6 +92,9 @@ _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on
 _SINK_UDEG = const(1500000)  # deeper than this since the heel turned slow: still sinking
 _REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent that went on in it
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
+_TOP_SEEN_MS = const(8000)  # a top longer than this after a rep's end is a rest, no top
+_TOP_OPEN = const(1 << 28)  # Reps._tmin: a rep ended, no top seen yet
+_NO_TOP = const(1 << 29)  # Reps._tmin: no top to measure (never below _TOP_OPEN: not tracked)
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -380,6 +383,16 @@ class Reps:
         # yet, None not since it was above level (or no rep ended)
         self._lvl_t = None
         self._lvl_avg = 0
+        # the level's drift at the top (strap creep, docs/DOMAIN.md section
+        # 5: 0.05-0.2 deg a rep; slips): the lowest the 2 Hz view went
+        # between the last rep's end and the next start (_tmin, udeg), the
+        # mean of the first three (_top1, of _ntop so far: the person's own
+        # top, level or raised), and how far the later ones moved from it,
+        # a quarter of the way a rep (_drift)
+        self._tmin = _NO_TOP
+        self._top1 = 0
+        self._ntop = 0
+        self._drift = 0
         self._t_last_top = t
         self._t_last_end = None  # end of the previous rep (no overlap)
         self.last_start = t  # start of the previous rep (its length, with _t_last_end, for the sign)
@@ -466,6 +479,8 @@ class Reps:
         else:
             self._top_since = None
         self._moved_level(t, th, band)
+        if th < self._tmin < _NO_TOP:
+            self._tmin = th
         if th < self.top_ref + band:
             self._t_last_top = t
         # the person's sway (E_SWAY) is what the heel does at rest at the
@@ -607,6 +622,8 @@ class Reps:
         self._rep_top = self.top_ref
         # the peak a rep needs: the valid-rep depth, from a level that moved
         lv = self.top_ref - 2 * _UDEG
+        if lv < self._drift:
+            lv = self._drift
         self._min_pk = self.eng.k_min_depth + (lv if lv > 0 else 0)
         d = self._dring
         for i in range(4):
@@ -614,8 +631,39 @@ class Reps:
         self._di = 0
         self._speak = th  # deepest level the heel stayed at for 0.3 s
 
+    def _top_seen(self, t):
+        # the top between the last rep and this one (a dwell of 0.5-3 s,
+        # or none when pumping; not a rest between sets, 20-120 s): how far
+        # the level moved since the first rep
+        # (once a rep's end: a rep cancelled at once, e.g. by a jolt, and
+        # started again saw no top; nor a re-strap or a step, 6 deg and
+        # more off the top, and a slip moves it 1-5 deg: a quarter of
+        # at most the top band a rep)
+        m = self._tmin
+        self._tmin = _NO_TOP
+        if m >= _TOP_OPEN or ticks_diff(t, self._t_last_end) > _TOP_SEEN_MS:
+            return
+        n = self._ntop
+        if n < 3:
+            # the person's top: the mean of the first three (their sway and
+            # where they stop vary from rep to rep, 0.5-2 deg)
+            n += 1
+            self._ntop = n
+            self._top1 = m if n == 1 else self._top1 + (m - self._top1) // n
+            return
+        d = m - self._top1 - self._drift
+        b = self.eng.k_top_band
+        if d > 2 * b or d < -2 * b:
+            return
+        if d > b:
+            d = b
+        elif d < -b:
+            d = -b
+        self._drift += d >> 2
+
     def _start_rep(self, t, onset):
         e = self.e
+        self._top_seen(t)
         self._reset_rep(t)
         # a bounce must rebound more than the person's own sway does at
         # rest (a quarter more); the measure then fades over the next rests
@@ -1423,7 +1471,7 @@ class Reps:
             d_ms = ticks_diff(r_on, start)  # the descent ended by the rise's onset
         h_ms = max(0, ticks_diff(r_on, self._t_hs))
         r_ms = ticks_diff(r_end, r_on)
-        depth = self._depth_settled if self._depth_settled is not None else peak
+        depth = (self._depth_settled if self._depth_settled is not None else peak) - self._drift
         rise_u = H - low
         # nothing moved faster than the gyro can measure (its full scale): a
         # missing fit (a rise cut short) does not make a speed up
@@ -1467,6 +1515,7 @@ class Reps:
         self._t_last_end = r_end
         self.last_start = start
         self._to_top(t)
+        self._tmin = _TOP_OPEN
         self._lvl_t = -1
         self._t_last_top = t
 
