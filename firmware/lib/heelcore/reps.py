@@ -93,6 +93,7 @@ _SINK_UDEG = const(1500000)  # deeper than this since the heel turned slow: stil
 _REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent that went on in it
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
+_PRE_RO_MS = const(2000)  # a roll-out this long before the rep's onset began with its descent
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -399,6 +400,7 @@ class Reps:
         self._k_roll_abs = int(eng.cfg.roll_out_abs_deg * 1000 + 0.5)  # mdeg
         self._th = 0
         self._wl = 0
+        self._pre_ro = None  # (t, extra roll) of a roll-out seen at the top (_top_roll)
         self._reset_rep(t)
 
     # ------------------------------------------------------------ events
@@ -433,6 +435,7 @@ class Reps:
         e[E_WLMAX] = self._wl
         e[E_WLMIN] = self._wl
         if e[E_STATE] == S_TOP:
+            self._top_roll(t, ph * sg)
             self._step_top(t)
         else:
             self._step_rep(t, wlmax, wlmin, jolt, ph * sg, ps)
@@ -508,6 +511,36 @@ class Reps:
             self._t_cand = None
         if self._th > start + 2 * _UDEG and self._wl > eng.k_fast_mean // 2:
             self._start_rep(t, self._t_last_top)
+
+    # Bytecode: once a tick at the top
+    def _top_roll(self, t, ph):
+        # A roll-out can begin as the heel leaves the top (docs/DOMAIN.md
+        # section 7(b): a roll-out, a near-threshold roll, from the descent's
+        # start), 1-3 s before the rep machine sees the descent: the rules of
+        # _check_roll_twist run at the top too (the pitch barely moves there,
+        # so the fast-roll rule needs no baseline), and a roll-out seen
+        # within _PRE_RO_MS of the rep's onset (after the previous rep's
+        # end) flags the rep when it starts (_start_rep)
+        eng = self.eng
+        side = eng.side
+        ro = eng.rsign * ph // 1000
+        extra = ro - (eng.k1024[side] * (self._th // 1000) >> 10) - eng.c_md[side]
+        dt = ticks_diff(t, self._roll_t)
+        hit = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt
+        self._roll_prev = extra
+        self._roll_t = t
+        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
+            rs = self._roll_since
+            if rs is None:
+                self._roll_since = t
+            elif ticks_diff(t, rs) >= eng.k_roll_ms:
+                p = self._pre_ro
+                if p is None or ticks_diff(p[0], rs) < 0:
+                    hit = True
+        else:
+            self._roll_since = None
+        if hit:
+            self._pre_ro = (t, extra)
 
     # Bytecode, not native: once a tick at the top (machine code would take
     # the Pico's heap, docs/DESIGN.md, RAM)
@@ -649,6 +682,15 @@ class Reps:
             j -= 1
         self._k_first = j + 1
         self.out("rep_start", t, onset_ms=onset)
+        # a roll-out as the heel left the top, before the descent was seen
+        # (_top_roll) is this rep's
+        p = self._pre_ro
+        self._pre_ro = None
+        if p is not None and ticks_diff(p[0], onset) >= -_PRE_RO_MS and (
+                self._t_last_end is None or ticks_diff(p[0], self._t_last_end) > 0) and (
+                self._t_walk is None or ticks_diff(p[0], self._t_walk) > 0):
+            self._roll_out = True
+            self.out("roll_out", t, roll_deg=c2(rdiv(p[1], 10)))
 
     def cancel(self, reason, interrupted=False):
         t = self.t_ms
