@@ -2082,3 +2082,33 @@ def test_the_level_creeping_between_reps_is_followed_at_the_top():
     assert len(ends) == 18, [(r["start_ms"], r["depth_deg"]) for r in ends]
     for r in ends[-3:]:
         assert abs(r["depth_deg"] - 20.0) < 1.2, r
+
+
+def test_a_roll_out_as_the_heel_leaves_the_top_flags_the_rep():
+    # roll-out is judged over the whole rep, from the heel leaving the top
+    # (docs/DOMAIN.md section 7(a)); the rep machine sees a slow descent only
+    # 1-3 s later. Rep 3's heel rolls out 16 deg (over 0.5 s, 32 deg/s: under
+    # the 45 deg/s rule) as it leaves the top, holds it 0.5 s and rolls back
+    # within 1.6 s, before the descent is seen: the rep is roll-out. The same
+    # roll at the top 6 s before rep 4's drop, and an inward one, are not
+    def roll(t0, deg):
+        def extra(t):
+            s = t - t0
+            if s < 0 or s > 1.4:
+                return 0.0, 0.0
+            if s <= 0.5:
+                return 0.0, deg * _mj(s / 0.5)
+            if s <= 1.0:
+                return 0.0, deg
+            return 0.0, deg * (1 - _mj((s - 1.0) / 0.4))
+        return extra
+    segs, end = rep_script(reps=4, depth=24.0, descent=5.0, hold=6.0, top=8.0)
+    # rep k (0-based) drops from 3 + 21 k s
+    at3, at4 = roll(3 + 21 * 2 + 0.1, 16.0), roll(3 + 21 * 3 - 6.0, 16.0)
+    for side in ("left", "right"):
+        for sgn in (1.0, -1.0):
+            eng, evs = run(generate(segs, end, side=side, extra=lambda t: (0.0, sgn * (at3(t)[1] + at4(t)[1]))),
+                           side=side)
+            ends = of(evs, "rep_end")
+            assert len(ends) == 4, (side, sgn, [e["type"] for e in evs])
+            assert [r["roll_out"] for r in ends] == [False, False, sgn > 0, False], (side, sgn, ends)

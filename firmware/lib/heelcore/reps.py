@@ -96,6 +96,7 @@ _TOP_SEEN_MS = const(8000)  # a top longer than this after a rep's end is a rest
 _TOP_OPEN = const(1 << 28)  # Reps._tmin: a rep ended, no top seen yet
 _NO_TOP = const(1 << 29)  # Reps._tmin: no top to measure (never below _TOP_OPEN: not tracked)
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
+_PRE_RO_MS = const(2000)  # a roll-out this long before the rep's onset began with its descent
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -446,6 +447,21 @@ class Reps:
         e[E_WLMAX] = self._wl
         e[E_WLMIN] = self._wl
         if e[E_STATE] == S_TOP:
+            # A roll-out can begin as the heel leaves the top (docs/DOMAIN.md
+            # section 7(a) judges the whole rep; section 7(b): a near-threshold
+            # roll from the descent's start), 1-3 s before the rep machine sees
+            # the descent: the roll rules run at the top too (the pitch barely
+            # moves there: the fast-roll rule needs no baseline), and the last
+            # roll-out seen there, (t, extra), waits in _roll_out (False at the
+            # top, reset at the rep's start) for _start_rep; a roll held past
+            # the limit counts from when it first was one (a foot resting
+            # rolled at the top did not roll out as the heel left it)
+            x = self._roll_rules(t, self._th, self.eng.rsign * ph * sg // 1000, True)
+            if x is not None:
+                p = self._roll_out
+                rs = self._roll_since
+                if not p or rs is None or ticks_diff(p[0], rs) < 0:
+                    self._roll_out = (t, x)
             self._step_top(t)
         else:
             self._step_rep(t, wlmax, wlmin, jolt, ph * sg, ps)
@@ -523,6 +539,33 @@ class Reps:
             self._t_cand = None
         if self._th > start + 2 * _UDEG and self._wl > eng.k_fast_mean // 2:
             self._start_rep(t, self._t_last_top)
+
+    # Bytecode: once a tick, at the top and in a rep
+    def _roll_rules(self, t, th, ro, fast_ok):
+        # The contract's roll-out (docs/DOMAIN.md section 7(a)) this tick:
+        # the extra roll (mdeg) when it is one, else None. The extra
+        # inversion (beyond the person's coupling) past roll_out_deg, or the
+        # whole roll past roll_out_abs_deg, for roll_out_time_s; or (where
+        # fast_ok) the extra inversion rising faster than 45 deg/s over a
+        # tick to past 8 deg (the warning level of docs/DOMAIN.md section
+        # 7(a): sway and corrective steps stay under it)
+        eng = self.eng
+        side = eng.side
+        if ro > self._max_roll:
+            self._max_roll = ro
+        extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
+        dt = ticks_diff(t, self._roll_t)
+        hit = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt and fast_ok
+        self._roll_prev = extra
+        self._roll_t = t
+        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
+            if self._roll_since is None:
+                self._roll_since = t
+            elif ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
+                hit = True
+        else:
+            self._roll_since = None
+        return extra if hit else None
 
     # Bytecode, not native: once a tick at the top (machine code would take
     # the Pico's heap, docs/DESIGN.md, RAM)
@@ -664,6 +707,7 @@ class Reps:
     def _start_rep(self, t, onset):
         e = self.e
         self._top_seen(t)
+        p = self._roll_out  # a roll-out seen at the top (tick), or False
         self._reset_rep(t)
         # a bounce must rebound more than the person's own sway does at
         # rest (a quarter more); the measure then fades over the next rests
@@ -697,6 +741,13 @@ class Reps:
             j -= 1
         self._k_first = j + 1
         self.out("rep_start", t, onset_ms=onset)
+        # a roll-out as the heel left the top, before the descent was seen
+        # (tick), is this rep's
+        if p and ticks_diff(p[0], onset) >= -_PRE_RO_MS and (
+                self._t_last_end is None or ticks_diff(p[0], self._t_last_end) > 0) and (
+                self._t_walk is None or ticks_diff(p[0], self._t_walk) > 0):
+            self._roll_out = True
+            self.out("roll_out", t, roll_deg=c2(rdiv(p[1], 10)))
 
     def cancel(self, reason, interrupted=False):
         t = self.t_ms
@@ -810,33 +861,15 @@ class Reps:
             tw = dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi
         side = eng.side
         ro = eng.rsign * ph // 1000  # mdeg, + = inversion
-        if ro > self._max_roll:
-            self._max_roll = ro
-        extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
-        # the contract's other two ways to roll out (docs/DOMAIN.md section 7(a)): the whole
-        # roll past roll_out_abs_deg, or (in the hold, where the pitch
+        # the fast-roll rule (_roll_rules) in the hold, where the pitch
         # stands still and couples no roll; elsewhere once the person's
         # coupling is known from 3 clean reps, so that a descent's or a
-        # rise's own roll is taken out) the extra inversion rising faster than 45 deg/s over a tick
-        # to past 8 deg (the warning level of docs/DOMAIN.md section 7(a): sway and corrective steps
-        # stay under it)
-        dt = ticks_diff(t, self._roll_t)
-        fast = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt \
-            and (eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD
-                 or (self._calm0 is not None and ticks_diff(t, self._calm0) >= eng.k_hold_enter))
-        self._roll_prev = extra
-        self._roll_t = t
-        if fast and not self._roll_out:
+        # rise's own roll is taken out
+        x = self._roll_rules(t, th, ro, eng._bl_sums[side][5] >= 3 or self.e[E_STATE] == S_HOLD
+                             or (self._calm0 is not None and ticks_diff(t, self._calm0) >= eng.k_hold_enter))
+        if x is not None and not self._roll_out:
             self._roll_out = True
-            self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
-        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
-            if self._roll_since is None:
-                self._roll_since = t
-            elif not self._roll_out and ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
-                self._roll_out = True
-                self.out("roll_out", t, roll_deg=c2(rdiv(extra, 10)))
-        else:
-            self._roll_since = None
+            self.out("roll_out", t, roll_deg=c2(rdiv(x, 10)))
         # baseline sums (0.1 deg units)
         a = th // 100000
         b = ro // 100
