@@ -94,7 +94,7 @@ _REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent tha
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
 _CREEP_UDEG = const(2000000)  # a bottom this close to the valid-rep depth may creep past it
-_CREEP_MS = const(10000)  # for this long after the heel last went _ARR_UDEG deeper
+_CREEP_MS = const(10000)  # for this long after it turned calm there
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -980,17 +980,12 @@ class Reps:
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
                 if peak >= self._min_pk:
                     self._enter_hold(t, th)
-                elif (top < -eng.k_top_band and peak >= self._min_pk - _CREEP_UDEG
-                      and ticks_diff(t, e[E_DEEPT]) < _CREEP_MS):
-                    # from a raised top, within 2 deg of the valid-rep
-                    # depth, and 10 s since the heel last went 2 deg
-                    # deeper: the heel creeps 1-3 deg deeper over the
-                    # hold's first 15-20 s (tau 6-10 s, docs/DOMAIN.md
-                    # section 7(b)); a slow drop to the valid depth, read
-                    # a little short as it turned calm, may pass it yet.
-                    # (From a raised top its travel is 13-65 deg, no weight
-                    # shift's or sway's; and a drop lost there leaves the
-                    # heel-up reading its toe stands as reps)
+                elif peak >= self._min_pk - _CREEP_UDEG and ticks_diff(t, self._settle) < _CREEP_MS:
+                    # within 2 deg of the valid-rep depth: the heel creeps
+                    # 1-3 deg deeper over the hold's first 15-20 s (tau
+                    # 6-10 s, docs/DOMAIN.md section 7(b)); a drop to the
+                    # valid depth, read a little short as it turned calm,
+                    # may pass it yet
                     return
                 else:
                     self.cancel("too shallow")
