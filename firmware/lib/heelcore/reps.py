@@ -93,8 +93,6 @@ _SINK_UDEG = const(1500000)  # deeper than this since the heel turned slow: stil
 _REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent that went on in it
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
-_CREEP_UDEG = const(2000000)  # a bottom this close to the valid-rep depth may creep past it
-_CREEP_MS = const(10000)  # for this long after it turned calm there
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
 
@@ -980,13 +978,6 @@ class Reps:
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
                 if peak >= self._min_pk:
                     self._enter_hold(t, th)
-                elif peak >= self._min_pk - _CREEP_UDEG and ticks_diff(t, self._settle) < _CREEP_MS:
-                    # within 2 deg of the valid-rep depth: the heel creeps
-                    # 1-3 deg deeper over the hold's first 15-20 s (tau
-                    # 6-10 s, docs/DOMAIN.md section 7(b)); a drop to the
-                    # valid depth, read a little short as it turned calm,
-                    # may pass it yet
-                    return
                 else:
                     self.cancel("too shallow")
                     # at rest there 1 s: a top, as at the top (level,
