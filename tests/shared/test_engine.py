@@ -905,6 +905,23 @@ def test_a_long_toe_stand_and_a_partial_drop_first_do_not_teach_the_wrong_down()
     assert [round(r["depth_deg"]) for r in ends] in ([17, 22, 20], [16, 22, 20], [17, 21, 20], [17, 22, 19]), ends
 
 
+def test_a_raised_top_deeper_than_the_drops_and_unsteady_holds_keep_which_way_is_down():
+    # a raised top 22 deg up, 17 deg drops held 11 s, unsupported sway
+    # (docs/DOMAIN.md section 7(b): 1-2 deg pitch, 2-3 deg roll) and a
+    # 2 deg fidget half way keep any hold from 8 s within its band: the
+    # heel-up hypothesis reads the raised top as deeper "reps" (22 deg)
+    # held for the 0.5-3 s dwells; the held side is the one that is down
+    moves = [(1.0, -22), (2, -22)]
+    for _ in range(4):
+        moves += [(5, 17), (5.5, 17), (0.6, 15), (4.9, 15), (1.2, -22), (2, -22)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(3.5, 4.9)))
+    ends = _reps(evs)
+    assert len(ends) == 4, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    for r in ends:
+        assert abs(r["depth_deg"] - 16.0) < 2.0 and r["hold_s"] > 8.0, r
+
+
 def test_a_long_hold_read_heel_up_learns_which_way_is_down_again():
     # a rise onto the toes (16 deg) held 10 s through the still start's
     # end, then a slow first drop held 1.5 s: the toe stand decides "down"

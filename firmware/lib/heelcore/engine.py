@@ -1009,6 +1009,13 @@ class Engine(Fusion):
         # reps on both sides (a raised top and unheld drops): the deeper
         # ones, once each side has three
         if a.reps_done >= 3 and b.reps_done >= 3:
+            # the one that held (a raised top's dwell, 0.5-3 s, is the
+            # other's hold: docs/DOMAIN.md section 7(b)), before the depths
+            # (a raised top, up to 25 deg, may read deeper than the drops)
+            if a.held_ms >= _SIGN_HOLD_MS and b.held_ms < _SIGN_HOLD_MS // 2:
+                return a
+            if b.held_ms >= _SIGN_HOLD_MS and a.held_ms < _SIGN_HOLD_MS // 2:
+                return b
             da = a.depth_sum // a.reps_done
             db = b.depth_sum // b.reps_done
             if da >= db + 4 * _UDEG:
