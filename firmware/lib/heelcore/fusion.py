@@ -4,7 +4,7 @@
 # gyro bias removal, the rates projected on the foot's axes, integration of
 # pitch theta, roll phi and yaw psi, the filtered views the rep machine
 # uses; then heelcore.reps.ex_sample for each sign hypothesis. Every 100 ms
-# of samples (Fusion._slow, bytecode): the accelerometer correction with its
+# of samples (Fusion._slow, native): the accelerometer correction with its
 # integral term on the gyro bias (_correct), the rest windows (still
 # spells: calibration, bias, level), learning the axis, and the rep
 # machine (heelcore.engine).
@@ -520,9 +520,8 @@ class Fusion:
         return s[_NQ]
 
     # ------------------------------------------------------ slow tick
+    @micropython.native
     def _slow(self, t):
-        # Bytecode, once a tick (10 Hz; as native code 1.1 KB of armv6m
-        # code in the heap the board's code and data share)
         self.t_ms = t
         s = self._s
         r = s[_RESTART]
