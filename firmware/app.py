@@ -751,30 +751,7 @@ class App:
                 self._phase = ph
                 self.send_status(now)
         if el >= self._dl_house:
-            # housekeeping: the 1 Hz STATUS (send_status moves this deadline)
-            self._dl_house = el + _STATUS_MS
-            # and a collection: with the garbage of one second only, what
-            # lives on is allocated low and stays together (waiting until
-            # the heap is full scatters it among the holes: a Pico then
-            # had 60 KB free in 2 KB pieces)
-            _collect()
-            if self.store is not None and ticks_diff(now, self._next_low) >= 0:
-                # free space for STATUS; the log itself checks for "low" at
-                # each flush (logstore), so a statvfs every 10 s is enough
-                self._next_low = ticks_add(now, _LOWCHECK_MS)
-                try:
-                    self.free_kb = self.store.free_bytes() // 1024
-                except OSError:
-                    self.free_kb = None
-                if self.flash_state and self._room():
-                    # space came back: STATUS says so, recording goes on
-                    # in a new session file
-                    self.flash_state = 0
-                    if self.running and self._record and self.log is None and self.imu is not None:
-                        self._open_log(self.eng.side, now)
-                    self.send_status(now)
-            if ticks_diff(now, self._next_status) >= 0:
-                self.send_status(now)
+            self._house(now, el)
         h = self.hook
         if h is not None:
             h(self, now)
@@ -795,6 +772,34 @@ class App:
                     w = d
             if w > 0:
                 idle(w)
+
+    def _house(self, now, el):
+        # Bytecode, once a second (as native code in loop_once, more of
+        # the heap the board's code and data share).
+        # housekeeping: the 1 Hz STATUS (send_status moves this deadline)
+        self._dl_house = el + _STATUS_MS
+        # and a collection: with the garbage of one second only, what
+        # lives on is allocated low and stays together (waiting until
+        # the heap is full scatters it among the holes: a Pico then
+        # had 60 KB free in 2 KB pieces)
+        _collect()
+        if self.store is not None and ticks_diff(now, self._next_low) >= 0:
+            # free space for STATUS; the log itself checks for "low" at
+            # each flush (logstore), so a statvfs every 10 s is enough
+            self._next_low = ticks_add(now, _LOWCHECK_MS)
+            try:
+                self.free_kb = self.store.free_bytes() // 1024
+            except OSError:
+                self.free_kb = None
+            if self.flash_state and self._room():
+                # space came back: STATUS says so, recording goes on
+                # in a new session file
+                self.flash_state = 0
+                if self.running and self._record and self.log is None and self.imu is not None:
+                    self._open_log(self.eng.side, now)
+                self.send_status(now)
+        if ticks_diff(now, self._next_status) >= 0:
+            self.send_status(now)
 
     @micropython.native
     def _read(self, now):

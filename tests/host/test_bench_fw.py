@@ -27,8 +27,14 @@ def test_firmware_bench_reports_every_figure():
     # count, not a timing): the read path is native code and calls nothing
     # that puts a frame or an argument copy on the heap. It was ~430 bytes a
     # sample when it did, ~90 on this trace since (events, STATUS and frame
-    # slices); a heap frame back on the per-read path shows here.
-    assert 0 <= float(vals["firmware_heap_churn_bytes_per_sample"]) < 200
+    # slices); a heap frame back on the per-read path shows here. The once-a-
+    # tick (10 Hz) bytecode methods whose frames are over the VM's 11 words
+    # on the C stack take theirs from the heap and free it on return (the
+    # rep machine's, Engine._run_tick: machine code out of the board's heap,
+    # docs/DESIGN.md RAM): ~20 bytes a sample each on this 64-bit port, 191
+    # with the rep machine's alone, 214 with _run_tick (a frame on the
+    # per-read path adds ~300 more).
+    assert 0 <= float(vals["firmware_heap_churn_bytes_per_sample"]) < 300
     assert float(vals["firmware_stream_bytes_per_sample"]) > 12  # 12 bytes of counts a sample, framed
     assert int(vals["firmware_reps"]) >= 1
     # the app's schedule: about 20 FIFO reads a second at 100 Hz, plus cue steps
