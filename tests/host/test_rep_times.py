@@ -1,5 +1,5 @@
 """A rep's times stay inside what the device saw: no rep starts before the
-level it is measured from was taken (and so never before the trace)."""
+level it is measured from was first taken (and so never before the trace)."""
 from heeldrop.evaluate import run_engine
 from heeldrop.synth.corpus import write_rendered
 from heeldrop.synth.render import render

@@ -1167,12 +1167,14 @@ class Reps:
                 return self.e[E_HOLDT]
             return self.e[E_TPEAK] if self._settle is None else self._settle
         on = self._fit_on
-        # the foot stood at rest when the level was last taken: no descent
+        # the foot stood at rest where the level was first taken (on the
+        # step; not a re-take, which a slow drop's start may be): no descent
         # began before (a fit bent by sway, or a first rep replayed once
         # the sign is known, can reach back tens of seconds: a rep that
         # started before the trace did)
-        if ticks_diff(on, self.eng._cal_t) < 0:
-            on = self.eng._cal_t
+        c = self.eng._cal_t1
+        if ticks_diff(on, c) < 0:
+            on = c
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
             self._t_onset = on
         return self._fit_end
