@@ -341,6 +341,13 @@ class Reps:
     and keeps the per-side totals."""
 
     held: list  # events kept back while the sign is pending; None once live
+    _roll_out: bool
+    _roll_since: int | None
+    _pre_t: int | None
+    _pre_x: int
+    _max_roll: int
+    _roll_t: int
+    _roll_prev: int
 
     def __init__(self, eng, sign, t, rep0):
         self.eng = eng
@@ -452,16 +459,17 @@ class Reps:
             # roll from the descent's start), 1-3 s before the rep machine sees
             # the descent: the roll rules run at the top too (the pitch barely
             # moves there: the fast-roll rule needs no baseline), and the last
-            # roll-out seen there, (t, extra), waits in _roll_out (False at the
+            # roll-out seen there, (t, extra), waits in _pre_t, _pre_x (None at the
             # top, reset at the rep's start) for _start_rep; a roll held past
             # the limit counts from when it first was one (a foot resting
             # rolled at the top did not roll out as the heel left it)
             x = self._roll_rules(t, self._th, self.eng.rsign * ph * sg // 1000, True)
             if x is not None:
-                p = self._roll_out
+                p = self._pre_t
                 rs = self._roll_since
-                if not p or rs is None or ticks_diff(p[0], rs) < 0:
-                    self._roll_out = (t, x)
+                if p is None or rs is None or ticks_diff(p, rs) < 0:
+                    self._pre_t = t
+                    self._pre_x = x
             self._step_top(t)
         else:
             self._step_rep(t, wlmax, wlmin, jolt, ph * sg, ps)
@@ -651,6 +659,8 @@ class Reps:
         self._shal = False  # the rise began from a short, shallow bottom: no rep
         self._snap = False
         self._roll_out = False
+        self._pre_t = None  # a roll-out seen at the top before this rep's start (tick)
+        self._pre_x = 0
         self._roll_since = None
         self._max_roll = -(1 << 29)
         self._roll_prev = 1 << 29  # (none yet: the rep's first tick is no step from 0)
@@ -707,7 +717,8 @@ class Reps:
     def _start_rep(self, t, onset):
         e = self.e
         self._top_seen(t)
-        p = self._roll_out  # a roll-out seen at the top (tick), or False
+        p = self._pre_t  # a roll-out seen at the top (tick), or None
+        px = self._pre_x
         self._reset_rep(t)
         # a bounce must rebound more than the person's own sway does at
         # rest (a quarter more); the measure then fades over the next rests
@@ -743,11 +754,11 @@ class Reps:
         self.out("rep_start", t, onset_ms=onset)
         # a roll-out as the heel left the top, before the descent was seen
         # (tick), is this rep's
-        if p and ticks_diff(p[0], onset) >= -_PRE_RO_MS and (
-                self._t_last_end is None or ticks_diff(p[0], self._t_last_end) > 0) and (
-                self._t_walk is None or ticks_diff(p[0], self._t_walk) > 0):
+        if p is not None and ticks_diff(p, onset) >= -_PRE_RO_MS and (
+                self._t_last_end is None or ticks_diff(p, self._t_last_end) > 0) and (
+                self._t_walk is None or ticks_diff(p, self._t_walk) > 0):
             self._roll_out = True
-            self.out("roll_out", t, roll_deg=c2(rdiv(p[1], 10)))
+            self.out("roll_out", t, roll_deg=c2(rdiv(px, 10)))
 
     def cancel(self, reason, interrupted=False):
         t = self.t_ms
