@@ -1383,8 +1383,10 @@ class Fusion:
             self._calibrate(t, True)
             return
         half = self.k_rest_band >> 1
+        q = self._rw[9]
         if (before_axis and ticks_diff(t, self._cal_t1) < 8000 and tilt < self.k_rest_band
-                and out[8] < 1430 and dn < _UDEG and vangle(self._slip, va) < half):
+                and out[8] < 1430 and dn < _UDEG
+                and (vangle(self._slip, va) < half or q >> 16 >= 10 and out[8] < (q & 0xffff))):
             # A calm still spell 3-5 deg from the level, where the foot
             # stood as the level was taken: the level's own window held a
             # move that ended in it (a weight shift before the still start:
@@ -1397,20 +1399,13 @@ class Fusion:
             # or whose mean is more than half the still band from where the
             # level was taken (the window's end, not moved by the half-way
             # re-takes): a drop's start and a raised top (>= 5 deg) leave it.
-            self._calibrate(t, True)
-            return
-        q = self._rw[9]
-        if (before_axis and ticks_diff(t, self._cal_t1) < 8000 and tilt < self.k_rest_band
-                and out[8] < 1430 and dn < _UDEG and q >> 16 >= 10 and out[8] < (q & 0xffff)):
-            # A calm still spell (it ended within 1 deg of its mean) when
-            # every window the level was taken from ended farther from its
-            # own, and steadier than all of them (drifted less): the
-            # level's window held a weight shift (the heel dips 1-5 deg and
-            # comes back in 0.6-2 s, docs/DOMAIN.md section 7(b)), and the
+            # Or a calm still spell anywhere in the band when every window
+            # the level was taken from ended farther than 1 deg from its
+            # own mean, and steadier than all of them (drifted less): the
             # foot's unsupported sway (up to 2.7 deg of roll) moves the
-            # still start too far for the re-takes above. Re-taken half
-            # way, as they are. (A level from a calm window stays: a later
-            # steadier pose is the top or a raised top, not the level.)
+            # still start too far from where the foot stood for the anchor
+            # above. (A level from a calm window stays: a later steadier
+            # pose is the top or a raised top, not the level.)
             self._calibrate(t, True)
             return
         # each rest window moves the bias a quarter of the way: a wrong
