@@ -953,6 +953,37 @@ def test_a_slow_sink_from_a_raised_top_is_no_hold_read_heel_up():
     assert abs(ends[0]["depth_deg"] - 22.0) < 1.5 and abs(ends[-1]["depth_deg"] - 22.0) < 1.5, ends
 
 
+def test_a_drop_from_a_raised_top_that_creeps_past_the_valid_depth_is_a_rep():
+    # a raised top 16 deg up, slow drops (12 s) that turn calm 0.4-1 deg
+    # short of the valid-rep depth (8 deg) and creep past it over the hold
+    # (1-1.5 deg, docs/DOMAIN.md section 7(b): 1-3 deg, 84 % done by 15-20
+    # s), held 30 s: reps. Cancelled as too shallow when they turned calm,
+    # the heel-up reading counted the toe stands as reps instead
+    for d0, cr, sw in ((7.6, 1.5, 0.3), (7.6, 1.0, 0.5), (7.0, 1.5, 1.0)):
+        moves = [(1.5, -16), (2, -16)]
+        for _ in range(3):
+            moves += [(12, d0), (20, d0 + cr), (10, d0 + cr), (2.5, -16), (2, -16)]
+        segs, end = script(*moves)
+        eng, evs = run(generate(segs, end, radius=0.17, sway=(sw, 2 * sw)))
+        ends = _reps(evs)
+        assert len(ends) == 3, (d0, cr, sw, ends)
+        t = 6500
+        for r in ends:
+            assert abs(r["start_ms"] - t) < 1500, (d0, cr, sw, r, t)
+            assert abs(r["depth_deg"] - (d0 + cr)) < 1.0 and abs(r["hold_s"] - 30.0) < 1.5, (d0, cr, sw, r)
+            t += 46500
+    # and a partial drop from there that stays short of it (held 20 s or 3
+    # s, sway up to 2 deg) is none, between held 20 deg drops
+    for d0, sw, hold in ((6.5, 2.0, 20), (7.3, 1.0, 3)):
+        moves = [(1.5, -16), (2, -16)]
+        for d, h in ((20, 15), (20, 15), (d0, hold), (20, 15)):
+            moves += [(8, d), (h, d), (2.5, -16), (2, -16)]
+        segs, end = script(*moves)
+        eng, evs = run(generate(segs, end, radius=0.17, sway=(sw, 2 * sw)))
+        ends = _reps(evs)
+        assert len(ends) == 3 and all(abs(r["depth_deg"] - 20.0) < 1.0 for r in ends), (d0, sw, hold, ends)
+
+
 def test_a_long_fatigue_shake_does_not_let_the_angle_drift():
     # fatigue shake (1.2 deg at 6 Hz, docs/DOMAIN.md section 7(b): 0.3-1.5
     # deg at 5-8 Hz) through 40 s holds, the heel 0.17 m behind the

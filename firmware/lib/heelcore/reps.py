@@ -96,6 +96,8 @@ _TOP_SEEN_MS = const(8000)  # a top longer than this after a rep's end is a rest
 _TOP_OPEN = const(1 << 28)  # Reps._tmin: a rep ended, no top seen yet
 _NO_TOP = const(1 << 29)  # Reps._tmin: no top to measure (never below _TOP_OPEN: not tracked)
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
+_CREEP_UDEG = const(2000000)  # a bottom whose peak is this close to the valid-rep depth may creep past it
+_CREEP_MS = const(20000)  # judged on its mean level for this long after it turned calm there
 _PRE_RO_MS = const(2000)  # a roll-out this long before the rep's onset began with its descent
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -348,6 +350,8 @@ class Reps:
     _max_roll: int
     _roll_t: int
     _roll_prev: int
+    _cw: int | None
+    _cw_m: int
 
     def __init__(self, eng, sign, t, rep0):
         self.eng = eng
@@ -631,6 +635,8 @@ class Reps:
         self._calm0 = None
         self._st2 = None  # since when the 2 Hz level stayed within 0.75 deg of _st2f at the bottom
         self._st2f = 0
+        self._cw = None  # the creep wait at a bottom a little short of a rep: since when (tick)
+        self._cw_m = 0  # and its mean level (mdeg)
         self._t_dend = t
         self._t_hs = t  # hold start
         self._hold_ticks = 0
@@ -1061,21 +1067,43 @@ class Reps:
         # turned that slow is still on its way down; a slow descent, 2-6 s
         # from level to a shallow depth or longer from a raised top, turns
         # slower than the hold rate all the way, docs/DOMAIN.md section 7(b))
+        if self._cw is not None:
+            # the creep wait's mean level, every tick (a slow descent going
+            # on through it moves it as a creep does)
+            self._cw_m += (self._thf // 1000 - self._cw_m) // 80
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
             if self._calm0 is None:
                 self._calm0 = t  # (calm at the bottom since, sinking or not)
             if self._settle is None or self._thf - self._settle_th > _SINK_UDEG:
+                if self._cw is not None:
+                    self._cw = t  # sinking again: the creep's wait from here, on the same mean
                 self._settle = t
                 self._settle_th = self._thf
             elif ticks_diff(t, self._settle) >= eng.k_hold_enter:
-                if peak >= self._min_pk:
+                cw = self._cw
+                if cw is None and peak >= self._min_pk:
                     self._enter_hold(t, th)
-                else:
-                    self.cancel("too shallow")
-                    # at rest there 1 s: a top, as at the top (level,
-                    # or a raised top once back at rest above level)
-                    if self._thf < (eng.k_top_band if self.top_ref <= 0 else 0):
-                        self.top_ref = self._thf if self._thf < 0 else 0
+                    return
+                # From a raised top, a bottom whose peak is within 2 deg
+                # short of the valid-rep depth as it turned calm: the
+                # hold's creep (1-3 deg over its first 15-20 s, tau 6-10 s,
+                # docs/DOMAIN.md section 7(b)) may take it past. Judged on
+                # its mean level from here on (time constant ~8 s, as the
+                # hold's depth: sway, 0.3-2 deg at 0.1-1 Hz, takes a
+                # moment's peak past it either way), for 20 s since it last
+                # sank (creep 84 % done by 15-20 s)
+                if cw is None and top < -eng.k_top_band and peak >= self._min_pk - _CREEP_UDEG:
+                    self._cw = cw = t
+                    self._cw_m = self._thf // 1000
+                if cw is not None and ticks_diff(t, cw) < _CREEP_MS:
+                    if self._cw_m >= self._min_pk // 1000:
+                        self._enter_hold(t, th)
+                    return
+                self.cancel("too shallow")
+                # at rest there 1 s: a top, as at the top (level,
+                # or a raised top once back at rest above level)
+                if self._thf < (eng.k_top_band if self.top_ref <= 0 else 0):
+                    self.top_ref = self._thf if self._thf < 0 else 0
                 return
         else:
             self._settle = None
@@ -1088,7 +1116,7 @@ class Reps:
         # deg/s or more, leaves the band; the rate's test comes first in a
         # calm hold)
         f = self._thf
-        if f < zone or peak < self._min_pk:
+        if f < zone or peak < self._min_pk or self._cw is not None:
             self._st2 = None
         elif self._st2 is None or not -750000 < f - self._st2f < 750000:
             self._st2 = t
@@ -1098,7 +1126,8 @@ class Reps:
             return
         # rising without a hold
         if reb and self._rising(t, th):
-            if peak < self._min_pk:
+            # (a bottom judged short on its mean level: its sway's peak is no rep)
+            if peak < self._min_pk or self._cw is not None:
                 self.cancel("too shallow")
                 return
             self._t_dend = self._desc_end(t, e[E_BMAX])
