@@ -72,12 +72,13 @@ E_BPENDT = const(35)  # when it came back down
 E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
 E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
 E_DEEPT = const(38)  # when E_DEEP was last renewed (on the way down or not)
-E_N = const(39)
+E_GAPT = const(39)  # the first sample after samples went missing (heelcore.fusion)
+E_N = const(40)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(39)  # tc_up: E_UP + OFF + k
-E_DN = const(183)  # E_UP + NK
-E_SIZE = const(327)  # E_DN + NK
+E_UP = const(40)  # tc_up: E_UP + OFF + k
+E_DN = const(184)  # E_UP + NK
+E_SIZE = const(328)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -219,7 +220,14 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 # sway or the descent's last creep before it do not count)
                 up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT] if top else e[E_BSTART]))
                 quick = int(ticks_diff(t, e[E_BMINT])) <= 600
-                if top:
+                # samples went missing while the view rose (E_GAPT): the
+                # turn across the gap is a guess the accelerometer pulls
+                # back over a second, which looks like a rebound (a fatigue
+                # shake turns the foot at up to 75 deg/s): no bounce, no sway
+                gt = int(ticks_diff(e[E_BMINT], e[E_GAPT]))
+                if gt >= 0 and gt <= up_ms:
+                    pass
+                elif top:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
