@@ -800,9 +800,6 @@ class Reps:
         st = e[E_STATE]
         if wlmax > eng.k_max_rate or wlmin < -eng.k_max_rate or jolt == 2:
             self.cancel("too violent for a heel drop")
-            # a step or a stride (turning away from the step, stepping
-            # off): no rep starts for _WALK_MS, as after a push-off
-            self._t_walk = t
             return
         # walking: push-off lifts the heel 35-55 deg above level (a raised
         # top is at most 25); turning away swings the yaw (_check_roll_twist)
