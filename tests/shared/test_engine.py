@@ -1665,6 +1665,27 @@ def test_a_partial_drop_that_sway_takes_past_8_deg_is_no_rep():
         assert 47500 < ends[2]["start_ms"] < 49500 and ends[2]["no_hold"], (rate, ends[2])
 
 
+def test_a_held_partial_drop_that_sway_takes_past_8_deg_is_no_rep():
+    # a 7 deg drop held 20 s is a partial (docs/DOMAIN.md section 7(a): a
+    # rep is 8 deg deep at least); unsupported sway (2 deg, section 7(b))
+    # takes the heel past 8 deg now and then in the hold, which counted it.
+    # A hold is judged on its mean level (the depth it reports), not its
+    # deepest moment: the partial is no rep, a 9 deg rep held as long
+    # still counts, and so does a 7 deg hold after a drop that overshot it
+    # by 4.5 deg (a catch, section 7(b): its peak is the rep's depth)
+    rep = ((3, 24), (10, 24), (2, 0), (3, 0))
+    moves = rep * 2 + ((3, 7.0), (20, 7.0), (2, 0), (3, 0)) + ((3, 9.0), (20, 9.0), (2, 0), (3, 0)) \
+        + ((0.5, 11.5), (0.25, 7.0), (20, 7.0), (2, 0), (3, 0)) + rep
+    segs, end = script(*moves)
+    for rate in (25, 100):
+        eng, evs = run(generate(segs, end, rate_hz=rate, sway=(2.0, 1.0), radius=0.17))
+        ends = _reps(evs)
+        got = [(r["start_ms"], r["depth_deg"], r["hold_s"]) for r in ends]
+        assert len(ends) == 5, (rate, got)
+        assert 64000 < ends[2]["start_ms"] < 68000 and abs(ends[2]["depth_deg"] - 9.0) < 1.0, (rate, got)
+        assert 94000 < ends[3]["start_ms"] < 96000, (rate, got)
+
+
 def _reps_after_a_first_drop_that_rolled_out(segs, end, t1, roll, pitch):
     # the foot rolls out roll deg at pitch deg, in proportion, until t1 (the
     # first rep's rise), then sinks about the true pitch axis alone; a

@@ -93,6 +93,7 @@ _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on
 _SINK_UDEG = const(1500000)  # deeper than this since the heel turned slow: still sinking
 _REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent that went on in it
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
+_SWAY_ADD_UDEG = const(4000000)  # sway (unsupported: 1-2 deg) and a fatigue shake (0.3-1.5 deg) take the heel this far past a level at most
 _TOP_SEEN_MS = const(8000)  # a top longer than this after a rep's end is a rest, no top
 _TOP_OPEN = const(1 << 28)  # Reps._tmin: a rep ended, no top seen yet
 _NO_TOP = const(1 << 29)  # Reps._tmin: no top to measure (never below _TOP_OPEN: not tracked)
@@ -1125,8 +1126,18 @@ class Reps:
         # fifteenth of the travel when the heel turns straight back up.)
         # Only once two reps counted: until then the engine still learns
         # the frame from them (the axis from rests, the sign from depths)
+        # A longer stay (a hold) is judged on the hold's mean level (the
+        # depth it reports: sway averaged out), unless its peak went
+        # deeper than sway and shake take the heel past the level it holds
+        # (_SWAY_ADD_UDEG): a catch overshoot (2-6 deg, section 7(b)) is
+        # the rep's own depth
         n = self._bot_n
-        return self.reps_done >= 2 and 0 < n < _BOT_N and self._bot_s < ((self._min_pk - (self._speak - self._rep_top) // 15) // 1000) * n
+        if self.reps_done < 2 or n <= 0:
+            return False
+        if n < _BOT_N:
+            return self._bot_s < ((self._min_pk - (self._speak - self._rep_top) // 15) // 1000) * n
+        s = self._depth_settled
+        return s is not None and s < self._min_pk and self.e[E_PEAK] - s < _SWAY_ADD_UDEG
 
     def _tc_up_at(self, level):
         k = level // _UDEG + OFF + 1
