@@ -120,11 +120,14 @@ _ASX = const(71)  # the low-passed accel summed over the tick's samples, counts
 _ASY = const(72)
 _ASZ = const(73)
 _ASN = const(74)  # samples summed
-_NS = const(75)
+_DTN = const(75)  # the sample period, ms: the shortest interval lately (a gap is over twice it)
+_NS = const(76)
 
 _UDEG = const(1000000)
 _GAP_MS = const(250)  # longer sample gaps restart the fusion from the accelerometer
 _GAP_END = const(2000)  # longer gaps end the rep in progress (interrupted)
+_GAP_UNSEEN = const(30)  # ms of missing samples past which a rebound across them is not judged
+_E_GAPT = const(39)  # heelcore.reps.E_GAPT (viper sees no const of another module)
 _TH_MAX = const(120000000)  # theta is bounded (udeg)
 _PH_MAX = const(90000000)
 _BIAS_MAX = const(3000)  # counts (45 deg/s at 65.5 LSB/(deg/s))
@@ -286,6 +289,18 @@ class Fusion:
                 s[_GAPMS] = dt
             dt = 0
         s[_TLAST] = t
+        # samples dropped before this one (docs/DOMAIN.md section 7(b): 0-2 %
+        # in bursts of 1-10)? An interval 1.5 sample periods long or more
+        # (jitter is +-2 ms) left gp ms of the foot's turn unseen
+        gp = 0
+        dn = s[_DTN]
+        if dt > 0:
+            if dn == 0 or dt < dn:
+                s[_DTN] = dt
+            elif dt > dn + (dn >> 1) + 2:
+                gp = dt - dn
+            elif dt > dn:
+                s[_DTN] = dn + 1
         if (ax >= 32767 or ax <= -32768 or ay >= 32767 or ay <= -32768 or az >= 32767 or az <= -32768
                 or gx >= 32767 or gx <= -32768 or gy >= 32767 or gy <= -32768 or gz >= 32767 or gz <= -32768):
             s[_SAT] += 1  # at the rails: the angles are re-anchored once the accelerometer is trustworthy
@@ -509,6 +524,15 @@ class Fusion:
                 wl -= k32
             wl += (wp - wl) * k // 53
             s[_WL] = wl
+            if gp >= _GAP_UNSEEN:
+                # the foot's turn while samples were missing is a guess
+                # (integrated at the rate after the gap): a rebound of the
+                # bounce view across it is none (heelcore.reps, E_GAPT)
+                e = ptr32(self._exa)
+                e[_E_GAPT] = t
+                if s[_PEND]:
+                    e = ptr32(self._exb)
+                    e[_E_GAPT] = t
             q = int(ex_sample(self._exa, t, th, wl, xb, vb))
             if s[_PEND]:
                 q |= int(ex_sample(self._exb, t, th, wl, xb, vb))

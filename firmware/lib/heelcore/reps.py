@@ -72,12 +72,13 @@ E_BPENDT = const(35)  # when it came back down
 E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
 E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
 E_DEEPT = const(38)  # when E_DEEP was last renewed (on the way down or not)
-E_N = const(39)
+E_GAPT = const(39)  # the first sample after samples went missing (heelcore.fusion)
+E_N = const(40)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
-E_UP = const(39)  # tc_up: E_UP + OFF + k
-E_DN = const(183)  # E_UP + NK
-E_SIZE = const(327)  # E_DN + NK
+E_UP = const(40)  # tc_up: E_UP + OFF + k
+E_DN = const(184)  # E_UP + NK
+E_SIZE = const(328)  # E_DN + NK
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -92,6 +93,7 @@ _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on
 _SINK_UDEG = const(1500000)  # deeper than this since the heel turned slow: still sinking
 _REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent that went on in it
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
+_SWAY_ADD_UDEG = const(4000000)  # sway (unsupported: 1-2 deg) and a fatigue shake (0.3-1.5 deg) take the heel this far past a level at most
 _TOP_SEEN_MS = const(8000)  # a top longer than this after a rep's end is a rest, no top
 _TOP_OPEN = const(1 << 28)  # Reps._tmin: a rep ended, no top seen yet
 _NO_TOP = const(1 << 29)  # Reps._tmin: no top to measure (never below _TOP_OPEN: not tracked)
@@ -221,7 +223,14 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 # sway or the descent's last creep before it do not count)
                 up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT] if top else e[E_BSTART]))
                 quick = int(ticks_diff(t, e[E_BMINT])) <= 600
-                if top:
+                # samples went missing while the view rose (E_GAPT): the
+                # turn across the gap is a guess the accelerometer pulls
+                # back over a second, which looks like a rebound (a fatigue
+                # shake turns the foot at up to 75 deg/s): no bounce, no sway
+                gt = int(ticks_diff(e[E_BMINT], e[E_GAPT]))
+                if gt >= 0 and gt <= up_ms:
+                    pass
+                elif top:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
@@ -1146,8 +1155,18 @@ class Reps:
         # fifteenth of the travel when the heel turns straight back up.)
         # Only once two reps counted: until then the engine still learns
         # the frame from them (the axis from rests, the sign from depths)
+        # A longer stay (a hold) is judged on the hold's mean level (the
+        # depth it reports: sway averaged out), unless its peak went
+        # deeper than sway and shake take the heel past the level it holds
+        # (_SWAY_ADD_UDEG): a catch overshoot (2-6 deg, section 7(b)) is
+        # the rep's own depth
         n = self._bot_n
-        return self.reps_done >= 2 and 0 < n < _BOT_N and self._bot_s < ((self._min_pk - (self._speak - self._rep_top) // 15) // 1000) * n
+        if self.reps_done < 2 or n <= 0:
+            return False
+        if n < _BOT_N:
+            return self._bot_s < ((self._min_pk - (self._speak - self._rep_top) // 15) // 1000) * n
+        s = self._depth_settled
+        return s is not None and s < self._min_pk and self.e[E_PEAK] - s < _SWAY_ADD_UDEG
 
     def _tc_up_at(self, level):
         k = level // _UDEG + OFF + 1
