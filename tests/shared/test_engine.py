@@ -2156,3 +2156,24 @@ def test_a_corrective_roll_step_at_the_top_keeps_the_frame_of_a_held_first_rep()
         assert eng.ax_inconsistent == 0, (mount, deg, eng.ax_inconsistent)
         assert len(ends) == 3, (mount, deg, [(r["start_ms"], r["depth_deg"]) for r in ends])
         assert abs(ends[0]["start_ms"] - 3000) < 500 and abs(ends[0]["depth_deg"] - 22.0) < 1.5, (mount, deg, ends[0])
+
+
+def test_a_fast_drop_hidden_by_dropped_samples_at_25_hz_is_a_rep():
+    # At 25 Hz a burst of 10 dropped samples (docs/DOMAIN.md section 7(b):
+    # 0-2 % in bursts of 1-10) is 0.4 s: it hides a fast drop (0.3-1.2 s)
+    # from just before it starts to its bottom. The angles re-anchor after
+    # the gap with the heel held 24 deg down and no descent's rate ever
+    # seen: that rep counts, with its hold (it was lost whole: tuning_092)
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (10, 24), (2, 0), (3, 0),
+                       (0.4, 24), (10, 24), (2, 0), (3, 0))
+    t3 = (segs[8][0] - 0.1) * 1000
+
+    def gapped():
+        for s in generate(segs, end, rate_hz=25, radius=0.17, sway=(0.5, 1.0)):
+            if not t3 <= s[0] < t3 + 400:
+                yield s
+
+    eng, evs = run(gapped())
+    ends = _reps(evs)
+    assert len(ends) == 3, [(r["start_ms"], r["depth_deg"]) for r in ends]
+    assert abs(ends[2]["depth_deg"] - 24.0) < 1.5 and abs(ends[2]["hold_s"] - 10.0) < 1.5, ends[2]
