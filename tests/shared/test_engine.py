@@ -2210,3 +2210,53 @@ def test_a_roll_out_as_the_heel_leaves_the_top_flags_the_rep():
             ends = of(evs, "rep_end")
             assert len(ends) == 4, (side, sgn, [e["type"] for e in evs])
             assert [r["roll_out"] for r in ends] == [False, False, sgn > 0, False], (side, sgn, ends)
+
+
+def test_a_corrective_roll_step_at_the_top_keeps_the_frame_of_a_held_first_rep():
+    # The sign is pending after the first rep (22 deg, held 6 s: more than
+    # any top dwell, less than the 8 s that decides it). At the top the
+    # person, unsupported, takes a corrective roll step (3-5 deg, doubled on
+    # a shoe mount, on 2-3 deg of roll sway: docs/DOMAIN.md section 7(b)) and
+    # stands 3 s rolled 10-12 deg. That roll at the top is no drop read
+    # sideways (it is under the held rep's depth by a drop's own ratio): the
+    # frame stays and the first rep counts from its start (learned again
+    # from the rest, the frame lost it: fresh5_015, check_067)
+    segs, end = script((3, 22), (6, 22), (2, 0), (6, 0), (3, 22), (10, 22), (2, 0), (4, 0),
+                       (3, 22), (10, 22), (2, 0))
+
+    def step(deg):
+        def extra(t):
+            s = t - 15.0
+            if s < 0.0 or s > 4.0:
+                return 0.0, 0.0
+            return 0.0, deg * min(_mj(s / 0.5), _mj((4.0 - s) / 0.5))
+        return extra
+
+    for mount, deg in ((0, 10.0), (4, -10.0), (7, 12.0)):
+        eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=step(deg), mount=mount,
+                                tilt_deg=8.0 if mount else 0.0))
+        ends = _reps(evs)
+        assert eng.ax_inconsistent == 0, (mount, deg, eng.ax_inconsistent)
+        assert len(ends) == 3, (mount, deg, [(r["start_ms"], r["depth_deg"]) for r in ends])
+        assert abs(ends[0]["start_ms"] - 3000) < 500 and abs(ends[0]["depth_deg"] - 22.0) < 1.5, (mount, deg, ends[0])
+
+
+def test_a_fast_drop_hidden_by_dropped_samples_at_25_hz_is_a_rep():
+    # At 25 Hz a burst of 10 dropped samples (docs/DOMAIN.md section 7(b):
+    # 0-2 % in bursts of 1-10) is 0.4 s: it hides a fast drop (0.3-1.2 s)
+    # from just before it starts to its bottom. The angles re-anchor after
+    # the gap with the heel held 24 deg down and no descent's rate ever
+    # seen: that rep counts, with its hold (it was lost whole: tuning_092)
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (10, 24), (2, 0), (3, 0),
+                       (0.4, 24), (10, 24), (2, 0), (3, 0))
+    t3 = (segs[8][0] - 0.1) * 1000
+
+    def gapped():
+        for s in generate(segs, end, rate_hz=25, radius=0.17, sway=(0.5, 1.0)):
+            if not t3 <= s[0] < t3 + 400:
+                yield s
+
+    eng, evs = run(gapped())
+    ends = _reps(evs)
+    assert len(ends) == 3, [(r["start_ms"], r["depth_deg"]) for r in ends]
+    assert abs(ends[2]["depth_deg"] - 24.0) < 1.5 and abs(ends[2]["hold_s"] - 10.0) < 1.5, ends[2]

@@ -954,6 +954,20 @@ class Engine(Fusion):
             return False
         if not (-self.k_hold_rate < wf < self.k_hold_rate and aph > self.k_axis_min and aph > (th if th > 0 else -th)):
             return False
+        # Not once a clean rep on this frame (2.5 s or more, down and back)
+        # was held quiet 4 s, longer than any top dwell or toe stand (0.5-3 s),
+        # and went deeper than the roll now by the drop's own ratio, the
+        # frame confirmed by the gyro: that frame carried a drop, and the
+        # roll at rest is the person's sway and corrective roll steps
+        # (unsupported: 2-3 deg and 3-5 deg steps, up to twice that on a
+        # shoe mount, docs/DOMAIN.md section 7(b))
+        x = self._ex
+        y = self._ex2
+        c = self._clean
+        if not self._ax_accel and (
+                (c[2] and x.quiet_max >= _SIGN_HOLD_MS // 2 and 5 * aph < 3 * (x.depth_sum // x.reps_done)) or
+                (c[3] and y.quiet_max >= _SIGN_HOLD_MS // 2 and 5 * aph < 3 * (y.depth_sum // y.reps_done))):
+            return False
         self.ax_inconsistent += 1
         self._axis_again(t)
         self._ax_on = True

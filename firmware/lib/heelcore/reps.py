@@ -560,6 +560,15 @@ class Reps:
             self._t_cand = None
         if self._th > start + 2 * _UDEG and self._wl > eng.k_fast_mean // 2:
             self._start_rep(t, self._t_last_top)
+            return
+        # past the valid-rep depth and calm 1.5-2.5 s after the heel was at
+        # the top, no descent seen: a burst of dropped samples (1-10, 0.4 s
+        # at 25 Hz) hid a fast drop (0.3-1.2 s, docs/DOMAIN.md section
+        # 7(b)); the angles re-anchored after the gap, the rates started
+        # afresh there
+        dt = ticks_diff(t, self._t_last_top)
+        if calm and th > self.top_ref + eng.k_min_depth and 1500 <= dt < 2500:
+            self._start_rep(t, self._t_last_top)
 
     # Bytecode: once a tick, at the top and in a rep
     def _roll_rules(self, t, th, ro, fast_ok):
