@@ -159,18 +159,18 @@ def test_calibration_time_after_standing_still_p95(heldout):
     assert _fig(heldout, "calibration_time_p95_s") <= 3.0
 
 
-@xfail("0.964 (660 true reps, 637 detected)", ">= 0.98")
+@xfail("0.967 (660 true reps, 637 detected)", ">= 0.98")
 def test_rep_f1_overall(heldout):
     assert _fig(heldout, "rep_f1") >= 0.98
 
 
-@xfail("0.600 in the worst mounting (z-up+-y-fwd)", ">= 0.98 in every mounting")
+@xfail("0.639 in the worst mounting (z-up+-y-fwd)", ">= 0.98 in every mounting")
 def test_rep_f1_in_every_mounting(heldout):
     bad = {k: round(v, 3) for k, v in _fig(heldout, "rep_f1_by_mounting").items() if v < 0.98}
     assert len(_fig(heldout, "rep_f1_by_mounting")) == 24 and not bad, bad
 
 
-@xfail("0.912 at the worst rate (25 Hz)", ">= 0.98 at every rate")
+@xfail("0.903 at the worst rate (25 Hz)", ">= 0.98 at every rate")
 def test_rep_f1_at_every_rate(heldout):
     bad = {k: round(v, 3) for k, v in _fig(heldout, "rep_f1_by_rate").items() if v < 0.98}
     assert len(_fig(heldout, "rep_f1_by_rate")) == 6 and not bad, bad
@@ -190,8 +190,8 @@ def test_hold_mae(heldout):
     assert s["rep_recall"] >= MAE_RECALL and s["hold_mae_s"] <= 0.75, (s["rep_recall"], s["hold_mae_s"])
 
 
-FLAG_NOW = {"fast_descent": "0.881", "bounced": "0.680", "roll_out": "0.667", "snap_up": "0.857",
-            "twist": "0.73", "no_hold": "0.775"}
+FLAG_NOW = {"fast_descent": "0.870", "bounced": "0.714", "roll_out": "0.674", "snap_up": "0.856",
+            "twist": "0.761", "no_hold": "0.785"}
 
 
 @pytest.mark.parametrize("flag", [pytest.param(f, marks=xfail(FLAG_NOW[f], ">= 0.90")) for f in FLAGS])
@@ -200,19 +200,19 @@ def test_fault_flag_f1(heldout, flag):
     assert s["flag_f1"][flag] is not None and s["flag_f1"][flag] >= 0.90, (flag, s["flag_counts"][flag])
 
 
-@xfail("0.765 (132 bounce events)", ">= 0.90")
+@xfail("0.795 (127 bounce events)", ">= 0.90")
 def test_bounce_events_fall_in_reps_that_bounced(heldout):
     assert _fig(heldout, "bounce_precision") >= 0.90
 
 
-@xfail("409 ms over 33 bounced reps", "<= 400 ms over >= 20")
+@xfail("412 ms over 34 bounced reps", "<= 400 ms over >= 20")
 def test_first_bounce_cue_latency(heldout):
     s = heldout.total.summary()
     assert s["bounce_reps"] >= 20, s["bounce_reps"]
     assert s["bounce_latency_median_ms"] <= 400
 
 
-@xfail("2 reps", "0")
+@xfail("1 rep", "0")
 def test_no_reps_in_walking_fidgeting_or_step_spans(heldout):
     assert _fig(heldout, "reps_in_nonrep_spans") == 0, heldout.total.summary()["reps_in_spans"]
 
