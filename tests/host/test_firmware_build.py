@@ -1,6 +1,7 @@
 """Firmware build checks: every firmware file compiles with mpy-cross, and the
 board-side firmware type-checks against the rp2 and esp32 port stubs
-(tools/typecheck.py, also `make typecheck`).
+(tools/typecheck.py, also `make typecheck`); a slot index that viper code
+copies from another module (`const(N)  # heelcore.MOD.NAME`) still matches.
 
 Files are found when the tests are collected, so new firmware files are
 checked without editing this file.
@@ -262,3 +263,26 @@ def test_makefile_has_typecheck_target():
     with open(os.path.join(ROOT, "Makefile")) as f:
         text = f.read()
     assert re.search(r"^typecheck:.*\n\t\$\(PY\) tools/typecheck\.py", text, re.M)
+
+
+# ------------------------------------------------------------ mirrored slots
+
+# Viper code sees no const() of another module, so a viper function that
+# writes another module's array slot names it with a copy of its own,
+# marked `_X = const(N)  # heelcore.MOD.NAME`. Nothing on the board checks
+# that the copy still matches: a layout change in MOD would make the viper
+# code write some other slot, silently.
+MIRROR = re.compile(r"^(_\w+) = const\((\d+)\)\s+# heelcore\.(\w+)\.(\w+)", re.M)
+
+
+def test_mirrored_slot_indices_match_the_module_they_copy():
+    import importlib
+    found = []
+    for path in firmware_py_files():
+        with open(path) as f:
+            for name, value, mod, orig in MIRROR.findall(f.read()):
+                want = getattr(importlib.import_module("heelcore." + mod), orig)
+                found.append((rel(path), name, int(value), mod, orig, want))
+    assert found, "no mirrored const found: the convention (see fusion._E_GAPT) changed; update this test"
+    bad = [f for f in found if f[2] != f[5]]
+    assert not bad, "mirrored consts out of date (file, name, value, module, original, its value): %r" % bad
