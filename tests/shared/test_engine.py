@@ -1322,6 +1322,35 @@ def test_a_quick_outward_roll_in_an_early_hold_is_roll_out():
     assert [r["roll_out"] for r in ends] == [False, True, False], ends
 
 
+def test_a_quick_roll_out_across_two_ticks_is_roll_out():
+    # docs/DOMAIN.md section 7(a): extra inversion faster than 45 deg/s is
+    # roll-out. 11 deg rolled out over 0.2 s (a minimum-jerk onset, docs/DOMAIN.md
+    # section 7(b): 10-60 deg/s mean, peaking near twice that) in the hold of
+    # rep 2 (before 3 clean reps: the pitch stands still there): at 10 ticks
+    # a second its fast part falls across two ticks, for some onsets one
+    # under 45 deg/s and the other ending under 8 deg, so the rise over two
+    # ticks is judged. The same 11 deg over 1.5 s is none, nor is a quick
+    # eversion (the same roll inward) or its quick return
+    def roll(t0, deg, up):
+        def extra(t):
+            s = t - t0
+            if s < 0 or s > up + 3.0:
+                return 0.0, 0.0
+            if s <= up:
+                return 0.0, deg * _mj(s / up)
+            if s <= up + 1.5:
+                return 0.0, deg
+            return 0.0, deg * (1 - _mj((s - up - 1.5) / 1.5))
+        return extra
+    segs, end = rep_script(reps=3, depth=22.0, hold=6.0)
+    t0 = 3 + 3 + 14 + 1.0  # 1 s into rep 2's hold
+    for k in range(5):
+        for up, deg, want in ((0.2, 11.0, True), (1.5, 11.0, False), (0.2, -11.0, False)):
+            eng, evs = run(generate(segs, end, extra=roll(t0 + 0.02 * k, deg, up)))
+            ends = of(evs, "rep_end")
+            assert [r["roll_out"] for r in ends] == [False, want, False], (k, up, deg, ends)
+
+
 def _yaw_turn(t0, deg, up, back, down):
     """extra() for generate(): from t0 the foot turns deg about the vertical
     in up s (minimum jerk), stays turned until t0 + back, and turns back in

@@ -78,7 +78,14 @@ OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
 E_UP = const(40)  # tc_up: E_UP + OFF + k
 E_DN = const(184)  # E_UP + NK
-E_SIZE = const(328)  # E_DN + NK
+# the fast-roll rule's last two ticks (Reps._roll_rules): the extra roll
+# two ticks back (mdeg), 1 when the last tick's step was faster than
+# 45 deg/s, theta one and two ticks back (udeg)
+E_RO2 = const(328)
+E_RFAST = const(329)
+E_RTH1 = const(330)
+E_RTH2 = const(331)
+E_SIZE = const(332)  # E_DN + NK + 4
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -575,17 +582,38 @@ class Reps:
         # The contract's roll-out (docs/DOMAIN.md section 7(a)) this tick:
         # the extra roll (mdeg) when it is one, else None. The extra
         # inversion (beyond the person's coupling) past roll_out_deg, or the
-        # whole roll past roll_out_abs_deg, for roll_out_time_s; or (where
-        # fast_ok) the extra inversion rising faster than 45 deg/s over a
-        # tick to past 8 deg (the warning level of docs/DOMAIN.md section
-        # 7(a): sway and corrective steps stay under it)
+        # whole roll past roll_out_abs_deg, for roll_out_time_s; or the
+        # extra inversion rising faster than 45 deg/s: at 10 ticks a second
+        # a quick roll-out (0.1-0.3 s to its peak, docs/DOMAIN.md section
+        # 7(b)) falls across two ticks, so it is the rise over the last two
+        # ticks (0.2 s), 9 deg at least (45 deg/s held over them: sway and
+        # corrective steps, 3-5 deg, times a shoe mount's gain, stay under
+        # it), one of the two steps faster than 45 deg/s, to an inversion
+        # (an eversion coming back is no roll-out), 4 deg past the
+        # coupling at least; where fast_ok (the person's coupling known, or
+        # the pitch at rest), or where the pitch moved under 5 deg over the
+        # two ticks (whatever the coupling, 0.56 times a shoe mount's 2 at
+        # most, such a pitch couples under 9 deg of roll)
         eng = self.eng
         side = eng.side
+        e = self.e
         if ro > self._max_roll:
             self._max_roll = ro
         extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
         dt = ticks_diff(t, self._roll_t)
-        hit = extra > 8000 and dt > 0 and extra - self._roll_prev > 45 * dt and fast_ok
+        p1 = self._roll_prev
+        lo = e[E_RO2]
+        if p1 < lo:
+            lo = p1
+        fast = 1 if dt > 0 and extra - p1 > 45 * dt else 0
+        hit = False
+        if extra > 4000 and extra - lo >= 9000 and (fast or e[E_RFAST]):
+            d = th - e[E_RTH2]
+            hit = fast_ok or -5 * _UDEG < d < 5 * _UDEG
+        e[E_RO2] = p1
+        e[E_RFAST] = fast
+        e[E_RTH2] = e[E_RTH1]
+        e[E_RTH1] = th
         self._roll_prev = extra
         self._roll_t = t
         if extra > eng.k_roll_lim or ro > self._k_roll_abs:
@@ -688,6 +716,7 @@ class Reps:
         self._roll_since = None
         self._max_roll = -(1 << 29)
         self._roll_prev = 1 << 29  # (none yet: the rep's first tick is no step from 0)
+        self.e[E_RO2] = 1 << 29
         self._roll_t = t
         self._twisted = False
         self._yi = 0
@@ -802,6 +831,7 @@ class Reps:
         self._roll_since = None
         self._max_roll = -(1 << 29)
         self._roll_prev = 1 << 29  # (no fast roll on the next tick's step from the old frame)
+        self.e[E_RO2] = 1 << 29
         bl = self._bl
         for i in range(6):
             bl[i] = 0
