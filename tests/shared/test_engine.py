@@ -558,6 +558,41 @@ def test_severe_fast_bounces_count_from_the_first_rebound():
     assert abs(ends[1]["hold_s"] - (36.0 - 24.0 - 4 / 2.8)) < 0.75, ends
 
 
+def _damped_rebounds(t0, pp, hz, n, decay):
+    # n rebounds from the bottom at t0, each decay times the one before
+    # (docs/DOMAIN.md section 7(b): 2-6 cycles at 1-3 Hz, damped 0.5-0.8)
+    def extra(t):
+        s = t - t0
+        if 0.0 <= s <= n / hz:
+            k = int(s * hz)
+            return -0.5 * pp * decay ** k * (1 - math.cos(2 * math.pi * hz * s)), 0.0
+        return 0.0, 0.0
+    return extra
+
+
+def test_the_hold_starts_once_a_damped_bounce_series_has_died_down():
+    # a bounce series that dies down (4 then 2.4 and 1.4 deg at 2 Hz: the
+    # last ones smaller than a bounce, still faster than hold_rate_dps)
+    # and a 1.3 s pause before the rise: no hold (docs/DOMAIN.md section
+    # 7(a): under 2 s). The hold is the pause after the series, at rest,
+    # not the series' smaller rebounds
+    segs, end = script((3, 24), (8, 24), (2, 0), (3, 0), (3, 24), (1.5 + 1.3, 24), (2, 0), (3, 0),
+                       (3, 24), (1.5 + 6.0, 24), (2, 0), (3, 0))
+    ex1 = _damped_rebounds(22.0, 4.0, 2.0, 3, 0.6)
+    ex2 = _damped_rebounds(22.0 + 1.5 + 1.3 + 8.0, 4.0, 2.0, 3, 0.6)
+
+    def extra(t):
+        a = ex1(t)
+        return a if a[0] else ex2(t)
+    for sway in ((0.3, 0.5), (1.0, 1.5)):
+        eng, evs = run(generate(segs, end, sway=sway, radius=0.17, extra=extra))
+        ends = _reps(evs)
+        assert len(ends) == 3, (sway, ends)
+        assert ends[1]["no_hold"] and abs(ends[1]["hold_s"] - 1.3) < 0.5, (sway, ends[1])
+        # and after the same series a 6 s pause is a hold of 6 s
+        assert not ends[2]["no_hold"] and abs(ends[2]["hold_s"] - 6.0) < 0.75, (sway, ends[2])
+
+
 def test_a_first_reps_bounces_are_not_cued_once_stale():
     # the first rep's events wait until which way is down is known (here a
     # drop held 8 s: the second rep's): the first rep is over by then, its

@@ -100,6 +100,7 @@ _NO_TOP = const(1 << 29)  # Reps._tmin: no top to measure (never below _TOP_OPEN
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
 _CREEP_UDEG = const(2000000)  # a bottom whose peak is this close to the valid-rep depth may creep past it
 _CREEP_MS = const(20000)  # judged on its mean level for this long after it turned calm there
+_REB_CALM_MS = const(3000)  # a damped bounce series dies down this soon after its last bounce
 _PRE_RO_MS = const(2000)  # a roll-out this long before the rep's onset began with its descent
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -1092,6 +1093,9 @@ class Reps:
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
             if self._calm0 is None:
                 self._calm0 = t  # (calm at the bottom since, sinking or not)
+                # (and kept once the calm ends, until the rise: a field
+                # of the rise, free until then, docs/DESIGN.md RAM)
+                self._rise_settle = t
             if self._settle is None or self._thf - self._settle_th > _SINK_UDEG:
                 if self._cw is not None:
                     self._cw = t  # sinking again: the creep's wait from here, on the same mean
@@ -1251,8 +1255,25 @@ class Reps:
         # the hold starts once the descent is over, and after any rebounds
         # at the bottom (counted as bounces or not: the heel settles after
         # the last one is back down)
-        tb = self.e[E_REBEND]
+        e = self.e
+        tb = e[E_REBEND]
         if 0 < ticks_diff(tb, t_dend) < 4000 and ticks_diff(tb, self.t_ms) <= 0:
+            # a damped series goes on in rebounds smaller than a bounce
+            # (decay 0.5-0.8 per cycle, docs/DOMAIN.md section 7(b)) when
+            # its last bounce was under twice the bounce size
+            # (bounce_min_deg, or the person's sway's if larger; a larger
+            # one's next would be a bounce too): the hold starts where the
+            # heel came to rest after it (rate under hold_rate_dps,
+            # section 7(a)), a few cycles later at most
+            c = self._rise_settle  # (the latest calm spell at the bottom began)
+            if c is not None and e[E_BCNT] > 0 and 0 < ticks_diff(c, tb) < _REB_CALM_MS:
+                f = 500000 // max(1, e[E_BUP])  # mHz (the view's gain undone, as in bounces_sync)
+                amp = e[E_BAMP]
+                lim = self.eng.k_blim * 4 // 3  # (k_blim: 3/4 of bounce_min_deg, for the view)
+                if e[E_BLIM] > lim:
+                    lim = e[E_BLIM]
+                if amp + amp * f // 4000 * f // 4000 < 2 * lim:
+                    return c
             return tb
         return t_dend
 
@@ -1415,6 +1436,7 @@ class Reps:
             self._peak_up = -e[E_BMINW]
         e[E_STATE] = S_RISE
         e[E_TRACK] = 0
+        self._rise_settle = None  # (the calm at the bottom until now: see _step_desc)
         self._shal = self._shallow()
         e[E_THMIN] = self.eng.th_now(self)
         e[E_TTHMIN] = t
