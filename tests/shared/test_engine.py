@@ -81,6 +81,24 @@ def test_fast_descent_flagged_before_the_bottom():
     assert fast[0]["t_ms"] <= bottom_ms, (fast[0], bottom_ms)
 
 
+def test_a_strap_slip_in_a_slow_descent_is_no_fast_descent():
+    # a strap slip (docs/DOMAIN.md section 7(b): a 1-5 deg step in pitch
+    # over 0.1-0.5 s) early in a slow descent (4 s, about 9 deg/s over
+    # 10-90 %) turns the sensor at 60-75 deg/s for a moment, seconds
+    # before the heel gets near its depth: the descent itself is no faster
+    # than the tempo (minimum-jerk: its peak 1.19x its mean), so the rep
+    # is no fast descent
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (4, 24), (10, 24), (2, 0), (3, 0))
+    for amp, dur in ((4.0, 0.1), (5.0, 0.15)):
+        def slip(t):
+            return 0.5 * amp * (1 - math.cos(math.pi * min(1.0, max(0.0, (t - 22.0) / dur)))), 0.0
+        eng, evs = run(generate(segs, end, extra=slip, sway=(0.3, 0.5), radius=0.17))
+        ends = of(evs, "rep_end")
+        assert len(ends) == 2, (amp, ends)
+        assert not ends[0]["fast_descent"] and not ends[1]["fast_descent"], (amp, ends[1])
+        assert ends[1]["descent_speed_dps"] < 15.0, (amp, ends[1])
+
+
 def test_no_hold_and_snap_up():
     segs, end = rep_script(reps=2, depth=22.0, hold=0.3, rise=0.35)
     eng, evs = run(generate(segs, end))
