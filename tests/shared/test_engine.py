@@ -81,6 +81,24 @@ def test_fast_descent_flagged_before_the_bottom():
     assert fast[0]["t_ms"] <= bottom_ms, (fast[0], bottom_ms)
 
 
+def test_a_strap_slip_in_a_slow_descent_is_no_fast_descent():
+    # a strap slip (docs/DOMAIN.md section 7(b): a 1-5 deg step in pitch
+    # over 0.1-0.5 s) early in a slow descent (4 s, about 9 deg/s over
+    # 10-90 %) turns the sensor at 60-75 deg/s for a moment, seconds
+    # before the heel gets near its depth: the descent itself is no faster
+    # than the tempo (minimum-jerk: its peak 1.19x its mean), so the rep
+    # is no fast descent
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (4, 24), (10, 24), (2, 0), (3, 0))
+    for amp, dur in ((4.0, 0.1), (5.0, 0.15)):
+        def slip(t):
+            return 0.5 * amp * (1 - math.cos(math.pi * min(1.0, max(0.0, (t - 22.0) / dur)))), 0.0
+        eng, evs = run(generate(segs, end, extra=slip, sway=(0.3, 0.5), radius=0.17))
+        ends = of(evs, "rep_end")
+        assert len(ends) == 2, (amp, ends)
+        assert not ends[0]["fast_descent"] and not ends[1]["fast_descent"], (amp, ends[1])
+        assert ends[1]["descent_speed_dps"] < 15.0, (amp, ends[1])
+
+
 def test_no_hold_and_snap_up():
     segs, end = rep_script(reps=2, depth=22.0, hold=0.3, rise=0.35)
     eng, evs = run(generate(segs, end))
@@ -556,6 +574,41 @@ def test_severe_fast_bounces_count_from_the_first_rebound():
     assert b[0]["t_ms"] - 24000 <= 400, b
     # the hold starts after the last rebound (24.0 + 4 / 2.8 s) and ends at the rise (36 s)
     assert abs(ends[1]["hold_s"] - (36.0 - 24.0 - 4 / 2.8)) < 0.75, ends
+
+
+def _damped_rebounds(t0, pp, hz, n, decay):
+    # n rebounds from the bottom at t0, each decay times the one before
+    # (docs/DOMAIN.md section 7(b): 2-6 cycles at 1-3 Hz, damped 0.5-0.8)
+    def extra(t):
+        s = t - t0
+        if 0.0 <= s <= n / hz:
+            k = int(s * hz)
+            return -0.5 * pp * decay ** k * (1 - math.cos(2 * math.pi * hz * s)), 0.0
+        return 0.0, 0.0
+    return extra
+
+
+def test_the_hold_starts_once_a_damped_bounce_series_has_died_down():
+    # a bounce series that dies down (4 then 2.4 and 1.4 deg at 2 Hz: the
+    # last ones smaller than a bounce, still faster than hold_rate_dps)
+    # and a 1.3 s pause before the rise: no hold (docs/DOMAIN.md section
+    # 7(a): under 2 s). The hold is the pause after the series, at rest,
+    # not the series' smaller rebounds
+    segs, end = script((3, 24), (8, 24), (2, 0), (3, 0), (3, 24), (1.5 + 1.3, 24), (2, 0), (3, 0),
+                       (3, 24), (1.5 + 6.0, 24), (2, 0), (3, 0))
+    ex1 = _damped_rebounds(22.0, 4.0, 2.0, 3, 0.6)
+    ex2 = _damped_rebounds(22.0 + 1.5 + 1.3 + 8.0, 4.0, 2.0, 3, 0.6)
+
+    def extra(t):
+        a = ex1(t)
+        return a if a[0] else ex2(t)
+    for sway in ((0.3, 0.5), (1.0, 1.5)):
+        eng, evs = run(generate(segs, end, sway=sway, radius=0.17, extra=extra))
+        ends = _reps(evs)
+        assert len(ends) == 3, (sway, ends)
+        assert ends[1]["no_hold"] and abs(ends[1]["hold_s"] - 1.3) < 0.5, (sway, ends[1])
+        # and after the same series a 6 s pause is a hold of 6 s
+        assert not ends[2]["no_hold"] and abs(ends[2]["hold_s"] - 6.0) < 0.75, (sway, ends[2])
 
 
 def test_a_first_reps_bounces_are_not_cued_once_stale():

@@ -107,6 +107,8 @@ _NO_TOP = const(1 << 29)  # Reps._tmin: no top to measure (never below _TOP_OPEN
 _NOHOLD_DEPTH_MS = const(8000)  # no hold, and no deeper for this long: the depth is the mean level
 _CREEP_UDEG = const(2000000)  # a bottom whose peak is this close to the valid-rep depth may creep past it
 _CREEP_MS = const(20000)  # judged on its mean level for this long after it turned calm there
+_REB_CALM_MS = const(3000)  # a damped bounce series dies down this soon after its last bounce
+_FAST_TAIL_MS = const(600)  # a too-fast drop's peak rate comes this close to its pass of 70 % of the depth
 _PRE_RO_MS = const(2000)  # a roll-out this long before the rep's onset began with its descent
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -367,6 +369,7 @@ class Reps:
     _roll_t: int
     _roll_prev: int
     _cw: int | None
+    _fast_rate: int | None
     _cw_m: int
 
     def __init__(self, eng, sign, t, rep0):
@@ -695,7 +698,7 @@ class Reps:
         self._quiet_since = None
         self._bounces = 0
         self._fast = False
-        self._fast_rate = False
+        self._fast_rate = None  # when the peak rate decided it was too fast
         self._fast_mean = 0  # mdps, from the descent fit
         self._fit_T = 0  # its duration, ms
         self._fit_res = 0
@@ -1077,7 +1080,8 @@ class Reps:
                     speed = self._fast_mean
             if fast:
                 self._fast = True
-                self._fast_rate = speed == wlmax  # the peak rate decided (the fit may revise a mean)
+                # (when the peak rate decided: the fit may revise a mean)
+                self._fast_rate = t if speed == wlmax else None
                 self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
         reb = self.bounces_sync(t)
         # the bottom zone: within a fifth of the travel of the deepest level
@@ -1122,6 +1126,9 @@ class Reps:
         if -eng.k_hold_rate < wf < eng.k_hold_rate and self._thf >= zone:
             if self._calm0 is None:
                 self._calm0 = t  # (calm at the bottom since, sinking or not)
+                # (and kept once the calm ends, until the rise: a field
+                # of the rise, free until then, docs/DESIGN.md RAM)
+                self._rise_settle = t
             if self._settle is None or self._thf - self._settle_th > _SINK_UDEG:
                 if self._cw is not None:
                     self._cw = t  # sinking again: the creep's wait from here, on the same mean
@@ -1281,8 +1288,25 @@ class Reps:
         # the hold starts once the descent is over, and after any rebounds
         # at the bottom (counted as bounces or not: the heel settles after
         # the last one is back down)
-        tb = self.e[E_REBEND]
+        e = self.e
+        tb = e[E_REBEND]
         if 0 < ticks_diff(tb, t_dend) < 4000 and ticks_diff(tb, self.t_ms) <= 0:
+            # a damped series goes on in rebounds smaller than a bounce
+            # (decay 0.5-0.8 per cycle, docs/DOMAIN.md section 7(b)) when
+            # its last bounce was under twice the bounce size
+            # (bounce_min_deg, or the person's sway's if larger; a larger
+            # one's next would be a bounce too): the hold starts where the
+            # heel came to rest after it (rate under hold_rate_dps,
+            # section 7(a)), a few cycles later at most
+            c = self._rise_settle  # (the latest calm spell at the bottom began)
+            if c is not None and e[E_BCNT] > 0 and 0 < ticks_diff(c, tb) < _REB_CALM_MS:
+                f = 500000 // max(1, e[E_BUP])  # mHz (the view's gain undone, as in bounces_sync)
+                amp = e[E_BAMP]
+                lim = self.eng.k_blim * 4 // 3  # (k_blim: 3/4 of bounce_min_deg, for the view)
+                if e[E_BLIM] > lim:
+                    lim = e[E_BLIM]
+                if amp + amp * f // 4000 * f // 4000 < 2 * lim:
+                    return c
             return tb
         return t_dend
 
@@ -1445,6 +1469,7 @@ class Reps:
             self._peak_up = -e[E_BMINW]
         e[E_STATE] = S_RISE
         e[E_TRACK] = 0
+        self._rise_settle = None  # (the calm at the bottom until now: see _step_desc)
         self._shal = self._shallow()
         e[E_THMIN] = self.eng.th_now(self)
         e[E_TTHMIN] = t
@@ -1628,8 +1653,27 @@ class Reps:
         # the mean over the whole descent): sway does not bend crossing times much
         fpeak = ((peak - top) // 1000) * 1875 // self._fit_T if self._fit_T else 0  # mdps
         if self._fit_T:
-            # the whole descent's fit has the last word on its mean
-            fast = self._fast_rate or fmean > eng.k_fast_mean or fpeak > eng.k_fast_peak
+            # the whole descent's fit has the last word on its mean; and on
+            # a peak rate it does not bear out: a descent in the envelope
+            # is minimum-jerk (docs/DOMAIN.md section 7(b)), its peak 1.19x
+            # its mean over 10-90 %, so a peak past fast_descent_peak_dps
+            # on a descent whose mean stayed under three quarters of
+            # fast_descent_dps, and that came more than _FAST_TAIL_MS
+            # away from the heel's first pass of 70 % of the depth it
+            # settled at, was no part of it (a strap slip, a sway step,
+            # samples missing: cued as it came, not counted). (Close to
+            # that pass it was the drop, 0.3-1.2 s in all: the fit's 10 %
+            # crossing may be sway at the top.)
+            fr = self._fast_rate
+            rate = fr is not None and fmean * 4 > eng.k_fast_mean * 3
+            if fr is not None and not rate:
+                s = self._depth_settled if self._depth_settled is not None else peak
+                k = (top + (s - top) * 7 // 10) // _UDEG + OFF + 1
+                rate = not self._k_first <= k < e[E_NEXTK]
+                if not rate:
+                    d = ticks_diff(e[E_UP + k], fr)
+                    rate = -_FAST_TAIL_MS <= d <= _FAST_TAIL_MS
+            fast = rate or fmean > eng.k_fast_mean or fpeak > eng.k_fast_peak
         else:
             fast = self._fast
         if fast and not self._fast:
