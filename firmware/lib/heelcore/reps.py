@@ -1477,8 +1477,21 @@ class Reps:
                 return
         else:
             self._rise_hold = None
-        # going down again before reaching the top: a new rep (continuous pumping)
-        if thf - e[E_THMIN] > 4 * _UDEG and wf > eng.k_d_rate:
+        # going down again before reaching the top: a new rep (continuous
+        # pumping, docs/DOMAIN.md section 7(b): no dwell, the rise ends at
+        # the top and the next drop begins) - unless the rise never came 60
+        # % of the way up from where it left the bottom and is still deeper
+        # than the top band below level (a top is level +-2 deg or raised):
+        # sway, a weight shift or roll leaking into the pitch lifted the
+        # heel half way, a dip in the hold (the rep and its hold go on).
+        # (Once the sign is known: until then the reps teach the frame, and
+        # the pitch read through one still being learned may swing so)
+        lo = e[E_THMIN]
+        if thf - lo > 4 * _UDEG and wf > eng.k_d_rate:
+            h = self._rise_h
+            if self.held is None and lo > (top if top > 0 else 0) + eng.k_top_band and h - lo < (h - top) * 6 // 10:
+                self._back_to_hold(t)
+                return
             onset = e[E_TTHMIN]
             self._end_rep(t, onset)
             self._start_rep(t, onset)
