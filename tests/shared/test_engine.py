@@ -2288,3 +2288,31 @@ def test_a_rise_that_turns_back_down_half_way_is_a_dip_in_the_hold():
     segs, end = script(*moves)
     eng, evs = run(generate(segs, end, rate_hz=50, sway=(0.7, 1.0), radius=0.17))
     assert len(_reps(evs)) == 5, [(r["start_ms"], r["end_ms"], r["hold_s"]) for r in _reps(evs)]
+
+
+def test_a_too_fast_cue_from_a_short_fit_is_no_faster_than_the_gyro_measures():
+    # a pitch jerked about in ~0.3 s steps (found by
+    # tests/host/test_engine_props.py): the rep's descent fit spans a few
+    # ms, and the descent_too_fast cued at its end reported 1450 deg/s, the
+    # gyro measuring 500 at most; the rep's own speeds were capped there
+    # already, the cue's were not (nor the snap_up cue's)
+    def samples():
+        steps = [(0.0, 0.0)] * 300
+        th = 0.0
+        for dur, a, b in ((1, 0, 0), (1, 0, 0), (17, 0, 0), (5, 0, 0), (5, 0, 0), (32, 28, -13), (33, -2, 0),
+                          (4, 0, 0), (33, -12, -14)) + ((1, 0, 0),) * 11:
+            for target in (a, b):
+                step = (target - th) / dur
+                for _ in range(dur):
+                    th += step
+                    steps.append((th, step * 100))
+        steps += [(th, 0.0)] * 300
+        for i, (p, w) in enumerate(steps):
+            r = math.radians(p)
+            yield (10 * (i + 1), int(8192 * math.sin(r)), 0, int(8192 * math.cos(r)), 0,
+                   max(-32768, min(32767, int(w * 65.5))), 0)
+    eng, evs = run(samples())
+    cues = of(evs, "descent_too_fast") + of(evs, "snap_up")
+    assert cues, [e["type"] for e in evs]
+    for e in cues:
+        assert 0 <= e["speed_dps"] <= 32768 / 65.5 + 0.5, e

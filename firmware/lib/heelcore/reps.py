@@ -1048,7 +1048,7 @@ class Reps:
             if fast:
                 self._fast = True
                 self._fast_rate = speed == wlmax  # the peak rate decided (the fit may revise a mean)
-                self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
+                self.out("descent_too_fast", t, speed_dps=c2(rdiv(min(max(speed, 0), eng.k_speed_max), 10)))
         reb = self.bounces_sync(t)
         # the bottom zone: within a fifth of the travel of the deepest level
         # the heel stayed at for 0.3 s (a "drop and catch" overshoots the
@@ -1616,10 +1616,12 @@ class Reps:
         else:
             fast = self._fast
         if fast and not self._fast:
-            self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(fmean, fpeak), 10)))
+            # (the cue's speed, as the rep's: no faster than the gyro measures;
+            # a fit over a few ms of crossings can say more)
+            self.out("descent_too_fast", t, speed_dps=c2(rdiv(min(max(fmean, fpeak), vmax), 10)))
         snap = self._snap or r_mean > eng.k_snap_mean or self._peak_up > eng.k_snap_peak
         if snap and not self._snap:
-            self.out("snap_up", t, speed_dps=c2(rdiv(max(r_mean, self._peak_up), 10)))
+            self.out("snap_up", t, speed_dps=c2(rdiv(min(max(r_mean, self._peak_up), vmax), 10)))
         ev = {
             "start_ms": start, "end_ms": r_end, "depth_deg": udeg_c(depth), "hold_s": ms_s(h_ms),
             "descent_s": ms_s(d_ms), "rise_s": ms_s(r_ms), "descent_speed_dps": c2(rdiv(d_speed, 10)),
