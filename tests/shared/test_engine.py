@@ -2342,3 +2342,59 @@ def test_a_fast_drop_hidden_by_dropped_samples_at_25_hz_is_a_rep():
     ends = _reps(evs)
     assert len(ends) == 3, [(r["start_ms"], r["depth_deg"]) for r in ends]
     assert abs(ends[2]["depth_deg"] - 24.0) < 1.5 and abs(ends[2]["hold_s"] - 10.0) < 1.5, ends[2]
+
+
+def test_a_rise_that_turns_back_down_half_way_is_a_dip_in_the_hold():
+    # in a 22 deg hold the heel comes up 9-12 deg (half way: unsupported
+    # sway and a weight shift, or roll leaking into the pitch on a shoe
+    # mount) and sinks back to the hold's level within 2 s, where it rests
+    # 10 s more before the rise to the top. The way up is fast enough, and
+    # long enough, for a partial rise; the heel turning down again from it
+    # read as continuous pumping (docs/DOMAIN.md section 7(b): no dwell at
+    # the top), so one rep counted as two. A rise that never came 60 % of
+    # the way up, still deeper than the top band below level, is a dip in
+    # the hold: the rep and its hold go on. Pumping, each rise back at the
+    # top before the next drop, still counts every rep
+    rep = ((3, 24), (10, 24), (2, 0), (3, 0))
+    for up_to in (13.0, 10.0):
+        moves = rep * 2 + ((3, 22), (10, 22), (1.5, up_to), (1.5, 22), (10, 22), (2, 0), (3, 0)) + rep
+        segs, end = script(*moves)
+        for rate in (25, 100):
+            eng, evs = run(generate(segs, end, rate_hz=rate, sway=(0.7, 1.0), radius=0.17))
+            ends = _reps(evs)
+            got = [(r["start_ms"], r["end_ms"], r["depth_deg"], r["hold_s"]) for r in ends]
+            assert len(ends) == 4, (up_to, rate, got)
+            r = ends[2]
+            assert abs(r["hold_s"] - 23.0) < 2.0 and abs(r["depth_deg"] - 22.0) < 2.0, (up_to, rate, got)
+    moves = rep * 2 + ((3, 22), (3, 22), (2, 1.0), (3, 22), (3, 22), (2, 0.5), (3, 22), (3, 22), (2, 0), (3, 0))
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, rate_hz=50, sway=(0.7, 1.0), radius=0.17))
+    assert len(_reps(evs)) == 5, [(r["start_ms"], r["end_ms"], r["hold_s"]) for r in _reps(evs)]
+
+
+def test_a_too_fast_cue_from_a_short_fit_is_no_faster_than_the_gyro_measures():
+    # a pitch jerked about in ~0.3 s steps (found by
+    # tests/host/test_engine_props.py): the rep's descent fit spans a few
+    # ms, and the descent_too_fast cued at its end reported 1450 deg/s, the
+    # gyro measuring 500 at most; the rep's own speeds were capped there
+    # already, the cue's were not (nor the snap_up cue's)
+    def samples():
+        steps = [(0.0, 0.0)] * 300
+        th = 0.0
+        for dur, a, b in ((1, 0, 0), (1, 0, 0), (17, 0, 0), (5, 0, 0), (5, 0, 0), (32, 28, -13), (33, -2, 0),
+                          (4, 0, 0), (33, -12, -14)) + ((1, 0, 0),) * 11:
+            for target in (a, b):
+                step = (target - th) / dur
+                for _ in range(dur):
+                    th += step
+                    steps.append((th, step * 100))
+        steps += [(th, 0.0)] * 300
+        for i, (p, w) in enumerate(steps):
+            r = math.radians(p)
+            yield (10 * (i + 1), int(8192 * math.sin(r)), 0, int(8192 * math.cos(r)), 0,
+                   max(-32768, min(32767, int(w * 65.5))), 0)
+    eng, evs = run(samples())
+    cues = of(evs, "descent_too_fast") + of(evs, "snap_up")
+    assert cues, [e["type"] for e in evs]
+    for e in cues:
+        assert 0 <= e["speed_dps"] <= 32768 / 65.5 + 0.5, e

@@ -1082,7 +1082,7 @@ class Reps:
                 self._fast = True
                 # (when the peak rate decided: the fit may revise a mean)
                 self._fast_rate = t if speed == wlmax else None
-                self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(speed, 0), 10)))
+                self.out("descent_too_fast", t, speed_dps=c2(rdiv(min(max(speed, 0), eng.k_speed_max), 10)))
         reb = self.bounces_sync(t)
         # the bottom zone: within a fifth of the travel of the deepest level
         # the heel stayed at for 0.3 s (a "drop and catch" overshoots the
@@ -1532,8 +1532,21 @@ class Reps:
                 return
         else:
             self._rise_hold = None
-        # going down again before reaching the top: a new rep (continuous pumping)
-        if thf - e[E_THMIN] > 4 * _UDEG and wf > eng.k_d_rate:
+        # going down again before reaching the top: a new rep (continuous
+        # pumping, docs/DOMAIN.md section 7(b): no dwell, the rise ends at
+        # the top and the next drop begins) - unless the rise never came 60
+        # % of the way up from where it left the bottom and is still deeper
+        # than the top band below level (a top is level +-2 deg or raised):
+        # sway, a weight shift or roll leaking into the pitch lifted the
+        # heel half way, a dip in the hold (the rep and its hold go on).
+        # (Once the sign is known: until then the reps teach the frame, and
+        # the pitch read through one still being learned may swing so)
+        lo = e[E_THMIN]
+        if thf - lo > 4 * _UDEG and wf > eng.k_d_rate:
+            h = self._rise_h
+            if self.held is None and lo > (top if top > 0 else 0) + eng.k_top_band and h - lo < (h - top) * 6 // 10:
+                self._back_to_hold(t)
+                return
             onset = e[E_TTHMIN]
             self._end_rep(t, onset)
             self._start_rep(t, onset)
@@ -1677,10 +1690,12 @@ class Reps:
         else:
             fast = self._fast
         if fast and not self._fast:
-            self.out("descent_too_fast", t, speed_dps=c2(rdiv(max(fmean, fpeak), 10)))
+            # (the cue's speed, as the rep's: no faster than the gyro measures;
+            # a fit over a few ms of crossings can say more)
+            self.out("descent_too_fast", t, speed_dps=c2(rdiv(min(max(fmean, fpeak), vmax), 10)))
         snap = self._snap or r_mean > eng.k_snap_mean or self._peak_up > eng.k_snap_peak
         if snap and not self._snap:
-            self.out("snap_up", t, speed_dps=c2(rdiv(max(r_mean, self._peak_up), 10)))
+            self.out("snap_up", t, speed_dps=c2(rdiv(min(max(r_mean, self._peak_up), vmax), 10)))
         ev = {
             "start_ms": start, "end_ms": r_end, "depth_deg": udeg_c(depth), "hold_s": ms_s(h_ms),
             "descent_s": ms_s(d_ms), "rise_s": ms_s(r_ms), "descent_speed_dps": c2(rdiv(d_speed, 10)),
