@@ -2398,3 +2398,25 @@ def test_a_too_fast_cue_from_a_short_fit_is_no_faster_than_the_gyro_measures():
     assert cues, [e["type"] for e in evs]
     for e in cues:
         assert 0 <= e["speed_dps"] <= 32768 / 65.5 + 0.5, e
+
+
+def test_a_twist_is_the_feet_turn_not_its_yaw_sway():
+    # docs/DOMAIN.md section 7(a): a twist is a yaw change above 20 deg
+    # within the rep; section 7(b): the foot's normal yaw is +-0-3 deg, and
+    # a person sways at 0.1-1 Hz. A turn of 18 deg in the hold (0.8 s out,
+    # 1.5 s held, 1 s back) under a yaw sway of +-1.4 deg at 0.8 Hz spans
+    # 20.8 deg from the sway's trough before it to its crest on the turn:
+    # no twist (the foot turned 18 deg); 22 deg under the same sway is one
+    # (and test_a_twist_as_the_heel_leaves_the_top_is_the_reps: a twist
+    # turned back after 0.3 s still is one)
+    def extra(deg):
+        turn = _yaw_turn(9.0, deg, 0.8, 2.3, 1.0)
+
+        def f(t):
+            return 0.0, 0.0, turn(t)[2] + 1.4 * math.sin(2 * math.pi * 0.8 * t + 0.6)
+        return f
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (10, 24), (2, 0), (3, 0))
+    for deg, want in ((18.0, False), (22.0, True)):
+        eng, evs = run(generate(segs, end, radius=0.17, extra=extra(deg)))
+        ends = _reps(evs)
+        assert len(ends) == 2 and ends[0]["twist"] == want and not ends[1]["twist"], (deg, ends)

@@ -91,6 +91,7 @@ _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
 _WALK_MS = const(1500)  # no rep starts this soon after one
 _ARR_UDEG = const(2000000)  # the heel arrives at a new depth when this much deeper than before
+_TW_MEAN = const(8)  # ticks (0.8 s) of yaw averaged for the twist (Reps._check_roll_twist)
 _BOUNCE_MS = const(6000)  # bounces come within this long of the arrival at the bottom zone
 _BSERIES_MS = const(2000)  # or this soon after the last bounce (a series goes on)
 _BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
@@ -926,7 +927,40 @@ class Reps:
             return True
         tw = 0
         if not self._twisted and hi - lo > eng.k_twist:
-            tw = dpsi - lo if dpsi - lo > hi - dpsi else dpsi - hi
+            # the twist is the foot's turn, not its yaw sway (docs/DOMAIN.md
+            # section 7(b): the foot's normal yaw is +-0-3 deg and a person
+            # sways at 0.1-1 Hz, which a twist's own size leaves out; the
+            # sway's crest on the turn and its trough before it added up to
+            # 3 deg): the range of the yaw's 0.8 s means (_TW_MEAN ticks,
+            # oldest first), over which the sway's faster half mostly
+            # cancels and a twist (10-25 deg turned in 0.3-2 s) keeps its
+            # size, even one turned back after 0.3 s
+            n = self._yn
+            j = k + 1 - n
+            if j < 0:
+                j += 30
+            q = j
+            sm = 0
+            m = 0
+            for i in range(n):
+                sm += yr[j] >> 3  # (a sum of 8 yaws in udeg stays a small int)
+                j = j + 1 if j < 29 else 0
+                if m < _TW_MEAN:
+                    m += 1
+                else:
+                    sm -= yr[q] >> 3
+                    q = q + 1 if q < 29 else 0
+                if m < _TW_MEAN and i + 1 < n:
+                    continue  # (whole means only, or all there is)
+                v = sm // m
+                if i + 1 == m:
+                    lo = hi = v
+                elif v < lo:
+                    lo = v
+                elif v > hi:
+                    hi = v
+            if (hi - lo) << 3 > eng.k_twist:
+                tw = (v - lo if v - lo > hi - v else v - hi) << 3
         side = eng.side
         ro = eng.rsign * ph // 1000  # mdeg, + = inversion
         # the fast-roll rule (_roll_rules) in the hold, where the pitch
