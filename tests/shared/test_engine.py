@@ -1384,22 +1384,12 @@ def test_a_quick_roll_out_across_two_ticks_is_roll_out():
     # under 45 deg/s and the other ending under 8 deg, so the rise over two
     # ticks is judged. The same 11 deg over 1.5 s is none, nor is a quick
     # eversion (the same roll inward) or its quick return
-    def roll(t0, deg, up):
-        def extra(t):
-            s = t - t0
-            if s < 0 or s > up + 3.0:
-                return 0.0, 0.0
-            if s <= up:
-                return 0.0, deg * _mj(s / up)
-            if s <= up + 1.5:
-                return 0.0, deg
-            return 0.0, deg * (1 - _mj((s - up - 1.5) / 1.5))
-        return extra
     segs, end = rep_script(reps=3, depth=22.0, hold=6.0)
     t0 = 3 + 3 + 14 + 1.0  # 1 s into rep 2's hold
     for k in range(5):
         for up, deg, want in ((0.2, 11.0, True), (1.5, 11.0, False), (0.2, -11.0, False)):
-            eng, evs = run(generate(segs, end, extra=roll(t0 + 0.02 * k, deg, up)))
+            # rolled out in up s, held 1.5 s, rolled back in 1.5 s
+            eng, evs = run(generate(segs, end, extra=_roll_turn(t0 + 0.02 * k, deg, up, up + 1.5, 1.5)))
             ends = of(evs, "rep_end")
             assert [r["roll_out"] for r in ends] == [False, want, False], (k, up, deg, ends)
 
@@ -1418,6 +1408,14 @@ def _yaw_turn(t0, deg, up, back, down):
             return 0.0, 0.0, deg
         return 0.0, 0.0, deg * (1.0 - _mj((s - back) / down))
     return extra
+
+
+def _roll_turn(t0, deg, up, back, down):
+    """extra() for generate(): _yaw_turn's motion about the foot's long
+    axis: from t0 the heel rolls deg (+ = inversion) in up s (minimum
+    jerk), stays rolled until t0 + back, and rolls back in down s."""
+    turn = _yaw_turn(t0, deg, up, back, down)
+    return lambda t: (0.0, turn(t)[2])
 
 
 def test_a_twist_at_depth_is_measured_about_the_vertical():
@@ -2271,20 +2269,10 @@ def test_a_roll_out_as_the_heel_leaves_the_top_flags_the_rep():
     # the 45 deg/s rule) as it leaves the top, holds it 0.5 s and rolls back
     # within 1.6 s, before the descent is seen: the rep is roll-out. The same
     # roll at the top 6 s before rep 4's drop, and an inward one, are not
-    def roll(t0, deg):
-        def extra(t):
-            s = t - t0
-            if s < 0 or s > 1.4:
-                return 0.0, 0.0
-            if s <= 0.5:
-                return 0.0, deg * _mj(s / 0.5)
-            if s <= 1.0:
-                return 0.0, deg
-            return 0.0, deg * (1 - _mj((s - 1.0) / 0.4))
-        return extra
     segs, end = rep_script(reps=4, depth=24.0, descent=5.0, hold=6.0, top=8.0)
     # rep k (0-based) drops from 3 + 21 k s
-    at3, at4 = roll(3 + 21 * 2 + 0.1, 16.0), roll(3 + 21 * 3 - 6.0, 16.0)
+    at3 = _roll_turn(3 + 21 * 2 + 0.1, 16.0, 0.5, 1.0, 0.4)
+    at4 = _roll_turn(3 + 21 * 3 - 6.0, 16.0, 0.5, 1.0, 0.4)
     for side in ("left", "right"):
         for sgn in (1.0, -1.0):
             eng, evs = run(generate(segs, end, side=side, extra=lambda t: (0.0, sgn * (at3(t)[1] + at4(t)[1]))),
