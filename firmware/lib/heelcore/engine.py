@@ -965,8 +965,8 @@ class Engine(Fusion):
         y = self._ex2
         c = self._clean
         if not self._ax_accel and (
-                (c[2] and x.quiet_max >= _SIGN_HOLD_MS // 2 and 5 * aph < 3 * (x.depth_sum // x.reps_done)) or
-                (c[3] and y.quiet_max >= _SIGN_HOLD_MS // 2 and 5 * aph < 3 * (y.depth_sum // y.reps_done))):
+                (c[2] and x.quiet_max >= _SIGN_HOLD_MS // 2 and 5 * aph < 3 * x.mean_depth()) or
+                (c[3] and y.quiet_max >= _SIGN_HOLD_MS // 2 and 5 * aph < 3 * y.mean_depth())):
             return False
         self.ax_inconsistent += 1
         self._axis_again(t)
@@ -1031,12 +1031,9 @@ class Engine(Fusion):
                 return a
             if b.held_ms >= _SIGN_HOLD_MS and a.held_ms < _SIGN_HOLD_MS // 2:
                 return b
-            da = a.depth_sum // a.reps_done
-            db = b.depth_sum // b.reps_done
-            if da >= db + 4 * _UDEG:
-                return a
-            if db >= da + 4 * _UDEG:
-                return b
+            w = self._deeper()
+            if w is not None:
+                return w
         if ticks_diff(t, self._pend_t0) > _SIGN_MS or len(a.held) + len(b.held) > _SIGN_EVENTS:
             return self._fallback()
         return None
@@ -1048,7 +1045,7 @@ class Engine(Fusion):
         if a.quiet_max != b.quiet_max:
             return a if a.quiet_max > b.quiet_max else b
         if a.reps_done and b.reps_done:
-            return a if a.depth_sum // a.reps_done >= b.depth_sum // b.reps_done else b
+            return a if a.mean_depth() >= b.mean_depth() else b
         if a.reps_done != b.reps_done:
             return a if a.reps_done > b.reps_done else b
         return a if a.max_seen >= b.max_seen else b
@@ -1063,12 +1060,20 @@ class Engine(Fusion):
         if b.reps_done and not a.reps_done:
             return b
         if a.reps_done and b.reps_done:
-            da = a.depth_sum // a.reps_done
-            db = b.depth_sum // b.reps_done
-            if da >= db + 4 * _UDEG:
-                return a
-            if db >= da + 4 * _UDEG:
-                return b
+            return self._deeper()
+        return None
+
+    def _deeper(self):
+        # the hypothesis whose reps read 4 deg deeper on average, or None
+        # (both have reps done)
+        a = self._ex
+        b = self._ex2
+        da = a.mean_depth()
+        db = b.mean_depth()
+        if da >= db + 4 * _UDEG:
+            return a
+        if db >= da + 4 * _UDEG:
+            return b
         return None
 
     def _resolve(self, w, t, why):

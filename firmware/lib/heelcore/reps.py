@@ -1421,6 +1421,11 @@ class Reps:
             self._hold_target_sent = True
             self.out("hold_target", t, hold_s=ms_s(el))
 
+    def mean_depth(self):
+        # the mean depth of the reps done (udeg; the sign decision's
+        # evidence): only once a rep is done
+        return self.depth_sum // self.reps_done
+
     def quiet_ms(self):
         if self.e[E_STATE] == S_HOLD and self._quiet_since is not None:
             return ticks_diff(self.t_ms, self._quiet_since)
