@@ -1393,13 +1393,19 @@ class Fusion:
             return
         if (before_axis and ticks_diff(t, self._cal_t1) < 8000
                 and (tilt < self.k_retare_blend and out[8] < 1430
-                     or d and tilt < self.k_rest_band and out[8] < 2860 and d < self.k_retare_blend)):
+                     or d and tilt < self.k_rest_band and d < self.k_retare_blend)):
             # before the first drop, the latest still spell near level is
             # the level: the person settles after stepping on or shifting
             # weight (a calibration during a calm weight shift is no level).
             # The level and the bias are taken again from it, and said so.
             # Not from a window that drifted by more than unsupported sway
-            # turns the foot (5 deg: a slow drop's start), and only within
+            # turns the foot (5 deg: a slow drop's start); in a still start
+            # judged on twice the band (the person swayed past it), from a
+            # window that ends within 3 deg of its own mean whatever it
+            # drifted: a drop's start ends away from its mean, while a
+            # window that began in a weight shift's return, or in a shoe
+            # mount's doubled roll sway (5-6 deg), drifts 10 deg and more
+            # and ends calm at its mean. And only within
             # 8 s of the first calibration (or the one after walking):
             # later the person is on the step, a tilt is a drop or a raised
             # top beginning, and re-takes in a row would walk the level away
