@@ -1391,6 +1391,40 @@ def test_slow_rebounds_with_sway_on_top_are_no_bounce():
         assert len(ends) == 2 and not of(evs, "bounce"), (sw, of(evs, "bounce"), ends)
 
 
+def test_a_rebound_just_after_a_roll_out_is_no_bounce():
+    # docs/DOMAIN.md section 7(b): a roll-out is 8-25 deg of extra
+    # inversion at 10-60 deg/s, at the bottom. Through the mounting and a
+    # shoe it shows on the pitch axis as a quick rebound (here 4-5 deg up
+    # and back in 0.35-0.4 s, 0.1-0.3 s after the roll began): no bounce
+    # in the second after the roll-out's cue. The same rebound without the
+    # roll, 2 s after the arrival, is one
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (3, 24), (12, 24), (2, 0), (3, 0))
+    for roll in (0.0, 15.0):
+        for t1, pp, dur in ((26.1, 4.0, 0.35), (26.3, 5.0, 0.4)):
+            def extra(t):
+                r = 0.0
+                if 26.0 <= t <= 28.4:
+                    r = roll * _mj(min(1.0, (t - 26.0) / 0.4))
+                elif 28.4 < t <= 28.9:
+                    r = roll * (1 - _mj((t - 28.4) / 0.5))
+                s = t - t1
+                p = -0.5 * pp * (1 - math.cos(2 * math.pi * s / dur)) if 0 <= s <= dur else 0.0
+                return p, r
+            eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra))
+            ends = _reps(evs)
+            assert len(ends) == 2 and ends[1]["roll_out"] == (roll > 0), (roll, t1, ends)
+            assert ends[1]["bounces"] == (0 if roll else 1), (roll, t1, ends[1], of(evs, "bounce"))
+            assert len(of(evs, "bounce")) == ends[1]["bounces"], (roll, t1, of(evs, "bounce"))
+    # a bounce series at the arrival (24 s) goes on after a roll-out at 25.3 s
+    reb = _rebounds(24.0, 6.0, 2.0, 4)
+
+    def extra2(t):
+        return reb(t)[0], 15.0 * _mj(min(1.0, (t - 25.3) / 0.4)) if 25.3 <= t <= 28.0 else 0.0
+    eng, evs = run(generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=extra2))
+    ends = _reps(evs)
+    assert len(ends) == 2 and ends[1]["roll_out"] and ends[1]["bounces"] >= 3, ends
+
+
 def test_a_quick_outward_roll_in_an_early_hold_is_roll_out():
     # the 45 deg/s rule of docs/DOMAIN.md section 7(a) in the hold of rep 2,
     # before 3 clean reps have given the person's pitch-roll coupling: in a

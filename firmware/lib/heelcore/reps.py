@@ -110,6 +110,7 @@ _CREEP_UDEG = const(2000000)  # a bottom whose peak is this close to the valid-r
 _CREEP_MS = const(20000)  # judged on its mean level for this long after it turned calm there
 _REB_CALM_MS = const(3000)  # a damped bounce series dies down this soon after its last bounce
 _FAST_TAIL_MS = const(600)  # a too-fast drop's peak rate comes this close to its pass of 70 % of the depth
+_RO_LEAK_MS = const(1000)  # a roll-out reads on the pitch axis as a rebound this long after its cue
 _PRE_RO_MS = const(2000)  # a roll-out this long before the rep's onset began with its descent
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -971,6 +972,7 @@ class Reps:
                              or (self._calm0 is not None and ticks_diff(t, self._calm0) >= eng.k_hold_enter))
         if x is not None and not self._roll_out:
             self._roll_out = True
+            self._pre_t = t  # (free in a rep: its time, for bounces_sync)
             self.out("roll_out", t, roll_deg=c2(rdiv(x, 10)))
         # baseline sums (0.1 deg units)
         a = th // 100000
@@ -1065,9 +1067,16 @@ class Reps:
         # emit the bounces the core counted; 1 while a rebound is under way
         e = self.e
         n = e[E_BCNT]
-        if n > self._bounces and self._turned():
+        p = self._pre_t
+        if n > self._bounces and (self._turned() or (
+                self._bounces == 0 and p is not None and e[E_STATE] != S_TOP and ticks_diff(t, p) <= _RO_LEAK_MS)):
             # the foot turned about the vertical as it rebounded: handled
-            # (a re-strap, a step), no bounce; nor does it start a series
+            # (a re-strap, a step), no bounce; nor does it start a series.
+            # Nor a first rebound within a second of a roll-out cued in the
+            # rep: the foot rolling out (8-25 deg at 10-60 deg/s,
+            # docs/DOMAIN.md section 7(b)) shows on the pitch axis through
+            # the mounting and the shoe as a quick rebound (a series under
+            # way goes on)
             e[E_BCNT] = self._bounces
             e[E_BPAIR] = 0
             return e[E_BMODE]
