@@ -108,6 +108,38 @@ def test_no_hold_and_snap_up():
         assert r["no_hold"] and r["snap_up"], r
 
 
+def test_a_sway_swing_as_the_heel_reaches_the_top_does_not_slow_the_rise():
+    # Three reps (28 deg, 8 s holds) that rise in 0.9 s to a top 1.5 deg
+    # below level (level is 0 +- 2 deg): 10-90 % mean 1.579 * 26.5 / 0.9 =
+    # 46.5 deg/s, a snap-up (docs/DOMAIN.md section 7(a)). As the heel
+    # arrives, an unsupported person's sway swings it 3.5 deg deeper and
+    # back over 1.2 s (1-2 deg at 0.1-1 Hz, section 7(b)): the rep ends only
+    # once that has passed, and the swing crosses the rise's 90 % level
+    # again on its way back. The rise ended at its own end, not there.
+    moves = [(1.0, 1.5)]
+    ends = []
+    t = 3.0 + 1.0
+    for _ in range(3):
+        moves += [(3, 28), (8, 28), (0.9, 1.5), (5, 1.5)]
+        t += 11.9
+        ends.append(t)
+        t += 5
+    segs, end = script(*moves)
+
+    def swing(t):
+        for t0 in ends:
+            x = t - t0 + 0.3
+            if 0 <= x <= 1.2:
+                return (3.5 * 0.5 * (1 - math.cos(2 * math.pi * x / 1.2)), 0.0)
+        return (0.0, 0.0)
+
+    eng, evs = run(generate(segs, end, radius=0.17, extra=swing))
+    reps = of(evs, "rep_end")
+    assert len(reps) == 3, reps
+    for r in reps:
+        assert r["snap_up"] and 40 < r["rise_speed_dps"] < 53, r
+
+
 def test_roll_out_is_outward_only_and_mirrored():
     segs, end = rep_script(reps=2, depth=22.0, hold=6.0, roll_extra=20.0)
     for side in ("left", "right"):

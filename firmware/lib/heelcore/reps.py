@@ -111,6 +111,8 @@ _CREEP_MS = const(20000)  # judged on its mean level for this long after it turn
 _REB_CALM_MS = const(3000)  # a damped bounce series dies down this soon after its last bounce
 _FAST_TAIL_MS = const(600)  # a too-fast drop's peak rate comes this close to its pass of 70 % of the depth
 _RO_LEAK_MS = const(1000)  # a roll-out reads on the pitch axis as a rebound this long after its cue
+_RISE_END_UDEG = const(4000000)  # a rise's end is looked for up to this far short of the highest the heel came up
+_RISE_RES_MS = const(200)  # ... when the fit to the highest point is off by more than this (ms, 30/50/70 % summed)
 _PRE_RO_MS = const(2000)  # a roll-out this long before the rep's onset began with its descent
 FLAGS = ("fast_descent", "roll_out", "snap_up", "twist", "no_hold")
 
@@ -1655,6 +1657,41 @@ class Reps:
         mean = (R // 1000) * 1579 // T  # mdps
         return ticks_add(t_hi, -(s_hi * T // Q14)), ticks_add(t_lo, (Q14 - s_lo) * T // Q14), mean
 
+    def _res_dn(self, H, L):
+        # How far the last crossings of 30, 50 and 70 % of the rise from H
+        # down to L are from _fit_dn's fit of it (ms, summed), or -1 (no
+        # fit): for the choice of where the rise ended. In hundredths of a
+        # degree, every product under 2**30 and nothing returned but an
+        # int: tried a few times at each rep's end, it allocates nothing
+        # (a tuple or a long int each time fragmented the board's heap)
+        R = H - L
+        if R < 3 * _UDEG:
+            return -1
+        k_hi = (H - R // 10) // _UDEG
+        k_lo = (H - R * 9 // 10) // _UDEG + 1
+        if k_lo >= k_hi or k_lo + OFF < 0 or k_hi + OFF >= NK:
+            return -1
+        e = self.e
+        t_hi = e[E_DN + k_hi + OFF]
+        rc = R // 10000
+        hc = H // 10000
+        s_hi = mj_inv((hc - k_hi * 100) * Q14 // rc)
+        s_lo = mj_inv((hc - k_lo * 100) * Q14 // rc)
+        d = ticks_diff(e[E_DN + k_lo + OFF], t_hi)
+        if d <= 0 or d > 30000 or s_lo <= s_hi or ticks_diff(t_hi, self._t_hs) < 0:
+            return -1
+        T = d * Q14 // (s_lo - s_hi)
+        if T <= 0 or T > 60000:
+            return -1
+        res = 0
+        for pc in (3, 5, 7):
+            km = (H - R * pc // 10) // _UDEG
+            if k_lo < km < k_hi:
+                sm = mj_inv((hc - km * 100) * Q14 // rc)
+                d = ticks_diff(e[E_DN + km + OFF], ticks_add(t_hi, (sm - s_hi) * T // Q14))
+                res += d if d > 0 else -d
+        return res
+
     def _end_rep(self, t, t_end, interrupted=False):
         if self._shal and not interrupted:
             # back at the top from a partial drop: no rep (cancelled here,
@@ -1670,7 +1707,35 @@ class Reps:
         low = e[E_THMIN]
         if low < top:
             low = top
-        fit = None if interrupted else self._fit_dn(H, low)
+        fit = None
+        if not interrupted:
+            # Where the rise ended is not always the highest the heel came
+            # up (E_THMIN) before the rep ends: a sway swing as the heel
+            # arrives (an unsupported person's, 1-2 deg at 0.1-1 Hz,
+            # docs/DOMAIN.md section 7(b)) keeps the rep open and crosses
+            # the levels near the top again on its way back, and the
+            # accelerometer's correction moves the pitch the last degrees
+            # to the level it reads after the gyro turned it through the
+            # rise: the last crossing of the 90 % level is then seconds
+            # late (a 46 deg/s rise read at 15). Of the ends from there up
+            # to _RISE_END_UDEG deeper, the one whose fit best predicts the
+            # 30, 50 and 70 % crossings, as for the descent's end (_desc_end)
+            # (only when the fit to the highest point is off by more than
+            # _RISE_RES_MS: the crossings of a clean rise are off by a few
+            # sample periods at most, and a shallow one's end moved by half
+            # a degree is 5 % of its travel)
+            L = low
+            best = low
+            bres = self._res_dn(H, low)
+            if 0 <= bres <= _RISE_RES_MS:
+                L = low + _RISE_END_UDEG + 1
+            while H - L >= 3 * _UDEG and L <= low + _RISE_END_UDEG:
+                r = self._res_dn(H, L)
+                if r >= 0 and (bres < 0 or r < bres):
+                    best = L
+                    bres = r
+                L += 500000
+            fit = self._fit_dn(H, best)
         if fit is not None:
             r_on, r_end, r_mean = fit
         else:
