@@ -14,10 +14,14 @@ SPEED ?= 8
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
+# The package index can answer with a truncated page (pip then stops with a
+# JSONDecodeError); each install is tried again after a pause, up to three times.
+PIP_TRY = for i in 1 2 3; do $(PY) -m pip install -q $(1) && break; [ $$i = 3 ] && exit 1; echo "pip install failed (try $$i of 3); trying again in 10 s" >&2; sleep 10; done
+
 $(STAMP): requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip==25.3
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(call PIP_TRY,--upgrade pip==25.3)
+	$(call PIP_TRY,-r requirements-dev.txt)
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
