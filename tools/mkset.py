@@ -8,27 +8,12 @@ seeds away from the splits' (1 000 000, 2 000 000, 3 000 000 + i).
 """
 import sys
 
-import numpy as np
-
 from heeldrop.synth import corpus
 from heeldrop.synth.scenarios import SCENARIOS
 
 
 def plan(base, n, scenarios, mounting=None):
-    prng = np.random.default_rng([base, 24])
-    out = []
-    mounts = rates = []
-    for i in range(n):
-        if i % 24 == 0:
-            mounts = list(prng.permutation(24))
-            rates = list(prng.permutation(corpus.SPLIT_RATES))
-        sc = scenarios[i % len(scenarios)]
-        side = "left" if (i + i // len(scenarios)) % 2 == 0 else "right"
-        m = int(mounts[i % 24]) if mounting is None else mounting
-        rate = int(rates[i % 24])
-        out.append({"name": "s%d_%03d_%s_%s_m%02d_%dhz" % (base // 1000000, i, sc, side, m, rate), "scenario": sc,
-                    "side": side, "mounting": m, "rate": rate, "seed": base + i, "short": False, "split": "set"})
-    return out
+    return corpus.block_plan(base, n, scenarios, "s%d" % (base // 1000000), "set", mounting)
 
 
 def main(argv):

@@ -130,7 +130,14 @@ def split_plan(split, n=SPLIT_TRACES):
     turn; sides alternate. Seeds: SPLITS[split] + i (disjoint between splits)."""
     if split not in SPLITS:
         raise ValueError("unknown split %r (known: %s)" % (split, ", ".join(SPLITS)))
-    base = SPLITS[split]
+    return block_plan(SPLITS[split], n, EVAL_SCENARIOS, split, split)
+
+
+def block_plan(base, n, scenarios, prefix, split, mounting=None):
+    """``n`` traces named PREFIX_i_..., seeds BASE + i: ``scenarios`` in turn,
+    sides alternating, each block of 24 holding every mounting once (or all
+    in ``mounting``) and every rate of SPLIT_RATES, shuffled from BASE (the
+    splits' plan; tools/mkset.py makes targeted sets with it)."""
     prng = np.random.default_rng([base, 24])
     plan = []
     mounts, rates = [], []
@@ -138,12 +145,12 @@ def split_plan(split, n=SPLIT_TRACES):
         if i % 24 == 0:
             mounts = list(prng.permutation(24))
             rates = list(prng.permutation(SPLIT_RATES))
-        sc = EVAL_SCENARIOS[i % len(EVAL_SCENARIOS)]
-        side = "left" if (i + i // len(EVAL_SCENARIOS)) % 2 == 0 else "right"
+        sc = scenarios[i % len(scenarios)]
+        side = "left" if (i + i // len(scenarios)) % 2 == 0 else "right"
         rate = int(rates[i % 24])
-        mounting = int(mounts[i % 24])
-        plan.append({"name": "%s_%03d_%s_%s_m%02d_%dhz" % (split, i, sc, side, mounting, rate), "scenario": sc,
-                     "side": side, "mounting": mounting, "rate": rate, "seed": base + i, "short": False,
+        m = int(mounts[i % 24]) if mounting is None else mounting
+        plan.append({"name": "%s_%03d_%s_%s_m%02d_%dhz" % (prefix, i, sc, side, m, rate), "scenario": sc,
+                     "side": side, "mounting": m, "rate": rate, "seed": base + i, "short": False,
                      "split": split})
     return plan
 
