@@ -2509,3 +2509,22 @@ def test_a_twist_is_the_feet_turn_not_its_yaw_sway():
         eng, evs = run(generate(segs, end, radius=0.17, extra=extra(deg)))
         ends = _reps(evs)
         assert len(ends) == 2 and ends[0]["twist"] == want and not ends[1]["twist"], (deg, ends)
+
+
+def test_a_drop_and_catch_is_no_bounce_but_a_bounce_after_a_fast_drop_is():
+    # docs/DOMAIN.md section 7(b): a "drop and catch" overshoots the bottom
+    # by 2-6 deg for 0.1-0.3 s and the heel stays at the bottom: one
+    # reversal, no bounce (section 7(a) asks for two). Sway then takes the
+    # heel back down slowly, never at the rebound's pace; a bounce's heel
+    # comes back down as fast as it went up
+    for ov in (4.0, 5.5):
+        segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (0.6, 24 + ov), (0.2, 24), (12, 24), (2, 0), (3, 0))
+        for sway in ((1.0, 1.5), (1.5, 2.0)):
+            eng, evs = run(generate(segs, end, sway=sway, radius=0.17))
+            ends = _reps(evs)
+            assert len(ends) == 2, (ov, sway, [e["type"] for e in evs])
+            assert ends[1]["bounces"] == 0 and not of(evs, "bounce"), (ov, sway, ends[1], of(evs, "bounce"))
+    segs, end = script((3, 24), (10, 24), (2, 0), (3, 0), (0.6, 24), (12, 24), (2, 0), (3, 0))
+    eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(21.6, 4.0, 2.0, 2)))
+    ends = _reps(evs)
+    assert len(ends) == 2 and ends[1]["bounces"] >= 1, ends

@@ -246,7 +246,7 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 elif top:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
-                elif quick and up_ms >= 120 and bmax > pk - 8000000 and (
+                elif quick and up_ms >= 120 and bmax > pk - 8000000 and vb * 4 >= 0 - bw and (
                         up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
                     win = 0
                     if (int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS
