@@ -246,6 +246,10 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                 elif top:
                     if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
                         e[E_SWAY] = amp
+                # (a bounce's heel comes back down as fast as it went up:
+                # an eighth of the way back, a sine turns at 2/3 of its peak
+                # rate; a drop and catch, or a rebound that stays up, is
+                # taken back down by sway, far slower: a quarter at least)
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and vb * 4 >= 0 - bw and (
                         up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
                     win = 0
