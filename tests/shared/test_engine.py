@@ -140,42 +140,6 @@ def test_a_sway_swing_as_the_heel_reaches_the_top_does_not_slow_the_rise():
         assert r["snap_up"] and 40 < r["rise_speed_dps"] < 53, r
 
 
-def test_the_rise_fit_allocates_nothing_and_finds_the_rise():
-    # The rise's minimum-jerk fit (Reps._fit_dn), tried a few times at each
-    # rep's end: with the heap locked (a returned tuple, or an intermediate
-    # past 2**30 on a 32-bit port, would be a heap object) it finds the
-    # onset, end and 10-90 % mean of a 0.9 s rise from 30.4 to 0.6 deg
-    # whose last downward crossings of each whole degree are in the table
-    # (ticks wrapping in the middle of it), and how far the 30/50/70 %
-    # crossings are from the fit (ms, summed)
-    from heaplock import heap_locked
-    from heelcore.reps import E_DN, OFF
-    from heelcore.ticks import ticks_add
-
-    r = Engine(Config())._hyp[0]
-    H = 30400000
-    L = 600000
-    T = 900
-    t0 = ticks_add(0, -400)
-    for k in range(1, 31):
-        s = (H - k * 1000000) / (H - L)  # the share of the rise done at level k
-        lo, hi = 0.0, 1.0
-        for _ in range(40):
-            mid = (lo + hi) / 2
-            if _mj(mid) < s:
-                lo = mid
-            else:
-                hi = mid
-        r.e[E_DN + OFF + k] = ticks_add(t0, int(hi * T + 0.5))
-    r._t_hs = ticks_add(t0, -3000)
-    mean = heap_locked(lambda: r._fit_dn(H, L))
-    assert abs(ticks_diff(r._fit_on, t0)) <= 3, ticks_diff(r._fit_on, t0)
-    assert abs(ticks_diff(r._fit_end, ticks_add(t0, T))) <= 3, ticks_diff(r._fit_end, t0)
-    assert r._fit_res <= 6, r._fit_res
-    assert abs(mean - 0.8 * 29800 / (0.50673 * 0.9)) < 500, mean  # mdps
-    assert heap_locked(lambda: r._fit_dn(H, H - 2000000)) == 0  # under 3 deg: no fit
-
-
 def test_roll_out_is_outward_only_and_mirrored():
     segs, end = rep_script(reps=2, depth=22.0, hold=6.0, roll_extra=20.0)
     for side in ("left", "right"):

@@ -1523,7 +1523,8 @@ class Reps:
         # rise, not the rep's peak, which a moment deeper earlier set)
         H = self._hold_last if self._hold_last else e[_E_BMAX]
         self._rise_h = H
-        r_on = self._fit_on if self._fit_dn(H, self.eng.th_now(self)) else e[_E_BNEART]
+        fit = self._fit_dn(H, self.eng.th_now(self))
+        r_on = fit[0] if fit is not None else e[_E_BNEART]
         if ticks_diff(r_on, t) > 0:
             r_on = t
         self._r_on0 = r_on
@@ -1620,37 +1621,62 @@ class Reps:
         self._hold_tick(t)
 
     def _fit_dn(self, H, L):
-        # The rise from H (the bottom it left, udeg) up to L: the times of
-        # its last downward crossings of the levels nearest 10 % and 90 %
-        # of it, fitted to a minimum-jerk profile, as the descent's
-        # (_fit_up). In hundredths of a degree, every product under 2**30
-        # and no tuple (tried a few times at each rep's end: a tuple or a
-        # long int each time fragmented the board's heap): the result is in
-        # _fit_on, _fit_end and _fit_res (ms: how far the last crossings of
-        # 30, 50 and 70 % of the rise are from the fit, summed), and the
-        # mean over 10-90 % of the fitted rise is returned (mdps, as for the
-        # descent: the crossings' own span is the faster middle of it, and
-        # sway makes it shorter still), 0 with no fit.
+        # the rise from H down to L (udeg): minimum-jerk fit of the last
+        # downward crossings of the levels nearest 10 % and 90 % of it
         R = H - L
         if R < 3 * _UDEG:
-            return 0
+            return None
         k_hi = (H - R // 10) // _UDEG  # last whole degree below H - 10 %
         k_lo = (H - R * 9 // 10) // _UDEG + 1  # first whole degree above H - 90 %
+        if k_lo >= k_hi:
+            return None
+        i_hi = k_hi + OFF
+        i_lo = k_lo + OFF
+        if i_lo < 0 or i_hi >= NK:
+            return None
+        e = self.e
+        t_hi = e[E_DN + i_hi]
+        t_lo = e[E_DN + i_lo]
+        s_hi = mj_inv((H - k_hi * _UDEG) * Q14 // R)
+        s_lo = mj_inv((H - k_lo * _UDEG) * Q14 // R)
+        d = ticks_diff(t_lo, t_hi)
+        if d <= 0 or s_lo <= s_hi or ticks_diff(t_hi, self._t_hs) < 0:
+            return None
+        T = d * Q14 // (s_lo - s_hi)
+        if T <= 0 or T > 60000:
+            return None
+        # the mean over 10-90 % of the fitted rise, as for the descent (the
+        # crossings' own span is the faster middle of it, and sway makes it
+        # shorter still)
+        mean = (R // 1000) * 1579 // T  # mdps
+        return ticks_add(t_hi, -(s_hi * T // Q14)), ticks_add(t_lo, (Q14 - s_lo) * T // Q14), mean
+
+    def _res_dn(self, H, L):
+        # How far the last crossings of 30, 50 and 70 % of the rise from H
+        # down to L are from _fit_dn's fit of it (ms, summed), or -1 (no
+        # fit): for the choice of where the rise ended. In hundredths of a
+        # degree, every product under 2**30 and nothing returned but an
+        # int: tried a few times at each rep's end, it allocates nothing
+        # (a tuple or a long int each time fragmented the board's heap)
+        R = H - L
+        if R < 3 * _UDEG:
+            return -1
+        k_hi = (H - R // 10) // _UDEG
+        k_lo = (H - R * 9 // 10) // _UDEG + 1
         if k_lo >= k_hi or k_lo + OFF < 0 or k_hi + OFF >= NK:
-            return 0
+            return -1
         e = self.e
         t_hi = e[E_DN + k_hi + OFF]
-        t_lo = e[E_DN + k_lo + OFF]
         rc = R // 10000
         hc = H // 10000
         s_hi = mj_inv((hc - k_hi * 100) * Q14 // rc)
         s_lo = mj_inv((hc - k_lo * 100) * Q14 // rc)
-        d = ticks_diff(t_lo, t_hi)
+        d = ticks_diff(e[E_DN + k_lo + OFF], t_hi)
         if d <= 0 or d > 30000 or s_lo <= s_hi or ticks_diff(t_hi, self._t_hs) < 0:
-            return 0
+            return -1
         T = d * Q14 // (s_lo - s_hi)
         if T <= 0 or T > 60000:
-            return 0
+            return -1
         res = 0
         for pc in (3, 5, 7):
             km = (H - R * pc // 10) // _UDEG
@@ -1658,10 +1684,7 @@ class Reps:
                 sm = mj_inv((hc - km * 100) * Q14 // rc)
                 d = ticks_diff(e[E_DN + km + OFF], ticks_add(t_hi, (sm - s_hi) * T // Q14))
                 res += d if d > 0 else -d
-        self._fit_res = res
-        self._fit_on = ticks_add(t_hi, -(s_hi * T // Q14))
-        self._fit_end = ticks_add(t_lo, (Q14 - s_lo) * T // Q14)
-        return (R // 1000) * 1579 // T
+        return res
 
     def _end_rep(self, t, t_end, interrupted=False):
         if self._shal and not interrupted:
@@ -1678,7 +1701,7 @@ class Reps:
         low = e[_E_THMIN]
         if low < top:
             low = top
-        r_mean = 0
+        fit = None
         if not interrupted:
             # Where the rise ended is not always the highest the heel came
             # up (_E_THMIN) before the rep ends: a sway swing as the heel
@@ -1695,24 +1718,24 @@ class Reps:
             # _RISE_RES_MS: the crossings of a clean rise are off by a few
             # sample periods at most, and a shallow one's end moved by half
             # a degree is 5 % of its travel)
-            best = low
-            bres = -1
             L = low
+            best = low
+            bres = self._res_dn(H, low)
+            if 0 <= bres <= _RISE_RES_MS:
+                L = low + _RISE_END_UDEG + 1
             while H - L >= 3 * _UDEG and L <= low + _RISE_END_UDEG:
-                r = self._fit_res if self._fit_dn(H, L) else -1
+                r = self._res_dn(H, L)
                 if r >= 0 and (bres < 0 or r < bres):
                     best = L
                     bres = r
-                    if L == low and r <= _RISE_RES_MS:
-                        break
                 L += 500000
-            r_mean = self._fit_dn(H, best)
-        if r_mean:
-            r_on = self._fit_on
-            r_end = self._fit_end
+            fit = self._fit_dn(H, best)
+        if fit is not None:
+            r_on, r_end, r_mean = fit
         else:
             r_on = self._r_on0 if e[E_STATE] == _S_RISE else t_end
             r_end = t_end
+            r_mean = 0
         if ticks_diff(r_on, self._t_hs) < 0:
             r_on = self._t_hs
         if ticks_diff(r_end, r_on) < 0:
