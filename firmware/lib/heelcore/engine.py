@@ -230,7 +230,6 @@ class Engine(Fusion):
         self.axis_known = False
         self._drop_hypotheses()
         self._cal_t0 = t
-        self._cal_t = t
         self._fail_next = _FAIL_FIRST_MS
         self._hrun[2] = 0
         self._rw[0] = 0
@@ -513,9 +512,6 @@ class Engine(Fusion):
 
     def th_now(self, ex):
         return self._s[_TH] * ex.sign
-
-    def wl_now(self, ex):
-        return self._s[_WL] * ex.sign
 
     def ps_now(self):
         return self._s[_PS]

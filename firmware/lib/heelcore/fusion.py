@@ -191,7 +191,6 @@ class Fusion:
         gm = int(glsb * 1000 + 0.5)
         if am < 100000 or am > 100000000 or gm < 1000 or gm > 1000000:
             raise ValueError("sensor scale out of range: %r LSB/g, %r LSB/(deg/s)" % (alsb, glsb))
-        self._am = am
         self._gm = gm
         self._du_last = 0  # the last rest window's bias change about the up axis (counts * 4)
         s = zeros("i", _NS)
@@ -217,7 +216,6 @@ class Fusion:
         self.jolt = 0
         self._swy = False  # the calibration's window swayed past the still band (see _step_axis)
         self._sw = 0  # the side was switched (2; 1 once walked since) and no rep counted since (heelcore.engine)
-        self._band2 = 0  # (sin(band) * 2**14)^2, set below
         self._kr = 16 * 16384 * 4096 * 314159265 // (180 * gm * 100000000)
         # rotation (counts * ms / 16) -> radians * 2**14: R * KR >> 12
         self._amean = array.array("i", [0, 0, 0])  # the tick's mean low-passed accel, counts
@@ -1134,7 +1132,6 @@ class Fusion:
         else:
             self._retare(va, blend)
         self._set_gates()
-        self._cal_t = t
         self._walked = False
         self.cal_event(t, self._board_tilt(), out)
 

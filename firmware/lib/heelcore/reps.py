@@ -30,50 +30,52 @@ from heelcore.ticks import ticks_add, ticks_diff
 S_TOP = const(2)
 S_DESC = const(3)
 S_HOLD = const(4)
-S_RISE = const(5)
+_S_RISE = const(5)
 
-# exercise state array
+# exercise state array (a slot no other module names is a _ const: the
+# compiler's alone, no module global and no name string in the board's heap,
+# docs/DESIGN.md RAM)
 E_STATE = const(0)
 E_SIGN = const(1)
-E_WLMAX = const(2)  # max / min of the 3 Hz rate since the tick, mdps
-E_WLMIN = const(3)
+_E_WLMAX = const(2)  # max / min of the 3 Hz rate since the tick, mdps
+_E_WLMIN = const(3)
 E_PEAK = const(4)  # deepest theta since the rep's reset, and its time
-E_TPEAK = const(5)
-E_THMIN = const(6)  # highest (least deep) theta since reset (rise)
-E_TTHMIN = const(7)
-E_TRACK = const(8)  # crossings: 0 off, 1 at the top (last up), 2 descent (first up)
-E_NEXTK = const(9)
+_E_TPEAK = const(5)
+_E_THMIN = const(6)  # highest (least deep) theta since reset (rise)
+_E_TTHMIN = const(7)
+_E_TRACK = const(8)  # crossings: 0 off, 1 at the top (last up), 2 descent (first up)
+_E_NEXTK = const(9)
 E_PREVK = const(10)
-E_BMODE = const(11)  # bounce tracker: 0 tracking the deep point, 1 rebounding
-E_BMAX = const(12)  # deep point (udeg, 4 Hz view) and its time
-E_BMAXT = const(13)
-E_BNEART = const(14)  # last time within 0.5 deg of the deep point
-E_BMIN = const(15)  # top of the rebound and its time
-E_BMINT = const(16)
-E_BMINW = const(17)  # fastest upward rate of the rebound (mdps, < 0)
-E_BCNT = const(18)  # bounces counted in this rep
-E_BAMP = const(19)  # amplitude of the last one, udeg (4 Hz view)
-E_BUP = const(20)  # rise time of its rebound, ms
-E_BLIM = const(21)  # bounce amplitude threshold, udeg
-E_BRATE = const(22)  # bounce rate threshold, mdps
-E_BEND = const(23)  # when the last bounce came back down
-E_SWAY = const(24)  # the largest rebound (udeg) of the person's own sway, seen at rest at the top
-E_BLIM0 = const(25)  # a rebound this large is followed (a rise starts as one); a bounce needs BLIM
-E_BAMPC = const(26)  # a bounce's amplitude at least (udeg, true scale: the view's gain undone)
-E_REBEND = const(27)  # when the last rebound at the bottom (counted or not) was back down, estimated
-E_HOLDT = const(28)  # when the heel reached the bottom zone (the rep's start until then)
-E_BSTART = const(29)  # when the rebound's quick part began (the view last rose slower than BRATE / 3)
-E_BSTH = const(30)  # the 4 Hz view then (udeg)
-E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
-E_ARRT = const(32)  # the heel's arrival at a new depth: when E_DEEP was renewed on the way down
-E_HIN = const(33)  # when the hold was entered
-E_BPEND = const(34)  # > 0: a rebound late in a hold, bounce-sized, waits for a second (a series): its size (ga)
-E_BPENDT = const(35)  # when it came back down
-E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
-E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
-E_DEEPT = const(38)  # when E_DEEP was last renewed (on the way down or not)
+_E_BMODE = const(11)  # bounce tracker: 0 tracking the deep point, 1 rebounding
+_E_BMAX = const(12)  # deep point (udeg, 4 Hz view) and its time
+_E_BMAXT = const(13)
+_E_BNEART = const(14)  # last time within 0.5 deg of the deep point
+_E_BMIN = const(15)  # top of the rebound and its time
+_E_BMINT = const(16)
+_E_BMINW = const(17)  # fastest upward rate of the rebound (mdps, < 0)
+_E_BCNT = const(18)  # bounces counted in this rep
+_E_BAMP = const(19)  # amplitude of the last one, udeg (4 Hz view)
+_E_BUP = const(20)  # rise time of its rebound, ms
+_E_BLIM = const(21)  # bounce amplitude threshold, udeg
+_E_BRATE = const(22)  # bounce rate threshold, mdps
+_E_BEND = const(23)  # when the last bounce came back down
+_E_SWAY = const(24)  # the largest rebound (udeg) of the person's own sway, seen at rest at the top
+_E_BLIM0 = const(25)  # a rebound this large is followed (a rise starts as one); a bounce needs BLIM
+_E_BAMPC = const(26)  # a bounce's amplitude at least (udeg, true scale: the view's gain undone)
+_E_REBEND = const(27)  # when the last rebound at the bottom (counted or not) was back down, estimated
+_E_HOLDT = const(28)  # when the heel reached the bottom zone (the rep's start until then)
+_E_BSTART = const(29)  # when the rebound's quick part began (the view last rose slower than BRATE / 3)
+_E_BSTH = const(30)  # the 4 Hz view then (udeg)
+_E_DEEP = const(31)  # the deepest 4 Hz view so far, renewed only _ARR_UDEG deeper (udeg)
+_E_ARRT = const(32)  # the heel's arrival at a new depth: when _E_DEEP was renewed on the way down
+_E_HIN = const(33)  # when the hold was entered
+_E_BPEND = const(34)  # > 0: a rebound late in a hold, bounce-sized, waits for a second (a series): its size (ga)
+_E_BPENDT = const(35)  # when it came back down
+_E_BPAIR = const(36)  # 1: the last count took that waiting rebound too (counted, not cued)
+_E_HSW = const(37)  # the largest rebound (ga) late in a hold that was no bounce: the person's own sway and shake there
+_E_DEEPT = const(38)  # when _E_DEEP was last renewed (on the way down or not)
 E_GAPT = const(39)  # the first sample after samples went missing (heelcore.fusion)
-E_N = const(40)
+_E_N = const(40)
 OFF = const(48)  # crossing tables cover -48..95 degrees
 NK = const(144)
 E_UP = const(40)  # tc_up: E_UP + OFF + k
@@ -81,10 +83,10 @@ E_DN = const(184)  # E_UP + NK
 # the fast-roll rule's last two ticks (Reps._roll_rules): the extra roll
 # two ticks back (mdeg), 1 when the last tick's step was faster than
 # 45 deg/s, theta one and two ticks back (udeg)
-E_RO2 = const(328)
-E_RFAST = const(329)
-E_RTH1 = const(330)
-E_RTH2 = const(331)
+_E_RO2 = const(328)
+_E_RFAST = const(329)
+_E_RTH1 = const(330)
+_E_RTH2 = const(331)
 E_SIZE = const(332)  # E_DN + NK + 4
 
 _UDEG = const(1000000)
@@ -135,28 +137,28 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
         xb = 0 - xb
         vb = 0 - vb
     thb = (xb * 125) >> 1  # mdeg * 16 -> udeg
-    v = e[E_WLMAX]
+    v = e[_E_WLMAX]
     if v >> 31 > 0:
         v -= k32
     if wl > v:
-        e[E_WLMAX] = wl
-    v = e[E_WLMIN]
+        e[_E_WLMAX] = wl
+    v = e[_E_WLMIN]
     if v >> 31 > 0:
         v -= k32
     if wl < v:
-        e[E_WLMIN] = wl
+        e[_E_WLMIN] = wl
     v = e[E_PEAK]
     if v >> 31 > 0:
         v -= k32
     if th > v:
         e[E_PEAK] = th
-        e[E_TPEAK] = t
-    v = e[E_THMIN]
+        e[_E_TPEAK] = t
+    v = e[_E_THMIN]
     if v >> 31 > 0:
         v -= k32
     if th < v:
-        e[E_THMIN] = th
-        e[E_TTHMIN] = t
+        e[_E_THMIN] = th
+        e[_E_TTHMIN] = t
     req = 0
     st = e[E_STATE]
     if st == S_DESC or st == S_HOLD or st == S_TOP:
@@ -165,98 +167,98 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
         # or faster, and comes straight back down (within 600 ms). Fatigue
         # shake (5-8 Hz) is quicker; a roll-out or a strap slip come back
         # later; a rise never comes back. At rest at the top the same
-        # tracker measures the person's own sway (E_SWAY: its largest
+        # tracker measures the person's own sway (_E_SWAY: its largest
         # rebound, 0.7 Hz and up), which a bounce must exceed.
         top = st == S_TOP
-        blim = 300000 if top else e[E_BLIM0]
-        bmax = e[E_BMAX]
+        blim = 300000 if top else e[_E_BLIM0]
+        bmax = e[_E_BMAX]
         if bmax >> 31 > 0:
             bmax -= k32
         if thb >= bmax - 500000:
-            e[E_BNEART] = t
-        v = e[E_DEEP]
+            e[_E_BNEART] = t
+        v = e[_E_DEEP]
         if v >> 31 > 0:
             v -= k32
         if thb > v + _ARR_UDEG:
-            e[E_DEEP] = thb
-            e[E_DEEPT] = t
+            e[_E_DEEP] = thb
+            e[_E_DEEPT] = t
             # (an arrival goes on from the last one while the heel is on
             # its way down; once it stayed 6 s no deeper, a deeper moment
             # is sway, creep or a fatigue shake, not a new arrival)
-            if int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS:
-                e[E_ARRT] = t
-        if e[E_BMODE] == 0:
-            # (E_BMINW: the fastest upward rate since the quick part began;
+            if int(ticks_diff(t, e[_E_ARRT])) <= _BOUNCE_MS:
+                e[_E_ARRT] = t
+        if e[_E_BMODE] == 0:
+            # (_E_BMINW: the fastest upward rate since the quick part began;
             # followed from blim on, the rebound is near its top, where it
             # turns slower than at its middle)
             if thb >= bmax:
-                e[E_BMAX] = thb
-                e[E_BMAXT] = t
-                e[E_BNEART] = t
-                e[E_BSTART] = t
-                e[E_BSTH] = thb
-                e[E_BMINW] = 0
-            elif 3 * vb > 0 - e[E_BRATE]:
-                e[E_BSTART] = t
-                e[E_BSTH] = thb
-                e[E_BMINW] = 0
-            bw = e[E_BMINW]
+                e[_E_BMAX] = thb
+                e[_E_BMAXT] = t
+                e[_E_BNEART] = t
+                e[_E_BSTART] = t
+                e[_E_BSTH] = thb
+                e[_E_BMINW] = 0
+            elif 3 * vb > 0 - e[_E_BRATE]:
+                e[_E_BSTART] = t
+                e[_E_BSTH] = thb
+                e[_E_BMINW] = 0
+            bw = e[_E_BMINW]
             if bw >> 31 > 0:
                 bw -= k32
             if vb < bw:
-                e[E_BMINW] = vb
+                e[_E_BMINW] = vb
             if bmax - thb >= blim:
-                e[E_BMODE] = 1
-                e[E_BMIN] = thb
-                e[E_BMINT] = t
+                e[_E_BMODE] = 1
+                e[_E_BMIN] = thb
+                e[_E_BMINT] = t
         else:
-            bmin = e[E_BMIN]
+            bmin = e[_E_BMIN]
             if bmin >> 31 > 0:
                 bmin -= k32
             if thb < bmin:
                 bmin = thb
-                e[E_BMIN] = thb
-                e[E_BMINT] = t
-            bw = e[E_BMINW]
+                e[_E_BMIN] = thb
+                e[_E_BMINT] = t
+            bw = e[_E_BMINW]
             if bw >> 31 > 0:
                 bw -= k32
             if vb < bw:
                 bw = vb
-                e[E_BMINW] = vb
+                e[_E_BMINW] = vb
             amp = bmax - bmin
             back = amp >> 3
             if back < 400000:
                 back = 400000
-            if thb - bmin >= back or (top and int(ticks_diff(t, e[E_BMINT])) > 600):
+            if thb - bmin >= back or (top and int(ticks_diff(t, e[_E_BMINT])) > 600):
                 pk = e[E_PEAK]
                 if pk >> 31 > 0:
                     pk -= k32
                 # (at the top, from the deep point: sway is measured whole;
                 # at the bottom, from where the rebound's quick part began:
                 # sway or the descent's last creep before it do not count)
-                up_ms = int(ticks_diff(e[E_BMINT], e[E_BMAXT] if top else e[E_BSTART]))
-                quick = int(ticks_diff(t, e[E_BMINT])) <= 600
+                up_ms = int(ticks_diff(e[_E_BMINT], e[_E_BMAXT] if top else e[_E_BSTART]))
+                quick = int(ticks_diff(t, e[_E_BMINT])) <= 600
                 # samples went missing while the view rose (E_GAPT): the
                 # turn across the gap is a guess the accelerometer pulls
                 # back over a second, which looks like a rebound (a fatigue
                 # shake turns the foot at up to 75 deg/s): no bounce, no sway
-                gt = int(ticks_diff(e[E_BMINT], e[E_GAPT]))
+                gt = int(ticks_diff(e[_E_BMINT], e[E_GAPT]))
                 if gt >= 0 and gt <= up_ms:
                     pass
                 elif top:
-                    if up_ms >= 160 and up_ms <= 700 and quick and amp > e[E_SWAY] and amp < 10000000:
-                        e[E_SWAY] = amp
+                    if up_ms >= 160 and up_ms <= 700 and quick and amp > e[_E_SWAY] and amp < 10000000:
+                        e[_E_SWAY] = amp
                 # (a bounce's heel comes back down as fast as it went up:
                 # an eighth of the way back, a sine turns at 2/3 of its peak
                 # rate; a drop and catch, or a rebound that stays up, is
                 # taken back down by sway, far slower: a quarter at least)
                 elif quick and up_ms >= 120 and bmax > pk - 8000000 and vb * 4 >= 0 - bw and (
-                        up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[E_HOLDT])) < 3000))):
+                        up_ms <= 400 or (up_ms <= 560 and (st == S_TOP or int(ticks_diff(t, e[_E_HOLDT])) < 3000))):
                     win = 0
-                    if (int(ticks_diff(t, e[E_ARRT])) <= _BOUNCE_MS
-                            and (st != S_HOLD or int(ticks_diff(t, e[E_HIN])) <= _BHOLD_MS
-                                 or int(ticks_diff(t, e[E_ARRT])) <= _BHOLD_MS - 2000)) \
-                            or (e[E_BCNT] > 0 and int(ticks_diff(t, e[E_BEND])) <= _BSERIES_MS):
+                    if (int(ticks_diff(t, e[_E_ARRT])) <= _BOUNCE_MS
+                            and (st != S_HOLD or int(ticks_diff(t, e[_E_HIN])) <= _BHOLD_MS
+                                 or int(ticks_diff(t, e[_E_ARRT])) <= _BHOLD_MS - 2000)) \
+                            or (e[_E_BCNT] > 0 and int(ticks_diff(t, e[_E_BEND])) <= _BSERIES_MS):
                         win = 1
                     # (a bounce series is 2-6 cycles at 1-3 Hz from the
                     # arrival at the bottom: within 6 s of the heel's
@@ -273,64 +275,64 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
                     # above). Amplitude and rate on the true scale: the 4 Hz
                     # view passes 1 / (1 + (f/4)^2) at f = 500 / up_ms Hz.
                     g = 1024 + 16000000 // (up_ms * up_ms)
-                    bs = e[E_BSTH]
+                    bs = e[_E_BSTH]
                     if bs >> 31 > 0:
                         bs -= k32
                     amp = bs - bmin  # the quick part's amplitude
-                    # (the person's sway, E_BLIM, is slow: 0.1-1 Hz, on the
+                    # (the person's sway, _E_BLIM, is slow: 0.1-1 Hz, on the
                     # true scale in the view too)
                     ga = (amp // 1000) * g
                     # (outside that window a lone rebound is none, but a
                     # second within 2 s of one starts a series: both count,
                     # the cue comes with the second)
                     ok = 0
-                    if ((0 - bw) // 8) * g >= (e[E_BRATE] // 8) * 1024 and ga >= (e[E_BAMPC] // 1000) * 1024 \
-                            and ga >= (e[E_BLIM] // 1000) * 1024:
+                    if ((0 - bw) // 8) * g >= (e[_E_BRATE] // 8) * 1024 and ga >= (e[_E_BAMPC] // 1000) * 1024 \
+                            and ga >= (e[_E_BLIM] // 1000) * 1024:
                         ok = 1
                     if win == 0:
                         # late in a hold: a series must also rebound a
                         # quarter more than the rebounds this person's sway
-                        # and shake make in their holds (E_HSW: the largest
+                        # and shake make in their holds (_E_HSW: the largest
                         # that was no bounce; a lone one is none)
-                        hsw = e[E_HSW]
+                        hsw = e[_E_HSW]
                         if ga <= hsw + (hsw >> 2):
                             ok = 0
-                        pg = e[E_BPEND]
-                        if pg > 0 and int(ticks_diff(t, e[E_BPENDT])) > _BSERIES_MS:
+                        pg = e[_E_BPEND]
+                        if pg > 0 and int(ticks_diff(t, e[_E_BPENDT])) > _BSERIES_MS:
                             if pg > hsw:
                                 hsw = pg
                             pg = 0
-                            e[E_BPEND] = 0
+                            e[_E_BPEND] = 0
                         if ok == 0:
                             if ga > hsw:
                                 hsw = ga
                         elif pg > 0:
                             win = 1
-                            e[E_BPEND] = 0
-                            e[E_BPAIR] = 1
-                            e[E_BCNT] += 1
+                            e[_E_BPEND] = 0
+                            e[_E_BPAIR] = 1
+                            e[_E_BCNT] += 1
                         else:
-                            e[E_BPEND] = ga
-                            e[E_BPENDT] = t
-                        e[E_HSW] = hsw
-                    elif ok == 0 or ga <= e[E_HSW] + (e[E_HSW] >> 2):
+                            e[_E_BPEND] = ga
+                            e[_E_BPENDT] = t
+                        e[_E_HSW] = hsw
+                    elif ok == 0 or ga <= e[_E_HSW] + (e[_E_HSW] >> 2):
                         # (at the arrival too, a bounce rebounds a quarter
                         # more than this person's sway and shake do in holds)
                         win = 0
                     if win != 0:
-                        e[E_BCNT] += 1
-                        e[E_BAMP] = amp
-                        e[E_BUP] = up_ms
-                        e[E_BEND] = t
+                        e[_E_BCNT] += 1
+                        e[_E_BAMP] = amp
+                        e[_E_BUP] = up_ms
+                        e[_E_BEND] = t
                         req = 1
                         if st == S_DESC:
                             # the hold starts once the heel is back down from it
-                            e[E_REBEND] = int(ticks_add(e[E_BMINT], up_ms))
-                e[E_BMODE] = 0
-                e[E_BMAX] = thb
-                e[E_BMAXT] = t
-                e[E_BSTART] = t
-                e[E_BSTH] = thb
+                            e[_E_REBEND] = int(ticks_add(e[_E_BMINT], up_ms))
+                e[_E_BMODE] = 0
+                e[_E_BMAX] = thb
+                e[_E_BMAXT] = t
+                e[_E_BSTART] = t
+                e[_E_BSTH] = thb
     # level crossings of whole degrees, for the tempo fits
     kk = th // 1000000 + OFF
     if kk < 0:
@@ -338,7 +340,7 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
     elif kk >= NK:
         kk = NK - 1
     pk = e[E_PREVK]
-    tr = e[E_TRACK]
+    tr = e[_E_TRACK]
     if kk > pk:
         if tr == 1:
             j = pk + 1
@@ -351,12 +353,12 @@ def ex_sample(ea, t: int, th: int, wl: int, xb: int, vb: int) -> int:
             e[E_DN + j] = t
             j += 1
     if tr == 2:
-        nk = e[E_NEXTK]
+        nk = e[_E_NEXTK]
         if nk <= kk:
             while nk <= kk:
                 e[E_UP + nk] = t
                 nk += 1
-            e[E_NEXTK] = nk
+            e[_E_NEXTK] = nk
     e[E_PREVK] = kk
     return req
 
@@ -405,12 +407,12 @@ class Reps:
         e[E_SIGN] = sign
         e[E_STATE] = S_TOP
         e[E_PREVK] = OFF
-        e[E_BLIM] = eng.k_blim
-        e[E_BLIM0] = eng.k_blim
-        e[E_BRATE] = eng.k_brate
-        e[E_BAMPC] = eng.k_blim * 4 // 3  # bounce_min_deg (k_blim is its 4 Hz view at 2 Hz)
-        e[E_SWAY] = eng.sway0  # the sway seen before the axis was known
-        self._sw_ok = eng.sway0  # E_SWAY as last taken at rest at the top
+        e[_E_BLIM] = eng.k_blim
+        e[_E_BLIM0] = eng.k_blim
+        e[_E_BRATE] = eng.k_brate
+        e[_E_BAMPC] = eng.k_blim * 4 // 3  # bounce_min_deg (k_blim is its 4 Hz view at 2 Hz)
+        e[_E_SWAY] = eng.sway0  # the sway seen before the axis was known
+        self._sw_ok = eng.sway0  # _E_SWAY as last taken at rest at the top
         self._sw_bad = t  # when the heel was last off the top
         self.rep = rep0  # reps started so far (the engine's count)
         self.held = None  # type: ignore[assignment]
@@ -480,10 +482,10 @@ class Reps:
         self._wf = wf * sg
         if self._thf > self.max_seen:
             self.max_seen = self._thf
-        wlmax = e[E_WLMAX]
-        wlmin = e[E_WLMIN]
-        e[E_WLMAX] = self._wl
-        e[E_WLMIN] = self._wl
+        wlmax = e[_E_WLMAX]
+        wlmin = e[_E_WLMIN]
+        e[_E_WLMAX] = self._wl
+        e[_E_WLMIN] = self._wl
         if e[E_STATE] == S_TOP:
             # A roll-out can begin as the heel leaves the top (docs/DOMAIN.md
             # section 7(a) judges the whole rep; section 7(b): a near-threshold
@@ -538,20 +540,20 @@ class Reps:
             self._tmin = th
         if th < self.top_ref + band:
             self._t_last_top = t
-        # the person's sway (E_SWAY) is what the heel does at rest at the
+        # the person's sway (_E_SWAY) is what the heel does at rest at the
         # top: a rebound there counts only once the heel has stayed within
         # two top bands of the top for 1.5 s (the whole rebound). The end
         # of a rise past a rep's end, a rise onto the toes, a re-strap or a
         # step (the heel 10-180 deg off) are no sway
         if th < self.top_ref - 2 * band or th > self.top_ref + 2 * band:
             self._sw_bad = t
-        if e[E_SWAY] > self._sw_ok and ticks_diff(t, self._sw_bad) < 1500:
-            e[E_SWAY] = self._sw_ok
-        self._sw_ok = e[E_SWAY]
+        if e[_E_SWAY] > self._sw_ok and ticks_diff(t, self._sw_bad) < 1500:
+            e[_E_SWAY] = self._sw_ok
+        self._sw_ok = e[_E_SWAY]
 
-        if e[E_THMIN] < -_WALK_UDEG:
+        if e[_E_THMIN] < -_WALK_UDEG:
             self._t_walk = t
-            e[E_THMIN] = th
+            e[_E_THMIN] = th
         # reset_ready after a rep, once steady at the top
         if self._await_ready:
             if th < self.top_ref + band and calm:
@@ -613,18 +615,18 @@ class Reps:
         extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
         dt = ticks_diff(t, self._roll_t)
         p1 = self._roll_prev
-        lo = e[E_RO2]
+        lo = e[_E_RO2]
         if p1 < lo:
             lo = p1
         fast = 1 if dt > 0 and extra - p1 > 45 * dt else 0
         hit = False
-        if extra > 4000 and extra - lo >= 9000 and (fast or e[E_RFAST]):
-            d = th - e[E_RTH2]
+        if extra > 4000 and extra - lo >= 9000 and (fast or e[_E_RFAST]):
+            d = th - e[_E_RTH2]
             hit = fast_ok or -5 * _UDEG < d < 5 * _UDEG
-        e[E_RO2] = p1
-        e[E_RFAST] = fast
-        e[E_RTH2] = e[E_RTH1]
-        e[E_RTH1] = th
+        e[_E_RO2] = p1
+        e[_E_RFAST] = fast
+        e[_E_RTH2] = e[_E_RTH1]
+        e[_E_RTH1] = th
         self._roll_prev = extra
         self._roll_t = t
         if extra > eng.k_roll_lim or ro > self._k_roll_abs:
@@ -665,24 +667,24 @@ class Reps:
         e = self.e
         th = self.eng.th_now(self)
         e[E_PEAK] = th
-        e[E_TPEAK] = t
-        e[E_THMIN] = th
-        e[E_TTHMIN] = t
-        e[E_TRACK] = 1  # at the top: last upward crossings
+        e[_E_TPEAK] = t
+        e[_E_THMIN] = th
+        e[_E_TTHMIN] = t
+        e[_E_TRACK] = 1  # at the top: last upward crossings
         self._rebound_from(t, th)
-        e[E_BMIN] = 0
-        e[E_BMINT] = 0
-        e[E_BMINW] = 0
-        e[E_BCNT] = 0
-        e[E_BEND] = t
-        e[E_REBEND] = t
-        e[E_HOLDT] = t
-        e[E_DEEP] = th
-        e[E_ARRT] = t
-        e[E_DEEPT] = t
-        e[E_BPEND] = 0
-        e[E_BPENDT] = t
-        e[E_BPAIR] = 0
+        e[_E_BMIN] = 0
+        e[_E_BMINT] = 0
+        e[_E_BMINW] = 0
+        e[_E_BCNT] = 0
+        e[_E_BEND] = t
+        e[_E_REBEND] = t
+        e[_E_HOLDT] = t
+        e[_E_DEEP] = th
+        e[_E_ARRT] = t
+        e[_E_DEEPT] = t
+        e[_E_BPEND] = 0
+        e[_E_BPENDT] = t
+        e[_E_BPAIR] = 0
         self._t_onset = t
         self._peak_w = 0  # max downward rate of the descent (mdps)
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
@@ -727,7 +729,7 @@ class Reps:
         self._roll_since = None
         self._max_roll = -(1 << 29)
         self._roll_prev = 1 << 29  # (none yet: the rep's first tick is no step from 0)
-        self.e[E_RO2] = 1 << 29
+        self.e[_E_RO2] = 1 << 29
         self._roll_t = t
         self._twisted = False
         self._yi = 0
@@ -786,22 +788,22 @@ class Reps:
         self._reset_rep(t)
         # a bounce must rebound more than the person's own sway does at
         # rest (a quarter more); the measure then fades over the next rests
-        sw = e[E_SWAY]
+        sw = e[_E_SWAY]
         lim = sw + (sw >> 2)
         if lim > _BLIM_MAX:
             lim = _BLIM_MAX  # a severe bounce (5-10 deg) is never taken for sway
-        e[E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
+        e[_E_BLIM] = lim if lim > self.eng.k_blim else self.eng.k_blim
         # and turn faster than the person's own sway does at rest
         sr = self.eng.sway_mdps
-        e[E_BRATE] = self.eng.k_brate + (sr >> 1)
-        e[E_SWAY] = sw * 3 >> 2
-        e[E_HSW] = e[E_HSW] * 3 >> 2  # (and the sway in holds)
+        e[_E_BRATE] = self.eng.k_brate + (sr >> 1)
+        e[_E_SWAY] = sw * 3 >> 2
+        e[_E_HSW] = e[_E_HSW] * 3 >> 2  # (and the sway in holds)
         # never before the previous rep's end
         if self._t_last_end is not None and ticks_diff(onset, self._t_last_end) < 0:
             onset = self._t_last_end
         self.rep += 1
         e[E_STATE] = S_DESC
-        e[E_TRACK] = 2  # first upward crossings from here on
+        e[_E_TRACK] = 2  # first upward crossings from here on
         self._await_ready = False
         self._t_onset = onset
         k = self.eng.th_now(self) // _UDEG + OFF + 1
@@ -809,7 +811,7 @@ class Reps:
             k = 0
         elif k > NK:
             k = NK
-        e[E_NEXTK] = k
+        e[_E_NEXTK] = k
         # levels already passed were crossed at the top (or are unknown)
         j = k - 1
         while j >= 0 and ticks_diff(e[E_UP + j], onset) >= 0:
@@ -842,14 +844,14 @@ class Reps:
         self._roll_since = None
         self._max_roll = -(1 << 29)
         self._roll_prev = 1 << 29  # (no fast roll on the next tick's step from the old frame)
-        self.e[E_RO2] = 1 << 29
+        self.e[_E_RO2] = 1 << 29
         bl = self._bl
         for i in range(6):
             bl[i] = 0
 
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
-        self._sw_ok = self.e[E_SWAY]
+        self._sw_ok = self.e[_E_SWAY]
         self._sw_bad = t  # (the rise may not be over)
         self._reset_rep(t)
         self._t_cand = None
@@ -1009,7 +1011,7 @@ class Reps:
         if not k >> 1 < wraw < k << 1:
             return 2
         st = self.e[E_STATE]
-        if st == S_HOLD or (st == S_RISE and ticks_diff(t, self._r_on0) <= 400
+        if st == S_HOLD or (st == _S_RISE and ticks_diff(t, self._r_on0) <= 400
                             and ticks_diff(self._r_on0, self._t_hs) >= 1000):
             return 1
         x = eng._ex2
@@ -1072,7 +1074,7 @@ class Reps:
     def bounces_sync(self, t):
         # emit the bounces the core counted; 1 while a rebound is under way
         e = self.e
-        n = e[E_BCNT]
+        n = e[_E_BCNT]
         p = self._pre_t
         if n > self._bounces and (self._turned() or (
                 self._bounces == 0 and p is not None and e[E_STATE] != S_TOP and ticks_diff(t, p) <= _RO_LEAK_MS)):
@@ -1083,21 +1085,21 @@ class Reps:
             # docs/DOMAIN.md section 7(b)) shows on the pitch axis through
             # the mounting and the shoe as a quick rebound (a series under
             # way goes on)
-            e[E_BCNT] = self._bounces
-            e[E_BPAIR] = 0
-            return e[E_BMODE]
-        if e[E_BPAIR] != 0 and self._bounces < n:
+            e[_E_BCNT] = self._bounces
+            e[_E_BPAIR] = 0
+            return e[_E_BMODE]
+        if e[_E_BPAIR] != 0 and self._bounces < n:
             # a series that began late in a hold: its first rebound is
             # counted with the second, and cued with it (one event)
-            e[E_BPAIR] = 0
+            e[_E_BPAIR] = 0
             self._bounces += 1
         while self._bounces < n:
             self._bounces += 1
             # undo the 4 Hz view's gain at the rebound's frequency (1 + (f/4)^2)
-            f = 500000 // max(1, e[E_BUP])  # mHz
-            amp = e[E_BAMP]
+            f = 500000 // max(1, e[_E_BUP])  # mHz
+            amp = e[_E_BAMP]
             self.out("bounce", t, amplitude_deg=udeg_c(amp + amp * f // 4000 * f // 4000))
-        return e[E_BMODE]
+        return e[_E_BMODE]
 
     # Bytecode, not native: it runs 10 times a second (per hypothesis while
     # the sign is pending), and as armv6m machine code it is 1.8 KB more of
@@ -1152,11 +1154,11 @@ class Reps:
         wf = self._wf
         if self._thf >= zone and not self._at_bottom:
             self._at_bottom = True
-            e[E_HOLDT] = t  # the heel reached the bottom zone
+            e[_E_HOLDT] = t  # the heel reached the bottom zone
         if self._at_bottom and self._bot_n < _BOT_N:
             self._bot_s += self._thf // 1000
             self._bot_n += 1
-        if ticks_diff(t, e[E_DEEPT]) >= _NOHOLD_DEPTH_MS:
+        if ticks_diff(t, e[_E_DEEPT]) >= _NOHOLD_DEPTH_MS:
             # 8 s and no deeper, and never calm enough for a hold (a
             # fatigue shake): the depth is the bottom's mean level, as in a
             # hold, not the shake's deepest moment
@@ -1234,7 +1236,7 @@ class Reps:
             if peak < self._min_pk or self._cw is not None:
                 self.cancel("too shallow")
                 return
-            self._t_dend = self._desc_end(t, e[E_BMAX])
+            self._t_dend = self._desc_end(t, e[_E_BMAX])
             self._t_hs = self._hold_start(self._t_dend)
             self._enter_rise(t)
             return
@@ -1263,12 +1265,6 @@ class Reps:
         s = self._depth_settled
         return s is not None and s < self._min_pk and self.e[E_PEAK] - s < _SWAY_ADD_UDEG
 
-    def _tc_up_at(self, level):
-        k = level // _UDEG + OFF + 1
-        if self._k_first <= k < self.e[E_NEXTK]:
-            return self.e[E_UP + k]
-        return self._t_onset
-
     def _rising(self, t, th):
         # A rise reaches the top; a rebound (bounce), a strap slip or a roll
         # transient and sway turn back. Confirm once the heel is back within
@@ -1278,19 +1274,19 @@ class Reps:
         # bounce's cycle.
         e = self.e
         eng = self.eng
-        if e[E_BMAX] - th < eng.k_band:
+        if e[_E_BMAX] - th < eng.k_band:
             return False
         top = self._rep_top
         if th <= top + eng.k_top_band:
             return True
-        up = ticks_diff(t, e[E_BNEART])
+        up = ticks_diff(t, e[_E_BNEART])
         travel = e[E_PEAK] - top
         if th <= top + travel * 4 // 10 and (up >= 1500 or (up >= 600 and self._wf < 0)):
             return True
         # a partial rise that keeps going up for 1 s: up by a quarter of the
         # travel and by three hold bands at least (sway and corrective roll
         # steps never move the heel that far)
-        came = e[E_BMAX] - th
+        came = e[_E_BMAX] - th
         return up >= 1000 and self._wf < -eng.k_rise_half and came >= travel // 4 and came >= 3 * eng.k_band
 
     def _desc_end(self, t, px):
@@ -1318,8 +1314,8 @@ class Reps:
                 # the descent's first tenth was never seen (the frame was
                 # learned again with the heel already down): from when the
                 # heel reached the bottom zone
-                return self.e[E_HOLDT]
-            return self.e[E_TPEAK] if self._settle is None else self._settle
+                return self.e[_E_HOLDT]
+            return self.e[_E_TPEAK] if self._settle is None else self._settle
         on = self._fit_on
         # the foot stood at rest where the level was first taken (on the
         # step; not a re-take, which a slow drop's start may be): no descent
@@ -1338,7 +1334,7 @@ class Reps:
         # at the bottom (counted as bounces or not: the heel settles after
         # the last one is back down)
         e = self.e
-        tb = e[E_REBEND]
+        tb = e[_E_REBEND]
         if 0 < ticks_diff(tb, t_dend) < 4000 and ticks_diff(tb, self.t_ms) <= 0:
             # a damped series goes on in rebounds smaller than a bounce
             # (decay 0.5-0.8 per cycle, docs/DOMAIN.md section 7(b)) when
@@ -1348,12 +1344,12 @@ class Reps:
             # heel came to rest after it (rate under hold_rate_dps,
             # section 7(a)), a few cycles later at most
             c = self._rise_settle  # (the latest calm spell at the bottom began)
-            if c is not None and e[E_BCNT] > 0 and 0 < ticks_diff(c, tb) < _REB_CALM_MS:
-                f = 500000 // max(1, e[E_BUP])  # mHz (the view's gain undone, as in bounces_sync)
-                amp = e[E_BAMP]
+            if c is not None and e[_E_BCNT] > 0 and 0 < ticks_diff(c, tb) < _REB_CALM_MS:
+                f = 500000 // max(1, e[_E_BUP])  # mHz (the view's gain undone, as in bounces_sync)
+                amp = e[_E_BAMP]
                 lim = self.eng.k_blim * 4 // 3  # (k_blim: 3/4 of bounce_min_deg, for the view)
-                if e[E_BLIM] > lim:
-                    lim = e[E_BLIM]
+                if e[_E_BLIM] > lim:
+                    lim = e[_E_BLIM]
                 if amp + amp * f // 4000 * f // 4000 < 2 * lim:
                     return c
             return tb
@@ -1381,7 +1377,7 @@ class Reps:
             i1 = self._k_first
             k1 = i1 - OFF
         i2 = k2 + OFF
-        if k2 <= k1 or i2 >= e[E_NEXTK] or i1 < 0:
+        if k2 <= k1 or i2 >= e[_E_NEXTK] or i1 < 0:
             return False
         t1 = e[E_UP + i1]
         t2 = e[E_UP + i2]
@@ -1398,7 +1394,7 @@ class Reps:
         for pc in (3, 5, 7):
             km = (top + R * pc // 10) // _UDEG
             im = km + OFF
-            if km > k1 and km < k2 and im < e[E_NEXTK]:
+            if km > k1 and km < k2 and im < e[_E_NEXTK]:
                 sm = mj_inv((km * 100 - top // 10000) * Q14 // rc)
                 d = ticks_diff(e[E_UP + im], ticks_add(t1, ((sm - s1) * (T >> 2)) >> 12))
                 res += d if d > 0 else -d
@@ -1419,7 +1415,7 @@ class Reps:
         e[E_STATE] = S_HOLD
         # (first crossings of new depths go on: a slow descent's tail may
         # turn slower than the hold rate, see _enter_rise)
-        e[E_HIN] = t
+        e[_E_HIN] = t
         self._hold_ref = e[E_PEAK]
         self._hold_in = t
         self.out("hold_start", t, depth_deg=udeg_c(th))
@@ -1500,7 +1496,7 @@ class Reps:
 
     def _enter_rise(self, t):
         e = self.e
-        if e[E_STATE] == S_HOLD and e[E_TRACK] == 2 and ticks_diff(t, self._t_hs) < _REFIT_MS:
+        if e[E_STATE] == S_HOLD and e[_E_TRACK] == 2 and ticks_diff(t, self._t_hs) < _REFIT_MS:
             # a short hold: the descent may have gone on in it (the tail of
             # a slow one turns slower than the hold rate, docs/DOMAIN.md
             # section 7(b): 2-6 s from level, longer from a raised top):
@@ -1508,7 +1504,6 @@ class Reps:
             # after now (the tempo's own fit stays)
             fm = self._fast_mean
             fT = self._fit_T
-            fr = self._fit_res
             on = self._t_onset
             de = self._desc_end(t, self._hold_last if self._hold_last else self._thf)
             if ticks_diff(de, self._t_dend) > 0 and ticks_diff(de, t) < 0:
@@ -1516,25 +1511,24 @@ class Reps:
                 self._t_hs = self._hold_start(de)
             self._fast_mean = fm
             self._fit_T = fT
-            self._fit_res = fr
             self._t_onset = on
         # the rise began as a rebound: its fastest upward rate counts
-        if -e[E_BMINW] > self._peak_up:
-            self._peak_up = -e[E_BMINW]
-        e[E_STATE] = S_RISE
-        e[E_TRACK] = 0
+        if -e[_E_BMINW] > self._peak_up:
+            self._peak_up = -e[_E_BMINW]
+        e[E_STATE] = _S_RISE
+        e[_E_TRACK] = 0
         self._rise_settle = None  # (the calm at the bottom until now: see _step_desc)
         self._shal = self._shallow()
-        e[E_THMIN] = self.eng.th_now(self)
-        e[E_TTHMIN] = t
+        e[_E_THMIN] = self.eng.th_now(self)
+        e[_E_TTHMIN] = t
         # when the heel left the bottom: the fit of the rise so far, else
         # the last time it was within 0.5 deg of the bottom
         # (with no hold: the deep point of the rebound that became the
         # rise, not the rep's peak, which a moment deeper earlier set)
-        H = self._hold_last if self._hold_last else e[E_BMAX]
+        H = self._hold_last if self._hold_last else e[_E_BMAX]
         self._rise_h = H
         fit = self._fit_dn(H, self.eng.th_now(self))
-        r_on = fit[0] if fit is not None else e[E_BNEART]
+        r_on = fit[0] if fit is not None else e[_E_BNEART]
         if ticks_diff(r_on, t) > 0:
             r_on = t
         self._r_on0 = r_on
@@ -1595,13 +1589,13 @@ class Reps:
         # heel half way, a dip in the hold (the rep and its hold go on).
         # (Once the sign is known: until then the reps teach the frame, and
         # the pitch read through one still being learned may swing so)
-        lo = e[E_THMIN]
+        lo = e[_E_THMIN]
         if thf - lo > 4 * _UDEG and wf > eng.k_d_rate:
             h = self._rise_h
             if self.held is None and lo > (top if top > 0 else 0) + eng.k_top_band and h - lo < (h - top) * 6 // 10:
                 self._back_to_hold(t)
                 return
-            onset = e[E_TTHMIN]
+            onset = e[_E_TTHMIN]
             self._end_rep(t, onset)
             self._start_rep(t, onset)
 
@@ -1609,18 +1603,18 @@ class Reps:
         # the rebound tracker starts again at th (a rep's start, a hold
         # resumed): no rebound under way, the deepest and nearest now
         e = self.e
-        e[E_BMODE] = 0
-        e[E_BMAX] = th
-        e[E_BMAXT] = t
-        e[E_BSTART] = t
-        e[E_BSTH] = th
-        e[E_BNEART] = t
+        e[_E_BMODE] = 0
+        e[_E_BMAX] = th
+        e[_E_BMAXT] = t
+        e[_E_BSTART] = t
+        e[_E_BSTH] = th
+        e[_E_BNEART] = t
 
     def _back_to_hold(self, t):
         e = self.e
         th = self.eng.th_now(self)
         e[E_STATE] = S_HOLD
-        e[E_TRACK] = 0
+        e[_E_TRACK] = 0
         self._rebound_from(t, th)
         self._rise_hold = None
         self._rise_settle = None
@@ -1708,13 +1702,13 @@ class Reps:
         peak = e[E_PEAK]
         top = self._rep_top
         H = self._hold_last if self._hold_last else (self._rise_h if self._rise_h else peak)
-        low = e[E_THMIN]
+        low = e[_E_THMIN]
         if low < top:
             low = top
         fit = None
         if not interrupted:
             # Where the rise ended is not always the highest the heel came
-            # up (E_THMIN) before the rep ends: a sway swing as the heel
+            # up (_E_THMIN) before the rep ends: a sway swing as the heel
             # arrives (an unsupported person's, 1-2 deg at 0.1-1 Hz,
             # docs/DOMAIN.md section 7(b)) keeps the rep open and crosses
             # the levels near the top again on its way back, and the
@@ -1743,7 +1737,7 @@ class Reps:
         if fit is not None:
             r_on, r_end, r_mean = fit
         else:
-            r_on = self._r_on0 if e[E_STATE] == S_RISE else t_end
+            r_on = self._r_on0 if e[E_STATE] == _S_RISE else t_end
             r_end = t_end
             r_mean = 0
         if ticks_diff(r_on, self._t_hs) < 0:
@@ -1799,7 +1793,7 @@ class Reps:
             if fr is not None and not rate:
                 s = self._depth_settled if self._depth_settled is not None else peak
                 k = (top + (s - top) * 7 // 10) // _UDEG + OFF + 1
-                rate = not self._k_first <= k < e[E_NEXTK]
+                rate = not self._k_first <= k < e[_E_NEXTK]
                 if not rate:
                     d = ticks_diff(e[E_UP + k], fr)
                     rate = -_FAST_TAIL_MS <= d <= _FAST_TAIL_MS
@@ -1847,7 +1841,7 @@ class Reps:
             if st == S_HOLD:
                 self._hold_tick(t_last)
                 self._r_on0 = t_last
-                e[E_STATE] = S_RISE
+                e[E_STATE] = _S_RISE
             self._end_rep(t_last, t_last, True)
         else:
             self.cancel("a gap of %d s in the samples" % (gap_ms // 1000), True)
