@@ -1041,6 +1041,54 @@ def test_a_first_drop_with_a_twist_teaches_the_axis():
         assert abs(r["depth_deg"] - 20.0) < 1.5, r
 
 
+def test_a_toe_stand_read_deep_through_its_coupled_roll_does_not_decide_down():
+    # a raised top 24 deg up on a shoe mount: the coupled roll (k 0.36, x2 on
+    # the shoe: 0.72 of the pitch) is in the frame learned from the rise onto
+    # the toes, and with sway the toe stand reads 28-30 deg "down" for the
+    # heel-up reading; its 2 s stay is no hold. Slow drops (8 s from the
+    # raised top) to 20 deg, held 15 s: every one is a rep, the first from
+    # when the heel left the raised top. The heel-up hypothesis' deep
+    # "rep" never comes back to rest at level: down is not decided by it
+    # (tests/host's known gaps had it, session 23)
+    moves = [(1.5, -24), (2, -24)]
+    for _ in range(3):
+        moves += [(8, 20), (15, 20), (2.5, -24), (2, -24)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(1.0, 2.0),
+                   extra=lambda t: (0.0, -0.72 * angles_at(segs, t)[0])))
+    ends = _reps(evs)
+    assert len(ends) == 3, ends
+    t = 6500
+    for r in ends:
+        assert abs(r["start_ms"] - t) < 600, (r, t)
+        assert abs(r["hold_s"] - 15.0) < 1.0, r
+        t += 27500
+
+
+def test_unheld_first_drops_from_level_deeper_than_any_raised_top_decide_down_at_their_end():
+    # the mirror image of a toe stand read deep (tests/host's known gaps
+    # had it): three unheld drops from level to 30 deg (1 s at the bottom,
+    # 1.5 s back at level), then two held ones. The heel-down hypothesis
+    # reads them deeper than any raised top and comes back to rest at
+    # level: down is decided there, and no rep is lost
+    moves = []
+    for _ in range(3):
+        moves += [(3, 30), (1, 30), (2, 0), (1.5, 0)]
+    for _ in range(2):
+        moves += [(3, 24), (10, 24), (2, 0), (2, 0)]
+    segs, end = script(*moves)
+    eng, evs = run(generate(segs, end, radius=0.17, sway=(1.0, 2.0)))
+    ends = _reps(evs)
+    assert len(ends) == 5, [(e["type"], e["t_ms"]) for e in evs if e["type"] != "hold_tick"]
+    t = 3000
+    for r in ends[:3]:
+        assert abs(r["start_ms"] - t) < 400 and abs(r["depth_deg"] - 30.0) < 2.0 and r["no_hold"], (r, t)
+        t += 7500
+    for r in ends[3:]:
+        assert abs(r["start_ms"] - t) < 400 and abs(r["hold_s"] - 10.0) < 1.0, (r, t)
+        t += 17000
+
+
 def test_a_long_toe_stand_and_a_partial_drop_first_do_not_teach_the_wrong_down():
     # up onto the toes (19 deg) for 6 s, a partial drop to 5 deg below
     # level and back, 6 s more on the toes, then slow drops from that

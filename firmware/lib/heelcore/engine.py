@@ -41,8 +41,11 @@
 # onto the toes) is decided by what follows: two rep machines run, one per
 # sign, their events held back, until one of them holds the bottom for
 # 8 s within 3 deg of its level (a raised top: 0.5-3 s), goes deeper than any raised
-# top (28 deg), or completes reps the other never sees; that one's events
-# are emitted (with the decision's time) and the first rep is not lost.
+# top read through a shoe mount's coupled roll (36 deg), ends a rep deeper
+# than any raised top read straight (28 deg) back at rest at level (a toe
+# stand read deep goes on past level into the true drop), or completes reps
+# the other never sees; that one's events are emitted (with the decision's
+# time) and the first rep is not lost.
 import array
 import math
 
@@ -91,6 +94,7 @@ _BASELINE_REPS = const(3)
 _PRIOR_K1024 = const(0)
 _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (docs/DOMAIN.md section 7(b)), and a slow descent leaves a raised top over a few more
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
+_SIGN_DEEPER = const(36000000)  # ... even read through a shoe mount's coupled roll (25 deg x 1.36, and sway)
 _SIGN_REP_MS = const(2500)  # a rep this long decides the sign by number: a descent takes 2-6 s, a rise 1-3 s (docs/DOMAIN.md section 7(b))
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
@@ -1002,9 +1006,22 @@ class Engine(Fusion):
         # a quiet hold: a raised top (a rise onto the toes) is held 0.5-3 s
         if st == S_HOLD and x.quiet_ms() >= _SIGN_HOLD_MS:
             return True
-        # deeper than any raised top, and at the bottom or past it (not a
-        # walking stride's swing: its toes-up and push-off reach 10-60 deg)
-        return st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEP and self._clean_since(x._t_onset)
+        # deeper than any raised top even read through a shoe mount's
+        # coupled roll, and at the bottom or past it (not a walking
+        # stride's swing: its toes-up and push-off reach 10-60 deg)
+        if st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEPER and self._clean_since(x._t_onset):
+            return True
+        # deeper than any raised top read straight, and the rep over, the
+        # heel calm at level for half a second: a toe stand or a raised
+        # top's dwell read deep (a 22-25 deg top, the coupled roll in the
+        # frame learned from the rise onto the toes: 28-34 deg) never comes
+        # back to level: the heel goes on past it into the true drop and
+        # rests there, a "raised top" of that hypothesis
+        b = self.k_top_band
+        ts = x._top_since
+        return (st == S_TOP and x.reps_done > 0 and x.mean_depth() >= _SIGN_DEEP and x.top_ref > -b
+                and -b < x._thf < b and ts is not None and ticks_diff(x.t_ms, ts) >= 500
+                and self._clean_since(x.last_start))
 
     def _decide(self, t):
         a = self._ex
