@@ -59,7 +59,7 @@ from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
 from heelcore.imath import vangle, vcross, vunit, zeros
-from heelcore.reps import E_DN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
+from heelcore.reps import E_DN, E_LPK, E_LTOP, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
 # indices of the signal state (heelcore.fusion's private constants, which
@@ -1009,19 +1009,28 @@ class Engine(Fusion):
         # deeper than any raised top even read through a shoe mount's
         # coupled roll, and at the bottom or past it (not a walking
         # stride's swing: its toes-up and push-off reach 10-60 deg)
-        if st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEPER and self._clean_since(x._t_onset):
+        pk = x.e[E_PEAK]
+        if st >= S_HOLD and pk >= _SIGN_DEEPER and self._clean_since(x._t_onset):
             return True
-        # deeper than any raised top read straight, and the rep over, the
-        # heel calm at level for half a second: a toe stand or a raised
-        # top's dwell read deep (a 22-25 deg top, the coupled roll in the
-        # frame learned from the rise onto the toes: 28-34 deg) never comes
-        # back to level: the heel goes on past it into the true drop and
-        # rests there, a "raised top" of that hypothesis
-        b = self.k_top_band
+        # deeper than any raised top read straight, and held as long as the
+        # quiet hold (not quiet: a roll-out or sway in it): no top dwell or
+        # toe stand before the first drop lasts that long (0.5-3 s, and the
+        # slow start of the drop that leaves it)
+        if st == S_HOLD and pk >= _SIGN_DEEP and x.hold_ms() >= _SIGN_HOLD_MS and self._clean_since(x._t_onset):
+            return True
+        # a rep deeper than any raised top read straight, over, and the
+        # heel calm for half a second back at the top it started from
+        # (level or raised): a toe stand or a raised top's dwell read deep
+        # from level (a 22-25 deg top, the coupled roll in the frame learned
+        # from the rise onto the toes: 28-34 deg) does not come back to
+        # level: the heel goes on past it into the true drop and rests
+        # there, 8 deg and more away
+        e = x.e
+        d = x._thf - e[E_LTOP]
+        b = 2 * self.k_top_band
         ts = x._top_since
-        return (st == S_TOP and x.reps_done > 0 and x.mean_depth() >= _SIGN_DEEP and x.top_ref > -b
-                and -b < x._thf < b and ts is not None and ticks_diff(x.t_ms, ts) >= 500
-                and self._clean_since(x.last_start))
+        return (st == S_TOP and x.reps_done > 0 and e[E_LPK] >= _SIGN_DEEP and -b < d < b
+                and ts is not None and ticks_diff(x.t_ms, ts) >= 500 and self._clean_since(x.last_start))
 
     def _decide(self, t):
         a = self._ex
