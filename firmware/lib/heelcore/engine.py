@@ -94,6 +94,8 @@ _BASELINE_REPS = const(3)
 _PRIOR_K1024 = const(0)
 _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (docs/DOMAIN.md section 7(b)), and a slow descent leaves a raised top over a few more
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
+_SIGN_DWELL_MS = const(6000)  # a top dwell or toe stand (0.5-3 s, docs/DOMAIN.md section 7(b)) read as a hold, with the slow start
+# of the drop that leaves it (its first 30 %, < 7 deg, of a descent of up to 8 s): 5.4 s at most
 _SIGN_DEEPER = const(36000000)  # ... even read through a shoe mount's coupled roll (25 deg x 1.36, and sway)
 _SIGN_REP_MS = const(2500)  # a rep this long decides the sign by number: a descent takes 2-6 s, a rise 1-3 s (docs/DOMAIN.md section 7(b))
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
@@ -1012,11 +1014,10 @@ class Engine(Fusion):
         pk = x.e[E_PEAK]
         if st >= S_HOLD and pk >= _SIGN_DEEPER and self._clean_since(x._t_onset):
             return True
-        # deeper than any raised top read straight, and held as long as the
-        # quiet hold (not quiet: a roll-out or sway in it): no top dwell or
-        # toe stand before the first drop lasts that long (0.5-3 s, and the
-        # slow start of the drop that leaves it)
-        if st == S_HOLD and pk >= _SIGN_DEEP and x.hold_ms() >= _SIGN_HOLD_MS and self._clean_since(x._t_onset):
+        # deeper than any raised top read straight, and held (quiet or not:
+        # a roll-out or sway in it) longer than a top dwell or toe stand
+        # before the first drop reads as held
+        if st == S_HOLD and pk >= _SIGN_DEEP and x.hold_ms() >= _SIGN_DWELL_MS and self._clean_since(x._t_onset):
             return True
         # a rep deeper than any raised top read straight, over, and the
         # heel calm for half a second back at the top it started from
