@@ -41,9 +41,10 @@
 # onto the toes) is decided by what follows: two rep machines run, one per
 # sign, their events held back, until one of them holds the bottom for
 # 8 s within 3 deg of its level (a raised top: 0.5-3 s), goes deeper than any raised
-# top read through a shoe mount's coupled roll (36 deg), ends a rep deeper
-# than any raised top read straight (28 deg) back at rest at level (a toe
-# stand read deep goes on past level into the true drop), or completes reps
+# top read through a shoe mount's coupled roll (36 deg), holds deeper than
+# any raised top read straight (28 deg) for 6 s or ends a rep that deep back
+# at rest at the top it started from (a toe stand read deep is held 5.4 s at
+# most and goes on past level into the true drop), or completes reps
 # the other never sees; that one's events are emitted (with the decision's
 # time) and the first rep is not lost.
 import array
