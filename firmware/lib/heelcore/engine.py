@@ -42,7 +42,7 @@
 # sign, their events held back, until one of them holds the bottom for
 # 8 s within 3 deg of its level (a raised top: 0.5-3 s), goes deeper than any raised
 # top read through a shoe mount's coupled roll (36 deg), holds deeper than
-# any raised top read straight (28 deg) after a descent of 4 s (slower than
+# any raised top read straight (28 deg) after a descent of 3 s (slower than
 # a rise onto the toes) or for 6 s, or ends a rep that deep back
 # at rest at the top it started from (a toe stand read deep is held 5.4 s at
 # most and goes on past level into the true drop), or completes reps
@@ -98,7 +98,7 @@ _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
 _SIGN_DWELL_MS = const(6000)  # a top dwell or toe stand (0.5-3 s, docs/DOMAIN.md section 7(b)) read as a hold, with the slow start
 # of the drop that leaves it (its first 30 %, < 7 deg, of a descent of up to 8 s): 5.4 s at most
-_SIGN_SLOW_MS = const(4000)  # a descent this long is no rise onto the toes (1-3 s, docs/DOMAIN.md section 7(b)) and its settling
+_SIGN_SLOW_MS = const(3000)  # a descent this long is no rise onto the toes (a rise: 1-3 s, docs/DOMAIN.md section 7(b))
 _SIGN_DEEPER = const(36000000)  # ... even read through a shoe mount's coupled roll (25 deg x 1.36, and sway)
 _SIGN_REP_MS = const(2500)  # a rep this long decides the sign by number: a descent takes 2-6 s, a rise 1-3 s (docs/DOMAIN.md section 7(b))
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
