@@ -41,8 +41,13 @@
 # onto the toes) is decided by what follows: two rep machines run, one per
 # sign, their events held back, until one of them holds the bottom for
 # 8 s within 3 deg of its level (a raised top: 0.5-3 s), goes deeper than any raised
-# top (28 deg), or completes reps the other never sees; that one's events
-# are emitted (with the decision's time) and the first rep is not lost.
+# top read through a shoe mount's coupled roll (36 deg), holds deeper than
+# any raised top read straight (28 deg) after a descent of 3 s (slower than
+# a rise onto the toes) or for 6 s, or ends a rep that deep back
+# at rest at the top it started from (a toe stand read deep is held 5.4 s at
+# most and goes on past level into the true drop), or completes reps
+# the other never sees; that one's events are emitted (with the decision's
+# time) and the first rep is not lost.
 import array
 import math
 
@@ -56,7 +61,7 @@ from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
 from heelcore.imath import vangle, vcross, vunit, zeros
-from heelcore.reps import E_DN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
+from heelcore.reps import E_DN, E_LPK, E_LTOP, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
 # indices of the signal state (heelcore.fusion's private constants, which
@@ -91,6 +96,10 @@ _BASELINE_REPS = const(3)
 _PRIOR_K1024 = const(0)
 _SIGN_HOLD_MS = const(8000)  # a hold this long decides the sign: a top dwell is 0.5-3 s (docs/DOMAIN.md section 7(b)), and a slow descent leaves a raised top over a few more
 _SIGN_DEEP = const(28000000)  # deeper than any raised top (<= 25 deg, docs/DOMAIN.md section 1.3)
+_SIGN_DWELL_MS = const(6000)  # a top dwell or toe stand (0.5-3 s, docs/DOMAIN.md section 7(b)) read as a hold, with the slow start
+# of the drop that leaves it (its first 30 %, < 7 deg, of a descent of up to 8 s): 5.4 s at most
+_SIGN_SLOW_MS = const(3000)  # a descent this long is no rise onto the toes (a rise: 1-3 s, docs/DOMAIN.md section 7(b))
+_SIGN_DEEPER = const(36000000)  # ... even read through a shoe mount's coupled roll (25 deg x 1.36, and sway)
 _SIGN_REP_MS = const(2500)  # a rep this long decides the sign by number: a descent takes 2-6 s, a rise 1-3 s (docs/DOMAIN.md section 7(b))
 _SIGN_MS = const(180000)  # undecided this long: the better evidence wins
 _SIGN_EVENTS = const(300)  # or this many events held back
@@ -998,9 +1007,32 @@ class Engine(Fusion):
         # a quiet hold: a raised top (a rise onto the toes) is held 0.5-3 s
         if st == S_HOLD and x.quiet_ms() >= _SIGN_HOLD_MS:
             return True
-        # deeper than any raised top, and at the bottom or past it (not a
-        # walking stride's swing: its toes-up and push-off reach 10-60 deg)
-        return st >= S_HOLD and x.e[E_PEAK] >= _SIGN_DEEP and self._clean_since(x._t_onset)
+        # deeper than any raised top even read through a shoe mount's
+        # coupled roll, and at the bottom or past it (not a walking
+        # stride's swing: its toes-up and push-off reach 10-60 deg)
+        pk = x.e[E_PEAK]
+        if st >= S_HOLD and pk >= _SIGN_DEEPER and self._clean_since(x._t_onset):
+            return True
+        # deeper than any raised top read straight, and come down slower
+        # than any rise onto the toes (1-3 s, docs/DOMAIN.md section 7(b)),
+        # or held (quiet or not: a roll-out or sway in it) longer than a
+        # top dwell or toe stand before the first drop reads as held
+        if st >= S_HOLD and pk >= _SIGN_DEEP and (ticks_diff(x._t_hs, x._t_onset) >= _SIGN_SLOW_MS or
+                                                  x.hold_ms() >= _SIGN_DWELL_MS) and self._clean_since(x._t_onset):
+            return True
+        # a rep deeper than any raised top read straight, over, and the
+        # heel calm for half a second back at the top it started from
+        # (level or raised): a toe stand or a raised top's dwell read deep
+        # from level (a 22-25 deg top, the coupled roll in the frame learned
+        # from the rise onto the toes: 28-34 deg) does not come back to
+        # level: the heel goes on past it into the true drop and rests
+        # there, 8 deg and more away
+        e = x.e
+        d = x._thf - e[E_LTOP]
+        b = 2 * self.k_top_band
+        ts = x._top_since
+        return (st == S_TOP and x.reps_done > 0 and e[E_LPK] >= _SIGN_DEEP and -b < d < b
+                and ts is not None and ticks_diff(x.t_ms, ts) >= 500 and self._clean_since(x.last_start))
 
     def _decide(self, t):
         a = self._ex

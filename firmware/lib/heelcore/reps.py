@@ -87,7 +87,11 @@ _E_RO2 = const(328)
 _E_RFAST = const(329)
 _E_RTH1 = const(330)
 _E_RTH2 = const(331)
-E_SIZE = const(332)  # E_DN + NK + 4
+# the last rep's deepest theta and the top it started from (udeg), kept
+# past its end for the sign decision (heelcore.engine, Engine._down)
+E_LPK = const(332)
+E_LTOP = const(333)
+E_SIZE = const(334)  # E_DN + NK + 6
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -1821,6 +1825,8 @@ class Reps:
         self.out("rep_end", t, **ev)
         self.reps_done += 1
         self.depth_sum += depth
+        e[E_LPK] = e[E_PEAK]
+        e[E_LTOP] = self.top_ref
         self._t_last_end = r_end
         self.last_start = start
         self._to_top(t)
