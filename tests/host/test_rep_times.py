@@ -18,3 +18,21 @@ def test_a_replayed_first_rep_never_starts_before_the_level_was_taken(tmp_path):
     assert cal and ends
     for r in ends:
         assert r["start_ms"] >= cal[0] and r["start_ms"] <= r["end_ms"], r
+
+
+def test_a_deep_first_hold_read_as_a_descent_until_the_rise_decides_down_there(tmp_path):
+    # a raised top (-13.7 deg) on a shoe mount (1.97 x the heel's roll), a
+    # quick first drop (2.5 s) held 21 s that the rep machine read as its
+    # descent going on until the rise (never a hold), reading 31 deg: its
+    # hold, once the rise begins, is longer than any top dwell or toe stand
+    # read deep (heelcore.engine, _SIGN_DWELL_MS), so down is decided there.
+    # Left pending, the heel-up hypothesis won 31 s later and 11 reps were
+    # counted for 8 (session 26; drawn by the simulator inside the
+    # envelope: seed 24000041 of a fresh set)
+    path, tpath = write_rendered(render("raised_top", 24000041, "left", 100, 10), str(tmp_path / "t.csv"))
+    events = run_engine(read_trace(path), None)
+    axis = [e for e in events if e["type"] == "calibrated" and e.get("stage") == "axis"]
+    ends = [e for e in events if e["type"] == "rep_end"]
+    assert len(axis) == 1 and axis[0]["t_ms"] < 37000, axis
+    # (8 true reps; the wrong sign counted 11)
+    assert 8 <= len(ends) <= 9 and abs(ends[0]["hold_s"] - 20.9) < 2.0, [(r["start_ms"], r["hold_s"]) for r in ends]

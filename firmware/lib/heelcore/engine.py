@@ -1017,9 +1017,12 @@ class Engine(Fusion):
         # than any rise onto the toes (1-3 s, docs/DOMAIN.md section 7(b)),
         # or held (quiet or not: a roll-out or sway in it) longer than a
         # top dwell or toe stand before the first drop reads as held
-        if st >= S_HOLD and pk >= _SIGN_DEEP and (ticks_diff(x._t_hs, x._t_onset) >= _SIGN_SLOW_MS or
-                                                  x.hold_ms() >= _SIGN_DWELL_MS) and self._clean_since(x._t_onset):
-            return True
+        # (the hold to now, or to the rise's start: a hold that sank or
+        # swayed all through reads as one when the rise begins)
+        if st >= S_HOLD and pk >= _SIGN_DEEP and self._clean_since(x._t_onset):
+            h = ticks_diff(x.t_ms if st == S_HOLD else x._r_on0, x._t_hs)
+            if ticks_diff(x._t_hs, x._t_onset) >= _SIGN_SLOW_MS or h >= _SIGN_DWELL_MS:
+                return True
         # a rep deeper than any raised top read straight, over, and the
         # heel calm for half a second back at the top it started from
         # (level or raised): a toe stand or a raised top's dwell read deep
