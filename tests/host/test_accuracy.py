@@ -159,7 +159,7 @@ def test_calibration_time_after_standing_still_p95(heldout):
     assert _fig(heldout, "calibration_time_p95_s") <= 3.0
 
 
-@xfail("0.966 (660 true reps, 636 detected)", ">= 0.98")
+@xfail("0.967 (660 true reps, 635 detected)", ">= 0.98")
 def test_rep_f1_overall(heldout):
     assert _fig(heldout, "rep_f1") >= 0.98
 
@@ -190,8 +190,8 @@ def test_hold_mae(heldout):
     assert s["rep_recall"] >= MAE_RECALL and s["hold_mae_s"] <= 0.75, (s["rep_recall"], s["hold_mae_s"])
 
 
-FLAG_NOW = {"fast_descent": "0.870", "bounced": "0.716", "roll_out": "0.688", "snap_up": "0.871",
-            "twist": "0.840", "no_hold": "0.785"}
+FLAG_NOW = {"fast_descent": "0.875", "bounced": "0.756", "roll_out": "0.695", "snap_up": "0.871",
+            "twist": "0.850", "no_hold": "0.785"}
 
 
 @pytest.mark.parametrize("flag", [pytest.param(f, marks=xfail(FLAG_NOW[f], ">= 0.90")) for f in FLAGS])
@@ -200,12 +200,12 @@ def test_fault_flag_f1(heldout, flag):
     assert s["flag_f1"][flag] is not None and s["flag_f1"][flag] >= 0.90, (flag, s["flag_counts"][flag])
 
 
-@xfail("0.806 (124 bounce events)", ">= 0.90")
+@xfail("0.846 (117 bounce events)", ">= 0.90")
 def test_bounce_events_fall_in_reps_that_bounced(heldout):
     assert _fig(heldout, "bounce_precision") >= 0.90
 
 
-@xfail("409 ms over 33 bounced reps", "<= 400 ms over >= 20")
+@xfail("412 ms over 33 bounced reps", "<= 400 ms over >= 20")
 def test_first_bounce_cue_latency(heldout):
     s = heldout.total.summary()
     assert s["bounce_reps"] >= 20, s["bounce_reps"]
