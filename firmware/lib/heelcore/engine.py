@@ -1007,21 +1007,19 @@ class Engine(Fusion):
         # a quiet hold: a raised top (a rise onto the toes) is held 0.5-3 s
         if st == S_HOLD and x.quiet_ms() >= _SIGN_HOLD_MS:
             return True
-        # deeper than any raised top even read through a shoe mount's
-        # coupled roll, and at the bottom or past it (not a walking
-        # stride's swing: its toes-up and push-off reach 10-60 deg)
+        # at the bottom or past it, deeper than any raised top read
+        # straight (not a walking stride's swing: its toes-up and push-off
+        # reach 10-60 deg), and one of: deeper than any raised top even
+        # read through a shoe mount's coupled roll; come down slower than
+        # any rise onto the toes (1-3 s, docs/DOMAIN.md section 7(b)); or
+        # held (quiet or not: a roll-out or sway in it) longer than a top
+        # dwell or toe stand before the first drop reads as held (the hold
+        # to now, or to the rise's start: a hold that sank or swayed all
+        # through reads as one when the rise begins)
         pk = x.e[E_PEAK]
-        if st >= S_HOLD and pk >= _SIGN_DEEPER and self._clean_since(x._t_onset):
-            return True
-        # deeper than any raised top read straight, and come down slower
-        # than any rise onto the toes (1-3 s, docs/DOMAIN.md section 7(b)),
-        # or held (quiet or not: a roll-out or sway in it) longer than a
-        # top dwell or toe stand before the first drop reads as held
-        # (the hold to now, or to the rise's start: a hold that sank or
-        # swayed all through reads as one when the rise begins)
         if st >= S_HOLD and pk >= _SIGN_DEEP and self._clean_since(x._t_onset):
             h = ticks_diff(x.t_ms if st == S_HOLD else x._r_on0, x._t_hs)
-            if ticks_diff(x._t_hs, x._t_onset) >= _SIGN_SLOW_MS or h >= _SIGN_DWELL_MS:
+            if pk >= _SIGN_DEEPER or ticks_diff(x._t_hs, x._t_onset) >= _SIGN_SLOW_MS or h >= _SIGN_DWELL_MS:
                 return True
         # a rep deeper than any raised top read straight, over, and the
         # heel calm for half a second back at the top it started from
