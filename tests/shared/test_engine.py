@@ -2616,3 +2616,26 @@ def test_a_drop_and_catch_is_no_bounce_but_a_bounce_after_a_fast_drop_is():
     eng, evs = run(generate(segs, end, sway=(1.0, 1.5), radius=0.17, extra=_rebounds(21.6, 4.0, 2.0, 2)))
     ends = _reps(evs)
     assert len(ends) == 2 and ends[1]["bounces"] >= 1, ends
+
+
+def test_a_long_toe_stand_in_a_rest_after_unheld_reps_keeps_the_frame():
+    # Five reps from level with no hold (0.5 s at the bottom; one held 13 s),
+    # each back to rest at level, then a rest up on the toes (18 deg) for
+    # 100 s (docs/DOMAIN.md section 7(b): rests of 20-120 s, on the toes 3 s
+    # to all of it), then three more reps. Read heel up longer than twice
+    # the longest quiet hold, the toe stand was taken for a hold read the
+    # wrong way round: the frame flipped, the toe stand counted as a rep and
+    # the reps after it read as rises (fresh9_052 lost 4 of 13 reps so)
+    for hold_one, mount, rate in ((13.0, 3, 25), (0.5, 0, 100), (20.0, 7, 50)):
+        moves = []
+        for i in range(5):
+            moves += [(4.5, 13), ((hold_one if i == 4 else 0.5), 13), (1.6, 0), (2.0, 0)]
+        moves += [(1.5, -18), (100.0, -18), (1.5, 0), (3, 0)]
+        for i in range(3):
+            moves += [(4.5, 13), (0.5, 13), (1.6, 0), (2.0, 0)]
+        segs, end = script(*moves)
+        eng, evs = run(generate(segs, end, radius=0.15, sway=(1.0, 1.1), mount=mount, rate_hz=rate))
+        ends = _reps(evs)
+        assert [e["axis_source"] for e in of(evs, "calibrated") if e["stage"] == "axis"] == ["descent"], (hold_one, mount)
+        assert len(ends) == 8, (hold_one, mount, [(r["start_ms"], r["depth_deg"]) for r in ends])
+        assert all(abs(r["depth_deg"] - 13.0) < 1.5 for r in ends), (hold_one, mount, ends)

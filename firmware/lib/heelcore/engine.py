@@ -61,7 +61,7 @@ from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
 from heelcore.imath import vangle, vcross, vunit, zeros
-from heelcore.reps import E_DN, E_LPK, E_LTOP, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
+from heelcore.reps import E_DN, E_LPK, E_LTOP, E_LVN, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
 # indices of the signal state (heelcore.fusion's private constants, which
@@ -675,8 +675,16 @@ class Engine(Fusion):
             return False
         # Two reps already held quiet 8 s on this frame confirm it: a long
         # rest it does not read as heel down is then on the toes or between
-        # sets (docs/DOMAIN.md section 7(b): rests of 20-120 s), not a hold read the wrong way
-        if self._ex.quiet_reps >= 2:
+        # sets (docs/DOMAIN.md section 7(b): rests of 20-120 s, up on the
+        # toes 3 s to all of it), not a hold read the wrong way. So do three
+        # reps that began at level and came back to rest there (unheld
+        # reps: no-hold is 0-1.5 s): a frame read the wrong way round makes
+        # none of those (its reps start from the true hold, 8-40 deg down,
+        # and end going on past level into the next), but a rise onto the
+        # toes from level and back reads as one, and a person does that
+        # before the first drop and in a rest
+        ex = self._ex
+        if ex.quiet_reps >= 2 or ex.e[E_LVN] >= 3:
             h[2] = 0
             return False
         # the run's mean direction, back within the band of it

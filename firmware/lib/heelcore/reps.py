@@ -91,7 +91,12 @@ _E_RTH2 = const(331)
 # past its end for the sign decision (heelcore.engine, Engine._down)
 E_LPK = const(332)
 E_LTOP = const(333)
-E_SIZE = const(334)  # E_DN + NK + 6
+# reps that began at level and came back to rest there (Reps._step_top;
+# they confirm the frame: heelcore.engine, Engine._long_hold), and 1 while
+# the last rep, begun at level, waits for its rest back at level
+E_LVN = const(334)
+_E_LVP = const(335)
+E_SIZE = const(336)  # E_DN + NK + 8
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -537,6 +542,9 @@ class Reps:
                 self._top_th0 = th
             elif ticks_diff(t, self._top_since) >= (1500 if raised and th > self.top_ref > -_WALK_UDEG else 500):
                 self.top_ref = th if th < 0 else 0
+                if e[_E_LVP] and not raised:
+                    e[_E_LVP] = 0
+                    e[E_LVN] += 1
         else:
             self._top_since = None
         self._moved_level(t, th, band)
@@ -786,6 +794,7 @@ class Reps:
 
     def _start_rep(self, t, onset):
         e = self.e
+        e[_E_LVP] = 0
         self._top_seen(t)
         p = self._pre_t  # a roll-out seen at the top (tick), or None
         px = self._pre_x
@@ -1827,6 +1836,7 @@ class Reps:
         self.depth_sum += depth
         e[E_LPK] = e[E_PEAK]
         e[E_LTOP] = self.top_ref
+        e[_E_LVP] = 1 if self.top_ref > -eng.k_top_band else 0
         self._t_last_end = r_end
         self.last_start = start
         self._to_top(t)
