@@ -662,11 +662,16 @@ class Reps:
         if th < 0:
             lt = None
         if lt is not None and th < self.eng.k_min_depth:
-            if lt == -1:
+            d = th - self._lvl_avg
+            if lt == -1 or d > band or d < -band:
+                # (at rest: within the top band of where it rests all
+                # along; the slow start of the next drop, 1.3-3 deg/s over
+                # its first seconds, or a weight shift's dip, 1-5 deg, is
+                # none, and its average passes the band in a few seconds)
                 lt = t
                 self._lvl_avg = th
             else:
-                self._lvl_avg += (th - self._lvl_avg) >> 4
+                self._lvl_avg += d >> 4
                 if ticks_diff(t, lt) >= 5000 and self._lvl_avg > band:
                     self.top_ref = self._lvl_avg
         elif lt is not None:
