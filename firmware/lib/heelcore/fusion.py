@@ -1239,9 +1239,32 @@ class Fusion:
                 self._ax_bad = True
             if tilt > self._ax_peak:
                 self._ax_peak = tilt
-        # the last upward crossings of whole degrees of tilt (the first
-        # rep's tempo fit, at tick resolution)
-        k = tilt // _UDEG
+        # the upward crossings of whole degrees of tilt (the first rep's
+        # tempo fit, at tick resolution): at level the last ones, in the
+        # excursion the first (a drop's rebounds, bounces at 1-3 Hz of up
+        # to 10 deg, docs/DOMAIN.md section 7(b), cross its lower degrees
+        # again for seconds: the last crossings made a 0.3 s drop read as
+        # one of 2-6 s, no longer too fast), as the rep machine keeps them
+        # (after a frame dropped mid-drop, from where the foot is)
+        k = tilt
+        if self._ax_on:
+            # in the excursion, the gyro's tilt since level where it is
+            # ahead (the heel's own acceleration in a fast drop and its
+            # rebounds, 0.24-0.48 g, docs/DOMAIN.md section 5, holds the
+            # accelerometer's back): 2**-10 rad, keeping the products small
+            kr = self._kr
+            rx = (s[_RX] * kr >> 12) >> 4
+            ry = (s[_RY] * kr >> 12) >> 4
+            rz = (s[_RZ] * kr >> 12) >> 4
+            u = self._u
+            ru = (rx * u[0] + ry * u[1] + rz * u[2]) >> 14
+            rx -= ru * u[0] >> 14
+            ry -= ru * u[1] >> 14
+            rz -= ru * u[2] >> 14
+            g = isqrt(rx * rx + ry * ry + rz * rz) * 55953  # udeg
+            if g > k:
+                k = g
+        k //= _UDEG
         if k > 63:
             k = 63
         tc = self._ax_tc
@@ -1249,7 +1272,8 @@ class Fusion:
         while j <= k:
             tc[j] = t
             j += 1
-        self._ax_k = k
+        if k > self._ax_k or not self._ax_on or self._ax_k == 63:
+            self._ax_k = k
         prev = self._ax_prev
         self._ax_prev = tilt
         if not self._ax_on or self._ax_bad or tilt < self.k_axis_min:
