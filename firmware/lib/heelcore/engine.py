@@ -60,7 +60,7 @@ except ImportError:  # CPython: the same code, interpreted
 from heelcore.config import Config
 from heelcore.events import c2, ms_s, rdiv, udeg_c
 from heelcore.fusion import M_AXIS, M_CAL, M_RUN, Fusion
-from heelcore.imath import isqrt, vangle, vcross, vunit, zeros
+from heelcore.imath import vangle, vcross, vunit, zeros
 from heelcore.reps import E_DN, E_LPK, E_LTOP, E_PEAK, E_PREVK, E_SIGN, E_SIZE, E_STATE, E_UP, FLAGS, NK, OFF, S_DESC, S_HOLD, S_TOP, Reps
 from heelcore.ticks import ticks_diff
 
@@ -90,8 +90,6 @@ PHASES = ("calibrating", "learning", "top", "descent", "hold", "rise")
 _UDEG = const(1000000)
 _DEPTHS = const(256)  # depths kept per side for the summary's median
 _BASELINE_REPS = const(3)
-_SWAY_N = const(300)  # hold ticks (30 s) of sway that show the foot's axes (Engine._sway_axes)
-_SWAY_SIN = const(857)  # a pitch axis within 3 deg of theirs stays (16384 sin 3 deg)
 # Prior pitch-roll coupling before the person's own is fitted: 0, because the
 # axis learned on the first drop already contains that drop's coupled roll
 # (docs/DOMAIN.md section 7(b): normal coupling phi = -0.26 theta).
@@ -194,9 +192,6 @@ class Engine(Fusion):
         self._bl_sums = {"left": [0, 0, 0, 0, 0, 0], "right": [0, 0, 0, 0, 0, 0]}
         self.k1024 = {"left": _PRIOR_K1024, "right": _PRIOR_K1024}
         self.c_md = {"left": 0, "right": 0}
-        # the sway in holds (Engine._sway_axes): pitch and roll means and
-        # their covariance (0.1 deg, x16), hold ticks, the axis they were read on
-        self._swc = zeros("i", 10)
         # per-side totals (a long session must not grow the heap rep by rep):
         # reps, hold ms, bounces, then the five flag counts; depths in 0.01 deg
         # for the median, the last _DEPTHS reps per side
@@ -570,9 +565,7 @@ class Engine(Fusion):
             if ex.rep != r[0]:
                 r[0] = ex.rep
                 r[1] += 1
-            if self._swc[5]:
-                pass
-            elif ex.held is not None or ex.reps_done < 2:
+            if ex.held is not None or ex.reps_done < 2:
                 self._axis_from_rest(va, far, 3)
             elif far and r[1] <= 2:
                 self._axis_from_rest(va, far, 20)
@@ -683,7 +676,7 @@ class Engine(Fusion):
         # Two reps already held quiet 8 s on this frame confirm it: a long
         # rest it does not read as heel down is then on the toes or between
         # sets (docs/DOMAIN.md section 7(b): rests of 20-120 s), not a hold read the wrong way
-        if self._ex.quiet_reps >= 2 or self._swc[5]:
+        if self._ex.quiet_reps >= 2:
             h[2] = 0
             return False
         # the run's mean direction, back within the band of it
@@ -895,8 +888,6 @@ class Engine(Fusion):
                 # machine cancels it on jolt 2)
                 self._walked = True
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
-        if not s[_PEND]:
-            self._sway_axes(t, th, ph, jolt)
         if self._ex.e[E_STATE] != S_HOLD and self._exb[E_STATE] != S_HOLD:
             self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold, either sign's)
         if self._sw and self._after_switch(t, jolt):
@@ -904,131 +895,6 @@ class Engine(Fusion):
         if s[_PEND]:
             self._ex2.tick(t, th, thf, wf, wl, jolt, ph, ps)
             self._pending(t, jolt, th, ph, wf)
-
-    def _sway_axes(self, t, th, ph, jolt):
-        # Bytecode, once a tick once the sign is known. The axis a drop
-        # teaches is the one it turned about: the foot's pitch axis with the
-        # person's coupled roll in it (docs/DOMAIN.md section 7(b): phi =
-        # -k theta, k ~ N(0.26, 0.1), times a shoe mount's roll gain up to
-        # 2: up to ~40 deg toward the forward axis). Read on that axis, the
-        # roll a hold sways (2-3 deg unsupported, corrective 3-5 deg steps,
-        # times the gain) turns the "pitch" by up to half as much: 6-12 deg
-        # rebounds in a quiet hold. In a hold the foot sways about its own
-        # two axes, and unequally (docs/DOMAIN.md section 7(b): roll sway
-        # 0.5-2 deg supported, 2-3 unsupported with corrective roll steps,
-        # pitch 0.3-1 and 1-2 deg; the shoe's gain on the roll alone): the
-        # principal axes of the hold's pitch and roll sway are the foot's.
-        # After 30 s of holds whose sway is clearly unequal along them
-        # (eigenvalues 2:1 or more), the pitch axis is turned at the top
-        # about the vertical to the principal axis within 45 deg of it.
-        c = self._swc
-        pp = self._p
-        if c[7] != pp[0] or c[8] != pp[1] or c[9] != pp[2]:
-            for i in range(7):
-                c[i] = 0
-            c[7] = pp[0]
-            c[8] = pp[1]
-            c[9] = pp[2]
-        st = self._ex.e[E_STATE]
-        if st == S_HOLD and not jolt:
-            a = th // 100000
-            b = ph // 100000
-            if c[6] >= 0:
-                c[0] = a << 4
-                c[1] = b << 4
-                c[6] = -c[6] - 1  # in a hold (negative: its count, less one)
-            c[0] += ((a << 4) - c[0]) >> 4  # 1.6 s means: creep and the tail of the descent out
-            c[1] += ((b << 4) - c[1]) >> 4
-            da = a - (c[0] >> 4)
-            db = b - (c[1] >> 4)
-            if da > 100:
-                da = 100
-            elif da < -100:
-                da = -100
-            if db > 100:
-                db = 100
-            elif db < -100:
-                db = -100
-            c[2] += ((da * da << 4) - c[2]) >> 8
-            c[3] += ((da * db << 4) - c[3]) >> 8
-            c[4] += ((db * db << 4) - c[4]) >> 8
-            c[6] -= 1
-            return
-        if c[6] < 0:
-            c[6] = -c[6] - 1
-        if st != S_TOP or c[6] < _SWAY_N or c[5]:
-            return
-        a = c[2] >> 4
-        b = c[3] >> 4
-        d = c[4] >> 4
-        tr = a + d
-        q = (a - d) * (a - d) + 4 * b * b
-        r = isqrt(q)
-        if tr <= 0 or 2 * r < tr:
-            return  # no clear principal axis (eigenvalues under 3:1)
-        # the major axis (x along the pitch, y along the roll): of
-        # (b, l - a) and (l - d, b) (l the larger eigenvalue), the longer
-        x = 2 * b
-        y = d - a + r
-        x2 = a - d + r
-        if x2 * x2 + x * x > x * x + y * y:
-            y = x
-            x = x2
-        if (y if y > 0 else -y) > (x if x > 0 else -x):
-            x2 = x  # the roll's: the pitch's is across it
-            x = y
-            y = -x2
-        if x < 0:
-            x = -x
-            y = -y
-        for i in range(7):
-            c[i] = 0
-        n = isqrt((x >> 1) * (x >> 1) + (y >> 1) * (y >> 1))
-        if n <= 0:
-            return
-        cm = (x >> 1) * 16384 // n  # cos, sin of the turn (Q14)
-        sm = (y >> 1) * 16384 // n
-        if -_SWAY_SIN < sm < _SWAY_SIN:
-            return
-        # the coupling the turn leaves in the roll: the heel everts as it
-        # sinks (docs/DOMAIN.md section 7(b): phi = -k theta, k ~ N(0.26,
-        # 0.1), times a shoe mount's gain of 0.5-2): a turn that would read
-        # the drops as inverting, or rolling past 1.2 deg per deg, is sway
-        # read wrong
-        side = self.side
-        kr = self.rsign * self.k1024[side]
-        den = (cm * 1024 + sm * kr) >> 10
-        if den <= 0:
-            return
-        kn = self.rsign * rdiv(cm * kr - sm * 1024, den)
-        if kn >= 0 or kn < -1229:
-            return
-        # p' = cos p - sin f (the roll is about -f): pitch' = cos pitch +
-        # sin roll, roll' = cos roll - sin pitch
-        f = self._f
-        vb = self._vb
-        for i in range(3):
-            vb[i] = (cm * pp[i] - sm * f[i]) >> 14
-        if not vunit(vb):
-            return
-        self.set_frame(vb, 1)
-        s = self._s
-        s[_RESTART] |= 1
-        self._correct(0, 0, 0)
-        # the hold's sway placed the axes: a hold at rest, tilted along the
-        # coupled roll (up to ~45 deg off forward), teaches no frame after
-        # this (_long_hold, _axis_from_rest) until one is learned anew
-        c[5] = 1
-        c[7] = pp[0]
-        c[8] = pp[1]
-        c[9] = pp[2]
-        # the person's coupling is fitted again in the turned frame (its
-        # fit so far was of the old one's)
-        B = self._bl_sums[side]
-        for i in range(6):
-            B[i] = 0
-        self.k1024[side] = _PRIOR_K1024
-        self.c_md[side] = 0
 
     def _pending(self, t, jolt, th, ph, wf):
         # Bytecode, once a tick while the sign is pending (as machine code
