@@ -107,45 +107,6 @@ def test_a_foot_planted_fast_before_the_still_start_is_no_gyro_bias():
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 10, session 26 (rollout): the commonest roll-out false alarm where the heel never rolled out (13 of "
-    "the 50 roll-out FPs on tuning, check, fresh4, fresh5: truth's extra roll 0-3.6 deg, the engine's 15-25 deg; "
-    "6 of them in rep 1) is a frame an excursion other than the drop taught (a weight shift or sway at 8 deg of "
-    "tilt under a misaligned or shoe mount, not back at level before the drop): the drop's pitch reads partly "
-    "as roll until a rest at the bottom turns the frame (Engine._axis_from_rest), and the roll-out cued before "
-    "stays on the rep (_long_hold's turn calls Reps.reframed(), _axis_from_rest does not). Tried, each a call of "
-    "reframed() after _axis_from_rest turned the frame under a rep: always (clears 8 of the 13 in spot checks, "
-    "but fails three tests/shared roll-out cases, a real roll-out in rep 2's early hold absorbed by the turn); "
-    "only where the hold's roll 'came with its descent' (far): tuning roll-out .690 -> .667 (FP 12 -> 9, TP "
-    "30 -> 27: tuning_019, _054, _078 lose real roll-outs); only for the first rep on a frame (passes this "
-    "case): tuning .690 -> .683 (FP 12 -> 9, TP 30 -> 28: tuning_019, _078, rep 1's real roll-out at the bottom "
-    "absorbed by the turn). A rest alone cannot tell a frame error from a roll-out present since the arrival; "
-    "_ph_in, the roll 'at the arrival', is taken where the hold was entered (after a quick roll-out), is not "
-    "mirrored when the sign decision flips the frame (Engine._resolve), and while the sign is pending the other "
-    "hypothesis' 'hold' freezes it early (this case: 1.8 deg against 22 in the hold): not merged"))
-def test_a_first_rep_read_through_a_frame_a_weight_shift_taught_is_no_roll_out():
-    # left foot: a weight shift before the first drop (7.5 deg of pitch, 4
-    # deg of eversion, out over 1.5 s) teaches the axis at 8 deg of tilt,
-    # 27 deg off the pitch axis, and the foot goes into the drop from there
-    # (the shift's roll going back as it sinks). Three reps to 38 deg held
-    # 10 s, no roll at all. Measured (9243c39): rep 1 cued roll-out at 8.8 s
-    # (17.95 deg; max_roll 22.1, depth 35.3), the rest at its bottom turns
-    # the frame at 11.4 s, reps 2-3 read 0.8 deg of roll, rep 1 stays flagged
-    segs, end = minisim.rep_script(reps=3, depth=38.0, hold=10.0, still=6.5)
-
-    def shift(t):
-        if t < 4.0 or t > 9.0:
-            return 0.0, 0.0
-        s = minisim._mj(min(1.0, (t - 4.0) / 1.5)) if t < 6.5 else 1 - minisim._mj((t - 6.5) / 2.5)
-        return 7.5 * s, -4.0 * s
-    eng, evs = E.run(minisim.generate(segs, end, sway=(0.5, 1.0), radius=0.17, extra=shift))
-    ends = E._reps(evs)
-    assert len(ends) == 3, ends
-    assert [r["roll_out"] for r in ends] == [False, False, False], ends
-    for r in ends:
-        assert abs(r["depth_deg"] - 38.0) < 3.5, r
-
-
-@pytest.mark.xfail(strict=True, reason=(
     "issue 10, session 27 (bounce): a rebound that takes 400-560 ms to its top (1-1.25 Hz, inside the 1-3 Hz "
     "of docs/DOMAIN.md section 7(b)) counts only within 3 s of the heel entering the bottom zone (_E_HOLDT); "
     "a slow descent (2-6 s) enters it 2-4 s before it arrives, so severe bounces at the arrival are refused "

@@ -785,6 +785,11 @@ class Engine(Fusion):
         if amin * _UDEG < a < (60 if far else 40) * _UDEG:
             self.set_frame(vc, 1)
             self._s[_RESTART] |= 1  # the angles, from the accelerometer in the new frame
+            # (the roll a rep under way brought with its descent was read in
+            # the old frame: Reps._roll_rules)
+            self._ex.desc_judge()
+            if self._ex2 is not None:
+                self._ex2.desc_judge()
 
     def learn_axis(self, t, p, tilt):
         # the first clear excursion: the axis is p, which way is down is

@@ -96,7 +96,19 @@ E_LTOP = const(333)
 # the last rep, begun at level, waits for its rest back at level
 E_LVN = const(334)
 _E_LVP = const(335)
-E_SIZE = const(336)  # E_DN + NK + 8
+# the pitch and roll (udeg, mdeg) at the descent's deepest tick while the
+# heel still sank at the descent's pace (Reps._roll_rules): the roll that
+# came with the descent, before the person's coupling is known
+E_DTH = const(336)
+E_DRO = const(337)
+# the limit rules' hits in the descent before the coupling is known: the
+# least pitch (udeg) and the most roll (mdeg) they had; _HDEF in E_HTH: a
+# hit no descent's roll explains (the quick roll, or past the descent)
+_E_HTH = const(338)
+_E_HRO = const(339)
+E_SIZE = const(340)  # E_DN + NK + 12
+_HNONE = const(-536870912)  # -(1 << 29): none
+_HDEF = const(-536870911)
 
 _UDEG = const(1000000)
 _WALK_UDEG = const(30000000)  # heel this far above level: a walking push-off (raised tops are <= 25)
@@ -625,6 +637,43 @@ class Reps:
         if ro > self._max_roll:
             self._max_roll = ro
         extra = ro - (eng.k1024[side] * (th // 1000) >> 10) - eng.c_md[side]
+        # Before the person's coupling is known (3 clean reps on the side),
+        # the limit rules judge the roll beyond the one the descent brought:
+        # a roll-out comes at the bottom or in the rise (docs/DOMAIN.md
+        # section 7(b)), while a roll that grew with the pitch as the heel
+        # sank is the person's coupling (times a shoe mount's 0.5-2), or
+        # the pitch read through a frame the first excursion taught off
+        # the foot's axis (up to 40 deg: Engine._axis_from_rest), which
+        # the coupling prior (none) cannot take out. That roll, per degree
+        # of pitch, at the deepest tick of the descent while the heel still
+        # sank faster than the hold rate (E_DTH, E_DRO; in a hold too, once
+        # past the hold band below where the descent settled: a weight
+        # shift before the first drop reads as its descent, the drop as a
+        # dip in its hold; sway, creep and a roll-out's leak into the pitch
+        # stay within it), is this rep's coupling (at most 1: 45 deg), when an
+        # inversion: the heel everts at depth (phi = -k theta), so an
+        # inversion that came with the pitch is the frame's or a shoe's (an
+        # eversion's, the drop-learned axis mostly takes in). In the descent
+        # that coupling is not known yet: the rules judge as before (the cue
+        # comes as the roll does), and a hit there (its least pitch and most
+        # roll, _E_HTH, _E_HRO) is judged against the descent's coupling
+        # once it is (desc_judge: at the rep's end, or when the frame turns
+        # under the rep). The fast-roll rule is left as it was: a quick roll
+        # is no descent's (a hit by it is final, _HDEF)
+        lx = extra
+        rabs = ro
+        prov = False
+        if eng._bl_sums[side][5] < 3:
+            st = e[E_STATE]
+            if th > e[E_DTH] and self._wl > eng.k_hold_rate and (
+                    st == S_DESC or st == S_HOLD and th > self._speak + eng.k_band):
+                e[E_DTH] = th
+                e[E_DRO] = ro
+            prov = st == S_DESC
+            c = self.desc_roll(th)
+            if not prov and c > 0:
+                lx = extra - c
+                rabs = ro - c
         dt = ticks_diff(t, self._roll_t)
         p1 = self._roll_prev
         lo = e[_E_RO2]
@@ -641,14 +690,54 @@ class Reps:
         e[_E_RTH1] = th
         self._roll_prev = extra
         self._roll_t = t
-        if extra > eng.k_roll_lim or ro > self._k_roll_abs:
+        if hit or not prov:
+            prov = False  # (a quick roll is no descent's)
+        if lx > eng.k_roll_lim or rabs > self._k_roll_abs:
             if self._roll_since is None:
                 self._roll_since = t
             elif ticks_diff(t, self._roll_since) >= eng.k_roll_ms:
                 hit = True
+                if prov and e[_E_HTH] != _HDEF:
+                    if th < e[_E_HTH]:
+                        e[_E_HTH] = th
+                    if ro > e[_E_HRO]:
+                        e[_E_HRO] = ro
         else:
             self._roll_since = None
+        if hit and not prov:
+            e[_E_HTH] = _HDEF
         return extra if hit else None
+
+    def desc_judge(self):
+        """A roll-out hit in the descent, before the person's coupling was
+        known, that the roll the descent brought explains (_roll_rules) was
+        the pitch read as roll: no roll-out (cued as it came). At the rep's
+        end, or when the frame turns under the rep (Engine._axis_from_rest:
+        judged in the frame the hits were read in; the descent's roll is
+        then taken afresh)."""
+        e = self.e
+        eng = self.eng
+        if self._roll_out and e[_E_HTH] != _HDEF and e[_E_HRO] != _HNONE and eng._bl_sums[eng.side][5] < 3:
+            x = e[_E_HRO] - self.desc_roll(e[_E_HTH])
+            if x <= eng.k_roll_lim and x <= self._k_roll_abs:
+                self._roll_out = False
+        e[E_DTH] = 0
+        e[E_DRO] = 0
+        self._roll_since = None  # (this tick's angles are still the old frame's)
+        if e[_E_HTH] != _HDEF:
+            e[_E_HTH] = 1 << 29
+            e[_E_HRO] = _HNONE
+
+    def desc_roll(self, th):
+        # the roll (mdeg) the descent's coupling gives at pitch th (udeg):
+        # E_DRO per E_DTH, an inversion only (_roll_rules), else 0
+        e = self.e
+        d = e[E_DTH] // 1000
+        c = e[E_DRO]
+        if d < self.eng.k_min_depth // 1000 or c <= 0:
+            return 0
+        c = 1024 if c >= d else (c << 10) // d  # Q10
+        return c * (th // 1000) >> 10
 
     # Bytecode, not native: once a tick at the top (machine code would take
     # the Pico's heap, docs/DESIGN.md, RAM)
@@ -747,6 +836,10 @@ class Reps:
         self._max_roll = -(1 << 29)
         self._roll_prev = 1 << 29  # (none yet: the rep's first tick is no step from 0)
         self.e[_E_RO2] = 1 << 29
+        self.e[E_DTH] = 0  # (no descent's roll yet)
+        self.e[E_DRO] = 0
+        self.e[_E_HTH] = 1 << 29
+        self.e[_E_HRO] = _HNONE
         self._roll_t = t
         self._twisted = False
         self._yi = 0
@@ -863,6 +956,10 @@ class Reps:
         self._max_roll = -(1 << 29)
         self._roll_prev = 1 << 29  # (no fast roll on the next tick's step from the old frame)
         self.e[_E_RO2] = 1 << 29
+        self.e[E_DTH] = 0  # (the descent's roll was read in the old frame)
+        self.e[E_DRO] = 0
+        self.e[_E_HTH] = 1 << 29
+        self.e[_E_HRO] = _HNONE
         bl = self._bl
         for i in range(6):
             bl[i] = 0
@@ -1825,6 +1922,7 @@ class Reps:
         snap = self._snap or r_mean > eng.k_snap_mean or self._peak_up > eng.k_snap_peak
         if snap and not self._snap:
             self.out("snap_up", t, speed_dps=c2(rdiv(min(max(r_mean, self._peak_up), vmax), 10)))
+        self.desc_judge()
         ev = {
             "start_ms": start, "end_ms": r_end, "depth_deg": udeg_c(depth), "hold_s": ms_s(h_ms),
             "descent_s": ms_s(d_ms), "rise_s": ms_s(r_ms), "descent_speed_dps": c2(rdiv(d_speed, 10)),
