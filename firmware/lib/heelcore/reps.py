@@ -1352,6 +1352,8 @@ class Reps:
                 self.cancel("too shallow")
                 return
             self._t_dend = self._desc_end(t, e[_E_BMAX])
+            if ticks_diff(self._t_dend, t) > 0:
+                self._t_dend = t  # (a fit never ends the descent after now, as in _enter_hold)
             self._t_hs = self._hold_start(self._t_dend)
             self._enter_rise(t)
             return
