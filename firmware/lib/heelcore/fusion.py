@@ -134,7 +134,7 @@ _BIAS_MAX = const(3000)  # counts (45 deg/s at 65.5 LSB/(deg/s))
 _DIS_MS = const(300)  # disagreement this long re-anchors the angles
 _DIS_UDEG = const(15000000)  # gyro and accelerometer this far apart, the accelerometer trusted
 _RESTRAP_TILT = const(8000000)  # a re-strap moves the level up to 5.7 deg (4 deg about each axis), + sway
-_RESTRAP_TH = const(4000000)  # ... and its pitch by up to 4 deg (a raised top is >= 5 deg up)
+_RESTRAP_TH = const(1000000)  # ... but a toe stand (5-25 deg up) sinks to 1 deg above level (4 deg as the calf tires)
 
 
 class Fusion:
@@ -1486,9 +1486,10 @@ class Fusion:
             # deg from it). After the sensor was turned over (past any heel
             # drop for 0.3 s: lifted, the strap redone), the strap may sit a
             # few degrees from where it was (up to 4 deg about each axis:
-            # the level up to 5.7 deg away): within 8 deg, but no higher
-            # than such a re-strap's own pitch (4 deg; a raised top is >= 5
-            # deg above level, docs/DOMAIN.md)
+            # the level up to 5.7 deg away): within 8 deg, but no more than
+            # 1 deg above the old level (a toe stand, the raised-top range
+            # of 5-25 deg, sinks by up to 4 deg as the calf tires; a
+            # re-strap that tilts the heel up more is missed, as before)
             self._take_level(t, out, va)
             return
         self.rest_run(t, va, tilt)
