@@ -224,7 +224,7 @@ class Engine(Fusion):
         self.ps_ring = zeros("i", 32)
         self._jolt_t = None  # the last tick that saw walking or stepping
         self._over = 0  # ticks in a row the sensor was turned past any heel drop
-        self._walked = False  # walked or stepped since the level was taken
+        self._walked = 0  # walked or stepped (1; 2: the sensor turned over) since the level was taken
         self._done = [0, 0]
         self._ref = [0, 0]  # the rep whose rests last judged the axis, and how many reps did
         self._ph_in = 0
@@ -884,6 +884,7 @@ class Engine(Fusion):
             self._over += 1
             if self._over >= 3:
                 self.jolt = 2
+                self._walked = 2  # turned over: the strap may have been redone
         else:
             self._over = 0
         # and pitched past max_pitch_deg (70) either way, even for a moment: no heel
@@ -899,7 +900,8 @@ class Engine(Fusion):
                 # walking or stepping (a heel strike, turning faster than
                 # any heel drop): the rep under way is none (the rep
                 # machine cancels it on jolt 2)
-                self._walked = True
+                if not self._walked:
+                    self._walked = 1
         self._ex.tick(t, th, thf, wf, wl, jolt, ph, ps)
         if self._ex.e[E_STATE] != S_HOLD and self._exb[E_STATE] != S_HOLD:
             self._ph_in = ph  # the roll as the heel arrived (the last tick before a hold, either sign's)

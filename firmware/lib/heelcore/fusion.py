@@ -133,6 +133,8 @@ _PH_MAX = const(90000000)
 _BIAS_MAX = const(3000)  # counts (45 deg/s at 65.5 LSB/(deg/s))
 _DIS_MS = const(300)  # disagreement this long re-anchors the angles
 _DIS_UDEG = const(15000000)  # gyro and accelerometer this far apart, the accelerometer trusted
+_RESTRAP_TILT = const(8000000)  # a re-strap moves the level up to 5.7 deg (4 deg about each axis), + sway
+_RESTRAP_TH = const(1000000)  # ... but a toe stand (5-25 deg up) sinks to 1 deg above level (4 deg as the calf tires)
 
 
 class Fusion:
@@ -153,7 +155,7 @@ class Fusion:
     calibrated: bool
     t_ms: int
     jolt: int
-    _walked: bool
+    _walked: int
     _sw: int
     sway_mdps: int
     _exa: array.array
@@ -1498,13 +1500,20 @@ class Fusion:
             else:
                 self.axis_rest(t, va, tilt)
             return
-        if self._walked and tilt < 4 * _UDEG and out[8] < 430:
+        if self._walked and out[8] < 430 and (tilt < 4 * _UDEG or self._walked == 2 and tilt < _RESTRAP_TILT
+                                               and s[_TH] > -_RESTRAP_TH):
             # the first still spell at level after walking or stepping (back
             # on the step after a rest on the floor, or after a side switch
             # calibrated on the floor): the level and the bias are taken
             # again, and said so; the axis is kept (the same heel, the same
             # strap: a slip moves the level by 1-5 deg, a raised top is >= 5
-            # deg from it)
+            # deg from it). After the sensor was turned over (past any heel
+            # drop for 0.3 s: lifted, the strap redone), the strap may sit a
+            # few degrees from where it was (up to 4 deg about each axis:
+            # the level up to 5.7 deg away): within 8 deg, but no more than
+            # 1 deg above the old level (a toe stand, the raised-top range
+            # of 5-25 deg, sinks by up to 4 deg as the calf tires; a
+            # re-strap that tilts the heel up more is missed, as before)
             self._take_level(t, out, va)
             return
         self.rest_run(t, va, tilt)

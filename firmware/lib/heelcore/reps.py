@@ -121,6 +121,7 @@ _BHOLD_MS = const(5000)  # and, in a hold, this soon after it began
 _QUIET_REP_MS = const(8000)  # a hold quiet this long (a top dwell is 0.5-3 s) confirms the frame
 _RISE_HOLD_MS = const(2000)  # a "rise" at rest this long, still deep, was a dip in the hold
 _BLIM_MAX = const(6000000)  # the sway-judged bounce threshold at most (6 deg on the 4 Hz view)
+_RESTRAP_UDEG = const(4000000)  # a re-strap moves the level's pitch by up to 4 deg (heelcore.fusion)
 _SINK_UDEG = const(1500000)  # deeper than this since the heel turned slow: still sinking
 _REFIT_MS = const(8000)  # a hold shorter than this is checked for a descent that went on in it
 _BOT_N = const(80)  # a bottom shorter than this many ticks (8 s) is judged on its mean level
@@ -1938,6 +1939,13 @@ class Reps:
                       None if (self._roll_out or self._twisted) else self._bl)
         self.out("rep_end", t, **ev)
         self.reps_done += 1
+        if eng._walked == 2 and depth > eng.k_min_depth + _RESTRAP_UDEG:
+            # a rep counted since the sensor was turned over, deeper than a
+            # re-strap's own pitch (up to 4 deg) takes a shallow drop: it
+            # was measured from the level as it stands, which a still spell
+            # 4-8 deg from it no longer re-takes (a partial's hold, a hang;
+            # heelcore.fusion _rest_done)
+            eng._walked = 1
         self.depth_sum += depth
         e[E_LPK] = e[E_PEAK]
         e[E_LTOP] = self.top_ref
