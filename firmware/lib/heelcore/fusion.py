@@ -1253,17 +1253,21 @@ class Fusion:
             # in the excursion, the gyro's tilt since level where it is
             # ahead (the heel's own acceleration in a fast drop and its
             # rebounds, 0.24-0.48 g, docs/DOMAIN.md section 5, holds the
-            # accelerometer's back): 2**-10 rad, keeping the products small
+            # accelerometer's back). The gyro's rotation since level
+            # (radians * 2**14, then in units of 2**-10 rad: keeps the
+            # products small), its part about the vertical (ru) taken out
+            # (p, length nr): also what the axis is learned from below
             kr = self._kr
             rx = (s[_RX] * kr >> 12) >> 4
             ry = (s[_RY] * kr >> 12) >> 4
             rz = (s[_RZ] * kr >> 12) >> 4
             u = self._u
             ru = (rx * u[0] + ry * u[1] + rz * u[2]) >> 14
-            rx -= ru * u[0] >> 14
-            ry -= ru * u[1] >> 14
-            rz -= ru * u[2] >> 14
-            g = isqrt(rx * rx + ry * ry + rz * rz) * 55953  # udeg
+            px = rx - (ru * u[0] >> 14)
+            py = ry - (ru * u[1] >> 14)
+            pz = rz - (ru * u[2] >> 14)
+            nr = isqrt(px * px + py * py + pz * pz)
+            g = nr * 55953  # udeg
             if g > k:
                 k = g
         k //= _UDEG
@@ -1288,24 +1292,12 @@ class Fusion:
         d = tilt - prev
         if tilt > self._ax_peak - _UDEG and (d > 300000 or d < -300000):
             return
-        # the gyro's rotation since level (radians * 2**14) against the
-        # accelerometer's (-(a0 x a1))
-        kr = self._kr
-        rx = s[_RX] * kr >> 12
-        ry = s[_RY] * kr >> 12
-        rz = s[_RZ] * kr >> 12
+        # the gyro's rotation since level (p above) against the
+        # accelerometer's (-(a0 x a1)), in units of 2**-10 rad
         ref = self._ax_ref
-        cx = (ref[2] * va[1] - ref[1] * va[2]) >> 14
-        cy = (ref[0] * va[2] - ref[2] * va[0]) >> 14
-        cz = (ref[1] * va[0] - ref[0] * va[1]) >> 14
-        # compare in units of 2**-10 rad (keeps the products small)
-        rx >>= 4
-        ry >>= 4
-        rz >>= 4
-        cx >>= 4
-        cy >>= 4
-        cz >>= 4
-        u = self._u
+        cx = ((ref[2] * va[1] - ref[1] * va[2]) >> 14) >> 4
+        cy = ((ref[0] * va[2] - ref[2] * va[0]) >> 14) >> 4
+        cz = ((ref[1] * va[0] - ref[0] * va[1]) >> 14) >> 4
         if self._ax_accel:
             # the rotation from level the accelerometer sees (u x a): the
             # excursion began while a wrong axis was tried
@@ -1314,11 +1306,6 @@ class Fusion:
             if vunit(vb):
                 self.learn_axis(t, vb, tilt)
             return
-        ru = (rx * u[0] + ry * u[1] + rz * u[2]) >> 14
-        px = rx - (ru * u[0] >> 14)
-        py = ry - (ru * u[1] >> 14)
-        pz = rz - (ru * u[2] >> 14)
-        nr = isqrt(px * px + py * py + pz * pz)
         nc = isqrt(cx * cx + cy * cy + cz * cz)
         vb = self._vb
         vb[0] = px

@@ -833,14 +833,7 @@ class Reps:
         self._roll_out = False
         self._pre_t = None  # a roll-out seen at the top before this rep's start (tick)
         self._pre_x = 0
-        self._roll_since = None
-        self._max_roll = -(1 << 29)
-        self._roll_prev = 1 << 29  # (none yet: the rep's first tick is no step from 0)
-        self.e[_E_RO2] = 1 << 29
-        self.e[E_DTH] = 0  # (no descent's roll yet)
-        self.e[E_DRO] = 0
-        self.e[_E_HTH] = 1 << 29
-        self.e[_E_HRO] = _HNONE
+        self._roll_fresh()
         self._roll_t = t
         self._twisted = False
         self._yi = 0
@@ -953,17 +946,25 @@ class Reps:
         is judged afresh from here, and a roll-out already cued no longer
         flags the rep."""
         self._roll_out = False
-        self._roll_since = None
-        self._max_roll = -(1 << 29)
-        self._roll_prev = 1 << 29  # (no fast roll on the next tick's step from the old frame)
-        self.e[_E_RO2] = 1 << 29
-        self.e[E_DTH] = 0  # (the descent's roll was read in the old frame)
-        self.e[E_DRO] = 0
-        self.e[_E_HTH] = 1 << 29
-        self.e[_E_HRO] = _HNONE
+        self._roll_fresh()
         bl = self._bl
         for i in range(6):
             bl[i] = 0
+
+    def _roll_fresh(self):
+        # the roll rules start afresh (a rep's start; a frame turned under
+        # the rep: what was read so far was the old frame's): no roll run,
+        # no largest roll, no fast step from the last tick, no descent's
+        # roll and no hit in the descent yet
+        e = self.e
+        self._roll_since = None
+        self._max_roll = -(1 << 29)
+        self._roll_prev = 1 << 29
+        e[_E_RO2] = 1 << 29
+        e[E_DTH] = 0
+        e[E_DRO] = 0
+        e[_E_HTH] = 1 << 29
+        e[_E_HRO] = _HNONE
 
     def _to_top(self, t):
         self.e[E_STATE] = S_TOP
