@@ -1354,8 +1354,6 @@ class Reps:
                 self.cancel("too shallow")
                 return
             self._t_dend = self._desc_end(t, e[_E_BMAX])
-            if ticks_diff(self._t_dend, t) > 0:
-                self._t_dend = t  # (a fit never ends the descent after now, as in _enter_hold)
             self._t_hs = self._hold_start(self._t_dend)
             self._enter_rise(t)
             return
@@ -1446,7 +1444,8 @@ class Reps:
             on = c
         if self._t_last_end is None or ticks_diff(on, self._t_last_end) >= 0:
             self._t_onset = on
-        return self._fit_end
+        # (a fit extrapolates: its end is never after now)
+        return t if ticks_diff(self._fit_end, t) > 0 else self._fit_end
 
     def _hold_start(self, t_dend):
         # the hold starts once the descent is over, and after any rebounds
@@ -1528,8 +1527,6 @@ class Reps:
     def _enter_hold(self, t, th):
         e = self.e
         self._t_dend = self._desc_end(t, self._thf)
-        if ticks_diff(self._t_dend, t) > 0:
-            self._t_dend = t
         self._t_hs = self._hold_start(self._t_dend)
         e[E_STATE] = S_HOLD
         # (first crossings of new depths go on: a slow descent's tail may
