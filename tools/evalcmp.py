@@ -34,6 +34,9 @@ def main(argv):
         print("  %-13s tp/fp/fn %-14s -> %s" % (f, ta["flag_counts"][f], tb["flag_counts"][f]))
     print("  other false reps %s -> %s; reps in spans %s -> %s" % (
         ta.get("other_false_reps"), tb.get("other_false_reps"), ta.get("reps_in_spans"), tb.get("reps_in_spans")))
+    for k in ("hold_cue_latency_median_s", "hold_cue_latency_p90_s", "hold_cue_missing"):
+        if k in ta or k in tb:
+            print("  %-26s %s -> %s" % (k, fmt(ta.get(k)), fmt(tb.get(k))))
     if quiet:
         return
     for name, ea in sorted(a["traces"].items()):

@@ -48,6 +48,7 @@ NONREP_GOAL_KINDS = ("walk", "step_on", "step_off", "fidget")
 CAL_TOL_MS = 300
 MAE_MIN_RECALL = 0.9
 BOUNCE_TAIL_MS = 500
+HOLD_CUE_MIN_S = 3.0  # true holds this long or longer are scored for their hold cue's latency
 
 # Goals of issue 10 on the held-out split: key -> (text, comparison, value)
 GOALS = {
@@ -112,6 +113,7 @@ class Tally:
         self.hold_err = []
         self.flags = {f: [0, 0, 0] for f in FLAGS}  # tp, fp, fn
         self.bounce_lat = []
+        self.hold_lat = []
         self.bounce_events = 0
         self.bounce_events_ok = 0
         self.fast_total = 0
@@ -134,6 +136,7 @@ class Tally:
             for k in range(3):
                 self.flags[f][k] += other.flags[f][k]
         self.bounce_lat += other.bounce_lat
+        self.hold_lat += other.hold_lat
         self.bounce_events += other.bounce_events
         self.bounce_events_ok += other.bounce_events_ok
         self.fast_total += other.fast_total
@@ -173,6 +176,10 @@ class Tally:
             "bounce_events": self.bounce_events,
             "bounce_latency_median_ms": med,
             "bounce_reps": len(self.bounce_lat),
+            "hold_cue_latency_median_s": percentile(self.hold_lat, 0.5),
+            "hold_cue_latency_p90_s": percentile(self.hold_lat, 0.9),
+            "hold_cue_reps": len(self.hold_lat),
+            "hold_cue_missing": sum(1 for x in self.hold_lat if x == float("inf")),
             "fast_before_bottom": (self.fast_before / self.fast_total) if self.fast_total else None,
             "still_starts": self.cal_total,
             "calibrated_at_still_start": (self.cal_at_start / self.cal_total) if self.cal_total else None,
@@ -234,6 +241,13 @@ def score(events, truth):
             elif a:
                 t.flags[f][2] += 1
         rep_no = d["rep"]
+        if tr.get("hold_s", 0) >= HOLD_CUE_MIN_S and "hold_start_ms" in tr:
+            # the hold cue: this rep's first hold_start from its start to its
+            # rep_end event (a first rep's events may come with the sign's
+            # decision, later than the rep itself); none: infinite
+            hev = [e["t_ms"] for e in events if e["type"] == "hold_start" and e["rep"] == rep_no
+                   and d["start_ms"] <= e["t_ms"] <= d["t_ms"]]
+            t.hold_lat.append((hev[0] - tr["hold_start_ms"]) / 1000.0 if hev else float("inf"))
         if tr.get("fast_descent"):
             t.fast_total += 1
             bottom = tr["start_ms"] + tr["descent_s"] * 1000
@@ -444,6 +458,9 @@ def report_text(res, title=""):
     lines.append("flags (tp/fp/fn): " + ", ".join("%s %d/%d/%d" % ((f,) + tuple(s["flag_counts"][f])) for f in FLAGS))
     lines.append("bounce events: %d, %s in reps that bounced; first cue latency median %s ms over %d reps" % (
         s["bounce_events"], _fmt(s["bounce_precision"]), _fmt(s["bounce_latency_median_ms"], 0), s["bounce_reps"]))
+    lines.append("hold cue after the hold began (true holds >= %g s): median %s s, p90 %s s over %d reps; "
+                 "no hold cue: %d" % (HOLD_CUE_MIN_S, _fmt(s["hold_cue_latency_median_s"]),
+                                      _fmt(s["hold_cue_latency_p90_s"]), s["hold_cue_reps"], s["hold_cue_missing"]))
     lines.append("too-fast flagged before the bottom: %s" % _fmt(s["fast_before_bottom"]))
     lines.append("false reps by span: " + ", ".join("%s %d" % (k, v) for k, v in s["reps_in_spans"].items())
                  + "; elsewhere %d" % s["other_false_reps"])

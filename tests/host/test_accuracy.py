@@ -18,7 +18,7 @@ import os
 
 import pytest
 
-from heeldrop.evaluate import FLAGS, GOALS, evaluate_dir, match, percentile, report_text, score
+from heeldrop.evaluate import FLAGS, GOALS, Result, evaluate_dir, match, percentile, report_text, score
 from heeldrop.synth.corpus import default_jobs, ensure_split, split_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -99,6 +99,23 @@ def test_bounce_precision_latency_and_reps_in_nonrep_spans():
     assert s["rep_f1"] == pytest.approx(2 * 2 / (2 * 2 + 2))
     assert s["reps_in_nonrep_spans"] == 1 and s["reps_in_spans"]["walk"] == 1 and s["reps_in_spans"]["partial"] == 1
     assert s["flag_counts"]["bounced"] == [1, 0, 0]
+
+
+def test_hold_cue_latency_over_held_reps():
+    true = [_rep(0, 20000, hold_s=10.0, hold_start_ms=4000), _rep(30000, 50000, hold_s=8.0, hold_start_ms=34000),
+            _rep(60000, 70000, hold_s=1.0, hold_start_ms=64000), _rep(80000, 100000, hold_s=9.0, hold_start_ms=84000)]
+    ev = [{"type": "hold_start", "t_ms": 3000, "rep": 1},  # a cancelled attempt's, before the rep's start: not its cue
+          {"type": "hold_start", "t_ms": 5500, "rep": 1}, _det(1, 3500, 20000),
+          {"type": "hold_start", "t_ms": 46000, "rep": 2}, _det(2, 30000, 50000),
+          {"type": "hold_start", "t_ms": 69000, "rep": 3}, _det(3, 60000, 70000),  # a 1 s hold: not scored
+          _det(4, 80000, 100000)]  # held 9 s, never cued
+    s = score(ev, _truth(true)).summary()
+    assert s["hold_cue_reps"] == 3 and s["hold_cue_missing"] == 1
+    assert s["hold_cue_latency_median_s"] == 12.0 and s["hold_cue_latency_p90_s"] == float("inf")
+    r = Result()
+    r.add("t", {}, score(ev, _truth(true)), {})
+    assert "hold cue after the hold began (true holds >= 3 s): median 12.00 s, p90 inf s over 3 reps; no hold cue: 1" \
+        in report_text(r)
 
 
 def test_flag_f1_counts_missed_reps_and_extra_detections():
