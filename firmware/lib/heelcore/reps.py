@@ -106,7 +106,13 @@ E_DRO = const(337)
 # hit no descent's roll explains (the quick roll, or past the descent)
 _E_HTH = const(338)
 _E_HRO = const(339)
-E_SIZE = const(340)  # E_DN + NK + 12
+# the bottom's mean level (udeg, a 0.8 s time constant on the 2 Hz view)
+# and since when (tick) it stayed within 1.5 deg of where it was then
+# (udeg; _HNONE: not in the bottom zone): Reps._step_desc, a swaying hold
+_E_SM = const(340)
+_E_ST3 = const(341)
+_E_ST3F = const(342)
+E_SIZE = const(343)  # E_DN + NK + 15
 _HNONE = const(-536870912)  # -(1 << 29): none
 _HDEF = const(-536870911)
 
@@ -792,6 +798,8 @@ class Reps:
         e[_E_BPEND] = 0
         e[_E_BPENDT] = t
         e[_E_BPAIR] = 0
+        e[_E_SM] = th
+        e[_E_ST3F] = _HNONE
         self._t_onset = t
         self._peak_w = 0  # max downward rate of the descent (mdps)
         self._peak_up = 0  # max upward rate of the rise (mdps, positive)
@@ -1345,6 +1353,31 @@ class Reps:
             self._st2 = t
             self._st2f = f
         elif ticks_diff(t, self._st2) >= 2 * eng.k_hold_enter:
+            self._enter_hold(t, th)
+            return
+        # A person who sways or shakes holds still at the bottom while the
+        # 2 Hz view's rate keeps crossing hold_rate_dps and its level swings
+        # past 0.75 deg (docs/DOMAIN.md section 7(b): unsupported sway 1-2
+        # deg of pitch at 0.1-1 Hz, a roll sway of up to 3 deg times a
+        # shoe mount's 2 that a frame a little off the foot's axis reads on
+        # the pitch axis, fatigue tremor 0.3-1.5 deg at 5-8 Hz that a low
+        # rate aliases): the hold's cue came 8-16 s into it (tuning_033,
+        # tuning_070). The bottom's mean level (0.8 s time constant: sway
+        # at 0.5 Hz and up moves it by under 0.4 of its swing) staying
+        # within 1.5 deg of where it was for twice hold_enter_s in the
+        # bottom zone is a hold too: the rate's test lets a calm heel sink
+        # 1.5 deg in hold_enter_s, this one half as fast (a descent still
+        # moving at 0.75 deg/s or more leaves the band; a hold's creep,
+        # 1-3 deg over 15-20 s, stays in it)
+        m = e[_E_SM]
+        m += (f - m) >> 3
+        e[_E_SM] = m
+        if f < zone or peak < self._min_pk or self._cw is not None:
+            e[_E_ST3F] = _HNONE
+        elif e[_E_ST3F] == _HNONE or not -1500000 < m - e[_E_ST3F] < 1500000:
+            e[_E_ST3] = t
+            e[_E_ST3F] = m
+        elif ticks_diff(t, e[_E_ST3]) >= 2 * eng.k_hold_enter:
             self._enter_hold(t, th)
             return
         # rising without a hold
