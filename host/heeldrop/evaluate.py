@@ -223,6 +223,7 @@ def score(events, truth):
     det = [e for e in events if e["type"] == "rep_end"]
     true_reps = truth["reps"]
     pairs = match(true_reps, det)
+    holds = [(e["rep"], e["t_ms"]) for e in events if e["type"] == "hold_start"]
     mt = {i for i, _ in pairs}
     md = {j for _, j in pairs}
     t.tp = len(pairs)
@@ -245,8 +246,7 @@ def score(events, truth):
             # the hold cue: this rep's first hold_start from its start to its
             # rep_end event (a first rep's events may come with the sign's
             # decision, later than the rep itself); none: infinite
-            hev = [e["t_ms"] for e in events if e["type"] == "hold_start" and e["rep"] == rep_no
-                   and d["start_ms"] <= e["t_ms"] <= d["t_ms"]]
+            hev = [x for r, x in holds if r == rep_no and d["start_ms"] <= x <= d["t_ms"]]
             t.hold_lat.append((hev[0] - tr["hold_start_ms"]) / 1000.0 if hev else float("inf"))
         if tr.get("fast_descent"):
             t.fast_total += 1

@@ -1134,7 +1134,7 @@ class Fusion:
         else:
             self._retare(va, blend)
         self._set_gates()
-        self._walked = False
+        self._walked = 0
         self.cal_event(t, self._board_tilt(), out)
 
     def _board_tilt(self):
