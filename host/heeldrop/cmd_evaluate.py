@@ -23,7 +23,9 @@ same generator) is for scoring. Prints each goal of issue 10 with the
 measured figure (calibration at the still start and its p95 time, rep F1
 overall / per mounting / per rate, depth and hold MAE, each fault flag's F1,
 bounce precision and cue latency, reps found in walking, fidgeting and
-step-on/step-off spans), then the figures per mounting, rate, scenario, chip,
+step-on/step-off spans), then figures outside the goals (how late the hold
+cue comes after a hold begins, too-fast cued before the bottom, false reps
+by kind of span), then the figures per mounting, rate, scenario, chip,
 gyro range, sway, top and mount (skin or shoe counter); docs/EVALUATION.md
 explains them. (The goal of 0 reps on real walking and standing recordings
 is a test: tests/host/test_real_data.py.)
